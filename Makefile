@@ -1,0 +1,36 @@
+# The two commands README.md documents: `make reanalysis` and `make test`.
+# Both create the virtual environment first when it is missing (Python >= 3.12;
+# with pyenv, .python-version makes `python` resolve to 3.12).
+PYTHON ?= python
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: reanalysis test test-slow notebooks bench env lint
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "bayes_anlo needs Python >= 3.12, found " + sys.version.split()[0]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,dist]"
+	touch $(STAMP)
+
+env: $(STAMP)
+
+reanalysis: $(STAMP)
+	$(VENV)/bin/bayes-anlo run models/sarcoma_meta_analysis.toml --out runs/sarcoma_meta --force
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow -n 2
+
+notebooks: $(STAMP)
+	$(PY) scripts/execute_notebooks.py --write
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check bayes_anlo tests

@@ -1,0 +1,61 @@
+"""User-facing errors.
+
+Every problem with a user's input is reported as ``file:row:column: message`` so a person can go
+straight to the cell at fault. Rows are the line numbers an editor shows (the CSV header is row 1,
+the first data row is row 2); for TOML specs the "row" is the dotted key path and the column is the
+key. A validation pass collects *all* problems before raising, so one run lists every bad row.
+
+The CLI turns :class:`InputError` into a one-line-per-problem message and exit status 2, without a
+traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is and what is wrong."""
+
+    file: str
+    row: int | str | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        row = "" if self.row is None else str(self.row)
+        column = "" if self.column is None else str(self.column)
+        return f"{self.file}:{row}:{column}: {self.message}"
+
+
+class InputError(ValueError):
+    """Raised for bad user input (data files, specs, arguments); carries every problem found."""
+
+    def __init__(self, problems: list[Problem] | Problem | str, *, file: str = "<input>"):
+        if isinstance(problems, str):
+            problems = [Problem(file, None, None, problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        if not problems:
+            raise ValueError("InputError needs at least one problem")
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ProblemCollector:
+    """Accumulates problems during one validation pass, then raises them together."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, row: int | str | None, column: str | None, message: str) -> None:
+        self.problems.append(Problem(self.file, row, column, message))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(self.problems)
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
