@@ -1,0 +1,153 @@
+"""Command-line interface: thin wrappers over the public API.
+
+Exit status: 0 success; 1 ``audit`` found something to flag; 2 bad input (the message names
+file:row:column, no traceback); 3 a run did not converge (unless ``--allow-unconverged``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayes_anlo.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Bayesian re-analysis of published clinical evidence.")
+
+EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
+
+
+def _fail(exc: InputError) -> None:
+    for problem in exc.problems:
+        typer.echo(f"error: {problem}", err=True)
+    raise typer.Exit(EXIT_INPUT)
+
+
+@app.command()
+def validate(file: Annotated[Path, typer.Argument(help="CSV file to check")],
+             kind: Annotated[str, typer.Option(help="binary, ipd, km, risk or summaries")] = "binary") -> None:
+    """Check a data file and report every problem as file:row:column."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loaded = _load_kind(file, kind)
+        for w in caught:
+            typer.echo(f"warning: {w.message}", err=True)
+    except InputError as exc:
+        _fail(exc)
+    typer.echo(f"{file}: OK ({loaded})")
+
+
+def _load_kind(file: Path, kind: str) -> str:
+    if kind == "binary":
+        from bayes_anlo.data.binary import load_binary
+
+        data = load_binary(file)
+        return f"{len(data)} rows, {len(data.studies)} studies, outcomes {', '.join(data.outcomes)}"
+    from bayes_anlo.data import survival
+
+    loaders = {"ipd": "load_ipd", "km": "load_km_coordinates", "risk": "load_numbers_at_risk", "summaries": "load_survival_summaries"}
+    if kind not in loaders:
+        raise InputError(f"unknown kind {kind!r}; choose binary, {', '.join(loaders)}", file=str(file))
+    data = getattr(survival, loaders[kind])(file)
+    return f"{len(data.table) if hasattr(data, 'table') else len(data)} rows"
+
+
+@app.command()
+def datasets(name: Annotated[str | None, typer.Argument(help="show one dataset's rows and provenance")] = None) -> None:
+    """List the bundled datasets (or print one)."""
+    import pandas as pd
+
+    from bayes_anlo import datasets as ds
+
+    try:
+        if name is None:
+            with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+                typer.echo(ds.list_datasets().to_string(index=False))
+            return
+        info = ds.info(name)
+        data = ds.load(name)
+    except InputError as exc:
+        _fail(exc)
+    typer.echo(f"{name}: {info.get('title', '')}\n{info.get('citation', '')}\n")
+    frame = data.table if hasattr(data, "table") else data
+    with pd.option_context("display.max_rows", 500, "display.max_colwidth", 60, "display.width", 200):
+        typer.echo(frame.to_string(index=False))
+
+
+@app.command()
+def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. models/sarcoma_meta_analysis.toml")],
+        out: Annotated[Path, typer.Option("--out", help="run directory to create")],
+        force: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+        allow_unconverged: Annotated[bool, typer.Option(help="exit 0 even if the convergence gate fails")] = False,
+        fast: Annotated[bool, typer.Option(help="fewer draws, for smoke tests")] = False) -> None:
+    """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
+    from bayes_anlo.pipeline.run import run_spec
+
+    try:
+        outcome = run_spec(spec, out, force=force, fast=fast)
+    except InputError as exc:
+        _fail(exc)
+    typer.echo(f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)")
+    if not outcome.converged:
+        typer.echo(f"NOT CONVERGED: {', '.join(outcome.unconverged)} (see the report's diagnostics)", err=True)
+        if not allow_unconverged:
+            raise typer.Exit(EXIT_UNCONVERGED)
+
+
+@app.command()
+def rates(file: Annotated[Path, typer.Argument(help="binary-outcome CSV")],
+          outcome: Annotated[str, typer.Option(help="outcome label, e.g. ORR")],
+          by: Annotated[str | None, typer.Option(help="column to analyse subgroups by")] = None,
+          threshold: Annotated[list[float] | None, typer.Option(help="report P(rate > t); repeatable")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="print JSON (documented in README)")] = False) -> None:
+    """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial."""
+    from bayes_anlo.quick import quick_rates
+
+    try:
+        result = quick_rates(file, outcome=outcome, by=by, thresholds=tuple(threshold or ()))
+    except InputError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        from bayes_anlo.quick import format_quick_rates
+
+        typer.echo(format_quick_rates(result))
+
+
+@app.command()
+def audit(file: Annotated[str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")],
+          out: Annotated[Path | None, typer.Option(help="write the audit table (CSV) here")] = None) -> None:
+    """Recompute a paper's printed statistics and flag what no method reproduces (exit 1 if flagged)."""
+    from bayes_anlo.audit import bundled_audit_path, list_bundled_audits, run_audit
+
+    try:
+        source = bundled_audit_path(file) if file in list_bundled_audits() else Path(file)
+        result = run_audit(source)
+    except InputError as exc:
+        _fail(exc)
+    typer.echo(result.to_markdown())
+    if out is not None:
+        result.to_csv(out)
+        typer.echo(f"\nAudit table: {out}")
+    if result.flagged:
+        raise typer.Exit(EXIT_FLAGGED)
+
+
+def main() -> None:  # console script entry point
+    try:
+        app()
+    except InputError as exc:  # raised outside a command's own handler
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Executing analysis specs: one module per family, plus writing the run directory."""

@@ -1,0 +1,247 @@
+"""One response-rate analysis of a spec: data -> fit -> checks -> comparators -> tables and figures."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from bayes_anlo.data.binary import BinaryData, load_binary
+from bayes_anlo.errors import InputError
+from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.pipeline.result import AnalysisResult
+from bayes_anlo.report import plots, tables
+from bayes_anlo.spec import AnalysisEntry
+
+#: Frequentist pooled results computed for every multi-study analysis.
+FREQUENTIST_METHODS = (("pft", "DL"), ("pft", "REML"), ("logit", "DL"), ("logit", "REML"))
+
+
+def load_entry_data(entry: AnalysisEntry) -> BinaryData:
+    """The entry's binary data with its outcome, ``where`` and ``exclude`` applied."""
+    from bayes_anlo import datasets
+
+    data = datasets.load(entry.data.dataset) if entry.data.dataset else load_binary(entry.data.file)
+    if not isinstance(data, BinaryData):
+        raise InputError(f"analysis {entry.id!r}: {entry.data.describe()} is not binary (events/n) data")
+    if entry.outcome is None:
+        raise InputError(f"analysis {entry.id!r}: `outcome` is required for model {entry.model!r}")
+    data = data.select(outcome=entry.outcome, **entry.where)
+    if entry.exclude:
+        data = data.exclude(**entry.exclude)
+    if len(data) == 0:
+        raise InputError(f"analysis {entry.id!r}: no rows left after `where`/`exclude`")
+    return data
+
+
+def make_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
+    """Instantiate the spec's model class with its priors (from the spec unless given)."""
+    from bayes_anlo.models import MODELS
+
+    cls = MODELS[entry.model]
+    default = cls()
+    if priors is None and entry.priors:
+        priors = type(default.priors).from_dict(entry.priors)
+    kwargs = {"priors": priors, "method": entry.method, "sampler": sampler, "thresholds": entry.thresholds}
+    if entry.by is not None:
+        kwargs["by"] = entry.by
+    kwargs.update(entry.options)
+    return cls(**kwargs)
+
+
+def describe_priors(priors) -> str:
+    if hasattr(priors, "describe"):
+        return priors.describe()
+    if hasattr(priors, "to_dict"):
+        return json.dumps(priors.to_dict())
+    return repr(priors)
+
+
+def frequentist_results(data: BinaryData) -> tuple[list, list[str]]:
+    """The frequentist pooled results for ``data``, and notes on any that could not be computed."""
+    from bayes_anlo import frequentist as fq
+
+    results, notes = [], []
+    if len(data) < 2:
+        return results, ["A single study: no pooling; its exact interval is in the data table."]
+    for transform, method in FREQUENTIST_METHODS:
+        try:
+            results.append(fq.pool_proportions(data, transform=transform, method=method))
+        except (ValueError, RuntimeError) as exc:  # e.g. REML not converging
+            notes.append(f"{transform.upper()}-{method} not computed: {exc}")
+    try:
+        results.append(fq.glmm_logit(data))
+    except (ValueError, RuntimeError) as exc:
+        notes.append(f"GLMM not computed: {exc}")
+    return results, notes
+
+
+def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
+    """Pooled results printed by the paper, on the probability scale, with their source."""
+    if not entry.published:
+        return None
+    from bayes_anlo import datasets
+
+    table = datasets.load(entry.published["dataset"])
+    for column, value in entry.published.get("where", {}).items():
+        values = [value] if not isinstance(value, list) else value
+        table = table[table[column].astype(str).isin([str(v) for v in values])]
+    if table.empty:
+        raise InputError(f"analysis {entry.id!r}: no published rows match {entry.published}")
+    out = table.copy()
+    scale = np.where(out.get("unit", pd.Series("", index=out.index)).astype(str).str.contains("%"), 100.0, 1.0)
+    for c in ("estimate", "ci_low", "ci_high"):
+        out[c] = pd.to_numeric(out[c], errors="coerce") / scale
+    label_cols = [c for c in ("model", "subgroup") if c in out]
+    out["method"] = out.apply(lambda r: "published " + " ".join(str(r[c]) for c in label_cols if str(r[c]) not in ("", "nan")), axis=1)
+    if "i2" in out:
+        out["i2"] = pd.to_numeric(out["i2"], errors="coerce")
+    return out
+
+
+def ppc_interval_table(tree, labels: list[str], n: np.ndarray, level: float = 0.9) -> pd.DataFrame:
+    """Observed events per unit beside the posterior predictive interval of replicated events."""
+    rep = tree["posterior_predictive"]["events"].values.reshape(-1, len(labels))
+    obs = tree["observed_data"]["events"].values
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    p_upper = (rep >= obs).mean(axis=0)
+    p_lower = (rep <= obs).mean(axis=0)
+    return pd.DataFrame({
+        "label": labels, "n": n, "observed": obs,
+        "replicated_median": np.median(rep, axis=0),
+        "replicated_low": np.quantile(rep, lo, axis=0), "replicated_high": np.quantile(rep, hi, axis=0),
+        "p_two_sided": np.minimum(1.0, 2 * np.minimum(p_upper, p_lower)),
+    })
+
+
+def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
+    """Fit one binary analysis and assemble every table and figure of its report section."""
+    from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
+    from bayes_anlo.checks.ppc import ppc_statistics
+
+    data = load_entry_data(entry)
+    analysis_seed = derived_seed(seed, index)
+    model = make_model(entry, sampler)
+    tree = model.fit(data, random_seed=analysis_seed)
+    outcome = entry.outcome
+    labels, events, n = data.labels, data.events, data.n
+
+    conv = convergence(tree)
+    result = AnalysisResult(
+        id=entry.id, title=entry.title, model=entry.model, tree=tree,
+        converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
+        priors_text=describe_priors(model.priors),
+        data_sources=sorted(set(data.table["source"]) - {""}),
+    )
+    if "flag" in data.table:
+        result.flags = [f"{r.study}: {r.flag}" for r in data.table.itertuples() if str(r.flag) not in ("", "nan")]
+    if entry.notes:
+        result.notes.append(entry.notes)
+
+    result.tables["data"] = data.to_frame()
+    result.tables["diagnostics"] = diagnostics_table(tree)
+    summary = tables.posterior_summary(tree)
+    result.tables["posterior"] = summary
+    if entry.thresholds:
+        result.tables["exceedance"] = tables.exceedance_table(tree, entry.thresholds)
+
+    freq, freq_notes = frequentist_results(data)
+    result.notes.extend(freq_notes)
+    published = published_rows(entry)
+    bayes_rows = [tables.bayesian_comparison_rows(tree, _model_label(entry))]
+    comparison = tables.comparison_table(bayes_rows, freq, published)
+    result.tables["comparison"] = comparison
+    if len(data) >= 2 and entry.by is None:
+        from bayes_anlo import frequentist as fq
+
+        try:
+            result.tables["leave_one_out"] = fq.leave_one_out(data, transform="logit", method="REML")
+        except (ValueError, RuntimeError) as exc:
+            result.notes.append(f"Leave-one-out not computed: {exc}")
+    if entry.by is not None and len(set(data.table[entry.by])) >= 2 and len(data) >= 3:
+        from bayes_anlo import frequentist as fq
+
+        try:
+            sub = fq.subgroup_analysis(data, entry.by, transform="logit", method="REML")
+            result.tables["subgroups_frequentist"] = sub.to_frame()
+        except (ValueError, RuntimeError) as exc:
+            result.notes.append(f"Frequentist subgroup analysis not computed: {exc}")
+
+    ppc = ppc_statistics(tree)
+    result.tables["ppc"] = ppc
+    result.tables["ppc_units"] = ppc_interval_table(tree, labels, n)
+
+    studies = tables.study_table(labels, events, n, tree)
+    result.tables["studies"] = studies
+    result.figures["forest"] = plots.forest_plot(studies, comparison, title=entry.title, outcome=outcome)
+    pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
+    if "shrunken" in studies and len(studies) >= 2:
+        result.figures["shrinkage"] = plots.shrinkage_plot(studies, pooled, title=f"{entry.title}: shrinkage", outcome=outcome)
+
+    prior_tree = model.sample_prior_predictive(data, draws=2000, random_seed=derived_seed(analysis_seed, 7))
+    grid = np.linspace(0.0005, 0.9995, 400)
+    dens = plots.density_table(
+        {"prior": prior_tree["prior"]["pooled_rate"].values, "posterior": plots.pooled_draws(tree, "pooled_rate")}, grid
+    )
+    result.tables["prior_posterior"] = dens
+    result.figures["prior_posterior"] = plots.prior_posterior_plot(
+        dens, title=f"{entry.title}: pooled rate, prior and posterior", xlabel=f"pooled {outcome}"
+    )
+    if entry.thresholds:
+        series = {"pooled rate": plots.pooled_draws(tree, "pooled_rate")}
+        if "predictive_rate" in tree["posterior"]:
+            series["rate in a new study"] = plots.pooled_draws(tree, "predictive_rate")
+        curve = plots.exceedance_curve(series, np.linspace(0, 1, 201))
+        result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds, title=f"{entry.title}: P(rate > t)", outcome=outcome)
+
+    if entry.sensitivity:
+        result.tables["sensitivity"] = prior_sensitivity(entry, model, data, tree, sampler, analysis_seed)
+    result.headline = _headline(entry, summary, comparison, result.tables.get("exceedance"))
+    return result
+
+
+def _model_label(entry: AnalysisEntry) -> str:
+    return entry.model.replace("_", "-") + (" (exact)" if entry.method == "exact" else "")
+
+
+def prior_sensitivity(entry, model, data, tree, sampler, analysis_seed) -> pd.DataFrame:
+    """Pooled rate under the default prior and under each alternative prior set (refitted)."""
+    rows = [_sensitivity_row("default (" + describe_priors(model.priors) + ")", tree)]
+    alternatives = type(model.priors).alternatives() if hasattr(type(model.priors), "alternatives") else {}
+    for k, (name, priors) in enumerate(alternatives.items(), start=1):
+        alt = make_model(entry, sampler, priors=priors)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            alt_tree = alt.fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
+        rows.append(_sensitivity_row(f"{name} ({describe_priors(priors)})", alt_tree))
+    return pd.DataFrame(rows)
+
+
+def _sensitivity_row(label: str, tree) -> dict:
+    pooled = tables.summarise_variable(tree["posterior"].to_dataset(), "pooled_rate").iloc[0]
+    row = {"prior": label, "pooled_median": pooled["median"], "pooled_low": pooled["ci_low"], "pooled_high": pooled["ci_high"]}
+    if "predictive_rate" in tree["posterior"]:
+        pred = tables.summarise_variable(tree["posterior"].to_dataset(), "predictive_rate").iloc[0]
+        row.update(predictive_low=pred["ci_low"], predictive_high=pred["ci_high"])
+    return row
+
+
+def _headline(entry, summary, comparison, exceedance) -> str:
+    pooled = summary.loc[summary["variable"] == "pooled_rate"].iloc[0]
+    text = (f"Posterior median pooled {entry.outcome} {tables.format_percent(pooled['median'])} "
+            f"(95% CrI {tables.format_interval(pooled['ci_low'], pooled['ci_high'])})")
+    pred = summary.loc[summary["variable"] == "predictive_rate"]
+    if len(pred):
+        p = pred.iloc[0]
+        text += f"; a new study's rate would lie in {tables.format_interval(p['ci_low'], p['ci_high'])}"
+    freq = comparison.loc[comparison["paradigm"] == "frequentist"]
+    if len(freq):
+        f = freq.iloc[0]
+        text += f". {f['method']}: {tables.format_percent(f['estimate'])} ({tables.format_interval(f['ci_low'], f['ci_high'])})"
+    if exceedance is not None and len(exceedance):
+        e = exceedance.loc[exceedance["variable"] == "pooled_rate"]
+        if len(e):
+            text += ". " + "; ".join(f"P(pooled > {100 * t:.0f}%) = {p:.2f}" for t, p in zip(e["threshold"], e["probability"], strict=True))
+    return text + "."

@@ -1,0 +1,144 @@
+"""The structure of a run report: which sections, in which order, saying what.
+
+Sections: summary; data and sources; models and priors; convergence diagnostics; results;
+Bayesian beside frequentist; posterior predictive checks; prior sensitivity; limitations and data
+flags; reproducibility. Each analysis of the spec appears in each section it has content for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from bayes_anlo.pipeline.result import AnalysisResult
+from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table
+
+PERCENT_COLUMNS = (
+    "observed", "cp_low", "cp_high", "shrunken", "shrunken_low", "shrunken_high", "estimate", "ci_low",
+    "ci_high", "pi_low", "pi_high", "pooled_median", "pooled_low", "pooled_high", "predictive_low",
+    "predictive_high", "proportion",
+)
+
+
+def _fig(result: AnalysisResult, name: str, run_dir: Path, caption: str) -> list[Block]:
+    if name not in result.figures:
+        return []
+    rel = f"figures/{result.id}__{name}.png"
+    return [Figure(run_dir / rel, rel, caption)]
+
+
+def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] | None = None, rename: dict | None = None) -> list[Block]:
+    if name not in result.tables:
+        return []
+    frame = result.tables[name]
+    if columns:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    pct = tuple(c for c in frame.columns if c in PERCENT_COLUMNS)
+    if name == "sensitivity":
+        pct = tuple(frame.columns[1:])
+    if rename:
+        frame = frame.rename(columns=rename)
+        pct = tuple(rename.get(c, c) for c in pct)
+    return [Table(frame, caption, table_id=f"{result.id}-{name}", percent_columns=pct)]
+
+
+def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: Path) -> list[Block]:
+    """Blocks of the run report (see module docstring for the sections)."""
+    blocks: list[Block] = [Heading(spec.title, 1)]
+    if spec.description:
+        blocks.append(Paragraph(spec.description))
+    unconverged = [r for r in results if not r.converged]
+    if unconverged:
+        blocks.append(Paragraph(
+            "**NOT CONVERGED.** " + "; ".join(f"{r.id}: {', '.join(r.convergence_reasons)}" for r in unconverged)
+            + ". Estimates from these analyses are not reliable.", css="warning"))
+    else:
+        blocks.append(Paragraph("All analyses passed the convergence gate (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences).", css="ok"))
+
+    blocks.append(Heading("Summary", 2))
+    blocks.append(Bullets(tuple(f"**{r.title}** ({r.model}): {r.headline}" for r in results if r.headline)))
+
+    blocks.append(Heading("Data and sources", 2))
+    for r in results:
+        blocks.append(Heading(r.title, 3, anchor=f"data-{r.id}"))
+        data_cols = [c for c in ("study", "subgroup", "arm", "line", "outcome", "events", "n", "proportion", "derived", "source") if c in r.tables.get("data", pd.DataFrame()).columns]
+        blocks += _table(r, "data", "Data analysed (each number with its source)", data_cols)
+
+    blocks.append(Heading("Models and priors", 2))
+    for r in results:
+        blocks.append(Paragraph(f"**{r.title}**: model `{r.model}`. Priors: {r.priors_text}."))
+        blocks += [Paragraph(n) for n in r.notes]
+
+    blocks.append(Heading("Convergence diagnostics", 2))
+    for r in results:
+        status = "converged" if r.converged else "NOT CONVERGED: " + "; ".join(r.convergence_reasons)
+        blocks.append(Paragraph(f"**{r.title}**: {status}.", css="" if r.converged else "warning"))
+        blocks += _table(r, "diagnostics", "R-hat, effective sample sizes and Monte Carlo standard errors")
+
+    blocks.append(Heading("Results", 2))
+    for r in results:
+        blocks.append(Heading(r.title, 3, anchor=f"results-{r.id}"))
+        blocks.append(Paragraph(r.headline, css="headline"))
+        blocks += _table(r, "posterior", "Posterior summaries (median and 95% equal-tailed credible interval)",
+                         ["variable", "label", "description", "median", "ci_low", "ci_high", "mean", "sd"])
+        blocks += _table(r, "exceedance", "Posterior probability that the rate exceeds each threshold")
+        blocks += _fig(r, "forest", run_dir, "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and pooled estimates by method.")
+        blocks += _fig(r, "shrinkage", run_dir, "Shrinkage: each observed rate moves toward the pooled estimate, more so for small studies.")
+        blocks += _fig(r, "exceedance", run_dir, "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.")
+        blocks += _fig(r, "prior_posterior", run_dir, "Prior and posterior of the pooled rate.")
+        for name, table in r.tables.items():
+            if name.startswith("survival"):
+                blocks += _table(r, name, name.replace("_", " "))
+        for name in r.figures:
+            if name.startswith("survival"):
+                blocks += _fig(r, name, run_dir, name.replace("_", " "))
+
+    blocks.append(Heading("Bayesian beside frequentist", 2))
+    blocks.append(Paragraph(
+        "Each row is a pooled estimate of the same quantity on the same data. Frequentist rows follow R metafor: "
+        "PFT = Freeman-Tukey double arcsine (back-transformed with the harmonic-mean n), PLO = logit with 0.5 added "
+        "to studies with 0 or n events, DL/REML = tau^2 estimator, GLMM = random-intercept logistic model by ML. "
+        "The Freeman-Tukey back-transform can mislead (Schwarzer et al. 2019); read it beside the logit and GLMM rows. "
+        "For Bayesian rows, the interval is a 95% credible interval and pi_* the 95% interval of a new study's rate."))
+    for r in results:
+        blocks.append(Heading(r.title, 3, anchor=f"compare-{r.id}"))
+        blocks += _table(r, "comparison", "Pooled estimates by method")
+        blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML) with the test for subgroup differences")
+        blocks += _table(r, "leave_one_out", "Leave-one-study-out (logit, REML)")
+
+    blocks.append(Heading("Posterior predictive checks", 2))
+    blocks.append(Paragraph("Posterior predictive p-values near 0 or 1 (flagged) mean the model does not reproduce that feature of the data."))
+    for r in results:
+        blocks.append(Heading(r.title, 3, anchor=f"ppc-{r.id}"))
+        blocks += _table(r, "ppc", "Test statistics: observed value, replicated distribution and posterior predictive p-value")
+        blocks += _table(r, "ppc_units", "Observed events per study beside the 90% posterior predictive interval")
+        blocks += _fig(r, "ppc", run_dir, "Posterior predictive check.")
+
+    blocks.append(Heading("Prior sensitivity", 2))
+    blocks.append(Paragraph("Each analysis is refitted under the model's alternative prior sets; a conclusion that moves with the prior rests on the prior, not on the data."))
+    for r in results:
+        blocks.append(Heading(r.title, 3, anchor=f"sens-{r.id}"))
+        blocks += _table(r, "sensitivity", "Pooled rate under alternative priors (posterior median and 95% CrI)")
+        blocks += _table(r, "power_scaling", "Power-scaling sensitivity (ArviZ)")
+
+    blocks.append(Heading("Limitations and data flags", 2))
+    items = list(spec.limitations)
+    for r in results:
+        items += [f"{r.title}: {flag}" for flag in r.flags]
+    blocks.append(Bullets(tuple(dict.fromkeys(items))) if items else Paragraph("No data flags were raised."))
+    if "audit" in record:
+        blocks.append(Heading("Audit of the printed numbers", 3))
+        blocks.append(Paragraph(record["audit"]))
+
+    blocks.append(Heading("Reproducibility", 2))
+    blocks.append(Paragraph(
+        f"Spec `{record['spec_path']}` (sha256 `{record['spec_sha256'][:16]}`), seed {record['seed']}, run at "
+        f"{record['started_at']} in {record['wall_seconds']:.1f} s. Re-run with `bayes-anlo run {record['spec_path']} --out DIR`; "
+        "the same spec and seed give identical draws and tables."))
+    blocks.append(Table(pd.DataFrame(
+        [{"analysis": r.id, "data sha256": h[:16]} for r in results for h in [record["data_sha256"].get(r.id, "")]]),
+        "Hashes of the data each analysis used"))
+    blocks.append(Paragraph("Package versions: " + ", ".join(f"{k} {v}" for k, v in json.loads(record["versions"]).items()) + "."))
+    return blocks

@@ -1,0 +1,164 @@
+"""Rendering a report, once as Markdown and once as one self-contained HTML file.
+
+A report is a list of blocks (:class:`Heading`, :class:`Paragraph`, :class:`Bullets`,
+:class:`Table`, :class:`Figure`); both renderers walk the same list, so the Markdown and the HTML
+always say the same thing. HTML embeds figures as base64 PNG, so the file can be mailed on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: pd.DataFrame
+    caption: str = ""
+    table_id: str = ""
+    percent_columns: tuple[str, ...] = ()
+    digits: int = 3
+
+
+@dataclass(frozen=True)
+class Figure:
+    path: Path          # absolute path of the PNG while rendering
+    relative: str       # path written into report.md (relative to the run directory)
+    caption: str = ""
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure
+
+
+def _cell(value, percent: bool, digits: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if percent:
+            return f"{100 * value:.1f}%"
+        if value != 0 and (abs(value) >= 1e4 or abs(value) < 10 ** (-digits)):
+            return f"{value:.{digits}g}"
+        return f"{value:.{digits}f}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _formatted(table: Table) -> pd.DataFrame:
+    frame = table.frame.copy()
+    for column in frame.columns:
+        pct = column in table.percent_columns
+        frame[column] = [_cell(v.item() if hasattr(v, "item") else v, pct, table.digits) for v in frame[column]]
+    return frame
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            out.append("#" * block.level + " " + block.text)
+        elif isinstance(block, Paragraph):
+            out.append(block.text)
+        elif isinstance(block, Bullets):
+            out.append("\n".join(f"- {item}" for item in block.items))
+        elif isinstance(block, Table):
+            frame = _formatted(block)
+            header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+            rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+            rows = ["| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in r) + " |"
+                    for r in frame.itertuples(index=False)]
+            caption = [f"*{block.caption}*", ""] if block.caption else []
+            out.append("\n".join(caption + [header, rule] + rows))
+        elif isinstance(block, Figure):
+            out.append(f"![{block.caption}]({block.relative})" + (f"\n\n*{block.caption}*" if block.caption else ""))
+    return "\n\n".join(out) + "\n"
+
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1050px;margin:2em auto;padding:0 1.2em;
+color:#1d1d1f;line-height:1.45;font-size:15px}
+h1{font-size:1.7em;border-bottom:2px solid #d62728;padding-bottom:.2em}
+h2{font-size:1.35em;margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.15em}
+h3{font-size:1.12em;margin-top:1.5em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:12.5px;display:block;overflow-x:auto}
+th,td{border:1px solid #d9d9d9;padding:3px 7px;text-align:right;vertical-align:top}
+th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
+caption{caption-side:top;text-align:left;font-style:italic;color:#444;padding-bottom:.3em}
+figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.9em;color:#555}
+.warning{background:#fff3cd;border-left:4px solid #d39e00;padding:.5em .8em}
+.ok{background:#e8f5e9;border-left:4px solid #2e7d32;padding:.5em .8em}
+.headline{font-size:1.05em;background:#f7f7fb;border-left:4px solid #1f77b4;padding:.5em .8em}
+nav{background:#fafafa;border:1px solid #eee;padding:.4em 1em;font-size:.92em}
+code{background:#f4f4f4;padding:0 3px}
+"""
+
+
+def _inline(text: str) -> str:
+    """Escape text, then restore the few Markdown inline marks the reports use (**, *, `)."""
+    import re
+
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    out = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", out)
+    out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+    return out
+
+
+def to_html(blocks: list[Block], title: str) -> str:
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+             f"<style>{_CSS}</style></head><body>"]
+    toc = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
+    for block in blocks:
+        if isinstance(block, Heading):
+            anchor = block.anchor or "".join(ch if ch.isalnum() else "-" for ch in block.text.lower())
+            parts.append(f"<h{block.level} id='{anchor}'>{_inline(block.text)}</h{block.level}>")
+            if block.level == 1 and toc:
+                links = " · ".join(
+                    f"<a href='#{b.anchor or ''.join(ch if ch.isalnum() else '-' for ch in b.text.lower())}'>{html.escape(b.text)}</a>"
+                    for b in toc)
+                parts.append(f"<nav>{links}</nav>")
+        elif isinstance(block, Paragraph):
+            css = f" class='{block.css}'" if block.css else ""
+            parts.append(f"<p{css}>{_inline(block.text)}</p>")
+        elif isinstance(block, Bullets):
+            parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>")
+        elif isinstance(block, Table):
+            frame = _formatted(block)
+            tid = f" id='{block.table_id}'" if block.table_id else ""
+            head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+            body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+                           for r in frame.itertuples(index=False))
+            cap = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
+            parts.append(f"<table{tid}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        elif isinstance(block, Figure):
+            data = base64.b64encode(Path(block.path).read_bytes()).decode()
+            parts.append(f"<figure><img alt='{html.escape(block.caption)}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,177 @@
+"""Tidy tables from fitted models and frequentist results (pandas only; nothing here samples).
+
+Posterior summaries use the variable names every model in :mod:`bayes_anlo.models` shares:
+``pooled_rate``, ``predictive_rate``, ``study_rate`` (dim ``unit``), ``subgroup_rate`` (dim
+``subgroup``), ``kappa``/``icc``/``tau`` for heterogeneity, and ``rate``/``difference`` for the
+two-arm model. Point estimates are posterior medians; intervals are equal-tailed (2.5%, 97.5%),
+which are invariant to the scale (probability or logit) on which one reads them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+#: Variables reported as "rates", in the order they appear in tables.
+RATE_VARIABLES = ("pooled_rate", "mean_rate", "predictive_rate", "subgroup_rate", "subgroup_predictive_rate", "rate", "study_rate")
+HETEROGENEITY_VARIABLES = ("kappa", "icc", "tau", "sigma_subgroup")
+CONTRAST_VARIABLES = ("difference", "ratio", "odds_ratio")
+
+DESCRIPTIONS = {
+    "pooled_rate": "Pooled (population mean) rate",
+    "mean_rate": "Mean rate across the population of studies",
+    "predictive_rate": "Rate in a new study (predictive)",
+    "subgroup_rate": "Subgroup mean rate",
+    "subgroup_predictive_rate": "Rate in a new study of the subgroup (predictive)",
+    "study_rate": "Shrunken study rate",
+    "rate": "Arm rate",
+    "kappa": "Concentration kappa (larger = less between-study variation)",
+    "icc": "Overdispersion 1/(1+kappa) (intra-class correlation)",
+    "tau": "Between-study SD on the logit scale",
+    "sigma_subgroup": "Between-subgroup SD on the logit scale",
+    "difference": "Rate difference (arm 1 - arm 2)",
+    "ratio": "Rate ratio (arm 1 / arm 2)",
+    "odds_ratio": "Odds ratio (arm 1 vs arm 2)",
+}
+
+SAMPLE_DIMS = ("chain", "draw")
+
+
+def _draws(da: xr.DataArray) -> xr.DataArray:
+    dims = [d for d in SAMPLE_DIMS if d in da.dims]
+    return da.stack(sample=dims) if dims else da.expand_dims(sample=[0])
+
+
+def summarise_variable(posterior: xr.Dataset, name: str, level: float = 0.95) -> pd.DataFrame:
+    """Mean, SD, median and equal-tailed interval for each element of one posterior variable."""
+    da = _draws(posterior[name])
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    other = [d for d in da.dims if d != "sample"]
+    if not other:
+        values = da.values.reshape(1, -1)
+        labels = [""]
+    else:
+        stacked = da.stack(element=other).transpose("element", "sample")
+        values = stacked.values
+        labels = [" | ".join(str(v) for v in (idx if isinstance(idx, tuple) else (idx,))) for idx in stacked["element"].values]
+    return pd.DataFrame(
+        {
+            "variable": name,
+            "label": labels,
+            "mean": values.mean(axis=1),
+            "sd": values.std(axis=1, ddof=1),
+            "median": np.median(values, axis=1),
+            "ci_low": np.quantile(values, lo, axis=1),
+            "ci_high": np.quantile(values, hi, axis=1),
+        }
+    )
+
+
+def posterior_summary(tree: xr.DataTree, variables: tuple[str, ...] | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Summary rows for the reported variables present in the posterior (rates, heterogeneity, contrasts)."""
+    posterior = tree["posterior"].to_dataset()
+    wanted = variables or (RATE_VARIABLES + HETEROGENEITY_VARIABLES + CONTRAST_VARIABLES)
+    frames = [summarise_variable(posterior, v, level) for v in wanted if v in posterior]
+    if not frames:
+        raise ValueError("the posterior has none of the reported variables: " + ", ".join(wanted))
+    table = pd.concat(frames, ignore_index=True)
+    table.insert(1, "description", table["variable"].map(DESCRIPTIONS).fillna(""))
+    return table
+
+
+def exceedance_table(tree: xr.DataTree, thresholds: tuple[float, ...], variables: tuple[str, ...] = ("pooled_rate", "predictive_rate", "subgroup_rate", "rate")) -> pd.DataFrame:
+    """P(rate > t) for each threshold and each rate variable present (Monte Carlo over draws)."""
+    posterior = tree["posterior"].to_dataset()
+    rows = []
+    for name in variables:
+        if name not in posterior:
+            continue
+        da = _draws(posterior[name])
+        other = [d for d in da.dims if d != "sample"]
+        stacked = da.stack(element=other).transpose("element", "sample") if other else da.expand_dims(element=[""])
+        for idx, row in zip(stacked["element"].values, stacked.values, strict=True):
+            label = " | ".join(str(v) for v in idx) if isinstance(idx, tuple) else str(idx)
+            for t in thresholds:
+                p = float(np.mean(row > t))
+                rows.append({"variable": name, "label": label, "threshold": t, "probability": p,
+                             "mc_se": float(np.sqrt(max(p * (1 - p), 1e-12) / row.size))})
+    return pd.DataFrame(rows, columns=["variable", "label", "threshold", "probability", "mc_se"])
+
+
+def bayesian_comparison_rows(tree: xr.DataTree, model_label: str, level: float = 0.95) -> pd.DataFrame:
+    """The Bayesian pooled estimate as rows shaped like frequentist PooledResult rows.
+
+    ``estimate`` is the posterior median of ``pooled_rate``, ``ci_*`` its equal-tailed credible
+    interval and ``pi_*`` the interval of ``predictive_rate`` (the Bayesian analogue of a
+    prediction interval). For the logit-normal model, ``tau2`` is the posterior median of tau^2.
+    """
+    posterior = tree["posterior"].to_dataset()
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    pooled = _draws(posterior["pooled_rate"]).values.ravel()
+    row = {
+        "paradigm": "Bayesian",
+        "method": model_label,
+        "estimate": float(np.median(pooled)),
+        "ci_low": float(np.quantile(pooled, lo)),
+        "ci_high": float(np.quantile(pooled, hi)),
+        "pi_low": np.nan,
+        "pi_high": np.nan,
+        "tau2": np.nan,
+        "i2": np.nan,
+    }
+    if "predictive_rate" in posterior:
+        pred = _draws(posterior["predictive_rate"]).values.ravel()
+        row["pi_low"], row["pi_high"] = float(np.quantile(pred, lo)), float(np.quantile(pred, hi))
+    if "tau" in posterior:
+        row["tau2"] = float(np.median(_draws(posterior["tau"]).values.ravel() ** 2))
+    return pd.DataFrame([row])
+
+
+def comparison_table(bayesian: list[pd.DataFrame], frequentist: list, published: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Bayesian, frequentist and published pooled estimates on one table, same columns.
+
+    ``frequentist`` holds results with ``to_frame()`` (see :mod:`bayes_anlo.frequentist`).
+    """
+    columns = ["paradigm", "method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2"]
+    frames = [b[columns] for b in bayesian]
+    for result in frequentist:
+        frame = result.to_frame().copy()
+        frame["paradigm"] = "frequentist"
+        for c in columns:
+            if c not in frame:
+                frame[c] = np.nan
+        frames.append(frame[columns])
+    if published is not None and len(published):
+        pub = published.copy()
+        pub["paradigm"] = "published"
+        for c in columns:
+            if c not in pub:
+                pub[c] = np.nan
+        frames.append(pub[columns + [c for c in ("source",) if c in pub]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def study_table(labels: list[str], events: np.ndarray, n: np.ndarray, tree: xr.DataTree | None, level: float = 0.95) -> pd.DataFrame:
+    """Per-study observed rate with its Clopper-Pearson interval, beside the shrunken estimate."""
+    from bayes_anlo.frequentist.intervals import proportion_ci
+
+    cp = proportion_ci(events, n, "clopper-pearson", level)
+    table = pd.DataFrame({"label": labels, "events": events, "n": n, "observed": cp.estimate,
+                          "cp_low": cp.ci_low, "cp_high": cp.ci_high})
+    if tree is not None and "study_rate" in tree["posterior"]:
+        shrunk = summarise_variable(tree["posterior"].to_dataset(), "study_rate", level)
+        table["shrunken"] = shrunk["median"].to_numpy()
+        table["shrunken_low"] = shrunk["ci_low"].to_numpy()
+        table["shrunken_high"] = shrunk["ci_high"].to_numpy()
+    return table
+
+
+def format_percent(x: float, digits: int = 1) -> str:
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.{digits}f}%"
+
+
+def format_interval(low: float, high: float, digits: int = 1) -> str:
+    if low is None or (isinstance(low, float) and np.isnan(low)):
+        return ""
+    return f"{100 * low:.{digits}f} to {100 * high:.{digits}f}%"

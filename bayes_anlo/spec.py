@@ -1,0 +1,259 @@
+"""Analysis specifications: TOML files in ``models/`` that ``bayes-anlo run`` executes.
+
+A spec is data, never code: it is parsed with :mod:`tomllib`, every key is checked against the
+schema below, and unknown keys are errors (a typo must not silently fall back to a default).
+
+::
+
+    [analysis]
+    name = "sarcoma_meta_analysis"          # used for the run directory and report title
+    title = "..."                           # one line
+    description = "..."                     # a paragraph for the report
+    seed = 20251122                         # every random stream derives from it
+
+    [data]                                  # default data for every analysis below
+    dataset = "sarcoma_literature_abstracts"  # a bundled dataset (bayes-anlo datasets) ...
+    # file = "my_studies.csv"               # ... or a CSV, relative to the spec file
+
+    [sampler]                               # optional NUTS settings
+    draws = 1000
+    tune = 1000
+    chains = 4
+    target_accept = 0.9
+
+    [[analyses]]                            # one model fit each
+    id = "orr"                              # unique; names tables and figures
+    title = "Objective response rate"
+    outcome = "ORR"
+    model = "beta_binomial"                 # see bayes_anlo.models.MODELS
+    method = "nuts"                         # or "exact" where the model has it
+    by = "subgroup"                         # grouping column (nested model; two_arm: arm column)
+    where = { line = "2" }                  # keep rows whose column equals the value(s)
+    exclude = { study = ["S03_LiuJ2018"] }  # drop rows whose column equals the value(s)
+    thresholds = [0.10, 0.20]               # report P(rate > t)
+    priors = { mu = { dist = "beta", alpha = 1, beta = 1 } }
+    sensitivity = true                      # refit under the model's alternative priors
+    published = { dataset = "...", where = { outcome = "ORR" } }  # printed pooled results
+    notes = "..."                           # shown in the report under the analysis
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bayes_anlo.errors import InputError, Problem
+
+_TOP_KEYS = {"analysis", "data", "sampler", "analyses", "report"}
+_ANALYSIS_META_KEYS = {"name", "title", "description", "seed", "sources", "limitations"}
+_DATA_KEYS = {"dataset", "file", "kind"}
+_SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler"}
+_REPORT_KEYS = {"published_note"}
+_ENTRY_KEYS = {
+    "id", "title", "outcome", "endpoint", "model", "method", "by", "where", "exclude", "thresholds",
+    "priors", "sensitivity", "published", "notes", "dataset", "file", "options", "frequentist",
+}
+_PUBLISHED_KEYS = {"dataset", "where"}
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """Where an analysis takes its data: a bundled dataset name or a CSV path."""
+
+    dataset: str | None = None
+    file: Path | None = None
+
+    def describe(self) -> str:
+        return f"dataset {self.dataset!r}" if self.dataset else f"file {self.file}"
+
+
+@dataclass(frozen=True)
+class AnalysisEntry:
+    """One model fit in a spec (one ``[[analyses]]`` table)."""
+
+    id: str
+    model: str
+    data: DataRef
+    title: str = ""
+    outcome: str | None = None
+    endpoint: str | None = None
+    method: str = "nuts"
+    by: str | None = None
+    where: dict[str, Any] = field(default_factory=dict)
+    exclude: dict[str, Any] = field(default_factory=dict)
+    thresholds: tuple[float, ...] = ()
+    priors: dict[str, Any] = field(default_factory=dict)
+    sensitivity: bool = True
+    frequentist: bool = True
+    published: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed, validated analysis specification."""
+
+    path: Path
+    name: str
+    title: str
+    description: str
+    seed: int
+    sampler: dict[str, Any]
+    analyses: tuple[AnalysisEntry, ...]
+    limitations: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def _unknown(problems: list[Problem], file: str, where: str, given: dict, allowed: set[str]) -> None:
+    for key in given:
+        if key not in allowed:
+            problems.append(
+                Problem(file, where, key, f"unknown key; allowed here: {', '.join(sorted(allowed))}")
+            )
+
+
+def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec:
+    """Parse and validate a TOML spec; raise :class:`InputError` listing every problem.
+
+    In spec errors the "row" is the TOML table (e.g. ``analyses[2]``) and the column is the key.
+    """
+    path = Path(path)
+    file = str(path)
+    if not path.exists():
+        raise InputError(Problem(file, None, None, "spec file does not exist"))
+    if path.is_dir():
+        raise InputError(Problem(file, None, None, "is a directory, expected a .toml spec"))
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InputError(Problem(file, None, None, "is not UTF-8 text")) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(Problem(file, None, None, f"not valid TOML: {exc}")) from None
+    if known_models is None:
+        from bayes_anlo.models import MODELS
+
+        known_models = set(MODELS)
+    problems: list[Problem] = []
+    _unknown(problems, file, "(top level)", raw, _TOP_KEYS)
+    meta = raw.get("analysis", {})
+    if not isinstance(meta, dict):
+        problems.append(Problem(file, "analysis", None, "must be a table"))
+        meta = {}
+    _unknown(problems, file, "analysis", meta, _ANALYSIS_META_KEYS)
+    name = meta.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem(file, "analysis", "name", "required text value is missing"))
+        name = path.stem
+    seed = meta.get("seed", 1)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        problems.append(Problem(file, "analysis", "seed", f"must be a non-negative integer, got {seed!r}"))
+        seed = 1
+    default_data = raw.get("data", {})
+    _unknown(problems, file, "data", default_data, _DATA_KEYS)
+    sampler = raw.get("sampler", {})
+    _unknown(problems, file, "sampler", sampler, _SAMPLER_KEYS)
+    for key in ("draws", "tune", "chains"):
+        if key in sampler and (not isinstance(sampler[key], int) or isinstance(sampler[key], bool) or sampler[key] < 1):
+            problems.append(Problem(file, "sampler", key, f"must be a positive integer, got {sampler[key]!r}"))
+    if "target_accept" in sampler and not (
+        isinstance(sampler["target_accept"], int | float) and 0.5 <= sampler["target_accept"] < 1
+    ):
+        problems.append(Problem(file, "sampler", "target_accept", "must be a number in [0.5, 1)"))
+    _unknown(problems, file, "report", raw.get("report", {}), _REPORT_KEYS)
+    entries_raw = raw.get("analyses")
+    if not isinstance(entries_raw, list) or not entries_raw:
+        problems.append(Problem(file, "analyses", None, "need at least one [[analyses]] table"))
+        entries_raw = []
+    entries: list[AnalysisEntry] = []
+    seen_ids: set[str] = set()
+    for i, entry in enumerate(entries_raw, start=1):
+        where = f"analyses[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(Problem(file, where, None, "must be a table"))
+            continue
+        _unknown(problems, file, where, entry, _ENTRY_KEYS)
+        entry_id = entry.get("id")
+        if not isinstance(entry_id, str) or not entry_id.strip():
+            problems.append(Problem(file, where, "id", "required text value is missing"))
+            entry_id = f"analysis{i}"
+        elif not entry_id.replace("_", "").replace("-", "").isalnum():
+            problems.append(Problem(file, where, "id", f"{entry_id!r} must contain only letters, digits, '_' and '-'"))
+        if entry_id in seen_ids:
+            problems.append(Problem(file, where, "id", f"duplicate analysis id {entry_id!r}"))
+        seen_ids.add(entry_id)
+        model = entry.get("model")
+        if model not in known_models:
+            problems.append(
+                Problem(file, where, "model", f"unknown model {model!r}; known: {', '.join(sorted(known_models))}")
+            )
+        dataset = entry.get("dataset", default_data.get("dataset"))
+        data_file = entry.get("file", default_data.get("file"))
+        if (dataset is None) == (data_file is None):
+            problems.append(Problem(file, where, "dataset", "give exactly one of `dataset` or `file` (here or in [data])"))
+        ref_file = None
+        if data_file is not None:
+            ref_file = (path.parent / data_file).resolve()
+            if not ref_file.exists():
+                problems.append(Problem(file, where, "file", f"data file {data_file!r} does not exist (looked in {ref_file})"))
+        thresholds = entry.get("thresholds", [])
+        if not isinstance(thresholds, list) or not all(
+            isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in thresholds
+        ):
+            problems.append(Problem(file, where, "thresholds", "must be a list of numbers strictly between 0 and 1"))
+            thresholds = []
+        for key in ("where", "exclude", "priors", "published", "options"):
+            if key in entry and not isinstance(entry[key], dict):
+                problems.append(Problem(file, where, key, "must be a table"))
+        published = entry.get("published", {})
+        if isinstance(published, dict):
+            _unknown(problems, file, f"{where}.published", published, _PUBLISHED_KEYS)
+        method = entry.get("method", "nuts")
+        if method not in ("nuts", "exact"):
+            problems.append(Problem(file, where, "method", f"must be 'nuts' or 'exact', got {method!r}"))
+        for key in ("sensitivity", "frequentist"):
+            if key in entry and not isinstance(entry[key], bool):
+                problems.append(Problem(file, where, key, "must be true or false"))
+        if problems:
+            continue
+        entries.append(
+            AnalysisEntry(
+                id=entry_id,
+                model=model,
+                data=DataRef(dataset=dataset, file=ref_file),
+                title=str(entry.get("title", entry_id)),
+                outcome=entry.get("outcome"),
+                endpoint=entry.get("endpoint"),
+                method=method,
+                by=entry.get("by"),
+                where=dict(entry.get("where", {})),
+                exclude=dict(entry.get("exclude", {})),
+                thresholds=tuple(float(t) for t in thresholds),
+                priors=dict(entry.get("priors", {})),
+                sensitivity=bool(entry.get("sensitivity", True)),
+                frequentist=bool(entry.get("frequentist", True)),
+                published=dict(published),
+                options=dict(entry.get("options", {})),
+                notes=str(entry.get("notes", "")),
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    limitations = meta.get("limitations", [])
+    return Spec(
+        path=path,
+        name=name,
+        title=str(meta.get("title", name)),
+        description=str(meta.get("description", "")),
+        seed=seed,
+        sampler=dict(sampler),
+        analyses=tuple(entries),
+        limitations=tuple(str(x) for x in limitations) if isinstance(limitations, list) else (str(limitations),),
+        raw=raw,
+    )
