@@ -28,7 +28,7 @@ schema below, and unknown keys are errors (a typo must not silently fall back to
     model = "beta_binomial"                 # see bayes_anlo.models.MODELS
     method = "nuts"                         # or "exact" where the model has it
     by = "subgroup"                         # grouping column (nested model; two_arm: arm column)
-    where = { line = "2" }                  # keep rows whose column equals the value(s)
+    where = { line = "second line" }        # keep rows whose column equals the value(s)
     exclude = { study = ["S03_LiuJ2018"] }  # drop rows whose column equals the value(s)
     thresholds = [0.10, 0.20]               # report P(rate > t)
     priors = { mu = { dist = "beta", alpha = 1, beta = 1 } }

@@ -91,7 +91,9 @@ def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
     if table.empty:
         raise InputError(f"analysis {entry.id!r}: no published rows match {entry.published}")
     out = table.copy()
-    scale = np.where(out.get("unit", pd.Series("", index=out.index)).astype(str).str.contains("%"), 100.0, 1.0)
+    unit_col = "units" if "units" in out else "unit"
+    units = out[unit_col].astype(str) if unit_col in out else pd.Series("", index=out.index)
+    scale = np.where(units.str.contains("%"), 100.0, 1.0)
     for c in ("estimate", "ci_low", "ci_high"):
         out[c] = pd.to_numeric(out[c], errors="coerce") / scale
     label_cols = [c for c in ("model", "subgroup") if c in out]
