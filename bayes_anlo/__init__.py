@@ -8,9 +8,9 @@ Public entry points::
     fit = ba.models.BetaBinomial().fit(data, random_seed=1)   # -> xarray.DataTree
 """
 
-from bayes_anlo import datasets
+from bayes_anlo import datasets, frequentist
 from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
 
 __version__ = "0.1.0"
-__all__ = ["BinaryData", "InputError", "datasets", "load_binary", "__version__"]
+__all__ = ["BinaryData", "InputError", "datasets", "frequentist", "load_binary", "__version__"]

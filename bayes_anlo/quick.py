@@ -83,7 +83,8 @@ def quick_rates(file: str | Path | pd.DataFrame, *, outcome: str, by: str | None
         result["subgroups"] = {str(level): _one(data.select(**{by: level}), thresholds) for level in levels}
         if len(levels) >= 2:
             sub = fq.subgroup_analysis(data, by, transform="logit", method="REML")
-            result["subgroup_test"] = {k: _clean(v) for k, v in sub.test_dict().items()} if hasattr(sub, "test_dict") else None
+            result["subgroup_test"] = {"method": sub.method, "q_between": _clean(sub.q_between),
+                                       "df": _clean(sub.q_between_df), "p": _clean(sub.q_between_p)}
     return result
 
 

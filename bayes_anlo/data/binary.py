@@ -92,7 +92,10 @@ class BinaryData:
 
     @property
     def labels(self) -> list[str]:
-        """A unique, readable label per row: the study plus whichever grouping columns vary."""
+        """A unique, readable label per row: the study alone when that is unique, otherwise the
+        study plus whichever grouping columns vary (and the outcome when several are present)."""
+        if self.table["study"].is_unique:
+            return self.table["study"].tolist()
         parts = ["study"] + [c for c in ("subgroup", "arm", "line") if self.table[c].nunique() > 1]
         if len(self.outcomes) > 1:
             parts.append("outcome")

@@ -168,6 +168,7 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         try:
             sub = fq.subgroup_analysis(data, entry.by, transform="logit", method="REML")
             result.tables["subgroups_frequentist"] = sub.to_frame()
+            result.tables["subgroup_tests"] = sub.tests_frame()
         except (ValueError, RuntimeError) as exc:
             result.notes.append(f"Frequentist subgroup analysis not computed: {exc}")
 

@@ -105,7 +105,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"compare-{r.id}"))
         blocks += _table(r, "comparison", "Pooled estimates by method")
-        blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML) with the test for subgroup differences")
+        blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML)",
+                         ["subgroup", "method", "k", "total_events", "total_n", "estimate", "ci_low", "ci_high", "tau2", "i2"])
+        blocks += _table(r, "subgroup_tests", "Tests for subgroup differences")
         blocks += _table(r, "leave_one_out", "Leave-one-study-out (logit, REML)")
 
     blocks.append(Heading("Posterior predictive checks", 2))

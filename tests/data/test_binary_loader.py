@@ -28,7 +28,7 @@ def test_loads_required_and_optional_columns_and_keeps_extras(tmp_path):
     assert list(data.events) == [3, 0] and list(data.n) == [20, 12]
     assert data.table["extra"].tolist() == ["keep me", ""]
     assert data.table["arm"].tolist() == ["", ""]  # optional columns exist, empty
-    assert data.labels == ["A | x", "B | y"]
+    assert data.labels == ["A", "B"]  # study names are unique, so they are the labels
     assert len(data.sha256) == 64
 
 
@@ -113,3 +113,9 @@ def test_hash_changes_with_any_number():
     other = base.assign(events=[1, 3])
     assert load_binary(base).sha256 == load_binary(base.copy()).sha256
     assert load_binary(base).sha256 != load_binary(other).sha256
+
+
+def test_labels_add_only_the_columns_that_vary_when_studies_repeat():
+    frame = pd.DataFrame({"study": ["A", "A"], "outcome": ["ORR", "ORR"], "events": [1, 2], "n": [9, 9],
+                          "subgroup": ["FS", "SS"], "line": ["all", "all"]})
+    assert load_binary(frame).labels == ["A | FS", "A | SS"]
