@@ -125,11 +125,10 @@ def rates(file: Annotated[Path, typer.Argument(help="binary-outcome CSV")],
 def audit(file: Annotated[str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")],
           out: Annotated[Path | None, typer.Option(help="write the audit table (CSV) here")] = None) -> None:
     """Recompute a paper's printed statistics and flag what no method reproduces (exit 1 if flagged)."""
-    from bayes_anlo.audit import bundled_audit_path, list_bundled_audits, run_audit
+    from bayes_anlo.audit import run_audit
 
     try:
-        source = bundled_audit_path(file) if file in list_bundled_audits() else Path(file)
-        result = run_audit(source)
+        result = run_audit(file)  # a CSV path or the name of a bundled audit
     except InputError as exc:
         _fail(exc)
     typer.echo(result.to_markdown())

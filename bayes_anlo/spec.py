@@ -10,6 +10,8 @@ schema below, and unknown keys are errors (a typo must not silently fall back to
     title = "..."                           # one line
     description = "..."                     # a paragraph for the report
     seed = 20251122                         # every random stream derives from it
+    audit = ["npc_qin2025"]                 # audits of the paper's printed numbers (bundled names
+                                            # or extraction CSVs relative to the spec) for the report
 
     [data]                                  # default data for every analysis below
     dataset = "sarcoma_literature_abstracts"  # a bundled dataset (bayes-anlo datasets) ...
@@ -47,7 +49,7 @@ from typing import Any
 from bayes_anlo.errors import InputError, Problem
 
 _TOP_KEYS = {"analysis", "data", "sampler", "analyses", "report"}
-_ANALYSIS_META_KEYS = {"name", "title", "description", "seed", "sources", "limitations"}
+_ANALYSIS_META_KEYS = {"name", "title", "description", "seed", "sources", "limitations", "audit"}
 _DATA_KEYS = {"dataset", "file", "kind"}
 _SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler"}
 _REPORT_KEYS = {"published_note"}
@@ -104,6 +106,7 @@ class Spec:
     sampler: dict[str, Any]
     analyses: tuple[AnalysisEntry, ...]
     limitations: tuple[str, ...] = ()
+    audits: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -155,6 +158,23 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         problems.append(Problem(file, "analysis", "seed", f"must be a non-negative integer, got {seed!r}"))
         seed = 1
+    audits = meta.get("audit", [])
+    if isinstance(audits, str):
+        audits = [audits]
+    if not isinstance(audits, list) or not all(isinstance(a, str) for a in audits):
+        problems.append(Problem(file, "analysis", "audit", "must be a list of audit names or file paths"))
+        audits = []
+    resolved_audits = []
+    for name in audits:
+        from bayes_anlo.audit import list_bundled_audits
+
+        if name in list_bundled_audits():
+            resolved_audits.append(name)
+        elif (path.parent / name).exists():
+            resolved_audits.append(str((path.parent / name).resolve()))
+        else:
+            problems.append(Problem(file, "analysis", "audit",
+                                    f"{name!r} is neither a bundled audit ({', '.join(list_bundled_audits())}) nor an existing file"))
     default_data = raw.get("data", {})
     _unknown(problems, file, "data", default_data, _DATA_KEYS)
     sampler = raw.get("sampler", {})
@@ -255,5 +275,6 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
         sampler=dict(sampler),
         analyses=tuple(entries),
         limitations=tuple(str(x) for x in limitations) if isinstance(limitations, list) else (str(limitations),),
+        audits=tuple(resolved_audits),
         raw=raw,
     )

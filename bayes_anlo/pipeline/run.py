@@ -78,13 +78,14 @@ def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fas
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     results = [run_analysis(entry, spec=spec, sampler=sampler, index=i) for i, entry in enumerate(spec.analyses)]
+    audits = run_audits(spec)
     wall = time.perf_counter() - t0
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         record = run_record(spec, results, sampler, started, wall, fast)
-        write_run_directory(tmp, spec, results, record)
+        write_run_directory(tmp, spec, results, record, audits)
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -102,6 +103,15 @@ def run_analysis(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> 
     from bayes_anlo.pipeline.binary import run_binary_analysis
 
     return run_binary_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
+
+
+def run_audits(spec: Spec) -> dict:
+    """Audit results (bayes_anlo.audit) for the extractions the spec names, keyed by name."""
+    if not spec.audits:
+        return {}
+    from bayes_anlo.audit import run_audit
+
+    return {Path(name).stem: run_audit(name) for name in spec.audits}
 
 
 def run_record(spec: Spec, results: list[AnalysisResult], sampler: SamplerSettings, started, wall: float, fast: bool) -> dict:
@@ -141,16 +151,20 @@ def posterior_tree(results: list[AnalysisResult], record: dict) -> xr.DataTree:
     return root
 
 
-def write_run_directory(directory: Path, spec: Spec, results: list[AnalysisResult], record: dict) -> None:
+def write_run_directory(directory: Path, spec: Spec, results: list[AnalysisResult], record: dict,
+                        audits: dict | None = None) -> None:
+    audits = audits or {}
     (directory / "tables").mkdir()
     (directory / "figures").mkdir()
+    for name, audit in audits.items():
+        audit.to_csv(directory / "tables" / f"audit__{name}.csv")
     for r in results:
         for name, table in r.tables.items():
             table.to_csv(directory / "tables" / f"{r.id}__{name}.csv", index=False)
         for name, fig in r.figures.items():
             plots.save(fig, directory / "figures" / f"{r.id}__{name}.png")
     posterior_tree(results, record).to_netcdf(directory / "posterior.nc", engine="h5netcdf")
-    blocks = compose_report(spec, results, record, directory)
+    blocks = compose_report(spec, results, record, directory, audits)
     (directory / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
     (directory / "report.html").write_text(to_html(blocks, spec.title), encoding="utf-8")
     (directory / "run.json").write_text(json.dumps(record, indent=2, default=_json_default), encoding="utf-8")

@@ -44,7 +44,26 @@ def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] |
     return [Table(frame, caption, table_id=f"{result.id}-{name}", percent_columns=pct)]
 
 
-def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: Path) -> list[Block]:
+def audit_blocks(audits: dict) -> list[Block]:
+    """The audit section: per audited paper, the verdict counts and every flagged number."""
+    blocks: list[Block] = [Heading("Audit of the printed numbers", 2, anchor="audit"), Paragraph(
+        "Before re-analysing a paper, its printed statistics were recomputed under the methods it could have "
+        "used (bayes-anlo audit). Flagged rows are numbers that no method reproduces, that only a method other "
+        "than the one named reproduces, that disagree with another printing of the same quantity, or whose "
+        "parts do not sum to their total.")]
+    for name, audit in audits.items():
+        counts = audit.summary()
+        blocks.append(Heading(f"Audit: {name}", 3, anchor=f"audit-{name}"))
+        blocks.append(Paragraph(f"{int(counts.sum())} checks: " + ", ".join(f"{int(v)} {k}" for k, v in counts.items() if v)
+                                + f". Full table: `tables/audit__{name}.csv`."))
+        flagged = audit.flagged_table
+        if len(flagged):
+            blocks.append(Table(flagged[["location", "printed", "named_method", "matching", "verdict", "note"]],
+                                "Flagged numbers", table_id=f"audit-{name}-flagged"))
+    return blocks
+
+
+def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: Path, audits: dict | None = None) -> list[Block]:
     """Blocks of the run report (see module docstring for the sections)."""
     blocks: list[Block] = [Heading(spec.title, 1)]
     if spec.description:
@@ -130,9 +149,8 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     for r in results:
         items += [f"{r.title}: {flag}" for flag in r.flags]
     blocks.append(Bullets(tuple(dict.fromkeys(items))) if items else Paragraph("No data flags were raised."))
-    if "audit" in record:
-        blocks.append(Heading("Audit of the printed numbers", 3))
-        blocks.append(Paragraph(record["audit"]))
+    if audits:
+        blocks += audit_blocks(audits)
 
     blocks.append(Heading("Reproducibility", 2))
     blocks.append(Paragraph(
