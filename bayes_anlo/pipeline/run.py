@@ -142,12 +142,12 @@ def _netcdf_safe(tree: xr.DataTree) -> xr.DataTree:
 
 
 def posterior_tree(results: list[AnalysisResult], record: dict) -> xr.DataTree:
-    children = {r.id: _netcdf_safe(r.tree) for r in results}
-    root = xr.DataTree.from_dict({f"/{k}/{path.lstrip('/')}" if path != "/" else f"/{k}": node.to_dataset()
-                                  for k, tree in children.items() for path, node in tree.subtree_with_keys_paths()})
-    for key, tree in children.items():
-        root[key].attrs.update(tree.attrs)
-    root.attrs.update({k: (json.dumps(v) if isinstance(v, dict | list | bool) else v) for k, v in record.items()})
+    """One DataTree for the run: a child per analysis (its ArviZ groups below it), run record as root attrs."""
+    root = xr.DataTree()
+    for r in results:
+        root[r.id] = _netcdf_safe(r.tree)  # assignment copies; the fitted tree is not modified
+        root[r.id].attrs = dict(r.tree.attrs)
+    root.attrs = {k: (json.dumps(v) if isinstance(v, dict | list | bool) else v) for k, v in record.items()}
     return root
 
 

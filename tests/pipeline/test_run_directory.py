@@ -1,0 +1,120 @@
+"""`bayes-anlo run`: the run directory's contents, atomic writing, --force, reproducibility."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from bayes_anlo import frequentist as fq
+from bayes_anlo import load_binary
+from bayes_anlo.cli import app
+from bayes_anlo.errors import InputError
+from bayes_anlo.pipeline.run import run_spec
+
+
+def digest(directory):
+    return {p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_run_directory_has_every_promised_file(run_dir):
+    for name in ("posterior.nc", "report.md", "report.html", "run.json"):
+        assert (run_dir / name).is_file(), name
+    tables = {p.name for p in (run_dir / "tables").glob("*.csv")}
+    for expected in ("orr__comparison.csv", "orr__diagnostics.csv", "orr__posterior.csv", "orr__ppc.csv",
+                     "orr__exceedance.csv", "orr__sensitivity.csv", "orr__data.csv", "dcr_single__posterior.csv"):
+        assert expected in tables
+    figures = {p.name for p in (run_dir / "figures").glob("*.png")}
+    assert {"orr__forest.png", "orr__prior_posterior.png", "orr__exceedance.png"} <= figures
+    assert not list(run_dir.parent.glob(".out.partial-*")), "temporary directory left behind"
+
+
+def test_posterior_is_a_datatree_with_one_child_per_analysis(run_dir):
+    tree = xr.open_datatree(run_dir / "posterior.nc", engine="h5netcdf")
+    assert set(tree.children) == {"orr", "dcr_single"}
+    orr = tree["orr"]
+    for group in ("posterior", "log_likelihood", "posterior_predictive", "observed_data", "constant_data"):
+        assert group in orr.children, group
+    assert orr.attrs["model"] == "beta_binomial"
+    assert len(orr.attrs["data_sha256"]) == 64
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["seed"] == 11 and "pymc" in json.loads(record["versions"])
+    assert "[[analyses]]" in record["spec_text"]
+
+
+def test_comparison_table_puts_bayes_beside_metafor_methods(run_dir, spec_path):
+    table = pd.read_csv(run_dir / "tables" / "orr__comparison.csv")
+    assert set(table["paradigm"]) == {"Bayesian", "frequentist"}
+    assert {"PFT-DL", "PFT-REML", "PLO-DL", "PLO-REML", "GLMM-ML"} <= set(table["method"])
+    data = load_binary(spec_path.parent / "studies.csv").select(outcome="ORR")
+    direct = fq.pool_proportions(data, transform="pft", method="DL")
+    row = table.loc[table["method"] == "PFT-DL"].iloc[0]
+    assert np.isclose(row["estimate"], direct.estimate, rtol=1e-9)
+    bayes = table.loc[table["paradigm"] == "Bayesian"].iloc[0]
+    assert bayes["ci_low"] < bayes["estimate"] < bayes["ci_high"]
+    assert bayes["pi_low"] <= bayes["ci_low"] and bayes["pi_high"] >= bayes["ci_high"]
+
+
+def test_report_has_every_section_and_states_the_priors(run_dir):
+    text = (run_dir / "report.md").read_text()
+    for heading in ("## Summary", "## Data and sources", "## Models and priors", "## Convergence diagnostics",
+                    "## Results", "## Bayesian beside frequentist", "## Posterior predictive checks",
+                    "## Prior sensitivity", "## Limitations and data flags", "## Reproducibility"):
+        assert heading in text, heading
+    assert "kappa ~ LogNormal" in text and "mu ~ Beta(1, 1)" in text
+    assert "synthetic test data" in text  # the data's sources are printed
+    html = (run_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3 and "<img src='figures" not in html
+
+
+def test_same_spec_and_seed_give_identical_tables_and_draws(run_dir, spec_path, tmp_path):
+    run_spec(spec_path, tmp_path / "again")
+    first, second = digest(run_dir / "tables"), digest(tmp_path / "again" / "tables")
+    assert first == second
+    a = xr.open_datatree(run_dir / "posterior.nc", engine="h5netcdf")["orr/posterior"].to_dataset()
+    b = xr.open_datatree(tmp_path / "again" / "posterior.nc", engine="h5netcdf")["orr/posterior"].to_dataset()
+    xr.testing.assert_identical(a, b)
+
+
+def test_existing_directory_is_kept_without_force_and_replaced_with_it(small_spec_path, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    before = digest(out)
+    with pytest.raises(InputError, match="--force"):
+        run_spec(small_spec_path, out)
+    assert digest(out) == before
+    run_spec(small_spec_path, out, force=True)
+    assert not (out / "precious.txt").exists() and (out / "report.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_failure_midway_leaves_no_partial_directory_and_keeps_the_old_one(small_spec_path, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    run_spec(small_spec_path, out)
+    before = digest(out)
+    import bayes_anlo.pipeline.run as run_module
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C while files were being written
+
+    monkeypatch.setattr(run_module, "compose_report", explode)
+    with pytest.raises(KeyboardInterrupt):
+        run_spec(small_spec_path, out, force=True)
+    assert digest(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    with pytest.raises(KeyboardInterrupt):
+        run_spec(small_spec_path, tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_cli_run_prints_where_the_report_is(small_spec_path, tmp_path):
+    result = CliRunner().invoke(app, ["run", str(small_spec_path), "--out", str(tmp_path / "cli")])
+    assert result.exit_code == 0, result.output
+    assert str(tmp_path / "cli" / "report.html") in result.output
