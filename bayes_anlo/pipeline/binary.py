@@ -65,7 +65,7 @@ def frequentist_results(data: BinaryData) -> tuple[list, list[str]]:
 
     results, notes = [], []
     if len(data) < 2:
-        return results, ["A single study: no pooling; its exact interval is in the data table."]
+        return [single_study_intervals(data)], ["A single study: no pooling; the frequentist rows are its confidence intervals by four methods."]
     for transform, method in FREQUENTIST_METHODS:
         try:
             results.append(fq.pool_proportions(data, transform=transform, method=method))
@@ -76,6 +76,22 @@ def frequentist_results(data: BinaryData) -> tuple[list, list[str]]:
     except (ValueError, RuntimeError) as exc:
         notes.append(f"GLMM not computed: {exc}")
     return results, notes
+
+
+SINGLE_STUDY_METHODS = (("clopper-pearson", "Clopper-Pearson (exact)"), ("wilson", "Wilson score"),
+                        ("wald", "Wald"), ("spss-t", "SPSS t-interval of a 0/1 variable"))
+
+
+def single_study_intervals(data: BinaryData) -> pd.DataFrame:
+    """The 95% CIs a paper could print for one study's rate, one row per method."""
+    from bayes_anlo.frequentist import proportion_ci
+
+    rows = []
+    for key, label in SINGLE_STUDY_METHODS:
+        ci = proportion_ci(data.events, data.n, key)
+        rows.append({"method": label, "estimate": float(ci.estimate[0]), "ci_low": float(ci.ci_low[0]),
+                     "ci_high": float(ci.ci_high[0]), "pi_low": np.nan, "pi_high": np.nan, "tau2": np.nan, "i2": np.nan})
+    return pd.DataFrame(rows)
 
 
 def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
@@ -201,7 +217,7 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
 
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(entry, model, data, tree, sampler, analysis_seed)
-    result.headline = _headline(entry, summary, comparison, result.tables.get("exceedance"))
+    result.headline = _headline(entry, summary, comparison, result.tables.get("exceedance"), k=len(data))
     return result
 
 
@@ -231,12 +247,13 @@ def _sensitivity_row(label: str, tree) -> dict:
     return row
 
 
-def _headline(entry, summary, comparison, exceedance) -> str:
+def _headline(entry, summary, comparison, exceedance, k: int) -> str:
     pooled = summary.loc[summary["variable"] == "pooled_rate"].iloc[0]
-    text = (f"Posterior median pooled {entry.outcome} {tables.format_percent(pooled['median'])} "
+    noun = "pooled " if k > 1 else ""
+    text = (f"Posterior median {noun}{entry.outcome} {tables.format_percent(pooled['median'])} "
             f"(95% CrI {tables.format_interval(pooled['ci_low'], pooled['ci_high'])})")
     pred = summary.loc[summary["variable"] == "predictive_rate"]
-    if len(pred):
+    if len(pred) and k > 1:  # one study says nothing about the spread of rates between studies
         p = pred.iloc[0]
         text += f"; a new study's rate would lie in {tables.format_interval(p['ci_low'], p['ci_high'])}"
     freq = comparison.loc[comparison["paradigm"] == "frequentist"]

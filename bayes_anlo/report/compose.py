@@ -15,11 +15,13 @@ import pandas as pd
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table
 
-PERCENT_COLUMNS = (
-    "observed", "cp_low", "cp_high", "shrunken", "shrunken_low", "shrunken_high", "estimate", "ci_low",
-    "ci_high", "pi_low", "pi_high", "pooled_median", "pooled_low", "pooled_high", "predictive_low",
-    "predictive_high", "proportion",
-)
+#: Columns that hold proportions (shown as percentages) in the tables where they appear.
+RATE_COLUMNS = ("observed", "cp_low", "cp_high", "shrunken", "shrunken_low", "shrunken_high", "estimate",
+                "ci_low", "ci_high", "pi_low", "pi_high", "pooled_median", "pooled_low", "pooled_high",
+                "predictive_low", "predictive_high", "proportion", "threshold", "probability")
+#: Posterior variables on the probability scale (their summaries are shown as percentages).
+PERCENT_VARIABLES = ("pooled_rate", "mean_rate", "predictive_rate", "subgroup_rate", "subgroup_predictive_rate",
+                     "study_rate", "rate", "difference", "survival", "landmark", "predictive_survival")
 
 
 def _fig(result: AnalysisResult, name: str, run_dir: Path, caption: str) -> list[Block]:
@@ -29,19 +31,29 @@ def _fig(result: AnalysisResult, name: str, run_dir: Path, caption: str) -> list
     return [Figure(run_dir / rel, rel, caption)]
 
 
-def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] | None = None, rename: dict | None = None) -> list[Block]:
+def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] | None = None,
+           percent: tuple[str, ...] = ()) -> list[Block]:
+    """A table of the result, with the named columns (that exist) shown as percentages."""
     if name not in result.tables:
         return []
     frame = result.tables[name]
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
-    pct = tuple(c for c in frame.columns if c in PERCENT_COLUMNS)
-    if name == "sensitivity":
-        pct = tuple(frame.columns[1:])
-    if rename:
-        frame = frame.rename(columns=rename)
-        pct = tuple(rename.get(c, c) for c in pct)
-    return [Table(frame, caption, table_id=f"{result.id}-{name}", percent_columns=pct)]
+    return [Table(frame, caption, table_id=f"{result.id}-{name}", percent_columns=tuple(c for c in percent if c in frame))]
+
+
+def _posterior_table(result: AnalysisResult) -> list[Block]:
+    """Posterior summaries with rates as percentages and other parameters as plain numbers."""
+    if "posterior" not in result.tables:
+        return []
+    frame = result.tables["posterior"].copy()
+    value_columns = ["median", "ci_low", "ci_high", "mean", "sd"]
+    is_rate = frame["variable"].isin(PERCENT_VARIABLES)
+    for c in value_columns:
+        frame[c] = [f"{100 * v:.1f}%" if rate else f"{v:.3g}" for v, rate in zip(frame[c], is_rate, strict=True)]
+    frame = frame[["variable", "label", "description"] + value_columns]
+    return [Table(frame, "Posterior summaries (median and 95% equal-tailed credible interval)",
+                  table_id=f"{result.id}-posterior")]
 
 
 def audit_blocks(audits: dict) -> list[Block]:
@@ -82,8 +94,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     blocks.append(Heading("Data and sources", 2))
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"data-{r.id}"))
-        data_cols = [c for c in ("study", "subgroup", "arm", "line", "outcome", "events", "n", "proportion", "derived", "source") if c in r.tables.get("data", pd.DataFrame()).columns]
-        blocks += _table(r, "data", "Data analysed (each number with its source)", data_cols)
+        data_cols = ["study", "subgroup", "arm", "line", "outcome", "events", "n", "proportion", "derived", "source",
+                     "endpoint", "quantity", "value", "time", "unit"]
+        blocks += _table(r, "data", "Data analysed (each number with its source)", data_cols, percent=("proportion",))
 
     blocks.append(Heading("Models and priors", 2))
     for r in results:
@@ -100,9 +113,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"results-{r.id}"))
         blocks.append(Paragraph(r.headline, css="headline"))
-        blocks += _table(r, "posterior", "Posterior summaries (median and 95% equal-tailed credible interval)",
-                         ["variable", "label", "description", "median", "ci_low", "ci_high", "mean", "sd"])
-        blocks += _table(r, "exceedance", "Posterior probability that the rate exceeds each threshold")
+        blocks += _posterior_table(r)
+        blocks += _table(r, "exceedance", "Posterior probability that the rate exceeds each threshold",
+                         percent=("threshold",))
         blocks += _fig(r, "forest", run_dir, "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and pooled estimates by method.")
         blocks += _fig(r, "shrinkage", run_dir, "Shrinkage: each observed rate moves toward the pooled estimate, more so for small studies.")
         blocks += _fig(r, "exceedance", run_dir, "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.")
@@ -123,11 +136,12 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
         "For Bayesian rows, the interval is a 95% credible interval and pi_* the 95% interval of a new study's rate."))
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"compare-{r.id}"))
-        blocks += _table(r, "comparison", "Pooled estimates by method")
+        blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
         blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML)",
-                         ["subgroup", "method", "k", "total_events", "total_n", "estimate", "ci_low", "ci_high", "tau2", "i2"])
+                         ["subgroup", "method", "k", "total_events", "total_n", "estimate", "ci_low", "ci_high", "tau2", "i2"],
+                         percent=RATE_COLUMNS)
         blocks += _table(r, "subgroup_tests", "Tests for subgroup differences")
-        blocks += _table(r, "leave_one_out", "Leave-one-study-out (logit, REML)")
+        blocks += _table(r, "leave_one_out", "Leave-one-study-out (logit, REML)", percent=RATE_COLUMNS)
 
     blocks.append(Heading("Posterior predictive checks", 2))
     blocks.append(Paragraph("Posterior predictive p-values near 0 or 1 (flagged) mean the model does not reproduce that feature of the data."))
@@ -141,7 +155,8 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     blocks.append(Paragraph("Each analysis is refitted under the model's alternative prior sets; a conclusion that moves with the prior rests on the prior, not on the data."))
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"sens-{r.id}"))
-        blocks += _table(r, "sensitivity", "Pooled rate under alternative priors (posterior median and 95% CrI)")
+        blocks += _table(r, "sensitivity", "Pooled rate under alternative priors (posterior median and 95% CrI)",
+                         percent=RATE_COLUMNS)
         blocks += _table(r, "power_scaling", "Power-scaling sensitivity (ArviZ)")
 
     blocks.append(Heading("Limitations and data flags", 2))

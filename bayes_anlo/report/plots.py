@@ -8,6 +8,8 @@ only transform draws), so each figure can be checked or redrawn from its CSV.
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.lines
+import matplotlib.patches
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -62,9 +64,11 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
     ax.set_xlabel(f"{outcome} (proportion of patients)")
     ax.set_title(title, fontsize=11)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=7.5, frameon=True)
-    ax.text(0.0, -0.6 / (k + m + 1), "diamonds: pooled estimate and 95% interval; dotted: 95% prediction interval",
-            transform=ax.transAxes, fontsize=7, color="#555555", va="top")
+    handles, names = ax.get_legend_handles_labels()
+    handles.append(matplotlib.patches.Patch(color="#888888", label="pooled estimate, 95% interval (diamond)"))
+    handles.append(matplotlib.lines.Line2D([], [], color="#888888", ls=":", label="95% prediction interval"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55 / max(1.5, 0.36 * (k + m + 1))),
+              ncol=2, fontsize=7.5, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -131,12 +131,13 @@ def bayesian_comparison_rows(tree: xr.DataTree, model_label: str, level: float =
 def comparison_table(bayesian: list[pd.DataFrame], frequentist: list, published: pd.DataFrame | None = None) -> pd.DataFrame:
     """Bayesian, frequentist and published pooled estimates on one table, same columns.
 
-    ``frequentist`` holds results with ``to_frame()`` (see :mod:`bayes_anlo.frequentist`).
+    ``frequentist`` holds results with ``to_frame()`` (see :mod:`bayes_anlo.frequentist`) or
+    DataFrames with the same columns.
     """
     columns = ["paradigm", "method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2"]
     frames = [b[columns] for b in bayesian]
     for result in frequentist:
-        frame = result.to_frame().copy()
+        frame = (result if isinstance(result, pd.DataFrame) else result.to_frame()).copy()
         frame["paradigm"] = "frequentist"
         for c in columns:
             if c not in frame:
