@@ -51,11 +51,19 @@ def _load_kind(file: Path, kind: str) -> str:
         return f"{len(data)} rows, {len(data.studies)} studies, outcomes {', '.join(data.outcomes)}"
     from bayes_anlo.data import survival
 
-    loaders = {"ipd": "load_ipd", "km": "load_km_coordinates", "risk": "load_numbers_at_risk", "summaries": "load_survival_summaries"}
-    if kind not in loaders:
-        raise InputError(f"unknown kind {kind!r}; choose binary, {', '.join(loaders)}", file=str(file))
-    data = getattr(survival, loaders[kind])(file)
-    return f"{len(data.table) if hasattr(data, 'table') else len(data)} rows"
+    if kind == "ipd":
+        data = survival.load_survival(file)
+        return f"{len(data)} patients, {len(data.studies)} studies"
+    if kind == "summaries":
+        data = survival.load_summaries(file)
+        return f"{len(data)} reported quantities, {len(data.studies)} studies"
+    if kind == "km":
+        table = survival.load_km_coordinates(file)
+        return f"{len(table)} digitised points"
+    if kind == "risk":
+        table = survival.load_numbers_at_risk(file)
+        return f"{len(table)} numbers at risk"
+    raise InputError(f"unknown kind {kind!r}; choose binary, ipd, km, risk or summaries", file=str(file))
 
 
 @app.command()

@@ -122,6 +122,92 @@ def _unknown(problems: list[Problem], file: str, where: str, given: dict, allowe
             )
 
 
+#: Models that analyse survival data; every other model analyses binary (events out of n) data.
+SURVIVAL_MODELS = frozenset({"piecewise_exponential"})
+
+
+def _check_against_models_and_data(entry: dict, where: str, file: str, model: str, dataset: str | None,
+                                   data_file: Path | None, published: dict) -> list[Problem]:
+    """Checks that need the model class or the data: done here so that a run fails before it starts.
+
+    Dataset names and kinds, the outcome, priors (against the model's prior set), model options
+    (against the model's constructor) and the columns ``where``/``exclude`` refer to.
+    """
+    import inspect
+
+    from bayes_anlo import datasets
+    from bayes_anlo.models import MODELS
+
+    problems: list[Problem] = []
+    cls = MODELS.get(model)
+    survival = model in SURVIVAL_MODELS
+    if dataset is not None:
+        if dataset not in datasets.names():
+            problems.append(Problem(file, where, "dataset",
+                                    f"unknown dataset {dataset!r}; see `bayes-anlo datasets` ({', '.join(datasets.names())})"))
+        else:
+            kind = datasets.info(dataset)["kind"]
+            wanted = ("survival_summary",) if survival else ("binary",)
+            if kind not in wanted:
+                problems.append(Problem(file, where, "dataset",
+                                        f"dataset {dataset!r} holds {kind} data; model {model!r} needs {' or '.join(wanted)} data"))
+    pub_name = published.get("dataset") if isinstance(published, dict) else None
+    if pub_name is not None and pub_name not in datasets.names():
+        problems.append(Problem(file, f"{where}.published", "dataset", f"unknown dataset {pub_name!r}"))
+    if not survival and entry.get("outcome") is None:
+        problems.append(Problem(file, where, "outcome", f"required for model {model!r} (e.g. \"ORR\")"))
+    if cls is not None and isinstance(entry.get("priors", {}), dict) and entry.get("priors"):
+        priors_class = getattr(cls, "priors_class", None)
+        if priors_class is not None:
+            try:
+                priors_class.from_dict(entry["priors"], source=file, path=f"{where}.priors")
+            except InputError as exc:
+                problems.extend(exc.problems)
+    if cls is not None and isinstance(entry.get("options", {}), dict):
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "priors", "method", "sampler", "thresholds"}
+        for key in entry.get("options", {}):
+            if key not in accepted:
+                problems.append(Problem(file, f"{where}.options", key,
+                                        f"unknown option {key!r} for model {model!r} (options: {', '.join(sorted(accepted)) or 'none'})"))
+    if entry.get("by") is not None and cls is not None and "by" not in inspect.signature(cls.__init__).parameters:
+        problems.append(Problem(file, where, "by", f"model {model!r} takes no grouping column"))
+    if problems or survival:
+        return problems
+    # Binary data: load it (validating the file) and check the columns and values the entry names.
+    try:
+        data = datasets.load(dataset) if dataset is not None else _load_binary_file(data_file)
+    except InputError as exc:
+        return list(exc.problems)
+    columns = set(data.table.columns)
+    outcome = entry.get("outcome")
+    if outcome not in data.outcomes:
+        problems.append(Problem(file, where, "outcome",
+                                f"outcome {outcome!r} is not in the data (has: {', '.join(data.outcomes)})"))
+    for key in ("where", "exclude"):
+        for column in entry.get(key, {}) or {}:
+            if column not in columns:
+                problems.append(Problem(file, f"{where}.{key}", column,
+                                        f"the data have no column {column!r} (has: {', '.join(sorted(columns))})"))
+    if entry.get("by") is not None and entry["by"] not in columns:
+        problems.append(Problem(file, where, "by", f"the data have no column {entry['by']!r}"))
+    if not problems:
+        try:
+            selected = data.select(outcome=outcome, **(entry.get("where") or {}))
+            if entry.get("exclude"):
+                selected = selected.exclude(**entry["exclude"])
+            if len(selected) == 0:
+                problems.append(Problem(file, where, "exclude", "no rows left after `where` and `exclude`"))
+        except InputError:
+            problems.append(Problem(file, where, "where", f"no rows match outcome {outcome!r} and `where` {entry.get('where')}"))
+    return problems
+
+
+def _load_binary_file(path: Path):
+    from bayes_anlo.data.binary import load_binary
+
+    return load_binary(path)
+
+
 def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec:
     """Parse and validate a TOML spec; raise :class:`InputError` listing every problem.
 
@@ -135,10 +221,16 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
         raise InputError(Problem(file, None, None, "is a directory, expected a .toml spec"))
     try:
         raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError(Problem(file, None, None, "is not UTF-8 text")) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise InputError(Problem(file, line, None, f"is not UTF-8 text (byte {exc.start})")) from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(file, None, None, f"not valid TOML: {exc}")) from None
+        import re
+
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(where.group(1)), where.group(2)) if where else (None, None)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise InputError(Problem(file, line, column, f"not valid TOML: {message}")) from None
     if known_models is None:
         from bayes_anlo.models import MODELS
 
@@ -240,6 +332,9 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
         for key in ("sensitivity", "frequentist"):
             if key in entry and not isinstance(entry[key], bool):
                 problems.append(Problem(file, where, key, "must be true or false"))
+        if problems:
+            continue
+        problems.extend(_check_against_models_and_data(entry, where, file, model, dataset, ref_file, published))
         if problems:
             continue
         entries.append(

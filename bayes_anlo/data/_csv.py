@@ -47,31 +47,17 @@ def read_text_table(
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
             raise InputError(
-                Problem(name, None, None, f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")
+                Problem(name, line, None, f"is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV")
             ) from None
         if not text.strip():
             raise InputError(Problem(name, None, None, "file is empty; expected a header row and data rows"))
-        try:
-            dialect_delim = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter
-        except csv.Error:
-            dialect_delim = ","
-        if dialect_delim != ",":
-            raise InputError(
-                Problem(name, 1, None, f"header is separated by {dialect_delim!r}; bayes_anlo reads comma-separated files")
-            )
-        try:
-            table = pd.read_csv(
-                io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
-            )
-        except pd.errors.ParserError as exc:
-            raise InputError(Problem(name, None, None, f"not a well-formed CSV: {exc}")) from None
+        _check_shape(text, name)
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
         table.columns = [str(c).strip() for c in table.columns]
     if table.empty:
         raise InputError(Problem(name, None, None, "has a header but no data rows"))
-    dupes = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
-    if dupes:
-        raise InputError(Problem(name, 1, dupes[0], "column name appears more than once in the header"))
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise InputError(
@@ -79,6 +65,40 @@ def read_text_table(
         )
     table = table.map(lambda v: v.strip() if isinstance(v, str) else v)
     return table.reset_index(drop=True), name
+
+
+def _check_shape(text: str, name: str) -> None:
+    """Reject what pandas would silently misread: another delimiter, duplicate column names, and
+    rows with more or fewer fields than the header (every such row reported)."""
+    records = list(csv.reader(io.StringIO(text)))
+    header = [h.strip() for h in records[0]]
+    try:
+        delimiter = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    if delimiter != "," and len(header) == 1:
+        raise InputError(
+            Problem(name, 1, None, f"header is separated by {delimiter!r}; bayes_anlo reads comma-separated files")
+        )
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            raise InputError(Problem(name, 1, column, "column name appears more than once in the header"))
+        seen.add(column)
+    problems = []
+    line = 1
+    reader = csv.reader(io.StringIO(text))
+    next(reader)
+    for record in reader:
+        line = reader.line_num
+        if not record or all(not cell.strip() for cell in record):
+            continue  # blank line
+        if len(record) != len(header):
+            hint = " (a comma inside a number? use a point, or quote the cell)" if len(record) > len(header) else ""
+            problems.append(Problem(name, line, None,
+                                    f"row has {len(record)} fields but the header has {len(header)}{hint}"))
+    if problems:
+        raise InputError(problems)
 
 
 def row_number(index: int) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.data._csv import parse_count, read_text_table, require_text, row_number
-from bayes_anlo.errors import InputError, ProblemCollector
+from bayes_anlo.errors import InputError, Problem, ProblemCollector
 
 REQUIRED_COLUMNS = ["study", "outcome", "events", "n"]
 OPTIONAL_COLUMNS = ["subgroup", "arm", "line", "source"]
@@ -113,17 +113,18 @@ class BinaryData:
         mask = pd.Series(True, index=self.table.index)
         if outcome is not None:
             if outcome not in self.outcomes:
-                raise InputError(
-                    f"outcome {outcome!r} not in data (has: {', '.join(self.outcomes)})", file=self.source
-                )
+                raise InputError(Problem(self.source, None, "outcome",
+                                         f"outcome {outcome!r} not in data (has: {', '.join(self.outcomes)})"))
             mask &= self.table["outcome"] == outcome
         for column, value in equals.items():
             if column not in self.table.columns:
-                raise InputError(f"no column {column!r} to select on", file=self.source)
+                raise InputError(Problem(self.source, 1, column,
+                                         f"no column {column!r} to select on (has: {', '.join(self.table.columns)})"))
             values = [value] if isinstance(value, str) else list(value)
             mask &= self.table[column].isin(values)
         if not mask.any():
-            raise InputError(f"no rows match outcome={outcome!r} {equals}", file=self.source)
+            raise InputError(Problem(self.source, None, next(iter(equals), "outcome"),
+                                     f"no rows match outcome={outcome!r} {equals}"))
         return BinaryData(self.table[mask].reset_index(drop=True), source=self.source)
 
     def exclude(self, **equals: str | list[str]) -> BinaryData:
