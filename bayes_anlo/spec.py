@@ -37,6 +37,7 @@ schema below, and unknown keys are errors (a typo must not silently fall back to
     sensitivity = true                      # refit under the model's alternative priors
     published = { dataset = "...", where = { outcome = "ORR" } }  # printed pooled results
     notes = "..."                           # shown in the report under the analysis
+    sampler = { target_accept = 0.99 }      # overrides [sampler] for this analysis
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ _SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler"}
 _REPORT_KEYS = {"published_note"}
 _ENTRY_KEYS = {
     "id", "title", "outcome", "endpoint", "model", "method", "by", "where", "exclude", "thresholds",
-    "priors", "sensitivity", "published", "notes", "dataset", "file", "options", "frequentist",
+    "priors", "sensitivity", "published", "notes", "dataset", "file", "options", "frequentist", "sampler",
 }
 _PUBLISHED_KEYS = {"dataset", "where"}
 
@@ -91,6 +92,7 @@ class AnalysisEntry:
     frequentist: bool = True
     published: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
 
 
@@ -120,6 +122,21 @@ def _unknown(problems: list[Problem], file: str, where: str, given: dict, allowe
             problems.append(
                 Problem(file, where, key, f"unknown key; allowed here: {', '.join(sorted(allowed))}")
             )
+
+
+def _check_sampler(sampler: dict, file: str, where: str) -> list[Problem]:
+    problems: list[Problem] = []
+    _unknown(problems, file, where, sampler, _SAMPLER_KEYS)
+    for key in ("draws", "tune", "chains"):
+        if key in sampler and (not isinstance(sampler[key], int) or isinstance(sampler[key], bool) or sampler[key] < 1):
+            problems.append(Problem(file, where, key, f"must be a positive integer, got {sampler[key]!r}"))
+    if "target_accept" in sampler and not (
+        isinstance(sampler["target_accept"], int | float) and 0.5 <= sampler["target_accept"] < 1
+    ):
+        problems.append(Problem(file, where, "target_accept", "must be a number in [0.5, 1)"))
+    if "sampler" in sampler and sampler["sampler"] not in ("nutpie", "pymc"):
+        problems.append(Problem(file, where, "sampler", "must be 'nutpie' or 'pymc'"))
+    return problems
 
 
 #: Models that analyse survival data; every other model analyses binary (events out of n) data.
@@ -270,14 +287,7 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
     default_data = raw.get("data", {})
     _unknown(problems, file, "data", default_data, _DATA_KEYS)
     sampler = raw.get("sampler", {})
-    _unknown(problems, file, "sampler", sampler, _SAMPLER_KEYS)
-    for key in ("draws", "tune", "chains"):
-        if key in sampler and (not isinstance(sampler[key], int) or isinstance(sampler[key], bool) or sampler[key] < 1):
-            problems.append(Problem(file, "sampler", key, f"must be a positive integer, got {sampler[key]!r}"))
-    if "target_accept" in sampler and not (
-        isinstance(sampler["target_accept"], int | float) and 0.5 <= sampler["target_accept"] < 1
-    ):
-        problems.append(Problem(file, "sampler", "target_accept", "must be a number in [0.5, 1)"))
+    problems.extend(_check_sampler(sampler, file, "sampler"))
     _unknown(problems, file, "report", raw.get("report", {}), _REPORT_KEYS)
     entries_raw = raw.get("analyses")
     if not isinstance(entries_raw, list) or not entries_raw:
@@ -320,7 +330,9 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
         ):
             problems.append(Problem(file, where, "thresholds", "must be a list of numbers strictly between 0 and 1"))
             thresholds = []
-        for key in ("where", "exclude", "priors", "published", "options"):
+        if isinstance(entry.get("sampler", {}), dict):
+            problems.extend(_check_sampler(entry.get("sampler", {}), file, f"{where}.sampler"))
+        for key in ("where", "exclude", "priors", "published", "options", "sampler"):
             if key in entry and not isinstance(entry[key], dict):
                 problems.append(Problem(file, where, key, "must be a table"))
         published = entry.get("published", {})
@@ -355,6 +367,7 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
                 frequentist=bool(entry.get("frequentist", True)),
                 published=dict(published),
                 options=dict(entry.get("options", {})),
+                sampler=dict(entry.get("sampler", {})),
                 notes=str(entry.get("notes", "")),
             )
         )

@@ -112,8 +112,13 @@ def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
     scale = np.where(units.str.contains("%"), 100.0, 1.0)
     for c in ("estimate", "ci_low", "ci_high"):
         out[c] = pd.to_numeric(out[c], errors="coerce") / scale
-    label_cols = [c for c in ("model", "subgroup") if c in out]
-    out["method"] = out.apply(lambda r: "published " + " ".join(str(r[c]) for c in label_cols if str(r[c]) not in ("", "nan")), axis=1)
+    def label(row) -> str:
+        parts = [f"{row['model']} effects" if str(row.get("model", "")) not in ("", "nan") else "",
+                 str(row.get("subgroup", "")) if str(row.get("subgroup", "")) not in ("", "nan", "all") else "",
+                 f"k = {int(row['k'])}" if str(row.get("k", "")) not in ("", "nan") else ""]
+        return "as published (" + ", ".join(p for p in parts if p) + ")"
+
+    out["method"] = out.apply(label, axis=1)
     if "i2" in out:
         out["i2"] = pd.to_numeric(out["i2"], errors="coerce")
     return out

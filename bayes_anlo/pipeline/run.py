@@ -95,7 +95,9 @@ def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fas
 
 
 def run_analysis(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> AnalysisResult:
-    """Dispatch one analysis to its family's pipeline."""
+    """Dispatch one analysis to its family's pipeline (with its own sampler overrides applied)."""
+    if entry.sampler:
+        sampler = SamplerSettings(**{**sampler.__dict__, **entry.sampler})
     if entry.model == "piecewise_exponential":
         from bayes_anlo.pipeline.survival import run_survival_analysis
 
