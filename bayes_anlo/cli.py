@@ -147,6 +147,29 @@ def audit(file: Annotated[str, typer.Argument(help="audit extraction CSV, or the
         raise typer.Exit(EXIT_FLAGGED)
 
 
+@app.command()
+def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
+          analysis: Annotated[str, typer.Option(help="id of the [[analyses]] entry to refit")],
+          kind: Annotated[str, typer.Option(help="loo (leave one study out) or priors (each prior set)")] = "loo",
+          scheduler: Annotated[str | None, typer.Option(help="'local' for a local Dask cluster, or a scheduler address; default serial")] = None,
+          workers: Annotated[int, typer.Option(help="workers of the local cluster")] = 2,
+          out: Annotated[Path | None, typer.Option(help="write the table (CSV) here")] = None) -> None:
+    """Refit one analysis many times (leave-one-study-out or prior sets), serially or on Dask."""
+    from bayes_anlo import sweeps
+
+    try:
+        if kind not in ("loo", "priors"):
+            raise InputError(f"--kind must be loo or priors, not {kind!r}", file=str(spec))
+        make = sweeps.leave_one_out_tasks if kind == "loo" else sweeps.prior_tasks
+        table = sweeps.run_tasks(make(spec, analysis), scheduler=scheduler, n_workers=workers)
+    except InputError as exc:
+        _fail(exc)
+    typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if out is not None:
+        table.to_csv(out, index=False)
+        typer.echo(f"\nTable: {out}")
+
+
 def main() -> None:  # console script entry point
     try:
         app()
