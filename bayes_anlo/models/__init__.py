@@ -1,1 +1,49 @@
-"""bayes_anlo.models"""
+"""Bayesian models for response rates (events out of n) across studies, subgroups and arms.
+
+Every model is a thin class over a pure ``build_<model>(data, priors) -> pymc.Model``::
+
+    from bayes_anlo.models import BetaBinomial, exceedance
+    fit = BetaBinomial(method="exact", thresholds=(0.1, 0.2)).fit(data, random_seed=1)
+    exceedance(fit)                     # P(rate > t) per rate variable and threshold
+
+``MODELS`` maps the spec names to the classes. Variable names shared by all fits (the reporting
+layer relies on them): ``pooled_rate``, ``predictive_rate``, ``study_rate`` (dim ``unit``),
+``subgroup_rate``/``subgroup_predictive_rate`` (dim ``subgroup``), ``kappa``/``icc`` or ``tau``,
+``rate`` (dim ``arm``), ``difference``, ``ratio``, ``odds_ratio``; groups ``log_likelihood``,
+``posterior_predictive``, ``observed_data`` (``events``) and ``constant_data`` (``n``).
+"""
+
+from bayes_anlo.models._base import BinaryModel, exceedance, prob_superior
+from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.beta_binomial import (
+    BetaBinomial,
+    CompletePooling,
+    build_beta_binomial,
+    build_complete_pooling,
+)
+from bayes_anlo.models.logit_normal import LogitNormal, build_logit_normal
+from bayes_anlo.models.nested_beta_binomial import NestedBetaBinomial, build_nested_beta_binomial
+from bayes_anlo.models.priors import (
+    BetaBinomialPriors,
+    CompletePoolingPriors,
+    LogitNormalPriors,
+    NestedBetaBinomialPriors,
+    TwoArmPriors,
+)
+from bayes_anlo.models.two_arm import TwoArm, build_two_arm, two_arm_exact
+
+MODELS: dict[str, type[BinaryModel]] = {
+    "beta_binomial": BetaBinomial,
+    "nested_beta_binomial": NestedBetaBinomial,
+    "logit_normal": LogitNormal,
+    "two_arm": TwoArm,
+    "complete_pooling": CompletePooling,
+}
+
+__all__ = [
+    "MODELS", "BetaBinomial", "BetaBinomialPriors", "BinaryModel", "CompletePooling",
+    "CompletePoolingPriors", "LogitNormal", "LogitNormalPriors", "NestedBetaBinomial",
+    "NestedBetaBinomialPriors", "SamplerSettings", "TwoArm", "TwoArmPriors", "build_beta_binomial",
+    "build_complete_pooling", "build_logit_normal", "build_nested_beta_binomial", "build_two_arm",
+    "exceedance", "prob_superior", "two_arm_exact",
+]

@@ -102,6 +102,10 @@ def run_analysis(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> 
         from bayes_anlo.pipeline.survival import run_survival_analysis
 
         return run_survival_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
+    if entry.model == "two_arm":
+        from bayes_anlo.pipeline.two_arm import run_two_arm_analysis
+
+        return run_two_arm_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
     from bayes_anlo.pipeline.binary import run_binary_analysis
 
     return run_binary_analysis(entry, seed=spec.seed, sampler=sampler, index=index)

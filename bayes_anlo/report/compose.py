@@ -18,7 +18,8 @@ from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph,
 #: Columns that hold proportions (shown as percentages) in the tables where they appear.
 RATE_COLUMNS = ("observed", "cp_low", "cp_high", "shrunken", "shrunken_low", "shrunken_high", "estimate",
                 "ci_low", "ci_high", "pi_low", "pi_high", "pooled_median", "pooled_low", "pooled_high",
-                "predictive_low", "predictive_high", "proportion", "threshold", "probability")
+                "predictive_low", "predictive_high", "proportion", "threshold", "probability",
+                "difference_median", "difference_low", "difference_high")
 #: Posterior variables on the probability scale (their summaries are shown as percentages).
 PERCENT_VARIABLES = ("pooled_rate", "mean_rate", "predictive_rate", "subgroup_rate", "subgroup_predictive_rate",
                      "study_rate", "rate", "difference", "survival", "landmark", "predictive_survival")
@@ -40,6 +41,26 @@ def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] |
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
     return [Table(frame, caption, table_id=f"{result.id}-{name}", percent_columns=tuple(c for c in percent if c in frame))]
+
+
+def _contrast_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Two-arm contrast rows: differences as percentage points, ratios plain, p-values to 3 d.p."""
+    out = frame.copy()
+
+    def value(row, column):
+        v = row[column]
+        if pd.isna(v):
+            return ""
+        if row["method"] == "P(p1 > p2)":
+            return f"{v:.3f}"
+        if "ratio" in row["method"] or "p1 / p2" in row["method"]:
+            return f"{v:.3g}"
+        return f"{100 * v:+.1f} pp" if "difference" in row["method"] or "p1 - p2" in row["method"] else f"{v:.3g}"
+
+    for column in ("estimate", "ci_low", "ci_high"):
+        out[column] = [value(r, column) for _, r in frame.iterrows()]
+    out["p_value"] = ["" if pd.isna(v) else f"{v:.3f}" for v in frame["p_value"]]
+    return out
 
 
 def _posterior_table(result: AnalysisResult) -> list[Block]:
@@ -137,6 +158,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"compare-{r.id}"))
         blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
+        if "contrast" in r.tables:
+            blocks += [Table(_contrast_frame(r.tables["contrast"]), "Arm 1 against arm 2: Bayesian posterior, "
+                             "frequentist tests and intervals, and what the paper printed", table_id=f"{r.id}-contrast")]
         blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML)",
                          ["subgroup", "method", "k", "total_events", "total_n", "estimate", "ci_low", "ci_high", "tau2", "i2"],
                          percent=RATE_COLUMNS)

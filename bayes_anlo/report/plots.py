@@ -29,7 +29,8 @@ def _percent_axis(ax, axis="x"):
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
-def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, outcome: str) -> plt.Figure:
+def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, outcome: str,
+                signed: bool = False) -> plt.Figure:
     """Observed rates (Clopper-Pearson), shrunken rates, and pooled estimates from every method.
 
     ``studies`` is :func:`~bayes_anlo.report.tables.study_table`; ``comparison`` is
@@ -59,7 +60,12 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
     ax.axhline(y[k], color="#bbbbbb", lw=0.8)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8.5)
-    ax.set_xlim(0, 1 if studies["cp_high"].max() > 0.6 else min(1, studies["cp_high"].max() + 0.1))
+    if signed:  # rows below the line are differences of rates
+        low = min(-0.1, float(np.nanmin(comparison["ci_low"])) - 0.05)
+        ax.set_xlim(max(-1.0, low), 1.0)
+        ax.axvline(0, color="#999999", lw=0.8, ls="--")
+    else:
+        ax.set_xlim(0, 1 if studies["cp_high"].max() > 0.6 else min(1, studies["cp_high"].max() + 0.1))
     _percent_axis(ax)
     ax.set_xlabel(f"{outcome} (proportion of patients)")
     ax.set_title(title, fontsize=11)
@@ -73,8 +79,8 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
     return fig
 
 
-def density_table(samples: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataFrame:
-    """Kernel density (Gaussian, Scott bandwidth, reflected at 0 and 1) of draws on a grid in [0, 1]."""
+def density_table(samples: dict[str, np.ndarray], grid: np.ndarray, bounds: tuple[float, float] = (0.0, 1.0)) -> pd.DataFrame:
+    """Kernel density (Gaussian, Scott bandwidth, reflected at the bounds) of draws on a grid."""
     from scipy import stats
 
     frames = []
@@ -83,7 +89,8 @@ def density_table(samples: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataFr
         if draws.std() == 0:
             continue
         kde = stats.gaussian_kde(draws)
-        dens = kde(grid) + kde(-grid) + kde(2 - grid)
+        lo, hi = bounds
+        dens = kde(grid) + kde(2 * lo - grid) + kde(2 * hi - grid)
         frames.append(pd.DataFrame({"series": name, "x": grid, "density": dens}))
     return pd.concat(frames, ignore_index=True)
 

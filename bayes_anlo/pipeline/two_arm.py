@@ -1,0 +1,170 @@
+"""One two-arm comparison of a spec (e.g. anlotinib plus chemotherapy vs anlotinib alone).
+
+Bayesian: the posterior of each arm's rate, of the difference ``p1 - p2`` and ``P(p1 > p2)``
+(:class:`bayes_anlo.models.TwoArm`). Frequentist, on the same counts: each arm's Clopper-Pearson
+interval, the risk difference with Wald and Newcombe intervals, Fisher's exact test (two- and
+one-sided) and Pearson's chi-square with and without Yates' correction, beside the p-value the
+paper printed (dataset ``published_two_group_tests``) when the spec names it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.pipeline.binary import describe_priors, load_entry_data, make_model
+from bayes_anlo.pipeline.result import AnalysisResult
+from bayes_anlo.report import plots, tables
+from bayes_anlo.spec import AnalysisEntry
+
+
+def arm_counts(tree) -> pd.DataFrame:
+    """Events and patients per arm, in the model's arm order (arm 1 first)."""
+    arms = [str(a) for a in tree["posterior"]["arm"].values]
+    index = tree["constant_data"]["arm_index"].values
+    events, n = tree["observed_data"]["events"].values, tree["constant_data"]["n"].values
+    return pd.DataFrame({"arm": arms,
+                         "events": [int(events[index == k].sum()) for k in range(len(arms))],
+                         "n": [int(n[index == k].sum()) for k in range(len(arms))]})
+
+
+def frequentist_contrast(counts: pd.DataFrame) -> pd.DataFrame:
+    """Risk difference (Wald, Newcombe) and the tests a paper could print, as tidy rows."""
+    from bayes_anlo.frequentist import chi_square, fisher_exact, risk_difference
+
+    (e1, n1), (e2, n2) = counts[["events", "n"]].itertuples(index=False, name=None)
+    rows = []
+    for method in ("wald", "newcombe"):
+        rd = risk_difference(e1, n1, e2, n2, method=method)
+        rows.append({"method": f"risk difference ({method.capitalize()} 95% CI)", "estimate": rd.estimate,
+                     "ci_low": rd.ci_low, "ci_high": rd.ci_high, "p_value": np.nan})
+    direction = "greater" if e1 / n1 >= e2 / n2 else "less"
+    tests = [("Fisher exact, two-sided", fisher_exact(e1, n1, e2, n2).p_value),
+             (f"Fisher exact, one-sided ({direction})", fisher_exact(e1, n1, e2, n2, alternative=direction).p_value),
+             ("Pearson chi-square", chi_square(e1, n1, e2, n2, correction=False).p_value),
+             ("chi-square with Yates' correction", chi_square(e1, n1, e2, n2, correction=True).p_value)]
+    rows += [{"method": m, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": p} for m, p in tests]
+    return pd.DataFrame(rows)
+
+
+def published_tests(entry: AnalysisEntry, counts: pd.DataFrame) -> pd.DataFrame | None:
+    """Printed p-values for the same two groups and outcome (matched on the counts)."""
+    if not entry.published:
+        return None
+    from bayes_anlo import datasets
+
+    table = datasets.load(entry.published["dataset"])
+    for column, value in entry.published.get("where", {}).items():
+        values = [value] if not isinstance(value, list) else value
+        table = table[table[column].astype(str).isin([str(v) for v in values])]
+    pairs = {tuple(counts[["events", "n"]].to_numpy().ravel()), tuple(counts[["events", "n"]].to_numpy()[::-1].ravel())}
+    keep = [tuple(int(x) for x in r) in pairs for r in table[["events1", "n1", "events2", "n2"]].to_numpy()]
+    table = table[keep]
+    if table.empty:
+        return None
+    stated = table["test_stated"].astype(str)
+    return pd.DataFrame({"method": np.where(stated.str.startswith("not stated"), "as printed (test not named)",
+                                            "as printed (" + stated + ")"),
+                         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                         "p_value": pd.to_numeric(table["p_printed"], errors="coerce"),
+                         "source": table["source"], "flag": table.get("flag", "")})
+
+
+def bayesian_contrast(tree) -> pd.DataFrame:
+    post = tree["posterior"].to_dataset()
+    rows = []
+    for name, label in (("difference", "posterior of p1 - p2"), ("ratio", "posterior of p1 / p2"),
+                        ("odds_ratio", "posterior odds ratio")):
+        s = tables.summarise_variable(post, name).iloc[0]
+        rows.append({"method": label, "estimate": s["median"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
+                     "p_value": np.nan})
+    rows.append({"method": "P(p1 > p2)", "estimate": float((post["difference"].values > 0).mean()),
+                 "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
+    return pd.DataFrame(rows)
+
+
+def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
+    from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
+    from bayes_anlo.checks.ppc import ppc_statistics
+
+    data = load_entry_data(entry)
+    analysis_seed = derived_seed(seed, index)
+    model = make_model(entry, sampler)
+    tree = model.fit(data, random_seed=analysis_seed)
+    conv = convergence(tree)
+    counts = arm_counts(tree)
+    arm1, arm2 = counts["arm"]
+    result = AnalysisResult(id=entry.id, title=entry.title, model=entry.model, tree=tree,
+                            converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
+                            priors_text=describe_priors(model.priors),
+                            data_sources=sorted(set(data.table["source"]) - {""}))
+    result.notes.append(f"p1 = {entry.outcome} with {arm1}; p2 = {entry.outcome} with {arm2}.")
+    if entry.notes:
+        result.notes.append(entry.notes)
+    if "flag" in data.table:
+        result.flags = [f"{r.study} ({r.arm}): {r.flag}" for r in data.table.itertuples() if str(r.flag) not in ("", "nan")]
+    result.tables["data"] = data.to_frame()
+    result.tables["diagnostics"] = diagnostics_table(tree)
+    result.tables["posterior"] = tables.posterior_summary(tree)
+    result.tables["ppc"] = ppc_statistics(tree)
+
+    bayes = bayesian_contrast(tree).assign(paradigm="Bayesian")
+    freq = frequentist_contrast(counts).assign(paradigm="frequentist")
+    parts = [bayes, freq]
+    printed = published_tests(entry, counts)
+    if printed is not None:
+        parts.append(printed.assign(paradigm="published"))
+        for flag in printed["flag"]:
+            if str(flag) not in ("", "nan"):
+                result.flags.append(f"printed p-value: {flag}")
+    contrast = pd.concat(parts, ignore_index=True)
+    result.tables["contrast"] = contrast[["paradigm", "method", "estimate", "ci_low", "ci_high", "p_value"]
+                                         + [c for c in ("source",) if c in contrast]]
+
+    studies = tables.study_table(list(counts["arm"]), counts["events"].to_numpy(), counts["n"].to_numpy(), None)
+    rates = tables.summarise_variable(tree["posterior"].to_dataset(), "rate")
+    studies["shrunken"], studies["shrunken_low"], studies["shrunken_high"] = rates["median"].to_numpy(), rates["ci_low"].to_numpy(), rates["ci_high"].to_numpy()
+    result.tables["studies"] = studies
+    diff_rows = bayes.iloc[:1].assign(paradigm="Bayesian", method="difference p1 - p2 (Bayesian)", pi_low=np.nan, pi_high=np.nan)
+    wald = freq.iloc[:1].assign(paradigm="frequentist", method="difference p1 - p2 (Wald)", pi_low=np.nan, pi_high=np.nan)
+    result.figures["forest"] = plots.forest_plot(studies, pd.concat([diff_rows, wald], ignore_index=True),
+                                                 title=entry.title, outcome=entry.outcome, signed=True)
+
+    diff = tree["posterior"]["difference"].values.ravel()
+    prior_tree = model.sample_prior_predictive(data, draws=2000, random_seed=derived_seed(analysis_seed, 7))
+    grid = np.linspace(-0.999, 0.999, 400)
+    dens = plots.density_table({"prior": prior_tree["prior"]["difference"].values, "posterior": diff}, grid, bounds=(-1, 1))
+    result.tables["prior_posterior"] = dens
+    result.figures["prior_posterior"] = plots.prior_posterior_plot(
+        dens, title=f"{entry.title}: difference, prior and posterior", xlabel=f"{entry.outcome} difference p1 - p2")
+    curve = plots.exceedance_curve({"p1 - p2": diff}, np.linspace(-0.5, 0.5, 201))
+    result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds or (0.0,),
+                                                         title=f"{entry.title}: P(p1 - p2 > t)",
+                                                         outcome=f"{entry.outcome} difference")
+    if entry.sensitivity:
+        result.tables["sensitivity"] = _sensitivity(entry, model, data, tree, sampler, analysis_seed)
+    fisher2 = freq.loc[freq["method"] == "Fisher exact, two-sided", "p_value"].iloc[0]
+    d = bayes.iloc[0]
+    result.headline = (f"P({entry.outcome} with {arm1} > with {arm2}) = {bayes.iloc[3]['estimate']:.3f}; "
+                       f"difference {tables.format_percent(d['estimate'])} (95% CrI {tables.format_interval(d['ci_low'], d['ci_high'])}); "
+                       f"Fisher exact two-sided p = {fisher2:.3f}"
+                       + (f" (printed: p = {printed['p_value'].iloc[0]:.3f})" if printed is not None else "") + ".")
+    return result
+
+
+def _sensitivity(entry, model, data, tree, sampler, analysis_seed) -> pd.DataFrame:
+    import warnings
+
+    def row(label, t):
+        s = tables.summarise_variable(t["posterior"].to_dataset(), "difference").iloc[0]
+        return {"prior": label, "difference_median": s["median"], "difference_low": s["ci_low"],
+                "difference_high": s["ci_high"], "prob_p1_greater": float((t["posterior"]["difference"].values > 0).mean())}
+
+    rows = [row(f"default ({describe_priors(model.priors)})", tree)]
+    for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
+        alt = make_model(entry, sampler, priors=priors)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows.append(row(f"{name} ({describe_priors(priors)})", alt.fit(data, random_seed=derived_seed(analysis_seed, 100 + k))))
+    return pd.DataFrame(rows)

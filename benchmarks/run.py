@@ -1,0 +1,311 @@
+"""Benchmarks: one command prints every figure and ratio of the performance section of README.md.
+
+    .venv/bin/python benchmarks/run.py            # everything (about 10-15 minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a smoke test
+    .venv/bin/python benchmarks/run.py --only exact,refit
+
+Each case runs in a fresh Python process (so compile caches and peak memory are its own) and
+prints one JSON line; this driver collects them and prints a table with the targets:
+
+1. ``run_cold`` / ``run_warm``: ``bayes-anlo run models/sarcoma_meta_analysis.toml``, first with
+   empty PyTensor/Numba compile caches, then again with the caches it left;
+2. ``exact`` vs ``nuts``: the beta-binomial on 16 studies by quadrature and by NUTS;
+3. ``refit``: a refit on new data reusing the compiled model, against a fresh build + compile;
+4. ``survival``: piecewise-exponential collapse + fit for 1e3, 1e5, 1e6 patients, peak memory;
+5. ``brms``: the same logit-normal model in R brms (cold: compile + sample; warm: reuse), when
+   ``Rscript`` with brms is installed (Debian ``r-cran-brms``); skipped with a message otherwise;
+6. ``sbc``: simulation-based calibration of 200 datasets (beta-binomial), wall time and memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+# ---------------------------------------------------------------------------------------------
+# cases (run inside a child process; each returns a dict of figures)
+# ---------------------------------------------------------------------------------------------
+
+def _studies(k: int, seed: int = 1):
+    import numpy as np
+    import pandas as pd
+
+    from bayes_anlo import load_binary
+
+    rng = np.random.default_rng(seed)
+    n = rng.integers(20, 120, size=k)
+    p = rng.beta(0.15 * 20, 0.85 * 20, size=k)
+    events = rng.binomial(n, p)
+    return load_binary(pd.DataFrame({"study": [f"S{i + 1:02d}" for i in range(k)], "outcome": "ORR",
+                                     "events": events, "n": n}))
+
+
+def case_exact(quick: bool) -> dict:
+    from bayes_anlo.models import BetaBinomial
+
+    data = _studies(16)
+    model = BetaBinomial(method="exact")
+    model.fit(data, random_seed=0)  # warm imports and caches
+    reps = 5 if quick else 20
+    t = time.perf_counter()
+    for i in range(reps):
+        model.fit(data, random_seed=i)
+    fit_s = (time.perf_counter() - t) / reps
+    out = {"exact_fit_seconds": fit_s}
+    if hasattr(model, "exact_posterior"):
+        t = time.perf_counter()
+        for _ in range(reps):
+            model.exact_posterior(data)
+        out["exact_quadrature_seconds"] = (time.perf_counter() - t) / reps
+    return out
+
+
+def case_nuts(quick: bool) -> dict:
+    import warnings
+
+    from bayes_anlo.models import BetaBinomial
+    from bayes_anlo.models._sampling import SamplerSettings
+
+    data = _studies(16)
+    model = BetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = time.perf_counter()
+        model.fit(data, random_seed=1)
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        model.fit(data, random_seed=2)
+        second = time.perf_counter() - t
+    return {"nuts_first_fit_seconds": first, "nuts_second_fit_seconds": second}
+
+
+def case_refit(quick: bool) -> dict:
+    """A refit on new data with the compiled model against building and compiling afresh."""
+    import warnings
+
+    from bayes_anlo.models import BetaBinomial
+    from bayes_anlo.models._sampling import SamplerSettings
+
+    model = BetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4))
+    if not hasattr(model, "refit"):
+        return {"skipped": "BetaBinomial has no refit (compiled-model reuse) method"}
+    a, b = _studies(16, seed=1), _studies(16, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = time.perf_counter()
+        model.refit(a, random_seed=1)      # builds and compiles once
+        fresh = time.perf_counter() - t
+        t = time.perf_counter()
+        model.refit(b, random_seed=2)      # swaps the data, reuses the compiled sampler
+        reused = time.perf_counter() - t
+    return {"fresh_build_seconds": fresh, "reused_refit_seconds": reused}
+
+
+def case_survival(quick: bool, n_patients: int) -> dict:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from survival_scaling import measure  # written beside this file
+
+    return measure(n_patients)
+
+
+def case_sbc(quick: bool) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from bayes_anlo.studies.sbc_runs import run_named_sbc
+
+    n = 40 if quick else 200
+    t = time.perf_counter()
+    result = run_named_sbc("beta_binomial_exact", n_datasets=n, seed=1)
+    seconds = time.perf_counter() - t
+    return {"sbc_datasets": n, "sbc_seconds": seconds, "sbc_uniformity_p": getattr(result, "min_p_value", None)}
+
+
+def case_run(quick: bool) -> dict:
+    """One `bayes-anlo run` of the meta spec, timed from the shell's point of view."""
+    out = Path(tempfile.mkdtemp()) / "run"
+    cmd = [str(Path(PY).with_name("bayes-anlo")), "run", str(ROOT / "models" / "sarcoma_meta_analysis.toml"),
+           "--out", str(out), "--allow-unconverged"]
+    if quick:
+        cmd.append("--fast")
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t
+    shutil.rmtree(out.parent, ignore_errors=True)
+    return {"run_seconds": seconds, "exit_status": proc.returncode}
+
+
+CASES = {"exact": case_exact, "nuts": case_nuts, "refit": case_refit, "sbc": case_sbc, "run": case_run}
+
+
+def child(name: str, quick: bool, arg: str | None) -> None:
+    if name == "survival":
+        figures = case_survival(quick, int(arg))
+    else:
+        figures = CASES[name](quick)
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(figures))
+
+
+# ---------------------------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------------------------
+
+def spawn(name: str, quick: bool, arg: str | None = None, env: dict | None = None) -> dict:
+    cmd = [PY, __file__, "--child", name] + (["--quick"] if quick else []) + (["--arg", arg] if arg else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": (proc.stderr or proc.stdout)[-600:]}
+
+
+def brms(quick: bool) -> dict:
+    if shutil.which("Rscript") is None:
+        return {"skipped": "Rscript not found (apt-get install r-base-core r-cran-brms)"}
+    check = subprocess.run(["Rscript", "-e", "library(brms)"], capture_output=True, text=True, check=False)
+    if check.returncode != 0:
+        return {"skipped": "R package brms not installed (apt-get install r-cran-brms)"}
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT))
+    from bayes_anlo import datasets
+
+    data = datasets.load("sarcoma_literature_abstracts").select(outcome="ORR").table[["study", "events", "n"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orr.csv"
+        pd.DataFrame(data).to_csv(path, index=False)
+        proc = subprocess.run(["Rscript", str(ROOT / "benchmarks" / "brms_logit_normal.R"), str(path)],
+                              capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    return {"error": proc.stderr[-600:]}
+
+
+def ours_logit_normal_warm() -> dict:
+    """Our warm logit-normal NUTS fit of the same data brms fits (second fit in one process)."""
+    code = """
+import time, warnings, json
+from bayes_anlo import datasets
+from bayes_anlo.models import LogitNormal
+d = datasets.load("sarcoma_literature_abstracts").select(outcome="ORR")
+m = LogitNormal()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    t = time.perf_counter(); m.fit(d, random_seed=1); cold = time.perf_counter() - t
+    t = time.perf_counter(); m.fit(d, random_seed=2); warm = time.perf_counter() - t
+print("RESULT " + json.dumps({"cold_seconds": cold, "warm_seconds": warm}))
+"""
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": proc.stderr[-600:]}
+
+
+def fmt(x, unit="s") -> str:
+    if x is None:
+        return "n/a"
+    if unit == "s":
+        return f"{x * 1000:.1f} ms" if x < 1 else f"{x:.2f} s"
+    return f"{x:.0f} {unit}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="run,exact,refit,survival,brms,sbc")
+    parser.add_argument("--child")
+    parser.add_argument("--arg")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.quick, args.arg)
+        return 0
+    only = set(args.only.split(","))
+    rows: list[tuple[str, str, str]] = []
+
+    def row(name, value, target=""):
+        rows.append((name, value, target))
+        print(f"  {name:<58} {value:<22} {target}", flush=True)
+
+    print(f"bayes_anlo benchmarks ({'quick' if args.quick else 'full'}), {os.cpu_count()} cores\n")
+    if "run" in only:
+        cache = tempfile.mkdtemp(prefix="bench-cache-")
+        env = {"PYTENSOR_FLAGS": f"compiledir={cache}/pytensor", "NUMBA_CACHE_DIR": f"{cache}/numba"}
+        cold = spawn("run", args.quick, env=env)
+        warm = spawn("run", args.quick, env=env)
+        shutil.rmtree(cache, ignore_errors=True)
+        row("(1) bayes-anlo run meta spec, cold (empty compile cache)", fmt(cold.get("run_seconds")))
+        row("(1) bayes-anlo run meta spec, warm", fmt(warm.get("run_seconds")))
+        if cold.get("run_seconds") and warm.get("run_seconds"):
+            row("(1) cold / warm", f"{cold['run_seconds'] / warm['run_seconds']:.2f}x")
+    if "exact" in only:
+        ex = spawn("exact", args.quick)
+        nu = spawn("nuts", args.quick)
+        row("(2) exact engine, beta-binomial, 16 studies (fit incl. draws)", fmt(ex.get("exact_fit_seconds")), "target < 50 ms")
+        if "exact_quadrature_seconds" in ex:
+            row("(2) exact engine, quadrature only", fmt(ex["exact_quadrature_seconds"]))
+        row("(2) NUTS, same model, first fit (incl. compile)", fmt(nu.get("nuts_first_fit_seconds")))
+        row("(2) NUTS, same model, second fit", fmt(nu.get("nuts_second_fit_seconds")))
+        if ex.get("exact_fit_seconds") and nu.get("nuts_second_fit_seconds"):
+            row("(2) NUTS second fit / exact", f"{nu['nuts_second_fit_seconds'] / ex['exact_fit_seconds']:.0f}x")
+    if "refit" in only:
+        rf = spawn("refit", args.quick)
+        if "skipped" in rf or "error" in rf:
+            row("(3) refit reusing the compiled model", rf.get("skipped", "error: " + rf.get("error", "")[-200:]))
+        else:
+            row("(3) fresh build + compile + fit", fmt(rf["fresh_build_seconds"]))
+            row("(3) refit on new data, compiled model reused", fmt(rf["reused_refit_seconds"]), "target < 0.5 s")
+            row("(3) fresh / reused", f"{rf['fresh_build_seconds'] / rf['reused_refit_seconds']:.1f}x")
+    if "survival" in only:
+        sizes = [1_000, 100_000] + ([] if args.quick else [1_000_000])
+        base = None
+        for n in sizes:
+            sv = spawn("survival", args.quick, str(n))
+            if "error" in sv:
+                row(f"(4) piecewise exponential, {n:.0e} patients", "error: " + sv["error"][-200:])
+                continue
+            row(f"(4) {n:.0e} patients: collapse", fmt(sv.get("collapse_seconds")))
+            row(f"(4) {n:.0e} patients: fit after collapsing", fmt(sv.get("fit_seconds")))
+            row(f"(4) {n:.0e} patients: peak memory", fmt(sv.get("peak_rss_mb"), "MB"))
+            if base is None:
+                base = sv.get("fit_seconds")
+            elif base and sv.get("fit_seconds"):
+                row(f"(4) fit time {n:.0e} / 1e+03 patients", f"{sv['fit_seconds'] / base:.2f}x", "~1x (cost independent of n)")
+    if "brms" in only:
+        br = brms(args.quick)
+        if "skipped" in br or "error" in br:
+            row("(5) R brms", br.get("skipped", "error: " + br.get("error", "")[-200:]))
+        else:
+            ours = ours_logit_normal_warm()
+            row("(5) brms logit-normal, cold (compile + sample)", fmt(br["cold_seconds"]))
+            row("(5) brms logit-normal, warm (compiled model reused)", fmt(br["warm_seconds"]))
+            row("(5) bayes_anlo logit-normal, cold (first fit)", fmt(ours.get("cold_seconds")))
+            row("(5) bayes_anlo logit-normal, warm (second fit)", fmt(ours.get("warm_seconds")))
+            if ours.get("warm_seconds"):
+                row("(5) ours warm / brms cold", f"{ours['warm_seconds'] / br['cold_seconds']:.3f}", "target < 0.2")
+                row("(5) ours warm / brms warm", f"{ours['warm_seconds'] / br['warm_seconds']:.2f}")
+    if "sbc" in only:
+        sb = spawn("sbc", args.quick)
+        if "error" in sb:
+            row("(6) SBC", "error: " + sb["error"][-200:])
+        else:
+            row(f"(6) SBC of {sb['sbc_datasets']} datasets (beta-binomial)", fmt(sb["sbc_seconds"]),
+                "target < 5 min" if sb["sbc_datasets"] == 200 else "")
+            row("(6) SBC peak memory", fmt(sb["peak_rss_mb"], "MB"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
