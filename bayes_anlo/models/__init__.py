@@ -32,16 +32,19 @@ from bayes_anlo.models.priors import (
 )
 from bayes_anlo.models.two_arm import TwoArm, build_two_arm, two_arm_exact
 
-MODELS: dict[str, type[BinaryModel]] = {
+from bayes_anlo.models.piecewise_exponential import PiecewiseExponential, PiecewiseExponentialPriors  # noqa: E402
+
+MODELS: dict[str, type] = {
     "beta_binomial": BetaBinomial,
     "nested_beta_binomial": NestedBetaBinomial,
     "logit_normal": LogitNormal,
     "two_arm": TwoArm,
     "complete_pooling": CompletePooling,
+    "piecewise_exponential": PiecewiseExponential,
 }
 
 __all__ = [
-    "MODELS", "BetaBinomial", "BetaBinomialPriors", "BinaryModel", "CompletePooling",
+    "MODELS", "PiecewiseExponential", "PiecewiseExponentialPriors", "BetaBinomial", "BetaBinomialPriors", "BinaryModel", "CompletePooling",
     "CompletePoolingPriors", "LogitNormal", "LogitNormalPriors", "NestedBetaBinomial",
     "NestedBetaBinomialPriors", "SamplerSettings", "TwoArm", "TwoArmPriors", "build_beta_binomial",
     "build_complete_pooling", "build_logit_normal", "build_nested_beta_binomial", "build_two_arm",

@@ -22,7 +22,8 @@ RATE_COLUMNS = ("observed", "cp_low", "cp_high", "shrunken", "shrunken_low", "sh
                 "difference_median", "difference_low", "difference_high")
 #: Posterior variables on the probability scale (their summaries are shown as percentages).
 PERCENT_VARIABLES = ("pooled_rate", "mean_rate", "predictive_rate", "subgroup_rate", "subgroup_predictive_rate",
-                     "study_rate", "rate", "difference", "survival", "landmark", "predictive_survival")
+                     "study_rate", "rate", "difference", "survival", "landmark", "predictive_survival",
+                     "predictive_landmark")
 
 
 def _fig(result: AnalysisResult, name: str, run_dir: Path, caption: str) -> list[Block]:
@@ -41,6 +42,15 @@ def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] |
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
     return [Table(frame, caption, table_id=f"{result.id}-{name}", percent_columns=tuple(c for c in percent if c in frame))]
+
+
+def _survival_comparison_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    is_median = frame["quantity"].str.startswith("median")
+    for column in ("estimate", "ci_low", "ci_high"):
+        out[column] = ["" if pd.isna(v) else (f"{v:.1f}" if m else f"{100 * v:.1f}%")
+                       for v, m in zip(frame[column], is_median, strict=True)]
+    return out
 
 
 def _contrast_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -140,13 +150,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
         blocks += _fig(r, "forest", run_dir, "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and pooled estimates by method.")
         blocks += _fig(r, "shrinkage", run_dir, "Shrinkage: each observed rate moves toward the pooled estimate, more so for small studies.")
         blocks += _fig(r, "exceedance", run_dir, "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.")
-        blocks += _fig(r, "prior_posterior", run_dir, "Prior and posterior of the pooled rate.")
-        for name, table in r.tables.items():
-            if name.startswith("survival"):
-                blocks += _table(r, name, name.replace("_", " "))
-        for name in r.figures:
-            if name.startswith("survival"):
-                blocks += _fig(r, name, run_dir, name.replace("_", " "))
+        blocks += _fig(r, "prior_posterior", run_dir, "Prior and posterior of the pooled rate (for two arms: of the difference).")
+        blocks += _fig(r, "survival_curve", run_dir, "Posterior survival curve of the typical study (median and 95% "
+                       "band), the 95% band for a new study, and the reported medians and landmark rates.")
 
     blocks.append(Heading("Bayesian beside frequentist", 2))
     blocks.append(Paragraph(
@@ -157,7 +163,11 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
         "For Bayesian rows, the interval is a 95% credible interval and pi_* the 95% interval of a new study's rate."))
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"compare-{r.id}"))
-        blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
+        if r.model == "piecewise_exponential":
+            blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Reported beside posterior "
+                             "(medians in months; survival as a percentage)", table_id=f"{r.id}-comparison")]
+        else:
+            blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
         if "contrast" in r.tables:
             blocks += [Table(_contrast_frame(r.tables["contrast"]), "Arm 1 against arm 2: Bayesian posterior, "
                              "frequentist tests and intervals, and what the paper printed", table_id=f"{r.id}-contrast")]
@@ -179,8 +189,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     blocks.append(Paragraph("Each analysis is refitted under the model's alternative prior sets; a conclusion that moves with the prior rests on the prior, not on the data."))
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"sens-{r.id}"))
-        blocks += _table(r, "sensitivity", "Pooled rate under alternative priors (posterior median and 95% CrI)",
-                         percent=RATE_COLUMNS)
+        what = {"piecewise_exponential": "Median survival (months)", "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
+        blocks += _table(r, "sensitivity", f"{what.get(r.model, 'Pooled rate')} under alternative priors "
+                         "(posterior median and 95% CrI)", percent=RATE_COLUMNS)
         blocks += _table(r, "power_scaling", "Power-scaling sensitivity (ArviZ)")
 
     blocks.append(Heading("Limitations and data flags", 2))

@@ -184,3 +184,35 @@ def save(fig: plt.Figure, path) -> None:
 
 def pooled_draws(tree: xr.DataTree, name: str) -> np.ndarray:
     return tree["posterior"][name].values.ravel()
+
+
+def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, endpoint: str) -> plt.Figure:
+    """Posterior survival curve (median, 95% band) and a new study's 95% band, with the reported
+    medians (with CIs, at 50%) and landmark rates (with CIs) drawn over them."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
+    ax.fill_between(band["time"], band["new_study_low"], band["new_study_high"], color=BAYES, alpha=0.10,
+                    label="new study, 95% predictive band")
+    ax.fill_between(band["time"], band["typical_low"], band["typical_high"], color=BAYES, alpha=0.28,
+                    label="typical study, 95% credible band")
+    ax.plot(band["time"], band["typical_median"], color=BAYES, lw=2, label="posterior median curve")
+    med = reported[reported["kind"] == "median"]
+    for i, r in enumerate(med.itertuples(index=False)):
+        if not np.isnan(r.time_low):
+            ax.plot([r.time_low, r.time_high], [0.5, 0.5], color=OBSERVED, lw=1.5)
+        ax.plot(r.time, 0.5, "D", color=OBSERVED, ms=5, label="reported median (95% CI)" if i == 0 else None)
+    land = reported[reported["kind"] == "landmark"]
+    for i, r in enumerate(land.itertuples(index=False)):
+        if not np.isnan(r.survival_low):
+            ax.plot([r.time, r.time], [r.survival_low, r.survival_high], color=PUBLISHED, lw=1.5)
+        ax.plot(r.time, r.survival, "o", color=PUBLISHED, ms=5, label="reported landmark (95% CI)" if i == 0 else None)
+    ax.axhline(0.5, color="#bbbbbb", lw=0.8, ls=":")
+    ax.set_xlim(0, float(band["time"].max()))
+    ax.set_ylim(0, 1.02)
+    _percent_axis(ax, "y")
+    ax.set_xlabel("months since start of treatment")
+    ax.set_ylabel(f"{endpoint}: probability event-free")
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper right")
+    fig.tight_layout()
+    return fig

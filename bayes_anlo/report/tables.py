@@ -33,6 +33,13 @@ DESCRIPTIONS = {
     "difference": "Rate difference (arm 1 - arm 2)",
     "ratio": "Rate ratio (arm 1 / arm 2)",
     "odds_ratio": "Odds ratio (arm 1 vs arm 2)",
+    "median": "Median survival, typical study (months)",
+    "predictive_median": "Median survival, new study (months)",
+    "landmark": "Survival probability at the landmark time (months), typical study",
+    "predictive_landmark": "Survival probability at the landmark time (months), new study",
+    "rmst": "Restricted mean survival time to the horizon (months)",
+    "hazard": "Hazard per month in each interval, typical study",
+    "study_sd": "Between-study SD of log hazards",
 }
 
 SAMPLE_DIMS = ("chain", "draw")

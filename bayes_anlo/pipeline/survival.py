@@ -1,0 +1,205 @@
+"""One survival analysis of a spec: published summaries (or patient data) -> piecewise-exponential fit.
+
+Report content: the posterior survival curve with its 95% band and the band for a new study, the
+reported medians and landmark rates drawn over it, posterior median / landmark survival / RMST /
+hazards, reported beside posterior quantities (with posterior predictive p-values), the published
+pooled results when the spec names them, diagnostics and prior sensitivity.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from bayes_anlo.errors import InputError
+from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.pipeline.binary import describe_priors
+from bayes_anlo.pipeline.result import AnalysisResult
+from bayes_anlo.report import plots, tables
+from bayes_anlo.spec import AnalysisEntry
+
+#: Posterior variables summarised in the report (survival-curve grids are plotted, not tabled).
+SUMMARY_VARIABLES = ("median", "predictive_median", "landmark", "predictive_landmark", "rmst", "hazard", "study_sd")
+#: Variables the convergence gate looks at (parameters and the reported quantities).
+GATED_VARIABLES = ("log_hazard", "study_sd", "smooth_sd", "log_hr_arm", "log_hr_subgroup", "median", "landmark", "rmst")
+SURVIVAL_OPTIONS = ("cuts", "hierarchical", "smooth", "times", "horizon", "grid_size")
+
+
+def load_survival_entry(entry: AnalysisEntry):
+    """The entry's survival summaries (bundled dataset or CSV), filtered by ``where``/``exclude``."""
+    from bayes_anlo import datasets
+    from bayes_anlo.data.survival import load_summaries
+
+    if entry.data.dataset:
+        summaries = load_summaries(datasets.load(entry.data.dataset), label=entry.data.dataset)
+    else:
+        summaries = load_summaries(entry.data.file)
+    if entry.endpoint is None:
+        raise InputError(f"analysis {entry.id!r}: `endpoint` (PFS or OS) is required for survival models")
+    summaries = summaries.select(endpoint=entry.endpoint, **entry.where)
+    if entry.exclude:
+        table = summaries.table
+        for column, value in entry.exclude.items():
+            values = [value] if isinstance(value, str) else list(value)
+            table = table[~table[column].isin(values)]
+        summaries = type(summaries)(table.reset_index(drop=True), source=summaries.source)
+    return summaries
+
+
+def make_survival_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
+    from bayes_anlo.models.piecewise_exponential import PiecewiseExponential, PiecewiseExponentialPriors
+
+    if priors is None and entry.priors:
+        priors = PiecewiseExponentialPriors.from_dict(entry.priors)
+    options = {k: v for k, v in entry.options.items() if k in SURVIVAL_OPTIONS}
+    return PiecewiseExponential(priors=priors, sampler=sampler, endpoint=entry.endpoint, **options)
+
+
+def published_survival(entry: AnalysisEntry) -> pd.DataFrame | None:
+    if not entry.published:
+        return None
+    from bayes_anlo import datasets
+
+    table = datasets.load(entry.published["dataset"])
+    for column, value in entry.published.get("where", {}).items():
+        values = [value] if not isinstance(value, list) else value
+        table = table[table[column].astype(str).isin([str(v) for v in values])]
+    if "endpoint" in table:
+        table = table[table["endpoint"].astype(str).str.upper() == entry.endpoint.upper()]
+    return table if len(table) else None
+
+
+def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataFrame:
+    """Reported medians and landmark rates beside the posterior for the typical study."""
+    post = tree["posterior"].to_dataset()
+    rows = []
+    med = tables.summarise_variable(post, "median").iloc[0]
+    rows.append({"quantity": "median (months)", "source": "posterior, typical study", "estimate": med["median"],
+                 "ci_low": med["ci_low"], "ci_high": med["ci_high"]})
+    pred = tables.summarise_variable(post, "predictive_median").iloc[0]
+    rows.append({"quantity": "median (months)", "source": "posterior predictive, new study", "estimate": pred["median"],
+                 "ci_low": pred["ci_low"], "ci_high": pred["ci_high"]})
+    land = tables.summarise_variable(post, "landmark")
+    for r in land.itertuples(index=False):
+        rows.append({"quantity": f"survival at {float(r.label):g} months", "source": "posterior, typical study",
+                     "estimate": r.median, "ci_low": r.ci_low, "ci_high": r.ci_high})
+    table = summaries.table
+    for r in table.itertuples(index=False):
+        if r.quantity == "median":
+            q = "median (months)"
+        elif r.quantity == "landmark":
+            q = f"survival at {r.time:g} months"
+        else:
+            continue
+        label = " | ".join(str(v) for v in (r.study, r.arm, getattr(r, "subgroup", "")) if str(v) not in ("", "nan"))
+        rows.append({"quantity": q, "source": f"reported: {label}", "estimate": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high})
+    if published is not None:
+        for r in published.itertuples(index=False):
+            if r.quantity == "median":
+                q = "median (months)"
+            elif r.quantity == "landmark":
+                q = f"survival at {float(r.time):g} months"
+            else:
+                continue
+            rows.append({"quantity": q, "source": f"published pooled ({r.study})", "estimate": r.value,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high})
+    out = pd.DataFrame(rows)
+    order = out["quantity"].map(lambda q: -1.0 if q.startswith("median") else float(q.split()[2]))
+    return out.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def survival_band_table(tree) -> pd.DataFrame:
+    """The survival curve of the typical study and of a new study: median and 95% band per time."""
+    post = tree["posterior"]
+    times = post["time"].values
+    out = {"time": times}
+    for name, label in (("survival", "typical"), ("predictive_survival", "new_study")):
+        draws = post[name].values.reshape(-1, len(times))
+        out[f"{label}_median"] = np.median(draws, axis=0)
+        out[f"{label}_low"] = np.quantile(draws, 0.025, axis=0)
+        out[f"{label}_high"] = np.quantile(draws, 0.975, axis=0)
+    return pd.DataFrame(out)
+
+
+def reported_points(summaries) -> pd.DataFrame:
+    """Reported medians (at survival 0.5) and landmarks, as points to draw over the curve."""
+    rows = []
+    for r in summaries.table.itertuples(index=False):
+        if r.quantity == "median":
+            rows.append({"kind": "median", "time": r.value, "time_low": r.ci_low, "time_high": r.ci_high,
+                         "survival": 0.5, "survival_low": np.nan, "survival_high": np.nan, "label": r.study})
+        elif r.quantity == "landmark":
+            rows.append({"kind": "landmark", "time": r.time, "time_low": np.nan, "time_high": np.nan,
+                         "survival": r.value, "survival_low": r.ci_low, "survival_high": r.ci_high, "label": r.study})
+    return pd.DataFrame(rows, columns=["kind", "time", "time_low", "time_high", "survival", "survival_low", "survival_high", "label"])
+
+
+def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
+    from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
+    from bayes_anlo.checks.survival_ppc import summary_check
+
+    summaries = load_survival_entry(entry)
+    analysis_seed = derived_seed(seed, index)
+    model = make_survival_model(entry, sampler)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*object mode.*")
+        tree = model.fit(summaries, random_seed=analysis_seed)
+    gated = tree.copy()
+    gated["posterior"] = tree["posterior"].to_dataset()[[v for v in GATED_VARIABLES if v in tree["posterior"]]]
+    conv = convergence(gated)
+    result = AnalysisResult(id=entry.id, title=entry.title, model=entry.model, tree=tree,
+                            converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
+                            priors_text=describe_priors(model.priors),
+                            data_sources=sorted(set(summaries.table["source"]) - {""}))
+    if entry.notes:
+        result.notes.append(entry.notes)
+    from bayes_anlo.models.piecewise_exponential import notes_of
+
+    result.notes.extend(notes_of(tree))
+    cuts = tree.attrs.get("cuts", "")
+    result.notes.append(f"Endpoint {entry.endpoint}; hazard intervals start at {cuts} months." if cuts else f"Endpoint {entry.endpoint}.")
+    if "flag" in summaries.table:
+        result.flags = [f"{r.study}: {r.flag}" for r in summaries.table.itertuples() if str(r.flag) not in ("", "nan")]
+
+    result.tables["data"] = summaries.to_frame()
+    result.tables["diagnostics"] = diagnostics_table(gated)
+    post = tree["posterior"].to_dataset()
+    summary = pd.concat([tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post], ignore_index=True)
+    summary.insert(1, "description", summary["variable"].map(tables.DESCRIPTIONS).fillna(""))
+    result.tables["posterior"] = summary
+    published = published_survival(entry)
+    result.tables["comparison"] = comparison_rows(tree, summaries, published)
+    result.tables["ppc"] = summary_check(tree)
+    band = survival_band_table(tree)
+    points = reported_points(summaries)
+    result.tables["survival_curve"] = band
+    result.figures["survival_curve"] = plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint)
+    if entry.sensitivity:
+        result.tables["sensitivity"] = _sensitivity(entry, model, summaries, tree, sampler, analysis_seed)
+    med = result.tables["posterior"].query("variable == 'median'").iloc[0]
+    reported = summaries.table.query("quantity == 'median'")
+    text = (f"Posterior median {entry.endpoint} {med['median']:.1f} months (95% CrI {med['ci_low']:.1f} to {med['ci_high']:.1f})")
+    if len(reported) == 1:
+        r = reported.iloc[0]
+        text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
+    land = result.tables["posterior"].query("variable == 'landmark'")
+    if len(land):
+        text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" for r in land.itertuples())
+    result.headline = text + "."
+    return result
+
+
+def _sensitivity(entry, model, summaries, tree, sampler, analysis_seed) -> pd.DataFrame:
+    def row(label, t):
+        s = tables.summarise_variable(t["posterior"].to_dataset(), "median").iloc[0]
+        return {"prior": label, "median_months": s["median"], "median_low": s["ci_low"], "median_high": s["ci_high"]}
+
+    rows = [row(f"default ({describe_priors(model.priors)})", tree)]
+    for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
+        alt = make_survival_model(entry, sampler, priors=priors)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows.append(row(f"{name} ({describe_priors(priors)})", alt.fit(summaries, random_seed=derived_seed(analysis_seed, 100 + k))))
+    return pd.DataFrame(rows)
