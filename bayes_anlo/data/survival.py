@@ -589,3 +589,20 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
             problems.add(row_number(i), "value", f"{r['value']:g} events exceed the {same['value'].max():g} patients")
     problems.raise_if_any()
     return SurvivalSummaries(table, source=name)
+
+
+# ------------------------------------------------------------------------------------------
+# single-file validation (used by `bayes-anlo validate --kind km|risk`)
+# ------------------------------------------------------------------------------------------
+def load_km_coordinates(source: str | Path | pd.DataFrame, *, scale: str = "auto", on_rise: str = "error",
+                        tolerance: float = 0.01, label: str | None = None) -> pd.DataFrame:
+    """Validate a digitised-coordinates file on its own (the checks of :func:`load_digitised_km`
+    for the coordinates: times >= 0, survival in [0, 1] or percent, no rise beyond ``tolerance``)."""
+    table, _ = _load_coordinates(source, label, scale, on_rise, tolerance)
+    return table
+
+
+def load_numbers_at_risk(source: str | Path | pd.DataFrame, *, label: str | None = None) -> pd.DataFrame:
+    """Validate a numbers-at-risk file on its own (the checks of :func:`load_digitised_km`)."""
+    table, _ = _load_risk_table(source, label)
+    return table

@@ -178,13 +178,14 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     result.figures["survival_curve"] = plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint)
     if entry.sensitivity:
         result.tables["sensitivity"] = _sensitivity(entry, model, summaries, tree, sampler, analysis_seed)
-    med = result.tables["posterior"].query("variable == 'median'").iloc[0]
-    reported = summaries.table.query("quantity == 'median'")
+    posterior = result.tables["posterior"]
+    med = posterior[posterior["variable"] == "median"].iloc[0]
+    reported = summaries.table[summaries.table["quantity"] == "median"]
     text = (f"Posterior median {entry.endpoint} {med['median']:.1f} months (95% CrI {med['ci_low']:.1f} to {med['ci_high']:.1f})")
     if len(reported) == 1:
         r = reported.iloc[0]
         text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
-    land = result.tables["posterior"].query("variable == 'landmark'")
+    land = posterior[posterior["variable"] == "landmark"]
     if len(land):
         text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" for r in land.itertuples())
     result.headline = text + "."
