@@ -184,8 +184,9 @@ class KaplanMeier:
 
     @property
     def se_survival(self) -> np.ndarray:
-        """Greenwood standard error of S (``S * std_err``), as summary.survfit prints it."""
-        return self.survival * self.std_err
+        """Greenwood standard error of S (``S * std_err``), as summary.survfit prints it (NaN at S = 0)."""
+        with np.errstate(invalid="ignore"):
+            return self.survival * self.std_err
 
     @property
     def n(self) -> int:
@@ -224,7 +225,9 @@ class KaplanMeier:
         if not extend:
             beyond = t > self.time[-1]
             s, se, lo, hi = (np.where(beyond, np.nan, a) for a in (s, se, lo, hi))
-        return pd.DataFrame({"time": t, "n_risk": n_risk, "survival": s, "std_err": s * se,
+        with np.errstate(invalid="ignore"):
+            se_s = s * se
+        return pd.DataFrame({"time": t, "n_risk": n_risk, "survival": s, "std_err": se_s,
                              "ci_low": lo, "ci_high": hi})
 
     def step(self, times) -> np.ndarray:

@@ -22,8 +22,9 @@ subgroup) has the constant hazard::
 Likelihood: patient data (and Guyot pseudo-patients) are collapsed once to events ``D_gk`` and
 exposure ``E_gk`` (:mod:`bayes_anlo.survival.collapse`) with ``D_gk ~ Poisson(lambda_gk E_gk)``,
 equivalent to the exponential likelihood of the patients; published summaries enter through
-the terms of :mod:`bayes_anlo.survival.summaries` (log median, cloglog landmark, events among
-patients over the follow-up).
+the terms of :mod:`bayes_anlo.survival.summaries` (a cell's medians and landmark rates jointly
+normal with Kaplan-Meier correlations; events after the last reported time among those still
+at risk, over the reported follow-up).
 
 Output (``fit -> DataTree``), population quantities for the typical study (``u = 0``), with
 leading dims ``arm``/``subgroup`` when the data have more than one level:
@@ -64,7 +65,7 @@ import pytensor.tensor as pt
 import xarray as xr
 from scipy import stats
 
-from bayes_anlo.data.survival import SurvivalData, SurvivalSummaries, table_hash
+from bayes_anlo.data.survival import DigitisedKM, SurvivalData, SurvivalSummaries, table_hash
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed, run_attrs, sample_model
 from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet
@@ -77,7 +78,7 @@ from bayes_anlo.survival.collapse import (
     quantile_cuts,
     summary_cuts,
 )
-from bayes_anlo.survival.guyot import Reconstruction
+from bayes_anlo.survival.guyot import Reconstruction, reconstruct
 from bayes_anlo.survival.summaries import (
     SummaryTerms,
     cell_label,
@@ -172,12 +173,14 @@ class SurvivalInputs:
 def _flatten(data) -> list:
     if isinstance(data, SurvivalData | SurvivalSummaries | Reconstruction):
         return [data]
+    if isinstance(data, DigitisedKM):  # reconstructed with the default settings
+        return [reconstruct(data)]
     if isinstance(data, Sequence) and not isinstance(data, str):
         items = []
         for item in data:
             items.extend(_flatten(item))
         return items
-    raise TypeError("data must be SurvivalData, a Reconstruction, SurvivalSummaries or a list of them, "
+    raise TypeError("data must be SurvivalData, a Reconstruction, DigitisedKM, SurvivalSummaries or a list of them, "
                     f"not {type(data).__name__}")
 
 
@@ -186,8 +189,7 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
 
     ``cuts``: ``None`` (with patient data :data:`~bayes_anlo.survival.collapse.DEFAULT_CUTS`,
     months 0, 3, 6, 9, 12, 18, 24; with summaries only
-    :func:`~bayes_anlo.survival.collapse.summary_cuts`: 0, the landmark times and the median
-    follow-up), ``"quantiles"`` (6 intervals at quantiles of the pooled patient event times) or a
+    :func:`~bayes_anlo.survival.collapse.summary_cuts`: 0 and the landmark times), ``"quantiles"`` (6 intervals at quantiles of the pooled patient event times) or a
     sequence starting at 0. ``endpoint`` selects the summaries' endpoint; it is required when the
     summaries hold both PFS and OS.
     """
@@ -204,11 +206,11 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
         endpoint = endpoints[0] if endpoints else ""
     else:
         endpoint = endpoint.upper()
-        for s in summ:
-            if endpoint not in s.endpoints:
-                raise InputError(f"endpoint {endpoint!r} not in the summaries (has: {', '.join(s.endpoints)})",
-                                 file=s.source)
-    summ = [s.select(endpoint=endpoint) if endpoint else s for s in summ]
+        if summ and endpoint not in endpoints:
+            raise InputError(f"endpoint {endpoint!r} not in the summaries (has: {', '.join(endpoints)})",
+                             file=summ[0].source)
+    skipped = [s.source for s in summ if endpoint and endpoint not in s.endpoints]
+    summ = [s.select(endpoint=endpoint) if endpoint else s for s in summ if not endpoint or endpoint in s.endpoints]
     if isinstance(cuts, str):
         if cuts != "quantiles":
             raise ValueError("cuts must be None, 'quantiles' or a sequence of months starting at 0")
@@ -242,7 +244,7 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
     studies = list(dict.fromkeys(cells["study"]))
     arms = list(dict.fromkeys(cells["arm"]))
     subgroups = list(dict.fromkeys(cells["subgroup"]))
-    notes: list[str] = []
+    notes: list[str] = [f"{name}: no {endpoint} rows, not used" for name in skipped]
     if summ:
         terms = prepare_terms(merged, lookup, endpoint)
         notes.extend(terms.notes)
@@ -404,8 +406,8 @@ class PiecewiseExponential:
     ----------
     cuts : sequence of float, "quantiles" or None
         Interval starts in months, beginning at 0. Default: 0, 3, 6, 9, 12, 18, 24 when the data
-        include patients (or reconstructed pseudo-patients); for summaries only, 0, the reported
-        landmark times and the median follow-up (see :func:`prepare_survival`).
+        include patients (or reconstructed pseudo-patients); for summaries only, 0 and the reported
+        landmark times (see :func:`~bayes_anlo.survival.collapse.summary_cuts`).
     priors : PiecewiseExponentialPriors, dict or str, optional
         Prior set, a dict for :meth:`PiecewiseExponentialPriors.from_dict` or a named set.
     hierarchical : bool
