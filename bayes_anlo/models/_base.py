@@ -45,6 +45,8 @@ from bayes_anlo.models._sampling import SamplerSettings, derived_seed, run_attrs
 from bayes_anlo.models.priors import PriorSet
 
 METHODS = ("nuts", "exact")
+#: nutpie-compiled models of this process, by structure key (see BinaryModel._structure_key).
+_COMPILED: dict = {}
 #: Default NUTS settings (frozen, so one shared instance is safe as an argument default).
 DEFAULT_SAMPLER = SamplerSettings()
 SAMPLE_DIMS = ("chain", "draw")
@@ -169,11 +171,13 @@ class BinaryModel:
             settings = {"method": "exact", "chains": chains, "draws": draws}
             extra["exact"] = json.dumps(summary, sort_keys=True)
         else:
-            model = self._build(prep)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*object mode.*")
-                tree = sample_model(model, settings=self.sampler, random_seed=seed, attrs={},
-                                    log_likelihood=False, posterior_predictive=False)
+                if self.sampler.sampler == "nutpie":
+                    tree = self._sample_reusing_compiled(prep, seed)
+                else:
+                    tree = sample_model(self._build(prep), settings=self.sampler, random_seed=seed, attrs={},
+                                        log_likelihood=False, posterior_predictive=False)
             post = tree["posterior"].to_dataset()
             sample_stats = tree["sample_stats"].to_dataset()
             settings = {"method": "nuts", **asdict(self.sampler)}
@@ -212,6 +216,32 @@ class BinaryModel:
         tree = xr.DataTree.from_dict(groups)
         tree.attrs = self._attrs(prep, seed, {"method": "prior_predictive", "draws": int(draws)}, {})
         return tree
+
+    # ---- compiled-model reuse ---------------------------------------------------------------
+    def _structure_key(self, prep: Prepared) -> tuple:
+        """What fixes the compiled graph: model, priors, options, number of units, group indices.
+        Two datasets with the same key differ only in ``n`` and ``events``, which are swapped."""
+        return (type(self).__name__, json.dumps(self.priors.to_dict(), sort_keys=True),
+                json.dumps(self.options(), sort_keys=True, default=str), prep.units,
+                tuple((k, tuple(int(i) for i in v)) for k, v in sorted(prep.index.items())))
+
+    def _sample_reusing_compiled(self, prep: Prepared, seed: int) -> xr.DataTree:
+        """NUTS by nutpie on a model compiled once per structure (per process); a refit on new data
+        of the same structure swaps ``n`` and ``events_obs`` and skips building and compiling."""
+        import nutpie
+
+        key = self._structure_key(prep)
+        compiled = _COMPILED.get(key)
+        if compiled is None:
+            compiled = nutpie.compile_pymc_model(self._build(prep))
+            _COMPILED[key] = compiled
+        compiled = compiled.with_data(n=prep.n.astype(np.int64), events_obs=prep.events.astype(np.int64))
+        s = self.sampler
+        # the seed pm.sample(random_seed=seed, nuts_sampler="nutpie") would give nutpie, so that
+        # reusing a compiled model changes nothing but the time
+        nutpie_seed = int(np.random.default_rng(seed).spawn(s.chains)[0].integers(2**30))
+        return nutpie.sample(compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, 2),
+                             seed=nutpie_seed, target_accept=s.target_accept, progress_bar=False)
 
     # ---- helpers --------------------------------------------------------------------------
     def _data_groups(self, prep: Prepared) -> dict[str, xr.Dataset]:

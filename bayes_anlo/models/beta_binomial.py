@@ -45,11 +45,12 @@ def build_beta_binomial(data, priors: BetaBinomialPriors | None = None) -> pm.Mo
     prep = data if isinstance(data, Prepared) else prepare_binary(data)
     with pm.Model(coords={"unit": prep.labels}) as model:
         n = pm.Data("n", prep.n, dims="unit")
+        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
         mu = priors.mu.to_pymc("mu")
         kappa = priors.kappa.to_pymc("kappa")
         pm.Deterministic("pooled_rate", mu)
         pm.Deterministic("icc", 1.0 / (1.0 + kappa))
-        pm.BetaBinomial("events", n=n, alpha=mu * kappa, beta=(1.0 - mu) * kappa, observed=prep.events,
+        pm.BetaBinomial("events", n=n, alpha=mu * kappa, beta=(1.0 - mu) * kappa, observed=events_obs,
                         dims="unit")
     return model
 
@@ -158,9 +159,10 @@ def build_complete_pooling(data, priors: CompletePoolingPriors | None = None) ->
     prep = data if isinstance(data, Prepared) else prepare_binary(data)
     with pm.Model(coords={"unit": prep.labels}) as model:
         n = pm.Data("n", prep.n, dims="unit")
+        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
         p = priors.p.to_pymc("p")
         pm.Deterministic("pooled_rate", p)
-        pm.Binomial("events", n=n, p=p, observed=prep.events, dims="unit")
+        pm.Binomial("events", n=n, p=p, observed=events_obs, dims="unit")
     return model
 
 

@@ -47,13 +47,14 @@ def build_logit_normal(data, priors: LogitNormalPriors | None = None) -> pm.Mode
     prep = data if isinstance(data, Prepared) else prepare_binary(data)
     with pm.Model(coords={"unit": prep.labels}) as model:
         n = pm.Data("n", prep.n, dims="unit")
+        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
         mu = priors.mu.to_pymc("mu")
         tau = priors.tau.to_pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
         eta = mu + tau * z
         pm.Deterministic("pooled_rate", pm.math.invlogit(mu))
         pm.Deterministic("study_rate", pm.math.invlogit(eta), dims="unit")
-        pm.Binomial("events", n=n, logit_p=eta, observed=prep.events, dims="unit")
+        pm.Binomial("events", n=n, logit_p=eta, observed=events_obs, dims="unit")
     return model
 
 

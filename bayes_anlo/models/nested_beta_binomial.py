@@ -113,6 +113,7 @@ def build_nested_beta_binomial(data: BinaryData | Prepared, priors: NestedBetaBi
     idx = prep.index["subgroup"]
     with pm.Model(coords={"unit": prep.labels, "subgroup": prep.coords["subgroup"]}) as model:
         n = pm.Data("n", prep.n, dims="unit")
+        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
         mu = priors.mu.to_pymc("mu")
         sigma = priors.sigma_subgroup.to_pymc("sigma_subgroup")
         z = pm.Normal("z_subgroup", 0.0, 1.0, dims="subgroup")
@@ -123,9 +124,9 @@ def build_nested_beta_binomial(data: BinaryData | Prepared, priors: NestedBetaBi
             kappa = priors.kappa.to_pymc("kappa")
             pm.Deterministic("icc", 1.0 / (1.0 + kappa))
             pm.BetaBinomial("events", n=n, alpha=rate_g[idx] * kappa, beta=(1.0 - rate_g[idx]) * kappa,
-                            observed=prep.events, dims="unit")
+                            observed=events_obs, dims="unit")
         else:
-            pm.Binomial("events", n=n, logit_p=logit_g[idx], observed=prep.events, dims="unit")
+            pm.Binomial("events", n=n, logit_p=logit_g[idx], observed=events_obs, dims="unit")
     return model
 
 

@@ -94,14 +94,15 @@ def build_two_arm(data, priors: TwoArmPriors | None = None, *, by: str = "arm", 
     idx = prep.index["arm"]
     with pm.Model(coords={"unit": prep.labels, "arm": prep.coords["arm"]}) as model:
         n = pm.Data("n", prep.n, dims="unit")
+        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
         rate = priors.rate.to_pymc("rate", dims="arm")
         if hier:
             kappa = priors.kappa.to_pymc("kappa")
             pm.Deterministic("icc", 1.0 / (1.0 + kappa))
             pm.BetaBinomial("events", n=n, alpha=rate[idx] * kappa, beta=(1.0 - rate[idx]) * kappa,
-                            observed=prep.events, dims="unit")
+                            observed=events_obs, dims="unit")
         else:
-            pm.Binomial("events", n=n, p=rate[idx], observed=prep.events, dims="unit")
+            pm.Binomial("events", n=n, p=rate[idx], observed=events_obs, dims="unit")
         pm.Deterministic("difference", rate[0] - rate[1])
         pm.Deterministic("ratio", rate[0] / rate[1])
         pm.Deterministic("odds_ratio", (rate[0] / (1 - rate[0])) / (rate[1] / (1 - rate[1])))
