@@ -75,15 +75,18 @@ def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataF
     """Reported medians and landmark rates beside the posterior for the typical study."""
     post = tree["posterior"].to_dataset()
     rows = []
-    med = tables.summarise_variable(post, "median").iloc[0]
-    rows.append({"quantity": "median (months)", "source": "posterior, typical study", "estimate": med["median"],
-                 "ci_low": med["ci_low"], "ci_high": med["ci_high"]})
-    pred = tables.summarise_variable(post, "predictive_median").iloc[0]
-    rows.append({"quantity": "median (months)", "source": "posterior predictive, new study", "estimate": pred["median"],
-                 "ci_low": pred["ci_low"], "ci_high": pred["ci_high"]})
-    land = tables.summarise_variable(post, "landmark")
-    for r in land.itertuples(index=False):
-        rows.append({"quantity": f"survival at {float(r.label):g} months", "source": "posterior, typical study",
+
+    def group_of(label: str) -> str:
+        return f" ({label})" if label else ""
+
+    for name, source in (("median", "posterior, typical study"), ("predictive_median", "posterior predictive, new study")):
+        for r in tables.summarise_variable(post, name).itertuples(index=False):
+            rows.append({"quantity": "median (months)", "source": source + group_of(r.label), "estimate": r.median,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high})
+    for r in tables.summarise_variable(post, "landmark").itertuples(index=False):
+        *group, time = str(r.label).split(" | ")
+        rows.append({"quantity": f"survival at {float(time):g} months",
+                     "source": "posterior, typical study" + group_of(" | ".join(group)),
                      "estimate": r.median, "ci_low": r.ci_low, "ci_high": r.ci_high})
     table = summaries.table
     for r in table.itertuples(index=False):
@@ -111,16 +114,23 @@ def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataF
 
 
 def survival_band_table(tree) -> pd.DataFrame:
-    """The survival curve of the typical study and of a new study: median and 95% band per time."""
+    """Survival curves of the typical study and of a new study: median and 95% band per time, one
+    block of rows per group (``group`` is empty without arm/subgroup levels)."""
     post = tree["posterior"]
-    times = post["time"].values
-    out = {"time": times}
-    for name, label in (("survival", "typical"), ("predictive_survival", "new_study")):
-        draws = post[name].values.reshape(-1, len(times))
-        out[f"{label}_median"] = np.median(draws, axis=0)
-        out[f"{label}_low"] = np.quantile(draws, 0.025, axis=0)
-        out[f"{label}_high"] = np.quantile(draws, 0.975, axis=0)
-    return pd.DataFrame(out)
+    frames = []
+    typical, new = post["survival"], post["predictive_survival"]
+    group_dims = [d for d in typical.dims if d not in ("chain", "draw", "time")]
+    groups = [()] if not group_dims else list(typical.stack(g=group_dims)["g"].values)
+    for g in groups:
+        sel = dict(zip(group_dims, g if isinstance(g, tuple) else (g,), strict=True))
+        out = {"group": " | ".join(str(v) for v in sel.values()), "time": post["time"].values}
+        for da, label in ((typical, "typical"), (new, "new_study")):
+            draws = da.sel(sel).transpose("chain", "draw", "time").values.reshape(-1, len(out["time"]))
+            out[f"{label}_median"] = np.median(draws, axis=0)
+            out[f"{label}_low"] = np.quantile(draws, 0.025, axis=0)
+            out[f"{label}_high"] = np.quantile(draws, 0.975, axis=0)
+        frames.append(pd.DataFrame(out))
+    return pd.concat(frames, ignore_index=True)
 
 
 def reported_points(summaries) -> pd.DataFrame:
@@ -179,15 +189,25 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     if entry.sensitivity:
         result.tables["sensitivity"] = _sensitivity(entry, model, summaries, tree, sampler, analysis_seed)
     posterior = result.tables["posterior"]
-    med = posterior[posterior["variable"] == "median"].iloc[0]
+    meds = posterior[posterior["variable"] == "median"]
+    text = "Posterior median " + entry.endpoint + " " + "; ".join(
+        (f"{m.label}: " if m.label else "") + f"{m.median:.1f} months (95% CrI {m.ci_low:.1f} to {m.ci_high:.1f})"
+        for m in meds.itertuples())
     reported = summaries.table[summaries.table["quantity"] == "median"]
-    text = (f"Posterior median {entry.endpoint} {med['median']:.1f} months (95% CrI {med['ci_low']:.1f} to {med['ci_high']:.1f})")
     if len(reported) == 1:
         r = reported.iloc[0]
         text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
     land = posterior[posterior["variable"] == "landmark"]
-    if len(land):
+    if len(land) and len(meds) == 1:
         text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" for r in land.itertuples())
+    if "log_hr_subgroup" in post or "log_hr_arm" in post:
+        for name in ("log_hr_subgroup", "log_hr_arm"):
+            if name in post:
+                hr = np.exp(post[name])
+                for label, draws in zip(post[name].coords[post[name].dims[-1]].values,
+                                        np.moveaxis(hr.values.reshape(-1, hr.shape[-1]), -1, 0), strict=True):
+                    text += (f"; hazard ratio {label}: {np.median(draws):.2f} "
+                             f"({np.quantile(draws, 0.025):.2f} to {np.quantile(draws, 0.975):.2f})")
     result.headline = text + "."
     return result
 

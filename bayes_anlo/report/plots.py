@@ -190,11 +190,19 @@ def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, end
     """Posterior survival curve (median, 95% band) and a new study's 95% band, with the reported
     medians (with CIs, at 50%) and landmark rates (with CIs) drawn over them."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
-    ax.fill_between(band["time"], band["new_study_low"], band["new_study_high"], color=BAYES, alpha=0.10,
-                    label="new study, 95% predictive band")
-    ax.fill_between(band["time"], band["typical_low"], band["typical_high"], color=BAYES, alpha=0.28,
-                    label="typical study, 95% credible band")
-    ax.plot(band["time"], band["typical_median"], color=BAYES, lw=2, label="posterior median curve")
+    groups = list(dict.fromkeys(band["group"])) if "group" in band else [""]
+    single = len(groups) == 1
+    colours = [BAYES] if single else list(matplotlib.colormaps["tab10"].colors)
+    for k, g in enumerate(groups):
+        part = band[band["group"] == g] if "group" in band else band
+        c = colours[k % len(colours)]
+        if single:  # a new study's band only where it does not clutter several curves
+            ax.fill_between(part["time"], part["new_study_low"], part["new_study_high"], color=c, alpha=0.10,
+                            label="new study, 95% predictive band")
+        ax.fill_between(part["time"], part["typical_low"], part["typical_high"], color=c, alpha=0.28 if single else 0.15,
+                        label="typical study, 95% credible band" if single else None)
+        ax.plot(part["time"], part["typical_median"], color=c, lw=2,
+                label="posterior median curve" if single else f"{g}: posterior median (95% band)")
     med = reported[reported["kind"] == "median"]
     for i, r in enumerate(med.itertuples(index=False)):
         if not np.isnan(r.time_low):
