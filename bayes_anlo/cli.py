@@ -153,6 +153,7 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
           kind: Annotated[str, typer.Option(help="loo (leave one study out) or priors (each prior set)")] = "loo",
           scheduler: Annotated[str | None, typer.Option(help="'local' for a local Dask cluster, or a scheduler address; default serial")] = None,
           workers: Annotated[int, typer.Option(help="workers of the local cluster")] = 2,
+          method: Annotated[str | None, typer.Option(help="override the spec's method: exact or nuts")] = None,
           out: Annotated[Path | None, typer.Option(help="write the table (CSV) here")] = None) -> None:
     """Refit one analysis many times (leave-one-study-out or prior sets), serially or on Dask."""
     from bayes_anlo import sweeps
@@ -161,7 +162,7 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
         if kind not in ("loo", "priors"):
             raise InputError(f"--kind must be loo or priors, not {kind!r}", file=str(spec))
         make = sweeps.leave_one_out_tasks if kind == "loo" else sweeps.prior_tasks
-        table = sweeps.run_tasks(make(spec, analysis), scheduler=scheduler, n_workers=workers)
+        table = sweeps.run_tasks(make(spec, analysis, method=method), scheduler=scheduler, n_workers=workers)
     except InputError as exc:
         _fail(exc)
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -171,6 +172,9 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
 
 
 def main() -> None:  # console script entry point
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no window, whatever the environment offers
     try:
         app()
     except InputError as exc:  # raised outside a command's own handler

@@ -52,7 +52,9 @@ def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
         out[row.variable] = {"median": float(row.median), "mean": float(row.mean),
                              "ci_low": float(row.ci_low), "ci_high": float(row.ci_high)}
     if thresholds:
-        exc = tables.exceedance_table(tree, thresholds, ("pooled_rate", "predictive_rate"))
+        from bayes_anlo.models import exceedance
+
+        exc = exceedance(tree, thresholds, var=["pooled_rate", "predictive_rate"])
         out["exceedance"] = [{"variable": r.variable, "threshold": r.threshold, "probability": r.probability}
                              for r in exc.itertuples(index=False)]
     studies = tables.study_table(data.labels, data.events, data.n, tree)

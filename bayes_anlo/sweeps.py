@@ -83,7 +83,9 @@ def run_tasks(tasks: list[Task], scheduler: str | None = None, n_workers: int = 
         return pd.DataFrame(client.gather(client.map(fit_task, tasks, pure=False)))
 
 
-def _entry_and_data(spec_path: str | Path, analysis_id: str):
+def _entry_and_data(spec_path: str | Path, analysis_id: str, method: str | None = None):
+    import dataclasses
+
     from bayes_anlo.pipeline.binary import load_entry_data
     from bayes_anlo.spec import load_spec
 
@@ -92,6 +94,10 @@ def _entry_and_data(spec_path: str | Path, analysis_id: str):
         if entry.id == analysis_id:
             if entry.model == "piecewise_exponential":
                 raise InputError(f"sweeps support response-rate analyses; {analysis_id!r} is a survival analysis")
+            if method is not None:
+                if method not in ("nuts", "exact"):
+                    raise InputError(f"method must be 'nuts' or 'exact', not {method!r}")
+                entry = dataclasses.replace(entry, method=method)
             return spec, index, entry, load_entry_data(entry)
     raise InputError(f"no analysis {analysis_id!r} in the spec (has: {', '.join(a.id for a in spec.analyses)})",
                      file=str(spec_path))
@@ -101,9 +107,11 @@ def _sampler(spec, entry, overrides: dict | None) -> dict:
     return {**spec.sampler, **entry.sampler, **(overrides or {})}
 
 
-def leave_one_out_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = None) -> list[Task]:
-    """The full fit plus one fit per left-out study (Bayesian leave-one-study-out)."""
-    spec, index, entry, data = _entry_and_data(spec_path, analysis_id)
+def leave_one_out_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = None,
+                        method: str | None = None) -> list[Task]:
+    """The full fit plus one fit per left-out study (Bayesian leave-one-study-out); ``method``
+    overrides the spec's ("exact" or "nuts")."""
+    spec, index, entry, data = _entry_and_data(spec_path, analysis_id, method)
     base = derived_seed(spec.seed, 1000 + index)
     table = data.table
     if len(table) < 3:
@@ -117,11 +125,12 @@ def leave_one_out_tasks(spec_path: str | Path, analysis_id: str, sampler: dict |
     return tasks
 
 
-def prior_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = None) -> list[Task]:
+def prior_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = None,
+                method: str | None = None) -> list[Task]:
     """One fit per prior set: the spec's priors and each of the model's named alternatives."""
     from bayes_anlo.models import MODELS
 
-    spec, index, entry, data = _entry_and_data(spec_path, analysis_id)
+    spec, index, entry, data = _entry_and_data(spec_path, analysis_id, method)
     priors_class = MODELS[entry.model].priors_class
     base = derived_seed(spec.seed, 2000 + index)
     tasks = [Task("spec priors", entry.model, data.table, base, entry.method, entry.priors, entry.options,

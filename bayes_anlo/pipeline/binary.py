@@ -168,7 +168,9 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
     summary = tables.posterior_summary(tree)
     result.tables["posterior"] = summary
     if entry.thresholds:
-        result.tables["exceedance"] = tables.exceedance_table(tree, entry.thresholds)
+        from bayes_anlo.models import exceedance
+
+        result.tables["exceedance"] = exceedance(tree, entry.thresholds, var=[v for v in ("pooled_rate", "predictive_rate", "subgroup_rate") if v in tree["posterior"]])
 
     freq, freq_notes = frequentist_results(data)
     result.notes.extend(freq_notes)

@@ -1,5 +1,7 @@
 """Figures for reports. Each function takes tidy tables and returns a matplotlib Figure.
 
+The backend is left to the caller (the CLI selects Agg; notebooks keep their inline backend).
+
 Nothing here samples or fits: the data behind every figure is a table from
 :mod:`bayes_anlo.report.tables` (or :func:`density_table` / :func:`exceedance_curve` below, which
 only transform draws), so each figure can be checked or redrawn from its CSV.
@@ -10,12 +12,10 @@ from __future__ import annotations
 import matplotlib
 import matplotlib.lines
 import matplotlib.patches
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import xarray as xr  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
 
 OBSERVED = "#444444"
 FREQUENTIST = "#1f77b4"

@@ -87,25 +87,6 @@ def posterior_summary(tree: xr.DataTree, variables: tuple[str, ...] | None = Non
     return table
 
 
-def exceedance_table(tree: xr.DataTree, thresholds: tuple[float, ...], variables: tuple[str, ...] = ("pooled_rate", "predictive_rate", "subgroup_rate", "rate")) -> pd.DataFrame:
-    """P(rate > t) for each threshold and each rate variable present (Monte Carlo over draws)."""
-    posterior = tree["posterior"].to_dataset()
-    rows = []
-    for name in variables:
-        if name not in posterior:
-            continue
-        da = _draws(posterior[name])
-        other = [d for d in da.dims if d != "sample"]
-        stacked = da.stack(element=other).transpose("element", "sample") if other else da.expand_dims(element=[""])
-        for idx, row in zip(stacked["element"].values, stacked.values, strict=True):
-            label = " | ".join(str(v) for v in idx) if isinstance(idx, tuple) else str(idx)
-            for t in thresholds:
-                p = float(np.mean(row > t))
-                rows.append({"variable": name, "label": label, "threshold": t, "probability": p,
-                             "mc_se": float(np.sqrt(max(p * (1 - p), 1e-12) / row.size))})
-    return pd.DataFrame(rows, columns=["variable", "label", "threshold", "probability", "mc_se"])
-
-
 def bayesian_comparison_rows(tree: xr.DataTree, model_label: str, level: float = 0.95) -> pd.DataFrame:
     """The Bayesian pooled estimate as rows shaped like frequentist PooledResult rows.
 

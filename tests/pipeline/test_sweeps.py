@@ -48,3 +48,10 @@ def test_prior_sweep_covers_every_alternative(spec_path):
 def test_unknown_analysis_is_an_input_error(spec_path):
     with pytest.raises(InputError, match="no analysis 'nope'"):
         sweeps.leave_one_out_tasks(spec_path, "nope")
+
+
+def test_method_override_applies_to_every_task(spec_path):
+    tasks = sweeps.prior_tasks(spec_path, "orr", method="nuts")
+    assert {t.method for t in tasks} == {"nuts"}
+    with pytest.raises(InputError, match="method must be"):
+        sweeps.leave_one_out_tasks(spec_path, "orr", method="vi")
