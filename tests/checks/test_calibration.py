@@ -1,0 +1,185 @@
+"""Fast tests of the SBC machinery (bayes_anlo.checks.calibration) and of the SBC set-ups' model
+mirrors (bayes_anlo.studies.sbc_runs). The full SBC runs are in tests/studies (slow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bayes_anlo.checks.calibration import (
+    bin_probabilities,
+    chi_square_uniformity,
+    ecdf_uniformity,
+    plot_sbc,
+    rank_statistic,
+    run_sbc,
+    thin,
+    uniformity_table,
+)
+from bayes_anlo.studies.sbc_runs import CompletePoolingExactSBC
+
+
+# ---- ranks ----------------------------------------------------------------------------------
+def test_rank_counts_draws_below_truth():
+    rng = np.random.default_rng(0)
+    draws = np.array([0.1, 0.5, 0.3, 0.9])
+    assert rank_statistic(0.4, draws, rng) == 2
+    assert rank_statistic(-1.0, draws, rng) == 0
+    assert rank_statistic(2.0, draws, rng) == 4
+
+
+def test_rank_vectorised_over_parameters():
+    rng = np.random.default_rng(0)
+    draws = np.arange(10.0)[:, None] * np.array([1.0, -1.0])
+    np.testing.assert_array_equal(rank_statistic(np.array([4.5, -4.5]), draws, rng), [5, 5])
+
+
+def test_ties_are_broken_uniformly():
+    # truth equal to every draw: the rank must be uniform on 0..L
+    rng = np.random.default_rng(1)
+    ranks = np.array([rank_statistic(1.0, np.ones(4), rng) for _ in range(5000)])
+    counts = np.bincount(ranks, minlength=5)
+    assert stats.chisquare(counts).pvalue > 0.001
+
+
+def test_ranks_of_exact_posterior_draws_are_uniform():
+    # conjugate normal model: theta ~ N(0, 1), y ~ N(theta, 1) => theta | y ~ N(y/2, 1/2)
+    rng = np.random.default_rng(2)
+    L = 49
+    ranks = []
+    for _ in range(400):
+        theta = rng.standard_normal()
+        y = theta + rng.standard_normal()
+        ranks.append(rank_statistic(theta, y / 2 + np.sqrt(0.5) * rng.standard_normal(L), rng))
+    assert chi_square_uniformity(ranks, L, bins=10).p_value > 0.001
+    assert ecdf_uniformity(ranks, L).p_value > 0.001
+
+
+def test_thin_takes_evenly_spaced_draws():
+    np.testing.assert_array_equal(thin(np.arange(10), 5), [0, 2, 4, 6, 8])
+    with pytest.raises(ValueError):
+        thin(np.arange(3), 5)
+
+
+# ---- uniformity tests ----------------------------------------------------------------------------
+def test_bin_probabilities_sum_to_one_and_are_exact():
+    p = bin_probabilities(199, 20)
+    assert p.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(p, 0.05)
+    p = bin_probabilities(9, 3)  # 10 values into 3 bins: 4, 3, 3 (floor(r * 3 / 10))
+    np.testing.assert_allclose(p, [0.4, 0.3, 0.3])
+
+
+def test_chi_square_matches_scipy():
+    rng = np.random.default_rng(3)
+    ranks = rng.integers(0, 200, size=300)
+    res = chi_square_uniformity(ranks, 199, bins=20)
+    ref = stats.chisquare(np.bincount(ranks // 10, minlength=20))
+    assert res.statistic == pytest.approx(ref.statistic)
+    assert res.p_value == pytest.approx(ref.pvalue)
+
+
+def test_uniform_ranks_pass_and_non_uniform_ranks_fail():
+    rng = np.random.default_rng(4)
+    L, n = 99, 200
+    uniform = rng.integers(0, L + 1, size=n)
+    assert chi_square_uniformity(uniform, L).p_value > 0.01
+    assert ecdf_uniformity(uniform, L).p_value > 0.01
+    # too narrow a posterior: ranks pile up at both ends (U shape)
+    u_shape = np.where(rng.random(n) < 0.5, rng.integers(0, 10, n), rng.integers(L - 9, L + 1, n))
+    assert chi_square_uniformity(u_shape, L).p_value < 1e-6
+    assert ecdf_uniformity(u_shape, L).p_value < 0.01
+    # biased posterior: ranks shifted upward (truth above most draws)
+    tilted = np.minimum(L, (L + 1) * rng.beta(2.0, 1.0, n)).astype(int)
+    assert ecdf_uniformity(tilted, L).p_value < 0.01
+
+
+def test_ecdf_test_has_its_nominal_level():
+    # the simultaneous band rejects uniform samples at about its level alpha = 0.05
+    rng = np.random.default_rng(5)
+    L, n = 49, 60
+    rejections = [ecdf_uniformity(rng.integers(0, L + 1, n), L).p_value < 0.05 for _ in range(300)]
+    rate = np.mean(rejections)
+    assert 0.01 < rate < 0.10  # 0.05 +/- ~3.5 binomial SE
+
+
+def test_uniformity_table_uses_bonferroni_threshold():
+    rng = np.random.default_rng(6)
+    ranks = pd.DataFrame({"a": rng.integers(0, 100, 100), "b": np.zeros(100, dtype=int)})
+    table = uniformity_table(ranks, 99, bins=10, alpha=0.01)
+    assert table["threshold"].iloc[0] == pytest.approx(0.01 / 4)
+    assert table.set_index("parameter").loc["b", "flagged"]
+    assert not table.set_index("parameter").loc["a", "flagged"]
+
+
+# ---- SBC runs ---------------------------------------------------------------------------------
+def test_sbc_flags_a_too_narrow_posterior():
+    # conjugate complete pooling with every draw shrunk to 30% of its distance from the mean
+    res = run_sbc(CompletePoolingExactSBC(narrow=0.3), 20, seed=11)
+    table = res.uniformity(bins=10)
+    assert table["flagged"].all()
+    r = res.table["p"]
+    assert ((r <= 9) | (r >= 90)).mean() > 0.5  # U shape: most truths outside the central draws
+
+
+def test_sbc_passes_the_exact_conjugate_model():
+    res = run_sbc(CompletePoolingExactSBC(), 40, seed=12)
+    assert res.passes(bins=10)
+    assert res.n_draws == 99 and len(res.table) == 40
+
+
+def test_sbc_is_reproducible_and_parallel_equals_serial(tmp_path):
+    serial = run_sbc(CompletePoolingExactSBC(), 6, seed=13)
+    again = run_sbc(CompletePoolingExactSBC(), 6, seed=13)
+    parallel = run_sbc(CompletePoolingExactSBC(), 6, seed=13, workers=2)
+    cols = ["dataset", "p", "truth_p"]
+    pd.testing.assert_frame_equal(serial.table[cols], again.table[cols])
+    pd.testing.assert_frame_equal(serial.table[cols], parallel.table[cols])
+    fig_path = tmp_path / "sbc.png"
+    plot_sbc(serial, fig_path, bins=5)
+    assert fig_path.stat().st_size > 5000
+
+
+# ---- the NUTS set-ups mirror the package's model builders -----------------------------------------
+def _logp_at_random_points(model_a, model_b, data_setter=None, n_points=3, seed=0):
+    """Log densities of two models at the same random points of their (identical) value vars."""
+    fa, fb = model_a.compile_logp(), model_b.compile_logp()
+    start = model_a.initial_point()
+    names_b = set(model_b.initial_point())
+    assert set(start) == names_b, (set(start), names_b)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_points):
+        point = {k: np.asarray(v) + 0.7 * rng.standard_normal(np.shape(v)) for k, v in start.items()}
+        out.append((float(fa(point)), float(fb(point))))
+    return out
+
+
+def test_beta_binomial_mirror_equals_package_model():
+    from bayes_anlo.models import build_beta_binomial
+    from bayes_anlo.models.priors import BetaBinomialPriors
+    from bayes_anlo.studies.sbc_runs import beta_binomial_graph, binary_frame
+
+    y, n = np.array([3, 0, 12, 7]), np.array([20, 15, 40, 33])
+    pairs = _logp_at_random_points(build_beta_binomial(binary_frame(y, n)),
+                                   beta_binomial_graph(y, n, BetaBinomialPriors()))
+    for a, b in pairs:
+        assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_logit_normal_and_nested_mirrors_equal_package_models():
+    from bayes_anlo.models import build_logit_normal, build_nested_beta_binomial
+    from bayes_anlo.models.priors import LogitNormalPriors, NestedBetaBinomialPriors
+    from bayes_anlo.studies.sbc_runs import binary_frame, logit_normal_graph, nested_graph
+
+    y, n = np.array([3, 0, 12, 7, 9, 1]), np.array([20, 15, 40, 33, 25, 30])
+    for a, b in _logp_at_random_points(build_logit_normal(binary_frame(y, n)),
+                                       logit_normal_graph(y, n, LogitNormalPriors())):
+        assert a == pytest.approx(b, rel=1e-9)
+    groups = np.repeat([0, 1, 2], 2)
+    pkg = build_nested_beta_binomial(binary_frame(y, n, subgroup=groups))
+    mirror = nested_graph(y, n, groups, 3, NestedBetaBinomialPriors())
+    for a, b in _logp_at_random_points(pkg, mirror):
+        assert a == pytest.approx(b, rel=1e-9)

@@ -1,0 +1,93 @@
+"""Full simulation-based calibration of every model family (slow; docs/calibration.md).
+
+Each set-up of bayes_anlo.studies.sbc_runs is run over 200 simulated datasets with the seed the
+documented command uses (scripts/run_sbc.py, seed 20260403) and must pass the uniformity tests at
+the family-wise level 0.01 per set-up (Bonferroni over its ranked quantities and the two tests:
+chi-square on 20 bins and the simultaneous ECDF test). With 7 set-ups the chance that a correct
+implementation fails somewhere is at most 7 x 0.01 = 0.07 for a fresh seed; with the fixed seed the
+outcome is deterministic. Run with ``.venv/bin/python -m pytest -m slow tests/studies``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayes_anlo.checks.calibration import run_sbc
+from bayes_anlo.studies.sbc_runs import all_setups
+from tests.checks.test_calibration import _logp_at_random_points
+
+pytestmark = pytest.mark.slow
+
+SEED = 20260403
+DATASETS = 200
+FAMILY_ALPHA = 0.01
+
+
+KNOWN_FAILURES = {
+    # docs/calibration.md: about a quarter of the prior-predictive datasets give posteriors on
+    # which 2 chains x 500 draws do not mix (bulk ESS ~2.5: the chains sit in different modes),
+    # and the ranks of the last interval's log hazard are flagged. Strict: fixing the model or
+    # the sampler settings turns this into an unexpected pass, to be recorded here.
+    "piecewise_exponential_summaries": "summary-data posteriors often multimodal; chains do not mix",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n])) if n in KNOWN_FAILURES else n
+    for n in all_setups()
+])
+def test_sbc_ranks_are_uniform(name):
+    setup = all_setups()[name]
+    res = run_sbc(setup, DATASETS, seed=SEED, workers=2)
+    table = res.uniformity(alpha=FAMILY_ALPHA)
+    assert not table["flagged"].any(), table.to_string()
+    if "diag_divergences" in res.table:
+        # more than 1% divergent transitions (10 of 1000 draws) in at most 5% of the fits
+        assert (res.table["diag_divergences"] > 10).mean() <= 0.05
+
+
+def test_piecewise_exponential_mirrors_equal_package_model():
+    import pymc as pm
+
+    from bayes_anlo.models.piecewise_exponential import (
+        PiecewiseExponentialPriors,
+        build_piecewise_exponential,
+        prepare_survival,
+    )
+    from bayes_anlo.studies.sbc_runs import ipd_arrays, pwe_graph
+    from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, simulate_patients
+
+    priors = PiecewiseExponentialPriors()
+    cuts = (0.0, 3.0, 6.0, 12.0)
+    rng = np.random.default_rng(7)
+    truth = PiecewiseExponentialTruth(cuts, (0.1, 0.08, 0.06, 0.05))
+    data = [simulate_patients(rng, 30, truth, study=f"S{s + 1}", accrual=6.0, followup=4.0) for s in range(3)]
+    inputs = prepare_survival(data, cuts=cuts)
+    assert (inputs.ipd_exposure > 0).all()
+    mirror = pwe_graph(inputs, priors, n_cells=3)
+    d, e = ipd_arrays(inputs, 3)
+    assert (e == 0).any()  # some cells have no exposure: Poisson(0 | 0) must add nothing
+    with mirror:
+        pm.set_data({"ipd_d": d, "ipd_e": e})
+    for a, b in _logp_at_random_points(build_piecewise_exponential(inputs, priors), mirror):
+        assert a == pytest.approx(b, rel=1e-9)
+
+
+def test_summary_set_up_draws_prior_predictive_data_for_the_package_model():
+    from bayes_anlo.studies.sbc_runs import PiecewiseExponentialSummarySBC, observed_data_name
+
+    setup = PiecewiseExponentialSummarySBC()
+    model = setup.graph()
+    data_names = {observed_data_name(model, rv) for rv in model.observed_RVs}
+    truth, data = setup.simulate(np.random.default_rng(1))
+    truth2, data2 = setup.simulate(np.random.default_rng(1))
+    assert set(data) == data_names and set(truth) == set(setup.parameters)
+    assert truth == truth2
+    for name, value in data.items():
+        np.testing.assert_array_equal(value, data2[name])
+        template = model[name].get_value()
+        assert np.shape(value) == template.shape and np.all(np.isfinite(value))
+    # different seeds give different datasets and prior draws
+    truth3, _ = setup.simulate(np.random.default_rng(2))
+    assert truth3["log_hazard_1"] != truth["log_hazard_1"]
