@@ -182,6 +182,8 @@ def _check_against_models_and_data(entry: dict, where: str, file: str, model: st
                 problems.extend(exc.problems)
     if cls is not None and isinstance(entry.get("options", {}), dict):
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "priors", "method", "sampler", "thresholds"}
+        if survival:
+            accepted |= {"collapse"}  # a survival-pipeline option (bayes_anlo.pipeline.survival)
         for key in entry.get("options", {}):
             if key not in accepted:
                 problems.append(Problem(file, f"{where}.options", key,

@@ -94,8 +94,8 @@ def single_study_intervals(data: BinaryData) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
-    """Pooled results printed by the paper, on the probability scale, with their source."""
+def published_table(entry: AnalysisEntry) -> pd.DataFrame | None:
+    """The rows of the spec's ``published`` dataset that match its ``where`` (None without one)."""
     if not entry.published:
         return None
     from bayes_anlo import datasets
@@ -104,6 +104,14 @@ def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
     for column, value in entry.published.get("where", {}).items():
         values = [value] if not isinstance(value, list) else value
         table = table[table[column].astype(str).isin([str(v) for v in values])]
+    return table
+
+
+def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
+    """Pooled results printed by the paper, on the probability scale, with their source."""
+    table = published_table(entry)
+    if table is None:
+        return None
     if table.empty:
         raise InputError(f"analysis {entry.id!r}: no published rows match {entry.published}")
     out = table.copy()

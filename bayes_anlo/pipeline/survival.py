@@ -15,7 +15,7 @@ import pandas as pd
 
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
-from bayes_anlo.pipeline.binary import describe_priors
+from bayes_anlo.pipeline.binary import describe_priors, published_table
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, tables
 from bayes_anlo.spec import AnalysisEntry
@@ -25,6 +25,9 @@ SUMMARY_VARIABLES = ("median", "predictive_median", "landmark", "predictive_land
 #: Variables the convergence gate looks at (parameters and the reported quantities).
 GATED_VARIABLES = ("log_hazard", "study_sd", "smooth_sd", "log_hr_arm", "log_hr_subgroup", "median", "landmark", "rmst")
 SURVIVAL_OPTIONS = ("cuts", "hierarchical", "smooth", "times", "horizon", "grid_size")
+#: Pipeline options (not model options): ``collapse`` lists columns whose labels are descriptions,
+#: not groups (e.g. "overall" vs "overall (ITT)"), blanked after filtering so the model pools them.
+PIPELINE_OPTIONS = ("collapse",)
 
 
 def load_survival_entry(entry: AnalysisEntry):
@@ -45,6 +48,14 @@ def load_survival_entry(entry: AnalysisEntry):
             values = [value] if isinstance(value, str) else list(value)
             table = table[~table[column].isin(values)]
         summaries = type(summaries)(table.reset_index(drop=True), source=summaries.source)
+    collapse = entry.options.get("collapse", [])
+    if collapse:
+        table = summaries.table.copy()
+        for column in [collapse] if isinstance(collapse, str) else collapse:
+            if column not in table:
+                raise InputError(f"analysis {entry.id!r}: options.collapse names no column {column!r}")
+            table[column] = ""
+        summaries = type(summaries)(table, source=summaries.source)
     return summaries
 
 
@@ -58,14 +69,9 @@ def make_survival_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=N
 
 
 def published_survival(entry: AnalysisEntry) -> pd.DataFrame | None:
-    if not entry.published:
+    table = published_table(entry)
+    if table is None:
         return None
-    from bayes_anlo import datasets
-
-    table = datasets.load(entry.published["dataset"])
-    for column, value in entry.published.get("where", {}).items():
-        values = [value] if not isinstance(value, list) else value
-        table = table[table[column].astype(str).isin([str(v) for v in values])]
     if "endpoint" in table:
         table = table[table["endpoint"].astype(str).str.upper() == entry.endpoint.upper()]
     return table if len(table) else None

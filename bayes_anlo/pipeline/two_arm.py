@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
-from bayes_anlo.pipeline.binary import describe_priors, load_entry_data, make_model
+from bayes_anlo.pipeline.binary import describe_priors, load_entry_data, make_model, published_table
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, tables
 from bayes_anlo.spec import AnalysisEntry
@@ -50,14 +50,9 @@ def frequentist_contrast(counts: pd.DataFrame) -> pd.DataFrame:
 
 def published_tests(entry: AnalysisEntry, counts: pd.DataFrame) -> pd.DataFrame | None:
     """Printed p-values for the same two groups and outcome (matched on the counts)."""
-    if not entry.published:
+    table = published_table(entry)
+    if table is None:
         return None
-    from bayes_anlo import datasets
-
-    table = datasets.load(entry.published["dataset"])
-    for column, value in entry.published.get("where", {}).items():
-        values = [value] if not isinstance(value, list) else value
-        table = table[table[column].astype(str).isin([str(v) for v in values])]
     pairs = {tuple(counts[["events", "n"]].to_numpy().ravel()), tuple(counts[["events", "n"]].to_numpy()[::-1].ravel())}
     keep = [tuple(int(x) for x in r) in pairs for r in table[["events1", "n1", "events2", "n2"]].to_numpy()]
     table = table[keep]
