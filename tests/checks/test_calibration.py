@@ -183,3 +183,48 @@ def test_logit_normal_and_nested_mirrors_equal_package_models():
     mirror = nested_graph(y, n, groups, 3, NestedBetaBinomialPriors())
     for a, b in _logp_at_random_points(pkg, mirror):
         assert a == pytest.approx(b, rel=1e-9)
+
+
+# ---- coverage study machinery (bayes_anlo.studies.coverage; the study itself is slow) ----------
+def test_coverage_targets_match_numerical_integration():
+    from scipy import integrate
+    from scipy.special import expit, logit
+
+    from bayes_anlo.studies.coverage import Cell
+
+    cell = Cell(5, 10, 50, 0.1, 0.5)
+    t = cell.targets()
+    f = lambda z, g: g(expit(logit(0.1) + 0.5 * z)) * stats.norm.pdf(z)  # noqa: E731
+    mean = integrate.quad(f, -12, 12, args=(lambda x: x,))[0]
+    centre = integrate.quad(f, -12, 12, args=(lambda x: np.arcsin(np.sqrt(x)),))[0]
+    assert t["median_rate"] == 0.1
+    assert t["mean_rate"] == pytest.approx(mean, rel=1e-8)
+    assert t["arcsine_centre"] == pytest.approx(np.sin(centre) ** 2, rel=1e-8)
+    assert Cell(5, 10, 50, 0.1, 0.0).targets()["mean_rate"] == pytest.approx(0.1)
+
+
+def test_coverage_intervals_and_summary():
+    from bayes_anlo.frequentist import pool_proportions
+    from bayes_anlo.studies.coverage import METHODS, Cell, intervals, summarise
+
+    y, n = np.array([3, 5, 2, 8]), np.array([30, 41, 25, 60])
+    out = intervals(y, n)
+    assert list(out) == list(METHODS)
+    ref = pool_proportions(y, n, transform="pft", method="DL")
+    assert out["PFT-DL"] == pytest.approx((ref.ci_low, ref.ci_high))
+    for lo, hi in out.values():
+        assert 0 < lo < hi < 1
+    # every study with 0 events: the GLMM has no estimate -> (nan, nan), counted as a failure
+    assert np.isnan(intervals(np.zeros(3, dtype=int), np.array([10, 12, 9]), methods=["GLMM"])["GLMM"]).all()
+    # summary: coverage, misses and failures counted by hand
+    cells = [Cell(3, 10, 50, 0.2, 0.0)]
+    raw = pd.DataFrame({"cell": 0, "replicate": range(5), "method": "GLMM",
+                        "low": [0.1, 0.25, 0.05, np.nan, 0.15], "high": [0.3, 0.4, 0.15, np.nan, 0.2],
+                        "zero_events": 0})
+    row = summarise(raw, cells).iloc[0]
+    assert (row["n_ok"], row["n_failed"]) == (4, 1)
+    # target 0.2: [0.1, 0.3] and [0.15, 0.2] cover, [0.25, 0.4] misses high, [0.05, 0.15] misses low
+    assert row["coverage"] == pytest.approx(0.5)
+    assert (row["miss_low"], row["miss_high"]) == (pytest.approx(0.25), pytest.approx(0.25))
+    assert row["median_width"] == pytest.approx(0.125)
+    assert row["mcse"] == pytest.approx(np.sqrt(0.25 / 4))
