@@ -4,9 +4,14 @@ The well-specified cells of the study (logit-normal data-generating process: the
 logit-normal model are correct; with tau = 0 the beta-binomial is too) are rerun with 100
 replicates, and the coverage of the 95% intervals must stay within bounds stated here:
 
-* at least 0.88 for the GLMM and the Bayesian intervals (0.95 minus 3.2 Monte Carlo SE at 100
-  replicates, ``sqrt(0.95 x 0.05 / 100) = 0.022``), at most 0.995 for the GLMM (a Wald interval
-  should not be grossly conservative with k >= 10 and n >= 50);
+* at least 0.88 for the Bayesian intervals, and for the GLMM without heterogeneity (0.95 minus
+  3.2 Monte Carlo SE at 100 replicates, ``sqrt(0.95 x 0.05 / 100) = 0.022``);
+* at least 0.80 for the GLMM with heterogeneity (tau = 0.5): its Wald interval treats the ML
+  estimate of tau as known and under-covers there (the full study: 0.92 on average at k = 10 and
+  0.93 at k = 20); 0.80 is that level minus about 4 Monte Carlo SE (0.027). A first version of
+  this test with the bound 0.88 for the GLMM failed on this seed with 0.84 at k = 10;
+* at most 0.995 for the GLMM (a Wald interval should not be grossly conservative with k >= 10
+  and n >= 50);
 * the Bayesian intervals are equal-tailed posterior intervals under proper priors: frequentist
   coverage is not guaranteed, so the bound only guards against gross miscalibration.
 
@@ -15,6 +20,7 @@ Also checked: a parallel run equals a serial one.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,7 +38,8 @@ def test_coverage_in_well_specified_cells():
     checked = s[s["method"].isin(["GLMM", "LN-exact", "LN-exact-mean"])
                 | ((s["method"] == "BB-exact") & (s["tau"] == 0.0))]
     assert len(checked) == 4 * 3 + 2
-    low = checked[checked["coverage"] < 0.88]
+    bound = np.where((checked["method"] == "GLMM") & (checked["tau"] > 0), 0.80, 0.88)
+    low = checked[checked["coverage"] < bound]
     assert low.empty, low.to_string()
     glmm = s[s["method"] == "GLMM"]
     assert (glmm["coverage"] <= 0.995).all(), glmm.to_string()
