@@ -231,7 +231,8 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds, title=f"{entry.title}: P(rate > t)", outcome=outcome)
 
     if entry.sensitivity:
-        result.tables["sensitivity"] = prior_sensitivity(entry, model, data, tree, sampler, analysis_seed)
+        result.tables["sensitivity"] = prior_sensitivity(
+            model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)
     result.headline = _headline(entry, summary, comparison, result.tables.get("exceedance"), k=len(data))
     return result
 
@@ -240,16 +241,15 @@ def _model_label(entry: AnalysisEntry) -> str:
     return entry.model.replace("_", "-") + (" (exact)" if entry.method == "exact" else "")
 
 
-def prior_sensitivity(entry, model, data, tree, sampler, analysis_seed) -> pd.DataFrame:
-    """Pooled rate under the default prior and under each alternative prior set (refitted)."""
-    rows = [_sensitivity_row("default (" + describe_priors(model.priors) + ")", tree)]
-    alternatives = type(model.priors).alternatives() if hasattr(type(model.priors), "alternatives") else {}
-    for k, (name, priors) in enumerate(alternatives.items(), start=1):
-        alt = make_model(entry, sampler, priors=priors)
+def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise) -> pd.DataFrame:
+    """One row per prior set: the fit under the model's priors, then a refit under each named
+    alternative (``make(priors)`` builds the model; ``summarise(label, tree)`` makes the row)."""
+    rows = [summarise(f"default ({describe_priors(model.priors)})", tree)]
+    for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            alt_tree = alt.fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
-        rows.append(_sensitivity_row(f"{name} ({describe_priors(priors)})", alt_tree))
+            alt_tree = make(priors).fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
+        rows.append(summarise(f"{name} ({describe_priors(priors)})", alt_tree))
     return pd.DataFrame(rows)
 
 

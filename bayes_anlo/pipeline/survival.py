@@ -15,7 +15,7 @@ import pandas as pd
 
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
-from bayes_anlo.pipeline.binary import describe_priors, published_table
+from bayes_anlo.pipeline.binary import describe_priors, prior_sensitivity, published_table
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, tables
 from bayes_anlo.spec import AnalysisEntry
@@ -77,6 +77,15 @@ def published_survival(entry: AnalysisEntry) -> pd.DataFrame | None:
     return table if len(table) else None
 
 
+def _quantity_label(quantity: str, time) -> str | None:
+    """Row label of a reported median or landmark (None for counts and follow-up)."""
+    if quantity == "median":
+        return "median (months)"
+    if quantity == "landmark":
+        return f"survival at {float(time):g} months"
+    return None
+
+
 def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataFrame:
     """Reported medians and landmark rates beside the posterior for the typical study."""
     post = tree["posterior"].to_dataset()
@@ -94,24 +103,15 @@ def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataF
         rows.append({"quantity": f"survival at {float(time):g} months",
                      "source": "posterior, typical study" + group_of(" | ".join(group)),
                      "estimate": r.median, "ci_low": r.ci_low, "ci_high": r.ci_high})
-    table = summaries.table
-    for r in table.itertuples(index=False):
-        if r.quantity == "median":
-            q = "median (months)"
-        elif r.quantity == "landmark":
-            q = f"survival at {r.time:g} months"
-        else:
-            continue
-        label = " | ".join(str(v) for v in (r.study, r.arm, getattr(r, "subgroup", "")) if str(v) not in ("", "nan"))
-        rows.append({"quantity": q, "source": f"reported: {label}", "estimate": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high})
-    if published is not None:
-        for r in published.itertuples(index=False):
-            if r.quantity == "median":
-                q = "median (months)"
-            elif r.quantity == "landmark":
-                q = f"survival at {float(r.time):g} months"
-            else:
-                continue
+    for r in summaries.table.itertuples(index=False):
+        q = _quantity_label(r.quantity, r.time)
+        if q is not None:
+            label = " | ".join(str(v) for v in (r.study, r.arm, getattr(r, "subgroup", "")) if str(v) not in ("", "nan"))
+            rows.append({"quantity": q, "source": f"reported: {label}", "estimate": r.value, "ci_low": r.ci_low,
+                         "ci_high": r.ci_high})
+    for r in ([] if published is None else published.itertuples(index=False)):
+        q = _quantity_label(r.quantity, r.time)
+        if q is not None:
             rows.append({"quantity": q, "source": f"published pooled ({r.study})", "estimate": r.value,
                          "ci_low": r.ci_low, "ci_high": r.ci_high})
     out = pd.DataFrame(rows)
@@ -193,7 +193,9 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     result.tables["survival_curve"] = band
     result.figures["survival_curve"] = plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint)
     if entry.sensitivity:
-        result.tables["sensitivity"] = _sensitivity(entry, model, summaries, tree, sampler, analysis_seed)
+        result.tables["sensitivity"] = prior_sensitivity(
+            model, summaries, tree, analysis_seed, lambda priors: make_survival_model(entry, sampler, priors=priors),
+            _sensitivity_row)
     posterior = result.tables["posterior"]
     meds = posterior[posterior["variable"] == "median"]
     text = "Posterior median " + entry.endpoint + " " + "; ".join(
@@ -218,15 +220,6 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     return result
 
 
-def _sensitivity(entry, model, summaries, tree, sampler, analysis_seed) -> pd.DataFrame:
-    def row(label, t):
-        s = tables.summarise_variable(t["posterior"].to_dataset(), "median").iloc[0]
-        return {"prior": label, "median_months": s["median"], "median_low": s["ci_low"], "median_high": s["ci_high"]}
-
-    rows = [row(f"default ({describe_priors(model.priors)})", tree)]
-    for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
-        alt = make_survival_model(entry, sampler, priors=priors)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rows.append(row(f"{name} ({describe_priors(priors)})", alt.fit(summaries, random_seed=derived_seed(analysis_seed, 100 + k))))
-    return pd.DataFrame(rows)
+def _sensitivity_row(label: str, tree) -> dict:
+    s = tables.summarise_variable(tree["posterior"].to_dataset(), "median").iloc[0]
+    return {"prior": label, "median_months": s["median"], "median_low": s["ci_low"], "median_high": s["ci_high"]}

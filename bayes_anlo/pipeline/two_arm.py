@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
-from bayes_anlo.pipeline.binary import describe_priors, load_entry_data, make_model, published_table
+from bayes_anlo.pipeline.binary import describe_priors, load_entry_data, make_model, prior_sensitivity, published_table
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, tables
 from bayes_anlo.spec import AnalysisEntry
@@ -138,7 +138,8 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
                                                          title=f"{entry.title}: P(p1 - p2 > t)",
                                                          outcome=f"{entry.outcome} difference")
     if entry.sensitivity:
-        result.tables["sensitivity"] = _sensitivity(entry, model, data, tree, sampler, analysis_seed)
+        result.tables["sensitivity"] = prior_sensitivity(
+            model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)
     fisher2 = freq.loc[freq["method"] == "Fisher exact, two-sided", "p_value"].iloc[0]
     d = bayes.iloc[0]
     result.headline = (f"P({entry.outcome} with {arm1} > with {arm2}) = {bayes.iloc[3]['estimate']:.3f}; "
@@ -148,18 +149,7 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     return result
 
 
-def _sensitivity(entry, model, data, tree, sampler, analysis_seed) -> pd.DataFrame:
-    import warnings
-
-    def row(label, t):
-        s = tables.summarise_variable(t["posterior"].to_dataset(), "difference").iloc[0]
-        return {"prior": label, "difference_median": s["median"], "difference_low": s["ci_low"],
-                "difference_high": s["ci_high"], "prob_p1_greater": float((t["posterior"]["difference"].values > 0).mean())}
-
-    rows = [row(f"default ({describe_priors(model.priors)})", tree)]
-    for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
-        alt = make_model(entry, sampler, priors=priors)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rows.append(row(f"{name} ({describe_priors(priors)})", alt.fit(data, random_seed=derived_seed(analysis_seed, 100 + k))))
-    return pd.DataFrame(rows)
+def _sensitivity_row(label: str, tree) -> dict:
+    s = tables.summarise_variable(tree["posterior"].to_dataset(), "difference").iloc[0]
+    return {"prior": label, "difference_median": s["median"], "difference_low": s["ci_low"],
+            "difference_high": s["ci_high"], "prob_p1_greater": float((tree["posterior"]["difference"].values > 0).mean())}
