@@ -16,6 +16,9 @@ constructor stores configuration only; :meth:`BinaryModel.fit` computes and retu
   1996, Statistica Sinica 6:733), which is what the dispersion checks in :mod:`bayes_anlo.checks.ppc`
   need; for models without a random effect the replication is conditional on the rates;
 * ``observed_data`` ``events`` and ``constant_data`` ``n`` (+ group indices), dim ``unit``;
+* ``log_prior``: the log density of each prior of the prior set at each draw (one variable per
+  hyperparameter, e.g. ``mu`` and ``kappa``), for power-scaling sensitivity
+  (:mod:`bayes_anlo.checks.power_scaling`);
 
 and root attrs from :func:`~bayes_anlo.models._sampling.run_attrs` plus ``outcome``, ``method``,
 ``thresholds`` and model options. ``method="exact"`` (where available) returns the same groups
@@ -42,7 +45,7 @@ import xarray as xr
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed, run_attrs, sample_model
-from bayes_anlo.models.priors import PriorSet
+from bayes_anlo.models.priors import Distribution, PriorSet, log_prior_dataset, prior_terms
 
 METHODS = ("nuts", "exact")
 #: nutpie-compiled models of this process, by structure key (see BinaryModel._structure_key).
@@ -191,10 +194,16 @@ class BinaryModel:
         coords = {"chain": post["chain"].values, "draw": post["draw"].values, **prep.coords}
         groups["log_likelihood"] = dataset({"events": (unit_dims, loglik)}, coords)
         groups["posterior_predictive"] = dataset({"events": (unit_dims, rep)}, coords)
+        groups["log_prior"] = log_prior_dataset(post, self.prior_terms(post))
         groups.update(self._data_groups(prep))
         tree = xr.DataTree.from_dict(groups)
         tree.attrs = self._attrs(prep, seed, settings, extra)
         return tree
+
+    def prior_terms(self, posterior: xr.Dataset) -> dict[str, Distribution]:
+        """Posterior variable -> prior, for the hyperparameters the prior set covers (each prior-set
+        field is the posterior variable of the same name)."""
+        return prior_terms(self.priors, posterior)
 
     def sample_prior_predictive(self, data, draws: int = 500, random_seed: int = 0) -> xr.DataTree:
         """Draws from the prior and the prior predictive (groups ``prior``, ``prior_predictive``).

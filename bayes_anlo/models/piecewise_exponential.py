@@ -44,7 +44,9 @@ leading dims ``arm``/``subgroup`` when the data have more than one level:
   cloglog landmarks, jointly normal; the pointwise log-likelihood is the chain-rule split
   ``log p(y_i | y_<i)``), ``events_after`` (events_row: events after the last KM time among
   those still at risk); ``observed_data`` and ``constant_data`` (exposure, covariance, at-risk
-  counts, follow-up) with the same dims.
+  counts, follow-up) with the same dims;
+* ``log_prior``: the log density of each prior at each draw (``log_hazard`` or, smoothed,
+  ``log_hazard_first``; ``study_sd``; ``smooth_sd``; ``log_hr_*``), for power-scaling sensitivity.
 
 Random streams: NUTS ``random_seed``; posterior predictive ``derived_seed(seed, 1)``; the new
 study's effect ``derived_seed(seed, 2)``.
@@ -68,7 +70,14 @@ from scipy import stats
 from bayes_anlo.data.survival import DigitisedKM, SurvivalData, SurvivalSummaries, table_hash
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed, run_attrs, sample_model
-from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet
+from bayes_anlo.models.priors import (
+    Distribution,
+    HalfNormal,
+    Normal,
+    PriorSet,
+    log_prior_dataset,
+    prior_terms,
+)
 from bayes_anlo.survival import pwexp
 from bayes_anlo.survival.collapse import (
     DEFAULT_CUTS,
@@ -522,6 +531,7 @@ class PiecewiseExponential:
     def _assemble(self, post: xr.Dataset, sample_stats: xr.Dataset, inputs: SurvivalInputs, seed: int,
                   settings: dict) -> xr.DataTree:
         groups = self.derive(post, inputs, seed)
+        groups["log_prior"] = log_prior_dataset(post, self.prior_terms(post))
         groups["sample_stats"] = sample_stats
         out = xr.DataTree.from_dict(groups)
         extra = {"endpoint": inputs.endpoint, "cuts": [float(c) for c in inputs.cuts], "method": settings["method"],
@@ -530,6 +540,13 @@ class PiecewiseExponential:
         out.attrs = run_attrs(model_name=self.name, priors=self.priors.to_dict(), settings=settings,
                               random_seed=seed, data_source=inputs.source, data_sha256=inputs.sha256, extra=extra)
         return out
+
+    def prior_terms(self, posterior: xr.Dataset) -> dict:
+        """Posterior variable -> prior: the baseline log hazards (the first one when smoothed), the
+        study SD, the random-walk SD and every log hazard ratio."""
+        first = "log_hazard_first" in posterior
+        return prior_terms(self.priors, posterior, {"log_hazard": ("log_hazard_first",) if first else ("log_hazard",),
+                                                    "log_hr": ("log_hr_arm", "log_hr_subgroup")})
 
     # ---- derived quantities, log-likelihood, replicates (NumPy) ----------------------------
     def cell_hazard(self, post: xr.Dataset, inputs: SurvivalInputs) -> np.ndarray:

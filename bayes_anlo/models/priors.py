@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
 import numpy as np
+import xarray as xr
 from scipy import stats
 
 from bayes_anlo.errors import InputError, Problem
@@ -564,3 +565,35 @@ class TwoArmPriors(PriorSet):
         """``jeffreys``: rate ~ Beta(0.5, 0.5); ``weakly_informative``: rate ~ Beta(1, 4) (mean 0.2,
         prior sample size 5, identical in both arms so still neutral about the difference)."""
         return {"jeffreys": cls(rate=Beta(0.5, 0.5)), "weakly_informative": cls(rate=Beta(1.0, 4.0))}
+
+
+# --------------------------------------------------------------------------------------------
+# log prior of a fit (for power-scaling sensitivity, bayes_anlo.checks.power_scaling)
+# --------------------------------------------------------------------------------------------
+
+def prior_terms(priors: PriorSet, posterior: xr.Dataset, names: Mapping[str, Sequence[str]] | None = None
+                ) -> dict[str, Distribution]:
+    """Posterior variable -> its prior, for every prior-set field that has draws in ``posterior``.
+
+    By default a field maps to the posterior variable of the same name (true of every binary
+    model); ``names`` maps a field to other variable names (the survival model's ``log_hr`` prior
+    covers ``log_hr_arm`` and ``log_hr_subgroup``).
+    """
+    out = {}
+    for fname, dist in priors.items():
+        for var in (names or {}).get(fname, (fname,)):
+            if var in posterior:
+                out[var] = dist
+    return out
+
+
+def log_prior_dataset(posterior: xr.Dataset, terms: Mapping[str, Distribution]) -> xr.Dataset:
+    """The ``log_prior`` group: each prior term's log density at every draw, summed over the
+    variable's own dims (one value per chain and draw and prior term)."""
+    out = {}
+    for var, dist in terms.items():
+        da = posterior[var]
+        extra = [d for d in da.dims if d not in ("chain", "draw")]
+        values = xr.apply_ufunc(dist.logpdf, da, dask="forbidden")
+        out[var] = values.sum(extra) if extra else values
+    return xr.Dataset(out)

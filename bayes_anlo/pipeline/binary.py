@@ -230,6 +230,7 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         curve = plots.exceedance_curve(series, np.linspace(0, 1, 201))
         result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds, title=f"{entry.title}: P(rate > t)", outcome=outcome)
 
+    add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
             model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)
@@ -241,16 +242,48 @@ def _model_label(entry: AnalysisEntry) -> str:
     return entry.model.replace("_", "-") + (" (exact)" if entry.method == "exact" else "")
 
 
-def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise) -> pd.DataFrame:
+def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise, gate=None) -> pd.DataFrame:
     """One row per prior set: the fit under the model's priors, then a refit under each named
-    alternative (``make(priors)`` builds the model; ``summarise(label, tree)`` makes the row)."""
-    rows = [summarise(f"default ({describe_priors(model.priors)})", tree)]
+    alternative (``make(priors)`` builds the model; ``summarise(label, tree)`` makes the row).
+    Every row says whether its fit passed the convergence gate (``gate(tree)``, default
+    :func:`~bayes_anlo.checks.diagnostics.convergence`): a refit that did not converge is no evidence
+    about the prior."""
+    from bayes_anlo.checks.diagnostics import convergence
+
+    gate = gate or convergence
+
+    def row(label: str, fit) -> dict:
+        conv = gate(fit)
+        return {**summarise(label, fit), "converged": "yes" if conv.converged else "NO: " + "; ".join(conv.reasons)}
+
+    rows = [row(f"default ({describe_priors(model.priors)})", tree)]
     for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             alt_tree = make(priors).fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
-        rows.append(summarise(f"{name} ({describe_priors(priors)})", alt_tree))
+        rows.append(row(f"{name} ({describe_priors(priors)})", alt_tree))
     return pd.DataFrame(rows)
+
+
+#: Posterior quantities whose power-scaling sensitivity is reported, besides the model's
+#: hyperparameters (functions of the hyperparameters and subgroup effects, not of study rates:
+#: the binary log-likelihood integrates study rates out).
+POWER_SCALED_QUANTITIES = ("pooled_rate", "predictive_rate", "subgroup_rate", "difference", "median", "hazard_ratio_arm",
+                           "hazard_ratio_subgroup")
+
+
+def add_power_scaling(result: AnalysisResult, model) -> None:
+    """Power-scaling prior and likelihood sensitivity of the fit (no refit): the table
+    ``power_scaling`` and the sentences of the report's prior-sensitivity section."""
+    from bayes_anlo.checks.power_scaling import power_scaling
+
+    post = result.tree["posterior"].to_dataset()
+    names = list(model.prior_terms(post)) + [v for v in POWER_SCALED_QUANTITIES if v in post]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ps = power_scaling(result.tree, list(dict.fromkeys(names)))
+    result.tables["power_scaling"] = ps.table
+    result.sections.setdefault("sensitivity", []).extend(ps.describe())
 
 
 def _sensitivity_row(label: str, tree) -> dict:

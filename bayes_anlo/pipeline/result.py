@@ -31,3 +31,4 @@ class AnalysisResult:
     priors_text: str = ""
     data_sources: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    sections: dict[str, list[str]] = field(default_factory=dict)

@@ -15,7 +15,12 @@ import pandas as pd
 
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
-from bayes_anlo.pipeline.binary import describe_priors, prior_sensitivity, published_table
+from bayes_anlo.pipeline.binary import (
+    add_power_scaling,
+    describe_priors,
+    prior_sensitivity,
+    published_table,
+)
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, tables
 from bayes_anlo.spec import AnalysisEntry
@@ -60,7 +65,10 @@ def load_survival_entry(entry: AnalysisEntry):
 
 
 def make_survival_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
-    from bayes_anlo.models.piecewise_exponential import PiecewiseExponential, PiecewiseExponentialPriors
+    from bayes_anlo.models.piecewise_exponential import (
+        PiecewiseExponential,
+        PiecewiseExponentialPriors,
+    )
 
     if priors is None and entry.priors:
         priors = PiecewiseExponentialPriors.from_dict(entry.priors)
@@ -162,8 +170,7 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*object mode.*")
         tree = model.fit(summaries, random_seed=analysis_seed)
-    gated = tree.copy()
-    gated["posterior"] = tree["posterior"].to_dataset()[[v for v in GATED_VARIABLES if v in tree["posterior"]]]
+    gated = _gated(tree)
     conv = convergence(gated)
     result = AnalysisResult(id=entry.id, title=entry.title, model=entry.model, tree=tree,
                             converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
@@ -192,10 +199,11 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     points = reported_points(summaries)
     result.tables["survival_curve"] = band
     result.figures["survival_curve"] = plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint)
+    add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
             model, summaries, tree, analysis_seed, lambda priors: make_survival_model(entry, sampler, priors=priors),
-            _sensitivity_row)
+            _sensitivity_row, gate=lambda fit: convergence(_gated(fit)))
     posterior = result.tables["posterior"]
     meds = posterior[posterior["variable"] == "median"]
     text = "Posterior median " + entry.endpoint + " " + "; ".join(
@@ -218,6 +226,14 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
                              f"({np.quantile(draws, 0.025):.2f} to {np.quantile(draws, 0.975):.2f})")
     result.headline = text + "."
     return result
+
+
+def _gated(tree):
+    """The fit with only the variables the convergence gate looks at (parameters and the reported
+    summaries; not the draws of every curve point)."""
+    gated = tree.copy()
+    gated["posterior"] = tree["posterior"].to_dataset()[[v for v in GATED_VARIABLES if v in tree["posterior"]]]
+    return gated
 
 
 def _sensitivity_row(label: str, tree) -> dict:

@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
-from bayes_anlo.pipeline.binary import describe_priors, load_entry_data, make_model, prior_sensitivity, published_table
+from bayes_anlo.pipeline.binary import (
+    add_power_scaling,
+    describe_priors,
+    load_entry_data,
+    make_model,
+    prior_sensitivity,
+    published_table,
+)
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, tables
 from bayes_anlo.spec import AnalysisEntry
@@ -137,6 +144,7 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds or (0.0,),
                                                          title=f"{entry.title}: P(p1 - p2 > t)",
                                                          outcome=f"{entry.outcome} difference")
+    add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
             model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)

@@ -35,7 +35,8 @@ def test_rendered_dom_holds_the_key_tables(run_dir, tmp_path):
     result = chromium(tmp_path, "--dump-dom", (run_dir / "report.html").as_uri())
     dom = result.stdout
     assert "<table" in dom, result.stderr[-2000:]
-    for table_id in ("orr-comparison", "orr-diagnostics", "orr-posterior", "orr-ppc", "orr-sensitivity"):
+    for table_id in ("orr-comparison", "orr-diagnostics", "orr-posterior", "orr-ppc", "orr-sensitivity",
+                     "orr-power_scaling"):
         assert f'id="{table_id}"' in dom, table_id
     assert "PFT-DL" in dom and "GLMM-ML" in dom
 

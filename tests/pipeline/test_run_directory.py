@@ -28,7 +28,8 @@ def test_run_directory_has_every_promised_file(run_dir):
         assert (run_dir / name).is_file(), name
     tables = {p.name for p in (run_dir / "tables").glob("*.csv")}
     for expected in ("orr__comparison.csv", "orr__diagnostics.csv", "orr__posterior.csv", "orr__ppc.csv",
-                     "orr__exceedance.csv", "orr__sensitivity.csv", "orr__data.csv", "dcr_single__posterior.csv"):
+                     "orr__exceedance.csv", "orr__sensitivity.csv", "orr__data.csv", "dcr_single__posterior.csv",
+                     "orr__power_scaling.csv", "dcr_single__power_scaling.csv"):
         assert expected in tables
     figures = {p.name for p in (run_dir / "figures").glob("*.png")}
     assert {"orr__forest.png", "orr__prior_posterior.png", "orr__exceedance.png"} <= figures
@@ -39,7 +40,7 @@ def test_posterior_is_a_datatree_with_one_child_per_analysis(run_dir):
     tree = xr.open_datatree(run_dir / "posterior.nc", engine="h5netcdf")
     assert set(tree.children) == {"orr", "dcr_single"}
     orr = tree["orr"]
-    for group in ("posterior", "log_likelihood", "posterior_predictive", "observed_data", "constant_data"):
+    for group in ("posterior", "log_likelihood", "log_prior", "posterior_predictive", "observed_data", "constant_data"):
         assert group in orr.children, group
     assert orr.attrs["model"] == "beta_binomial"
     assert len(orr.attrs["data_sha256"]) == 64
@@ -118,3 +119,22 @@ def test_cli_run_prints_where_the_report_is(small_spec_path, tmp_path):
     result = CliRunner().invoke(app, ["run", str(small_spec_path), "--out", str(tmp_path / "cli")])
     assert result.exit_code == 0, result.output
     assert str(tmp_path / "cli" / "report.html") in result.output
+
+
+def test_prior_sensitivity_section_has_power_scaling_and_gated_refits(run_dir):
+    """Power-scaling for every analysis (kappa scaled, the flat mu prior named as left out; the
+    single-study analysis has only flat priors, so prior sensitivity is not computed there), and
+    refits that say whether they converged."""
+    scaling = pd.read_csv(run_dir / "tables" / "orr__power_scaling.csv").set_index("variable")
+    assert {"mu", "kappa", "pooled_rate", "predictive_rate"} <= set(scaling.index)
+    assert scaling[["prior", "likelihood"]].notna().all().all()
+    assert (scaling[["prior", "likelihood"]] >= 0).all().all()
+    single = pd.read_csv(run_dir / "tables" / "dcr_single__power_scaling.csv")
+    assert single["prior"].isna().all() and single["likelihood"].gt(0).all()
+    refits = pd.read_csv(run_dir / "tables" / "orr__sensitivity.csv")
+    assert len(refits) == 5 and set(refits["converged"]) == {"yes"}  # default + four alternatives, exact engine
+    text = (run_dir / "report.md").read_text()
+    section = text.split("## Prior sensitivity")[1].split("## Limitations")[0]
+    assert "priors scaled: kappa" in section and "Flat priors left out of the prior scaling" in section
+    assert "Every prior is flat (p)" in section
+    assert "Power-scaling sensitivity (cumulative Jensen-Shannon distance" in section
