@@ -23,6 +23,7 @@ from bayes_anlo.models.beta_binomial import (
 )
 from bayes_anlo.models.logit_normal import LogitNormal, build_logit_normal
 from bayes_anlo.models.nested_beta_binomial import NestedBetaBinomial, build_nested_beta_binomial
+from bayes_anlo.models.piecewise_exponential import PiecewiseExponential, PiecewiseExponentialPriors
 from bayes_anlo.models.priors import (
     BetaBinomialPriors,
     CompletePoolingPriors,
@@ -31,8 +32,6 @@ from bayes_anlo.models.priors import (
     TwoArmPriors,
 )
 from bayes_anlo.models.two_arm import TwoArm, build_two_arm, two_arm_exact
-
-from bayes_anlo.models.piecewise_exponential import PiecewiseExponential, PiecewiseExponentialPriors  # noqa: E402
 
 MODELS: dict[str, type] = {
     "beta_binomial": BetaBinomial,
