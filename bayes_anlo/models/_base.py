@@ -44,7 +44,13 @@ import xarray as xr
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed, run_attrs, sample_model
+from bayes_anlo.models._sampling import (
+    SamplerSettings,
+    derived_seed,
+    quiet_pymc,
+    run_attrs,
+    sample_model,
+)
 from bayes_anlo.models.priors import Distribution, PriorSet, log_prior_dataset, prior_terms
 
 METHODS = ("nuts", "exact")
@@ -217,7 +223,8 @@ class BinaryModel:
         with model, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*object mode.*")
             warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
-            pr = pm.sample_prior_predictive(draws=int(draws), random_seed=seed)
+            with quiet_pymc():
+                pr = pm.sample_prior_predictive(draws=int(draws), random_seed=seed)
         prior = self._derive(pr["prior"].to_dataset(), prep, np.random.default_rng(derived_seed(seed, 2)),
                              conditional=False)
         groups = {"prior": prior, "prior_predictive": pr["prior_predictive"].to_dataset()}

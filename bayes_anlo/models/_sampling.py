@@ -15,7 +15,9 @@ derived from it, so the same spec and seed give identical draws.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import platform
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -107,7 +109,7 @@ def sample_model(model: pm.Model, *, settings: SamplerSettings, random_seed: int
         (the study-level marginal likelihood and a replication scheme they document), which also
         saves compiling two more functions per fit.
     """
-    with model:
+    with model, quiet_pymc():
         tree = pm.sample(
             draws=settings.draws,
             tune=settings.tune,
@@ -131,6 +133,19 @@ def sample_model(model: pm.Model, *, settings: SamplerSettings, random_seed: int
             )
     tree.attrs.update(attrs)
     return tree
+
+
+@contextlib.contextmanager
+def quiet_pymc():
+    """PyMC's INFO messages ("NUTS[nutpie]: [mu, kappa]", "Sampling: [...]") silenced for the
+    duration: a run's output is the report, and warnings still come through."""
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def settings_dict(settings: SamplerSettings) -> dict:

@@ -244,7 +244,8 @@ def _model_label(entry: AnalysisEntry) -> str:
 
 def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise, gate=None) -> pd.DataFrame:
     """One row per prior set: the fit under the model's priors, then a refit under each named
-    alternative (``make(priors)`` builds the model; ``summarise(label, tree)`` makes the row).
+    alternative that changes a prior the fit uses (``make(priors)`` builds the model;
+    ``summarise(label, tree)`` makes the row).
     Every row says whether its fit passed the convergence gate (``gate(tree)``, default
     :func:`~bayes_anlo.checks.diagnostics.convergence`): a refit that did not converge is no evidence
     about the prior."""
@@ -256,11 +257,16 @@ def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise, ga
         conv = gate(fit)
         return {**summarise(label, fit), "converged": "yes" if conv.converged else "NO: " + "; ".join(conv.reasons)}
 
+    posterior = tree["posterior"].to_dataset()
+    used = model.prior_terms(posterior)
     rows = [row(f"default ({describe_priors(model.priors)})", tree)]
     for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
+        alternative = make(priors)
+        if alternative.prior_terms(posterior) == used:
+            continue  # it changes only priors this fit does not use (e.g. smoothing in an unsmoothed model)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            alt_tree = make(priors).fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
+            alt_tree = alternative.fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
         rows.append(row(f"{name} ({describe_priors(priors)})", alt_tree))
     return pd.DataFrame(rows)
 
