@@ -72,7 +72,8 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
     ax.grid(axis="x", alpha=0.3)
     handles, names = ax.get_legend_handles_labels()
     handles.append(matplotlib.patches.Patch(color="#888888", label="pooled estimate, 95% interval (diamond)"))
-    handles.append(matplotlib.lines.Line2D([], [], color="#888888", ls=":", label="95% prediction interval"))
+    if comparison["pi_low"].notna().any():
+        handles.append(matplotlib.lines.Line2D([], [], color="#888888", ls=":", label="95% prediction interval"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55 / max(1.5, 0.36 * (k + m + 1))),
               ncol=2, fontsize=7.5, frameon=False)
     fig.tight_layout()
