@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: reanalysis test test-slow notebooks bench env lint
+.PHONY: reanalysis test test-slow notebooks bench sbc coverage env lint
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "bayes_anlo needs Python >= 3.12, found " + sys.version.split()[0]'
@@ -31,6 +31,13 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# Calibration studies (long: see docs/calibration.md and docs/coverage.md); outputs go to docs/.
+sbc: $(STAMP)
+	$(PY) scripts/run_sbc.py
+
+coverage: $(STAMP)
+	$(PY) scripts/run_coverage.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check bayes_anlo tests
