@@ -225,7 +225,8 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     blocks.append(Paragraph(
         f"Spec `{record['spec_path']}` (sha256 `{record['spec_sha256'][:16]}`), seed {record['seed']}, run at "
         f"{record['started_at']} in {record['wall_seconds']:.1f} s. Re-run with `bayes-anlo run {record['spec_path']} --out DIR`; "
-        "the same spec and seed give identical draws and tables."))
+        "the same spec and seed give identical draws and tables on the same machine and package versions "
+        "(on another CPU, NUTS draws may differ by Monte Carlo error)."))
     blocks.append(Table(pd.DataFrame(
         [{"analysis": r.id, "data sha256": h[:16]} for r in results for h in [record["data_sha256"].get(r.id, "")]]),
         "Hashes of the data each analysis used"))
