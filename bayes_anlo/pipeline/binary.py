@@ -147,10 +147,23 @@ def ppc_interval_table(tree, labels: list[str], n: np.ndarray, level: float = 0.
     })
 
 
+def add_binary_ppc(result: AnalysisResult, tree, labels: list[str], n: np.ndarray, entry: AnalysisEntry) -> None:
+    """Posterior predictive checks of a binary fit: the statistics table, the per-unit table and
+    their figure."""
+    from bayes_anlo.checks.ppc import ppc_replicated, ppc_statistics
+    from bayes_anlo.report.ppc_plots import binary_ppc_plot
+
+    ppc = ppc_statistics(tree)
+    units = ppc_interval_table(tree, labels, n)
+    result.tables["ppc"] = ppc
+    result.tables["ppc_units"] = units
+    result.figures["ppc"] = binary_ppc_plot(ppc, units, ppc_replicated(tree),
+                                            title=f"{entry.title}: posterior predictive check", outcome=entry.outcome)
+
+
 def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
     """Fit one binary analysis and assemble every table and figure of its report section."""
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
-    from bayes_anlo.checks.ppc import ppc_statistics
 
     data = load_entry_data(entry)
     analysis_seed = derived_seed(seed, index)
@@ -203,9 +216,7 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         except (ValueError, RuntimeError) as exc:
             result.notes.append(f"Frequentist subgroup analysis not computed: {exc}")
 
-    ppc = ppc_statistics(tree)
-    result.tables["ppc"] = ppc
-    result.tables["ppc_units"] = ppc_interval_table(tree, labels, n)
+    add_binary_ppc(result, tree, labels, n, entry)
 
     studies = tables.study_table(labels, events, n, tree)
     result.tables["studies"] = studies

@@ -163,6 +163,7 @@ def reported_points(summaries) -> pd.DataFrame:
 def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
     from bayes_anlo.checks.survival_ppc import summary_check
+    from bayes_anlo.report.ppc_plots import survival_ppc_plot
 
     summaries = load_survival_entry(entry)
     analysis_seed = derived_seed(seed, index)
@@ -195,6 +196,8 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     published = published_survival(entry)
     result.tables["comparison"] = comparison_rows(tree, summaries, published)
     result.tables["ppc"] = summary_check(tree)
+    result.figures["ppc"] = survival_ppc_plot(result.tables["ppc"], title=f"{entry.title}: posterior predictive check",
+                                              endpoint=entry.endpoint)
     band = survival_band_table(tree)
     points = reported_points(summaries)
     result.tables["survival_curve"] = band

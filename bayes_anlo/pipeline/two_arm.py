@@ -14,6 +14,7 @@ import pandas as pd
 
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
+    add_binary_ppc,
     add_power_scaling,
     describe_priors,
     load_entry_data,
@@ -88,7 +89,6 @@ def bayesian_contrast(tree) -> pd.DataFrame:
 
 def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
-    from bayes_anlo.checks.ppc import ppc_statistics
 
     data = load_entry_data(entry)
     analysis_seed = derived_seed(seed, index)
@@ -109,7 +109,8 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     result.tables["data"] = data.to_frame()
     result.tables["diagnostics"] = diagnostics_table(tree)
     result.tables["posterior"] = tables.posterior_summary(tree)
-    result.tables["ppc"] = ppc_statistics(tree)
+    add_binary_ppc(result, tree, [str(u) for u in tree["observed_data"]["unit"].values],
+                   tree["constant_data"]["n"].values, entry)
 
     bayes = bayesian_contrast(tree).assign(paradigm="Bayesian")
     freq = frequentist_contrast(counts).assign(paradigm="frequentist")

@@ -190,7 +190,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
         blocks.append(Heading(r.title, 3, anchor=f"ppc-{r.id}"))
         blocks += _table(r, "ppc", "Test statistics: observed value, replicated distribution and posterior predictive p-value")
         blocks += _table(r, "ppc_units", "Observed events per study beside the 90% posterior predictive interval")
-        blocks += _fig(r, "ppc", run_dir, "Posterior predictive check.")
+        blocks += _fig(r, "ppc", run_dir, "Posterior predictive check: each observed value (dark square) against the "
+                       "90% interval of its replicates (red); orange rows lie outside it. Histograms: each test statistic "
+                       "over replicated data sets, with the observed value as a dark line.")
 
     blocks.append(Heading("Prior sensitivity", 2))
     blocks.append(Paragraph(

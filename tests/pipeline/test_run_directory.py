@@ -32,7 +32,8 @@ def test_run_directory_has_every_promised_file(run_dir):
                      "orr__power_scaling.csv", "dcr_single__power_scaling.csv"):
         assert expected in tables
     figures = {p.name for p in (run_dir / "figures").glob("*.png")}
-    assert {"orr__forest.png", "orr__prior_posterior.png", "orr__exceedance.png"} <= figures
+    assert {"orr__forest.png", "orr__prior_posterior.png", "orr__exceedance.png", "orr__ppc.png",
+            "dcr_single__ppc.png"} <= figures
     assert not list(run_dir.parent.glob(".out.partial-*")), "temporary directory left behind"
 
 
