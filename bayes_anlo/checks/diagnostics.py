@@ -20,7 +20,7 @@ from arviz_stats import ess, mcse, rhat
 COLUMNS = ["variable", "r_hat", "ess_bulk", "ess_tail", "mcse_mean", "mcse_sd"]
 
 
-def _flatten(ds: xr.Dataset) -> dict[str, np.ndarray]:
+def flatten_elements(ds: xr.Dataset) -> dict[str, float]:
     """``name[coord, ...] -> value`` for every element of every variable of a reduced Dataset."""
     out = {}
     for name, da in ds.data_vars.items():
@@ -46,11 +46,11 @@ def diagnostics_table(tree: xr.DataTree, var_names: list[str] | None = None) -> 
     post = post[[v for v in post.data_vars if np.issubdtype(post[v].dtype, np.number)]]
     with np.errstate(invalid="ignore", divide="ignore"):
         columns = {
-            "r_hat": _flatten(rhat(post)),
-            "ess_bulk": _flatten(ess(post, method="bulk")),
-            "ess_tail": _flatten(ess(post, method="tail")),
-            "mcse_mean": _flatten(mcse(post, method="mean")),
-            "mcse_sd": _flatten(mcse(post, method="sd")),
+            "r_hat": flatten_elements(rhat(post)),
+            "ess_bulk": flatten_elements(ess(post, method="bulk")),
+            "ess_tail": flatten_elements(ess(post, method="tail")),
+            "mcse_mean": flatten_elements(mcse(post, method="mean")),
+            "mcse_sd": flatten_elements(mcse(post, method="sd")),
         }
     names = list(columns["r_hat"])
     table = pd.DataFrame({"variable": names, **{k: [v[n] for n in names] for k, v in columns.items()}})

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_anlo.checks.diagnostics import flatten_elements
 from bayes_anlo.models.priors import Distribution, log_prior_dataset
 
 SAMPLE_DIMS = ("chain", "draw")
@@ -119,20 +120,6 @@ def _diagnose(prior: float, likelihood: float, threshold: float) -> str:
     return "-"
 
 
-def _flatten(ds: xr.Dataset) -> pd.Series:
-    """A sensitivity Dataset as a Series indexed ``var`` or ``var[label]``."""
-    out = {}
-    for var, da in ds.data_vars.items():
-        if da.ndim == 0:
-            out[var] = float(da)
-            continue
-        stacked = da.stack(element=list(da.dims))
-        for idx, value in zip(stacked["element"].values, stacked.values, strict=True):
-            label = ", ".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
-            out[f"{var}[{label}]"] = float(value)
-    return pd.Series(out)
-
-
 def power_scaling(tree: xr.DataTree, var_names: Sequence[str], *, threshold: float = THRESHOLD,
                   alphas: tuple[float, float] = ALPHAS) -> PowerScaling:
     """Prior and likelihood power-scaling sensitivity of ``var_names`` (see the module docstring).
@@ -166,9 +153,10 @@ def power_scaling(tree: xr.DataTree, var_names: Sequence[str], *, threshold: flo
             khat_rows.append({"component": component, "alpha": alpha, "khat": k})
     khat = pd.DataFrame(khat_rows)
 
-    like = _flatten(psense(tree, var_names=names, group="likelihood", alphas=alphas))
+    like = pd.Series(flatten_elements(psense(tree, var_names=names, group="likelihood", alphas=alphas)))
     if scaled:
-        prior = _flatten(psense(tree, var_names=names, group="prior", alphas=alphas, group_var_names=scaled))
+        prior = pd.Series(flatten_elements(psense(tree, var_names=names, group="prior", alphas=alphas,
+                                                   group_var_names=scaled)))
     else:
         prior = pd.Series(np.nan, index=like.index)
         notes.append("Every prior is flat (" + ", ".join(flat) + "): power-scaling cannot perturb a flat prior, "
