@@ -106,7 +106,7 @@ def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str
     here) and ``replicated`` is :func:`~bayes_anlo.checks.ppc.ppc_replicated`. Units with
     ``p_two_sided`` below :data:`HIGHLIGHT_P` are drawn in :data:`HIGHLIGHT`. A histogram is
     drawn for every global statistic found in both ``ppc`` and ``replicated`` (any subset; a
-    single study has only the lowest/highest rate and the realised discrepancy), with the
+    single study has only its rate and the realised discrepancy), with the
     observed value (for ``chi2_discrepancy`` the posterior mean of the realised discrepancy) as
     a vertical line and the posterior predictive p-value in the panel title.
     """
@@ -115,6 +115,8 @@ def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str
     overall = ppc[ppc["unit"].fillna("").astype(str) == ""]  # global rows (NaN when read back from CSV)
     names = [s for s in STATISTICS if s in replicated and (overall["statistic"] == s).any()]
     k = len(units)
+    if k == 1:  # the lowest and the highest rate are the same number: one panel, "the study's rate"
+        names = [s for s in names if s != "max_rate"]
     cols = min(3, len(names)) if names else 1
     hist_rows = int(np.ceil(len(names) / cols)) if names else 0
     unit_height = 1.7 + _ROW * k
@@ -150,7 +152,7 @@ def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str
         for hax, name in zip(axes, names, strict=False):
             row = overall.loc[overall["statistic"] == name].iloc[0]
             _statistic_panel(hax, name, np.asarray(replicated[name], dtype=float).ravel(), float(row["observed"]),
-                             float(row["p_value"]))
+                             float(row["p_value"]), single=k == 1)
         for hax in axes[len(names):]:
             hax.axis("off")
             hax.set_label("unused")
@@ -163,10 +165,12 @@ def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str
     return fig
 
 
-def _statistic_panel(ax, name: str, values: np.ndarray, observed: float, p: float) -> None:
+def _statistic_panel(ax, name: str, values: np.ndarray, observed: float, p: float, single: bool = False) -> None:
     """Histogram of one replicated statistic (range cut at its 99.5% quantile unless the observed
     value lies further out) with the observed value as a vertical line."""
     panel_title, xlabel, percent = STATISTICS[name]
+    if single and name == "min_rate":
+        panel_title, xlabel = "the study's rate", "observed rate"
     values = values[np.isfinite(values)]
     if values.size == 0:
         raise ValueError(f"binary_ppc_plot: no finite replicated values of {name!r}")
