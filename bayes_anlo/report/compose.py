@@ -232,5 +232,5 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     blocks.append(Table(pd.DataFrame(
         [{"analysis": r.id, "data sha256": h[:16]} for r in results for h in [record["data_sha256"].get(r.id, "")]]),
         "Hashes of the data each analysis used"))
-    blocks.append(Paragraph("Package versions: " + ", ".join(f"{k} {v}" for k, v in json.loads(record["versions"]).items()) + "."))
+    blocks.append(Paragraph("Software and platform: " + ", ".join(f"{k} {v}" for k, v in json.loads(record["versions"]).items()) + "."))
     return blocks
