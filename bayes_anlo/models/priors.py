@@ -470,8 +470,10 @@ class CompletePoolingPriors(PriorSet):
 
     @classmethod
     def alternatives(cls) -> dict[str, CompletePoolingPriors]:
-        """``jeffreys``: p ~ Beta(0.5, 0.5)."""
-        return {"jeffreys": cls(p=Beta(0.5, 0.5))}
+        """``jeffreys``: p ~ Beta(0.5, 0.5); ``weakly_informative``: p ~ Beta(2, 2) (centred on 50%,
+        worth 4 patients: it pulls a low ORR up and a high DCR down by at most 2 patients' worth, the
+        same for any outcome)."""
+        return {"jeffreys": cls(p=Beta(0.5, 0.5)), "weakly_informative": cls(p=Beta(2.0, 2.0))}
 
 
 @dataclass(frozen=True)
