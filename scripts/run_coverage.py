@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_anlo.studies.coverage import (
+    block_path,
     coverage_markdown,
     coverage_overview,
     design,
@@ -63,7 +64,11 @@ def main(argv=None) -> int:
         print(f"  {done}/{total} cells  {elapsed:7.1f} s", flush=True)
 
     if args.from_cache:
-        files = sorted(args.cache.glob(f"seed{args.seed}_cell*_rep*.csv"))
+        # only blocks computed by this code for this design (the file name carries both)
+        wanted = {block_path(args.cache, c, i, 0, 1, args.seed).name.rsplit("_rep", 1)[0] for i, c in enumerate(cells)}
+        files = sorted(f for f in args.cache.glob(f"seed{args.seed}_cell*_rep*.csv") if f.name.rsplit("_rep", 1)[0] in wanted)
+        if not files:
+            raise SystemExit(f"no cached blocks in {args.cache} match this code and design: run without --from-cache")
         raw = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
         if args.replicates:  # keep complete passes only: replicates 0 .. R-1 of every cell
             raw = raw[raw["replicate"] < args.replicates]

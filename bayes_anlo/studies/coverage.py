@@ -45,6 +45,7 @@ the same numbers serially or over worker processes.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import multiprocessing
 import time
@@ -251,8 +252,34 @@ class CoverageStudy:
         return self.summary.copy()
 
 
+#: Modules whose code decides a cached block's numbers (the simulation, every interval method and
+#: the priors): their source is part of the cache key.
+FINGERPRINTED_MODULES = ("bayes_anlo.studies.coverage", "bayes_anlo.exact.beta_binomial", "bayes_anlo.exact.logit_normal",
+                         "bayes_anlo.exact.grid", "bayes_anlo.exact.posterior", "bayes_anlo.exact._special",
+                         "bayes_anlo.frequentist.pooling", "bayes_anlo.frequentist.glmm", "bayes_anlo.models.priors")
+
+
+def code_fingerprint() -> str:
+    """sha256 (12 hex digits) of the source of :data:`FINGERPRINTED_MODULES` that exist."""
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in FINGERPRINTED_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            digest.update(name.encode() + Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def block_path(cache: Path, cell: Cell, index: int, lo: int, hi: int, seed: int) -> Path:
+    """Where a block is cached: keyed by seed, cell (index and design), replicates and the code
+    fingerprint, so a block computed by other code or for another design is never re-used."""
+    key = hashlib.sha256(f"{code_fingerprint()}|{cell!r}".encode()).hexdigest()[:12]
+    return cache / f"seed{seed}_cell{index}_{key}_rep{lo}-{hi}.csv"
+
+
 def _task(cell: Cell, index: int, lo: int, hi: int, seed: int, cache: Path | None) -> pd.DataFrame:
-    path = None if cache is None else cache / f"seed{seed}_cell{index}_rep{lo}-{hi}.csv"
+    path = None if cache is None else block_path(cache, cell, index, lo, hi, seed)
     if path is not None and path.exists():
         return pd.read_csv(path)
     raw = run_cell(cell, index, range(lo, hi), seed)
@@ -271,7 +298,7 @@ def run_coverage(cells: Sequence[Cell] | None = None, *, replicates: int = 100, 
     Work is split into blocks of ``block`` replicates of one cell; all cells' first blocks run
     before any second block, so an interrupted run has a balanced partial result. With
     ``cache_dir`` every finished block is written there (CSV) and re-used by a later run with the
-    same seed (resuming). ``workers > 1`` runs blocks in that many processes ("spawn"); replicate
+    same seed, design cell and code (resuming; see :func:`block_path`). ``workers > 1`` runs blocks in that many processes ("spawn"); replicate
     ``r`` of cell ``c`` has its own seed, so the result equals a serial run.
     """
     cells = tuple(cells or design())
