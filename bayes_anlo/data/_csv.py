@@ -179,3 +179,16 @@ def require_text(table: pd.DataFrame, column: str, problems: ProblemCollector) -
     for i, text in enumerate(table[column]):
         if text == "":
             problems.add(row_number(i), column, "missing value")
+
+
+def rows_matching(table: pd.DataFrame, equals: dict, source: str) -> pd.Series:
+    """Boolean mask of the rows whose columns equal the given values (a value or a list of values
+    per column); an unknown column is an error located at the header row."""
+    mask = pd.Series(True, index=table.index)
+    for column, value in equals.items():
+        if column not in table.columns:
+            raise InputError(Problem(source, 1, column,
+                                     f"no column {column!r} to select on (has: {', '.join(map(str, table.columns))})"))
+        values = [value] if isinstance(value, str) else list(value)
+        mask &= table[column].isin(values)
+    return mask

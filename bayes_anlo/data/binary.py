@@ -28,7 +28,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.data._csv import parse_count, read_text_table, require_text, row_number
+from bayes_anlo.data._csv import (
+    parse_count,
+    read_text_table,
+    require_text,
+    row_number,
+    rows_matching,
+)
 from bayes_anlo.errors import InputError, Problem, ProblemCollector
 
 REQUIRED_COLUMNS = ["study", "outcome", "events", "n"]
@@ -116,12 +122,7 @@ class BinaryData:
                 raise InputError(Problem(self.source, None, "outcome",
                                          f"outcome {outcome!r} not in data (has: {', '.join(self.outcomes)})"))
             mask &= self.table["outcome"] == outcome
-        for column, value in equals.items():
-            if column not in self.table.columns:
-                raise InputError(Problem(self.source, 1, column,
-                                         f"no column {column!r} to select on (has: {', '.join(self.table.columns)})"))
-            values = [value] if isinstance(value, str) else list(value)
-            mask &= self.table[column].isin(values)
+        mask &= rows_matching(self.table, equals, self.source)
         if not mask.any():
             raise InputError(Problem(self.source, None, next(iter(equals), "outcome"),
                                      f"no rows match outcome={outcome!r} {equals}"))
@@ -130,9 +131,8 @@ class BinaryData:
     def exclude(self, **equals: str | list[str]) -> BinaryData:
         """Rows where the given columns do *not* equal the given values."""
         mask = pd.Series(True, index=self.table.index)
-        for column, value in equals.items():
-            values = [value] if isinstance(value, str) else list(value)
-            mask &= ~self.table[column].isin(values)
+        for column, value in equals.items():  # each condition removes its rows
+            mask &= ~rows_matching(self.table, {column: value}, self.source)
         return BinaryData(self.table[mask].reset_index(drop=True), source=self.source)
 
     def group_index(self, column: str) -> tuple[np.ndarray, list[str]]:

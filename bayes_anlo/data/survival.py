@@ -59,7 +59,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.data._csv import parse_count, parse_float, read_text_table, require_text, row_number
+from bayes_anlo.data._csv import (
+    parse_count,
+    parse_float,
+    read_text_table,
+    require_text,
+    row_number,
+    rows_matching,
+)
 from bayes_anlo.errors import InputError, ProblemCollector
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -150,12 +157,7 @@ class SurvivalData:
 
     def select(self, **equals: str | list[str]) -> SurvivalData:
         """Patients whose columns equal the given values (a value or a list of values)."""
-        mask = pd.Series(True, index=self.table.index)
-        for column, value in equals.items():
-            if column not in self.table.columns:
-                raise InputError(f"no column {column!r} to select on", file=self.source)
-            values = [value] if isinstance(value, str) else list(value)
-            mask &= self.table[column].isin(values)
+        mask = rows_matching(self.table, equals, self.source)
         if not mask.any():
             raise InputError(f"no patients match {equals}", file=self.source)
         return SurvivalData(self.table[mask].reset_index(drop=True), source=self.source)
@@ -474,11 +476,7 @@ class SurvivalSummaries:
                 raise InputError(f"endpoint {endpoint!r} not in the summaries (has: {', '.join(self.endpoints)})",
                                  file=self.source)
             mask &= self.table["endpoint"].isin([endpoint, ""])
-        for column, value in equals.items():
-            if column not in self.table.columns:
-                raise InputError(f"no column {column!r} to select on", file=self.source)
-            values = [value] if isinstance(value, str) else list(value)
-            mask &= self.table[column].isin(values)
+        mask &= rows_matching(self.table, equals, self.source)
         if not mask.any():
             raise InputError(f"no summary rows match endpoint={endpoint!r} {equals}", file=self.source)
         return SurvivalSummaries(self.table[mask].reset_index(drop=True), source=self.source)

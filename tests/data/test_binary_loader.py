@@ -119,3 +119,15 @@ def test_labels_add_only_the_columns_that_vary_when_studies_repeat():
     frame = pd.DataFrame({"study": ["A", "A"], "outcome": ["ORR", "ORR"], "events": [1, 2], "n": [9, 9],
                           "subgroup": ["FS", "SS"], "line": ["all", "all"]})
     assert load_binary(frame).labels == ["A | FS", "A | SS"]
+
+
+def test_select_and_exclude_name_an_unknown_column_at_the_header(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text("study,outcome,events,n,arm\nA,ORR,3,20,x\nB,ORR,5,25,y\n")
+    data = load_binary(path)
+    assert list(data.select(outcome="ORR", arm=["y"]).table["study"]) == ["B"]
+    assert list(data.exclude(arm="y").table["study"]) == ["A"]
+    for call in (lambda: data.select(histology="STS"), lambda: data.exclude(histology="STS")):
+        with pytest.raises(InputError) as err:
+            call()
+        assert str(err.value).startswith(f"{path}:1:histology: no column 'histology' to select on")
