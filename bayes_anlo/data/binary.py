@@ -19,10 +19,9 @@ two rows with the same key are an error.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from bayes_anlo.data._csv import (
     row_number,
     rows_matching,
 )
+from bayes_anlo.data._table import HashedTable
 from bayes_anlo.errors import InputError, Problem, ProblemCollector
 
 REQUIRED_COLUMNS = ["study", "outcome", "events", "n"]
@@ -54,7 +54,7 @@ def is_known_outcome(label: str) -> bool:
 
 
 @dataclass(frozen=True)
-class BinaryData:
+class BinaryData(HashedTable):
     """Validated binary-outcome data: a tidy table plus where it came from.
 
     Attributes
@@ -68,22 +68,10 @@ class BinaryData:
         Hash of the validated table (canonical CSV), recorded in every run.
     """
 
-    table: pd.DataFrame
-    source: str = "<DataFrame>"
-    sha256: str = field(default="")
-
-    def __post_init__(self):
-        if not self.sha256:
-            object.__setattr__(self, "sha256", table_hash(self.table))
-
     # --- views -------------------------------------------------------------------------------
     @property
     def outcomes(self) -> list[str]:
         return list(dict.fromkeys(self.table["outcome"]))
-
-    @property
-    def studies(self) -> list[str]:
-        return list(dict.fromkeys(self.table["study"]))
 
     @property
     def events(self) -> np.ndarray:
@@ -92,9 +80,6 @@ class BinaryData:
     @property
     def n(self) -> np.ndarray:
         return self.table["n"].to_numpy(dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.table)
 
     @property
     def labels(self) -> list[str]:
@@ -155,11 +140,6 @@ class BinaryData:
         out = self.table.copy()
         out["proportion"] = out["events"] / out["n"]
         return out
-
-
-def table_hash(table: pd.DataFrame) -> str:
-    """SHA-256 of a table's canonical CSV (column order and values), for run records."""
-    return hashlib.sha256(table.to_csv(index=False, lineterminator="\n").encode()).hexdigest()
 
 
 def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) -> BinaryData:

@@ -50,7 +50,6 @@ appears once. Values in weeks, days or years are converted to months.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ from bayes_anlo.data._csv import (
     row_number,
     rows_matching,
 )
+from bayes_anlo.data._table import HashedTable, table_hash
 from bayes_anlo.errors import InputError, ProblemCollector
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -82,16 +82,6 @@ COUNT_UNITS = {"", "patients", "events", "n", "count"}
 QUANTITIES = ("median", "landmark", "events", "patients", "median_followup")
 ENDPOINTS = ("PFS", "OS")
 GROUP_COLUMNS = ["study", "arm", "subgroup"]
-
-
-def table_hash(*tables: pd.DataFrame | None) -> str:
-    """SHA-256 of the tables' canonical CSV text (``None`` entries count as empty)."""
-    digest = hashlib.sha256()
-    for table in tables:
-        text = "" if table is None else table.to_csv(index=False, lineterminator="\n")
-        digest.update(text.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()
 
 
 def _fill_optional(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -110,7 +100,7 @@ def _order(table: pd.DataFrame, first: list[str]) -> pd.DataFrame:
 # individual patient data
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SurvivalData:
+class SurvivalData(HashedTable):
     """Validated individual (or reconstructed pseudo-individual) time-to-event data.
 
     Attributes
@@ -124,14 +114,6 @@ class SurvivalData:
         Hash of the validated table, recorded in every run.
     """
 
-    table: pd.DataFrame
-    source: str = "<DataFrame>"
-    sha256: str = field(default="")
-
-    def __post_init__(self):
-        if not self.sha256:
-            object.__setattr__(self, "sha256", table_hash(self.table))
-
     @property
     def time(self) -> np.ndarray:
         return self.table["time"].to_numpy(dtype=float)
@@ -141,10 +123,6 @@ class SurvivalData:
         return self.table["event"].to_numpy(dtype=np.int64)
 
     @property
-    def studies(self) -> list[str]:
-        return list(dict.fromkeys(self.table["study"]))
-
-    @property
     def arms(self) -> list[str]:
         return list(dict.fromkeys(self.table["arm"]))
 
@@ -152,18 +130,12 @@ class SurvivalData:
     def subgroups(self) -> list[str]:
         return list(dict.fromkeys(self.table["subgroup"]))
 
-    def __len__(self) -> int:
-        return len(self.table)
-
     def select(self, **equals: str | list[str]) -> SurvivalData:
         """Patients whose columns equal the given values (a value or a list of values)."""
         mask = rows_matching(self.table, equals, self.source)
         if not mask.any():
             raise InputError(f"no patients match {equals}", file=self.source)
         return SurvivalData(self.table[mask].reset_index(drop=True), source=self.source)
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
 
     @classmethod
     def from_arrays(cls, time, event, *, study: str | list[str] = "study", arm: str | list[str] = "",
@@ -435,7 +407,7 @@ def load_digitised_km(coordinates, risk_table=None, totals=None, *, scale: str =
 # published summaries
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SurvivalSummaries:
+class SurvivalSummaries(HashedTable):
     """Validated published survival summaries (medians, landmarks, counts, follow-up).
 
     Attributes
@@ -447,24 +419,9 @@ class SurvivalSummaries:
         empty CI cells and times are NaN.
     """
 
-    table: pd.DataFrame
-    source: str = "<DataFrame>"
-    sha256: str = field(default="")
-
-    def __post_init__(self):
-        if not self.sha256:
-            object.__setattr__(self, "sha256", table_hash(self.table))
-
     @property
     def endpoints(self) -> list[str]:
         return [e for e in dict.fromkeys(self.table["endpoint"]) if e != ""]
-
-    @property
-    def studies(self) -> list[str]:
-        return list(dict.fromkeys(self.table["study"]))
-
-    def __len__(self) -> int:
-        return len(self.table)
 
     def select(self, endpoint: str | None = None, **equals: str | list[str]) -> SurvivalSummaries:
         """Rows of one endpoint (plus the endpoint-free ``patients``/``median_followup`` rows) and/or
@@ -480,9 +437,6 @@ class SurvivalSummaries:
         if not mask.any():
             raise InputError(f"no summary rows match endpoint={endpoint!r} {equals}", file=self.source)
         return SurvivalSummaries(self.table[mask].reset_index(drop=True), source=self.source)
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
 
 
 def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = None) -> SurvivalSummaries:
