@@ -51,12 +51,15 @@ from bayes_anlo.errors import InputError, Problem
 
 _TOP_KEYS = {"analysis", "data", "sampler", "analyses", "report"}
 _ANALYSIS_META_KEYS = {"name", "title", "description", "seed", "sources", "limitations", "audit"}
-_DATA_KEYS = {"dataset", "file", "kind"}
+_DATA_KEYS = {"dataset", "file", "kind", "risk_table", "totals"}
+#: Kinds of data file: binary outcomes, patient-level survival, digitised KM coordinates, summaries.
+DATA_KINDS = ("binary", "ipd", "km", "summaries")
 _SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler"}
 _REPORT_KEYS = {"published_note"}
 _ENTRY_KEYS = {
     "id", "title", "outcome", "endpoint", "model", "method", "by", "where", "exclude", "thresholds",
     "priors", "sensitivity", "published", "notes", "dataset", "file", "options", "frequentist", "sampler",
+    "kind", "risk_table", "totals", "reference_arm",
 }
 _PUBLISHED_KEYS = {"dataset", "where"}
 
@@ -67,6 +70,11 @@ class DataRef:
 
     dataset: str | None = None
     file: Path | None = None
+    #: "binary", "ipd" (patient-level survival), "km" (digitised KM coordinates) or "summaries"
+    kind: str = "binary"
+    #: numbers at risk and totals of digitised KM curves (kind = "km" only), resolved paths
+    risk_table: Path | None = None
+    totals: Path | None = None
 
     def describe(self) -> str:
         return f"dataset {self.dataset!r}" if self.dataset else f"file {self.file}"
@@ -94,6 +102,7 @@ class AnalysisEntry:
     options: dict[str, Any] = field(default_factory=dict)
     sampler: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    reference_arm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +335,27 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
             ref_file = (path.parent / data_file).resolve()
             if not ref_file.exists():
                 problems.append(Problem(file, where, "file", f"data file {data_file!r} does not exist (looked in {ref_file})"))
+        kind = entry.get("kind", default_data.get("kind", "summaries" if model in SURVIVAL_MODELS else "binary"))
+        if kind not in DATA_KINDS:
+            problems.append(Problem(file, where, "kind", f"must be one of {', '.join(DATA_KINDS)}, got {kind!r}"))
+        elif model in known_models and (kind == "binary") == (model in SURVIVAL_MODELS):
+            problems.append(Problem(file, where, "kind", f"model {model!r} cannot analyse kind = {kind!r} data"))
+        extra_files = {}
+        for key in ("risk_table", "totals"):
+            value = entry.get(key, default_data.get(key))
+            if value is None:
+                continue
+            if kind != "km":
+                problems.append(Problem(file, where, key, 'only with kind = "km"'))
+            elif not isinstance(value, str):
+                problems.append(Problem(file, where, key, f"must be a file path, got {value!r}"))
+            else:
+                extra_files[key] = (path.parent / value).resolve()
+                if not extra_files[key].exists():
+                    problems.append(Problem(file, where, key, f"file {value!r} does not exist (looked in {extra_files[key]})"))
+        reference_arm = entry.get("reference_arm")
+        if reference_arm is not None and not isinstance(reference_arm, str):
+            problems.append(Problem(file, where, "reference_arm", f"must be text, got {reference_arm!r}"))
         thresholds = entry.get("thresholds", [])
         if not isinstance(thresholds, list) or not all(
             isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in thresholds
@@ -355,7 +385,8 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
             AnalysisEntry(
                 id=entry_id,
                 model=model,
-                data=DataRef(dataset=dataset, file=ref_file),
+                data=DataRef(dataset=dataset, file=ref_file, kind=kind, **extra_files),
+                reference_arm=reference_arm,
                 title=str(entry.get("title", entry_id)),
                 outcome=entry.get("outcome"),
                 endpoint=entry.get("endpoint"),
