@@ -46,6 +46,7 @@ from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.spec_schema import (
     DATA_KINDS,
     GROUPED_MODELS,
+    MAX_NESTING,
     MODEL_OPTIONS,
     PRIOR_PARAMETER_LIMIT,
     REMOVED_KEYS,
@@ -153,7 +154,7 @@ def read_spec_toml(path: Path) -> dict:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(Problem(file, line, None, f"is not UTF-8 text (byte {exc.start})")) from None
     try:
-        return tomllib.loads(text)
+        tree = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, column = (int(where.group(1)), where.group(2)) if where else (None, None)
@@ -161,6 +162,34 @@ def read_spec_toml(path: Path) -> dict:
         raise InputError(Problem(file, line, column, f"not valid TOML: {message}")) from None
     except RecursionError:
         raise InputError(Problem(file, None, None, "not valid TOML for a spec: tables or arrays nested too deeply")) from None
+    deep = _too_deep(tree)
+    if deep is not None:
+        row, key = deep
+        raise InputError(Problem(file, row, key, f"nested more than {MAX_NESTING} levels deep; no spec key needs that"))
+    return tree
+
+
+def _too_deep(tree: dict) -> tuple[str, str] | None:
+    """(table path, key) of the first value nested deeper than :data:`MAX_NESTING`, or None
+    (iterative, so that a deep tree cannot exhaust the stack)."""
+    stack: list[tuple[Any, list]] = [(tree, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            names = []
+            for step in path:
+                if isinstance(step, int) and names:
+                    names[-1] += f"[{step + 1}]"
+                else:
+                    names.append(str(step))
+            head = names[:2] if len(names) > 2 else names[:1]
+            key = names[len(head)] if len(names) > len(head) else ""
+            return ".".join(head), key if len(key) <= 40 else key[:37] + "..."
+        if isinstance(value, dict):
+            stack.extend((v, [*path, k]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(value))
+    return None
 
 
 def _pop_removed_keys(raw: dict, file: str, problems: list[Problem]) -> dict:

@@ -46,6 +46,10 @@ ENDPOINTS = ("PFS", "OS")
 #: ``sigma = 1e300`` or ``alpha = 1e-300`` is a typo, not a belief, and breaks the samplers.
 PRIOR_PARAMETER_LIMIT = 1e6
 
+#: Deepest nesting of tables and arrays a spec may have (the deepest key, a prior parameter of an
+#: analysis, is 4 levels down); deeper trees are refused before validation.
+MAX_NESTING = 16
+
 #: Keys that older specs accepted but nothing ever used: rejected with the reason.
 REMOVED_KEYS = {
     ("analysis", "sources"): "is not used; cite sources in `description` or in the data's `source` column",
@@ -133,7 +137,7 @@ class AnalysisMeta(Table):
     name: OneLine = Field(description="short name of the re-analysis (report and run record)")
     title: OneLine | None = Field(None, description="title of the report (default: `name`)")
     description: str = Field("", max_length=20000, description="a paragraph for the report")
-    seed: int = Field(1, ge=0, le=2**63 - 1, description="every random stream of the run derives from it")
+    seed: int = Field(1, ge=0, description="every random stream of the run derives from it")
     audit: TextList = Field((), description="audits of the paper's printed numbers shown in the report: bundled "
                                             "audit names or extraction CSVs relative to the spec")
     limitations: TextList = Field((), description="limitations listed in the report")
@@ -193,13 +197,13 @@ class AnalysisTable(Table):
     exclude: Selection = Field(default_factory=dict, description="drop rows whose column equals the value(s)")
     thresholds: Annotated[Any, PlainValidator(_thresholds), DocType("list of numbers in (0, 1)")] = Field(
         (), description="report P(rate > t) for each t (response-rate models)")
-    priors: dict[str, Any] = Field(default_factory=dict, description="priors of the model (see Priors below)")
+    priors: Annotated[dict[str, Any], DocType("table of priors")] = Field(default_factory=dict, description="priors of the model (see Priors below)")
     sensitivity: bool = Field(True, description="refit under the model's named alternative prior sets")
     published: PublishedTable | None = Field(None, description="printed pooled results to set beside the posterior")
     notes: str = Field("", max_length=20000, description="shown in the report under the analysis")
     reference_arm: OneLine | None = Field(None, description="reference arm of a survival comparison (hazard ratios "
                                                             "are against it; default: the first arm in the data)")
-    options: dict[str, Any] = Field(default_factory=dict, description="model options (see Models below)")
+    options: Annotated[dict[str, Any], DocType("table")] = Field(default_factory=dict, description="model options (see Models below)")
     sampler: SamplerTable | None = Field(None, description="overrides [sampler] for this analysis")
     dataset: OneLine | None = Field(None, description="overrides [data]")
     file: OneLine | None = Field(None, description="overrides [data]")
@@ -401,20 +405,26 @@ def _message(error: dict, root: type[BaseModel]) -> str:
     return f"invalid value {_describe(given)}"  # a type this module does not name: stay short, no pydantic text
 
 
-def bounds(field) -> dict[str, float]:
-    """The numeric bounds (``ge``, ``gt``, ``le``, ``lt``) a field declares."""
+def bounds(metadata) -> dict[str, float]:
+    """The numeric bounds (``ge``, ``gt``, ``le``, ``lt``) in a field's or type's metadata."""
     out = {}
-    for meta in field.metadata:
+    for meta in metadata:
+        if isinstance(getattr(meta, "metadata", None), list):  # a Field(...) inside Annotated
+            out.update(bounds(meta.metadata))
         for name in ("ge", "gt", "le", "lt"):
             if getattr(meta, name, None) is not None:
                 out[name] = getattr(meta, name)
     return out
 
 
-def range_text(field) -> str:
-    """``a positive integer (at most 64)``, ``a number in [0.5, 1)``, ``a number > 0``."""
-    b = bounds(field)
-    integer = _unwrap_type(field.annotation) is int
+def range_text(field, integer: bool | None = None) -> str:
+    """``a positive integer (at most 64)``, ``a number in [0.5, 1)``, ``a number > 0`` for a field
+    (or a list of metadata, with ``integer`` saying whether the type is int)."""
+    if isinstance(field, list | tuple):
+        b = bounds(field)
+    else:
+        b = bounds(field.metadata)
+        integer = _unwrap_type(field.annotation) is int
     upper = b.get("le", b.get("lt"))
     if integer and b.get("ge") == 1:
         return "a positive integer" + (f" (at most {upper:g})" if upper is not None else "")
