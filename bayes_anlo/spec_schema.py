@@ -381,10 +381,18 @@ def _message(error: dict, root: type[BaseModel]) -> str:
         allowed = ", ".join(table.model_fields) if table is not None and table.model_fields else "none"
         return f"unknown key; allowed here: {allowed}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        table = _table_at(root, tuple(error["loc"][:-1]))
-        field = table.model_fields.get(error["loc"][-1]) if table is not None else None
-        if field is not None:
+        loc = tuple(error["loc"])
+        item = bool(loc) and isinstance(loc[-1], int)  # an element of a list field
+        name_loc = loc[:-1] if item else loc
+        table = _table_at(root, name_loc[:-1])
+        field = table.model_fields.get(name_loc[-1]) if table is not None and name_loc else None
+        if field is not None and not item:
             return f"must be {range_text(field)}, got {_describe(given)}"
+        if field is not None and typing.get_origin(field.annotation) is list:
+            element = typing.get_args(field.annotation)[0]
+            if typing.get_origin(element) is Annotated:
+                base, *metadata = typing.get_args(element)
+                return f"must be {range_text(metadata, integer=base is int)}, got {_describe(given)}"
         op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
         return f"must be {op} {next(iter(ctx.values())):g}, got {_describe(given)}"
     if kind == "literal_error":
@@ -423,8 +431,12 @@ def range_text(field, integer: bool | None = None) -> str:
     if isinstance(field, list | tuple):
         b = bounds(field)
     else:
-        b = bounds(field.metadata)
-        integer = _unwrap_type(field.annotation) is int
+        metadata, base = list(field.metadata), _unwrap_type(field.annotation)
+        if typing.get_origin(base) is Annotated:  # bounds inside an optional type (``PositiveMonths | None``)
+            base, *inner = typing.get_args(base)
+            metadata += inner
+        b = bounds(metadata)
+        integer = base is int
     upper = b.get("le", b.get("lt"))
     if integer and b.get("ge") == 1:
         return "a positive integer" + (f" (at most {upper:g})" if upper is not None else "")
