@@ -457,22 +457,15 @@ def _unwrap_type(annotation):
 
 
 def problems_from(error: ValidationError, *, file: str, root: type[BaseModel], prefix: str = "") -> list[Problem]:
-    """One :class:`Problem` per pydantic error, located as ``table path : key``.
-
-    Union types report one error per alternative; only the first error at each location is kept.
-    """
+    """One :class:`Problem` per pydantic error, located as ``table path : key`` (the schema has no
+    unions that pydantic would report once per alternative; a repeated location is kept once)."""
     problems: list[Problem] = []
     seen: set[tuple] = set()
     for e in error.errors(include_url=False):
-        loc = tuple(step for step in e["loc"] if not (isinstance(step, str) and ("[" in step or step in _UNION_TAGS)))
+        loc = tuple(e["loc"])
         if loc in seen:
             continue
         seen.add(loc)
         row, column = location(loc, prefix)
-        problems.append(Problem(file, row, column, _message({**e, "loc": loc}, root)))
+        problems.append(Problem(file, row, column, _message(e, root)))
     return problems
-
-
-#: Tags pydantic adds to error locations inside unions (``int | None`` -> "int").
-_UNION_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "literal['auto']",
-                         "function-plain[_cuts()]", "constrained-str", "constrained-int", "constrained-float"})

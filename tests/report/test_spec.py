@@ -335,7 +335,13 @@ def test_docs_spec_reference_is_generated_from_the_schema():
     assert (REPO / "docs" / "spec.md").read_text(encoding="utf-8") == text, \
         "docs/spec.md is stale: run `python -m bayes_anlo.spec_reference docs/spec.md`"
     from bayes_anlo.models import MODELS
-    from bayes_anlo.spec_schema import MODEL_OPTIONS, AnalysisMeta, AnalysisTable, DataTable, SamplerTable
+    from bayes_anlo.spec_schema import (
+        MODEL_OPTIONS,
+        AnalysisMeta,
+        AnalysisTable,
+        DataTable,
+        SamplerTable,
+    )
 
     for table in (AnalysisMeta, DataTable, SamplerTable, AnalysisTable, *MODEL_OPTIONS.values()):
         for key in table.model_fields:
