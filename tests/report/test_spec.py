@@ -169,6 +169,8 @@ def _set(key_line: str):
          "analyses[1].priors.kappa:sigma", "outside the sensible range"),
         (BINARY, _set("priors = { kappa = { dist = \"lognormal\", mu = 3, sigma = inf } }"),
          "analyses[1].priors.kappa:sigma", "finite"),
+        (BINARY, _set("priors = { kappa = { dist = \"lognormal\", mu = 710, sigma = 1.5 } }"),
+         "analyses[1].priors:kappa", "overflow"),  # found by tests/fuzz (exp(710) overflows)
         (BINARY, _set('where = { histology = "x" }'), "analyses[1].where:histology", "no column"),
         (BINARY, lambda t: t.replace('outcome = "ORR"', 'outcome = "XYZ"'),
          "analyses[1]:outcome", "not in the data"),
