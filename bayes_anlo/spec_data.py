@@ -24,15 +24,33 @@ def data_problems(entries: Iterable, file: str) -> list[Problem]:
     """Every data problem of the analyses ``entries`` (:class:`~bayes_anlo.spec.AnalysisEntry`)
     of the spec ``file``; an empty list when they can all be fitted."""
     problems: list[Problem] = []
+    load = _Loader()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loaders' warnings are shown once, by the run itself
         for entry in entries:
             if entry.model in SURVIVAL_MODELS:
-                problems.extend(_survival_problems(entry, file))
+                problems.extend(_survival_problems(entry, file, load))
             else:
-                problems.extend(_binary_problems(entry, file))
-            problems.extend(_published_problems(entry, file))
+                problems.extend(_binary_problems(entry, file, load))
+            problems.extend(_published_problems(entry, file, load))
     return problems
+
+
+class _Loader:
+    """Each bundled dataset and binary CSV loaded once per check (analyses often share them);
+    the loaded containers are frozen and tables are only read."""
+
+    def __init__(self):
+        self._cache: dict[tuple[str, str], object] = {}
+
+    def __call__(self, dataset: str | None = None, binary_file=None):
+        from bayes_anlo import datasets
+        from bayes_anlo.data.binary import load_binary
+
+        key = ("dataset", dataset) if dataset is not None else ("binary", str(binary_file))
+        if key not in self._cache:
+            self._cache[key] = datasets.load(dataset) if dataset is not None else load_binary(binary_file)
+        return self._cache[key]
 
 
 def _relocated(exc: InputError, file: str, where: str, key: str | None) -> list[Problem]:
@@ -69,13 +87,12 @@ def _column_problems(entry, columns, file: str) -> list[Problem]:
 # response rates
 # ------------------------------------------------------------------------------------------------
 
-def _binary_problems(entry, file: str) -> list[Problem]:
-    from bayes_anlo import datasets
-    from bayes_anlo.data.binary import BinaryData, load_binary
+def _binary_problems(entry, file: str, load: _Loader) -> list[Problem]:
+    from bayes_anlo.data.binary import BinaryData
 
     where = entry.location
     try:
-        data = datasets.load(entry.data.dataset) if entry.data.dataset else load_binary(entry.data.file)
+        data = load(entry.data.dataset) if entry.data.dataset else load(binary_file=entry.data.file)
     except InputError as exc:
         return list(exc.problems)
     if not isinstance(data, BinaryData):  # pass 2 checks dataset kinds; kept for safety
@@ -132,9 +149,8 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
 # survival
 # ------------------------------------------------------------------------------------------------
 
-def _survival_container(entry):
+def _survival_container(entry, load: _Loader):
     """The entry's survival data as loaded from its dataset or files (by ``kind``)."""
-    from bayes_anlo import datasets
     from bayes_anlo.data import survival
 
     ref = entry.data
@@ -143,17 +159,17 @@ def _survival_container(entry):
     if ref.kind == "km":
         return survival.load_digitised_km(ref.file, ref.risk_table, ref.totals)
     if ref.dataset:
-        return survival.load_summaries(datasets.load(ref.dataset), label=ref.dataset)
+        return survival.load_summaries(load(ref.dataset), label=ref.dataset)
     return survival.load_summaries(ref.file)
 
 
-def _survival_problems(entry, file: str) -> list[Problem]:
+def _survival_problems(entry, file: str, load: _Loader) -> list[Problem]:
     from bayes_anlo.models import SamplerSettings
     from bayes_anlo.pipeline.survival import load_survival_entry, make_survival_model
 
     where = entry.location
     try:
-        container = _survival_container(entry)
+        container = _survival_container(entry, load)
     except InputError as exc:
         return list(exc.problems)
     table = container.coordinates if entry.data.kind == "km" else container.table
@@ -188,14 +204,13 @@ def _survival_problems(entry, file: str) -> list[Problem]:
 # published results
 # ------------------------------------------------------------------------------------------------
 
-def _published_problems(entry, file: str) -> list[Problem]:
+def _published_problems(entry, file: str, load: _Loader) -> list[Problem]:
     if not entry.published:
         return []
-    from bayes_anlo import datasets
     from bayes_anlo.pipeline.binary import published_table
 
     where = f"{entry.location}.published"
-    table = datasets.load(entry.published["dataset"])
+    table = load(entry.published["dataset"])
     columns = set(table.columns)
     missing = [c for c in entry.published.get("where", {}) if c not in columns]
     if missing:
