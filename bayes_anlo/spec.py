@@ -243,9 +243,9 @@ def _check_priors(model: str, priors: dict, file: str, where: str) -> list[Probl
     except InputError as exc:
         return list(exc.problems)
     except ArithmeticError:  # e.g. a lognormal's exp(mu) overflowing while its support is checked
-        return [Problem(file, f"{where}.priors", name, "its parameters overflow floating-point arithmetic "
-                        "(e.g. exp(mu) of a lognormal); give values of a sensible size")
-                for name in priors if _overflows(cls, name, priors[name])]
+        names = [name for name in priors if _overflows(cls, name, priors[name])] or [None]
+        return [Problem(file, f"{where}.priors", name, "parameters overflow floating-point arithmetic "
+                        "(e.g. exp(mu) of a lognormal); give values of a sensible size") for name in names]
     problems = []
     for name, dist in prior_set.items():
         if name not in priors:

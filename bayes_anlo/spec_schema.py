@@ -52,9 +52,10 @@ MAX_NESTING = 16
 
 #: Keys that older specs accepted but nothing ever used: rejected with the reason.
 REMOVED_KEYS = {
-    ("analysis", "sources"): "is not used; cite sources in `description` or in the data's `source` column",
-    ("analyses", "frequentist"): "is not used; the frequentist comparison is always computed where it is defined",
-    ("", "report"): "[report] is not used (its only key, published_note, never reached the report); "
+    ("analysis", "sources"): "nothing ever read it; cite sources in `description` or in the data's `source` column",
+    ("analyses", "frequentist"): "nothing ever read it; the frequentist comparison is always computed where it "
+                                 "is defined",
+    ("", "report"): "nothing ever read [report] (its only key, published_note, never reached the report); "
                     "put notes in `description` or an analysis's `notes`",
 }
 
