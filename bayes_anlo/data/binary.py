@@ -164,7 +164,7 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
     for i in range(len(raw)):
         e, m = events.iloc[i], n.iloc[i]
         if e is not pd.NA and m is not pd.NA and e > m:
-            problems.add(row_number(i), "events", f"events ({e}) exceed n ({m})")
+            problems.add(row_number(i, raw), "events", f"events ({e}) exceed n ({m})")
     table = raw.copy()
     for column in OPTIONAL_COLUMNS:
         if column not in table.columns:
@@ -173,14 +173,14 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
     for i, key in enumerate(table[KEY_COLUMNS].itertuples(index=False, name=None)):
         if key in seen:
             described = ", ".join(f"{c}={v!r}" for c, v in zip(KEY_COLUMNS, key, strict=True) if v != "")
-            problems.add(row_number(i), "study", f"duplicate key ({described}); first seen on row {seen[key]}")
+            problems.add(row_number(i, raw), "study", f"duplicate key ({described}); first seen on row {seen[key]}")
         else:
-            seen[key] = row_number(i)
+            seen[key] = row_number(i, raw)
     problems.raise_if_any()
     for i, label_ in enumerate(table["outcome"]):
         if not is_known_outcome(label_):
             warnings.warn(
-                f"{name}:{row_number(i)}:outcome: unknown outcome label {label_!r} (loaded as given; "
+                f"{name}:{row_number(i, raw)}:outcome: unknown outcome label {label_!r} (loaded as given; "
                 f"known: {', '.join(sorted(KNOWN_OUTCOMES))}, AE:<term>:<grade>)",
                 UnknownOutcomeWarning,
                 stacklevel=2,
@@ -189,4 +189,5 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
     table["n"] = n.astype(np.int64)
     ordered = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
     table = table[ordered + [c for c in table.columns if c not in ordered]]
+    table.attrs.clear()  # row numbers were only needed for the messages
     return BinaryData(table, source=name)

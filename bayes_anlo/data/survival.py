@@ -158,13 +158,14 @@ def load_survival(source: str | Path | pd.DataFrame, *, label: str | None = None
     time = parse_float(raw, "time", problems)
     for i, value in enumerate(time):
         if not math.isnan(value) and value <= 0:
-            problems.add(row_number(i), "time", f"{raw['time'].iloc[i]!r} is not > 0; times are months since start")
+            problems.add(row_number(i, raw), "time", f"{raw['time'].iloc[i]!r} is not > 0; times are months since start")
     event = parse_count(raw, "event", problems)
     for i, value in enumerate(event):
         if value is not pd.NA and value not in (0, 1):
-            problems.add(row_number(i), "event", f"{raw['event'].iloc[i]!r} is not 0 or 1 (1 = event, 0 = censored)")
+            problems.add(row_number(i, raw), "event", f"{raw['event'].iloc[i]!r} is not 0 or 1 (1 = event, 0 = censored)")
     problems.raise_if_any()
     table = _fill_optional(raw, ["arm", "subgroup"])
+    table.attrs.clear()  # row numbers were only needed for the messages
     table["time"] = time.to_numpy(dtype=float)
     table["event"] = event.astype(np.int64).to_numpy()
     return SurvivalData(_order(table, GROUP_COLUMNS + ["time", "event"]), source=name)
@@ -249,12 +250,12 @@ def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float)
         p = value * factor
         if p < -tolerance or p > upper:
             shown = "[0, 100]" if scale == "percent" else "[0, 1]"
-            problems.add(row_number(i), "survival", f"{raw['survival'].iloc[i]!r} is outside {shown} (scale={scale})")
+            problems.add(row_number(i, raw), "survival", f"{raw['survival'].iloc[i]!r} is outside {shown} (scale={scale})")
     problems.raise_if_any()
     table = pd.DataFrame({
         "study": raw["study"], "arm": raw["arm"], "time": time.to_numpy(),
         "survival": np.clip(surv.to_numpy() * factor, 0.0, 1.0),
-        "row": [row_number(i) for i in range(len(raw))],
+        "row": [row_number(i, raw) for i in range(len(raw))],
     })
     pieces = []
     rises = []
@@ -299,7 +300,7 @@ def _load_risk_table(source, label) -> tuple[pd.DataFrame, str]:
     problems.raise_if_any()
     table = pd.DataFrame({"study": raw["study"], "arm": raw["arm"], "time": time.to_numpy(),
                           "n_risk": n_risk.astype(np.int64).to_numpy(),
-                          "row": [row_number(i) for i in range(len(raw))]})
+                          "row": [row_number(i, raw) for i in range(len(raw))]})
     pieces = []
     for (study, arm), part in table.groupby(["study", "arm"], sort=False):
         part = part.sort_values("time", kind="stable")
@@ -327,11 +328,11 @@ def _load_totals(source, label) -> tuple[pd.DataFrame, str]:
     n = parse_count(raw, "n_patients", problems, allow_missing=True, positive=True)
     for i in range(len(raw)):
         if events.iloc[i] is not pd.NA and n.iloc[i] is not pd.NA and events.iloc[i] > n.iloc[i]:
-            problems.add(row_number(i), "total_events", f"total events ({events.iloc[i]}) exceed n_patients ({n.iloc[i]})")
+            problems.add(row_number(i, raw), "total_events", f"total events ({events.iloc[i]}) exceed n_patients ({n.iloc[i]})")
     keys = list(zip(raw["study"], raw["arm"], strict=True))
     for i, key in enumerate(keys):
         if key in keys[:i]:
-            problems.add(row_number(i), "study", f"{key[0]}/{key[1] or '-'} appears twice")
+            problems.add(row_number(i, raw), "study", f"{key[0]}/{key[1] or '-'} appears twice")
     problems.raise_if_any()
     return pd.DataFrame({"study": raw["study"], "arm": raw["arm"], "total_events": events,
                          "n_patients": n}), name
@@ -454,7 +455,7 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
     unit_out = []
     factor = np.ones(len(raw))
     for i in range(len(raw)):
-        row, q, e, unit = row_number(i), quantity.iloc[i], endpoint.iloc[i], raw["unit"].iloc[i].lower()
+        row, q, e, unit = row_number(i, raw), quantity.iloc[i], endpoint.iloc[i], raw["unit"].iloc[i].lower()
         if q not in QUANTITIES:
             problems.add(row, "quantity", f"{raw['quantity'].iloc[i]!r} is not one of {', '.join(QUANTITIES)}")
             unit_out.append("")
@@ -527,10 +528,10 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
     seen: dict[tuple, int] = {}
     for i, key in enumerate(table[key_cols].astype(str).itertuples(index=False, name=None)):
         if key in seen:
-            problems.add(row_number(i), "quantity", f"duplicate {key[4]} for {key[0]}/{key[1] or '-'}/"
+            problems.add(row_number(i, raw), "quantity", f"duplicate {key[4]} for {key[0]}/{key[1] or '-'}/"
                                                     f"{key[2] or '-'}/{key[3] or '-'}; first on row {seen[key]}")
         else:
-            seen[key] = row_number(i)
+            seen[key] = row_number(i, raw)
     # events cannot exceed the patients of the same study/arm/subgroup
     counts = table[table["quantity"].isin(["events", "patients"])]
     for i, r in counts[counts["quantity"] == "events"].iterrows():
@@ -538,7 +539,7 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
                       & (counts["arm"] == r["arm"]) & (counts["subgroup"] == r["subgroup"])
                       & counts["endpoint"].isin([r["endpoint"], ""])]
         if len(same) and r["value"] > same["value"].max():
-            problems.add(row_number(i), "value", f"{r['value']:g} events exceed the {same['value'].max():g} patients")
+            problems.add(row_number(i, raw), "value", f"{r['value']:g} events exceed the {same['value'].max():g} patients")
     problems.raise_if_any()
     return SurvivalSummaries(table, source=name)
 

@@ -62,6 +62,18 @@ def _reasons(case: dict) -> list[str]:
     return [reason] if isinstance(reason, str) else list(reason)
 
 
+def located_prefix(file: str, row: str, column: str) -> str:
+    """How a problem's location prints: ``file:row:column: ``, leaving out the parts that do not
+    apply (``file:row: ``, ``file: column: ``, ``file: ``), never an empty ``::``."""
+    if row and column:
+        return f"{file}:{row}:{column}: "
+    if row:
+        return f"{file}:{row}: "
+    if column:
+        return f"{file}: {column}: "
+    return f"{file}: "
+
+
 def check_output(case: dict, exit_code: int, stdout: str, stderr: str, workdir: Path) -> None:
     """The assertions shared by the in-process and the subprocess runs (see module docstring)."""
     expected_exit = case.get("exit", 2)
@@ -85,11 +97,12 @@ def check_output(case: dict, exit_code: int, stdout: str, stderr: str, workdir: 
     assert located, f"no '{prefix}:' line{shown}"
     first = located[0]
     file = corpus_path(case.get("expect_file", case["file"]))
-    starts = [f"{prefix}: {file}:{row}:{column}: " for row in _alternatives(case["row"])
+    starts = [f"{prefix}: {located_prefix(file, row, column)}" for row in _alternatives(case["row"])
               for column in _alternatives(case["column"])]
     assert first.startswith(tuple(starts)), (
         f"first {prefix} line should start with {' or '.join(repr(s) for s in starts)}, got {first!r}{shown}"
     )
+    assert "::" not in first.replace(file, "<file>", 1), f"an empty location part printed as '::'{shown}"
     message = first[len(prefix) + 2 + len(file):]
     for fragment in _reasons(case):
         assert fragment.lower() in message.lower(), f"reason {fragment!r} missing from {first!r}{shown}"
