@@ -27,6 +27,13 @@ that need them and may be left out of the header when no row uses them)::
 * ``level``     confidence level of an interval, default 0.95.
 * ``note``      free text kept in the output.
 
+Limits (refused with a located message, exit 2): at most :data:`MAX_ITEMS` rows (10,000);
+counts are whole numbers of at most ten million (``bayes_anlo.data._csv.MAX_COUNT``: the exact
+tests and the searches for other counts and denominators stay fast); printed numbers use ASCII
+digits, have magnitude at most 1e9 and at most 15 decimals. A percentage of ``0/0`` is not an
+input error: the paper printed it, and the audit flags it as not reproduced (exit 1). File-level
+rules are those of :mod:`bayes_anlo.data._csv`.
+
 Checks (see :mod:`bayes_anlo.audit.checks` for the arithmetic):
 
 ===============  ===================================  ====================================
@@ -76,6 +83,8 @@ OPTIONAL_COLUMNS = [
     "components", "alternatives", "method", "level", "statistic", "note",
 ]
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: Most rows an extraction may have (a paper prints hundreds of numbers, not tens of thousands).
+MAX_ITEMS = 10_000
 
 #: p-value methods: the tests a two-group comparison of proportions is recomputed with.
 PVALUE_METHODS = ("fisher", "fisher-one-sided", "chi-square", "chi-square-yates")
@@ -281,7 +290,7 @@ def load_extraction(source: str | Path | pd.DataFrame, *, label: str | None = No
         if source in BUNDLED_AUDITS:
             label = label or source
             source = bundled_audit_path(source)
-    table, name = read_text_table(source, REQUIRED_COLUMNS, label=label)
+    table, name = read_text_table(source, REQUIRED_COLUMNS, label=label, max_rows=MAX_ITEMS)
     problems = ProblemCollector(name)
     for column in OPTIONAL_COLUMNS:
         if column not in table.columns:

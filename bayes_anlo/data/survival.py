@@ -43,9 +43,18 @@ Published summaries (:func:`load_summaries` -> :class:`SurvivalSummaries`)::
 
 * ``time`` only for landmark rows (months, > 0); ``source`` where the number was read.
 
-Checks: the CI must contain the estimate, landmarks lie in [0, 1], times and medians are > 0,
-events do not exceed patients, and a (study, arm, subgroup, endpoint, quantity, time) key
-appears once. Values in weeks, days or years are converted to months.
+Checks: the CI must contain the estimate, landmarks lie in [0, 1] and do not rise with time
+(within a study, arm, subgroup and endpoint), times and medians are > 0, events do not exceed
+patients, and a (study, arm, subgroup, endpoint, quantity, time) key appears once. Values in
+weeks, days or years are converted to months.
+
+Limits (refused with a located message): patient data up to two million rows
+(:data:`bayes_anlo.data._csv.MAX_ROWS`; the piecewise-exponential model collapses patients to
+events and exposure, so its cost does not grow with them); digitised coordinates up to
+:data:`MAX_KM_POINTS` (50,000: a curve is digitised with tens to hundreds of points), risk tables
+and totals up to :data:`MAX_TABLE_ROWS` and summaries up to :data:`MAX_TABLE_ROWS` rows (10,000);
+numbers of magnitude at most 1e9 and counts of at most ten million; the file-level limits
+(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data._csv`.
 """
 
 from __future__ import annotations
@@ -82,6 +91,9 @@ COUNT_UNITS = {"", "patients", "events", "n", "count"}
 QUANTITIES = ("median", "landmark", "events", "patients", "median_followup")
 ENDPOINTS = ("PFS", "OS")
 GROUP_COLUMNS = ["study", "arm", "subgroup"]
+#: Most rows of a digitised-coordinates file, and of a risk table, totals or summaries file.
+MAX_KM_POINTS = 50_000
+MAX_TABLE_ROWS = 10_000
 
 
 def _fill_optional(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -236,7 +248,8 @@ class DigitisedKM:
 
 
 def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "time", "survival"], label=label)
+    raw, name = read_text_table(source, ["study", "arm", "time", "survival"], label=label,
+                                 max_rows=MAX_KM_POINTS)
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     time = parse_float(raw, "time", problems, minimum=0.0)
@@ -292,7 +305,8 @@ def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float)
 
 
 def _load_risk_table(source, label) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "time", "n_risk"], label=label)
+    raw, name = read_text_table(source, ["study", "arm", "time", "n_risk"], label=label,
+                                 max_rows=MAX_TABLE_ROWS)
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     time = parse_float(raw, "time", problems, minimum=0.0)
@@ -320,7 +334,8 @@ def _load_risk_table(source, label) -> tuple[pd.DataFrame, str]:
 
 
 def _load_totals(source, label) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "total_events"], label=label)
+    raw, name = read_text_table(source, ["study", "arm", "total_events"], label=label,
+                                 max_rows=MAX_TABLE_ROWS)
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     events = parse_count(raw, "total_events", problems, allow_missing=True)
@@ -442,7 +457,8 @@ class SurvivalSummaries(HashedTable):
 
 def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = None) -> SurvivalSummaries:
     """Load and validate published survival summaries (format in this module's docstring)."""
-    raw, name = read_text_table(source, ["study", "endpoint", "quantity", "value"], label=label)
+    raw, name = read_text_table(source, ["study", "endpoint", "quantity", "value"], label=label,
+                                 max_rows=MAX_TABLE_ROWS)
     raw = _fill_optional(raw, ["arm", "subgroup", "ci_low", "ci_high", "time", "unit", "source"])
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
@@ -540,8 +556,26 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
                       & counts["endpoint"].isin([r["endpoint"], ""])]
         if len(same) and r["value"] > same["value"].max():
             problems.add(row_number(i, raw), "value", f"{r['value']:g} events exceed the {same['value'].max():g} patients")
+    _check_landmarks_fall(table, raw, problems)
     problems.raise_if_any()
     return SurvivalSummaries(table, source=name)
+
+
+def _check_landmarks_fall(table: pd.DataFrame, raw: pd.DataFrame, problems: ProblemCollector) -> None:
+    """A survival function cannot rise: landmark rates of one study/arm/subgroup/endpoint must not
+    increase with time (equal printed values are allowed: rounding)."""
+    marks = table[(table["quantity"] == "landmark") & table["time"].notna() & table["value"].notna()]
+    for _, group in marks.groupby(["study", "arm", "subgroup", "endpoint"], sort=False):
+        ordered = group.sort_values("time", kind="stable")
+        best_value, best_time, best_row = math.inf, math.nan, 0
+        for i, r in ordered.iterrows():
+            row = row_number(i, raw)
+            if r["value"] > best_value:
+                problems.add(row, "value", f"landmark survival rises from {best_value:.4g} at {best_time:g} months "
+                                           f"(row {best_row}) to {r['value']:.4g} at {r['time']:g} months; "
+                                           "a survival curve cannot rise")
+            else:
+                best_value, best_time, best_row = r["value"], r["time"], row
 
 
 # ------------------------------------------------------------------------------------------
