@@ -176,6 +176,8 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
         width -= 1  # empty trailing header columns with nothing below them (as spreadsheets write)
     header = header[:width]
     problems = _character_problems(text, name, header, rows[0], data)
+    if problems:  # names with bad characters must not be printed in the messages that follow
+        raise InputError(problems)
     for k, column in enumerate(header):
         if column == "":
             problems.append(Problem(name, 1, str(k + 1), f"column {k + 1} has no name in the header"))
@@ -200,7 +202,10 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
 
 
 def _column_label(header: list[str], k: int) -> str:
-    return header[k] if k < len(header) and header[k] else str(k + 1)
+    """The column's name, or its 1-based number when it has no printable name."""
+    if k < len(header) and header[k] and not _BAD_CHARACTER.search(header[k]):
+        return header[k]
+    return str(k + 1)
 
 
 def _character_problems(text: str, name: str, header: list[str], header_record: list[str],
