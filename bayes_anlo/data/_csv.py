@@ -141,25 +141,21 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
     Rejects what pandas or the csv module would silently misread: another delimiter, a blank first
     line, unnamed or duplicate column names, bad quoting, bad characters, overlong cells and rows
     with more or fewer fields than the header (every such row reported)."""
-    old_limit = csv.field_size_limit(MAX_FILE_BYTES)
+    old_limit = csv.field_size_limit(MAX_CELL_CHARS)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    end = 0
     try:
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        rows: list[list[str]] = []
-        starts: list[int] = []
-        end = 0
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                raise InputError(_quoting_problem(text, name, end + 1, str(exc))) from None
-            if rows and len(rows) > max_rows:
-                raise InputError(Problem(name, None, None, f"has more than {max_rows:,} data rows, the most "
-                                                           "this input may have"))
+        for record in reader:
             starts.append(end + 1)
             end = reader.line_num
             rows.append(record)
+            if len(rows) > max_rows + 1:
+                raise InputError(Problem(name, None, None, f"has more than {max_rows:,} data rows, the most "
+                                                           "this input may have"))
+    except csv.Error as exc:
+        raise InputError(_quoting_problem(text, name, end + 1, str(exc), rows[0] if rows else [])) from None
     finally:
         csv.field_size_limit(old_limit)
     header = [h.strip() for h in rows[0]]
@@ -170,7 +166,7 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
             if delimiter in header[0]:
                 raise InputError(Problem(name, 1, "1", f"header is separated by {delimiter!r} ({shown}s); "
                                                        "bayes_anlo reads comma-separated files"))
-    data = [(line, rec) for line, rec in zip(starts[1:], rows[1:], strict=True) if any(c.strip() for c in rec)]
+    data = [(line, rec) for line, rec in zip(starts[1:], rows[1:], strict=True) if "".join(rec).strip()]
     width = len(header)
     while width > 1 and header[width - 1] == "" and all(len(r) < width or not r[width - 1].strip() for _, r in data):
         width -= 1  # empty trailing header columns with nothing below them (as spreadsheets write)
@@ -210,16 +206,13 @@ def _column_label(header: list[str], k: int) -> str:
 
 def _character_problems(text: str, name: str, header: list[str], header_record: list[str],
                         data: list[tuple[int, list[str]]]) -> list[Problem]:
-    """Bad characters and overlong cells, each at its row and column (the header is row 1)."""
-    if len(text) <= MAX_CELL_CHARS and not _BAD_CHARACTER.search(text):
+    """Bad characters, each at its row and column (the header is row 1)."""
+    if not _BAD_CHARACTER.search(text):
         return []
     problems = []
     for line, record in [(1, header_record), *data]:
         for k, cell in enumerate(record):
             where = (name, line, _column_label(header, k))
-            if len(cell) > MAX_CELL_CHARS:
-                problems.append(Problem(*where, f"cell has {len(cell):,} characters; at most "
-                                                f"{MAX_CELL_CHARS:,} are allowed"))
             bad = _BAD_CHARACTER.search(cell)
             if bad is None:
                 continue
@@ -238,14 +231,25 @@ def _character_problems(text: str, name: str, header: list[str], header_record: 
     return problems
 
 
-def _quoting_problem(text: str, name: str, first_line: int, reason: str) -> Problem:
-    """Locate a quoting error the csv module raised for the record starting at ``first_line``."""
+def _quoting_problem(text: str, name: str, first_line: int, reason: str, header: list[str]) -> Problem:
+    """Locate an error the csv module raised for the record starting at ``first_line``: a cell
+    over :data:`MAX_CELL_CHARS`, a quote never closed, or text after a closing quote."""
     offsets = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
     start = offsets[min(first_line - 1, len(offsets) - 1)]
     field, quoted, opened_line, opened_field, line = 0, False, first_line, 0, first_line
+    field_start, field_line = start, first_line
+    overlong = "field limit" in reason
+    names = [h.strip() for h in header]
+
+    def label(k: int) -> str:
+        return _column_label(names, k) if first_line > 1 else str(k + 1)
+
     i = start
     while i < len(text):
         char = text[i]
+        if overlong and i - field_start >= MAX_CELL_CHARS:  # the first character past the limit
+            return Problem(name, field_line, label(field), f"cell has more than {MAX_CELL_CHARS:,} characters; "
+                                                           f"at most {MAX_CELL_CHARS:,} are allowed")
         if quoted:
             if char == '"':
                 if text.startswith('"', i + 1):
@@ -254,23 +258,23 @@ def _quoting_problem(text: str, name: str, first_line: int, reason: str) -> Prob
                     quoted = False
                     nxt = text[i + 1:i + 2]
                     if nxt not in ("", ",", "\r", "\n"):
-                        return Problem(name, line, str(field + 1),
+                        return Problem(name, line, label(field),
                                        f"text after the closing quote of a quoted cell ({reason}); "
                                        'quote the whole cell and double any quote inside it ("")')
             elif char in "\r\n":
                 if not (char == "\r" and text.startswith("\n", i + 1)):
                     line += 1
-        elif char == '"':
+        elif char == '"' and i == field_start:
             quoted, opened_line, opened_field = True, line, field
         elif char == ",":
-            field += 1
+            field, field_start, field_line = field + 1, i + 1, line
         elif char in "\r\n":
             break
         i += 1
     if quoted or "end of data" in reason:
-        return Problem(name, opened_line, str(opened_field + 1),
+        return Problem(name, opened_line, label(opened_field),
                        "a quote opened here is never closed (the rest of the file would be one cell)")
-    return Problem(name, first_line, str(field + 1), f"malformed CSV quoting ({reason})")
+    return Problem(name, first_line, label(field), f"malformed CSV quoting ({reason})")
 
 
 def row_number(index: int, table: pd.DataFrame | None = None) -> int:
