@@ -119,14 +119,14 @@ def _read_text(path: Path, name: str) -> str:
             raise InputError(Problem(name, None, None, "is not a regular file (a FIFO, socket or device?); "
                                                        "expected a CSV file"))
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(Problem(name, None, None, f"is larger than {MAX_FILE_BYTES // 2**20} MiB, the "
+            raise InputError(Problem(name, None, None, f"is larger than {MAX_FILE_BYTES / 2**20:g} MiB, the "
                                                        "largest data file read"))
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InputError(Problem(name, None, None, f"cannot be read ({exc.strerror or exc})")) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError(Problem(name, None, None, f"is larger than {MAX_FILE_BYTES // 2**20} MiB"))
+        raise InputError(Problem(name, None, None, f"is larger than {MAX_FILE_BYTES / 2**20:g} MiB"))
     text = raw.decode("utf-8", errors="surrogateescape")
     while text.startswith(_BOM):
         text = text[1:]
@@ -147,15 +147,21 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
     end = 0
     try:
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        for record in reader:
-            starts.append(end + 1)
-            end = reader.line_num
-            rows.append(record)
-            if len(rows) > max_rows + 1:
-                raise InputError(Problem(name, None, None, f"has more than {max_rows:,} data rows, the most "
-                                                           "this input may have"))
+        if '"' not in text:  # no cell can span lines: record k is line k + 1 (blank lines included)
+            rows = list(reader)
+            starts = list(range(1, len(rows) + 1))
+        else:
+            for record in reader:
+                starts.append(end + 1)
+                end = reader.line_num
+                rows.append(record)
+        if len(rows) > max_rows + 1 and sum(1 for r in rows[1:] if r) > max_rows:
+            raise InputError(Problem(name, None, None, f"has more than {max_rows:,} data rows, the most "
+                                                       "this input may have"))
     except csv.Error as exc:
-        raise InputError(_quoting_problem(text, name, end + 1, str(exc), rows[0] if rows else [])) from None
+        line = end + 1 if '"' in text else reader.line_num  # (without quotes, a record is one line)
+        header = rows[0] if rows else _first_record(text)
+        raise InputError(_quoting_problem(text, name, line, str(exc), header)) from None
     finally:
         csv.field_size_limit(old_limit)
     header = [h.strip() for h in rows[0]]
@@ -195,6 +201,14 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
     if problems:
         raise InputError(problems)
     return header, records, [line for line, _ in data]
+
+
+def _first_record(text: str) -> list[str]:
+    """The header's cells, or ``[]`` when the header itself cannot be parsed."""
+    try:
+        return next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        return []
 
 
 def _column_label(header: list[str], k: int) -> str:
@@ -305,7 +319,9 @@ def number_from_text(text: str, *, maximum: float = MAX_MAGNITUDE) -> float:
             raise ValueError(f"{text!r} is not a number (a finite value is needed)")
         raise ValueError(f"{text!r} is not a number{_number_hint(text)}")
     value = float(text)
-    if not math.isfinite(value) or abs(value) > maximum:
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is too large to represent as a number")
+    if abs(value) > maximum:
         raise ValueError(f"{text!r} is too large; numbers of magnitude above {maximum:g} are refused")
     return value
 
@@ -313,7 +329,9 @@ def number_from_text(text: str, *, maximum: float = MAX_MAGNITUDE) -> float:
 def count_from_text(text: str, *, maximum: int = MAX_COUNT) -> int:
     """A whole number in [0, ``maximum``] written as an ASCII integer (``30``) or a whole decimal
     (``30.0``, ``3e1``); raises ``ValueError`` with the reason otherwise."""
-    if _INTEGER.match(text) and len(text.lstrip("+0")) <= 15:
+    if _INTEGER.match(text):
+        if len(text.lstrip("+0")) > 15:  # (int() of a very long text is itself refused by Python)
+            raise ValueError(f"{text!r} is larger than {maximum:,}, the largest count accepted")
         value = int(text)
     else:
         x = number_from_text(text, maximum=float("inf"))
@@ -343,20 +361,19 @@ def parse_count(table: pd.DataFrame, column: str, problems: ProblemCollector, *,
     become NA and are reported."""
     out = []
     for i, text in enumerate(table[column]):
-        row = row_number(i, table)
         if text == "":
             if not allow_missing:
-                problems.add(row, column, "missing value")
+                problems.add(row_number(i, table), column, "missing value")
             out.append(pd.NA)
             continue
         try:
             value = count_from_text(text, maximum=maximum)
         except ValueError as exc:
-            problems.add(row, column, str(exc))
+            problems.add(row_number(i, table), column, str(exc))
             out.append(pd.NA)
             continue
         if positive and value == 0:
-            problems.add(row, column, "is 0; a study needs at least one patient")
+            problems.add(row_number(i, table), column, "is 0; a study needs at least one patient")
             out.append(pd.NA)
         else:
             out.append(value)
@@ -368,23 +385,22 @@ def parse_float(table: pd.DataFrame, column: str, problems: ProblemCollector, *,
     bad cells are reported."""
     out = []
     for i, text in enumerate(table[column]):
-        row = row_number(i, table)
         if text == "":
             if not allow_missing:
-                problems.add(row, column, "missing value")
+                problems.add(row_number(i, table), column, "missing value")
             out.append(math.nan)
             continue
         try:
             value = number_from_text(text)
         except ValueError as exc:
-            problems.add(row, column, str(exc))
+            problems.add(row_number(i, table), column, str(exc))
             out.append(math.nan)
             continue
         if minimum is not None and value < minimum:
-            problems.add(row, column, f"{text!r} is below the allowed minimum {minimum:g}")
+            problems.add(row_number(i, table), column, f"{text!r} is below the allowed minimum {minimum:g}")
             out.append(math.nan)
         elif maximum is not None and value > maximum:
-            problems.add(row, column, f"{text!r} is above the allowed maximum {maximum:g}")
+            problems.add(row_number(i, table), column, f"{text!r} is above the allowed maximum {maximum:g}")
             out.append(math.nan)
         else:
             out.append(value)
