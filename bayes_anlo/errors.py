@@ -3,7 +3,8 @@
 Every problem with a user's input is reported as ``file:row:column: message`` so a person can go
 straight to the cell at fault. Rows are the line numbers an editor shows (the CSV header is row 1,
 the first data row is row 2); for TOML specs the "row" is the dotted key path and the column is the
-key. A validation pass collects *all* problems before raising, so one run lists every bad row.
+key. Parts that do not apply are left out (``file: message`` for a problem of the whole file),
+never printed empty. A validation pass collects *all* problems before raising, so one run lists every bad row.
 
 The CLI turns :class:`InputError` into a one-line-per-problem message and exit status 2, without a
 traceback; anything else is a bug and keeps its traceback.
@@ -24,9 +25,19 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """``file:row:column: message``; parts that do not apply are left out rather than printed
+        empty: ``file:row: message`` (a whole row), ``file: column: message`` (a whole column, e.g.
+        a command-line option naming it) and ``file: message`` (the whole file)."""
+        file = self.file or "<input>"
         row = "" if self.row is None else str(self.row)
         column = "" if self.column is None else str(self.column)
-        return f"{self.file}:{row}:{column}: {self.message}"
+        if row and column:
+            return f"{file}:{row}:{column}: {self.message}"
+        if row:
+            return f"{file}:{row}: {self.message}"
+        if column:
+            return f"{file}: {column}: {self.message}"
+        return f"{file}: {self.message}"
 
 
 class InputError(ValueError):

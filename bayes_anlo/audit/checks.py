@@ -124,17 +124,35 @@ def check_percent(item: Item, scale: float = 100.0) -> CheckOutcome:
     return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details)
 
 
+#: Most candidate counts or denominators _percent_hints tries (its search is bounded whatever n is).
+HINT_SEARCH_LIMIT = 2000
+
+
 def _percent_hints(item: Item) -> str:
-    """Counts of the same n, and denominators for the same count, that do print as the value."""
+    """Counts of the same n, and denominators for the same count, that do print as the value.
+
+    Only counts and denominators near the ones the printing allows are tried (at most
+    :data:`HINT_SEARCH_LIMIT` of each), so the search takes the same time for n = 10 or 10**7."""
     v, n, count = item.value, item.n, item.count
-    ks = [k for k in range(n + 1) if v.matches(100 * k / n)]
+    lo, hi = v.bounds
+    k_first = max(0, math.floor(lo * n / 100) - 1)
+    k_last = min(n, math.ceil(hi * n / 100) + 1, k_first + HINT_SEARCH_LIMIT)
+    ks = [k for k in range(k_first, k_last + 1) if v.matches(100 * k / n)]
     hint = []
     if ks:
-        hint.append(f"{' or '.join(str(k) for k in ks)}/{n} would print {v}")
+        shown = " or ".join(str(k) for k in ks[:5]) + (" ..." if len(ks) > 5 else "")
+        hint.append(f"{shown}/{n} would print {v}")
     else:
         hint.append(f"no count out of {n} prints as {v}")
     if count:
-        dens = [m for m in range(count, 4 * max(n, 25) + 1) if v.matches(100 * count / m)]
+        m_first = count if hi <= 0 else max(count, math.floor(100 * count / hi) - 1)
+        m_last = min(4 * max(n, 25), m_first + HINT_SEARCH_LIMIT)
+        dens = []
+        for m in range(m_first, m_last + 1):
+            if v.matches(100 * count / m):
+                dens.append(m)
+                if len(dens) == 3:
+                    break
         if dens:
             hint.append(f"{count}/{dens[0]} would" + (f" (also /{', /'.join(map(str, dens[1:3]))})" if len(dens) > 1 else ""))
         else:

@@ -27,6 +27,13 @@ that need them and may be left out of the header when no row uses them)::
 * ``level``     confidence level of an interval, default 0.95.
 * ``note``      free text kept in the output.
 
+Limits (refused with a located message, exit 2): at most :data:`MAX_ITEMS` rows (10,000);
+counts are whole numbers of at most ten million (``bayes_anlo.data._csv.MAX_COUNT``: the exact
+tests and the searches for other counts and denominators stay fast); printed numbers use ASCII
+digits, have magnitude at most 1e9 and at most 15 decimals. A percentage of ``0/0`` is not an
+input error: the paper printed it, and the audit flags it as not reproduced (exit 1). File-level
+rules are those of :mod:`bayes_anlo.data._csv`.
+
 Checks (see :mod:`bayes_anlo.audit.checks` for the arithmetic):
 
 ===============  ===================================  ====================================
@@ -59,7 +66,14 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_anlo.audit.printed import Printed, parse_printed
-from bayes_anlo.data._csv import read_text_table, row_number
+from bayes_anlo.data._csv import (
+    MAX_COUNT,
+    MAX_MAGNITUDE,
+    count_from_text,
+    number_from_text,
+    read_text_table,
+    row_number,
+)
 from bayes_anlo.errors import ProblemCollector
 from bayes_anlo.frequentist.intervals import METHODS as INTERVAL_METHODS
 
@@ -69,6 +83,8 @@ OPTIONAL_COLUMNS = [
     "components", "alternatives", "method", "level", "statistic", "note",
 ]
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: Most rows an extraction may have (a paper prints hundreds of numbers, not tens of thousands).
+MAX_ITEMS = 10_000
 
 #: p-value methods: the tests a two-group comparison of proportions is recomputed with.
 PVALUE_METHODS = ("fisher", "fisher-one-sided", "chi-square", "chi-square-yates")
@@ -214,7 +230,7 @@ def _parse_components(text: str) -> tuple[tuple[str, Printed], ...]:
     for i, part in enumerate(parts, start=1):
         label, num = _split_label(part, f"#{i}")
         try:
-            out.append((label, parse_printed(num)))
+            out.append((label, _parse_printed_number(num)))
         except ValueError as exc:
             raise ValueError(f"component {part!r}: {exc}") from None
     return tuple(out)
@@ -228,24 +244,37 @@ def _parse_alternatives(text: str) -> tuple[tuple[str, int, int], ...]:
         if frac.count("/") != 1:
             raise ValueError(f"alternative {part!r} is not of the form label=count/denominator")
         num, den = (s.strip() for s in frac.split("/"))
-        if not (num.isdigit() and den.isdigit()):
-            raise ValueError(f"alternative {part!r}: count and denominator must be whole numbers")
-        if int(den) == 0:
+        try:
+            count, denominator = _parse_int(num), _parse_int(den)
+        except ValueError as exc:
+            raise ValueError(f"alternative {part!r}: {exc}; count and denominator must be whole numbers") from None
+        if denominator == 0:
             raise ValueError(f"alternative {part!r}: denominator is 0")
-        out.append((label, int(num), int(den)))
+        out.append((label, count, denominator))
     return tuple(out)
 
 
 def _parse_int(text: str) -> int:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value != int(value):
-        raise ValueError(f"{text!r} is not a whole number")
-    if value < 0:
-        raise ValueError(f"{text!r} is negative")
-    return int(value)
+    """A count: a whole number in [0, MAX_COUNT] (the bound keeps the audit's exact tests and its
+    searches over counts and denominators fast)."""
+    return count_from_text(text, maximum=MAX_COUNT)
+
+
+#: Most decimals a printed number may have (beyond double precision there is nothing to compare).
+MAX_PRINTED_DECIMALS = 15
+
+
+def _parse_printed_number(text: str, *, allow_relation: bool = False) -> Printed:
+    """:func:`parse_printed` plus the rules of every data file: ASCII digits only, magnitude at most
+    ``MAX_MAGNITUDE``, at most ``MAX_PRINTED_DECIMALS`` decimals."""
+    if any(c.isdecimal() and not c.isascii() for c in text):
+        raise ValueError(f"{text!r} contains non-ASCII digits; write the digits 0-9")
+    printed = parse_printed(text, allow_relation=allow_relation)
+    if not math.isfinite(printed.value) or abs(printed.value) > MAX_MAGNITUDE:
+        raise ValueError(f"{text!r} is too large; numbers of magnitude above {MAX_MAGNITUDE:g} are refused")
+    if printed.decimals > MAX_PRINTED_DECIMALS:
+        raise ValueError(f"{text!r} has more than {MAX_PRINTED_DECIMALS} decimals")
+    return printed
 
 
 def load_extraction(source: str | Path | pd.DataFrame, *, label: str | None = None) -> Extraction:
@@ -261,7 +290,7 @@ def load_extraction(source: str | Path | pd.DataFrame, *, label: str | None = No
         if source in BUNDLED_AUDITS:
             label = label or source
             source = bundled_audit_path(source)
-    table, name = read_text_table(source, REQUIRED_COLUMNS, label=label)
+    table, name = read_text_table(source, REQUIRED_COLUMNS, label=label, max_rows=MAX_ITEMS)
     problems = ProblemCollector(name)
     for column in OPTIONAL_COLUMNS:
         if column not in table.columns:
@@ -269,13 +298,14 @@ def load_extraction(source: str | Path | pd.DataFrame, *, label: str | None = No
     items = []
     first_row: dict[str, int] = {}
     for i, rec in enumerate(table.to_dict("records")):
-        row = row_number(i)
+        row = row_number(i, table)
         item = _parse_row(rec, row, problems, first_row)
         if item is not None:
             items.append(item)
     problems.raise_if_any()
     canonical = table[ALL_COLUMNS + [c for c in table.columns if c not in ALL_COLUMNS]]
     sha = hashlib.sha256(canonical.to_csv(index=False).encode()).hexdigest()
+    table.attrs.clear()  # row numbers were only needed for the messages
     return Extraction(tuple(items), table, name, sha)
 
 
@@ -305,7 +335,7 @@ def _parse_row(rec: dict, row: int, problems: ProblemCollector, first_row: dict[
         if check == "note" and column == "value":
             continue  # a note's value is free text
         try:
-            fields[column] = parse_printed(rec[column], allow_relation=relation_ok and column == "value")
+            fields[column] = _parse_printed_number(rec[column], allow_relation=relation_ok and column == "value")
         except ValueError as exc:
             problems.add(row, column, str(exc))
     for column in ("count", "n", "count2", "n2"):
@@ -314,7 +344,7 @@ def _parse_row(rec: dict, row: int, problems: ProblemCollector, first_row: dict[
         try:
             fields[column] = _parse_int(rec[column])
         except ValueError as exc:
-            problems.add(row, column, f"{exc}; counts must be whole numbers >= 0")
+            problems.add(row, column, str(exc))
     if rec["components"]:
         try:
             fields["components"] = _parse_components(rec["components"])
@@ -335,12 +365,12 @@ def _parse_row(rec: dict, row: int, problems: ProblemCollector, first_row: dict[
     level = 0.95
     if rec["level"]:
         try:
-            level = float(rec["level"])
+            level = number_from_text(rec["level"])
             if not 0 < level < 1:
                 hint = " (write 0.95, not 95)" if 1 < level < 100 else ""
                 problems.add(row, "level", f"{rec['level']!r} must lie strictly between 0 and 1{hint}")
-        except ValueError:
-            problems.add(row, "level", f"{rec['level']!r} is not a number")
+        except ValueError as exc:
+            problems.add(row, "level", str(exc))
     _check_ranges(check, fields, row, problems)
     if len(problems.problems) > start:
         return None
@@ -355,7 +385,7 @@ def _check_ranges(check: str, f: dict, row: int, problems: ProblemCollector) -> 
     count, n = f.get("count"), f.get("n")
     if check in ("percent", "proportion_ci", "pvalue") and count is not None and n is not None and count > n:
         problems.add(row, "count", f"count {count} exceeds n {n}")
-    if check in ("proportion_ci", "pvalue", "ratio") and n == 0:
+    if check in ("proportion_ci", "pvalue", "ratio") and n == 0:  # a percent of 0/0 is a finding (exit 1)
         problems.add(row, "n", "is 0; a denominator must be >= 1")
     if check == "pvalue":
         c2, n2 = f.get("count2"), f.get("n2")

@@ -43,9 +43,18 @@ Published summaries (:func:`load_summaries` -> :class:`SurvivalSummaries`)::
 
 * ``time`` only for landmark rows (months, > 0); ``source`` where the number was read.
 
-Checks: the CI must contain the estimate, landmarks lie in [0, 1], times and medians are > 0,
-events do not exceed patients, and a (study, arm, subgroup, endpoint, quantity, time) key
-appears once. Values in weeks, days or years are converted to months.
+Checks: the CI must contain the estimate, landmarks lie in [0, 1] and do not rise with time
+(within a study, arm, subgroup and endpoint), times and medians are > 0, events do not exceed
+patients, and a (study, arm, subgroup, endpoint, quantity, time) key appears once. Values in
+weeks, days or years are converted to months.
+
+Limits (refused with a located message): patient data up to two million rows
+(:data:`bayes_anlo.data._csv.MAX_ROWS`; the piecewise-exponential model collapses patients to
+events and exposure, so its cost does not grow with them); digitised coordinates up to
+:data:`MAX_KM_POINTS` (50,000: a curve is digitised with tens to hundreds of points), risk tables
+and totals up to :data:`MAX_TABLE_ROWS` and summaries up to :data:`MAX_TABLE_ROWS` rows (10,000);
+numbers of magnitude at most 1e9 and counts of at most ten million; the file-level limits
+(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data._csv`.
 """
 
 from __future__ import annotations
@@ -82,6 +91,9 @@ COUNT_UNITS = {"", "patients", "events", "n", "count"}
 QUANTITIES = ("median", "landmark", "events", "patients", "median_followup")
 ENDPOINTS = ("PFS", "OS")
 GROUP_COLUMNS = ["study", "arm", "subgroup"]
+#: Most rows of a digitised-coordinates file, and of a risk table, totals or summaries file.
+MAX_KM_POINTS = 50_000
+MAX_TABLE_ROWS = 10_000
 
 
 def _fill_optional(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -158,13 +170,14 @@ def load_survival(source: str | Path | pd.DataFrame, *, label: str | None = None
     time = parse_float(raw, "time", problems)
     for i, value in enumerate(time):
         if not math.isnan(value) and value <= 0:
-            problems.add(row_number(i), "time", f"{raw['time'].iloc[i]!r} is not > 0; times are months since start")
+            problems.add(row_number(i, raw), "time", f"{raw['time'].iloc[i]!r} is not > 0; times are months since start")
     event = parse_count(raw, "event", problems)
     for i, value in enumerate(event):
         if value is not pd.NA and value not in (0, 1):
-            problems.add(row_number(i), "event", f"{raw['event'].iloc[i]!r} is not 0 or 1 (1 = event, 0 = censored)")
+            problems.add(row_number(i, raw), "event", f"{raw['event'].iloc[i]!r} is not 0 or 1 (1 = event, 0 = censored)")
     problems.raise_if_any()
     table = _fill_optional(raw, ["arm", "subgroup"])
+    table.attrs.clear()  # row numbers were only needed for the messages
     table["time"] = time.to_numpy(dtype=float)
     table["event"] = event.astype(np.int64).to_numpy()
     return SurvivalData(_order(table, GROUP_COLUMNS + ["time", "event"]), source=name)
@@ -235,7 +248,8 @@ class DigitisedKM:
 
 
 def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "time", "survival"], label=label)
+    raw, name = read_text_table(source, ["study", "arm", "time", "survival"], label=label,
+                                 max_rows=MAX_KM_POINTS)
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     time = parse_float(raw, "time", problems, minimum=0.0)
@@ -249,12 +263,12 @@ def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float)
         p = value * factor
         if p < -tolerance or p > upper:
             shown = "[0, 100]" if scale == "percent" else "[0, 1]"
-            problems.add(row_number(i), "survival", f"{raw['survival'].iloc[i]!r} is outside {shown} (scale={scale})")
+            problems.add(row_number(i, raw), "survival", f"{raw['survival'].iloc[i]!r} is outside {shown} (scale={scale})")
     problems.raise_if_any()
     table = pd.DataFrame({
         "study": raw["study"], "arm": raw["arm"], "time": time.to_numpy(),
         "survival": np.clip(surv.to_numpy() * factor, 0.0, 1.0),
-        "row": [row_number(i) for i in range(len(raw))],
+        "row": [row_number(i, raw) for i in range(len(raw))],
     })
     pieces = []
     rises = []
@@ -291,7 +305,8 @@ def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float)
 
 
 def _load_risk_table(source, label) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "time", "n_risk"], label=label)
+    raw, name = read_text_table(source, ["study", "arm", "time", "n_risk"], label=label,
+                                 max_rows=MAX_TABLE_ROWS)
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     time = parse_float(raw, "time", problems, minimum=0.0)
@@ -299,7 +314,7 @@ def _load_risk_table(source, label) -> tuple[pd.DataFrame, str]:
     problems.raise_if_any()
     table = pd.DataFrame({"study": raw["study"], "arm": raw["arm"], "time": time.to_numpy(),
                           "n_risk": n_risk.astype(np.int64).to_numpy(),
-                          "row": [row_number(i) for i in range(len(raw))]})
+                          "row": [row_number(i, raw) for i in range(len(raw))]})
     pieces = []
     for (study, arm), part in table.groupby(["study", "arm"], sort=False):
         part = part.sort_values("time", kind="stable")
@@ -319,7 +334,8 @@ def _load_risk_table(source, label) -> tuple[pd.DataFrame, str]:
 
 
 def _load_totals(source, label) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "total_events"], label=label)
+    raw, name = read_text_table(source, ["study", "arm", "total_events"], label=label,
+                                 max_rows=MAX_TABLE_ROWS)
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     events = parse_count(raw, "total_events", problems, allow_missing=True)
@@ -327,11 +343,11 @@ def _load_totals(source, label) -> tuple[pd.DataFrame, str]:
     n = parse_count(raw, "n_patients", problems, allow_missing=True, positive=True)
     for i in range(len(raw)):
         if events.iloc[i] is not pd.NA and n.iloc[i] is not pd.NA and events.iloc[i] > n.iloc[i]:
-            problems.add(row_number(i), "total_events", f"total events ({events.iloc[i]}) exceed n_patients ({n.iloc[i]})")
+            problems.add(row_number(i, raw), "total_events", f"total events ({events.iloc[i]}) exceed n_patients ({n.iloc[i]})")
     keys = list(zip(raw["study"], raw["arm"], strict=True))
     for i, key in enumerate(keys):
         if key in keys[:i]:
-            problems.add(row_number(i), "study", f"{key[0]}/{key[1] or '-'} appears twice")
+            problems.add(row_number(i, raw), "study", f"{key[0]}/{key[1] or '-'} appears twice")
     problems.raise_if_any()
     return pd.DataFrame({"study": raw["study"], "arm": raw["arm"], "total_events": events,
                          "n_patients": n}), name
@@ -441,7 +457,8 @@ class SurvivalSummaries(HashedTable):
 
 def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = None) -> SurvivalSummaries:
     """Load and validate published survival summaries (format in this module's docstring)."""
-    raw, name = read_text_table(source, ["study", "endpoint", "quantity", "value"], label=label)
+    raw, name = read_text_table(source, ["study", "endpoint", "quantity", "value"], label=label,
+                                 max_rows=MAX_TABLE_ROWS)
     raw = _fill_optional(raw, ["arm", "subgroup", "ci_low", "ci_high", "time", "unit", "source"])
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
@@ -454,7 +471,7 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
     unit_out = []
     factor = np.ones(len(raw))
     for i in range(len(raw)):
-        row, q, e, unit = row_number(i), quantity.iloc[i], endpoint.iloc[i], raw["unit"].iloc[i].lower()
+        row, q, e, unit = row_number(i, raw), quantity.iloc[i], endpoint.iloc[i], raw["unit"].iloc[i].lower()
         if q not in QUANTITIES:
             problems.add(row, "quantity", f"{raw['quantity'].iloc[i]!r} is not one of {', '.join(QUANTITIES)}")
             unit_out.append("")
@@ -527,10 +544,10 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
     seen: dict[tuple, int] = {}
     for i, key in enumerate(table[key_cols].astype(str).itertuples(index=False, name=None)):
         if key in seen:
-            problems.add(row_number(i), "quantity", f"duplicate {key[4]} for {key[0]}/{key[1] or '-'}/"
+            problems.add(row_number(i, raw), "quantity", f"duplicate {key[4]} for {key[0]}/{key[1] or '-'}/"
                                                     f"{key[2] or '-'}/{key[3] or '-'}; first on row {seen[key]}")
         else:
-            seen[key] = row_number(i)
+            seen[key] = row_number(i, raw)
     # events cannot exceed the patients of the same study/arm/subgroup
     counts = table[table["quantity"].isin(["events", "patients"])]
     for i, r in counts[counts["quantity"] == "events"].iterrows():
@@ -538,9 +555,27 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
                       & (counts["arm"] == r["arm"]) & (counts["subgroup"] == r["subgroup"])
                       & counts["endpoint"].isin([r["endpoint"], ""])]
         if len(same) and r["value"] > same["value"].max():
-            problems.add(row_number(i), "value", f"{r['value']:g} events exceed the {same['value'].max():g} patients")
+            problems.add(row_number(i, raw), "value", f"{r['value']:g} events exceed the {same['value'].max():g} patients")
+    _check_landmarks_fall(table, raw, problems)
     problems.raise_if_any()
     return SurvivalSummaries(table, source=name)
+
+
+def _check_landmarks_fall(table: pd.DataFrame, raw: pd.DataFrame, problems: ProblemCollector) -> None:
+    """A survival function cannot rise: landmark rates of one study/arm/subgroup/endpoint must not
+    increase with time (equal printed values are allowed: rounding)."""
+    marks = table[(table["quantity"] == "landmark") & table["time"].notna() & table["value"].notna()]
+    for _, group in marks.groupby(["study", "arm", "subgroup", "endpoint"], sort=False):
+        ordered = group.sort_values("time", kind="stable")
+        best_value, best_time, best_row = math.inf, math.nan, 0
+        for i, r in ordered.iterrows():
+            row = row_number(i, raw)
+            if r["value"] > best_value:
+                problems.add(row, "value", f"landmark survival rises from {best_value:.4g} at {best_time:g} months "
+                                           f"(row {best_row}) to {r['value']:.4g} at {r['time']:g} months; "
+                                           "a survival curve cannot rise")
+            else:
+                best_value, best_time, best_row = r["value"], r["time"], row
 
 
 # ------------------------------------------------------------------------------------------

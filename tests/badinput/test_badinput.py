@@ -62,6 +62,18 @@ def _reasons(case: dict) -> list[str]:
     return [reason] if isinstance(reason, str) else list(reason)
 
 
+def located_prefix(file: str, row: str, column: str) -> str:
+    """How a problem's location prints: ``file:row:column: ``, leaving out the parts that do not
+    apply (``file:row: ``, ``file: column: ``, ``file: ``), never an empty ``::``."""
+    if row and column:
+        return f"{file}:{row}:{column}: "
+    if row:
+        return f"{file}:{row}: "
+    if column:
+        return f"{file}: {column}: "
+    return f"{file}: "
+
+
 def check_output(case: dict, exit_code: int, stdout: str, stderr: str, workdir: Path) -> None:
     """The assertions shared by the in-process and the subprocess runs (see module docstring)."""
     expected_exit = case.get("exit", 2)
@@ -85,11 +97,12 @@ def check_output(case: dict, exit_code: int, stdout: str, stderr: str, workdir: 
     assert located, f"no '{prefix}:' line{shown}"
     first = located[0]
     file = corpus_path(case.get("expect_file", case["file"]))
-    starts = [f"{prefix}: {file}:{row}:{column}: " for row in _alternatives(case["row"])
+    starts = [f"{prefix}: {located_prefix(file, row, column)}" for row in _alternatives(case["row"])
               for column in _alternatives(case["column"])]
     assert first.startswith(tuple(starts)), (
         f"first {prefix} line should start with {' or '.join(repr(s) for s in starts)}, got {first!r}{shown}"
     )
+    assert "::" not in first.replace(file, "<file>", 1), f"an empty location part printed as '::'{shown}"
     message = first[len(prefix) + 2 + len(file):]
     for fragment in _reasons(case):
         assert fragment.lower() in message.lower(), f"reason {fragment!r} missing from {first!r}{shown}"
@@ -127,14 +140,14 @@ def make_run_directory(out: Path) -> None:
 # the corpus itself
 # ------------------------------------------------------------------------------------------
 def test_corpus_is_complete():
-    """At least 45 cases spread over every format; every case file exists (``no_such*`` must not)."""
+    """At least 200 cases spread over every format; every case file exists (``no_such*`` must not)."""
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)), "duplicate case id"
-    assert len(CASES) >= 45
+    assert len(CASES) >= 200
     per_group = {}
     for case in CASES:
         per_group[case["id"][0]] = per_group.get(case["id"][0], 0) + 1
-    minimum = {"b": 15, "s": 10, "k": 3, "r": 3, "m": 6, "i": 4, "a": 4}
+    minimum = {"b": 70, "s": 25, "k": 20, "r": 15, "m": 25, "i": 20, "a": 30}
     for group, n in minimum.items():
         assert per_group.get(group, 0) >= n, f"group {group!r} has {per_group.get(group, 0)} cases, need {n}"
     assert per_group["k"] + per_group["r"] >= 6
@@ -155,6 +168,15 @@ def test_bom_file_really_has_a_bom():
     """Guard the corpus: the BOM cases start with the UTF-8 byte-order mark; the non-UTF-8 cases are not UTF-8."""
     for name in ("binary/bom_valid.csv", "binary/bom_missing_study.csv"):
         assert (FILES / name).read_bytes().startswith(b"\xef\xbb\xbf")
+    for name in ("binary/double_bom_valid.csv", "km/double_bom_valid.csv", "audit/double_bom_valid.csv"):
+        assert (FILES / name).read_bytes().startswith(b"\xef\xbb\xbf" * 2)
+    for name in ("binary/cr_only_valid.csv", "ipd/cr_only_valid.csv", "km/cr_only_valid.csv"):
+        data = (FILES / name).read_bytes()
+        assert b"\r" in data and b"\n" not in data, f"{name} must have CR-only line endings"
+    for name in ("binary/nul_in_cell.csv", "ipd/nul_byte.csv", "audit/nul_byte.csv"):
+        assert b"\x00" in (FILES / name).read_bytes()
+    for name in ("binary/field_over_131072.csv", "ipd/field_over_131072.csv", "audit/field_over_131072.csv"):
+        assert len((FILES / name).read_bytes()) > 131_072
     for name in ("binary/non_utf8.csv", "spec/non_utf8.toml"):
         with pytest.raises(UnicodeDecodeError):
             (FILES / name).read_bytes().decode("utf-8")
