@@ -40,6 +40,10 @@ FREQUENTIST_KEYS = ("method", "estimate", "ci_low", "ci_high", "pi_low", "pi_hig
                     "i2", "q", "q_df", "q_p", "note")
 SUBGROUP_TEST_METHOD = "PLO-REML"
 HETEROGENEITY = ("kappa", "icc")
+#: The largest study size ``rates`` accepts. Far beyond any clinical study; above it the
+#: quadrature of the beta-binomial and the GLMM lose precision (float64 represents counts
+#: exactly only to 2**53, and n = 1e18 gave a wrong posterior), so such rows are refused.
+MAX_N = 10**9
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -78,6 +82,13 @@ def load_rates_data(source: str | Path | pd.DataFrame) -> BinaryData:
                                  "not responders out of n (binary)", file=str(source))
             return data
     return load_binary(source)
+
+
+def _check_size(data: BinaryData, source: str) -> None:
+    too_large = [label for label, m in zip(data.labels, data.n, strict=True) if int(m) > MAX_N]
+    if too_large:
+        raise InputError([Problem(source, None, "n", f"study {label!r}: n above {MAX_N:.0e}; `rates` handles study "
+                                  "sizes up to a billion") for label in too_large])
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -219,6 +230,7 @@ def quick_rates(file: str | Path | pd.DataFrame, *, outcome: str, by: str | None
     thresholds = tuple(dict.fromkeys(parse_threshold(t) for t in thresholds))
     data = load_rates_data(file).select(outcome=outcome)
     source = data.source if isinstance(file, pd.DataFrame) else str(file)
+    _check_size(data, source)
     result = {"file": source, "outcome": outcome, **_one(data, thresholds)}
     if by is not None:
         result.update(_subgroups(data, by, thresholds, source))

@@ -303,9 +303,12 @@ def glmm_logit(
     wi = 1 / vi
     k = counts.k
     tr_p = float(wi.sum() - np.sum(wi**2) / wi.sum())
-    vt = (k - 1) / tr_p
-    i2 = 100 * tau2 / (vt + tau2)
-    h2 = tau2 / vt + 1
+    if tr_p > 0:
+        vt = (k - 1) / tr_p
+        i2 = 100 * tau2 / (vt + tau2)
+        h2 = tau2 / vt + 1
+    else:  # weights so unequal (n ~ 1e18 beside n ~ 10) that the trace rounds to 0: undefined
+        i2 = h2 = float("nan")
 
     tests = _heterogeneity_tests(x, m)
     ll_sat = float(np.sum(gammaln(m + 1) - gammaln(x + 1) - gammaln(m - x + 1)
