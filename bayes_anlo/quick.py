@@ -33,8 +33,12 @@ QUICK_SEED = 20251122
 
 #: The frequentist pooled results of every multi-study analysis: the same four as
 #: ``bayes_anlo.pipeline.binary.FREQUENTIST_METHODS`` (a test checks), repeated here so that
-#: ``rates`` does not import the reporting stack.
+#: ``rates`` does not import the reporting stack (matplotlib) that the pipeline module needs.
 POOLING_METHODS = (("pft", "DL"), ("pft", "REML"), ("logit", "DL"), ("logit", "REML"))
+#: One study: the intervals of ``bayes_anlo.pipeline.binary.SINGLE_STUDY_METHODS`` (same labels, a
+#: test checks), i.e. the rows ``run`` writes for a one-study analysis.
+SINGLE_STUDY_METHODS = (("clopper-pearson", "Clopper-Pearson (exact)"), ("wilson", "Wilson score"),
+                        ("wald", "Wald"), ("spss-t", "SPSS t-interval of a 0/1 variable"))
 GLMM_METHOD = "GLMM-ML"
 FREQUENTIST_KEYS = ("method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "tau2_scale",
                     "i2", "q", "q_df", "q_p", "note")
@@ -123,10 +127,13 @@ def _frequentist(data: BinaryData) -> list[dict]:
     from bayes_anlo import frequentist as fq
 
     if len(data) < 2:
-        from bayes_anlo.pipeline.binary import single_study_intervals
-
-        rows = single_study_intervals(data).to_dict("records")
-        return [{k: row.get(k) for k in FREQUENTIST_KEYS} for row in rows]
+        rows = []
+        for key, label in SINGLE_STUDY_METHODS:
+            ci = fq.proportion_ci(data.events, data.n, key)
+            row = dict.fromkeys(FREQUENTIST_KEYS)
+            row.update(method=label, estimate=float(ci.estimate[0]), ci_low=float(ci.ci_low[0]), ci_high=float(ci.ci_high[0]))
+            rows.append(row)
+        return rows
     rows = []
     for transform, method in POOLING_METHODS:
         label = f"{'PFT' if transform == 'pft' else 'PLO'}-{method}"

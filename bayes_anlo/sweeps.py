@@ -86,10 +86,12 @@ SCHEDULER_TIMEOUT = 10
 
 
 def run_tasks(tasks: list[Task], scheduler: str | None = None, n_workers: int = 2,
-              timeout: float = SCHEDULER_TIMEOUT) -> pd.DataFrame:
+              timeout: float | None = None) -> pd.DataFrame:
     """Run tasks serially (``scheduler=None``), on a local Dask cluster (``"local"``, ``n_workers``
     >= 1 processes) or on an existing cluster (its address, e.g. ``"tcp://10.0.0.5:8786"``; one
-    that does not answer within ``timeout`` seconds is an InputError). Rows come back in task order."""
+    that does not answer within ``timeout`` seconds, default :data:`SCHEDULER_TIMEOUT`, is an
+    InputError). Rows come back in task order."""
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
     if int(n_workers) < 1:
         raise InputError(f"workers must be at least 1, not {n_workers}", file="command line")
     if scheduler is None:

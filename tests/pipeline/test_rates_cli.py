@@ -103,22 +103,16 @@ def by_csv(tmp_path):
     return _write(tmp_path, BY_ROWS, columns=("study", "outcome", "events", "n", "subgroup", "year"))
 
 
-@pytest.mark.parametrize("as_json", [True, False])
 @pytest.mark.parametrize("column", ["subgroup", "year", "n", "study"])
-def test_every_by_form_runs(by_csv, column, as_json):
-    """Single-study levels (other; study), blank cells (S7), numeric columns (year, n), JSON and
-    text: exit 0 and, in JSON, one entry per level that holds the level's own analysis."""
-    args = [by_csv, "--outcome", "ORR", "--by", column] + (["--json"] if as_json else [])
-    result = _invoke(*args)
+def test_every_by_form_runs(by_csv, column):
+    """Single-study levels (other; study), blank cells (S7), numeric columns (year, n): exit 0 and
+    one JSON entry per level that holds the level's own analysis."""
+    result = _invoke(by_csv, "--outcome", "ORR", "--by", column, "--json")
     assert result.exit_code == 0, result.output
     table = pd.DataFrame(BY_ROWS, columns=["study", "outcome", "events", "n", "subgroup", "year"])
     table = table[table["outcome"] == "ORR"]
     values = table[column].astype(str)
     expected_levels = list(dict.fromkeys(v for v in values if v != ""))
-    if not as_json:
-        assert f"Subgroups by {column}:" in result.output
-        assert "Test for subgroup differences" in result.output
-        return
     out = _strict_json(result.output)
     assert list(out["subgroups"]) == expected_levels
     assert out["unassigned"] == (["S7"] if column == "subgroup" else [])
@@ -131,6 +125,16 @@ def test_every_by_form_runs(by_csv, column, as_json):
         assert test["q_between"] is not None or test["note"].startswith("not computed")
     else:
         assert test["df"] == len(expected_levels) - 1 and 0 <= test["p"] <= 1
+
+
+@pytest.mark.parametrize("column", ["subgroup", "year"])
+def test_by_text_output(by_csv, column):
+    result = _invoke(by_csv, "--outcome", "ORR", "--by", column)
+    assert result.exit_code == 0, result.output
+    assert f"Subgroups by {column}:" in result.output
+    assert "Test for subgroup differences (PLO-REML, separate tau2): Q = " in result.output
+    if column == "subgroup":
+        assert "subgroup = other: k = 1" in result.output and "left out of the subgroups): S7" in result.output
 
 
 def test_by_level_equals_rates_on_that_level_alone(by_csv, tmp_path):
@@ -262,11 +266,12 @@ def test_huge_counts_are_refused_not_hung(tmp_path):
     assert out["total_n"] == 10**9 + 90
 
 
-def test_pooling_methods_are_the_pipelines():
-    from bayes_anlo.pipeline.binary import FREQUENTIST_METHODS
-    from bayes_anlo.quick import POOLING_METHODS
+def test_methods_are_the_pipelines():
+    from bayes_anlo.pipeline import binary
+    from bayes_anlo.quick import POOLING_METHODS, SINGLE_STUDY_METHODS
 
-    assert POOLING_METHODS == FREQUENTIST_METHODS
+    assert POOLING_METHODS == binary.FREQUENTIST_METHODS
+    assert SINGLE_STUDY_METHODS == binary.SINGLE_STUDY_METHODS
 
 
 @pytest.mark.parametrize(
