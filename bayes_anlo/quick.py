@@ -88,7 +88,8 @@ def load_rates_data(source: str | Path | pd.DataFrame) -> BinaryData:
     return load_binary(source)
 
 
-def _check_size(data: BinaryData, source: str) -> None:
+def check_study_sizes(data: BinaryData, source: str) -> None:
+    """Refuse studies with n above :data:`MAX_N` (whatever the loader let through)."""
     too_large = [label for label, m in zip(data.labels, data.n, strict=True) if int(m) > MAX_N]
     if too_large:
         raise InputError([Problem(source, None, "n", f"study {label!r}: n above {MAX_N:.0e}; `rates` handles study "
@@ -237,7 +238,7 @@ def quick_rates(file: str | Path | pd.DataFrame, *, outcome: str, by: str | None
     thresholds = tuple(dict.fromkeys(parse_threshold(t) for t in thresholds))
     data = load_rates_data(file).select(outcome=outcome)
     source = data.source if isinstance(file, pd.DataFrame) else str(file)
-    _check_size(data, source)
+    check_study_sizes(data, source)
     result = {"file": source, "outcome": outcome, **_one(data, thresholds)}
     if by is not None:
         result.update(_subgroups(data, by, thresholds, source))

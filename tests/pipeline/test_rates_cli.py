@@ -255,15 +255,30 @@ def test_json_rows_carry_q_and_tau2_scale(tmp_path):
 
 
 def test_huge_counts_are_refused_not_hung(tmp_path):
-    """n = 1e18 (which the CSV loader may accept) is refused with a located message; n = 1e9 runs."""
+    """n = 1e18 is refused with a located message (by the loader, or by `rates` itself), and a
+    large n that is accepted gives finite results."""
     huge = _write(tmp_path, [("A", "ORR", 3, 10**18), ("B", "ORR", 5, 40), ("C", "ORR", 7, 50)], name="huge.csv")
     result = _invoke(huge, "--outcome", "ORR")
-    assert result.exit_code == 2 and "huge.csv::n: study 'A'" in result.output
-    big = _write(tmp_path, [("A", "ORR", 30, 10**9), ("B", "ORR", 5, 40), ("C", "ORR", 7, 50)], name="big.csv")
+    assert result.exit_code == 2 and result.output.startswith(f"error: {huge}:"), result.output
+    assert "Traceback" not in result.output
+    big = _write(tmp_path, [("A", "ORR", 30, 10**7), ("B", "ORR", 5, 40), ("C", "ORR", 7, 50)], name="big.csv")
     result = _invoke(big, "--outcome", "ORR", "--json")
     assert result.exit_code == 0, result.output
     out = _strict_json(result.output)
-    assert out["total_n"] == 10**9 + 90
+    assert out["total_n"] == 10**7 + 90
+    assert all(r["estimate"] is not None and 0 <= r["estimate"] <= 1 for r in out["frequentist"])
+
+
+def test_rates_refuses_study_sizes_its_numerics_cannot_hold():
+    from bayes_anlo.data.binary import BinaryData
+    from bayes_anlo.errors import InputError
+    from bayes_anlo.quick import MAX_N, check_study_sizes
+
+    table = pd.DataFrame({"study": ["A", "B"], "outcome": "ORR", "events": [3, 5], "n": [MAX_N + 1, MAX_N],
+                          "subgroup": "", "arm": "", "line": "", "source": ""})
+    with pytest.raises(InputError, match="study 'A': n above") as info:
+        check_study_sizes(BinaryData(table, source="t.csv"), "t.csv")
+    assert len(info.value.problems) == 1
 
 
 def test_methods_are_the_pipelines():
