@@ -13,13 +13,50 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from bayes_anlo.errors import InputError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Bayesian re-analysis of published clinical evidence.")
-
 EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
+
+
+class PlainErrorsGroup(TyperGroup):
+    """The command group, with every usage error (missing or bad option, unknown command) printed
+    as ``error: ...`` lines on stderr with exit status 2, instead of click's or rich's boxes."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except typer.TyperException as exc:  # click's UsageError, BadParameter, NoArgsIsHelpError ...
+            code = _usage_error(exc)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _usage_error(exc: Exception) -> int:
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `bayes-anlo`: the help, then one error line
+        typer.echo(exc.format_message(), err=True)
+        typer.echo("error: no command given", err=True)
+        return EXIT_INPUT
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    for line in exc.format_message().splitlines() or ["usage error"]:
+        if line.strip():
+            typer.echo(f"error: {line.strip()}{hint}", err=True)
+            hint = ""
+    code = getattr(exc, "exit_code", EXIT_INPUT)
+    return EXIT_INPUT if code in (1, 2) else code
+
+
+# rich_markup_mode=None: plain help (rich markup would eat "[[analyses]]"), no rich boxes.
+app = typer.Typer(cls=PlainErrorsGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, help="Bayesian re-analysis of published clinical evidence.")
 
 
 def _fail(exc: InputError) -> None:
@@ -109,23 +146,23 @@ def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. mo
 
 
 @app.command()
-def rates(file: Annotated[Path, typer.Argument(help="binary-outcome CSV")],
+def rates(file: Annotated[str, typer.Argument(help="binary-outcome CSV, or the name of a bundled binary dataset")],
           outcome: Annotated[str, typer.Option(help="outcome label, e.g. ORR")],
           by: Annotated[str | None, typer.Option(help="column to analyse subgroups by")] = None,
-          threshold: Annotated[list[float] | None, typer.Option(help="report P(rate > t); repeatable")] = None,
+          threshold: Annotated[list[str] | None, typer.Option(
+              help="report P(rate > t) for a proportion 0 < t < 1 or a percentage (20%); repeatable")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="print JSON (documented in README)")] = False) -> None:
-    """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial."""
-    from bayes_anlo.quick import quick_rates
+    """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial (one study:
+    the conjugate single-rate model)."""
+    from bayes_anlo.quick import format_quick_rates, quick_rates
 
     try:
         result = quick_rates(file, outcome=outcome, by=by, thresholds=tuple(threshold or ()))
     except InputError as exc:
         _fail(exc)
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(json.dumps(result, indent=2, allow_nan=False))
     else:
-        from bayes_anlo.quick import format_quick_rates
-
         typer.echo(format_quick_rates(result))
 
 
@@ -152,7 +189,7 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
           analysis: Annotated[str, typer.Option(help="id of the [[analyses]] entry to refit")],
           kind: Annotated[str, typer.Option(help="loo (leave one study out) or priors (each prior set)")] = "loo",
           scheduler: Annotated[str | None, typer.Option(help="'local' for a local Dask cluster, or a scheduler address; default serial")] = None,
-          workers: Annotated[int, typer.Option(help="workers of the local cluster")] = 2,
+          workers: Annotated[int, typer.Option(min=1, help="workers of the local cluster (at least 1)")] = 2,
           method: Annotated[str | None, typer.Option(help="override the spec's method: exact or nuts")] = None,
           out: Annotated[Path | None, typer.Option(help="write the table (CSV) here")] = None) -> None:
     """Refit one analysis many times (leave-one-study-out or prior sets), serially or on Dask."""
@@ -172,9 +209,9 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
 
 
 def main() -> None:  # console script entry point
-    import matplotlib
+    import os
 
-    matplotlib.use("Agg")  # files only: no window, whatever the environment offers
+    os.environ["MPLBACKEND"] = "Agg"  # files only: no window, whatever the environment offers (no import here)
     try:
         app()
     except InputError as exc:  # raised outside a command's own handler

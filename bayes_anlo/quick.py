@@ -1,9 +1,21 @@
 """``bayes-anlo rates``: a quick analysis of one outcome in one call, as a JSON-friendly dict.
 
-Frequentist: PFT-DL, PFT-REML, PLO-DL, PLO-REML (metafor conventions) and the ML logit GLMM.
-Bayesian: the hierarchical beta-binomial computed by the exact (quadrature) engine, with its
-default priors, so the command takes well under a second. With ``by``, the same for each level of
-the column plus the frequentist test for subgroup differences.
+Frequentist: PFT-DL, PFT-REML, PLO-DL, PLO-REML (metafor conventions) and the ML logit GLMM, each
+with Cochran's Q (for the GLMM: the likelihood-ratio statistic, as ``rma.glmm`` prints it) and
+tau^2 on its own scale (``tau2_scale``: ``pft`` or ``logit``). A method that cannot be computed
+keeps its row, with nulls and the reason in ``note``.
+
+Bayesian: the hierarchical beta-binomial computed by the exact (quadrature) engine with its
+default priors; for a single study the conjugate single-rate model (``complete_pooling``,
+p ~ Beta(1, 1)) and the four single-study confidence intervals, exactly as ``bayes-anlo run`` does
+for one study. Reported: pooled and predictive rate, heterogeneity (kappa, ICC), shrunken study
+rates and P(rate > t).
+
+With ``by``, the same for each level of the column (rows with a blank cell belong to no level and
+are listed as ``unassigned``) plus the frequentist test for subgroup differences (logit, REML,
+separate tau^2 per subgroup).
+
+Every number in the result is finite or None, so ``json.dumps(result, allow_nan=False)`` works.
 """
 
 from __future__ import annotations
@@ -11,51 +23,164 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bayes_anlo.data.binary import BinaryData, load_binary
-from bayes_anlo.report import tables
+from bayes_anlo.errors import InputError, Problem
 
 QUICK_SEED = 20251122
 
+#: The frequentist pooled results of every multi-study analysis: the same four as
+#: ``bayes_anlo.pipeline.binary.FREQUENTIST_METHODS`` (a test checks), repeated here so that
+#: ``rates`` does not import the reporting stack (matplotlib) that the pipeline module needs.
+POOLING_METHODS = (("pft", "DL"), ("pft", "REML"), ("logit", "DL"), ("logit", "REML"))
+#: One study: the intervals of ``bayes_anlo.pipeline.binary.SINGLE_STUDY_METHODS`` (same labels, a
+#: test checks), i.e. the rows ``run`` writes for a one-study analysis.
+SINGLE_STUDY_METHODS = (("clopper-pearson", "Clopper-Pearson (exact)"), ("wilson", "Wilson score"),
+                        ("wald", "Wald"), ("spss-t", "SPSS t-interval of a 0/1 variable"))
+GLMM_METHOD = "GLMM-ML"
+FREQUENTIST_KEYS = ("method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "tau2_scale",
+                    "i2", "q", "q_df", "q_p", "note")
+SUBGROUP_TEST_METHOD = "PLO-REML"
+HETEROGENEITY = ("kappa", "icc")
+#: The largest study size ``rates`` accepts. Far beyond any clinical study; above it the
+#: quadrature of the beta-binomial and the GLMM lose precision (float64 represents counts
+#: exactly only to 2**53, and n = 1e18 gave a wrong posterior), so such rows are refused.
+MAX_N = 10**9
 
-def _clean(value):
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+
+# --- inputs --------------------------------------------------------------------------------------
+
+def parse_threshold(value: float | str) -> float:
+    """A threshold for P(rate > t): a proportion strictly between 0 and 1 (``0.2``) or an explicit
+    percentage (``"20%"``); anything else (``70``, ``-0.5``, ``nan``, ``100%``) is an InputError."""
+    text = str(value).strip()
+    percent = text.endswith("%")
+    try:
+        number = float(text[:-1] if percent else text)
+    except ValueError:
+        number = math.nan
+    if percent:
+        number /= 100
+    if not (math.isfinite(number) and 0 < number < 1):
+        hint = " (a percentage needs a % sign: 70%)" if not percent and math.isfinite(number) and 1 <= number < 100 else ""
+        raise InputError(Problem("command line", None, "--threshold",
+                                 f"threshold {text!r} is not a proportion strictly between 0 and 1 "
+                                 f"or a percentage strictly between 0% and 100%{hint}"))
+    return number
+
+
+def load_rates_data(source: str | Path | pd.DataFrame) -> BinaryData:
+    """Binary data from a CSV path, a DataFrame, or the name of a bundled binary dataset (used
+    when no file of that name exists)."""
+    if isinstance(source, pd.DataFrame):
+        return load_binary(source)
+    if not Path(source).exists():
+        from bayes_anlo import datasets
+
+        if str(source) in datasets.names():
+            data = datasets.load(str(source))
+            if not isinstance(data, BinaryData):
+                raise InputError(f"bundled dataset {str(source)!r} is {datasets.info(str(source))['kind']} data, "
+                                 "not responders out of n (binary)", file=str(source))
+            return data
+    return load_binary(source)
+
+
+def check_study_sizes(data: BinaryData, source: str) -> None:
+    """Refuse studies with n above :data:`MAX_N` (whatever the loader let through)."""
+    too_large = [label for label, m in zip(data.labels, data.n, strict=True) if int(m) > MAX_N]
+    if too_large:
+        raise InputError([Problem(source, None, "n", f"study {label!r}: n above {MAX_N:.0e}; `rates` handles study "
+                                  "sizes up to a billion") for label in too_large])
+
+
+# --- results -------------------------------------------------------------------------------------
+
+def strict(value):
+    """``value`` with NaN and infinities replaced by None and numpy scalars made Python ones."""
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
         return None
-    if hasattr(value, "item"):
-        return _clean(value.item())
     return value
+
+
+def _null_row(method: str, scale: str | None, reason: str) -> dict:
+    row = dict.fromkeys(FREQUENTIST_KEYS)
+    row.update(method=method, tau2_scale=scale, note=f"not computed: {reason}")
+    return row
+
+
+def _pooled_row(result) -> dict:
+    row = {k: getattr(result, k, None) for k in FREQUENTIST_KEYS}
+    row["tau2_scale"] = result.transform
+    row["note"] = None
+    return row
 
 
 def _frequentist(data: BinaryData) -> list[dict]:
     from bayes_anlo import frequentist as fq
-    from bayes_anlo.pipeline.binary import frequentist_results
 
     if len(data) < 2:
-        ci = fq.proportion_ci(data.events, data.n, "clopper-pearson")
-        return [{"method": "Clopper-Pearson (single study)", "estimate": float(ci.estimate[0]),
-                 "ci_low": float(ci.ci_low[0]), "ci_high": float(ci.ci_high[0]), "pi_low": None,
-                 "pi_high": None, "tau2": None, "i2": None}]
-    results, _ = frequentist_results(data)
-    keys = ("method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2")
-    return [{k: _clean(r.to_dict().get(k)) for k in keys} for r in results]
+        rows = []
+        for key, label in SINGLE_STUDY_METHODS:
+            ci = fq.proportion_ci(data.events, data.n, key)
+            row = dict.fromkeys(FREQUENTIST_KEYS)
+            row.update(method=label, estimate=float(ci.estimate[0]), ci_low=float(ci.ci_low[0]), ci_high=float(ci.ci_high[0]))
+            rows.append(row)
+        return rows
+    rows = []
+    for transform, method in POOLING_METHODS:
+        label = f"{'PFT' if transform == 'pft' else 'PLO'}-{method}"
+        try:
+            rows.append(_pooled_row(fq.pool_proportions(data, transform=transform, method=method)))
+        except (ValueError, RuntimeError, ArithmeticError) as exc:  # e.g. REML not converging
+            rows.append(_null_row(label, transform, _reason(exc)))
+    try:
+        rows.append(_pooled_row(fq.glmm_logit(data)))
+    except (ValueError, RuntimeError, ArithmeticError) as exc:  # e.g. every study with 0 events
+        rows.append(_null_row(GLMM_METHOD, "logit", _reason(exc)))
+    return rows
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, InputError):
+        return "; ".join(p.message for p in exc.problems)
+    return str(exc) or type(exc).__name__
+
+
+def _interval(summary_row) -> dict:
+    return {"median": float(summary_row.median), "mean": float(summary_row.mean),
+            "ci_low": float(summary_row.ci_low), "ci_high": float(summary_row.ci_high)}
 
 
 def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
-    from bayes_anlo.models import BetaBinomial
+    from bayes_anlo.models import BetaBinomial, CompletePooling, exceedance
+    from bayes_anlo.report import tables
 
-    model = BetaBinomial(method="exact")
+    single = len(data) < 2
+    model = CompletePooling(method="exact") if single else BetaBinomial(method="exact")
     tree = model.fit(data, random_seed=QUICK_SEED)
-    summary = tables.posterior_summary(tree, ("pooled_rate", "predictive_rate", "kappa", "icc"))
-    out: dict = {"model": "beta_binomial", "method": "exact", "priors": getattr(model.priors, "describe", lambda: repr(model.priors))()}
+    names = ("pooled_rate",) if single else ("pooled_rate", "predictive_rate", *HETEROGENEITY)
+    summary = tables.posterior_summary(tree, names)
+    out: dict = {"model": model.name, "method": "exact", "priors": model.priors.describe()}
+    for name in ("pooled_rate", "predictive_rate", *HETEROGENEITY):
+        out[name] = None
     for row in summary.itertuples(index=False):
-        out[row.variable] = {"median": float(row.median), "mean": float(row.mean),
-                             "ci_low": float(row.ci_low), "ci_high": float(row.ci_high)}
+        out[row.variable] = _interval(row)
+    if single:
+        out["note"] = "one study: the conjugate single-rate model; no between-study heterogeneity or predictive rate"
+    variables = ["pooled_rate"] if single else ["pooled_rate", "predictive_rate"]
+    out["exceedance"] = []
     if thresholds:
-        from bayes_anlo.models import exceedance
-
-        exc = exceedance(tree, thresholds, var=["pooled_rate", "predictive_rate"])
-        out["exceedance"] = [{"variable": r.variable, "threshold": r.threshold, "probability": r.probability}
+        exc = exceedance(tree, thresholds, var=variables)
+        out["exceedance"] = [{"variable": r.variable, "threshold": float(r.threshold), "probability": float(r.probability)}
                              for r in exc.itertuples(index=False)]
     studies = tables.study_table(data.labels, data.events, data.n, tree)
     out["study_rates"] = [{"label": r.label, "events": int(r.events), "n": int(r.n), "observed": float(r.observed),
@@ -65,56 +190,145 @@ def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
 
 
 def _one(data: BinaryData, thresholds) -> dict:
-    return {"k": len(data), "total_n": int(data.n.sum()), "total_events": int(data.events.sum()),
+    return {"k": len(data), "total_n": sum(int(v) for v in data.n), "total_events": sum(int(v) for v in data.events),
             "frequentist": _frequentist(data), "bayesian": _bayesian(data, thresholds)}
 
 
-def quick_rates(file: str | Path | pd.DataFrame, *, outcome: str, by: str | None = None,
-                thresholds: tuple[float, ...] = ()) -> dict:
-    """Frequentist and Bayesian pooled rates for one outcome (see module docstring)."""
-    data = load_binary(file).select(outcome=outcome)
-    result = {"file": str(file), "outcome": outcome, **_one(data, thresholds)}
-    if by is not None:
-        from bayes_anlo import frequentist as fq
-        from bayes_anlo.errors import InputError
+def _subset(data: BinaryData, mask: np.ndarray) -> BinaryData:
+    return BinaryData(data.table[mask].reset_index(drop=True), source=data.source)
 
-        if by not in data.table.columns:
-            raise InputError(f"no column {by!r} to group by", file=str(file))
-        _, levels = data.group_index(by)
-        result["by"] = by
-        result["subgroups"] = {str(level): _one(data.select(**{by: level}), thresholds) for level in levels}
-        if len(levels) >= 2:
-            sub = fq.subgroup_analysis(data, by, transform="logit", method="REML")
-            result["subgroup_test"] = {"method": sub.method, "q_between": _clean(sub.q_between),
-                                       "df": _clean(sub.q_between_df), "p": _clean(sub.q_between_p)}
-    return result
+
+def _by_values(data: BinaryData, by: str, source: str) -> pd.Series:
+    if by not in data.table.columns:
+        raise InputError(Problem(source, 1, by, f"no column {by!r} to group by (has: {', '.join(map(str, data.table.columns))})"))
+    column = data.table[by]
+    return column.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+
+
+def _subgroups(data: BinaryData, by: str, thresholds, source: str) -> dict:
+    from bayes_anlo import frequentist as fq
+
+    values = _by_values(data, by, source)
+    assigned = (values != "").to_numpy()
+    levels = list(dict.fromkeys(values[assigned]))
+    out: dict = {"by": by, "subgroups": {}, "unassigned": [lab for lab, a in zip(data.labels, assigned, strict=True) if not a]}
+    for level in levels:
+        out["subgroups"][level] = _one(_subset(data, (values == level).to_numpy()), thresholds)
+    test = {"method": SUBGROUP_TEST_METHOD, "q_between": None, "df": None, "p": None, "note": None}
+    if len(levels) < 2:
+        test["note"] = f"not computed: {by!r} has {len(levels)} level{'s' if len(levels) != 1 else ''} among the studies"
+    else:
+        grouped = data.table[assigned].reset_index(drop=True).assign(**{by: values[assigned].to_numpy()})
+        try:
+            sub = fq.subgroup_analysis(BinaryData(grouped, source=data.source), by, transform="logit", method="REML")
+            test.update(q_between=sub.q_between, df=sub.q_between_df, p=sub.q_between_p)
+        except (ValueError, RuntimeError, ArithmeticError) as exc:
+            test["note"] = f"not computed: {_reason(exc)}"
+    out["subgroup_test"] = test
+    return out
+
+
+def quick_rates(file: str | Path | pd.DataFrame, *, outcome: str, by: str | None = None,
+                thresholds: tuple[float | str, ...] = ()) -> dict:
+    """Frequentist and Bayesian pooled rates for one outcome (see module docstring).
+
+    ``file`` is a CSV path, a DataFrame or the name of a bundled binary dataset; thresholds are
+    proportions in (0, 1) or percentages as text (``"20%"``).
+    """
+    thresholds = tuple(dict.fromkeys(parse_threshold(t) for t in thresholds))
+    data = load_rates_data(file).select(outcome=outcome)
+    source = data.source if isinstance(file, pd.DataFrame) else str(file)
+    check_study_sizes(data, source)
+    result = {"file": source, "outcome": outcome, **_one(data, thresholds)}
+    if by is not None:
+        result.update(_subgroups(data, by, thresholds, source))
+    return strict(result)
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+def _pct(x) -> str:
+    return "" if x is None else f"{100 * x:.1f}"
+
+
+def _range(low, high) -> str:
+    return "" if low is None or high is None else f"{_pct(low)}-{_pct(high)}"
+
+
+def _threshold_text(t: float) -> str:
+    return f"{100 * t:.6g}%"
+
+
+def _frequentist_lines(rows: list[dict]) -> list[str]:
+    lines = [f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>7} {'(scale)':<8}"
+             f"{'I2 %':>6}  {'Q (df, p)':<20}"]
+    for r in rows:
+        if r.get("note"):
+            lines.append(f"{r['method']:<34}{r['note']}")
+            continue
+        tau2 = "" if r.get("tau2") is None else f"{r['tau2']:.4g}"
+        scale = f"({r['tau2_scale']})" if r.get("tau2") is not None and r.get("tau2_scale") else ""
+        i2 = "" if r.get("i2") is None else f"{r['i2']:.1f}"
+        q = "" if r.get("q") is None else f"{r['q']:.2f} ({r['q_df']}, p = {_p(r['q_p'])})"
+        lines.append(f"{r['method']:<34}{_pct(r['estimate']):>9}  {_range(r['ci_low'], r['ci_high']):>11}  "
+                     f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>7} {scale:<8}{i2:>6}  {q:<20}".rstrip())
+    return lines
+
+
+def _p(p) -> str:
+    if p is None:
+        return "NA"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _interval_text(s: dict | None) -> str:
+    return "" if s is None else f"{_pct(s['median'])}% (95% CrI {_range(s['ci_low'], s['ci_high'])})"
+
+
+def _bayesian_lines(b: dict) -> list[str]:
+    label = "Bayes beta-binomial (exact)" if b["model"] == "beta_binomial" else "Bayes conjugate Beta (exact)"
+    p, q = b["pooled_rate"], b.get("predictive_rate")
+    lines = [f"{label:<34}{_pct(p['median']):>9}  {_range(p['ci_low'], p['ci_high']):>11}  "
+             f"{_range(q['ci_low'], q['ci_high']) if q else '':>11}".rstrip(), "", f"Priors: {b['priors']}"]
+    if b.get("kappa"):
+        k, icc = b["kappa"], b["icc"]
+        lines.append(f"Bayesian heterogeneity: kappa {k['median']:.3g} (95% CrI {k['ci_low']:.3g}-{k['ci_high']:.3g}); "
+                     f"ICC {icc['median']:.3f} (95% CrI {icc['ci_low']:.3f}-{icc['ci_high']:.3f})")
+    if b.get("note"):
+        lines.append(f"Note: {b['note']}")
+    for e in b.get("exceedance", []):
+        lines.append(f"P({e['variable']} > {_threshold_text(e['threshold'])}) = {e['probability']:.3f}")
+    lines += ["", f"{'study':<28}{'events/n':>14}  {'observed':>8}  {'shrunken (95% CrI)':<24}"]
+    for s in b["study_rates"]:
+        lines.append(f"{s['label']:<28}{str(s['events']) + '/' + str(s['n']):>14}  {_pct(s['observed']):>8}  "
+                     f"{_pct(s['shrunken'])} ({_range(s['ci_low'], s['ci_high'])})")
+    return lines
 
 
 def format_quick_rates(result: dict) -> str:
     """A plain-text rendering of :func:`quick_rates` output."""
-    lines = [f"{result['file']}: {result['outcome']}, k = {result['k']} studies, {result['total_events']}/{result['total_n']} patients", ""]
-    lines.append(f"{'method':<28}{'estimate':>9}  {'95% CI':>17}  {'95% PI':>17}  {'tau2':>7}  {'I2':>6}")
-
-    def pct(x):
-        return "" if x is None else f"{100 * x:.1f}"
-
-    for r in result["frequentist"]:
-        ci = f"{pct(r['ci_low'])}-{pct(r['ci_high'])}"
-        pi = f"{pct(r['pi_low'])}-{pct(r['pi_high'])}" if r.get("pi_low") is not None else ""
-        tau2 = "" if r.get("tau2") is None else f"{r['tau2']:.3f}"
-        i2 = "" if r.get("i2") is None else f"{r['i2']:.1f}"
-        lines.append(f"{r['method']:<28}{pct(r['estimate']):>9}  {ci:>17}  {pi:>17}  {tau2:>7}  {i2:>6}")
-    b = result["bayesian"]
-    p, q = b["pooled_rate"], b.get("predictive_rate")
-    pi = f"{pct(q['ci_low'])}-{pct(q['ci_high'])}" if q else ""
-    lines.append(f"{'Bayes beta-binomial (exact)':<28}{pct(p['median']):>9}  {pct(p['ci_low']) + '-' + pct(p['ci_high']):>17}  {pi:>17}")
-    lines.append(f"\nPriors: {b['priors']}")
-    for e in b.get("exceedance", []):
-        lines.append(f"P({e['variable']} > {100 * e['threshold']:.0f}%) = {e['probability']:.3f}")
-    for level, sub in result.get("subgroups", {}).items():
-        sp = sub["bayesian"]["pooled_rate"]
-        lines.append(f"  {result['by']} = {level}: k = {sub['k']}, Bayes {pct(sp['median'])}% ({pct(sp['ci_low'])}-{pct(sp['ci_high'])})")
-    if result.get("subgroup_test"):
-        lines.append(f"Test for subgroup differences: {result['subgroup_test']}")
-    lines.append("(percent; estimates as metafor prints them; Bayesian: posterior median and 95% credible interval)")
+    lines = [f"{result['file']}: {result['outcome']}, k = {result['k']} "
+             f"{'study' if result['k'] == 1 else 'studies'}, {result['total_events']}/{result['total_n']} patients", ""]
+    lines += _frequentist_lines(result["frequentist"])
+    lines += _bayesian_lines(result["bayesian"])
+    if "subgroups" in result:
+        lines += ["", f"Subgroups by {result['by']}:"]
+        for level, sub in result["subgroups"].items():
+            freq = next((r for r in sub["frequentist"] if r["method"] == SUBGROUP_TEST_METHOD and not r.get("note")),
+                        sub["frequentist"][0])
+            freq_text = "" if freq.get("estimate") is None else \
+                f"; {freq['method']} {_pct(freq['estimate'])}% ({_range(freq['ci_low'], freq['ci_high'])})"
+            lines.append(f"  {result['by']} = {level}: k = {sub['k']}, Bayes {_interval_text(sub['bayesian']['pooled_rate'])}"
+                         f"{freq_text}")
+        if result.get("unassigned"):
+            lines.append(f"  no {result['by']} (left out of the subgroups): {', '.join(result['unassigned'])}")
+        t = result["subgroup_test"]
+        if t.get("note"):
+            lines.append(f"Test for subgroup differences ({t['method']}): {t['note']}")
+        else:
+            lines.append(f"Test for subgroup differences ({t['method']}, separate tau2): Q = {t['q_between']:.2f}, "
+                         f"df = {t['df']}, p = {_p(t['p'])}")
+    lines += ["", "(percent; estimates as metafor prints them; tau2 on its method's scale: pft = Freeman-Tukey double "
+              "arcsine, logit = log odds; Q for GLMM-ML is the likelihood-ratio statistic; Bayesian: posterior median "
+              "and 95% credible interval)"]
     return "\n".join(lines)

@@ -54,6 +54,8 @@ def fit_task(task: Task) -> dict:
         tree = model.fit(load_binary(task.table, label=task.label), random_seed=task.seed)
     post = tree["posterior"].to_dataset()
     row = {"label": task.label, "k": len(task.table), "seed": task.seed}
+    if "rate" in post and "arm" in post["rate"].dims:
+        row.update(_two_arm_summary(post, task.options.get("arms")))
     for name in ("pooled_rate", "predictive_rate"):
         if name in post:
             s = summarise_variable(post, name).iloc[0]
@@ -66,9 +68,32 @@ def fit_task(task: Task) -> dict:
     return row
 
 
-def run_tasks(tasks: list[Task], scheduler: str | None = None, n_workers: int = 2) -> pd.DataFrame:
-    """Run tasks serially (``scheduler=None``), on a local Dask cluster (``"local"``) or on an
-    existing cluster (its address, e.g. ``"tcp://10.0.0.5:8786"``). Rows come back in task order."""
+def _two_arm_summary(post, arms) -> dict:
+    """P(p1 > p2) and the difference, with the arms picked by label (``arms``, else the fit's
+    order), so that every refit of a sweep compares the same arms in the same direction."""
+    from bayes_anlo.report.tables import summarise_variable
+
+    first, second = (list(arms) if arms else [str(a) for a in post["arm"].values])[:2]
+    p1, p2 = post["rate"].sel(arm=first), post["rate"].sel(arm=second)
+    diff = (p1 - p2).rename("difference_by_label").to_dataset()
+    s = summarise_variable(diff, "difference_by_label").iloc[0]
+    return {"arm_1": first, "arm_2": second, "prob_arm_1_greater": float((p1 > p2).mean()),
+            "difference_median": s["median"], "difference_low": s["ci_low"], "difference_high": s["ci_high"]}
+
+
+#: Seconds to wait for a Dask scheduler given by address before reporting it unreachable.
+SCHEDULER_TIMEOUT = 10
+
+
+def run_tasks(tasks: list[Task], scheduler: str | None = None, n_workers: int = 2,
+              timeout: float | None = None) -> pd.DataFrame:
+    """Run tasks serially (``scheduler=None``), on a local Dask cluster (``"local"``, ``n_workers``
+    >= 1 processes) or on an existing cluster (its address, e.g. ``"tcp://10.0.0.5:8786"``; one
+    that does not answer within ``timeout`` seconds, default :data:`SCHEDULER_TIMEOUT`, is an
+    InputError). Rows come back in task order."""
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
+    if int(n_workers) < 1:
+        raise InputError(f"workers must be at least 1, not {n_workers}", file="command line")
     if scheduler is None:
         return pd.DataFrame([fit_task(t) for t in tasks])
     try:
@@ -79,7 +104,12 @@ def run_tasks(tasks: list[Task], scheduler: str | None = None, n_workers: int = 
         with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
             return pd.DataFrame(client.gather(client.map(fit_task, tasks, pure=False)))
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout=f"{timeout}s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler {scheduler!r} within {timeout:g} s: "
+                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file="command line") from None
+    with client:
         return pd.DataFrame(client.gather(client.map(fit_task, tasks, pure=False)))
 
 
@@ -107,6 +137,19 @@ def _sampler(spec, entry, overrides: dict | None) -> dict:
     return {**spec.sampler, **entry.sampler, **(overrides or {})}
 
 
+def _options(entry, data) -> dict:
+    """The model options of every task: the spec's, its ``by`` column, and for two arms the arm
+    order of the full data fixed by label (leaving a study out must not swap arm 1 and arm 2)."""
+    options = dict(entry.options)
+    if entry.by is not None:
+        options["by"] = entry.by
+    if entry.model == "two_arm" and not options.get("arms"):
+        column = options.get("by", "arm")
+        if column in data.table.columns:
+            options["arms"] = [str(v) for v in dict.fromkeys(data.table[column])]
+    return options
+
+
 def leave_one_out_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = None,
                         method: str | None = None) -> list[Task]:
     """The full fit plus one fit per left-out study (Bayesian leave-one-study-out); ``method``
@@ -116,11 +159,12 @@ def leave_one_out_tasks(spec_path: str | Path, analysis_id: str, sampler: dict |
     table = data.table
     if len(table) < 3:
         raise InputError(f"leave-one-out needs at least 3 studies; {analysis_id!r} has {len(table)}")
-    tasks = [Task("all studies", entry.model, table, base, entry.method, entry.priors, entry.options,
+    options = _options(entry, data)
+    tasks = [Task("all studies", entry.model, table, base, entry.method, entry.priors, options,
                   _sampler(spec, entry, sampler))]
     for i, label in enumerate(data.labels):
         tasks.append(Task(f"without {label}", entry.model, table.drop(index=table.index[i]).reset_index(drop=True),
-                          derived_seed(base, i + 1), entry.method, entry.priors, entry.options,
+                          derived_seed(base, i + 1), entry.method, entry.priors, options,
                           _sampler(spec, entry, sampler)))
     return tasks
 
@@ -133,9 +177,10 @@ def prior_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = 
     spec, index, entry, data = _entry_and_data(spec_path, analysis_id, method)
     priors_class = MODELS[entry.model].priors_class
     base = derived_seed(spec.seed, 2000 + index)
-    tasks = [Task("spec priors", entry.model, data.table, base, entry.method, entry.priors, entry.options,
+    options = _options(entry, data)
+    tasks = [Task("spec priors", entry.model, data.table, base, entry.method, entry.priors, options,
                   _sampler(spec, entry, sampler))]
     for i, name in enumerate(priors_class.alternatives(), start=1):
         tasks.append(Task(f"prior set {name}", entry.model, data.table, derived_seed(base, i), entry.method,
-                          {"set": name}, entry.options, _sampler(spec, entry, sampler)))
+                          {"set": name}, options, _sampler(spec, entry, sampler)))
     return tasks

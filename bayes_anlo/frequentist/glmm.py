@@ -129,7 +129,8 @@ def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
     1. profile deviance ``min_beta D(theta, beta)`` on a grid of theta (0 and 0.03 .. 20),
     2. bounded Brent search of the profile between the neighbours of the best grid point,
     3. Newton steps in (theta, beta) with finite-difference gradient and Hessian until the step is
-       below 1e-10; theta = 0 is taken when the profile is not lower anywhere inside.
+       below 1e-10; theta = 0 is taken when the profile is not lower anywhere inside, with the
+       closed-form common-effect estimate ``beta = logit(sum x / sum n)``.
     """
 
     def dev(theta, beta):
@@ -154,7 +155,10 @@ def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
                                    method="bounded", options={"xatol": 1e-6})
     theta = float(res.x)
     beta, value = profile_beta(theta, 1e-10)
-    beta0, value0 = profile_beta(0.0, 1e-12)
+    # At theta = 0 the model is the common-effect logistic model, whose ML estimate is closed-form:
+    # beta = logit(sum x / sum n) (0 < sum x < sum n: glmm_logit refuses the other cases).
+    beta0 = math.log(x.sum() / (n.sum() - x.sum()))
+    value0 = dev(0.0, beta0)
 
     h = 1e-4
     for _ in range(30):
@@ -299,9 +303,12 @@ def glmm_logit(
     wi = 1 / vi
     k = counts.k
     tr_p = float(wi.sum() - np.sum(wi**2) / wi.sum())
-    vt = (k - 1) / tr_p
-    i2 = 100 * tau2 / (vt + tau2)
-    h2 = tau2 / vt + 1
+    if tr_p > 0:
+        vt = (k - 1) / tr_p
+        i2 = 100 * tau2 / (vt + tau2)
+        h2 = tau2 / vt + 1
+    else:  # weights so unequal (n ~ 1e18 beside n ~ 10) that the trace rounds to 0: undefined
+        i2 = h2 = float("nan")
 
     tests = _heterogeneity_tests(x, m)
     ll_sat = float(np.sum(gammaln(m + 1) - gammaln(x + 1) - gammaln(m - x + 1)
