@@ -84,17 +84,21 @@ def test_same_spec_and_seed_give_identical_tables_and_draws(run_dir, spec_path, 
     xr.testing.assert_identical(a, b)
 
 
-def test_existing_directory_is_kept_without_force_and_replaced_with_it(small_spec_path, tmp_path):
+def test_existing_directory_is_kept_without_force_and_a_run_directory_replaced_with_it(small_spec_path, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
     before = digest(out)
     with pytest.raises(InputError, match="--force"):
         run_spec(small_spec_path, out)
+    with pytest.raises(InputError, match="not a bayes_anlo run directory"):
+        run_spec(small_spec_path, out, force=True)  # a folder that is not a run is never replaced
     assert digest(out) == before
-    run_spec(small_spec_path, out, force=True)
-    assert not (out / "precious.txt").exists() and (out / "report.html").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    run_spec(small_spec_path, tmp_path / "run")
+    (tmp_path / "run" / "stale.txt").write_text("from an earlier run")
+    run_spec(small_spec_path, tmp_path / "run", force=True)
+    assert not (tmp_path / "run" / "stale.txt").exists() and (tmp_path / "run" / "report.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out.", ".run."))]
 
 
 def test_failure_midway_leaves_no_partial_directory_and_keeps_the_old_one(small_spec_path, tmp_path, monkeypatch):
