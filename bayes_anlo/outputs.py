@@ -150,7 +150,7 @@ def disk_errors(path: str | Path):
         if exc.errno not in DISK_ERRNOS:
             raise
         raise _problem(path, f"could not be written: {DISK_ERRNOS[exc.errno]}"
-                             + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else "")) from None
+                             + (f" ({Path(exc.filename).name})" if exc.filename and str(exc.filename) != str(path) else "")) from None
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
