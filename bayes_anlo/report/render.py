@@ -12,7 +12,7 @@ description, notes and limitations, audit file names), so the renderers escape i
   to ``[A-Za-z0-9_-]`` (:func:`anchor`), class names likewise, and every attribute is quoted and
   escaped.
 * Markdown: a ``<`` that could open an HTML tag, comment or autolink (followed by a letter, ``/``,
-  ``!`` or ``?``) is written as ``&lt;``, and ``[``/``]`` are backslash-escaped so no text forms a
+  ``!`` or ``?``) is written as ``&lt;``, and ``\\``, ``[`` and ``]`` are backslash-escaped so no text forms a
   link or an image (``javascript:`` URLs included); figure paths are percent-encoded. A Markdown
   viewer that renders HTML therefore shows the text instead of running it.
 """
@@ -96,7 +96,7 @@ _MD_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 
 def md_text(text) -> str:
     """Text made inert for Markdown (see module docstring): no HTML tags, no links or images."""
-    out = _MD_TAG_START.sub("&lt;", str(text))
+    out = _MD_TAG_START.sub("&lt;", str(text).replace("\\", "\\\\"))
     return out.replace("[", "\\[").replace("]", "\\]")
 
 
