@@ -119,7 +119,10 @@ def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. mo
     except InputError as exc:
         _fail(exc)
     except KeyboardInterrupt as exc:
-        typer.echo(f"interrupted: nothing was written to {out} (an existing run directory there is unchanged)", err=True)
+        if getattr(exc, "run_written", False):
+            typer.echo(f"interrupted after the run directory was complete: {out}", err=True)
+        else:
+            typer.echo(f"interrupted: nothing was written to {out} (an existing run directory there is unchanged)", err=True)
         raise typer.Exit(128 + (int(exc.signum) if isinstance(exc, Terminated) else 2)) from None
     typer.echo(f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)")
     if not outcome.gate_applied:

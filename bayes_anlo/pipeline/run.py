@@ -58,7 +58,8 @@ from bayes_anlo.spec import Spec, load_spec
 FAST_SAMPLER = {"draws": 300, "tune": 300, "chains": 2}
 
 FAST_BANNER = ("**FAST MODE: NOT FOR INFERENCE.** This smoke-test run used exact engines where they exist and "
-               "few draws elsewhere; the convergence gate was not applied. Re-run without `--fast` for results.")
+               "few draws elsewhere; the convergence gate was not applied (the run succeeds whatever the "
+               "diagnostics say). Re-run without `--fast` for results.")
 
 
 @dataclass(frozen=True)
@@ -103,16 +104,23 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends (for the renames that put a run in place)."""
+    """Hold SIGINT and SIGTERM until the block ends (for the renames that put a run in place):
+    a signal arriving inside is recorded and raised, as KeyboardInterrupt or Terminated, after it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if signal.SIGTERM in received:
+        raise Terminated()
+    if signal.SIGINT in received:
+        raise KeyboardInterrupt()
 
 
 def select_analyses(spec: Spec, only: tuple[str, ...] | None) -> list[tuple[int, object]]:
@@ -171,6 +179,7 @@ def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fas
         expected = claim_destination(out, force)
         with disk_errors(out):
             tmp = make_partial(out)
+        placed = False
         try:
             started = datetime.now(UTC)
             t0 = time.perf_counter()
@@ -191,10 +200,13 @@ def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fas
             log(f"writing {out} ...")
             with disk_errors(out):
                 write_run_directory(tmp, spec, results, record, audits)
-            with signals_deferred():
+            with signals_deferred():  # a signal arriving now is delivered once DIR is in place
                 place(tmp, out, expected)
-        except BaseException:
+                placed = True
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, KeyboardInterrupt):
+                exc.run_written = placed  # the run was complete when the (deferred) signal arrived
             raise
     unconverged = tuple(r.id for r in results if not r.converged)
     converged = not unconverged

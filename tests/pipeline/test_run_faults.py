@@ -205,6 +205,26 @@ def test_sigterm_while_fitting_or_writing_leaves_the_old_run_and_no_leftovers(sm
     assert hidden_leftovers(tmp_path) == []
 
 
+def test_sigterm_during_the_rename_is_held_until_the_new_run_is_in_place(small_spec_path, tmp_path, monkeypatch):
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be installed in the main thread")
+    out = tmp_path / "out"
+    run_spec(small_spec_path, out, log=None)
+    old_record = (out / "run.json").read_text()
+    real_place = run_module.place
+
+    def place_with_sigterm(*args):
+        os.kill(os.getpid(), signal.SIGTERM)  # blocked while the run is put in place
+        real_place(*args)
+
+    monkeypatch.setattr(run_module, "place", place_with_sigterm)
+    result = cli("run", small_spec_path, "--out", out, "--force")
+    assert result.exit_code == 128 + signal.SIGTERM, result.output
+    assert "interrupted after the run directory was complete" in result.stderr
+    assert (out / "run.json").read_text() != old_record and (out / "report.html").is_file()
+    assert hidden_leftovers(tmp_path) == []
+
+
 def test_sigterm_handler_is_restored_after_a_run(small_spec_path, tmp_path):
     previous = signal.getsignal(signal.SIGTERM)
     run_spec(small_spec_path, tmp_path / "out", log=None)
