@@ -125,21 +125,46 @@ def datasets(name: Annotated[str | None, typer.Argument(help="show one dataset's
         typer.echo(frame.to_string(index=False))
 
 
+def _checked_output(out: Path | None, *, kind: str = "file") -> Path | None:
+    """The one check of an ``--out`` argument, before any work (exit 2 with a message if unusable)."""
+    if out is None:
+        return None
+    from bayes_anlo.outputs import check_output_path
+
+    try:
+        return check_output_path(out, kind=kind)
+    except InputError as exc:
+        _fail(exc)
+
+
 @app.command()
 def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. models/sarcoma_meta_analysis.toml")],
         out: Annotated[Path, typer.Option("--out", help="run directory to create")],
-        force: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+        force: Annotated[bool, typer.Option(help="replace an existing run directory (only one written by bayes-anlo run)")] = False,
         allow_unconverged: Annotated[bool, typer.Option(help="exit 0 even if the convergence gate fails")] = False,
-        fast: Annotated[bool, typer.Option(help="fewer draws, for smoke tests")] = False) -> None:
+        fast: Annotated[bool, typer.Option(help="smoke test: exact engines where they exist, few draws elsewhere; "
+                                                "report marked not for inference, no convergence gate")] = False,
+        only: Annotated[str | None, typer.Option(help="run only these analysis ids (comma-separated)")] = None) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
-    from bayes_anlo.pipeline.run import run_spec
+    from bayes_anlo.pipeline.run import Terminated, run_spec
 
+    chosen = tuple(i.strip() for i in only.split(",") if i.strip()) if only is not None else None
+    if only is not None and not chosen:
+        _fail(InputError("--only needs at least one analysis id", file=str(spec)))
     try:
-        outcome = run_spec(spec, out, force=force, fast=fast)
+        outcome = run_spec(spec, out, force=force, fast=fast, only=chosen)
     except InputError as exc:
         _fail(exc)
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "run_written", False):
+            typer.echo(f"interrupted after the run directory was complete: {out}", err=True)
+        else:
+            typer.echo(f"interrupted: nothing was written to {out} (an existing run directory there is unchanged)", err=True)
+        raise typer.Exit(128 + (int(exc.signum) if isinstance(exc, Terminated) else 2)) from None
     typer.echo(f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)")
-    if not outcome.converged:
+    if not outcome.gate_applied:
+        typer.echo("FAST MODE: not for inference; the convergence gate was not applied.", err=True)
+    elif not outcome.converged:
         typer.echo(f"NOT CONVERGED: {', '.join(outcome.unconverged)} (see the report's diagnostics)", err=True)
         if not allow_unconverged:
             raise typer.Exit(EXIT_UNCONVERGED)
@@ -171,14 +196,19 @@ def audit(file: Annotated[str, typer.Argument(help="audit extraction CSV, or the
           out: Annotated[Path | None, typer.Option(help="write the audit table (CSV) here")] = None) -> None:
     """Recompute a paper's printed statistics and flag what no method reproduces (exit 1 if flagged)."""
     from bayes_anlo.audit import run_audit
+    from bayes_anlo.outputs import write_csv
 
+    out = _checked_output(out)
     try:
         result = run_audit(file)  # a CSV path or the name of a bundled audit
     except InputError as exc:
         _fail(exc)
     typer.echo(result.to_markdown())
     if out is not None:
-        result.to_csv(out)
+        try:
+            write_csv(result.table, out)
+        except InputError as exc:
+            _fail(exc)
         typer.echo(f"\nAudit table: {out}")
     if result.flagged:
         raise typer.Exit(EXIT_FLAGGED)
@@ -194,7 +224,9 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
           out: Annotated[Path | None, typer.Option(help="write the table (CSV) here")] = None) -> None:
     """Refit one analysis many times (leave-one-study-out or prior sets), serially or on Dask."""
     from bayes_anlo import sweeps
+    from bayes_anlo.outputs import write_csv
 
+    out = _checked_output(out)
     try:
         if kind not in ("loo", "priors"):
             raise InputError(f"--kind must be loo or priors, not {kind!r}", file=str(spec))
@@ -204,7 +236,10 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
         _fail(exc)
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if out is not None:
-        table.to_csv(out, index=False)
+        try:
+            write_csv(table, out)
+        except InputError as exc:
+            _fail(exc)
         typer.echo(f"\nTable: {out}")
 
 

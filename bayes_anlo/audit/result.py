@@ -85,10 +85,10 @@ class AuditResult:
         return pd.Series({v: int(counts.get(v, 0)) for v in VERDICTS}, name="checks", dtype=int)
 
     def to_csv(self, path: str | Path) -> Path:
-        """Write :attr:`table` as CSV (UTF-8, no index); returns the path."""
-        path = Path(path)
-        self.table.to_csv(path, index=False)
-        return path
+        """Write :attr:`table` as CSV (UTF-8, no index, formulas neutralised); returns the path."""
+        from bayes_anlo.outputs import write_csv
+
+        return write_csv(self.table, path)
 
     def to_markdown(self, *, heading: str | None = None, level: int = 2, include_all: bool = False) -> str:
         """A Markdown section for a report: a summary line and the table of flagged checks.

@@ -6,21 +6,32 @@ Layout of ``DIR``::
     tables/<id>__<name>.csv
     figures/<id>__<name>.png
     report.md, report.html
-    run.json            what was run: spec text and hash, seed, data hashes, versions, convergence
+    run.json            what was run: run marker, spec text and hash, seed, data hashes, versions,
+                        convergence, seconds per analysis
 
-Everything is written to a temporary sibling directory first and renamed into place only when
-complete, so an interrupted or failed run leaves no partial ``DIR``; an existing ``DIR`` is
-replaced only with ``force=True`` (and is kept intact if the new run fails).
+The destination is checked before any fitting (:func:`bayes_anlo.outputs.check_output_path`).
+Everything is written to a hidden sibling and put in place only when complete, with the checks of
+:mod:`bayes_anlo.pipeline.run_directory`: an interrupted or failed run (Ctrl-C, SIGTERM, a full
+disk) leaves no partial ``DIR``; an existing ``DIR`` is replaced only with ``force=True``, only if
+it is a run directory, and only if it is still the one checked at start. Each start cleans up what
+a killed run left behind.
+
+Progress goes to ``log`` (stderr by default): one line when each analysis starts and one when it
+ends, with its time; the times are also in ``run.json`` (``seconds_per_analysis``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
-import tempfile
+import signal
+import sys
+import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,11 +40,26 @@ import xarray as xr
 
 from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.models._sampling import SamplerSettings, package_versions
+from bayes_anlo.outputs import check_output_path, disk_errors, write_csv
 from bayes_anlo.pipeline.result import AnalysisResult
+from bayes_anlo.pipeline.run_directory import (
+    RUN_FORMAT,
+    claim_destination,
+    make_partial,
+    place,
+    recover_stale,
+)
 from bayes_anlo.report import plots
 from bayes_anlo.report.compose import compose_report
-from bayes_anlo.report.render import to_html, to_markdown
+from bayes_anlo.report.render import Paragraph, to_html, to_markdown
 from bayes_anlo.spec import Spec, load_spec
+
+#: Sampler settings of ``--fast`` for analyses without an exact engine.
+FAST_SAMPLER = {"draws": 300, "tune": 300, "chains": 2}
+
+FAST_BANNER = ("**FAST MODE: NOT FOR INFERENCE.** This smoke-test run used exact engines where they exist and "
+               "few draws elsewhere; the convergence gate was not applied (the run succeeds whatever the "
+               "diagnostics say). Re-run without `--fast` for results.")
 
 
 @dataclass(frozen=True)
@@ -46,58 +72,188 @@ class RunOutcome:
     wall_seconds: float
     report_html: Path
     report_md: Path
+    gate_applied: bool = True
 
 
-def check_destination(out: Path, force: bool) -> None:
-    """Refuse to overwrite an existing run directory unless forced; refuse a file in the way."""
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem(str(out), None, None, "exists and is not a directory"))
-    if out.exists() and any(out.iterdir()) and not force:
-        raise InputError(Problem(str(out), None, None, "run directory already exists; pass --force to replace it"))
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: handled like Ctrl-C (the run's cleanup runs), exit status 128 + 15."""
+
+    signum = signal.SIGTERM
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While running, turn SIGTERM into :class:`Terminated` (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends (for the renames that put a run in place):
+    a signal arriving inside is recorded and raised, as KeyboardInterrupt or Terminated, after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if signal.SIGTERM in received:
+        raise Terminated()
+    if signal.SIGINT in received:
+        raise KeyboardInterrupt()
+
+
+def select_analyses(spec: Spec, only: tuple[str, ...] | None) -> list[tuple[int, object]]:
+    """(index, entry) of the analyses to run; ``only`` names ids (unknown ids: InputError)."""
+    indexed = list(enumerate(spec.analyses))
+    if not only:
+        return indexed
+    known = [entry.id for entry in spec.analyses]
+    unknown = [i for i in only if i not in known]
+    if unknown:
+        raise InputError(Problem(str(spec.path), None, None,
+                                 f"--only: unknown analysis id(s) {', '.join(unknown)}; known ids: {', '.join(known)}"))
+    return [(i, entry) for i, entry in indexed if entry.id in only]
+
+
+def _protected_paths(spec_path: Path, spec: Spec | None = None) -> tuple[Path, ...]:
+    paths = [Path(spec_path)]
+    for entry in (spec.analyses if spec is not None else ()):
+        file = getattr(getattr(entry, "data", None), "file", None)
+        if file:
+            paths.append(Path(file))
+    return tuple(paths)
 
 
 def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fast: bool = False,
-             sampler_overrides: dict | None = None) -> RunOutcome:
-    """Execute every analysis in a spec and write the run directory (see module docstring).
+             sampler_overrides: dict | None = None, only: tuple[str, ...] | None = None,
+             log: Callable[[str], None] | None = _stderr) -> RunOutcome:
+    """Execute the analyses of a spec and write the run directory (see module docstring).
 
     Parameters
     ----------
     fast : bool
-        Fewer draws (2 chains x 300 after 300 tuning) for smoke tests and notebook checks; the
-        report says so and the convergence gate still applies.
+        Smoke test: exact engines where the model has one, otherwise 2 chains x 300 draws after
+        300 tuning steps. The report is marked not for inference and the convergence gate is not
+        applied (``RunOutcome.gate_applied`` is False).
+    only : tuple of str
+        Run only these analysis ids (the run directory then holds only them); an unknown id is an
+        :class:`InputError` listing the known ones.
+    log : callable or None
+        Receives progress lines and notes (default: stderr); None for silence.
     """
+    log = log or (lambda line: None)
     out = Path(out)
-    check_destination(out, force)
+    spec_path = Path(spec_path)
     spec = load_spec(spec_path)
+    check_output_path(out, kind="directory", protect=_protected_paths(spec_path, spec))
+    chosen = select_analyses(spec, only)
     settings = dict(spec.sampler)
     if fast:
-        settings.update(draws=300, tune=300, chains=2)
+        settings.update(FAST_SAMPLER)
     settings.update(sampler_overrides or {})
     sampler = SamplerSettings(**settings)
 
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
-    results = [run_analysis(entry, spec=spec, sampler=sampler, index=i) for i, entry in enumerate(spec.analyses)]
-    audits = run_audits(spec)
-    wall = time.perf_counter() - t0
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        record = run_record(spec, results, sampler, started, wall, fast)
-        write_run_directory(tmp, spec, results, record, audits)
-        _replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with terminate_as_interrupt():
+        recover_stale(out, log)
+        expected = claim_destination(out, force)
+        with disk_errors(out):
+            tmp = make_partial(out)
+        placed = False
+        try:
+            started = datetime.now(UTC)
+            t0 = time.perf_counter()
+            results, timings = [], {}
+            for k, (index, entry) in enumerate(chosen, start=1):
+                label = f"[{k}/{len(chosen)}] {entry.id}"
+                log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")
+                t_start = time.perf_counter()
+                results.append(run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast))
+                timings[entry.id] = round(time.perf_counter() - t_start, 3)
+                log(f"{label}: done in {timings[entry.id]:.1f} s (elapsed {time.perf_counter() - t0:.1f} s)")
+            audits = run_audits(spec)
+            wall = time.perf_counter() - t0
+            record = run_record(spec, results, sampler, started, wall, fast)
+            record["seconds_per_analysis"] = timings
+            if only:
+                record["only"] = [entry.id for _, entry in chosen]
+            log(f"writing {out} ...")
+            with disk_errors(out):
+                write_run_directory(tmp, spec, results, record, audits)
+            with signals_deferred():  # a signal arriving now is delivered once DIR is in place
+                place(tmp, out, expected)
+                placed = True
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, KeyboardInterrupt):
+                exc.run_written = placed  # the run was complete when the (deferred) signal arrived
+            raise
     unconverged = tuple(r.id for r in results if not r.converged)
-    return RunOutcome(out, not unconverged, unconverged, wall, out / "report.html", out / "report.md")
+    converged = not unconverged
+    return RunOutcome(out, converged, unconverged, wall, out / "report.html", out / "report.md", gate_applied=not fast)
 
 
-def run_analysis(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> AnalysisResult:
-    """Dispatch one analysis to its family's pipeline (with its own sampler overrides applied)."""
+def _engine(entry, fast: bool) -> str:
+    return "exact" if entry.method == "exact" or (fast and _has_exact(entry)) else "nuts"
+
+
+def _has_exact(entry) -> bool:
+    from bayes_anlo.models import MODELS
+
+    cls = MODELS.get(entry.model)
+    return cls is not None and "exact" in getattr(cls, "methods", ())
+
+
+def run_analysis(entry, *, spec: Spec, sampler: SamplerSettings, index: int, fast: bool = False) -> AnalysisResult:
+    """Dispatch one analysis to its family's pipeline (with its own sampler overrides applied).
+
+    With ``fast``, a model that has an exact engine is fitted with it; if the exact engine does not
+    apply to these data (e.g. a nested model with several studies per subgroup), the analysis is
+    fitted by NUTS with the fast sampler settings and a note says so.
+    """
     if entry.sampler:
         sampler = SamplerSettings(**{**sampler.__dict__, **entry.sampler})
+    if fast:
+        sampler = SamplerSettings(**{**sampler.__dict__, **FAST_SAMPLER})
+        if entry.method != "exact" and _has_exact(entry):
+            try:
+                return _dispatch(_with_method(entry, "exact"), spec=spec, sampler=sampler, index=index)
+            except ValueError as exc:
+                if isinstance(exc, InputError) or "exact" not in str(exc):
+                    raise
+                result = _dispatch(entry, spec=spec, sampler=sampler, index=index)
+                result.notes.append(f"Fast mode: the exact engine does not apply here ({exc}); fitted by NUTS with few draws.")
+                return result
+    return _dispatch(entry, spec=spec, sampler=sampler, index=index)
+
+
+def _with_method(entry, method: str):
+    if hasattr(entry, "model_copy"):  # a pydantic spec entry
+        return entry.model_copy(update={"method": method})
+    return replace(entry, method=method)
+
+
+def _dispatch(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> AnalysisResult:
     if entry.model == "piecewise_exponential":
         from bayes_anlo.pipeline.survival import run_survival_analysis
 
@@ -123,12 +279,14 @@ def run_audits(spec: Spec) -> dict:
 def run_record(spec: Spec, results: list[AnalysisResult], sampler: SamplerSettings, started, wall: float, fast: bool) -> dict:
     spec_bytes = spec.path.read_bytes()
     return {
+        "format": RUN_FORMAT,
         "spec_path": str(spec.path),
         "spec_sha256": hashlib.sha256(spec_bytes).hexdigest(),
         "spec_text": spec_bytes.decode("utf-8-sig"),
         "seed": spec.seed,
         "sampler": json.dumps(sampler.__dict__),
         "fast_mode": fast,
+        "convergence_gate": "not applied (--fast)" if fast else "applied",
         "started_at": started.isoformat(timespec="seconds"),
         "wall_seconds": wall,
         "versions": json.dumps(package_versions(), sort_keys=True),
@@ -153,24 +311,30 @@ def posterior_tree(results: list[AnalysisResult], record: dict) -> xr.DataTree:
     for r in results:
         root[r.id] = _netcdf_safe(r.tree)  # assignment copies; the fitted tree is not modified
         root[r.id].attrs = dict(r.tree.attrs)
-    root.attrs = {k: (json.dumps(v) if isinstance(v, dict | list | bool) else v) for k, v in record.items()}
+    root.attrs = {k: (json.dumps(v) if isinstance(v, dict | list | bool | None) else v) for k, v in record.items()}
     return root
 
 
 def write_run_directory(directory: Path, spec: Spec, results: list[AnalysisResult], record: dict,
                         audits: dict | None = None) -> None:
+    """Write every file of a run into ``directory`` (an empty, private folder)."""
     audits = audits or {}
     (directory / "tables").mkdir()
     (directory / "figures").mkdir()
     for name, audit in audits.items():
-        audit.to_csv(directory / "tables" / f"audit__{name}.csv")
+        write_csv(audit.table, directory / "tables" / f"audit__{name}.csv")
     for r in results:
         for name, table in r.tables.items():
-            table.to_csv(directory / "tables" / f"{r.id}__{name}.csv", index=False)
+            write_csv(table, directory / "tables" / f"{r.id}__{name}.csv")
         for name, fig in r.figures.items():
             plots.save(fig, directory / "figures" / f"{r.id}__{name}.png")
-    posterior_tree(results, record).to_netcdf(directory / "posterior.nc", engine="h5netcdf")
+    # Serialised in memory and written by Python: a full disk is then an OSError (reported as
+    # such), never a crash inside the HDF5 library.
+    netcdf = bytes(posterior_tree(results, record).to_netcdf(engine="h5netcdf"))
+    (directory / "posterior.nc").write_bytes(netcdf)
     blocks = compose_report(spec, results, record, directory, audits)
+    if record.get("fast_mode"):
+        blocks = [*blocks[:1], Paragraph(FAST_BANNER, css="warning"), *blocks[1:]]
     (directory / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
     (directory / "report.html").write_text(to_html(blocks, spec.title), encoding="utf-8")
     (directory / "run.json").write_text(json.dumps(record, indent=2, default=_json_default), encoding="utf-8")
@@ -180,19 +344,3 @@ def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
     return str(value)
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    """Move ``tmp`` to ``out``; an existing ``out`` is set aside first and removed only after."""
-    backup = None
-    if out.exists():
-        backup = out.with_name(f".{out.name}.old-{int(time.time() * 1000)}")
-        out.rename(backup)
-    try:
-        tmp.rename(out)
-    except BaseException:
-        if backup is not None:
-            backup.rename(out)
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)

@@ -3,6 +3,18 @@
 A report is a list of blocks (:class:`Heading`, :class:`Paragraph`, :class:`Bullets`,
 :class:`Table`, :class:`Figure`); both renderers walk the same list, so the Markdown and the HTML
 always say the same thing. HTML embeds figures as base64 PNG, so the file can be mailed on its own.
+
+Every text of a block may come from a user's files (study and subgroup labels, spec title,
+description, notes and limitations, audit file names), so the renderers escape it, once, here:
+
+* HTML: all text is escaped (:func:`html.escape`); the only markup made from text is the report's own
+  ``**bold**``, ``*italic*`` and ```code``` marks, added after escaping. Anchors and ids are reduced
+  to ``[A-Za-z0-9_-]`` (:func:`anchor`), class names likewise, and every attribute is quoted and
+  escaped.
+* Markdown: a ``<`` that could open an HTML tag, comment or autolink (followed by a letter, ``/``,
+  ``!`` or ``?``) is written as ``&lt;``, and ``\\``, ``[`` and ``]`` are backslash-escaped so no text forms a
+  link or an image (``javascript:`` URLs included); figure paths are percent-encoded. A Markdown
+  viewer that renders HTML therefore shows the text instead of running it.
 """
 
 from __future__ import annotations
@@ -10,8 +22,10 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -77,25 +91,43 @@ def _formatted(table: Table) -> pd.DataFrame:
     return frame
 
 
+_MD_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def md_text(text) -> str:
+    """Text made inert for Markdown (see module docstring): no HTML tags, no links or images."""
+    out = _MD_TAG_START.sub("&lt;", str(text).replace("\\", "\\\\"))
+    return out.replace("[", "\\[").replace("]", "\\]")
+
+
+def _md_line(text) -> str:
+    """One-line Markdown text (headings, table cells, captions): escaped, newlines as spaces."""
+    return md_text(text).replace("\r", " ").replace("\n", " ")
+
+
+def _md_cell(value) -> str:
+    return _md_line(value).replace("|", "\\|")
+
+
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
-            out.append("#" * block.level + " " + block.text)
+            out.append("#" * block.level + " " + _md_line(block.text))
         elif isinstance(block, Paragraph):
-            out.append(block.text)
+            out.append(md_text(block.text))
         elif isinstance(block, Bullets):
-            out.append("\n".join(f"- {item}" for item in block.items))
+            out.append("\n".join(f"- {md_text(item)}" for item in block.items))
         elif isinstance(block, Table):
             frame = _formatted(block)
-            header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+            header = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
             rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-            rows = ["| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in r) + " |"
-                    for r in frame.itertuples(index=False)]
-            caption = [f"*{block.caption}*", ""] if block.caption else []
+            rows = ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in frame.itertuples(index=False)]
+            caption = [f"*{_md_line(block.caption)}*", ""] if block.caption else []
             out.append("\n".join(caption + [header, rule] + rows))
         elif isinstance(block, Figure):
-            out.append(f"![{block.caption}]({block.relative})" + (f"\n\n*{block.caption}*" if block.caption else ""))
+            caption = _md_line(block.caption)
+            out.append(f"![{caption}]({quote(block.relative)})" + (f"\n\n*{caption}*" if caption else ""))
     return "\n\n".join(out) + "\n"
 
 
@@ -119,11 +151,22 @@ code{background:#f4f4f4;padding:0 3px}
 """
 
 
+def anchor(text: str) -> str:
+    """An id/fragment made only of ``[A-Za-z0-9_-]`` (anything else becomes ``-``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", text) or "section"
+
+
+def _heading_anchor(block: Heading) -> str:
+    return anchor(block.anchor or block.text.lower())
+
+
+def _attr(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
 def _inline(text: str) -> str:
     """Escape text, then restore the few Markdown inline marks the reports use (**, *, `)."""
-    import re
-
-    out = html.escape(text)
+    out = html.escape(str(text))
     out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
     out = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", out)
     out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
@@ -136,21 +179,18 @@ def to_html(blocks: list[Block], title: str) -> str:
     toc = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
     for block in blocks:
         if isinstance(block, Heading):
-            anchor = block.anchor or "".join(ch if ch.isalnum() else "-" for ch in block.text.lower())
-            parts.append(f"<h{block.level} id='{anchor}'>{_inline(block.text)}</h{block.level}>")
+            parts.append(f"<h{block.level} id=\"{_attr(_heading_anchor(block))}\">{_inline(block.text)}</h{block.level}>")
             if block.level == 1 and toc:
-                links = " · ".join(
-                    f"<a href='#{b.anchor or ''.join(ch if ch.isalnum() else '-' for ch in b.text.lower())}'>{html.escape(b.text)}</a>"
-                    for b in toc)
+                links = " · ".join(f"<a href=\"#{_attr(_heading_anchor(b))}\">{html.escape(b.text)}</a>" for b in toc)
                 parts.append(f"<nav>{links}</nav>")
         elif isinstance(block, Paragraph):
-            css = f" class='{block.css}'" if block.css else ""
+            css = f" class=\"{_attr(anchor(block.css))}\"" if block.css else ""
             parts.append(f"<p{css}>{_inline(block.text)}</p>")
         elif isinstance(block, Bullets):
             parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>")
         elif isinstance(block, Table):
             frame = _formatted(block)
-            tid = f" id='{block.table_id}'" if block.table_id else ""
+            tid = f" id=\"{_attr(anchor(block.table_id))}\"" if block.table_id else ""
             head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
             body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
                            for r in frame.itertuples(index=False))
@@ -158,7 +198,7 @@ def to_html(blocks: list[Block], title: str) -> str:
             parts.append(f"<table{tid}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(block, Figure):
             data = base64.b64encode(Path(block.path).read_bytes()).decode()
-            parts.append(f"<figure><img alt='{html.escape(block.caption)}' src='data:image/png;base64,{data}'>"
+            parts.append(f"<figure><img alt=\"{_attr(block.caption)}\" src=\"data:image/png;base64,{data}\">"
                          f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
     parts.append("</body></html>")
     return "\n".join(parts)

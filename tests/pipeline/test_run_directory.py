@@ -84,17 +84,21 @@ def test_same_spec_and_seed_give_identical_tables_and_draws(run_dir, spec_path, 
     xr.testing.assert_identical(a, b)
 
 
-def test_existing_directory_is_kept_without_force_and_replaced_with_it(small_spec_path, tmp_path):
+def test_existing_directory_is_kept_without_force_and_a_run_directory_replaced_with_it(small_spec_path, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
     before = digest(out)
     with pytest.raises(InputError, match="--force"):
         run_spec(small_spec_path, out)
+    with pytest.raises(InputError, match="not a bayes_anlo run directory"):
+        run_spec(small_spec_path, out, force=True)  # a folder that is not a run is never replaced
     assert digest(out) == before
-    run_spec(small_spec_path, out, force=True)
-    assert not (out / "precious.txt").exists() and (out / "report.html").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+    run_spec(small_spec_path, tmp_path / "run")
+    (tmp_path / "run" / "stale.txt").write_text("from an earlier run")
+    run_spec(small_spec_path, tmp_path / "run", force=True)
+    assert not (tmp_path / "run" / "stale.txt").exists() and (tmp_path / "run" / "report.html").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out.", ".run."))]
 
 
 def test_failure_midway_leaves_no_partial_directory_and_keeps_the_old_one(small_spec_path, tmp_path, monkeypatch):
@@ -139,3 +143,81 @@ def test_prior_sensitivity_section_has_power_scaling_and_gated_refits(run_dir):
     assert "priors scaled: kappa" in section and "Flat priors left out of the prior scaling" in section
     assert "Every prior is flat (p)" in section
     assert "Power-scaling sensitivity (cumulative Jensen-Shannon distance" in section
+
+
+# ---- progress, --only, --fast (issue 12 item 4) -------------------------------------------------
+def test_run_prints_a_progress_line_per_analysis_and_records_its_seconds(spec_path, tmp_path):
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    for k, analysis in enumerate(("orr", "dcr_single"), start=1):
+        assert any(line.startswith(f"[{k}/2] {analysis}: done in ") and "elapsed" in line for line in lines), lines
+    seconds = json.loads((tmp_path / "out" / "run.json").read_text())["seconds_per_analysis"]
+    assert set(seconds) == {"orr", "dcr_single"} and all(s >= 0 for s in seconds.values())
+
+
+def test_only_runs_the_chosen_analyses(spec_path, tmp_path):
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "out"), "--only", "dcr_single"])
+    assert result.exit_code == 0, result.output
+    assert {p.name.split("__")[0] for p in (tmp_path / "out" / "tables").glob("*.csv")} == {"dcr_single"}
+    assert set(xr.open_datatree(tmp_path / "out" / "posterior.nc", engine="h5netcdf").children) == {"dcr_single"}
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["only"] == ["dcr_single"]
+
+
+def test_only_with_an_unknown_id_exits_2_listing_the_known_ids(spec_path, tmp_path):
+    result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "out"), "--only", "orr,nope"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and "nope" in result.stderr and "known ids: orr, dcr_single" in result.stderr
+    assert not (tmp_path / "out").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+NUTS_SPEC = """
+[analysis]
+name = "fast_smoke"
+title = "NUTS spec run with --fast"
+seed = 3
+
+[data]
+file = "studies.csv"
+
+[sampler]
+draws = 2000
+tune = 2000
+chains = 4
+
+[[analyses]]
+id = "orr"
+outcome = "ORR"
+model = "beta_binomial"
+sensitivity = false
+"""
+
+
+def test_fast_uses_the_exact_engine_marks_the_report_and_does_not_gate(tmp_path, monkeypatch):
+    """--fast on a NUTS spec: the exact engine is used, the report says not for inference, and even
+    an unconverged analysis does not fail the run (the gate is not applied, and says so)."""
+    from .conftest import CSV
+
+    (tmp_path / "studies.csv").write_text(CSV)
+    (tmp_path / "spec.toml").write_text(NUTS_SPEC)
+    import bayes_anlo.pipeline.run as run_module
+
+    real = run_module._dispatch
+
+    def unconverged(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.converged, result.convergence_reasons = False, ["R-hat 1.2 (made up by the test)"]
+        return result
+
+    monkeypatch.setattr(run_module, "_dispatch", unconverged)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "spec.toml"), "--out", str(out), "--fast"])
+    assert result.exit_code == 0, result.output
+    assert "FAST MODE" in result.stderr and "convergence gate was not applied" in result.stderr
+    tree = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")
+    assert tree["orr"].attrs["method"] == "exact"
+    for name in ("report.md", "report.html"):
+        text = (out / name).read_text()
+        assert "FAST MODE: NOT FOR INFERENCE." in text and "the convergence gate was not applied" in text
+    record = json.loads((out / "run.json").read_text())
+    assert record["fast_mode"] is True and record["convergence_gate"] == "not applied (--fast)"
