@@ -256,6 +256,8 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
     subgroup_pooled = None
     if grouped:
         subgroup_pooled = tables.subgroup_pooled_rows(tree, sub, _model_label(entry))
+        single = set(tables.single_study_subgroups(groups))
+        subgroup_pooled["note"] = ["single study" if g in single else "" for g in subgroup_pooled["subgroup"]]
         result.tables["subgroup_pooled"] = subgroup_pooled
     result.figures["forest"] = plots.forest_plot(
         studies, comparison, title=title, outcome=outcome, subgroup_pooled=subgroup_pooled,

@@ -149,11 +149,15 @@ def _marked(result: AnalysisResult, blocks: list[Block]) -> list[Block]:
 def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
     blocks: list[Block] = []
     if "subgroup_pooled" in r.tables:
-        blocks += _table(r, "subgroup_pooled", f"Pooled estimate of each subgroup ({r.by or 'subgroup'}): Bayesian "
-                         "subgroup mean (posterior median, 95% CrI) and each subgroup pooled on its own (frequentist); "
-                         "pi_*: 95% interval for a new study of the subgroup",
-                         ["subgroup", "paradigm", "method", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"],
-                         percent=RATE_COLUMNS)
+        frame = r.tables["subgroup_pooled"].copy()
+        frame["k"] = ["" if pd.isna(k) else str(int(k)) for k in frame["k"]]
+        blocks.append(Table(frame[[c for c in ["subgroup", "paradigm", "method", "k", "estimate", "ci_low", "ci_high",
+                                               "pi_low", "pi_high", "note"] if c in frame]],
+                            f"Pooled estimate of each subgroup ({r.by or 'subgroup'}): Bayesian "
+                            "subgroup mean (posterior median, 95% CrI) and each subgroup pooled on its own (frequentist); "
+                            "pi_*: 95% interval for a new study of the subgroup",
+                            table_id=anchor(f"{r.id}-subgroup_pooled"),
+                            percent_columns=tuple(c for c in RATE_COLUMNS if c in frame)))
     if "subgroup_contrasts" in r.tables:
         frame = r.tables["subgroup_contrasts"].rename(columns={"prob_a_greater": "P(A > B)"})
         blocks.append(Table(frame, "Posterior contrasts between subgroups: difference of subgroup mean rates A - B "
@@ -192,9 +196,20 @@ READING_NOTES = (
 )
 
 
-def analysis_blocks(r: AnalysisResult, run_dir: Path) -> list[Block]:
+def analysis_keys(results: list[AnalysisResult]) -> dict[str, str]:
+    """Analysis id -> a unique anchor key made of ``[A-Za-z0-9_-]``."""
+    keys: dict[str, str] = {}
+    for r in results:
+        key, k = anchor(r.id), 2
+        while key in keys.values():
+            key, k = f"{anchor(r.id)}-{k}", k + 1
+        keys[r.id] = key
+    return keys
+
+
+def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) -> list[Block]:
     """Every section of one analysis, under one level-2 heading (its entry in the contents)."""
-    key = anchor(r.id)
+    key = key or anchor(r.id)
     status = "" if r.converged else " (NOT CONVERGED)"
     blocks: list[Block] = [Heading(f"Analysis: {r.title}{status}", 2, anchor=f"analysis-{key}")]
     if not r.converged:
@@ -207,8 +222,10 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path) -> list[Block]:
     data_cols = ["study"] + ([r.by] if r.by else []) + [
         "subgroup", "arm", "line", "outcome", "events", "n", "proportion", "derived", "source",
         "endpoint", "quantity", "value", "time", "unit"]
-    blocks += _table(r, "data", "Data analysed (each number with its source)", list(dict.fromkeys(data_cols)),
-                     percent=("proportion",))
+    if "data" in r.tables:
+        data = r.tables["data"]
+        filled = [c for c in dict.fromkeys(data_cols) if c in data and data[c].astype(str).replace("nan", "").ne("").any()]
+        blocks += _table(r, "data", "Data analysed (each number with its source)", filled, percent=("proportion",))
 
     blocks.append(Heading("Model and priors", 3, anchor=f"model-{key}"))
     blocks.append(Paragraph(f"Model `{r.model}`. Priors: {r.priors_text}."))
@@ -291,8 +308,9 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
                                 for r in results if r.headline)))
     blocks.append(Heading("How to read this report", 2, anchor="reading"))
     blocks += [Paragraph(text) for text in READING_NOTES]
+    keys = analysis_keys(results)
     for r in results:
-        blocks += analysis_blocks(r, run_dir)
+        blocks += analysis_blocks(r, run_dir, keys[r.id])
 
     blocks.append(Heading("Limitations and data flags", 2, anchor="limitations"))
     items = list(spec.limitations)

@@ -148,8 +148,8 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
         pooled_part is not None and "pi_low" in pooled_part and pooled_part["pi_low"].notna().any())
     if has_pi:
         handles.append(matplotlib.lines.Line2D([], [], color="#888888", ls=":", label="95% prediction interval"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55 / max(1.5, 0.36 * total)
-                                                                   - (0.12 if subgroup_test else 0)),
+    below = 0.55 + (0.3 if subgroup_test else 0.0)  # inches from the axis to the legend
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -below / max(1.5, 0.36 * total)),
               ncol=2, fontsize=7.5, frameon=False)
     fig.tight_layout()
     return fig
@@ -283,7 +283,7 @@ def shrinkage_plot(studies: pd.DataFrame, pooled: float, *, title: str, outcome:
     _percent_axis(ax)
     ax.set_xlabel(f"{outcome}: observed (square) to shrunken (circle)")
     ax.set_title(title, fontsize=11)
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / max(4, len(order) + 3)),
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(0.8, 0.3 * len(order) - 0.1)),
               ncol=2 if grouped else 1, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -108,7 +108,7 @@ def plotted_priors(priors: PriorSet, posterior: xr.Dataset) -> dict[str, tuple]:
 def _plot_range(name: str, post: np.ndarray, prior_quantile) -> tuple[float, float]:
     lo, hi = float(np.quantile(post, 0.001)), float(np.quantile(post, 0.999))
     if prior_quantile is not None:
-        plo, phi = (float(v) for v in prior_quantile(np.array([0.005, 0.995])))
+        plo, phi = (float(v) for v in prior_quantile(np.array([0.01, 0.99])))
         lo, hi = min(lo, plo), max(hi, phi)
     if name in ("pooled_rate", "icc"):
         return max(lo, 0.0), min(hi, 1.0)
