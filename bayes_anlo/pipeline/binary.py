@@ -168,12 +168,6 @@ def figure_title(title: str, converged: bool) -> str:
     return title if converged else f"NOT CONVERGED: {title}"
 
 
-def subgroup_test_text(sub) -> str:
-    """The between-subgroup test of a frequentist subgroup analysis, as one line for a figure."""
-    return (f"Test for subgroup differences ({sub.overall.method}, separate tau2): Q = {sub.q_between:.2f}, "
-            f"df = {sub.q_between_df}, p = {sub.q_between_p:.3f}")
-
-
 def add_subgroup_tables(result: AnalysisResult, entry: AnalysisEntry, data: BinaryData, tree) -> object | None:
     """Frequentist subgroup analysis (per-subgroup pooling and the tests for differences), the
     posterior contrasts between subgroups, and a flag for every subgroup with a single study.
@@ -261,7 +255,7 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         result.tables["subgroup_pooled"] = subgroup_pooled
     result.figures["forest"] = plots.forest_plot(
         studies, comparison, title=title, outcome=outcome, subgroup_pooled=subgroup_pooled,
-        subgroup_test=subgroup_test_text(sub) if sub is not None else "")
+        subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "")
     pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
     if "shrunken" in studies and len(studies) >= 2:
         means = None

@@ -223,6 +223,13 @@ def subgroup_pooled_rows(tree: xr.DataTree | None, frequentist=None, model_label
     return frame
 
 
+def subgroup_test_text(sub) -> str:
+    """The between-subgroup test of a :class:`~bayes_anlo.frequentist.subgroups.SubgroupResult`
+    as one line (for a figure)."""
+    return (f"Test for subgroup differences ({sub.overall.method}, separate tau2): Q = {sub.q_between:.2f}, "
+            f"df = {sub.q_between_df}, p = {sub.q_between_p:.3f}")
+
+
 def subgroup_contrasts(tree: xr.DataTree, variable: str = "subgroup_rate", level: float = 0.95) -> pd.DataFrame:
     """Posterior contrasts between every pair of subgroups A, B (A before B in the subgroup order).
 
