@@ -136,8 +136,11 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
         low = min(-0.1, float(np.nanmin(comparison["ci_low"])) - 0.05)
         ax.set_xlim(max(-1.0, low), 1.0)
         ax.axvline(0, color="#999999", lw=0.8, ls="--")
-    else:
-        ax.set_xlim(0, 1 if studies["cp_high"].max() > 0.6 else min(1, studies["cp_high"].max() + 0.1))
+    else:  # wide enough for every interval drawn (prediction intervals included)
+        drawn = [studies["cp_high"]] + [frame[c] for frame in (comparison, pooled_part) if frame is not None
+                                        for c in ("ci_high", "pi_high") if c in frame]
+        upper = float(np.nanmax(pd.concat(drawn, ignore_index=True).to_numpy(dtype=float)))
+        ax.set_xlim(0, 1 if upper > 0.6 else min(1, upper + 0.05))
     _percent_axis(ax)
     ax.set_xlabel(f"{outcome} (proportion of patients)" + (f"\n{subgroup_test}" if subgroup_test else ""))
     ax.set_title(title, fontsize=11)
