@@ -27,6 +27,21 @@ cover both cases):
 * **unreliable importance weights**: when the Pareto k-hat of the power-scaling weights exceeds
   ``min(1 - 1 / log10(S), 0.7)`` (``S`` draws; Vehtari et al. 2024, JMLR 25:72) the estimate for that
   component is not trusted, and the result says so.
+
+What the diagnosis says, in plain words (sensitivity values against the 0.05 threshold):
+
+* prior sensitivity high, likelihood low: **determined mainly by its prior** (ArviZ's "strong
+  prior / weak likelihood"). With a handful of studies this is expected of the heterogeneity
+  parameters (kappa, ICC, tau, the between-subgroup SD): the data hold little information on them.
+* both high: ArviZ calls this "potential prior-data conflict", but it also happens whenever prior
+  and data both carry information, which with few studies is the rule. It is reported as a
+  **prior-data conflict** only when the posterior median lies outside the central 95% of the prior
+  (its prior percentile, from draws of the prior, is below 2.5% or above 97.5%): the data then pull
+  the quantity to where the prior placed little mass. Otherwise: **informed by prior and data
+  together**. Without prior draws the percentile is unknown and the row says so.
+* prior not scaled (flat) and likelihood low: **weakly informed by the data** (the refits under
+  alternative priors are the check).
+* otherwise (the likelihood dominates): ``-``.
 """
 
 from __future__ import annotations
@@ -64,7 +79,9 @@ class PowerScaling:
     """Result of :func:`power_scaling`.
 
     ``table``: one row per posterior quantity (array variables one row per element), columns
-    ``variable, prior, likelihood, diagnosis`` (``prior`` is NaN when no prior could be scaled).
+    ``variable, prior, likelihood, prior_percentile, diagnosis`` (``prior`` is NaN when no prior
+    could be scaled; ``prior_percentile`` is where the posterior median lies in the prior, in
+    percent, NaN without prior draws).
     ``scaled`` / ``flat``: prior terms power-scaled / left out as flat. ``khat``: Pareto k-hat of the
     importance weights per component and alpha; ``khat_limit``: the reliability limit.
     """
@@ -98,10 +115,11 @@ class PowerScaling:
             out.append("Importance weights reliable (Pareto k-hat " + ", ".join(
                 f"{c} {k:.2f}" for c, k in worst.items()) + f"; limit {self.khat_limit:.2f}).")
         flagged = self.flagged()
-        if len(flagged):
-            out.append("Flagged: " + "; ".join(f"{r.variable}: {r.diagnosis}" for r in flagged.itertuples()) + ".")
-        else:
+        if not len(flagged):
             out.append("No quantity is flagged.")
+            return out
+        for diagnosis, part in flagged.groupby("diagnosis", sort=False):
+            out.append(f"{diagnosis[0].upper()}{diagnosis[1:]}: " + ", ".join(part["variable"]) + ".")
         return out
 
 
@@ -110,25 +128,58 @@ def _is_flat(values: xr.DataArray) -> bool:
     return bool(np.all(np.isfinite(v)) and np.ptp(v) <= 1e-12 * max(1.0, float(np.abs(v).max())))
 
 
-def _diagnose(prior: float, likelihood: float, threshold: float) -> str:
+#: The plain-language diagnoses (see the module docstring).
+PRIOR_DOMINATED = "determined mainly by its prior (expected with few studies)"
+JOINT = "informed by prior and data together (expected with few studies)"
+JOINT_UNCHECKED = "informed by prior and data together (no prior draws to check for conflict)"
+CONFLICT = "prior-data conflict: the posterior median lies outside the central 95% of the prior"
+WEAK_LIKELIHOOD = "weakly informed by the data (flat prior: see the refits under alternative priors)"
+#: Prior percentiles (in %) beyond which the posterior median is in the tail of its prior.
+CONFLICT_PERCENTILES = (2.5, 97.5)
+
+
+def _diagnose(prior: float, likelihood: float, threshold: float, percentile: float = float("nan")) -> str:
     if not np.isnan(prior) and prior >= threshold and likelihood >= threshold:
-        return "potential prior-data conflict"
+        if np.isnan(percentile):
+            return JOINT_UNCHECKED
+        low, high = CONFLICT_PERCENTILES
+        return CONFLICT if percentile < low or percentile > high else JOINT
     if not np.isnan(prior) and prior > threshold > likelihood:
-        return "potential strong prior / weak likelihood"
+        return PRIOR_DOMINATED
     if np.isnan(prior) and likelihood < threshold:
-        return "weak likelihood"
+        return WEAK_LIKELIHOOD
     return "-"
 
 
+def prior_percentiles(posterior: xr.Dataset, prior: xr.Dataset | None, names: Sequence[str]) -> pd.Series:
+    """``name[element] -> 100 * P_prior(X <= posterior median of X)`` for the named variables
+    present in both the posterior and the prior draws (labels as :func:`flatten_elements`)."""
+    if prior is None:
+        return pd.Series(dtype=float)
+    out = {}
+    for name in names:
+        if name not in posterior or name not in prior:
+            continue
+        post_median = posterior[name].median([d for d in SAMPLE_DIMS if d in posterior[name].dims])
+        draws = prior[name]
+        below = (draws <= post_median).mean([d for d in SAMPLE_DIMS if d in draws.dims])
+        out.update(flatten_elements(xr.Dataset({name: 100.0 * below})))
+    return pd.Series(out, dtype=float)
+
+
 def power_scaling(tree: xr.DataTree, var_names: Sequence[str], *, threshold: float = THRESHOLD,
-                  alphas: tuple[float, float] = ALPHAS) -> PowerScaling:
+                  alphas: tuple[float, float] = ALPHAS, prior: xr.Dataset | None = None) -> PowerScaling:
     """Prior and likelihood power-scaling sensitivity of ``var_names`` (see the module docstring).
 
     ``tree`` needs ``posterior``, ``log_likelihood`` and ``log_prior`` groups (every fit of this
-    package has them). Variables missing from the posterior are skipped.
+    package has them). Variables missing from the posterior are skipped. ``prior``: draws from the
+    prior (e.g. the ``prior`` group of ``model.sample_prior_predictive``; a ``prior`` group of
+    ``tree`` is used when not given), to tell a prior-data conflict from a quantity informed by
+    prior and data together.
     """
     from arviz_stats import psense
 
+    prior_draws = prior
     posterior = tree["posterior"].to_dataset()
     names = [v for v in var_names if v in posterior]
     if not names:
@@ -164,9 +215,14 @@ def power_scaling(tree: xr.DataTree, var_names: Sequence[str], *, threshold: flo
     if scaled and flat:
         notes.append("Flat priors left out of the prior scaling (power-scaling leaves them unchanged; the refits "
                      "test them): " + ", ".join(flat) + ".")
+    if prior_draws is None and "prior" in tree.children:
+        prior_draws = tree["prior"].to_dataset()
+    percentile = prior_percentiles(posterior, prior_draws, names)
     table = pd.DataFrame({"variable": like.index, "prior": prior.reindex(like.index).to_numpy(),
-                          "likelihood": like.to_numpy()})
-    table["diagnosis"] = [_diagnose(p, q, threshold) for p, q in zip(table["prior"], table["likelihood"], strict=True)]
+                          "likelihood": like.to_numpy(),
+                          "prior_percentile": percentile.reindex(like.index).to_numpy(dtype=float)})
+    table["diagnosis"] = [_diagnose(p, q, threshold, c) for p, q, c in
+                          zip(table["prior"], table["likelihood"], table["prior_percentile"], strict=True)]
     result = PowerScaling(table, scaled, flat, khat, limit, notes)
     for component, ok in result.reliable.items():
         if not ok:

@@ -12,7 +12,7 @@ from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.result import AnalysisResult
-from bayes_anlo.report import plots, tables
+from bayes_anlo.report import plots, prior_density, tables
 from bayes_anlo.spec import AnalysisEntry
 
 #: Frequentist pooled results computed for every multi-study analysis.
@@ -147,7 +147,8 @@ def ppc_interval_table(tree, labels: list[str], n: np.ndarray, level: float = 0.
     })
 
 
-def add_binary_ppc(result: AnalysisResult, tree, labels: list[str], n: np.ndarray, entry: AnalysisEntry) -> None:
+def add_binary_ppc(result: AnalysisResult, tree, labels: list[str], n: np.ndarray, entry: AnalysisEntry,
+                   title: str | None = None) -> None:
     """Posterior predictive checks of a binary fit: the statistics table, the per-unit table and
     their figure."""
     from bayes_anlo.checks.ppc import ppc_replicated, ppc_statistics
@@ -158,7 +159,36 @@ def add_binary_ppc(result: AnalysisResult, tree, labels: list[str], n: np.ndarra
     result.tables["ppc"] = ppc
     result.tables["ppc_units"] = units
     result.figures["ppc"] = binary_ppc_plot(ppc, units, ppc_replicated(tree),
-                                            title=f"{entry.title}: posterior predictive check", outcome=entry.outcome)
+                                            title=f"{title or entry.title}: posterior predictive check",
+                                            outcome=entry.outcome)
+
+
+def figure_title(title: str, converged: bool) -> str:
+    """A figure title, marked when the analysis did not pass the convergence gate."""
+    return title if converged else f"NOT CONVERGED: {title}"
+
+
+def add_subgroup_tables(result: AnalysisResult, entry: AnalysisEntry, data: BinaryData, tree) -> object | None:
+    """Frequentist subgroup analysis (per-subgroup pooling and the tests for differences), the
+    posterior contrasts between subgroups, and a flag for every subgroup with a single study.
+    Returns the frequentist :class:`~bayes_anlo.frequentist.subgroups.SubgroupResult` (or None)."""
+    from bayes_anlo import frequentist as fq
+
+    groups = [str(g) for g in data.table[entry.by]]
+    for level in tables.single_study_subgroups(groups):
+        result.flags.append(f"subgroup {level!r} ({entry.by}) has a single study: its estimate rests on that study "
+                            "alone, and the spread of studies within it cannot be estimated from it")
+    sub = None
+    if len(set(groups)) >= 2 and len(data) >= 3:
+        try:
+            sub = fq.subgroup_analysis(data, entry.by, transform="logit", method="REML")
+            result.tables["subgroups_frequentist"] = sub.to_frame()
+            result.tables["subgroup_tests"] = sub.tests_frame()
+        except (ValueError, RuntimeError, InputError) as exc:
+            result.notes.append(f"Frequentist subgroup analysis not computed: {exc}")
+    if "subgroup_rate" in tree["posterior"] and tree["posterior"].sizes.get("subgroup", 0) >= 2:
+        result.tables["subgroup_contrasts"] = tables.subgroup_contrasts(tree)
+    return sub
 
 
 def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
@@ -179,6 +209,8 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         priors_text=describe_priors(model.priors),
         data_sources=sorted(set(data.table["source"]) - {""}),
     )
+    result.by = entry.by or ""
+    title = figure_title(entry.title, result.converged)
     if "flag" in data.table:
         result.flags = [f"{r.study}: {r.flag}" for r in data.table.itertuples() if str(r.flag) not in ("", "nan")]
     if entry.notes:
@@ -203,50 +235,61 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         from bayes_anlo import frequentist as fq
 
         try:
-            result.tables["leave_one_out"] = fq.leave_one_out(data, transform="logit", method="REML")
+            result.tables["leave_one_out"] = tables.leave_one_out_rates(
+                fq.leave_one_out(data, transform="logit", method="REML"))
         except (ValueError, RuntimeError) as exc:
             result.notes.append(f"Leave-one-out not computed: {exc}")
-    if entry.by is not None and len(set(data.table[entry.by])) >= 2 and len(data) >= 3:
-        from bayes_anlo import frequentist as fq
+    grouped = entry.by is not None and entry.by in data.table
+    sub = add_subgroup_tables(result, entry, data, tree) if grouped else None
 
-        try:
-            sub = fq.subgroup_analysis(data, entry.by, transform="logit", method="REML")
-            result.tables["subgroups_frequentist"] = sub.to_frame()
-            result.tables["subgroup_tests"] = sub.tests_frame()
-        except (ValueError, RuntimeError) as exc:
-            result.notes.append(f"Frequentist subgroup analysis not computed: {exc}")
+    add_binary_ppc(result, tree, labels, n, entry, title=title)
 
-    add_binary_ppc(result, tree, labels, n, entry)
-
-    studies = tables.study_table(labels, events, n, tree)
+    groups = [str(g) for g in data.table[entry.by]] if grouped else None
+    studies = tables.study_table(labels, events, n, tree, groups=groups)
     result.tables["studies"] = studies
-    result.figures["forest"] = plots.forest_plot(studies, comparison, title=entry.title, outcome=outcome)
+    subgroup_pooled = None
+    if grouped:
+        subgroup_pooled = tables.subgroup_pooled_rows(tree, sub, _model_label(entry))
+        single = set(tables.single_study_subgroups(groups))
+        subgroup_pooled["note"] = ["single study" if g in single else "" for g in subgroup_pooled["subgroup"]]
+        result.tables["subgroup_pooled"] = subgroup_pooled
+    result.figures["forest"] = plots.forest_plot(
+        studies, comparison, title=title, outcome=outcome, subgroup_pooled=subgroup_pooled,
+        subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "")
     pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
     if "shrunken" in studies and len(studies) >= 2:
-        result.figures["shrinkage"] = plots.shrinkage_plot(studies, pooled, title=f"{entry.title}: shrinkage", outcome=outcome)
+        means = None
+        if grouped and "subgroup_rate" in tree["posterior"]:
+            means = tables.summarise_variable(tree["posterior"].to_dataset(), "subgroup_rate").rename(
+                columns={"label": "subgroup"})
+        result.figures["shrinkage"] = plots.shrinkage_plot(studies, pooled, title=f"{title}: shrinkage", outcome=outcome,
+                                                           subgroup_means=means)
 
-    prior_tree = model.sample_prior_predictive(data, draws=2000, random_seed=derived_seed(analysis_seed, 7))
-    grid = np.linspace(0.0005, 0.9995, 400)
-    dens = plots.density_table(
-        {"prior": prior_tree["prior"]["pooled_rate"].values, "posterior": plots.pooled_draws(tree, "pooled_rate")}, grid
-    )
-    result.tables["prior_posterior"] = dens
-    result.figures["prior_posterior"] = plots.prior_posterior_plot(
-        dens, title=f"{entry.title}: pooled rate, prior and posterior", xlabel=f"pooled {outcome}"
-    )
+    add_prior_posterior(result, model, tree, title)
     if entry.thresholds:
         series = {"pooled rate": plots.pooled_draws(tree, "pooled_rate")}
         if "predictive_rate" in tree["posterior"]:
             series["rate in a new study"] = plots.pooled_draws(tree, "predictive_rate")
         curve = plots.exceedance_curve(series, np.linspace(0, 1, 201))
-        result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds, title=f"{entry.title}: P(rate > t)", outcome=outcome)
+        result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds, title=f"{title}: P(rate > t)", outcome=outcome)
 
-    add_power_scaling(result, model)
+    prior_tree = model.sample_prior_predictive(data, draws=4000, random_seed=derived_seed(analysis_seed, 7))
+    add_power_scaling(result, model, prior=prior_tree["prior"].to_dataset())
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
             model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)
     result.headline = _headline(entry, summary, comparison, result.tables.get("exceedance"), k=len(data))
     return result
+
+
+def add_prior_posterior(result: AnalysisResult, model, tree, title: str) -> None:
+    """The prior/posterior figure: each parameter with an exact prior density (pooled rate,
+    ICC, tau, between-subgroup SD, difference of two arms) over its posterior histogram."""
+    table = prior_density.prior_posterior_table(model.priors, tree)
+    if table.empty:
+        return
+    result.tables["prior_posterior"] = table
+    result.figures["prior_posterior"] = plots.prior_posterior_plot(table, title=f"{title}: prior and posterior")
 
 
 def _model_label(entry: AnalysisEntry) -> str:
@@ -289,16 +332,17 @@ POWER_SCALED_QUANTITIES = ("pooled_rate", "predictive_rate", "subgroup_rate", "d
                            "hazard_ratio_subgroup")
 
 
-def add_power_scaling(result: AnalysisResult, model) -> None:
+def add_power_scaling(result: AnalysisResult, model, prior=None) -> None:
     """Power-scaling prior and likelihood sensitivity of the fit (no refit): the table
-    ``power_scaling`` and the sentences of the report's prior-sensitivity section."""
+    ``power_scaling`` and the sentences of the report's prior-sensitivity section. ``prior``:
+    draws from the prior, to tell a prior-data conflict from joint influence."""
     from bayes_anlo.checks.power_scaling import power_scaling
 
     post = result.tree["posterior"].to_dataset()
     names = list(model.prior_terms(post)) + [v for v in POWER_SCALED_QUANTITIES if v in post]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ps = power_scaling(result.tree, list(dict.fromkeys(names)))
+        ps = power_scaling(result.tree, list(dict.fromkeys(names)), prior=prior)
     result.tables["power_scaling"] = ps.table
     result.sections.setdefault("sensitivity", []).extend(ps.describe())
 

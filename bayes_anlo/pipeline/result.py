@@ -32,3 +32,5 @@ class AnalysisResult:
     data_sources: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     sections: dict[str, list[str]] = field(default_factory=dict)
+    #: the grouping column of a subgroup analysis (``by`` of the spec entry), "" without one
+    by: str = ""

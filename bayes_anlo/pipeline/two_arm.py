@@ -16,7 +16,9 @@ from bayes_anlo.models._sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
     add_binary_ppc,
     add_power_scaling,
+    add_prior_posterior,
     describe_priors,
+    figure_title,
     load_entry_data,
     make_model,
     prior_sensitivity,
@@ -101,6 +103,7 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
                             converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
                             priors_text=describe_priors(model.priors),
                             data_sources=sorted(set(data.table["source"]) - {""}))
+    title = figure_title(entry.title, result.converged)
     result.notes.append(f"p1 = {entry.outcome} with {arm1}; p2 = {entry.outcome} with {arm2}.")
     if entry.notes:
         result.notes.append(entry.notes)
@@ -110,7 +113,7 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     result.tables["diagnostics"] = diagnostics_table(tree)
     result.tables["posterior"] = tables.posterior_summary(tree)
     add_binary_ppc(result, tree, [str(u) for u in tree["observed_data"]["unit"].values],
-                   tree["constant_data"]["n"].values, entry)
+                   tree["constant_data"]["n"].values, entry, title=title)
 
     bayes = bayesian_contrast(tree).assign(paradigm="Bayesian")
     freq = frequentist_contrast(counts).assign(paradigm="frequentist")
@@ -132,20 +135,16 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     diff_rows = bayes.iloc[:1].assign(paradigm="Bayesian", method="difference p1 - p2 (Bayesian)", pi_low=np.nan, pi_high=np.nan)
     wald = freq.iloc[:1].assign(paradigm="frequentist", method="difference p1 - p2 (Wald)", pi_low=np.nan, pi_high=np.nan)
     result.figures["forest"] = plots.forest_plot(studies, pd.concat([diff_rows, wald], ignore_index=True),
-                                                 title=entry.title, outcome=entry.outcome, signed=True)
+                                                 title=title, outcome=entry.outcome, signed=True)
 
     diff = tree["posterior"]["difference"].values.ravel()
-    prior_tree = model.sample_prior_predictive(data, draws=2000, random_seed=derived_seed(analysis_seed, 7))
-    grid = np.linspace(-0.999, 0.999, 400)
-    dens = plots.density_table({"prior": prior_tree["prior"]["difference"].values, "posterior": diff}, grid, bounds=(-1, 1))
-    result.tables["prior_posterior"] = dens
-    result.figures["prior_posterior"] = plots.prior_posterior_plot(
-        dens, title=f"{entry.title}: difference, prior and posterior", xlabel=f"{entry.outcome} difference p1 - p2")
+    add_prior_posterior(result, model, tree, title)
     curve = plots.exceedance_curve({"p1 - p2": diff}, np.linspace(-0.5, 0.5, 201))
     result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds or (0.0,),
-                                                         title=f"{entry.title}: P(p1 - p2 > t)",
+                                                         title=f"{title}: P(p1 - p2 > t)",
                                                          outcome=f"{entry.outcome} difference")
-    add_power_scaling(result, model)
+    prior_tree = model.sample_prior_predictive(data, draws=4000, random_seed=derived_seed(analysis_seed, 7))
+    add_power_scaling(result, model, prior=prior_tree["prior"].to_dataset())
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
             model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)

@@ -1,13 +1,19 @@
 """The structure of a run report: which sections, in which order, saying what.
 
-Sections: summary; data and sources; models and priors; convergence diagnostics; results;
-Bayesian beside frequentist; posterior predictive checks; prior sensitivity; limitations and data
-flags; reproducibility. Each analysis of the spec appears in each section it has content for.
+Level-2 sections (the HTML contents bar lists them, so the report is navigable per analysis):
+summary; how to read this report; one section per analysis ("Analysis: <title>", anchor
+``analysis-<id>``) holding its data and sources, model and priors, convergence diagnostics,
+results, Bayesian beside frequentist, posterior predictive checks and prior sensitivity;
+limitations and data flags; audit; reproducibility. Anchors are made of ``[A-Za-z0-9_-]`` only
+(:func:`anchor`). An analysis that did not pass the convergence gate is marked in its heading, in
+the summary, and in the caption of every one of its tables and figures (and in its figures'
+titles, which the pipeline sets).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -41,7 +47,8 @@ def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] |
     frame = result.tables[name]
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
-    return [Table(frame, caption, table_id=f"{result.id}-{name}", percent_columns=tuple(c for c in percent if c in frame))]
+    return [Table(frame, caption, table_id=anchor(f"{result.id}-{name}"),
+                  percent_columns=tuple(c for c in percent if c in frame))]
 
 
 def _survival_comparison_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,6 +84,8 @@ def _power_scaling_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in ("prior", "likelihood"):
         out[column] = ["not computed (flat prior)" if pd.isna(v) else f"{v:.3f}" for v in frame[column]]
+    if "prior_percentile" in frame:
+        out["prior_percentile"] = ["" if pd.isna(v) else f"{v:.1f}%" for v in frame["prior_percentile"]]
     return out
 
 
@@ -91,7 +100,7 @@ def _posterior_table(result: AnalysisResult) -> list[Block]:
         frame[c] = [f"{100 * v:.1f}%" if rate else f"{v:.3g}" for v, rate in zip(frame[c], is_rate, strict=True)]
     frame = frame[["variable", "label", "description"] + value_columns]
     return [Table(frame, "Posterior summaries (median and 95% equal-tailed credible interval)",
-                  table_id=f"{result.id}-posterior")]
+                  table_id=anchor(f"{result.id}-posterior"))]
 
 
 def audit_blocks(audits: dict) -> list[Block]:
@@ -103,14 +112,181 @@ def audit_blocks(audits: dict) -> list[Block]:
         "parts do not sum to their total.")]
     for name, audit in audits.items():
         counts = audit.summary()
-        blocks.append(Heading(f"Audit: {name}", 3, anchor=f"audit-{name}"))
+        blocks.append(Heading(f"Audit: {name}", 3, anchor=anchor(f"audit-{name}")))
         blocks.append(Paragraph(f"{int(counts.sum())} checks: " + ", ".join(f"{int(v)} {k}" for k, v in counts.items() if v)
                                 + f". Full table: `tables/audit__{name}.csv`."))
         flagged = audit.flagged_table
         if len(flagged):
             blocks.append(Table(flagged[["location", "printed", "named_method", "matching", "verdict", "note"]],
-                                "Flagged numbers", table_id=f"audit-{name}-flagged"))
+                                "Flagged numbers", table_id=anchor(f"audit-{name}-flagged")))
     return blocks
+
+
+def anchor(text: str) -> str:
+    """An HTML id/fragment made only of ``[A-Za-z0-9_-]`` (anything else becomes ``-``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", str(text)) or "-"
+
+
+def _mark(result: AnalysisResult, caption: str) -> str:
+    """A caption of ``result``'s table or figure, marked when the analysis did not converge."""
+    return caption if result.converged else f"NOT CONVERGED: {caption}"
+
+
+def _marked(result: AnalysisResult, blocks: list[Block]) -> list[Block]:
+    """Every table and figure caption of ``result`` marked when it did not converge."""
+    if result.converged:
+        return blocks
+    out = []
+    for b in blocks:
+        if isinstance(b, Table):
+            b = Table(b.frame, _mark(result, b.caption), anchor(b.table_id), b.percent_columns, b.digits)
+        elif isinstance(b, Figure):
+            b = Figure(b.path, b.relative, _mark(result, b.caption))
+        out.append(b)
+    return out
+
+
+def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
+    blocks: list[Block] = []
+    if "subgroup_pooled" in r.tables:
+        frame = r.tables["subgroup_pooled"].copy()
+        frame["k"] = ["" if pd.isna(k) else str(int(k)) for k in frame["k"]]
+        blocks.append(Table(frame[[c for c in ["subgroup", "paradigm", "method", "k", "estimate", "ci_low", "ci_high",
+                                               "pi_low", "pi_high", "note"] if c in frame]],
+                            f"Pooled estimate of each subgroup ({r.by or 'subgroup'}): Bayesian "
+                            "subgroup mean (posterior median, 95% CrI) and each subgroup pooled on its own (frequentist); "
+                            "pi_*: 95% interval for a new study of the subgroup",
+                            table_id=anchor(f"{r.id}-subgroup_pooled"),
+                            percent_columns=tuple(c for c in RATE_COLUMNS if c in frame)))
+    if "subgroup_contrasts" in r.tables:
+        frame = r.tables["subgroup_contrasts"].rename(columns={"prob_a_greater": "P(A > B)"})
+        blocks.append(Table(frame, "Posterior contrasts between subgroups: difference of subgroup mean rates A - B "
+                            "(posterior median, 95% CrI) and the posterior probability that A's rate exceeds B's",
+                            table_id=anchor(f"{r.id}-subgroup_contrasts"),
+                            percent_columns=("difference_median", "difference_low", "difference_high")))
+    blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML)",
+                     ["subgroup", "method", "k", "total_events", "total_n", "estimate", "ci_low", "ci_high", "tau2", "i2"],
+                     percent=RATE_COLUMNS)
+    blocks += _table(r, "subgroup_tests", "Tests for subgroup differences")
+    return blocks
+
+
+READING_NOTES = (
+    "**Bayesian beside frequentist.** Each comparison row is a pooled estimate of the same quantity on the same "
+    "data. Frequentist rows follow R metafor: PFT = Freeman-Tukey double arcsine (back-transformed with the "
+    "harmonic-mean n), PLO = logit with 0.5 added to studies with 0 or n events, DL/REML = tau^2 estimator, "
+    "GLMM = random-intercept logistic model by ML. The Freeman-Tukey back-transform can mislead (Schwarzer et al. "
+    "2019); read it beside the logit and GLMM rows. For Bayesian rows, the interval is a 95% credible interval "
+    "and pi_* the 95% interval of a new study's rate. The population mean rate is `pooled_rate` in the "
+    "beta-binomial model and `mean_rate` in the logit-normal and nested models, whose `pooled_rate` is the "
+    "median study (or subgroup) rate, the quantity the GLMM estimates.",
+    "**Posterior predictive checks.** Posterior predictive p-values near 0 or 1 (flagged) mean the model does "
+    "not reproduce that feature of the data.",
+    "**Prior sensitivity.** Two checks. Power-scaling (ArviZ) makes each prior, and then the likelihood, "
+    "slightly stronger and weaker by importance weighting the draws already made, and reports how far each "
+    "posterior moves: it needs no refit, but it cannot perturb a flat prior and it is local. A quantity whose "
+    "prior sensitivity exceeds 0.05 while its likelihood sensitivity does not is *determined mainly by its "
+    "prior*: with a handful of studies this is expected of the heterogeneity (kappa, ICC, tau, the "
+    "between-subgroup SD), and the prior/posterior figure shows how much the data moved it. When both exceed "
+    "0.05, prior and data both inform the quantity; it is called a *prior-data conflict* only when its "
+    "posterior median also lies outside the central 95% of its prior. Refits under the model's named "
+    "alternative prior sets (where the spec asks for them) test the flat priors and larger changes; a refit "
+    "that did not converge is marked and is no evidence either way. A conclusion that moves with the prior "
+    "rests on the prior, not on the data.",
+)
+
+
+def analysis_keys(results: list[AnalysisResult]) -> dict[str, str]:
+    """Analysis id -> a unique anchor key made of ``[A-Za-z0-9_-]``."""
+    keys: dict[str, str] = {}
+    for r in results:
+        key, k = anchor(r.id), 2
+        while key in keys.values():
+            key, k = f"{anchor(r.id)}-{k}", k + 1
+        keys[r.id] = key
+    return keys
+
+
+def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) -> list[Block]:
+    """Every section of one analysis, under one level-2 heading (its entry in the contents)."""
+    key = key or anchor(r.id)
+    status = "" if r.converged else " (NOT CONVERGED)"
+    blocks: list[Block] = [Heading(f"Analysis: {r.title}{status}", 2, anchor=f"analysis-{key}")]
+    if not r.converged:
+        blocks.append(Paragraph("**NOT CONVERGED**: " + "; ".join(r.convergence_reasons)
+                                + ". Every number of this analysis is unreliable.", css="warning"))
+    if r.headline:
+        blocks.append(Paragraph(r.headline, css="headline"))
+
+    blocks.append(Heading("Data and sources", 3, anchor=f"data-{key}"))
+    data_cols = ["study"] + ([r.by] if r.by else []) + [
+        "subgroup", "arm", "line", "outcome", "events", "n", "proportion", "derived", "source",
+        "endpoint", "quantity", "value", "time", "unit"]
+    if "data" in r.tables:
+        data = r.tables["data"]
+        filled = [c for c in dict.fromkeys(data_cols) if c in data and data[c].astype(str).replace("nan", "").ne("").any()]
+        blocks += _table(r, "data", "Data analysed (each number with its source)", filled, percent=("proportion",))
+
+    blocks.append(Heading("Model and priors", 3, anchor=f"model-{key}"))
+    blocks.append(Paragraph(f"Model `{r.model}`. Priors: {r.priors_text}."))
+    blocks += [Paragraph(n) for n in r.notes]
+
+    blocks.append(Heading("Convergence diagnostics", 3, anchor=f"convergence-{key}"))
+    status = "converged" if r.converged else "NOT CONVERGED: " + "; ".join(r.convergence_reasons)
+    blocks.append(Paragraph(f"{status[0].upper()}{status[1:]}.", css="" if r.converged else "warning"))
+    blocks += _table(r, "diagnostics", "R-hat, effective sample sizes and Monte Carlo standard errors")
+
+    blocks.append(Heading("Results", 3, anchor=f"results-{key}"))
+    blocks += _posterior_table(r)
+    blocks += _table(r, "exceedance", "Posterior probability that the rate exceeds each threshold",
+                     percent=("threshold",))
+    grouped = "subgroup_pooled" in r.tables
+    blocks += _fig(r, "forest", run_dir, "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and "
+                   + ("each subgroup's pooled rows (Bayesian and frequentist) under its studies, then the pooled "
+                      "estimates by method, with the test for subgroup differences under the axis."
+                      if grouped else "pooled estimates by method."))
+    blocks += _fig(r, "shrinkage", run_dir, "Shrinkage: each observed rate moves toward "
+                   + ("its subgroup's mean (solid line, one colour per subgroup)" if grouped else "the pooled estimate")
+                   + ", more so for small studies.")
+    blocks += _fig(r, "exceedance", run_dir, "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.")
+    blocks += _fig(r, "prior_posterior", run_dir, "Prior (exact density, dashed) and posterior (histogram of draws) of "
+                   "the parameters a prior can move with few studies: the pooled rate or difference and the "
+                   "heterogeneity (ICC, tau, between-subgroup SD).")
+    blocks += _fig(r, "survival_curve", run_dir, "Posterior survival curve of the typical study (median and 95% "
+                   "band), the 95% band for a new study, and the reported medians and landmark rates.")
+
+    blocks.append(Heading("Bayesian beside frequentist", 3, anchor=f"compare-{key}"))
+    if r.model == "piecewise_exponential":
+        blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Reported beside posterior "
+                         "(medians in months; survival as a percentage)", table_id=anchor(f"{r.id}-comparison"))]
+    else:
+        blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
+    if "contrast" in r.tables:
+        blocks += [Table(_contrast_frame(r.tables["contrast"]), "Arm 1 against arm 2: Bayesian posterior, "
+                         "frequentist tests and intervals, and what the paper printed", table_id=anchor(f"{r.id}-contrast"))]
+    blocks += _subgroup_blocks(r)
+    blocks += _table(r, "leave_one_out", "Leave-one-study-out (logit transform, REML): the pooled rate without each "
+                     "study, with its 95% CI and prediction interval (rate scale), tau^2 (logit scale) and I^2 (%) "
+                     "of the remaining studies", percent=RATE_COLUMNS)
+
+    blocks.append(Heading("Posterior predictive checks", 3, anchor=f"ppc-{key}"))
+    blocks += _table(r, "ppc", "Test statistics: observed value, replicated distribution and posterior predictive p-value")
+    blocks += _table(r, "ppc_units", "Observed events per study beside the 90% posterior predictive interval")
+    blocks += _fig(r, "ppc", run_dir, "Posterior predictive check: each observed value (dark square) against the "
+                   "90% interval of its replicates (red); orange rows lie outside it. Histograms: each test statistic "
+                   "over replicated data sets, with the observed value as a dark line.")
+
+    blocks.append(Heading("Prior sensitivity", 3, anchor=f"sens-{key}"))
+    blocks += [Paragraph(text) for text in r.sections.get("sensitivity", [])]
+    if "power_scaling" in r.tables:
+        blocks.append(Table(_power_scaling_frame(r.tables["power_scaling"]),
+                            "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 scaling; "
+                            "prior_percentile: where the posterior median lies in the prior)",
+                            table_id=anchor(f"{r.id}-power_scaling")))
+    what = {"piecewise_exponential": "Median survival (months)", "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
+    blocks += _table(r, "sensitivity", f"{what.get(r.model, 'Pooled rate')} under alternative priors "
+                     "(posterior median and 95% CrI)", percent=RATE_COLUMNS)
+    return _marked(r, blocks)
 
 
 def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: Path, audits: dict | None = None) -> list[Block]:
@@ -122,100 +298,21 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     if unconverged:
         blocks.append(Paragraph(
             "**NOT CONVERGED.** " + "; ".join(f"{r.id}: {', '.join(r.convergence_reasons)}" for r in unconverged)
-            + ". Estimates from these analyses are not reliable.", css="warning"))
+            + ". Estimates from these analyses are not reliable; each of their tables and figures is marked.",
+            css="warning"))
     else:
         blocks.append(Paragraph("All analyses passed the convergence gate (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences).", css="ok"))
 
-    blocks.append(Heading("Summary", 2))
-    blocks.append(Bullets(tuple(f"**{r.title}** ({r.model}): {r.headline}" for r in results if r.headline)))
-
-    blocks.append(Heading("Data and sources", 2))
+    blocks.append(Heading("Summary", 2, anchor="summary"))
+    blocks.append(Bullets(tuple(f"**{r.title}** ({r.model}{'' if r.converged else ', NOT CONVERGED'}): {r.headline}"
+                                for r in results if r.headline)))
+    blocks.append(Heading("How to read this report", 2, anchor="reading"))
+    blocks += [Paragraph(text) for text in READING_NOTES]
+    keys = analysis_keys(results)
     for r in results:
-        blocks.append(Heading(r.title, 3, anchor=f"data-{r.id}"))
-        data_cols = ["study", "subgroup", "arm", "line", "outcome", "events", "n", "proportion", "derived", "source",
-                     "endpoint", "quantity", "value", "time", "unit"]
-        blocks += _table(r, "data", "Data analysed (each number with its source)", data_cols, percent=("proportion",))
+        blocks += analysis_blocks(r, run_dir, keys[r.id])
 
-    blocks.append(Heading("Models and priors", 2))
-    for r in results:
-        blocks.append(Paragraph(f"**{r.title}**: model `{r.model}`. Priors: {r.priors_text}."))
-        blocks += [Paragraph(n) for n in r.notes]
-
-    blocks.append(Heading("Convergence diagnostics", 2))
-    for r in results:
-        status = "converged" if r.converged else "NOT CONVERGED: " + "; ".join(r.convergence_reasons)
-        blocks.append(Paragraph(f"**{r.title}**: {status}.", css="" if r.converged else "warning"))
-        blocks += _table(r, "diagnostics", "R-hat, effective sample sizes and Monte Carlo standard errors")
-
-    blocks.append(Heading("Results", 2))
-    for r in results:
-        blocks.append(Heading(r.title, 3, anchor=f"results-{r.id}"))
-        blocks.append(Paragraph(r.headline, css="headline"))
-        blocks += _posterior_table(r)
-        blocks += _table(r, "exceedance", "Posterior probability that the rate exceeds each threshold",
-                         percent=("threshold",))
-        blocks += _fig(r, "forest", run_dir, "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and pooled estimates by method.")
-        blocks += _fig(r, "shrinkage", run_dir, "Shrinkage: each observed rate moves toward the pooled estimate, more so for small studies.")
-        blocks += _fig(r, "exceedance", run_dir, "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.")
-        blocks += _fig(r, "prior_posterior", run_dir, "Prior and posterior of the pooled rate (for two arms: of the difference).")
-        blocks += _fig(r, "survival_curve", run_dir, "Posterior survival curve of the typical study (median and 95% "
-                       "band), the 95% band for a new study, and the reported medians and landmark rates.")
-
-    blocks.append(Heading("Bayesian beside frequentist", 2))
-    blocks.append(Paragraph(
-        "Each row is a pooled estimate of the same quantity on the same data. Frequentist rows follow R metafor: "
-        "PFT = Freeman-Tukey double arcsine (back-transformed with the harmonic-mean n), PLO = logit with 0.5 added "
-        "to studies with 0 or n events, DL/REML = tau^2 estimator, GLMM = random-intercept logistic model by ML. "
-        "The Freeman-Tukey back-transform can mislead (Schwarzer et al. 2019); read it beside the logit and GLMM rows. "
-        "For Bayesian rows, the interval is a 95% credible interval and pi_* the 95% interval of a new study's rate."))
-    for r in results:
-        blocks.append(Heading(r.title, 3, anchor=f"compare-{r.id}"))
-        if r.model == "piecewise_exponential":
-            blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Reported beside posterior "
-                             "(medians in months; survival as a percentage)", table_id=f"{r.id}-comparison")]
-        else:
-            blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
-        if "contrast" in r.tables:
-            blocks += [Table(_contrast_frame(r.tables["contrast"]), "Arm 1 against arm 2: Bayesian posterior, "
-                             "frequentist tests and intervals, and what the paper printed", table_id=f"{r.id}-contrast")]
-        blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML)",
-                         ["subgroup", "method", "k", "total_events", "total_n", "estimate", "ci_low", "ci_high", "tau2", "i2"],
-                         percent=RATE_COLUMNS)
-        blocks += _table(r, "subgroup_tests", "Tests for subgroup differences")
-        blocks += _table(r, "leave_one_out", "Leave-one-study-out (logit, REML)", percent=RATE_COLUMNS)
-
-    blocks.append(Heading("Posterior predictive checks", 2))
-    blocks.append(Paragraph("Posterior predictive p-values near 0 or 1 (flagged) mean the model does not reproduce that feature of the data."))
-    for r in results:
-        blocks.append(Heading(r.title, 3, anchor=f"ppc-{r.id}"))
-        blocks += _table(r, "ppc", "Test statistics: observed value, replicated distribution and posterior predictive p-value")
-        blocks += _table(r, "ppc_units", "Observed events per study beside the 90% posterior predictive interval")
-        blocks += _fig(r, "ppc", run_dir, "Posterior predictive check: each observed value (dark square) against the "
-                       "90% interval of its replicates (red); orange rows lie outside it. Histograms: each test statistic "
-                       "over replicated data sets, with the observed value as a dark line.")
-
-    blocks.append(Heading("Prior sensitivity", 2))
-    blocks.append(Paragraph(
-        "Two checks. Power-scaling (ArviZ) makes each prior, and then the likelihood, slightly stronger and weaker "
-        "by importance weighting the draws already made, and reports how far each posterior moves: it needs no refit, "
-        "but it cannot perturb a flat prior and it is local. Refits under the model's named alternative prior sets "
-        "(where the spec asks for them) test the flat priors and larger changes; a refit that did not converge is "
-        "marked and is no evidence either way. ArviZ labels a quantity 'potential prior-data conflict' when both "
-        "sensitivities exceed 0.05 (prior and data both shape it) and 'potential strong prior / weak likelihood' "
-        "when only the prior's does; with a handful of studies the heterogeneity parameter (kappa, tau) is usually "
-        "shaped by its prior. A conclusion that moves with the prior rests on the prior, not on the data."))
-    for r in results:
-        blocks.append(Heading(r.title, 3, anchor=f"sens-{r.id}"))
-        blocks += [Paragraph(text) for text in r.sections.get("sensitivity", [])]
-        if "power_scaling" in r.tables:
-            blocks.append(Table(_power_scaling_frame(r.tables["power_scaling"]),
-                                "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 scaling)",
-                                table_id=f"{r.id}-power_scaling"))
-        what = {"piecewise_exponential": "Median survival (months)", "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
-        blocks += _table(r, "sensitivity", f"{what.get(r.model, 'Pooled rate')} under alternative priors "
-                         "(posterior median and 95% CrI)", percent=RATE_COLUMNS)
-
-    blocks.append(Heading("Limitations and data flags", 2))
+    blocks.append(Heading("Limitations and data flags", 2, anchor="limitations"))
     items = list(spec.limitations)
     for r in results:
         items += [f"{r.title}: {flag}" for flag in r.flags]
@@ -223,7 +320,7 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     if audits:
         blocks += audit_blocks(audits)
 
-    blocks.append(Heading("Reproducibility", 2))
+    blocks.append(Heading("Reproducibility", 2, anchor="reproducibility"))
     blocks.append(Paragraph(
         f"Spec `{record['spec_path']}` (sha256 `{record['spec_sha256'][:16]}`), seed {record['seed']}, run at "
         f"{record['started_at']} in {record['wall_seconds']:.1f} s. Re-run with `bayes-anlo run {record['spec_path']} --out DIR`; "

@@ -1,27 +1,36 @@
 """Figures for reports. Each function takes tidy tables and returns a matplotlib Figure.
 
-The backend is left to the caller (the CLI selects Agg; notebooks keep their inline backend).
+Figures are made by :mod:`bayes_anlo.report.canvas`: not tracked by pyplot (a run never holds
+figures open), and every text (study labels, subgroup names, titles) drawn literally, never parsed
+as mathtext. The backend is left to the caller.
 
 Nothing here samples or fits: the data behind every figure is a table from
-:mod:`bayes_anlo.report.tables` (or :func:`density_table` / :func:`exceedance_curve` below, which
-only transform draws), so each figure can be checked or redrawn from its CSV.
+:mod:`bayes_anlo.report.tables` or :mod:`bayes_anlo.report.prior_density` (or
+:func:`exceedance_curve` below, which only transforms draws), so each figure can be checked or
+redrawn from its CSV.
 """
 
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.figure
 import matplotlib.lines
 import matplotlib.patches
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+from bayes_anlo.report import canvas
+from bayes_anlo.report.canvas import literal_text, new_figure
 
 OBSERVED = "#444444"
 FREQUENTIST = "#1f77b4"
 BAYES = "#d62728"
 PUBLISHED = "#2ca02c"
 PRIOR = "#7f7f7f"
+PARADIGM_COLOURS = {"Bayesian": BAYES, "frequentist": FREQUENTIST, "published": PUBLISHED}
 
 
 def _percent_axis(ax, axis="x"):
@@ -29,87 +38,160 @@ def _percent_axis(ax, axis="x"):
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
+def subgroup_colours(levels) -> dict[str, tuple]:
+    """One colour per subgroup level (tab10, cycling), in the order given."""
+    palette = list(matplotlib.colormaps["tab10"].colors)
+    return {str(level): palette[i % len(palette)] for i, level in enumerate(dict.fromkeys(levels))}
+
+
+def forest_rows(studies: pd.DataFrame, comparison: pd.DataFrame, subgroup_pooled: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows of a forest plot, top to bottom: ``kind`` (``header``, ``study``, ``pooled``,
+    ``overall``), ``label``, the study row index (studies) or comparison row index (pooled rows).
+
+    Without a ``subgroup`` column in ``studies`` (or without ``subgroup_pooled``) the studies come
+    first, then every row of ``comparison``. With them, each subgroup is a block: a header, its
+    studies, its pooled rows (``subgroup_pooled`` rows of that subgroup, Bayesian and frequentist);
+    the overall rows of ``comparison`` close the figure.
+    """
+    rows = []
+    grouped = subgroup_pooled is not None and "subgroup" in studies
+    if grouped:
+        for level in dict.fromkeys(studies["subgroup"].astype(str)):
+            members = np.flatnonzero(studies["subgroup"].astype(str).to_numpy() == level)
+            single = " (single study)" if len(members) == 1 else ""
+            rows.append({"kind": "header", "label": f"{level}{single}", "index": -1, "subgroup": level})
+            rows += [{"kind": "study", "label": _study_label(studies.iloc[i]), "index": int(i), "subgroup": level}
+                     for i in members]
+            part = subgroup_pooled.reset_index(drop=True)
+            for j in np.flatnonzero(part["subgroup"].astype(str).to_numpy() == level):
+                r = part.iloc[j]
+                rows.append({"kind": "pooled", "label": f"  {r['method']} ({r['paradigm']})", "index": int(j),
+                             "subgroup": level})
+    else:
+        rows += [{"kind": "study", "label": _study_label(studies.iloc[i]), "index": i, "subgroup": ""}
+                 for i in range(len(studies))]
+    rows.append({"kind": "gap", "label": "", "index": -1, "subgroup": ""})
+    rows += [{"kind": "overall", "label": f"{r.method} ({r.paradigm})", "index": j, "subgroup": ""}
+             for j, r in enumerate(comparison.itertuples(index=False))]
+    return pd.DataFrame(rows)
+
+
+def _study_label(row) -> str:
+    return f"{row['label']}  {int(row['events'])}/{int(row['n'])}"
+
+
+def _diamond(ax, row, yy, colour, half_height=0.25):
+    if "pi_low" in row and not np.isnan(row["pi_low"]):
+        ax.plot([row["pi_low"], row["pi_high"]], [yy, yy], color=colour, lw=1, ls=":")
+    ax.fill([row["ci_low"], row["estimate"], row["ci_high"], row["estimate"]],
+            [yy, yy + half_height, yy, yy - half_height], color=colour, alpha=0.85)
+
+
+@literal_text
 def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, outcome: str,
-                signed: bool = False) -> plt.Figure:
+                signed: bool = False, subgroup_pooled: pd.DataFrame | None = None,
+                subgroup_test: str = "") -> matplotlib.figure.Figure:
     """Observed rates (Clopper-Pearson), shrunken rates, and pooled estimates from every method.
 
     ``studies`` is :func:`~bayes_anlo.report.tables.study_table`; ``comparison`` is
-    :func:`~bayes_anlo.report.tables.comparison_table`.
+    :func:`~bayes_anlo.report.tables.comparison_table`. With a ``subgroup`` column in ``studies``
+    and ``subgroup_pooled`` (:func:`~bayes_anlo.report.tables.subgroup_pooled_rows`), studies are
+    grouped by subgroup, each group closed by its pooled rows; ``subgroup_test`` (a sentence, e.g.
+    the between-subgroup Q test) is printed under the axis. Row order: :func:`forest_rows`.
     """
-    k, m = len(studies), len(comparison)
-    fig, ax = plt.subplots(figsize=(8.5, 1.2 + 0.36 * (k + m + 1)), dpi=110)
-    y = np.arange(k + m + 1)[::-1]
-    for i, row in enumerate(studies.itertuples(index=False)):
-        yy = y[i]
-        ax.plot([row.cp_low, row.cp_high], [yy + 0.12] * 2, color=OBSERVED, lw=1.5)
-        ax.plot(row.observed, yy + 0.12, "s", color=OBSERVED, ms=4 + 4 * np.sqrt(row.n / studies["n"].max()),
-                label="observed (Clopper-Pearson 95% CI)" if i == 0 else None)
-        if "shrunken" in studies:
-            ax.plot([row.shrunken_low, row.shrunken_high], [yy - 0.12] * 2, color=BAYES, lw=1.5)
-            ax.plot(row.shrunken, yy - 0.12, "o", color=BAYES, ms=5,
-                    label="shrunken (posterior median, 95% CrI)" if i == 0 else None)
-    colours = {"Bayesian": BAYES, "frequentist": FREQUENTIST, "published": PUBLISHED}
-    labels = list(studies["label"] + studies.apply(lambda r: f"  {int(r.events)}/{int(r.n)}", axis=1)) + [""]
-    for j, row in enumerate(comparison.itertuples(index=False)):
-        yy = y[k + 1 + j]
-        c = colours.get(row.paradigm, OBSERVED)
-        if not np.isnan(row.pi_low):
-            ax.plot([row.pi_low, row.pi_high], [yy, yy], color=c, lw=1, ls=":")
-        ax.fill([row.ci_low, row.estimate, row.ci_high, row.estimate], [yy, yy + 0.25, yy, yy - 0.25], color=c, alpha=0.85)
-        labels.append(f"{row.method} ({row.paradigm})")
-    ax.axhline(y[k], color="#bbbbbb", lw=0.8)
+    layout = forest_rows(studies, comparison, subgroup_pooled)
+    total = len(layout)
+    height = 1.2 + 0.36 * total + (0.3 if subgroup_test else 0)
+    fig = new_figure(figsize=(8.5, height))
+    ax = fig.subplots()
+    y = np.arange(total)[::-1].astype(float)
+    first_study = True
+    pooled_part = subgroup_pooled.reset_index(drop=True) if subgroup_pooled is not None else None
+    for yy, row in zip(y, layout.itertuples(index=False), strict=True):
+        if row.kind == "study":
+            s = studies.iloc[row.index]
+            ax.plot([s["cp_low"], s["cp_high"]], [yy + 0.12] * 2, color=OBSERVED, lw=1.5)
+            ax.plot(s["observed"], yy + 0.12, "s", color=OBSERVED, ms=4 + 4 * np.sqrt(s["n"] / studies["n"].max()),
+                    label="observed (Clopper-Pearson 95% CI)" if first_study else None)
+            if "shrunken" in studies:
+                ax.plot([s["shrunken_low"], s["shrunken_high"]], [yy - 0.12] * 2, color=BAYES, lw=1.5)
+                ax.plot(s["shrunken"], yy - 0.12, "o", color=BAYES, ms=5,
+                        label="shrunken (posterior median, 95% CrI)" if first_study else None)
+            first_study = False
+        elif row.kind == "pooled":
+            r = pooled_part.iloc[row.index]
+            _diamond(ax, r, yy, PARADIGM_COLOURS.get(r["paradigm"], OBSERVED), half_height=0.18)
+        elif row.kind == "overall":
+            r = comparison.iloc[row.index]
+            _diamond(ax, r, yy, PARADIGM_COLOURS.get(r["paradigm"], OBSERVED))
+    gap = y[layout["kind"].to_numpy() == "gap"]
+    for g in gap:
+        ax.axhline(g, color="#bbbbbb", lw=0.8)
     ax.set_yticks(y)
-    ax.set_yticklabels(labels, fontsize=8.5)
+    ax.set_yticklabels(layout["label"].tolist(), fontsize=8.5)
+    for tick, kind in zip(ax.get_yticklabels(), layout["kind"], strict=True):
+        if kind == "header":
+            tick.set_fontweight("bold")
     if signed:  # rows below the line are differences of rates
         low = min(-0.1, float(np.nanmin(comparison["ci_low"])) - 0.05)
         ax.set_xlim(max(-1.0, low), 1.0)
         ax.axvline(0, color="#999999", lw=0.8, ls="--")
-    else:
-        ax.set_xlim(0, 1 if studies["cp_high"].max() > 0.6 else min(1, studies["cp_high"].max() + 0.1))
+    else:  # wide enough for every interval drawn (prediction intervals included)
+        drawn = [studies["cp_high"]] + [frame[c] for frame in (comparison, pooled_part) if frame is not None
+                                        for c in ("ci_high", "pi_high") if c in frame]
+        upper = float(np.nanmax(pd.concat(drawn, ignore_index=True).to_numpy(dtype=float)))
+        ax.set_xlim(0, 1 if upper > 0.6 else min(1, upper + 0.05))
     _percent_axis(ax)
-    ax.set_xlabel(f"{outcome} (proportion of patients)")
+    ax.set_xlabel(f"{outcome} (proportion of patients)" + (f"\n{subgroup_test}" if subgroup_test else ""))
     ax.set_title(title, fontsize=11)
     ax.grid(axis="x", alpha=0.3)
-    handles, names = ax.get_legend_handles_labels()
+    handles, _ = ax.get_legend_handles_labels()
     handles.append(matplotlib.patches.Patch(color="#888888", label="pooled estimate, 95% interval (diamond)"))
-    if comparison["pi_low"].notna().any():
+    has_pi = comparison["pi_low"].notna().any() or (
+        pooled_part is not None and "pi_low" in pooled_part and pooled_part["pi_low"].notna().any())
+    if has_pi:
         handles.append(matplotlib.lines.Line2D([], [], color="#888888", ls=":", label="95% prediction interval"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.55 / max(1.5, 0.36 * (k + m + 1))),
+    below = 0.55 + (0.3 if subgroup_test else 0.0)  # inches from the axis to the legend
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -below / max(1.5, 0.36 * total)),
               ncol=2, fontsize=7.5, frameon=False)
     fig.tight_layout()
     return fig
 
 
-def density_table(samples: dict[str, np.ndarray], grid: np.ndarray, bounds: tuple[float, float] = (0.0, 1.0)) -> pd.DataFrame:
-    """Kernel density (Gaussian, Scott bandwidth, reflected at the bounds) of draws on a grid."""
-    from scipy import stats
+@literal_text
+def prior_posterior_plot(densities: pd.DataFrame, *, title: str) -> matplotlib.figure.Figure:
+    """One panel per parameter: the analytic prior density (dashed) over the posterior histogram.
 
-    frames = []
-    for name, draws in samples.items():
-        draws = np.asarray(draws, dtype=float).ravel()
-        if draws.std() == 0:
-            continue
-        kde = stats.gaussian_kde(draws)
-        lo, hi = bounds
-        dens = kde(grid) + kde(2 * lo - grid) + kde(2 * hi - grid)
-        frames.append(pd.DataFrame({"series": name, "x": grid, "density": dens}))
-    return pd.concat(frames, ignore_index=True)
-
-
-def prior_posterior_plot(densities: pd.DataFrame, *, title: str, xlabel: str) -> plt.Figure:
-    """Overlaid densities (one line per series) from :func:`density_table`."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.6), dpi=110)
-    styles = {"prior": (PRIOR, "--"), "posterior": (BAYES, "-")}
-    for name, part in densities.groupby("series", sort=False):
-        colour, ls = styles.get(name, (None, "-"))
-        ax.plot(part["x"], part["density"], color=colour, ls=ls, lw=1.8, label=name)
-    _percent_axis(ax)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("density")
-    ax.set_title(title, fontsize=11)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+    ``densities`` is :func:`~bayes_anlo.report.prior_density.prior_posterior_table`: columns
+    ``parameter``, ``axis_label``, ``series`` (``prior`` / ``posterior``), ``x``, ``density``,
+    ``percent`` (whether the parameter is a proportion).
+    """
+    names = list(dict.fromkeys(densities["parameter"]))
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig = new_figure(figsize=(3.3 * cols + 0.4, 2.8 * rows + 0.6))
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax, name in zip(axes, names, strict=False):
+        part = densities[densities["parameter"] == name]
+        post = part[part["series"] == "posterior"]
+        prior = part[part["series"] == "prior"]
+        if len(post):
+            ax.fill_between(post["x"], post["density"], step="mid", color=BAYES, alpha=0.35, lw=0,
+                            label="posterior (histogram of draws)")
+        if len(prior):
+            ax.plot(prior["x"], prior["density"], color=PRIOR, ls="--", lw=1.6, label="prior (exact density)")
+        ax.set_xlabel(str(part["axis_label"].iloc[0]), fontsize=8.5)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7.5)
+        if bool(part["percent"].iloc[0]):
+            _percent_axis(ax)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names):]:
+        ax.axis("off")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle(title, fontsize=10.5)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -121,8 +203,10 @@ def exceedance_curve(draws: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataF
     return pd.concat(rows, ignore_index=True)
 
 
-def exceedance_plot(curve: pd.DataFrame, thresholds: tuple[float, ...], *, title: str, outcome: str) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6.5, 3.6), dpi=110)
+@literal_text
+def exceedance_plot(curve: pd.DataFrame, thresholds: tuple[float, ...], *, title: str, outcome: str) -> matplotlib.figure.Figure:
+    fig = new_figure(figsize=(6.5, 3.6))
+    ax = fig.subplots()
     for name, part in curve.groupby("series", sort=False):
         ax.plot(part["threshold"], part["probability"], lw=1.8, label=name)
     for t in thresholds:
@@ -138,12 +222,14 @@ def exceedance_plot(curve: pd.DataFrame, thresholds: tuple[float, ...], *, title
     return fig
 
 
-def ppc_plot(ppc: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str) -> plt.Figure:
+@literal_text
+def ppc_plot(ppc: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str) -> matplotlib.figure.Figure:
     """Histogram of each replicated statistic with the observed value marked and its p-value."""
     names = [s for s in ppc["statistic"] if s in replicated]
     cols = min(3, max(1, len(names)))
     rows = int(np.ceil(len(names) / cols)) or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), dpi=110, squeeze=False)
+    fig = new_figure(figsize=(3.2 * cols, 2.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, name in zip(axes.ravel(), names, strict=False):
         row = ppc.loc[ppc["statistic"] == name].iloc[0]
         ax.hist(replicated[name], bins=30, color="#9ecae1", edgecolor="white")
@@ -157,30 +243,59 @@ def ppc_plot(ppc: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str
     return fig
 
 
-def shrinkage_plot(studies: pd.DataFrame, pooled: float, *, title: str, outcome: str) -> plt.Figure:
-    """Observed rate -> shrunken rate for each unit, with the pooled estimate as a reference line."""
-    fig, ax = plt.subplots(figsize=(6.5, 0.6 + 0.3 * len(studies)), dpi=110)
-    order = studies.sort_values("observed").reset_index(drop=True)
+@literal_text
+def shrinkage_plot(studies: pd.DataFrame, pooled: float, *, title: str, outcome: str,
+                   subgroup_means: pd.DataFrame | None = None) -> matplotlib.figure.Figure:
+    """Observed rate -> shrunken rate for each unit, with the pooled estimate as a reference line.
+
+    With ``subgroup_means`` (columns ``subgroup``, ``median``: the posterior median of each
+    subgroup's rate) and a ``subgroup`` column in ``studies``, units are ordered and coloured by
+    subgroup, and each subgroup's mean (the point its studies shrink toward) is drawn as a solid
+    segment across that subgroup's rows.
+    """
+    grouped = subgroup_means is not None and "subgroup" in studies
+    fig = new_figure(figsize=(6.5, 0.9 + 0.3 * len(studies)))
+    ax = fig.subplots()
+    if grouped:
+        order_levels = {lv: i for i, lv in enumerate(dict.fromkeys(studies["subgroup"].astype(str)))}
+        order = studies.assign(_g=studies["subgroup"].astype(str).map(order_levels)).sort_values(
+            ["_g", "observed"], ascending=[False, True]).reset_index(drop=True)
+        colours = subgroup_colours(order_levels)
+    else:
+        order = studies.sort_values("observed").reset_index(drop=True)
+        colours = {}
     for i, row in order.iterrows():
+        colour = colours.get(str(row["subgroup"]), BAYES) if grouped else BAYES
         ax.annotate("", xy=(row.shrunken, i), xytext=(row.observed, i),
-                    arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 1})
+                    arrowprops={"arrowstyle": "->", "color": colour if grouped else "#777777", "lw": 1})
         ax.plot(row.observed, i, "s", color=OBSERVED, ms=4)
-        ax.plot(row.shrunken, i, "o", color=BAYES, ms=5)
-    ax.axvline(pooled, color=BAYES, ls="--", lw=1, label="pooled (posterior median)")
+        ax.plot(row.shrunken, i, "o", color=colour, ms=5)
+    if grouped:
+        means = subgroup_means.assign(subgroup=subgroup_means["subgroup"].astype(str)).set_index("subgroup")["median"]
+        for level, colour in colours.items():
+            rows = np.flatnonzero(order["subgroup"].astype(str).to_numpy() == level)
+            if len(rows) and level in means.index:
+                ax.plot([means[level]] * 2, [rows.min() - 0.4, rows.max() + 0.4], color=colour, lw=2.2, alpha=0.8,
+                        label=f"{level}: subgroup mean")
+    ax.axvline(pooled, color=BAYES if not grouped else "#555555", ls="--", lw=1, label="pooled (posterior median)")
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels([f"{lab} ({int(e)}/{int(n)})" for lab, e, n in zip(order["label"], order["events"], order["n"], strict=True)], fontsize=8)
+    if grouped:
+        for tick, level in zip(ax.get_yticklabels(), order["subgroup"].astype(str), strict=True):
+            tick.set_color(colours[level])
     _percent_axis(ax)
     ax.set_xlabel(f"{outcome}: observed (square) to shrunken (circle)")
     ax.set_title(title, fontsize=11)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(0.8, 0.3 * len(order) - 0.1)),
+              ncol=2 if grouped else 1, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
-def save(fig: plt.Figure, path) -> None:
-    fig.savefig(path, dpi=fig.dpi, bbox_inches="tight")
-    plt.close(fig)
+def save(fig, path) -> None:
+    """Write ``fig`` as a PNG with every text literal, then close it (:func:`canvas.save`)."""
+    canvas.save(fig, path)
 
 
 def pooled_draws(tree: xr.DataTree, name: str) -> np.ndarray:

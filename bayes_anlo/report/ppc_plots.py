@@ -24,6 +24,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
+from bayes_anlo.report.canvas import literal_text, new_figure
 from bayes_anlo.report.plots import BAYES, OBSERVED, _percent_axis
 
 #: Colour of rows whose two-sided posterior predictive p-value is below :data:`HIGHLIGHT_P`.
@@ -96,6 +97,7 @@ def _legend_handles(observed: str, any_extreme: bool) -> list:
     return handles
 
 
+@literal_text
 def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str,
                     outcome: str) -> plt.Figure:
     """Posterior predictive check of a binary fit: each unit's observed rate against the 90%
@@ -121,7 +123,7 @@ def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str
     hist_rows = int(np.ceil(len(names) / cols)) if names else 0
     unit_height = 1.7 + _ROW * k
     hist_height = 2.5 * hist_rows
-    fig = plt.figure(figsize=(8.0, unit_height + hist_height + 0.4), dpi=110, layout="constrained")
+    fig = new_figure(figsize=(8.0, unit_height + hist_height + 0.4), layout="constrained")
     if names:
         top, bottom = fig.subfigures(2, 1, height_ratios=[unit_height, hist_height])
     else:
@@ -212,6 +214,7 @@ def _survival_label(term: str, row: str, time: float) -> str:
     return row
 
 
+@literal_text
 def survival_ppc_plot(check: pd.DataFrame, *, title: str, endpoint: str) -> plt.Figure:
     """Posterior predictive check of a survival-summary fit: each reported median, landmark rate
     and post-landmark event count, and each study's joint (Mahalanobis) discrepancy, against the
@@ -233,8 +236,8 @@ def survival_ppc_plot(check: pd.DataFrame, *, title: str, endpoint: str) -> plt.
     parts = [check[check["term"] == t] for t in terms]
     heights = [1.25 + _ROW * len(p) for p in parts]
     any_extreme = bool((check["p_two_sided"].to_numpy(dtype=float) < HIGHLIGHT_P).any())
-    fig, axes = plt.subplots(len(terms), 1, figsize=(8.0, sum(heights) + 1.2), dpi=110, layout="constrained",
-                             squeeze=False, gridspec_kw={"height_ratios": heights})
+    fig = new_figure(figsize=(8.0, sum(heights) + 1.2), layout="constrained")
+    axes = fig.subplots(len(terms), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
     for ax, term, part in zip(axes[:, 0], terms, parts, strict=True):
         panel_title, xlabel, percent = TERMS[term]
         ax.set_label(term)

@@ -19,8 +19,8 @@ HETEROGENEITY_VARIABLES = ("kappa", "icc", "tau", "sigma_subgroup")
 CONTRAST_VARIABLES = ("difference", "ratio", "odds_ratio")
 
 DESCRIPTIONS = {
-    "pooled_rate": "Pooled (population mean) rate",
-    "mean_rate": "Mean rate across the population of studies",
+    "pooled_rate": "Population mean rate (pooled)",
+    "mean_rate": "Population mean rate",
     "predictive_rate": "Rate in a new study (predictive)",
     "subgroup_rate": "Subgroup mean rate",
     "subgroup_predictive_rate": "Rate in a new study of the subgroup (predictive)",
@@ -41,6 +41,22 @@ DESCRIPTIONS = {
     "hazard": "Hazard per month in each interval, typical study",
     "study_sd": "Between-study SD of log hazards",
 }
+
+#: Where ``pooled_rate`` is not the population mean, what it is (the population mean is then
+#: ``mean_rate``): one name, "population mean rate", for one quantity in every model.
+POOLED_RATE_BY_MODEL = {
+    "logit_normal": "Pooled rate expit(mu): the median study rate (as the GLMM estimates it)",
+    "nested_beta_binomial": "Overall rate expit(mu): the median of the subgroup means",
+}
+
+
+def describe_variable(name: str, model: str = "") -> str:
+    """What a posterior variable is, in words; ``pooled_rate`` depends on the model (for the
+    logit-normal and nested models it is a median, and ``mean_rate`` is the population mean)."""
+    if name == "pooled_rate" and model in POOLED_RATE_BY_MODEL:
+        return POOLED_RATE_BY_MODEL[model]
+    return DESCRIPTIONS.get(name, "")
+
 
 SAMPLE_DIMS = ("chain", "draw")
 
@@ -83,7 +99,8 @@ def posterior_summary(tree: xr.DataTree, variables: tuple[str, ...] | None = Non
     if not frames:
         raise ValueError("the posterior has none of the reported variables: " + ", ".join(wanted))
     table = pd.concat(frames, ignore_index=True)
-    table.insert(1, "description", table["variable"].map(DESCRIPTIONS).fillna(""))
+    model = str(tree.attrs.get("model", ""))
+    table.insert(1, "description", [describe_variable(v, model) for v in table["variable"]])
     return table
 
 
@@ -141,19 +158,112 @@ def comparison_table(bayesian: list[pd.DataFrame], frequentist: list, published:
     return pd.concat(frames, ignore_index=True)
 
 
-def study_table(labels: list[str], events: np.ndarray, n: np.ndarray, tree: xr.DataTree | None, level: float = 0.95) -> pd.DataFrame:
-    """Per-study observed rate with its Clopper-Pearson interval, beside the shrunken estimate."""
+def study_table(labels: list[str], events: np.ndarray, n: np.ndarray, tree: xr.DataTree | None, level: float = 0.95,
+                groups: list[str] | None = None) -> pd.DataFrame:
+    """Per-study observed rate with its Clopper-Pearson interval, beside the shrunken estimate.
+
+    ``groups`` (one subgroup label per study) adds a ``subgroup`` column after ``label``.
+    """
     from bayes_anlo.frequentist.intervals import proportion_ci
 
     cp = proportion_ci(events, n, "clopper-pearson", level)
     table = pd.DataFrame({"label": labels, "events": events, "n": n, "observed": cp.estimate,
                           "cp_low": cp.ci_low, "cp_high": cp.ci_high})
+    if groups is not None:
+        table.insert(1, "subgroup", [str(g) for g in groups])
     if tree is not None and "study_rate" in tree["posterior"]:
         shrunk = summarise_variable(tree["posterior"].to_dataset(), "study_rate", level)
         table["shrunken"] = shrunk["median"].to_numpy()
         table["shrunken_low"] = shrunk["ci_low"].to_numpy()
         table["shrunken_high"] = shrunk["ci_high"].to_numpy()
     return table
+
+
+def single_study_subgroups(groups) -> list[str]:
+    """Subgroup levels holding a single study (in order of first appearance): their pooled
+    estimate is that study's, and their between-study spread cannot be estimated from it."""
+    counts = pd.Series([str(g) for g in groups]).value_counts(sort=False)
+    return [level for level, count in counts.items() if count == 1]
+
+
+def subgroup_pooled_rows(tree: xr.DataTree | None, frequentist=None, model_label: str = "Bayesian",
+                         level: float = 0.95) -> pd.DataFrame:
+    """Per-subgroup pooled estimates, Bayesian and frequentist, shaped like comparison rows.
+
+    Bayesian rows: posterior median and equal-tailed CrI of ``subgroup_rate`` (the subgroup's mean
+    rate), with the interval of ``subgroup_predictive_rate`` (a new study of that subgroup) as
+    ``pi_*`` when it differs from the subgroup rate. Frequentist rows: each subgroup pooled on its
+    own (``frequentist`` is a :class:`~bayes_anlo.frequentist.subgroups.SubgroupResult`).
+    Columns ``subgroup, paradigm, method, estimate, ci_low, ci_high, pi_low, pi_high, k``.
+    """
+    rows = []
+    posterior = tree["posterior"].to_dataset() if tree is not None else None
+    if posterior is not None and "subgroup_rate" in posterior:
+        rate = summarise_variable(posterior, "subgroup_rate", level)
+        pred = None
+        if "subgroup_predictive_rate" in posterior and not np.array_equal(
+                posterior["subgroup_predictive_rate"].values, posterior["subgroup_rate"].values):
+            pred = summarise_variable(posterior, "subgroup_predictive_rate", level)
+        for i, r in rate.iterrows():
+            rows.append({"subgroup": r["label"], "paradigm": "Bayesian", "method": f"{model_label}: subgroup mean",
+                         "estimate": r["median"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
+                         "pi_low": pred["ci_low"].iloc[i] if pred is not None else np.nan,
+                         "pi_high": pred["ci_high"].iloc[i] if pred is not None else np.nan, "k": np.nan})
+    if frequentist is not None:
+        for name, res in frequentist.per_subgroup.items():
+            f = res.to_frame().iloc[0]
+            rows.append({"subgroup": str(name), "paradigm": "frequentist", "method": str(f["method"]),
+                         "estimate": f["estimate"], "ci_low": f["ci_low"], "ci_high": f["ci_high"],
+                         "pi_low": f.get("pi_low", np.nan), "pi_high": f.get("pi_high", np.nan), "k": f.get("k", np.nan)})
+    columns = ["subgroup", "paradigm", "method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "k"]
+    frame = pd.DataFrame(rows, columns=columns)
+    if len(frame):  # subgroup by subgroup, in the posterior's (or the data's) order
+        order = {g: i for i, g in enumerate(dict.fromkeys(frame["subgroup"]))}
+        frame = frame.sort_values("subgroup", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    return frame
+
+
+def subgroup_test_text(sub) -> str:
+    """The between-subgroup test of a :class:`~bayes_anlo.frequentist.subgroups.SubgroupResult`
+    as one line (for a figure)."""
+    return (f"Test for subgroup differences ({sub.overall.method}, separate tau2): Q = {sub.q_between:.2f}, "
+            f"df = {sub.q_between_df}, p = {sub.q_between_p:.3f}")
+
+
+def subgroup_contrasts(tree: xr.DataTree, variable: str = "subgroup_rate", level: float = 0.95) -> pd.DataFrame:
+    """Posterior contrasts between every pair of subgroups A, B (A before B in the subgroup order).
+
+    From the joint posterior draws of ``variable`` (dim ``subgroup``): the difference ``A - B``
+    (posterior median and equal-tailed CrI) and P(A > B), the share of draws in which A's rate
+    exceeds B's. Columns ``subgroup_a, subgroup_b, difference_median, difference_low,
+    difference_high, prob_a_greater``.
+    """
+    da = tree["posterior"][variable]
+    draws = _draws(da).transpose("subgroup", "sample").values
+    levels = [str(v) for v in da["subgroup"].values]
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    rows = []
+    for i in range(len(levels)):
+        for j in range(i + 1, len(levels)):
+            diff = draws[i] - draws[j]
+            rows.append({"subgroup_a": levels[i], "subgroup_b": levels[j], "difference_median": float(np.median(diff)),
+                         "difference_low": float(np.quantile(diff, lo)), "difference_high": float(np.quantile(diff, hi)),
+                         "prob_a_greater": float(np.mean(diff > 0))})
+    return pd.DataFrame(rows, columns=["subgroup_a", "subgroup_b", "difference_median", "difference_low",
+                                       "difference_high", "prob_a_greater"])
+
+
+#: Columns of the leave-one-out table in a report: the pooled rate (probability scale) and the
+#: heterogeneity of the remaining studies; no transform-scale z test (it tests a 50% rate).
+LEAVE_ONE_OUT_COLUMNS = ("left_out", "method", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2")
+
+
+def leave_one_out_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rate-scale columns of :func:`~bayes_anlo.frequentist.leave_one_out`, with tau^2 named
+    by its scale (``tau2_logit`` or ``tau2_pft``)."""
+    out = frame[[c for c in LEAVE_ONE_OUT_COLUMNS if c in frame]].copy()
+    scale = "pft" if str(frame["method"].iloc[0]).upper().startswith("PFT") else "logit"
+    return out.rename(columns={"tau2": f"tau2_{scale}"})
 
 
 def format_percent(x: float, digits: int = 1) -> str:

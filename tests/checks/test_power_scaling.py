@@ -162,13 +162,47 @@ def test_flat_priors_are_left_out_and_named():
     assert "khat" in single.khat and set(single.khat["component"]) == {"likelihood"}
 
 
-def test_diagnoses_follow_the_arviz_rules():
-    """A strong prior on a weakly informed quantity: prior sensitivity high, likelihood low."""
-    strong = CompletePooling(priors=CompletePoolingPriors(p=Beta(200.0, 800.0)), method="exact",
-                             sampler=SamplerSettings(chains=4, draws=4000)).fit(make_binary([1], [4]), random_seed=2)
-    row = power_scaling(strong, ["p"]).table.iloc[0]
+def _conjugate_fit(a: float, b: float, y: int, n: int):
+    model = CompletePooling(priors=CompletePoolingPriors(p=Beta(a, b)), method="exact",
+                            sampler=SamplerSettings(chains=4, draws=4000))
+    data = make_binary([y], [n])
+    tree = model.fit(data, random_seed=2)
+    prior = model.sample_prior_predictive(data, draws=8000, random_seed=3)["prior"].to_dataset()
+    return tree, prior
+
+
+def test_a_strong_prior_on_a_weakly_informed_quantity_is_called_prior_dominated():
+    """Prior sensitivity high, likelihood low: ArviZ's "strong prior / weak likelihood"."""
+    tree, prior = _conjugate_fit(200.0, 800.0, 1, 4)
+    row = power_scaling(tree, ["p"], prior=prior).table.iloc[0]
     assert row["prior"] > 0.05 > row["likelihood"]
-    assert row["diagnosis"] == "potential strong prior / weak likelihood"
+    assert row["diagnosis"] == "determined mainly by its prior (expected with few studies)"
+
+
+def test_conflict_only_when_the_posterior_sits_in_the_tail_of_its_prior():
+    """Both sensitivities above 0.05 in both cases; a prior Beta(200, 800) (20% +- 1.3%) against
+    80/100 responders puts the posterior median beyond the prior's 97.5% quantile (a conflict); a
+    Beta(20, 80) prior with 10/25 responders pulls the other way but keeps the posterior median inside
+    the prior's central 95% (prior and data together). The
+    prior percentile is checked against the exact Beta CDF at the exact posterior median."""
+    conflict, prior = _conjugate_fit(200.0, 800.0, 80, 100)
+    row = power_scaling(conflict, ["p"], prior=prior).table.iloc[0]
+    assert row["prior"] >= 0.05 and row["likelihood"] >= 0.05
+    exact = 100 * stats.beta(200, 800).cdf(stats.beta(280, 820).median())
+    assert exact > 99.9 and row["prior_percentile"] > 97.5
+    assert row["diagnosis"].startswith("prior-data conflict")
+
+    agree, prior = _conjugate_fit(20.0, 80.0, 10, 25)
+    result = power_scaling(agree, ["p"], prior=prior)
+    row = result.table.iloc[0]
+    assert row["prior"] >= 0.05 and row["likelihood"] >= 0.05
+    exact = 100 * stats.beta(20, 80).cdf(stats.beta(30, 95).median())
+    assert 2.5 < exact < 97.5
+    assert abs(row["prior_percentile"] - exact) < 2.0  # 8000 prior draws: Monte Carlo error < 0.6 points
+    assert row["diagnosis"] == "informed by prior and data together (expected with few studies)"
+    assert any(s.startswith("Informed by prior and data together") for s in result.describe())
+    unchecked = power_scaling(agree, ["p"]).table.iloc[0]  # no prior draws: no claim about conflict
+    assert np.isnan(unchecked["prior_percentile"]) and "no prior draws" in unchecked["diagnosis"]
 
 
 def test_logit_normal_reports_both_hyperpriors():

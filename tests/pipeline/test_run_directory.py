@@ -139,7 +139,8 @@ def test_prior_sensitivity_section_has_power_scaling_and_gated_refits(run_dir):
     refits = pd.read_csv(run_dir / "tables" / "orr__sensitivity.csv")
     assert len(refits) == 5 and set(refits["converged"]) == {"yes"}  # default + four alternatives, exact engine
     text = (run_dir / "report.md").read_text()
-    section = text.split("## Prior sensitivity")[1].split("## Limitations")[0]
+    # one "Prior sensitivity" subsection per analysis, each ending at the next level-2 heading
+    section = "".join(part.split("\n## ")[0] for part in text.split("### Prior sensitivity")[1:])
     assert "priors scaled: kappa" in section and "Flat priors left out of the prior scaling" in section
     assert "Every prior is flat (p)" in section
     assert "Power-scaling sensitivity (cumulative Jensen-Shannon distance" in section

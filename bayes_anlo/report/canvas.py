@@ -1,0 +1,67 @@
+"""Figures that draw every text literally and are never left open.
+
+Every figure function of the report draws through this module:
+
+* :func:`new_figure` makes a :class:`matplotlib.figure.Figure` that pyplot does not track, so a
+  run that builds dozens of figures before saving them leaves none open (no "More than 20 figures"
+  warning, no memory held by pyplot), while notebooks still display the returned figure;
+* :func:`literal_text` (a decorator for figure functions) builds the figure with
+  ``text.parse_math`` off and then marks every text artist of the figure literal, so a study label
+  such as ``Li 2020 ($$)`` or ``a_b^c \\d`` is drawn as typed, never parsed as mathtext;
+* :func:`save` writes a PNG with the same settings and closes the figure.
+
+Nothing here changes matplotlib's global state: user figures in the same session keep mathtext.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+import matplotlib.figure
+import matplotlib.text
+
+#: rcParams under which every figure of the project is built and saved.
+LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
+
+
+def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
+    """Mark every text artist of ``fig`` literal (no mathtext), including tick labels made so far."""
+    for text in fig.findobj(matplotlib.text.Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
+    return fig
+
+
+def new_figure(*, figsize: tuple[float, float], dpi: float = 110, layout: str | None = None) -> matplotlib.figure.Figure:
+    """A figure not tracked by pyplot (call inside a :func:`literal_text` function)."""
+    return matplotlib.figure.Figure(figsize=figsize, dpi=dpi, layout=layout)
+
+
+def literal_text(func: Callable[..., matplotlib.figure.Figure]) -> Callable[..., matplotlib.figure.Figure]:
+    """Decorator: build the figure with mathtext off and return it with every text literal."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(LITERAL_TEXT), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+            fig = func(*args, **kwargs)
+            return make_literal(fig)
+
+    return wrapper
+
+
+def save(fig: matplotlib.figure.Figure, path: str | Path) -> None:
+    """Write ``fig`` as a PNG (texts literal, layout warnings silenced) and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with matplotlib.rc_context(LITERAL_TEXT), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+            make_literal(fig)
+            fig.savefig(path, dpi=fig.dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
