@@ -22,7 +22,7 @@ from bayes_anlo.pipeline.binary import (
     published_table,
 )
 from bayes_anlo.pipeline.result import AnalysisResult
-from bayes_anlo.report import plots, tables
+from bayes_anlo.report import survival_plots, tables
 from bayes_anlo.spec import AnalysisEntry
 
 #: Posterior variables summarised in the report (survival-curve grids are plotted, not tabled).
@@ -201,7 +201,7 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     band = survival_band_table(tree)
     points = reported_points(summaries)
     result.tables["survival_curve"] = band
-    result.figures["survival_curve"] = plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint)
+    result.figures["survival_curve"] = survival_plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint)
     add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
