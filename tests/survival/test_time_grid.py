@@ -23,8 +23,16 @@ from bayes_anlo.models.piecewise_exponential import (
     retry_note,
     time_notes,
 )
-from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, paper_summaries, simulate_patients
-from bayes_anlo.survival.time_grid import MIN_EVENTS_PER_INTERVAL, patient_time_grid, summary_time_grid
+from bayes_anlo.survival.simulate import (
+    PiecewiseExponentialTruth,
+    paper_summaries,
+    simulate_patients,
+)
+from bayes_anlo.survival.time_grid import (
+    MIN_EVENTS_PER_INTERVAL,
+    patient_time_grid,
+    summary_time_grid,
+)
 
 SPARSE = Path(__file__).parent / "files" / "sparse_summaries.csv"
 
@@ -108,6 +116,7 @@ class _StubModel:
     def fit(self, data, random_seed=0):
         tree = xr.DataTree()
         tree.attrs["target_accept"] = self.sampler.target_accept
+        self.seen.append(random_seed)
         return tree
 
 
@@ -123,11 +132,14 @@ def test_retry_raises_target_accept_until_the_gate_passes():
     assert [a["target_accept"] for a in attempts] == [0.9, 0.95]
     assert [a["converged"] for a in attempts] == [False, True]
     assert model.sampler.target_accept == 0.9  # the caller's model is not changed
+    assert model.seen == [1, 1]  # the refit (on a shallow copy) used the same seed
     note = retry_note(tree)
     assert "target_accept 0.95" in note and "passed" in note and "3 divergent" in note
 
     never = fit_with_retry(model, object(), 1, lambda tree: (False, ["R-hat"]))
     assert [a["target_accept"] for a in fit_attempts(never)] == [0.9, 0.95, 0.99]
+    assert [a["draws"] for a in fit_attempts(never)] == [1000, 1000, 2000]  # the last refit is longer
+    assert [a["tune"] for a in fit_attempts(never)] == [1000, 1000, 2000]
     assert "still failed" in retry_note(never)
     first_time = fit_with_retry(model, object(), 1, lambda tree: (True, []))
     assert len(fit_attempts(first_time)) == 1 and retry_note(first_time) is None
