@@ -95,6 +95,7 @@ from bayes_anlo.survival.summaries import (
     summary_cells,
     term_means,
 )
+from bayes_anlo.survival.time_grid import TimeGrid, combine, patient_time_grid, summary_time_grid
 
 MODEL_NAME = "piecewise_exponential"
 DEFAULT_SAMPLER = SamplerSettings()
@@ -169,6 +170,7 @@ class SurvivalInputs:
     source: str
     sha256: str
     notes: list[str] = field(default_factory=list)
+    time_grid: TimeGrid | None = None
 
     @property
     def intervals(self) -> list[str]:
@@ -227,9 +229,10 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
             raise InputError("cuts='quantiles' needs patient data")
         pooled = pd.concat([d.table for d in ipd], ignore_index=True)
         cuts = quantile_cuts(SurvivalData(pooled, source="pooled", sha256="-"))
-    if cuts is None and not ipd:
-        cuts = summary_cuts(SurvivalSummaries(pd.concat([s.table for s in summ], ignore_index=True)))
-    cuts = pwexp.check_cuts(DEFAULT_CUTS if cuts is None else cuts)
+    grid = data_time_grid(ipd, summ, endpoint)
+    if cuts is None:
+        cuts = grid.cuts
+    cuts = pwexp.check_cuts(cuts)
 
     cell_keys: list[tuple[str, str, str]] = []
     collapsed = None
@@ -289,8 +292,34 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
         np.array([studies.index(s) for s in cells["study"]]), np.array([arms.index(a) for a in cells["arm"]]),
         np.array([subgroups.index(b) for b in cells["subgroup"]]),
         ipd_cell.astype(np.int64), ipd_interval.astype(np.int64), ipd_events.astype(np.int64),
-        ipd_exposure.astype(float), ipd_label, terms, collapsed, "; ".join(sources), sha, notes,
+        ipd_exposure.astype(float), ipd_label, terms, collapsed, "; ".join(sources), sha, notes, grid,
     )
+
+
+def data_time_grid(ipd: list[SurvivalData], summaries: list[SurvivalSummaries], endpoint: str) -> TimeGrid:
+    """Default cut points, horizon and last informed time of patient data and summaries (one
+    endpoint), by the rules of :mod:`bayes_anlo.survival.time_grid`."""
+    patients = None
+    if ipd:
+        patients = patient_time_grid(np.concatenate([d.time for d in ipd]), np.concatenate([d.event for d in ipd]))
+    from_summaries = None
+    if summaries:
+        merged = SurvivalSummaries(pd.concat([s.table for s in summaries], ignore_index=True))
+        cells = summary_cells(merged)
+        if cells:
+            terms = prepare_terms(merged, {k: i for i, k in enumerate(cells)}, endpoint)
+            followup = np.where(terms.events_followup[:, 1] > terms.events_start, terms.events_followup[:, 1], np.nan)
+            from_summaries = summary_time_grid(summary_cuts(merged), np.exp(terms.median_log), terms.landmark_time,
+                                               followup)
+    if patients is None and from_summaries is None:
+        return TimeGrid(np.asarray(DEFAULT_CUTS), 36.0, 0.0, "no informative data")
+    return combine(patients, from_summaries)
+
+
+def default_time_grid(data, endpoint: str | None = None) -> TimeGrid:
+    """``(cuts, horizon, informed_until, basis)`` a default fit of ``data`` uses (any data the model
+    accepts; see :mod:`bayes_anlo.survival.time_grid`)."""
+    return prepare_survival(data, endpoint=endpoint).time_grid
 
 
 # ------------------------------------------------------------------------------------------
@@ -414,21 +443,26 @@ class PiecewiseExponential:
     Parameters
     ----------
     cuts : sequence of float, "quantiles" or None
-        Interval starts in months, beginning at 0. Default: 0, 3, 6, 9, 12, 18, 24 when the data
-        include patients (or reconstructed pseudo-patients); for summaries only, 0 and the reported
-        landmark times (see :func:`~bayes_anlo.survival.collapse.summary_cuts`).
+        Interval starts in months, beginning at 0. Default (:mod:`bayes_anlo.survival.time_grid`):
+        with patients (or reconstructed pseudo-patients) 0, 3, 6, 9, 12, 18, 24 and yearly up to
+        the follow-up, merged so each interval holds at least 10 events; for summaries only, 0 and
+        the reported landmark times that some summary reaches beyond.
     priors : PiecewiseExponentialPriors, dict or str, optional
         Prior set, a dict for :meth:`PiecewiseExponentialPriors.from_dict` or a named set.
     hierarchical : bool
         Partially pooled study effects on the log hazard (default) or complete pooling.
-    smooth : bool
-        Random-walk prior linking neighbouring intervals' log hazards.
+    smooth : bool or None
+        Random-walk prior linking neighbouring intervals' log hazards. Default ``None``: on for
+        fits to published summaries only (where neighbouring hazards are otherwise identified
+        only through their sum), off with patient data.
     sampler : SamplerSettings
     times : sequence of float
         Landmark times (months) for ``landmark``; default 3, 6, 9, 12.
     horizon : float, optional
-        End of the survival grid and of the restricted mean; default 1.5 x the last cut point
-        (36 months for the default cuts), at least the last landmark time.
+        End of the survival grid and of the restricted mean; default the last time the data
+        inform (the longest follow-up of the patients; for summaries the latest landmark, median
+        or median follow-up), rounded down to 0.1 month. Quantities beyond that time are
+        flagged as extrapolated (:func:`extrapolation_flags`).
     endpoint : str, optional
         Endpoint of the summaries to use ("PFS" or "OS"); needed when they hold both.
     grid_size : int
@@ -437,7 +471,7 @@ class PiecewiseExponential:
 
     name: ClassVar[str] = MODEL_NAME
 
-    def __init__(self, cuts=None, priors=None, *, hierarchical: bool = True, smooth: bool = False,
+    def __init__(self, cuts=None, priors=None, *, hierarchical: bool = True, smooth: bool | None = None,
                  sampler: SamplerSettings = DEFAULT_SAMPLER, times: Sequence[float] = (3, 6, 9, 12),
                  horizon: float | None = None, endpoint: str | None = None, grid_size: int = 73):
         if priors is None:
@@ -460,7 +494,7 @@ class PiecewiseExponential:
         self.cuts = cuts
         self.priors = priors
         self.hierarchical = bool(hierarchical)
-        self.smooth = bool(smooth)
+        self.smooth = None if smooth is None else bool(smooth)
         self.sampler = sampler
         self.times = times
         self.horizon = horizon
@@ -478,20 +512,27 @@ class PiecewiseExponential:
     def prepare(self, data) -> SurvivalInputs:
         return prepare_survival(data, cuts=self.cuts, endpoint=self.endpoint)
 
+    def smooth_for(self, inputs: SurvivalInputs) -> bool:
+        """The random-walk prior is used when asked for, or by default for summary-only data."""
+        return bool(inputs.ipd_cell.size == 0) if self.smooth is None else self.smooth
+
     def build(self, data) -> pm.Model:
         inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
-        return build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical, smooth=self.smooth)
+        return build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical,
+                                           smooth=self.smooth_for(inputs))
 
     def horizon_for(self, inputs: SurvivalInputs) -> float:
+        """The given horizon, else the data's (:mod:`bayes_anlo.survival.time_grid`)."""
         if self.horizon is not None:
             return float(self.horizon)
-        return float(max(1.5 * inputs.cuts[-1], max(self.times), 12.0))
+        return float(inputs.time_grid.horizon) if inputs.time_grid is not None else 36.0
 
     def fit(self, data, random_seed: int = 0) -> xr.DataTree:
         """Fit by NUTS and return the DataTree described in the module docstring."""
         inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
         seed = int(random_seed)
-        model = build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical, smooth=self.smooth)
+        model = build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical,
+                                            smooth=self.smooth_for(inputs))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*object mode.*")
             tree = sample_model(model, settings=self.sampler, random_seed=seed, attrs={},
@@ -513,11 +554,12 @@ class PiecewiseExponential:
 
         inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
         seed = int(random_seed)
-        key = structure_key(inputs, self.hierarchical, self.smooth)
+        smooth = self.smooth_for(inputs)
+        key = structure_key(inputs, self.hierarchical, smooth)
         cache = self.__dict__.setdefault("_compiled_", {})
         if key not in cache:
             model = build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical,
-                                                smooth=self.smooth)
+                                                smooth=smooth)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*object mode.*")
                 cache[key] = nutpie.compile_pymc_model(model)
@@ -534,8 +576,12 @@ class PiecewiseExponential:
         groups["log_prior"] = log_prior_dataset(post, self.prior_terms(post))
         groups["sample_stats"] = sample_stats
         out = xr.DataTree.from_dict(groups)
+        grid = inputs.time_grid
         extra = {"endpoint": inputs.endpoint, "cuts": [float(c) for c in inputs.cuts], "method": settings["method"],
-                 "options": self.options(), "horizon_used": self.horizon_for(inputs), "notes": inputs.notes,
+                 "options": {**self.options(), "smooth": self.smooth_for(inputs)},
+                 "horizon_used": self.horizon_for(inputs), "notes": inputs.notes,
+                 "informed_until": float(grid.informed_until) if grid is not None else float("nan"),
+                 "time_grid_basis": grid.basis if grid is not None else "",
                  "studies": inputs.studies, "arms": inputs.arms, "subgroups": inputs.subgroups}
         out.attrs = run_attrs(model_name=self.name, priors=self.priors.to_dict(), settings=settings,
                               random_seed=seed, data_source=inputs.source, data_sha256=inputs.sha256, extra=extra)
@@ -719,3 +765,128 @@ def notes_of(tree: xr.DataTree) -> list[str]:
     """The preparation notes (unused rows, fallback standard errors) recorded in a fit."""
     raw = tree.attrs.get("notes", "[]")
     return list(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+# ------------------------------------------------------------------------------------------
+# defaults that hold on sparse evidence: retry before the gate fails, extrapolation flags
+# ------------------------------------------------------------------------------------------
+#: Refits tried in turn when a fit fails the convergence gate: ``(target_accept, length factor)``.
+#: Smaller steps remove most divergences of the funnel of study effects with few studies; the
+#: last refit also doubles warm-up and draws, for an R-hat of the between-study SD just above
+#: 1.01 (seen on three studies with one or two summaries each).
+RETRY_SCHEDULE = ((0.95, 1), (0.99, 2))
+
+
+def fit_with_retry(model: PiecewiseExponential, data, random_seed: int, gate,
+                   schedule: Sequence[tuple[float, int]] = RETRY_SCHEDULE) -> xr.DataTree:
+    """Fit, and while ``gate(tree) -> (converged, reasons)`` fails, refit with the next step of
+    ``schedule`` (higher ``target_accept``; ``tune`` and ``draws`` times the factor; same seed;
+    steps whose ``target_accept`` is below the model's own are skipped). Returns the last fit;
+    its root attr ``fit_attempts`` (JSON) lists every attempt's settings, verdict and reasons, for
+    the report (:func:`retry_note`)."""
+    import copy
+    from dataclasses import replace
+
+    inputs = data if isinstance(data, SurvivalInputs) else model.prepare(data)
+    base = model.sampler
+    steps = [(base.target_accept, 1)] + [(t, f) for t, f in schedule if t >= base.target_accept]
+    attempts = []
+    for k, (target, factor) in enumerate(steps):
+        current = model
+        if k:
+            current = copy.copy(model)
+            current.sampler = replace(base, target_accept=float(target), tune=base.tune * int(factor),
+                                      draws=base.draws * int(factor))
+        tree = current.fit(inputs, random_seed=random_seed)
+        converged, reasons = gate(tree)
+        s = current.sampler
+        attempts.append({"target_accept": s.target_accept, "tune": s.tune, "draws": s.draws,
+                         "converged": bool(converged), "reasons": list(reasons)})
+        if converged:
+            break
+    tree.attrs["fit_attempts"] = json.dumps(attempts)
+    return tree
+
+
+def fit_attempts(tree: xr.DataTree) -> list[dict]:
+    """The attempts recorded by :func:`fit_with_retry` (empty for a plain fit)."""
+    raw = tree.attrs.get("fit_attempts", "[]")
+    return list(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+def retry_note(tree: xr.DataTree) -> str | None:
+    """A sentence for the report when :func:`fit_with_retry` refitted, else None."""
+    attempts = fit_attempts(tree)
+    if len(attempts) < 2:
+        return None
+    failed = "; ".join(f"target_accept {a['target_accept']:g}: {', '.join(a['reasons']) or 'not converged'}"
+                       for a in attempts[:-1])
+    last = attempts[-1]
+    verdict = "passed the convergence gate" if last["converged"] else "still failed the convergence gate"
+    length = f", {last['tune']} warm-up steps and {last['draws']} draws per chain" if "tune" in last else ""
+    return (f"Automatic refit: the fit did not pass the convergence gate ({failed}); refitted with the same seed "
+            f"and target_accept {last['target_accept']:g}{length}, which {verdict}. The results shown are from "
+            "that refit.")
+
+
+def informed_until(tree: xr.DataTree) -> float:
+    """The last time (months) the fitted data inform (NaN for fits recorded without it)."""
+    return float(tree.attrs.get("informed_until", np.nan))
+
+
+def time_notes(tree: xr.DataTree) -> list[str]:
+    """Report sentences stating the horizon (of the curve and of the RMST) and the last informed time."""
+    horizon = float(tree.attrs.get("horizon_used", np.nan))
+    last = informed_until(tree)
+    options = json.loads(tree.attrs.get("options", "{}")) if isinstance(tree.attrs.get("options"), str) else {}
+    given = options.get("horizon") is not None
+    text = (f"Horizon: survival curves and the restricted mean survival time (RMST) run to {horizon:g} months "
+            + ("(set in the spec)." if given else "(default: the last time the data inform)."))
+    notes = [text]
+    if np.isfinite(last):
+        basis = tree.attrs.get("time_grid_basis", "")
+        notes.append(f"The data inform the curve up to {last:.4g} months ({basis}). Anything later (curve, landmark, "
+                     "median) is extrapolated from the last interval's hazard and is flagged in the tables and "
+                     "shaded on the figure.")
+    if options.get("smooth"):
+        notes.append("Neighbouring intervals' log hazards are linked by a random walk (smooth = true; the default "
+                     "for fits to published summaries only).")
+    return notes
+
+
+def extrapolation_flags(table: pd.DataFrame, tree: xr.DataTree) -> pd.Series:
+    """For each row of a posterior table (``variable, label, median, ci_high``) or comparison
+    table (``quantity, source, estimate, ci_high``): "extrapolated" when the quantity lies beyond
+    the last informed time (a landmark time after it; a median whose point estimate is after it;
+    the RMST when the horizon is after it), "upper limit extrapolated" when only the upper limit
+    of a median's interval is, else "". Reported rows of a comparison table are never flagged."""
+    last = informed_until(tree)
+    horizon = float(tree.attrs.get("horizon_used", np.nan))
+    out = pd.Series("", index=table.index, dtype=object)
+    if not np.isfinite(last):
+        return out
+    tag = f"extrapolated (data end at {last:.3g} months)"
+    upper = f"upper limit extrapolated (data end at {last:.3g} months)"
+    for i, row in table.iterrows():
+        if "variable" in table:
+            kind, label, estimate = row["variable"], str(row.get("label", "")), row["median"]
+            is_median = kind in ("median", "predictive_median", "study_median")
+            landmark_time = (float(label.split(" | ")[-1]) if kind in ("landmark", "predictive_landmark")
+                             else None)
+            is_rmst = kind == "rmst"
+        else:
+            if not str(row["source"]).startswith("posterior"):
+                continue
+            quantity, estimate = str(row["quantity"]), row["estimate"]
+            is_median = quantity.startswith("median")
+            landmark_time = float(quantity.split()[2]) if quantity.startswith("survival at") else None
+            is_rmst = False
+        if landmark_time is not None and landmark_time > last + 1e-9:
+            out[i] = tag
+        elif is_rmst and horizon > last + 1e-9:
+            out[i] = tag
+        elif is_median and estimate > last:
+            out[i] = tag
+        elif is_median and row["ci_high"] > last:
+            out[i] = upper
+    return out

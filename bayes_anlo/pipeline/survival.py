@@ -22,7 +22,7 @@ from bayes_anlo.pipeline.binary import (
     published_table,
 )
 from bayes_anlo.pipeline.result import AnalysisResult
-from bayes_anlo.report import plots, tables
+from bayes_anlo.report import survival_plots, tables
 from bayes_anlo.spec import AnalysisEntry
 
 #: Posterior variables summarised in the report (survival-curve grids are plotted, not tabled).
@@ -168,9 +168,11 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     summaries = load_survival_entry(entry)
     analysis_seed = derived_seed(seed, index)
     model = make_survival_model(entry, sampler)
+    from bayes_anlo.models import piecewise_exponential as pwe
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*object mode.*")
-        tree = model.fit(summaries, random_seed=analysis_seed)
+        tree = pwe.fit_with_retry(model, summaries, analysis_seed, _gate)
     gated = _gated(tree)
     conv = convergence(gated)
     result = AnalysisResult(id=entry.id, title=entry.title, model=entry.model, tree=tree,
@@ -184,6 +186,7 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     result.notes.extend(notes_of(tree))
     cuts = tree.attrs.get("cuts", "")
     result.notes.append(f"Endpoint {entry.endpoint}; hazard intervals start at {cuts} months." if cuts else f"Endpoint {entry.endpoint}.")
+    result.notes.extend(pwe.time_notes(tree) + [n for n in [pwe.retry_note(tree)] if n])
     if "flag" in summaries.table:
         result.flags = [f"{r.study}: {r.flag}" for r in summaries.table.itertuples() if str(r.flag) not in ("", "nan")]
 
@@ -192,16 +195,19 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     post = tree["posterior"].to_dataset()
     summary = pd.concat([tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post], ignore_index=True)
     summary.insert(1, "description", summary["variable"].map(tables.DESCRIPTIONS).fillna(""))
+    summary["beyond_data"] = pwe.extrapolation_flags(summary, tree)
     result.tables["posterior"] = summary
     published = published_survival(entry)
     result.tables["comparison"] = comparison_rows(tree, summaries, published)
+    result.tables["comparison"]["beyond_data"] = pwe.extrapolation_flags(result.tables["comparison"], tree)
     result.tables["ppc"] = summary_check(tree)
     result.figures["ppc"] = survival_ppc_plot(result.tables["ppc"], title=f"{entry.title}: posterior predictive check",
                                               endpoint=entry.endpoint)
     band = survival_band_table(tree)
     points = reported_points(summaries)
     result.tables["survival_curve"] = band
-    result.figures["survival_curve"] = plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint)
+    result.figures["survival_curve"] = survival_plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint,
+                                                                    informed_until=pwe.informed_until(tree))
     add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
@@ -229,6 +235,13 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
                              f"({np.quantile(draws, 0.025):.2f} to {np.quantile(draws, 0.975):.2f})")
     result.headline = text + "."
     return result
+
+
+def _gate(tree) -> tuple[bool, list[str]]:
+    from bayes_anlo.checks.diagnostics import convergence
+
+    conv = convergence(_gated(tree))
+    return bool(conv.converged), list(conv.reasons)
 
 
 def _gated(tree):

@@ -609,6 +609,7 @@ class PiecewiseExponentialSummarySBC:
     cuts: tuple[float, ...] = SURVIVAL_CUTS
     studies: int = 3
     patients: int = 60
+    smooth: bool = True
     nuts: NutsSettings = NutsSettings()
     n_draws: int = N_DRAWS
     parameters: tuple[str, ...] = ("log_hazard_1", "log_hazard_4", "study_sd", "log_median")
@@ -637,10 +638,10 @@ class PiecewiseExponentialSummarySBC:
     def graph(self):
         from bayes_anlo.models.piecewise_exponential import build_piecewise_exponential
 
-        return build_piecewise_exponential(_summary_template(self), self._priors())
+        return build_piecewise_exponential(_summary_template(self), self._priors(), smooth=self.smooth)
 
     def _key(self):
-        return (self.name, self.cuts, self.studies, self.patients)
+        return (self.name, self.cuts, self.studies, self.patients, self.smooth)
 
     def simulate(self, rng):
         draw = forward_sampler(self._key(), self.graph, ("log_hazard", "study_sd"))

@@ -41,13 +41,24 @@ def mixed():
     coords, risk = digitise(simulate_patients(rng, 120, TRUTH, study="D", accrual=12, followup=18),
                             risk_times=np.arange(0, 31, 6), rng=rng, survival_noise=0.002)
     d = reconstruct(load_digitised_km(coords, risk))
-    model = PiecewiseExponential(sampler=SMALL, times=(3, 6, 9, 12))
+    model = PiecewiseExponential(CUTS, sampler=SMALL, times=(3, 6, 9, 12))  # default cuts: test_time_grid.py
     fit = model.fit([a, b, c, d], random_seed=7)
     return fit, (a, b, c, d)
 
 
+def expected_horizon(data) -> float:
+    """Default horizon: the longest patient follow-up or the latest summary time (median, landmark,
+    median follow-up), rounded down to 0.1 month."""
+    a, b, c, d = data
+    times = [a.time.max(), b.time.max(), d.ipd.time.max()]
+    t = c.table
+    times += list(t.loc[t["quantity"].isin(["median", "median_followup"]), "value"])
+    times += list(t.loc[t["quantity"] == "landmark", "time"])
+    return np.floor(10 * max(times)) / 10
+
+
 def test_tree_groups_dims_and_variables(mixed):
-    fit, _ = mixed
+    fit, data = mixed
     assert {"posterior", "sample_stats", "log_likelihood", "posterior_predictive", "observed_data",
             "constant_data"} <= set(fit.children)
     post = fit["posterior"]
@@ -60,7 +71,7 @@ def test_tree_groups_dims_and_variables(mixed):
     assert list(post["study"].values) == ["A", "B", "D", "C"]  # patient-level cells first, then summaries
     for name in ("predictive_survival", "predictive_median", "study_sd", "study_effect", "log_hazard"):
         assert name in post
-    assert post["time"].values[0] == 0 and post["time"].values[-1] == pytest.approx(36.0)
+    assert post["time"].values[0] == 0 and post["time"].values[-1] == pytest.approx(expected_horizon(data))
     for group in ("log_likelihood", "posterior_predictive"):
         assert set(fit[group].data_vars) == {"ipd_events", "km_summary", "events_after"}
         for name in fit[group].data_vars:
@@ -92,7 +103,8 @@ def test_posterior_recovers_the_truth(mixed):
     # derived quantities are the closed forms of the sampled hazards
     h = post["hazard"].values[0, :5]
     np.testing.assert_allclose(post["median"].values[0, :5], pwexp.median(h, CUTS))
-    np.testing.assert_allclose(post["rmst"].values[0, :5], pwexp.restricted_mean(h, CUTS, [36.0])[:, 0])
+    horizon = float(fit.attrs["horizon_used"])
+    np.testing.assert_allclose(post["rmst"].values[0, :5], pwexp.restricted_mean(h, CUTS, [horizon])[:, 0])
     # a new study is less certain than the population mean
     assert post["predictive_median"].std() > post["median"].std()
     # cell hazards of a study are its study effect on the baseline
@@ -106,7 +118,10 @@ def test_summary_only_fit_uses_cut_points_at_reported_times(tmp_path):
     model = PiecewiseExponential(hierarchical=False)
     inputs = model.prepare(s)
     np.testing.assert_allclose(inputs.cuts, [0, 6, 12])
-    assert model.horizon_for(inputs) == pytest.approx(18.0)
+    t = s.table
+    latest = max(t.loc[t["quantity"].isin(["median", "median_followup"]), "value"].max(), 12.0)
+    assert model.horizon_for(inputs) == pytest.approx(np.floor(10 * latest) / 10)
+    assert model.smooth_for(inputs)  # summary-only fits are smoothed by default
     assert PiecewiseExponential(cuts=(0, 3, 6)).prepare(s).cuts.tolist() == [0, 3, 6]
 
 
