@@ -65,7 +65,7 @@ def test_comparison_table_puts_bayes_beside_metafor_methods(run_dir, spec_path):
 
 def test_report_has_every_section_and_states_the_priors(run_dir):
     text = (run_dir / "report.md").read_text()
-    for heading in ("## Summary", "## Data and sources", "## Models and priors", "## Convergence diagnostics",
+    for heading in ("## Summary", "## Data and sources", "## Model and priors", "## Convergence diagnostics",
                     "## Results", "## Bayesian beside frequentist", "## Posterior predictive checks",
                     "## Prior sensitivity", "## Limitations and data flags", "## Reproducibility"):
         assert heading in text, heading
