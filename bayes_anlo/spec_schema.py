@@ -4,7 +4,8 @@ The schema is written once, here, with :mod:`pydantic` models, and serves three 
 
 * :func:`bayes_anlo.spec.load_spec` validates a parsed TOML tree with it before anything is fitted;
 * :func:`problems_from` turns pydantic's errors into the project's located problems
-  (``SPEC.toml:<table>:<key>: reason``; ``analyses[2].sampler:draws: must be >= 1, got 0``), all
+  (``SPEC.toml:<table>:<key>: reason``, e.g. ``analyses[2].sampler:draws: must be a positive
+  integer (at most 100000), got 0``), all
   of them at once and never pydantic's own text;
 * :mod:`bayes_anlo.spec_reference` renders ``docs/spec.md`` from it, so the documentation of the
   spec cannot drift from what is checked.
