@@ -29,7 +29,7 @@ def data_problems(entries: Iterable, file: str) -> list[Problem]:
         warnings.simplefilter("ignore")  # loaders' warnings are shown once, by the run itself
         for entry in entries:
             if entry.model in SURVIVAL_MODELS:
-                problems.extend(_survival_problems(entry, file, load))
+                problems.extend(_survival_problems(entry, file))
             else:
                 problems.extend(_binary_problems(entry, file, load))
             problems.extend(_published_problems(entry, file, load))
@@ -149,8 +149,9 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
 # survival
 # ------------------------------------------------------------------------------------------------
 
-def _survival_container(entry, load: _Loader):
+def _survival_container(entry):
     """The entry's survival data as loaded from its dataset or files (by ``kind``)."""
+    from bayes_anlo import datasets
     from bayes_anlo.data import survival
 
     ref = entry.data
@@ -159,17 +160,17 @@ def _survival_container(entry, load: _Loader):
     if ref.kind == "km":
         return survival.load_digitised_km(ref.file, ref.risk_table, ref.totals)
     if ref.dataset:
-        return survival.load_summaries(load(ref.dataset), label=ref.dataset)
+        return survival.load_summaries(datasets.load(ref.dataset), label=ref.dataset)
     return survival.load_summaries(ref.file)
 
 
-def _survival_problems(entry, file: str, load: _Loader) -> list[Problem]:
+def _survival_problems(entry, file: str) -> list[Problem]:
     from bayes_anlo.models import SamplerSettings
     from bayes_anlo.pipeline.survival import load_survival_entry, make_survival_model
 
     where = entry.location
     try:
-        container = _survival_container(entry, load)
+        container = _survival_container(entry)
     except InputError as exc:
         return list(exc.problems)
     table = container.coordinates if entry.data.kind == "km" else container.table

@@ -4,7 +4,8 @@ The schema is written once, here, with :mod:`pydantic` models, and serves three 
 
 * :func:`bayes_anlo.spec.load_spec` validates a parsed TOML tree with it before anything is fitted;
 * :func:`problems_from` turns pydantic's errors into the project's located problems
-  (``SPEC.toml:<table>:<key>: reason``; ``analyses[2].sampler:draws: must be >= 1, got 0``), all
+  (``SPEC.toml:<table>:<key>: reason``, e.g. ``analyses[2].sampler:draws: must be a positive
+  integer (at most 100000), got 0``), all
   of them at once and never pydantic's own text;
 * :mod:`bayes_anlo.spec_reference` renders ``docs/spec.md`` from it, so the documentation of the
   spec cannot drift from what is checked.
@@ -259,15 +260,15 @@ class PiecewiseExponentialOptions(Table):
 
     cuts: Annotated[Any, PlainValidator(_cuts), DocType('"quantiles" or list of months [0, ...], increasing')] | None = Field(
         None, description="interval starts in months (first 0, strictly increasing), or \"quantiles\" of the event "
-                          "times (patient data); default: 0, 3, 6, 9, 12, 18, 24 with patients, else 0 and the "
-                          "reported landmark times")
+                          "times (patient data); default: chosen by the model from the data")
     hierarchical: bool = Field(True, description="partially pooled study effects (false: complete pooling)")
-    smooth: bool = Field(False, description="random-walk prior linking neighbouring intervals' log hazards")
+    smooth: bool | None = Field(None, description="random-walk prior linking neighbouring intervals' log hazards "
+                                                  "(default: the model's choice)")
     times: Annotated[list[PositiveMonths], Field(min_length=1, max_length=50)] = Field(
         (3, 6, 9, 12), description="landmark times in months (each > 0)")
     horizon: PositiveMonths | None = Field(
-        None, description="end of the survival grid and of the restricted mean, months > 0 (default 1.5 x the last cut, "
-                          "at least the last landmark time and 12)")
+        None, description="end of the survival grid and of the restricted mean, in months (default: chosen by the "
+                          "model from the data)")
     grid_size: int = Field(73, ge=2, le=2001, description="points of the survival grid from 0 to horizon")
     collapse: TextList = Field((), description="columns whose labels describe rather than group (blanked after "
                                                "where/exclude, so the model pools their rows)")
