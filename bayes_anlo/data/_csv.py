@@ -302,6 +302,11 @@ def row_number(index: int, table: pd.DataFrame | None = None) -> int:
     return index + FIRST_DATA_ROW
 
 
+def _quoted(text: str, limit: int = 40) -> str:
+    """A cell's text for a message: quoted, escapes shown, cut to ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 _INTEGER = re.compile(r"\+?[0-9]+\Z")
 
@@ -312,17 +317,17 @@ def number_from_text(text: str, *, maximum: float = MAX_MAGNITUDE) -> float:
     infinity, comma decimals, percent signs, too large)."""
     if not _DECIMAL.match(text):
         if any(c.isdigit() and not c.isascii() for c in text) or any(c.isdecimal() and not c.isascii() for c in text):
-            raise ValueError(f"{text!r} contains non-ASCII digits; write the digits 0-9")
+            raise ValueError(f"{_quoted(text)} contains non-ASCII digits; write the digits 0-9")
         if "_" in text and _DECIMAL.match(text.replace("_", "")):
-            raise ValueError(f"{text!r} has a digit separator ('_'); write the plain number")
+            raise ValueError(f"{_quoted(text)} has a digit separator ('_'); write the plain number")
         if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", "na", "n/a", "none", "null"):
-            raise ValueError(f"{text!r} is not a number (a finite value is needed)")
-        raise ValueError(f"{text!r} is not a number{_number_hint(text)}")
+            raise ValueError(f"{_quoted(text)} is not a number (a finite value is needed)")
+        raise ValueError(f"{_quoted(text)} is not a number{_number_hint(text)}")
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"{text!r} is too large to represent as a number")
+        raise ValueError(f"{_quoted(text)} is too large to represent as a number")
     if abs(value) > maximum:
-        raise ValueError(f"{text!r} is too large; numbers of magnitude above {maximum:g} are refused")
+        raise ValueError(f"{_quoted(text)} is too large; numbers of magnitude above {maximum:g} are refused")
     return value
 
 
@@ -331,19 +336,19 @@ def count_from_text(text: str, *, maximum: int = MAX_COUNT) -> int:
     (``30.0``, ``3e1``); raises ``ValueError`` with the reason otherwise."""
     if _INTEGER.match(text):
         if len(text.lstrip("+0")) > 15:  # (int() of a very long text is itself refused by Python)
-            raise ValueError(f"{text!r} is larger than {maximum:,}, the largest count accepted")
+            raise ValueError(f"{_quoted(text)} is larger than {maximum:,}, the largest count accepted")
         value = int(text)
     else:
         x = number_from_text(text, maximum=float("inf"))
         if x < 0:
-            raise ValueError(f"{text!r} is negative; counts must be >= 0")
+            raise ValueError(f"{_quoted(text)} is negative; counts must be >= 0")
         if x > maximum:
-            raise ValueError(f"{text!r} is larger than {maximum:,}, the largest count accepted")
+            raise ValueError(f"{_quoted(text)} is larger than {maximum:,}, the largest count accepted")
         if x != int(x):
-            raise ValueError(f"{text!r} is not a whole number; counts must be integers")
+            raise ValueError(f"{_quoted(text)} is not a whole number; counts must be integers")
         value = int(x)
     if value > maximum:
-        raise ValueError(f"{text!r} is larger than {maximum:,}, the largest count accepted")
+        raise ValueError(f"{_quoted(text)} is larger than {maximum:,}, the largest count accepted")
     return value
 
 

@@ -109,3 +109,62 @@ def test_module_is_callable():
     result = audit_module("npc_qin2025")
     assert isinstance(result, AuditResult) and result.source == "npc_qin2025"
     assert bayes_anlo.audit is audit_module and callable(bayes_anlo.audit)
+
+
+# ------------------------------------------------------------------------------------------
+# issue 11: huge counts are refused (they used to hang the audit); the hint search is bounded
+# ------------------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bayes_anlo.audit.checks import _percent_hints  # noqa: E402
+from bayes_anlo.audit.extraction import Item  # noqa: E402
+from bayes_anlo.audit.printed import parse_printed  # noqa: E402
+
+
+@pytest.mark.parametrize("n", ["1" + "0" * 31, "1e18", "10000001"])
+def test_counts_over_the_limit_are_refused(tmp_path, n):
+    path = write(tmp_path, [HEADER, row(item_id="orr", location="Abstract", quantity="ORR", check="percent",
+                                        value="13.3", count=2, n=n)])
+    with pytest.raises(InputError) as info:
+        load_extraction(path)
+    assert str(info.value.problems[0]).startswith(f"{path}:2:n: ") and "larger than" in str(info.value)
+
+
+def _hints_by_brute_force(value, count: int, n: int) -> tuple[list[int], list[int]]:
+    """Every count out of n, and the first three denominators from count up, that print as value."""
+    ks = [k for k in range(n + 1) if value.matches(100 * k / n)]
+    dens = [m for m in range(max(count, 1), 4 * max(n, 25) + 1) if value.matches(100 * count / m)][:3]
+    return ks, dens
+
+
+@settings(max_examples=150, derandomize=True, deadline=None, database=None)
+@given(n=st.integers(1, 400), data=st.data())
+def test_percent_hints_agree_with_a_brute_force_search(n, data):
+    count = data.draw(st.integers(0, n))
+    decimals = data.draw(st.integers(0, 2))
+    value = parse_printed(f"{data.draw(st.floats(0, 100)):.{decimals}f}")
+    item = Item(row=2, item_id="x", location="", quantity="", check="percent", value=value, count=count, n=n)
+    ks, dens = _hints_by_brute_force(value, count, n)
+    hint = _percent_hints(item)
+    if ks:
+        shown = " or ".join(str(k) for k in ks[:5]) + (" ..." if len(ks) > 5 else "")
+        assert f"{shown}/{n} would print {value}" in hint
+    else:
+        assert f"no count out of {n} prints as {value}" in hint
+    if count and dens:
+        assert f"{count}/{dens[0]} would" in hint
+        if len(dens) > 1:
+            assert f"(also /{', /'.join(map(str, dens[1:3]))})" in hint
+    elif count:
+        assert f"no denominator gives {count} -> {value}" in hint
+
+
+def test_percent_hints_for_ten_million_patients_are_bounded():
+    """n at the count limit: the search tries thousands of candidates, not ten million."""
+    value = parse_printed("13.3")
+    item = Item(row=2, item_id="x", location="", quantity="", check="percent", value=value, count=2, n=10_000_000)
+    hint = _percent_hints(item)
+    k_lo = 1_325_000  # 13.25% of 10**7 is the smallest count printing as 13.3
+    assert hint.startswith(f"{k_lo} or {k_lo + 1} or") and "..." in hint
+    assert "2/15 would" in hint  # 2/15 = 13.33%: the first denominator for count 2
