@@ -85,6 +85,8 @@ def load_rates_data(source: str | Path | pd.DataFrame) -> BinaryData:
                 raise InputError(f"bundled dataset {str(source)!r} is {datasets.info(str(source))['kind']} data, "
                                  "not responders out of n (binary)", file=str(source))
             return data
+        raise InputError("no such file, nor a bundled binary dataset of that name (`bayes-anlo datasets` lists them)",
+                         file=str(source))
     return load_binary(source)
 
 

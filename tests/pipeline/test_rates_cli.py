@@ -179,6 +179,8 @@ def test_bundled_dataset_name_is_accepted():
     assert out["k"] == len(data) and out["total_events"] == int(data.events.sum())
     refused = _invoke("li2025_meta_pooled", "--outcome", "ORR")
     assert refused.exit_code == 2 and "not responders out of n" in refused.output
+    missing = _invoke("no_such_file_or_dataset.csv", "--outcome", "ORR")
+    assert missing.exit_code == 2 and "nor a bundled binary dataset" in missing.output
 
 
 def test_one_study_is_the_conjugate_model_as_run_does(tmp_path):
