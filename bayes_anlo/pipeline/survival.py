@@ -195,7 +195,7 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     post = tree["posterior"].to_dataset()
     summary = pd.concat([tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post], ignore_index=True)
     summary.insert(1, "description", summary["variable"].map(tables.DESCRIPTIONS).fillna(""))
-    summary["beyond_data"] = pwe.extrapolation_flags(summary, tree)
+    summary = pwe.annotate_time(summary, tree)
     result.tables["posterior"] = summary
     published = published_survival(entry)
     result.tables["comparison"] = comparison_rows(tree, summaries, published)
