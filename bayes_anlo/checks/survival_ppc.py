@@ -241,4 +241,21 @@ def summary_check(tree: xr.DataTree, level: float = 0.9) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if len(frame):
         frame["p_two_sided"] = np.minimum(1.0, 2 * np.minimum(frame["p_value"], 1 - frame["p_value"]))
+        frame = counts_as_integers(frame)
     return frame
+
+
+COUNT_COLUMNS = ("observed", "predicted_median", "predicted_low", "predicted_high")
+
+
+def counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Event counts (``events_after`` rows) as Python ints, so reports print 12, not 12.000; the
+    value columns become object columns (``to_numpy(dtype=float)`` still reads them)."""
+    counts = frame["term"] == "events_after"
+    if not counts.any():
+        return frame
+    out = frame.copy()
+    for column in COUNT_COLUMNS:
+        out[column] = pd.Series([int(round(v)) if c and np.isfinite(v) else v
+                                 for v, c in zip(out[column], counts, strict=True)], index=out.index, dtype=object)
+    return out

@@ -890,3 +890,17 @@ def extrapolation_flags(table: pd.DataFrame, tree: xr.DataTree) -> pd.Series:
         elif is_median and row["ci_high"] > last:
             out[i] = upper
     return out
+
+
+def annotate_time(table: pd.DataFrame, tree: xr.DataTree) -> pd.DataFrame:
+    """A posterior table (``variable, label, ...``) with the RMST rows' label stating the horizon
+    (``to 12 months``, after any group label) and a ``beyond_data`` column from
+    :func:`extrapolation_flags`."""
+    out = table.copy()
+    horizon = float(tree.attrs.get("horizon_used", np.nan))
+    if np.isfinite(horizon):
+        rmst = out["variable"] == "rmst"
+        out.loc[rmst, "label"] = [f"{lab} | to {horizon:g} months" if str(lab) else f"to {horizon:g} months"
+                                  for lab in out.loc[rmst, "label"]]
+    out["beyond_data"] = extrapolation_flags(out, tree)
+    return out

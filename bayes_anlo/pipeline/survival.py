@@ -195,7 +195,7 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     post = tree["posterior"].to_dataset()
     summary = pd.concat([tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post], ignore_index=True)
     summary.insert(1, "description", summary["variable"].map(tables.DESCRIPTIONS).fillna(""))
-    summary["beyond_data"] = pwe.extrapolation_flags(summary, tree)
+    summary = pwe.annotate_time(summary, tree)
     result.tables["posterior"] = summary
     published = published_survival(entry)
     result.tables["comparison"] = comparison_rows(tree, summaries, published)
@@ -217,6 +217,7 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     meds = posterior[posterior["variable"] == "median"]
     text = "Posterior median " + entry.endpoint + " " + "; ".join(
         (f"{m.label}: " if m.label else "") + f"{m.median:.1f} months (95% CrI {m.ci_low:.1f} to {m.ci_high:.1f})"
+        + (f" [{m.beyond_data}]" if m.beyond_data else "")
         for m in meds.itertuples())
     reported = summaries.table[summaries.table["quantity"] == "median"]
     if len(reported) == 1:

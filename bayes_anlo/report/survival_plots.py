@@ -85,12 +85,18 @@ def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, end
                 label=("reported landmark (95% CI)" if land_ci else "reported landmark") if i == 0 else None)
     ax.axhline(0.5, color="#bbbbbb", lw=0.8, ls=":")
     right = float(band["time"].max())
+    not_reached = [g for g in groups
+                   if float((band[band["group"] == g] if "group" in band else band)["typical_median"].iloc[-1]) > 0.5]
+    if not_reached:  # a posterior median after the plotted range is beyond the data or the horizon
+        who = "" if single else ", ".join(str(g) for g in not_reached) + ": "
+        ax.text(right, 0.47, f"{who}median after {right:g} months (extrapolated) ", fontsize=7.5, color="#555555",
+                ha="right", va="top")
     if informed_until is not None and np.isfinite(informed_until) and informed_until < right:
         ax.axvspan(informed_until, right, facecolor=BEYOND_COLOUR, alpha=0.18, hatch="//", edgecolor="#bbbbbb",
                    lw=0, zorder=0, label=f"after {informed_until:.3g} months: no data, extrapolated")
         ax.axvline(informed_until, color=BEYOND_COLOUR, lw=1, ls="--", zorder=0)
         ax.text(informed_until, 1.0, " extrapolated", fontsize=7.5, color="#555555", va="top", ha="left")
-    ax.set_xlim(0, right)
+    ax.set_xlim(0, 1.03 * right)  # room for points reported at the horizon itself
     ax.set_ylim(0, 1.02)
     _percent_axis(ax, "y")
     ax.set_xlabel("months since start of treatment")

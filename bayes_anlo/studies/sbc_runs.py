@@ -602,7 +602,10 @@ class PiecewiseExponentialSummarySBC:
     design; each dataset is one draw of its prior predictive (:func:`forward_sampler`: parameters
     from the prior, then the observed summary terms from the model's likelihood), and the fit
     swaps the drawn observations into the model compiled once (``with_data``). Ranked as
-    :class:`PiecewiseExponentialIPDSBC`.
+    :class:`PiecewiseExponentialIPDSBC`. ``smooth`` (default True, as summary-only fits of
+    :class:`~bayes_anlo.models.piecewise_exponential.PiecewiseExponential` by default) links the
+    interval log hazards by the random walk; ``smooth=False`` is the set-up of the first study
+    (independent log hazards, flagged in docs/calibration.md).
     """
 
     name: str = "piecewise_exponential_summaries"

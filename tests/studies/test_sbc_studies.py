@@ -28,8 +28,11 @@ KNOWN_FAILURES = {
     # docs/calibration.md: about a quarter of the prior-predictive datasets give posteriors on
     # which 2 chains x 500 draws do not mix (bulk ESS ~2.5: the chains sit in different modes),
     # and the ranks of the last interval's log hazard are flagged. Strict: fixing the model or
-    # the sampler settings turns this into an unexpected pass, to be recorded here.
-    "piecewise_exponential_summaries": "summary-data posteriors often multimodal; chains do not mix",
+    # the sampler settings turns this into an unexpected pass, to be recorded here. The set-up now
+    # fits the smoothed model (smooth=True, the default for summary-only fits since issue 12); it
+    # has not been re-run yet, so the expected failure is the last known result, not a new one.
+    "piecewise_exponential_summaries": "summary-data posteriors often multimodal; chains do not mix "
+                                       "(independent hazards; smoothed set-up not yet re-run)",
 }
 
 

@@ -149,7 +149,7 @@ def test_arm_and_subgroup_dims_from_synthetic_draws():
     table = pd.DataFrame({"study": "S", "arm": np.repeat(["ctl", "trt"], n // 2),
                           "subgroup": np.tile(["x", "y", "z"], n // 3), "time": rng.exponential(8, n) + 0.1,
                           "event": 1})
-    model = PiecewiseExponential(hierarchical=False)
+    model = PiecewiseExponential(CUTS, hierarchical=False)  # explicit: default cuts follow the data
     inputs = model.prepare(SurvivalData(table))
     chains, draws = 2, 3
     lh = rng.normal(-2.5, 0.2, (chains, draws, len(CUTS)))

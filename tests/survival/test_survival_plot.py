@@ -81,3 +81,14 @@ def test_axis_labels_per_endpoint():
     assert endpoint_axis_label("os") == "overall survival (proportion alive)"
     assert "progression-free" in endpoint_axis_label("PFS")
     assert "TTP" in endpoint_axis_label("TTP")
+
+
+def test_median_after_the_plotted_range_is_marked():
+    band = band_from_truth(8.0)  # S(8) = 0.57 > 0.5: the median lies after the plotted range
+    fig = survival_plot(band, reported(True), title="t", endpoint="OS", informed_until=8.0)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("median after 8 months (extrapolated)" in t for t in texts)
+    plt.close(fig)
+    fig = survival_plot(band_from_truth(30.0), reported(True), title="t", endpoint="OS", informed_until=30.0)
+    assert not any("median after" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)

@@ -78,3 +78,17 @@ def test_summary_check_separates_consistent_from_contradictory_summaries(tmp_pat
     med = good_table[good_table["term"] == "median"].iloc[0]
     assert med["observed"] == pytest.approx(6.9)
     assert med["predicted_low"] < 6.9 < med["predicted_high"]
+
+
+def test_event_counts_are_integers_in_the_summary_check_table():
+    import pandas as pd
+
+    from bayes_anlo.checks.survival_ppc import counts_as_integers
+
+    frame = pd.DataFrame({"term": ["median", "events_after"], "observed": [6.9, 12.0],
+                          "predicted_median": [7.1, 11.0], "predicted_low": [5.0, 6.0], "predicted_high": [9.2, 17.0]})
+    out = counts_as_integers(frame)
+    assert [type(v) for v in out["observed"]] == [float, int]
+    assert out.loc[1, "predicted_high"] == 17 and isinstance(out.loc[1, "predicted_high"], int)
+    assert out.loc[0, "predicted_low"] == pytest.approx(5.0)
+    np.testing.assert_allclose(out["observed"].to_numpy(dtype=float), [6.9, 12.0])  # still numeric for figures

@@ -16,6 +16,7 @@ from bayes_anlo.data.survival import SurvivalData, load_summaries
 from bayes_anlo.models._sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import (
     PiecewiseExponential,
+    annotate_time,
     default_time_grid,
     extrapolation_flags,
     fit_attempts,
@@ -177,3 +178,13 @@ def test_time_notes_state_the_horizon():
     assert "run to 12 months" in notes[0] and "default" in notes[0]
     assert any("up to 12 months" in n for n in notes) and any("random walk" in n for n in notes)
     assert "set in the spec" in time_notes(_tree(12.0, 36.0, {"horizon": 36.0}))[0]
+
+
+def test_rmst_rows_state_the_horizon():
+    table = pd.DataFrame({"variable": ["rmst", "rmst", "median"], "label": ["", "arm B", ""],
+                          "median": [9.0, 8.0, 10.0], "ci_low": [8, 7, 9], "ci_high": [10, 9, 11]})
+    out = annotate_time(table, _tree(12.0, 12.0))
+    assert out["label"].tolist() == ["to 12 months", "arm B | to 12 months", ""]
+    assert (out["beyond_data"] == "").all()
+    assert annotate_time(table, _tree(12.0, 36.0))["beyond_data"].str.startswith("extrapolated").tolist() == [
+        True, True, False]
