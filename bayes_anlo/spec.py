@@ -16,6 +16,13 @@ schema below, and unknown keys are errors (a typo must not silently fall back to
     [data]                                  # default data for every analysis below
     dataset = "sarcoma_literature_abstracts"  # a bundled dataset (bayes-anlo datasets) ...
     # file = "my_studies.csv"               # ... or a CSV, relative to the spec file
+    # kind = "summaries"                    # what the file holds: "binary", "ipd" (patient data),
+                                            # "km" (digitised Kaplan-Meier coordinates) or
+                                            # "summaries" (published medians, landmarks, counts);
+                                            # default: "binary" for binary models, and for
+                                            # survival models read from the file's header
+    # risk_table = "numbers_at_risk.csv"    # kind = "km" only: numbers at risk under the plot
+    # totals = "totals.csv"                 # kind = "km" only: total events (and patients) per curve
 
     [sampler]                               # optional NUTS settings
     draws = 1000
@@ -37,6 +44,11 @@ schema below, and unknown keys are errors (a typo must not silently fall back to
     sensitivity = true                      # refit under the model's alternative priors
     published = { dataset = "...", where = { outcome = "ORR" } }  # printed pooled results
     notes = "..."                           # shown in the report under the analysis
+    reference_arm = "placebo"               # survival: hazard ratios are "<arm> vs placebo"
+                                            # (default: the first arm in sorted order, as R's
+                                            # factor levels; never the order of the rows)
+    # dataset/file/kind/risk_table/totals may also be given per analysis; an analysis that names
+    # its own dataset or file takes none of these keys from [data]
     sampler = { target_accept = 0.99 }      # overrides [sampler] for this analysis
 """
 
@@ -51,22 +63,30 @@ from bayes_anlo.errors import InputError, Problem
 
 _TOP_KEYS = {"analysis", "data", "sampler", "analyses", "report"}
 _ANALYSIS_META_KEYS = {"name", "title", "description", "seed", "sources", "limitations", "audit"}
-_DATA_KEYS = {"dataset", "file", "kind"}
+_DATA_KEYS = {"dataset", "file", "kind", "risk_table", "totals"}
+#: What a data file holds (``kind``); survival models take the last three.
+DATA_KINDS = ("binary", "ipd", "km", "summaries")
 _SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler"}
 _REPORT_KEYS = {"published_note"}
 _ENTRY_KEYS = {
     "id", "title", "outcome", "endpoint", "model", "method", "by", "where", "exclude", "thresholds",
     "priors", "sensitivity", "published", "notes", "dataset", "file", "options", "frequentist", "sampler",
+    "kind", "risk_table", "totals", "reference_arm",
 }
 _PUBLISHED_KEYS = {"dataset", "where"}
 
 
 @dataclass(frozen=True)
 class DataRef:
-    """Where an analysis takes its data: a bundled dataset name or a CSV path."""
+    """Where an analysis takes its data: a bundled dataset name or a CSV path, what it holds
+    (``kind``: one of :data:`DATA_KINDS`, None = decided by the model and the file's header) and,
+    for digitised curves, the numbers at risk and the totals."""
 
     dataset: str | None = None
     file: Path | None = None
+    kind: str | None = None
+    risk_table: Path | None = None
+    totals: Path | None = None
 
     def describe(self) -> str:
         return f"dataset {self.dataset!r}" if self.dataset else f"file {self.file}"
@@ -94,6 +114,7 @@ class AnalysisEntry:
     options: dict[str, Any] = field(default_factory=dict)
     sampler: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    reference_arm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +242,58 @@ def _check_against_models_and_data(entry: dict, where: str, file: str, model: st
     return problems
 
 
+def _data_ref(keys: dict, dataset, data_file: Path | None, model, spec_path: Path, file: str,
+              where: str) -> tuple[DataRef, list[Problem]]:
+    """The entry's :class:`DataRef` with ``kind``, ``risk_table`` and ``totals`` checked against the
+    model (survival models take ``ipd``, ``km`` or ``summaries``; binary models ``binary``)."""
+    problems: list[Problem] = []
+    kind = keys.get("kind")
+    survival = model in SURVIVAL_MODELS
+    if kind is not None:
+        if kind not in DATA_KINDS:
+            problems.append(Problem(file, where, "kind", f"{kind!r} is not a kind of data; choose one of "
+                                                         f"{', '.join(DATA_KINDS)}"))
+        elif survival and kind == "binary":
+            problems.append(Problem(file, where, "kind", f"model {model!r} analyses survival data: kind must be "
+                                                         "ipd, km or summaries"))
+        elif not survival and model is not None and kind != "binary":
+            problems.append(Problem(file, where, "kind", f"model {model!r} analyses binary data (kind = \"binary\"), "
+                                                         f"not {kind!r}"))
+        elif dataset is not None and kind in ("ipd", "km"):
+            problems.append(Problem(file, where, "kind", f"the bundled datasets hold no {kind} data; give `file`"))
+    paths = {}
+    for key in ("risk_table", "totals"):
+        value = keys.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.append(Problem(file, where, key, "must be a file name (text)"))
+            continue
+        if kind != "km":
+            problems.append(Problem(file, where, key, "only digitised curves (kind = \"km\") take a risk table or totals"))
+        resolved = (spec_path.parent / value).resolve()
+        if not resolved.exists():
+            problems.append(Problem(file, where, key, f"file {value!r} does not exist (looked in {resolved})"))
+        paths[key] = resolved
+    return DataRef(dataset=dataset, file=data_file, kind=kind, risk_table=paths.get("risk_table"),
+                   totals=paths.get("totals")), problems
+
+
+def _survival_file_problems(ref: DataRef) -> list[Problem]:
+    """Every problem of a survival data file (and its risk table and totals), found before a run starts."""
+    import warnings
+
+    from bayes_anlo.data.survival import load_survival_input
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            load_survival_input(ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals)
+    except InputError as exc:
+        return list(exc.problems)
+    return []
+
+
 def _load_binary_file(path: Path):
     from bayes_anlo.data.binary import load_binary
 
@@ -317,8 +390,10 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
             problems.append(
                 Problem(file, where, "model", f"unknown model {model!r}; known: {', '.join(sorted(known_models))}")
             )
-        dataset = entry.get("dataset", default_data.get("dataset"))
-        data_file = entry.get("file", default_data.get("file"))
+        own_data = "dataset" in entry or "file" in entry
+        data_keys = entry if own_data else {**default_data, **{k: entry[k] for k in _DATA_KEYS if k in entry}}
+        dataset = data_keys.get("dataset")
+        data_file = data_keys.get("file")
         if (dataset is None) == (data_file is None):
             problems.append(Problem(file, where, "dataset", "give exactly one of `dataset` or `file` (here or in [data])"))
         ref_file = None
@@ -326,6 +401,14 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
             ref_file = (path.parent / data_file).resolve()
             if not ref_file.exists():
                 problems.append(Problem(file, where, "file", f"data file {data_file!r} does not exist (looked in {ref_file})"))
+        data_ref, data_problems = _data_ref(data_keys, dataset, ref_file, model, path, file, where)
+        problems.extend(data_problems)
+        reference_arm = entry.get("reference_arm")
+        if reference_arm is not None and (not isinstance(reference_arm, str) or not reference_arm.strip()):
+            problems.append(Problem(file, where, "reference_arm", "must be a non-empty text value (an arm label)"))
+        elif reference_arm is not None and model not in SURVIVAL_MODELS:
+            problems.append(Problem(file, where, "reference_arm", f"only survival models compare arms against a "
+                                                                  f"reference arm, not {model!r}"))
         thresholds = entry.get("thresholds", [])
         if not isinstance(thresholds, list) or not all(
             isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in thresholds
@@ -349,13 +432,15 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
         if problems:
             continue
         problems.extend(_check_against_models_and_data(entry, where, file, model, dataset, ref_file, published))
+        if not problems and model in SURVIVAL_MODELS and ref_file is not None:
+            problems.extend(_survival_file_problems(data_ref))
         if problems:
             continue
         entries.append(
             AnalysisEntry(
                 id=entry_id,
                 model=model,
-                data=DataRef(dataset=dataset, file=ref_file),
+                data=data_ref,
                 title=str(entry.get("title", entry_id)),
                 outcome=entry.get("outcome"),
                 endpoint=entry.get("endpoint"),
@@ -371,6 +456,7 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec
                 options=dict(entry.get("options", {})),
                 sampler=dict(entry.get("sampler", {})),
                 notes=str(entry.get("notes", "")),
+                reference_arm=reference_arm,
             )
         )
     if problems:
