@@ -28,14 +28,28 @@ def _fail(exc: InputError) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
+KINDS_HELP = "binary, ipd, km, risk, totals or summaries"
+
+
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="CSV file to check")],
-             kind: Annotated[str, typer.Option(help="binary, ipd, km, risk or summaries")] = "binary") -> None:
-    """Check a data file and report every problem as file:row:column."""
+             kind: Annotated[str, typer.Option(help=KINDS_HELP)] = "binary",
+             risk_table: Annotated[Path | None, typer.Option(help="--kind km: numbers at risk to check with the curve")] = None,
+             totals: Annotated[Path | None, typer.Option(help="--kind km: event totals to check with the curve")] = None) -> None:
+    """Check a data file and report every problem as file:row:column.
+
+    With --kind km and a risk table or totals, the curves are also reconstructed (Guyot) and
+    every reconstruction warning is printed (totals not matched or contradicting the curve,
+    risk-table rows past the end of the curve)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            loaded = _load_kind(file, kind)
+            if risk_table is not None or totals is not None:
+                if kind != "km":
+                    raise InputError("--risk-table and --totals go with --kind km", file=str(file))
+                loaded = _reconstruct_km(file, risk_table, totals)
+            else:
+                loaded = _load_kind(file, kind)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
     except InputError as exc:
@@ -63,7 +77,21 @@ def _load_kind(file: Path, kind: str) -> str:
     if kind == "risk":
         table = survival.load_numbers_at_risk(file)
         return f"{len(table)} numbers at risk"
-    raise InputError(f"unknown kind {kind!r}; choose binary, ipd, km, risk or summaries", file=str(file))
+    if kind == "totals":
+        table = survival.load_totals(file)
+        return f"{len(table)} curves with event totals"
+    raise InputError(f"unknown kind {kind!r}; choose {KINDS_HELP}", file=str(file))
+
+
+def _reconstruct_km(file: Path, risk_table: Path | None, totals: Path | None) -> str:
+    from bayes_anlo.data.survival import load_digitised_km
+    from bayes_anlo.survival.guyot import reconstruct
+
+    rec = reconstruct(load_digitised_km(file, risk_table, totals))
+    d = rec.diagnostics
+    return (f"{len(d)} curves reconstructed, {int(d['n_patients'].sum())} patients, {int(d['events'].sum())} events; "
+            f"largest distance of a digitised point from the reconstructed curve {d['max_abs_diff'].max():.3f} "
+            "(fit to the clicks, not accuracy against the true data)")
 
 
 @app.command()
@@ -97,10 +125,20 @@ def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. mo
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
     from bayes_anlo.pipeline.run import run_spec
 
+    from bayes_anlo.data.survival import RisingCurveWarning
+    from bayes_anlo.survival.guyot import ReconstructionWarning
+
     try:
-        outcome = run_spec(spec, out, force=force, fast=fast)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            outcome = run_spec(spec, out, force=force, fast=fast)
     except InputError as exc:
         _fail(exc)
+    for w in caught:  # data warnings as lines of their own; others as Python shows them
+        if issubclass(w.category, ReconstructionWarning | RisingCurveWarning):
+            typer.echo(f"warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     typer.echo(f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)")
     if not outcome.converged:
         typer.echo(f"NOT CONVERGED: {', '.join(outcome.unconverged)} (see the report's diagnostics)", err=True)

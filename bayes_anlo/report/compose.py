@@ -45,12 +45,18 @@ def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] |
 
 
 def _survival_comparison_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Medians in months, hazard ratios plain, survival as a percentage, probabilities to 3 d.p."""
     out = frame.copy()
-    is_median = frame["quantity"].str.startswith("median")
+    kind = ["median" if q.startswith("median") else "hr" if q.startswith("hazard") else "survival"
+            for q in frame["quantity"]]
+    formats = {"median": "{:.1f}", "hr": "{:.3f}"}
     for column in ("estimate", "ci_low", "ci_high"):
-        out[column] = ["" if pd.isna(v) else (f"{v:.1f}" if m else f"{100 * v:.1f}%")
-                       for v, m in zip(frame[column], is_median, strict=True)]
-    return out
+        out[column] = ["" if pd.isna(v) else (f"{100 * v:.1f}%" if k == "survival" else formats[k].format(v))
+                       for v, k in zip(frame[column], kind, strict=True)]
+    for column in ("p_value", "p_hr_below_1"):
+        if column in frame:
+            out[column] = ["" if pd.isna(v) else f"{v:.3g}" for v in frame[column]]
+    return out.rename(columns={"p_hr_below_1": "P(HR < 1)"})
 
 
 def _contrast_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -89,7 +95,11 @@ def _posterior_table(result: AnalysisResult) -> list[Block]:
     is_rate = frame["variable"].isin(PERCENT_VARIABLES)
     for c in value_columns:
         frame[c] = [f"{100 * v:.1f}%" if rate else f"{v:.3g}" for v, rate in zip(frame[c], is_rate, strict=True)]
-    frame = frame[["variable", "label", "description"] + value_columns]
+    extra = ["p_hr_below_1"] if "p_hr_below_1" in frame else []  # survival: P(hazard ratio < 1)
+    if extra:
+        frame["p_hr_below_1"] = ["" if pd.isna(v) else f"{v:.3f}" for v in frame["p_hr_below_1"]]
+    frame = frame[["variable", "label", "description"] + value_columns + extra].rename(
+        columns={"p_hr_below_1": "P(HR < 1)"})
     return [Table(frame, "Posterior summaries (median and 95% equal-tailed credible interval)",
                   table_id=f"{result.id}-posterior")]
 
@@ -162,17 +172,32 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
                        "band), the 95% band for a new study, and the reported medians and landmark rates.")
 
     blocks.append(Heading("Bayesian beside frequentist", 2))
-    blocks.append(Paragraph(
-        "Each row is a pooled estimate of the same quantity on the same data. Frequentist rows follow R metafor: "
-        "PFT = Freeman-Tukey double arcsine (back-transformed with the harmonic-mean n), PLO = logit with 0.5 added "
-        "to studies with 0 or n events, DL/REML = tau^2 estimator, GLMM = random-intercept logistic model by ML. "
-        "The Freeman-Tukey back-transform can mislead (Schwarzer et al. 2019); read it beside the logit and GLMM rows. "
-        "For Bayesian rows, the interval is a 95% credible interval and pi_* the 95% interval of a new study's rate."))
+    if any(r.model != "piecewise_exponential" for r in results):
+        blocks.append(Paragraph(
+            "Each row is a pooled estimate of the same quantity on the same data. Frequentist rows follow R metafor: "
+            "PFT = Freeman-Tukey double arcsine (back-transformed with the harmonic-mean n), PLO = logit with 0.5 added "
+            "to studies with 0 or n events, DL/REML = tau^2 estimator, GLMM = random-intercept logistic model by ML. "
+            "The Freeman-Tukey back-transform can mislead (Schwarzer et al. 2019); read it beside the logit and GLMM rows. "
+            "For Bayesian rows, the interval is a 95% credible interval and pi_* the 95% interval of a new study's rate."))
+    if any(r.model == "piecewise_exponential" for r in results):
+        blocks.append(Paragraph(
+            "Survival: posterior rows are the typical study's median (months), landmark survival and hazard ratio of "
+            "each arm against the reference arm, with 95% credible intervals and P(HR < 1). With patient data or "
+            "reconstructed pseudo-patients, the frequentist rows follow R's survival package: Kaplan-Meier medians "
+            "with the Brookmeyer-Crowley 95% CI (survfit, log band; empty = not reached), the log-rank test (survdiff) "
+            "and the Cox proportional-hazards hazard ratio with its Wald 95% CI (coxph, Efron ties)."))
     for r in results:
         blocks.append(Heading(r.title, 3, anchor=f"compare-{r.id}"))
         if r.model == "piecewise_exponential":
-            blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Reported beside posterior "
-                             "(medians in months; survival as a percentage)", table_id=f"{r.id}-comparison")]
+            blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Hazard ratios, medians and landmark "
+                             "survival: posterior beside reported or frequentist values (medians in months; survival "
+                             "as a percentage)", table_id=f"{r.id}-comparison")]
+            if "reconstruction" in r.tables:
+                from bayes_anlo.survival.guyot import DIAGNOSTIC_DESCRIPTIONS
+
+                blocks.append(Paragraph("Guyot reconstruction of the digitised curves. " + "; ".join(
+                    f"`{k}`: {v}" for k, v in DIAGNOSTIC_DESCRIPTIONS.items() if k in r.tables["reconstruction"]) + "."))
+                blocks += _table(r, "reconstruction", "Reconstruction diagnostics, one row per digitised curve")
         else:
             blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
         if "contrast" in r.tables:
@@ -211,7 +236,8 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
             blocks.append(Table(_power_scaling_frame(r.tables["power_scaling"]),
                                 "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 scaling)",
                                 table_id=f"{r.id}-power_scaling"))
-        what = {"piecewise_exponential": "Median survival (months)", "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
+        what = {"piecewise_exponential": "Median survival by arm (months) and hazard ratios against the reference arm",
+                "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
         blocks += _table(r, "sensitivity", f"{what.get(r.model, 'Pooled rate')} under alternative priors "
                          "(posterior median and 95% CrI)", percent=RATE_COLUMNS)
 
