@@ -632,9 +632,6 @@ def load_survival_input(file: str | Path, kind: str | None = None, *, risk_table
     if kind is not None and kind not in SURVIVAL_KINDS:
         raise InputError(f"unknown kind of survival data {kind!r}; choose one of {', '.join(SURVIVAL_KINDS)}",
                          file=str(label or file))
-    if (risk_table is not None or totals is not None) and kind != "km":
-        raise InputError("a risk table or totals file is only read with kind = \"km\" (digitised curves)",
-                         file=str(label or file))
     columns = header_columns(file) if not isinstance(file, pd.DataFrame) else [str(c).strip() for c in file.columns]
     if columns is not None:
         problem = survival_kind_problem(str(label or file), kind, columns)
@@ -642,6 +639,9 @@ def load_survival_input(file: str | Path, kind: str | None = None, *, risk_table
             raise problem
         if kind is None:
             kind = kinds_matching(columns)[0]
+    if (risk_table is not None or totals is not None) and kind != "km":
+        raise InputError("a risk table or totals file is only read with kind = \"km\" (digitised curves)",
+                         file=str(label or file))
     if kind == "ipd":
         return kind, load_survival(file, label=label)
     if kind == "km":
