@@ -1,90 +1,87 @@
 """Analysis specifications: TOML files in ``models/`` that ``bayes-anlo run`` executes.
 
-A spec is data, never code: it is parsed with :mod:`tomllib`, every key is checked against the
-schema below, and unknown keys are errors (a typo must not silently fall back to a default).
+A spec is data, never code: it is parsed with :mod:`tomllib` and checked in three passes, all
+before anything is fitted, and every problem of every pass is reported together as
+``SPEC.toml:<table>:<key>: reason`` (exit status 2 in the CLI):
 
-::
+1. the typed schema of :mod:`bayes_anlo.spec_schema` (every table, key, type and range; unknown
+   keys are errors, so a typo never falls back to a default);
+2. checks that need the model registry: the model exists, its method, the keys its family takes
+   (``outcome`` and ``thresholds`` for response rates, ``endpoint`` for survival), its options
+   (one schema per model), its priors (the model's prior set, with finite, sensible ranges), the
+   data reference (exactly one of ``dataset``/``file``, the kind of data the model reads, files
+   that exist) and the audits;
+3. :func:`check_spec_data`: every analysis's data is loaded and the columns, values and model
+   options it names are checked against it (``where``/``exclude``/``by`` columns, the outcome or
+   endpoint, rows left after selection, the arms of a two-arm model, one row per subgroup for a
+   nested model with ``method = "exact"``, the published rows, the survival model's inputs).
+
+The reference of every key, generated from the schema, is ``docs/spec.md``. A minimal spec::
 
     [analysis]
-    name = "sarcoma_meta_analysis"          # used for the run directory and report title
-    title = "..."                           # one line
-    description = "..."                     # a paragraph for the report
-    seed = 20251122                         # every random stream derives from it
-    audit = ["npc_qin2025"]                 # audits of the paper's printed numbers (bundled names
-                                            # or extraction CSVs relative to the spec) for the report
+    name = "sarcoma_meta_analysis"
+    seed = 20251122
 
-    [data]                                  # default data for every analysis below
-    dataset = "sarcoma_literature_abstracts"  # a bundled dataset (bayes-anlo datasets) ...
-    # file = "my_studies.csv"               # ... or a CSV, relative to the spec file
-    # kind = "summaries"                    # what the file holds: "binary", "ipd" (patient data),
-                                            # "km" (digitised Kaplan-Meier coordinates) or
-                                            # "summaries" (published medians, landmarks, counts);
-                                            # default: "binary" for binary models, and for
-                                            # survival models read from the file's header
-    # risk_table = "numbers_at_risk.csv"    # kind = "km" only: numbers at risk under the plot
-    # totals = "totals.csv"                 # kind = "km" only: total events (and patients) per curve
+    [data]
+    dataset = "sarcoma_literature_abstracts"
 
-    [sampler]                               # optional NUTS settings
-    draws = 1000
-    tune = 1000
-    chains = 4
-    target_accept = 0.9
-
-    [[analyses]]                            # one model fit each
-    id = "orr"                              # unique; names tables and figures
-    title = "Objective response rate"
+    [[analyses]]
+    id = "orr"
     outcome = "ORR"
-    model = "beta_binomial"                 # see bayes_anlo.models.MODELS
-    method = "nuts"                         # or "exact" where the model has it
-    by = "subgroup"                         # grouping column (nested model; two_arm: arm column)
-    where = { line = "second line" }        # keep rows whose column equals the value(s)
-    exclude = { study = ["S03_LiuJ2018"] }  # drop rows whose column equals the value(s)
-    thresholds = [0.10, 0.20]               # report P(rate > t)
-    priors = { mu = { dist = "beta", alpha = 1, beta = 1 } }
-    sensitivity = true                      # refit under the model's alternative priors
-    published = { dataset = "...", where = { outcome = "ORR" } }  # printed pooled results
-    notes = "..."                           # shown in the report under the analysis
-    reference_arm = "placebo"               # survival: hazard ratios are "<arm> vs placebo"
-                                            # (default: the first arm in sorted order, as R's
-                                            # factor levels; never the order of the rows)
-    # dataset/file/kind/risk_table/totals may also be given per analysis; an analysis that names
-    # its own dataset or file takes none of these keys from [data]
-    sampler = { target_accept = 0.99 }      # overrides [sampler] for this analysis
+    model = "beta_binomial"
+    thresholds = [0.10, 0.20]
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bayes_anlo.errors import InputError, Problem
+from pydantic import BaseModel, ValidationError
 
-_TOP_KEYS = {"analysis", "data", "sampler", "analyses", "report"}
-_ANALYSIS_META_KEYS = {"name", "title", "description", "seed", "sources", "limitations", "audit"}
-_DATA_KEYS = {"dataset", "file", "kind", "risk_table", "totals"}
-#: What a data file holds (``kind``); survival models take the last three.
-DATA_KINDS = ("binary", "ipd", "km", "summaries")
-_SAMPLER_KEYS = {"draws", "tune", "chains", "target_accept", "sampler"}
-_REPORT_KEYS = {"published_note"}
-_ENTRY_KEYS = {
-    "id", "title", "outcome", "endpoint", "model", "method", "by", "where", "exclude", "thresholds",
-    "priors", "sensitivity", "published", "notes", "dataset", "file", "options", "frequentist", "sampler",
-    "kind", "risk_table", "totals", "reference_arm",
-}
-_PUBLISHED_KEYS = {"dataset", "where"}
+from bayes_anlo.errors import InputError, Problem
+from bayes_anlo.spec_schema import (
+    DATA_KINDS,
+    GROUPED_MODELS,
+    MAX_NESTING,
+    MODEL_OPTIONS,
+    PRIOR_PARAMETER_LIMIT,
+    REMOVED_KEYS,
+    SURVIVAL_MODELS,
+    AnalysisMeta,
+    AnalysisTable,
+    DataTable,
+    SamplerTable,
+    SpecFile,
+    methods_of,
+    priors_class_of,
+    problems_from,
+)
+
+__all__ = ["DATA_KINDS", "SURVIVAL_MODELS", "AnalysisEntry", "DataRef", "Spec", "check_spec_data", "load_spec",
+           "read_spec_toml"]
+
+#: Dataset kinds (bayes_anlo.datasets) each kind of analysis data can come from.
+_DATASET_KINDS = {"binary": "binary", "summaries": "survival_summary"}
+#: Dataset kinds that hold published results (``published = {dataset = ...}``).
+_PUBLISHED_KINDS = ("published_pooled", "published_tests")
+#: Keys of an analysis that are sometimes written inside ``options`` by mistake.
+_ANALYSIS_KEYS_NOT_OPTIONS = ("endpoint", "outcome", "by", "method", "priors", "thresholds", "sampler",
+                              "reference_arm", "kind")
 
 
 @dataclass(frozen=True)
 class DataRef:
-    """Where an analysis takes its data: a bundled dataset name or a CSV path, what it holds
-    (``kind``: one of :data:`DATA_KINDS`, None = decided by the model and the file's header) and,
-    for digitised curves, the numbers at risk and the totals."""
+    """Where an analysis takes its data: a bundled dataset name or a CSV path, and its kind."""
 
     dataset: str | None = None
     file: Path | None = None
-    kind: str | None = None
+    #: "binary", "ipd" (patient-level survival), "km" (digitised KM coordinates) or "summaries"
+    kind: str = "binary"
+    #: numbers at risk and totals of digitised KM curves (kind = "km" only), resolved paths
     risk_table: Path | None = None
     totals: Path | None = None
 
@@ -94,7 +91,7 @@ class DataRef:
 
 @dataclass(frozen=True)
 class AnalysisEntry:
-    """One model fit in a spec (one ``[[analyses]]`` table)."""
+    """One model fit in a spec (one ``[[analyses]]`` table), validated."""
 
     id: str
     model: str
@@ -109,12 +106,13 @@ class AnalysisEntry:
     thresholds: tuple[float, ...] = ()
     priors: dict[str, Any] = field(default_factory=dict)
     sensitivity: bool = True
-    frequentist: bool = True
     published: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     sampler: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     reference_arm: str | None = None
+    #: where the entry is in its spec ("analyses[2]"), for located problems
+    location: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,340 +135,332 @@ class Spec:
         return self.path.read_text(encoding="utf-8")
 
 
-def _unknown(problems: list[Problem], file: str, where: str, given: dict, allowed: set[str]) -> None:
-    for key in given:
-        if key not in allowed:
-            problems.append(
-                Problem(file, where, key, f"unknown key; allowed here: {', '.join(sorted(allowed))}")
-            )
+# ------------------------------------------------------------------------------------------------
+# reading
+# ------------------------------------------------------------------------------------------------
 
-
-def _check_sampler(sampler: dict, file: str, where: str) -> list[Problem]:
-    problems: list[Problem] = []
-    _unknown(problems, file, where, sampler, _SAMPLER_KEYS)
-    for key in ("draws", "tune", "chains"):
-        if key in sampler and (not isinstance(sampler[key], int) or isinstance(sampler[key], bool) or sampler[key] < 1):
-            problems.append(Problem(file, where, key, f"must be a positive integer, got {sampler[key]!r}"))
-    if "target_accept" in sampler and not (
-        isinstance(sampler["target_accept"], int | float) and 0.5 <= sampler["target_accept"] < 1
-    ):
-        problems.append(Problem(file, where, "target_accept", "must be a number in [0.5, 1)"))
-    if "sampler" in sampler and sampler["sampler"] not in ("nutpie", "pymc"):
-        problems.append(Problem(file, where, "sampler", "must be 'nutpie' or 'pymc'"))
-    return problems
-
-
-#: Models that analyse survival data; every other model analyses binary (events out of n) data.
-SURVIVAL_MODELS = frozenset({"piecewise_exponential"})
-
-
-def _check_against_models_and_data(entry: dict, where: str, file: str, model: str, dataset: str | None,
-                                   data_file: Path | None, published: dict) -> list[Problem]:
-    """Checks that need the model class or the data: done here so that a run fails before it starts.
-
-    Dataset names and kinds, the outcome, priors (against the model's prior set), model options
-    (against the model's constructor) and the columns ``where``/``exclude`` refer to.
-    """
-    import inspect
-
-    from bayes_anlo import datasets
-    from bayes_anlo.models import MODELS
-
-    problems: list[Problem] = []
-    cls = MODELS.get(model)
-    survival = model in SURVIVAL_MODELS
-    if dataset is not None:
-        if dataset not in datasets.names():
-            problems.append(Problem(file, where, "dataset",
-                                    f"unknown dataset {dataset!r}; see `bayes-anlo datasets` ({', '.join(datasets.names())})"))
-        else:
-            kind = datasets.info(dataset)["kind"]
-            wanted = ("survival_summary",) if survival else ("binary",)
-            if kind not in wanted:
-                problems.append(Problem(file, where, "dataset",
-                                        f"dataset {dataset!r} holds {kind} data; model {model!r} needs {' or '.join(wanted)} data"))
-    pub_name = published.get("dataset") if isinstance(published, dict) else None
-    if pub_name is not None and pub_name not in datasets.names():
-        problems.append(Problem(file, f"{where}.published", "dataset", f"unknown dataset {pub_name!r}"))
-    if not survival and entry.get("outcome") is None:
-        problems.append(Problem(file, where, "outcome", f"required for model {model!r} (e.g. \"ORR\")"))
-    if cls is not None and isinstance(entry.get("priors", {}), dict) and entry.get("priors"):
-        priors_class = getattr(cls, "priors_class", None)
-        if priors_class is not None:
-            try:
-                priors_class.from_dict(entry["priors"], source=file, path=f"{where}.priors")
-            except InputError as exc:
-                problems.extend(exc.problems)
-    if cls is not None and isinstance(entry.get("options", {}), dict):
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "priors", "method", "sampler", "thresholds"}
-        if survival:
-            accepted |= {"collapse"}  # a survival-pipeline option (bayes_anlo.pipeline.survival)
-        for key in entry.get("options", {}):
-            if key not in accepted:
-                problems.append(Problem(file, f"{where}.options", key,
-                                        f"unknown option {key!r} for model {model!r} (options: {', '.join(sorted(accepted)) or 'none'})"))
-    if entry.get("by") is not None and cls is not None and "by" not in inspect.signature(cls.__init__).parameters:
-        problems.append(Problem(file, where, "by", f"model {model!r} takes no grouping column"))
-    if problems or survival:
-        return problems
-    # Binary data: load it (validating the file) and check the columns and values the entry names.
-    try:
-        data = datasets.load(dataset) if dataset is not None else _load_binary_file(data_file)
-    except InputError as exc:
-        return list(exc.problems)
-    columns = set(data.table.columns)
-    outcome = entry.get("outcome")
-    if outcome not in data.outcomes:
-        problems.append(Problem(file, where, "outcome",
-                                f"outcome {outcome!r} is not in the data (has: {', '.join(data.outcomes)})"))
-    for key in ("where", "exclude"):
-        for column in entry.get(key, {}) or {}:
-            if column not in columns:
-                problems.append(Problem(file, f"{where}.{key}", column,
-                                        f"the data have no column {column!r} (has: {', '.join(sorted(columns))})"))
-    if entry.get("by") is not None and entry["by"] not in columns:
-        problems.append(Problem(file, where, "by", f"the data have no column {entry['by']!r}"))
-    if not problems:
-        try:
-            selected = data.select(outcome=outcome, **(entry.get("where") or {}))
-            if entry.get("exclude"):
-                selected = selected.exclude(**entry["exclude"])
-            if len(selected) == 0:
-                problems.append(Problem(file, where, "exclude", "no rows left after `where` and `exclude`"))
-        except InputError:
-            problems.append(Problem(file, where, "where", f"no rows match outcome {outcome!r} and `where` {entry.get('where')}"))
-    return problems
-
-
-def _data_ref(keys: dict, dataset, data_file: Path | None, model, spec_path: Path, file: str,
-              where: str) -> tuple[DataRef, list[Problem]]:
-    """The entry's :class:`DataRef` with ``kind``, ``risk_table`` and ``totals`` checked against the
-    model (survival models take ``ipd``, ``km`` or ``summaries``; binary models ``binary``)."""
-    problems: list[Problem] = []
-    kind = keys.get("kind")
-    survival = model in SURVIVAL_MODELS
-    if kind is not None:
-        if kind not in DATA_KINDS:
-            problems.append(Problem(file, where, "kind", f"{kind!r} is not a kind of data; choose one of "
-                                                         f"{', '.join(DATA_KINDS)}"))
-        elif survival and kind == "binary":
-            problems.append(Problem(file, where, "kind", f"model {model!r} analyses survival data: kind must be "
-                                                         "ipd, km or summaries"))
-        elif not survival and model is not None and kind != "binary":
-            problems.append(Problem(file, where, "kind", f"model {model!r} analyses binary data (kind = \"binary\"), "
-                                                         f"not {kind!r}"))
-        elif dataset is not None and kind in ("ipd", "km"):
-            problems.append(Problem(file, where, "kind", f"the bundled datasets hold no {kind} data; give `file`"))
-    paths = {}
-    for key in ("risk_table", "totals"):
-        value = keys.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            problems.append(Problem(file, where, key, "must be a file name (text)"))
-            continue
-        if kind != "km":
-            problems.append(Problem(file, where, key, "only digitised curves (kind = \"km\") take a risk table or totals"))
-        resolved = (spec_path.parent / value).resolve()
-        if not resolved.exists():
-            problems.append(Problem(file, where, key, f"file {value!r} does not exist (looked in {resolved})"))
-        paths[key] = resolved
-    return DataRef(dataset=dataset, file=data_file, kind=kind, risk_table=paths.get("risk_table"),
-                   totals=paths.get("totals")), problems
-
-
-def _survival_file_problems(ref: DataRef) -> list[Problem]:
-    """Every problem of a survival data file (and its risk table and totals), found before a run starts."""
-    import warnings
-
-    from bayes_anlo.data.survival import load_survival_input
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            load_survival_input(ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals)
-    except InputError as exc:
-        return list(exc.problems)
-    return []
-
-
-def _load_binary_file(path: Path):
-    from bayes_anlo.data.binary import load_binary
-
-    return load_binary(path)
-
-
-def load_spec(path: str | Path, *, known_models: set[str] | None = None) -> Spec:
-    """Parse and validate a TOML spec; raise :class:`InputError` listing every problem.
-
-    In spec errors the "row" is the TOML table (e.g. ``analyses[2]``) and the column is the key.
-    """
-    path = Path(path)
+def read_spec_toml(path: Path) -> dict:
+    """The parsed TOML tree of a spec; every failure (missing, a directory, not UTF-8, not TOML,
+    nested too deep) is an :class:`InputError` located by line (and column) where possible."""
     file = str(path)
     if not path.exists():
         raise InputError(Problem(file, None, None, "spec file does not exist"))
     if path.is_dir():
         raise InputError(Problem(file, None, None, "is a directory, expected a .toml spec"))
+    data = path.read_bytes()
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         raise InputError(Problem(file, line, None, f"is not UTF-8 text (byte {exc.start})")) from None
+    try:
+        tree = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        import re
-
         where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, column = (int(where.group(1)), where.group(2)) if where else (None, None)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError(Problem(file, line, column, f"not valid TOML: {message}")) from None
+    except RecursionError:
+        raise InputError(Problem(file, None, None, "not valid TOML for a spec: tables or arrays nested too deeply")) from None
+    deep = _too_deep(tree)
+    if deep is not None:
+        row, key = deep
+        raise InputError(Problem(file, row, key, f"nested more than {MAX_NESTING} levels deep; no spec key needs that"))
+    return tree
+
+
+def _too_deep(tree: dict) -> tuple[str, str] | None:
+    """(table path, key) of the first value nested deeper than :data:`MAX_NESTING`, or None
+    (iterative, so that a deep tree cannot exhaust the stack)."""
+    stack: list[tuple[Any, list]] = [(tree, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_NESTING:
+            names = []
+            for step in path:
+                if isinstance(step, int) and names:
+                    names[-1] += f"[{step + 1}]"
+                else:
+                    names.append(str(step))
+            head = names[:2] if len(names) > 2 else names[:1]
+            key = names[len(head)] if len(names) > len(head) else ""
+            return ".".join(head), key if len(key) <= 40 else key[:37] + "..."
+        if isinstance(value, dict):
+            stack.extend((v, [*path, k]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(value))
+    return None
+
+
+def _pop_removed_keys(raw: dict, file: str, problems: list[Problem]) -> dict:
+    """Drop (and report) the keys older specs accepted but nothing used (:data:`REMOVED_KEYS`)."""
+    raw = dict(raw)
+    for (table, key), reason in REMOVED_KEYS.items():
+        if table == "" and key in raw:
+            problems.append(Problem(file, "(top level)", key, f"no longer accepted: {reason}"))
+            del raw[key]
+        elif table == "analysis" and isinstance(raw.get("analysis"), dict) and key in raw["analysis"]:
+            problems.append(Problem(file, "analysis", key, f"no longer accepted: {reason}"))
+            raw["analysis"] = {k: v for k, v in raw["analysis"].items() if k != key}
+        elif table == "analyses" and isinstance(raw.get("analyses"), list):
+            entries = []
+            for i, entry in enumerate(raw["analyses"], start=1):
+                if isinstance(entry, dict) and key in entry:
+                    problems.append(Problem(file, f"analyses[{i}]", key, f"no longer accepted: {reason}"))
+                    entry = {k: v for k, v in entry.items() if k != key}
+                entries.append(entry)
+            raw["analyses"] = entries
+    return raw
+
+
+def _validate(cls: type[BaseModel], value: Any, file: str, prefix: str, problems: list[Problem]):
+    """``cls.model_validate(value)`` or None, with the problems added (located under ``prefix``)."""
+    try:
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        problems.extend(problems_from(exc, file=file, root=cls, prefix=prefix))
+        return None
+
+
+def _quiet(cls: type[BaseModel], value: Any):
+    try:
+        return cls.model_validate(value)
+    except ValidationError:
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# pass 2: what needs the model registry, bundled names and the file system
+# ------------------------------------------------------------------------------------------------
+
+def _check_priors(model: str, priors: dict, file: str, where: str) -> list[Problem]:
+    """The model's own prior set reads the table (unknown priors, distributions, parameters,
+    supports); on top, every parameter must lie within +-PRIOR_PARAMETER_LIMIT and positive ones
+    above 1/PRIOR_PARAMETER_LIMIT."""
+    cls = priors_class_of(model)
+    try:
+        prior_set = cls.from_dict(priors, source=file, path=f"{where}.priors")
+    except InputError as exc:
+        return list(exc.problems)
+    problems = []
+    for name, dist in prior_set.items():
+        if name not in priors:
+            continue
+        for param, value in dist.params().items():
+            positive = dist.PARAMS[param] == "positive"
+            if abs(value) > PRIOR_PARAMETER_LIMIT or (positive and value < 1 / PRIOR_PARAMETER_LIMIT):
+                allowed = (f"[{1 / PRIOR_PARAMETER_LIMIT:g}, {PRIOR_PARAMETER_LIMIT:g}]" if positive
+                           else f"[{-PRIOR_PARAMETER_LIMIT:g}, {PRIOR_PARAMETER_LIMIT:g}]")
+                problems.append(Problem(file, f"{where}.priors.{name}", param,
+                                        f"{value:g} is outside the sensible range {allowed} of a prior parameter"))
+    return problems
+
+
+def _check_options(model: str, options: dict, file: str, where: str) -> tuple[list[Problem], BaseModel | None]:
+    problems = []
+    options = dict(options)
+    for key in _ANALYSIS_KEYS_NOT_OPTIONS:
+        if key in options:
+            problems.append(Problem(file, f"{where}.options", key,
+                                    f"`{key}` is a key of the analysis itself, not a model option: write it beside `model`"))
+            del options[key]
+    schema = MODEL_OPTIONS[model]
+    parsed = _validate(schema, options, file, f"{where}.options", problems)
+    return problems, parsed
+
+
+def _data_ref(entry: AnalysisTable, default: DataTable, spec_dir: Path, file: str, where: str,
+              problems: list[Problem]) -> DataRef | None:
+    """The entry's data reference: its own ``dataset``/``file`` (with its own kind, risk table and
+    totals) or else those of ``[data]``; checked against the model's family and the file system."""
+    from bayes_anlo import datasets
+
+    own = entry.dataset is not None or entry.file is not None
+    source = entry if own else default
+    dataset, data_file = source.dataset, source.file
+    kind = entry.kind or source.kind or ("summaries" if entry.model in SURVIVAL_MODELS else "binary")
+    risk_table = entry.risk_table or source.risk_table
+    totals = entry.totals or source.totals
+    n = len(problems)
+    if (dataset is None) == (data_file is None):
+        problems.append(Problem(file, where, "dataset", "give exactly one of `dataset` or `file` (here or in [data])"))
+    survival = entry.model in SURVIVAL_MODELS
+    if (kind == "binary") == survival:
+        wanted = "ipd, km or summaries" if survival else "binary"
+        problems.append(Problem(file, where, "kind", f"model {entry.model!r} reads {wanted} data, not kind = {kind!r}"))
+    if dataset is not None:
+        if dataset not in datasets.names():
+            problems.append(Problem(file, where, "dataset",
+                                    f"unknown dataset {dataset!r}; see `bayes-anlo datasets` ({', '.join(datasets.names())})"))
+        else:
+            held = datasets.info(dataset)["kind"]
+            if _DATASET_KINDS.get(kind) != held:
+                need = "binary" if kind == "binary" else f"kind = {kind!r}"
+                problems.append(Problem(file, where, "dataset",
+                                        f"dataset {dataset!r} holds {held} data; model {entry.model!r} with {need} "
+                                        f"needs {_DATASET_KINDS.get(kind, 'a file of ' + kind)} data"))
+    resolved: dict[str, Path | None] = {"file": None, "risk_table": None, "totals": None}
+    for key, value in (("file", data_file), ("risk_table", risk_table), ("totals", totals)):
+        if value is None:
+            continue
+        if key != "file" and kind != "km":
+            problems.append(Problem(file, where, key, f'only with kind = "km" (this analysis reads kind = {kind!r})'))
+            continue
+        resolved[key] = (spec_dir / value).resolve()
+        if not resolved[key].is_file():
+            what = "data file" if key == "file" else f"{key.replace('_', ' ')} file"
+            problems.append(Problem(file, where, key, f"{what} {value!r} does not exist (looked in {resolved[key]})"))
+    if len(problems) > n:
+        return None
+    return DataRef(dataset=dataset, file=resolved["file"], kind=kind, risk_table=resolved["risk_table"],
+                   totals=resolved["totals"])
+
+
+def _check_entry(entry: AnalysisTable, known_models: set[str], file: str, where: str) -> list[Problem]:
+    """Model-dependent keys of one analysis (all but its data reference)."""
+    from bayes_anlo import datasets
+
+    problems: list[Problem] = []
+    if entry.model not in known_models:
+        return [Problem(file, where, "model", f"unknown model {entry.model!r}; known: {', '.join(sorted(known_models))}")]
+    survival = entry.model in SURVIVAL_MODELS
+    if entry.method not in methods_of(entry.model):
+        problems.append(Problem(file, where, "method", f"model {entry.model!r} is fitted by "
+                                f"{' or '.join(methods_of(entry.model))}, not {entry.method!r}"))
+    if survival:
+        if entry.endpoint is None:
+            problems.append(Problem(file, where, "endpoint", f"required for model {entry.model!r} (\"PFS\" or \"OS\")"))
+        for key in ("outcome", "thresholds"):
+            if key in entry.model_fields_set:
+                problems.append(Problem(file, where, key, f"not used by survival model {entry.model!r}"))
+    else:
+        if entry.outcome is None:
+            problems.append(Problem(file, where, "outcome", f"required for model {entry.model!r} (e.g. \"ORR\")"))
+        if entry.endpoint is not None:
+            problems.append(Problem(file, where, "endpoint", f"only for survival models; model {entry.model!r} reads `outcome`"))
+    if entry.by is not None and entry.model not in GROUPED_MODELS:
+        problems.append(Problem(file, where, "by", f"model {entry.model!r} takes no grouping column "
+                                f"(only {', '.join(GROUPED_MODELS)} do)"))
+    if entry.reference_arm is not None and not survival:
+        hint = " (two_arm: order the arms with options.arms = [p1, p2])" if entry.model == "two_arm" else ""
+        problems.append(Problem(file, where, "reference_arm", f"only for survival models{hint}"))
+    option_problems, options = _check_options(entry.model, entry.options, file, where)
+    problems.extend(option_problems)
+    if entry.priors:
+        problems.extend(_check_priors(entry.model, entry.priors, file, where))
+    p_prior = entry.priors.get("p") if isinstance(entry.priors.get("p"), dict) else {}
+    if entry.method == "exact" and entry.model == "complete_pooling" and p_prior.get("dist", "beta") != "beta":
+        problems.append(Problem(file, f"{where}.priors.p", "dist", 'method = "exact" needs a beta prior on p'))
+    if entry.method == "exact" and entry.model == "two_arm" and options is not None and options.hierarchical is True:
+        problems.append(Problem(file, f"{where}.options", "hierarchical",
+                                'method = "exact" covers independent arms only (hierarchical = false or "auto")'))
+    if entry.method == "exact" and entry.model == "nested_beta_binomial" and options is not None \
+            and options.within == "beta_binomial":
+        problems.append(Problem(file, f"{where}.options", "within",
+                                'method = "exact" needs within = "binomial" (one row per subgroup) or "auto"'))
+    if entry.published is not None:
+        name = entry.published.dataset
+        if name not in datasets.names():
+            problems.append(Problem(file, f"{where}.published", "dataset", f"unknown dataset {name!r}"))
+        elif datasets.info(name)["kind"] not in _PUBLISHED_KINDS:
+            problems.append(Problem(file, f"{where}.published", "dataset",
+                                    f"dataset {name!r} holds {datasets.info(name)['kind']} data, not published results "
+                                    f"({' or '.join(_PUBLISHED_KINDS)})"))
+    return problems
+
+
+def _audits(meta: AnalysisMeta, spec_dir: Path, file: str, problems: list[Problem]) -> tuple[str, ...]:
+    from bayes_anlo.audit import list_bundled_audits
+
+    resolved = []
+    for audit in meta.audit:
+        if audit in list_bundled_audits():
+            resolved.append(audit)
+        elif (spec_dir / audit).is_file():
+            resolved.append(str((spec_dir / audit).resolve()))
+        else:
+            problems.append(Problem(file, "analysis", "audit", f"{audit!r} is neither a bundled audit "
+                                    f"({', '.join(list_bundled_audits())}) nor an existing file"))
+    return tuple(resolved)
+
+
+def _entry(table: AnalysisTable, ref: DataRef, where: str) -> AnalysisEntry:
+    by = table.by if table.by is not None else None
+    return AnalysisEntry(
+        id=table.id, model=table.model, data=ref, title=table.title or table.id, outcome=table.outcome,
+        endpoint=table.endpoint, method=table.method, by=by, where=dict(table.where), exclude=dict(table.exclude),
+        thresholds=tuple(table.thresholds), priors=dict(table.priors), sensitivity=table.sensitivity,
+        published=table.published.model_dump() if table.published is not None else {},
+        options=dict(table.options), sampler=table.sampler.given() if table.sampler is not None else {},
+        notes=table.notes, reference_arm=table.reference_arm, location=where,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# the entry points
+# ------------------------------------------------------------------------------------------------
+
+def load_spec(path: str | Path, *, known_models: set[str] | None = None, check_data: bool = True) -> Spec:
+    """Parse and validate a TOML spec; raise one :class:`InputError` listing every problem.
+
+    In spec errors the "row" is the TOML table (e.g. ``analyses[2].sampler``) and the column is
+    the key. With ``check_data`` (the default) the data of every analysis are loaded and checked
+    too (:func:`check_spec_data`), so a spec that loads can be fitted without an input error.
+    """
+    path = Path(path)
+    file = str(path)
+    raw = read_spec_toml(path)
     if known_models is None:
         from bayes_anlo.models import MODELS
 
         known_models = set(MODELS)
     problems: list[Problem] = []
-    _unknown(problems, file, "(top level)", raw, _TOP_KEYS)
-    meta = raw.get("analysis", {})
-    if not isinstance(meta, dict):
-        problems.append(Problem(file, "analysis", None, "must be a table"))
-        meta = {}
-    _unknown(problems, file, "analysis", meta, _ANALYSIS_META_KEYS)
-    name = meta.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.append(Problem(file, "analysis", "name", "required text value is missing"))
-        name = path.stem
-    seed = meta.get("seed", 1)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        problems.append(Problem(file, "analysis", "seed", f"must be a non-negative integer, got {seed!r}"))
-        seed = 1
-    audits = meta.get("audit", [])
-    if isinstance(audits, str):
-        audits = [audits]
-    if not isinstance(audits, list) or not all(isinstance(a, str) for a in audits):
-        problems.append(Problem(file, "analysis", "audit", "must be a list of audit names or file paths"))
-        audits = []
-    resolved_audits = []
-    for name in audits:
-        from bayes_anlo.audit import list_bundled_audits
-
-        if name in list_bundled_audits():
-            resolved_audits.append(name)
-        elif (path.parent / name).exists():
-            resolved_audits.append(str((path.parent / name).resolve()))
-        else:
-            problems.append(Problem(file, "analysis", "audit",
-                                    f"{name!r} is neither a bundled audit ({', '.join(list_bundled_audits())}) nor an existing file"))
-    default_data = raw.get("data", {})
-    _unknown(problems, file, "data", default_data, _DATA_KEYS)
-    sampler = raw.get("sampler", {})
-    problems.extend(_check_sampler(sampler, file, "sampler"))
-    _unknown(problems, file, "report", raw.get("report", {}), _REPORT_KEYS)
-    entries_raw = raw.get("analyses")
-    if not isinstance(entries_raw, list) or not entries_raw:
-        problems.append(Problem(file, "analyses", None, "need at least one [[analyses]] table"))
-        entries_raw = []
+    raw = _pop_removed_keys(raw, file, problems)
+    raw.setdefault("analysis", {})  # an empty file: report the missing name, not a missing table
+    _validate(SpecFile, raw, file, "", problems)  # pass 1: every type and range in the file
+    meta = _quiet(AnalysisMeta, raw.get("analysis"))
+    default_data = _quiet(DataTable, raw.get("data", {}))
+    sampler = _quiet(SamplerTable, raw.get("sampler", {}))
+    entries_raw = raw.get("analyses") if isinstance(raw.get("analyses"), list) else []
+    spec_dir = path.parent
+    audits = _audits(meta, spec_dir, file, problems) if meta is not None else ()
     entries: list[AnalysisEntry] = []
-    seen_ids: set[str] = set()
-    for i, entry in enumerate(entries_raw, start=1):
+    seen: set[str] = set()
+    for i, entry_raw in enumerate(entries_raw, start=1):
         where = f"analyses[{i}]"
-        if not isinstance(entry, dict):
-            problems.append(Problem(file, where, None, "must be a table"))
-            continue
-        _unknown(problems, file, where, entry, _ENTRY_KEYS)
-        entry_id = entry.get("id")
-        if not isinstance(entry_id, str) or not entry_id.strip():
-            problems.append(Problem(file, where, "id", "required text value is missing"))
-            entry_id = f"analysis{i}"
-        elif not entry_id.replace("_", "").replace("-", "").isalnum():
-            problems.append(Problem(file, where, "id", f"{entry_id!r} must contain only letters, digits, '_' and '-'"))
-        if entry_id in seen_ids:
-            problems.append(Problem(file, where, "id", f"duplicate analysis id {entry_id!r}"))
-        seen_ids.add(entry_id)
-        model = entry.get("model")
-        if model not in known_models:
-            problems.append(
-                Problem(file, where, "model", f"unknown model {model!r}; known: {', '.join(sorted(known_models))}")
-            )
-        own_data = "dataset" in entry or "file" in entry
-        data_keys = entry if own_data else {**default_data, **{k: entry[k] for k in _DATA_KEYS if k in entry}}
-        dataset = data_keys.get("dataset")
-        data_file = data_keys.get("file")
-        if (dataset is None) == (data_file is None):
-            problems.append(Problem(file, where, "dataset", "give exactly one of `dataset` or `file` (here or in [data])"))
-        ref_file = None
-        if data_file is not None:
-            ref_file = (path.parent / data_file).resolve()
-            if not ref_file.exists():
-                problems.append(Problem(file, where, "file", f"data file {data_file!r} does not exist (looked in {ref_file})"))
-        data_ref, data_problems = _data_ref(data_keys, dataset, ref_file, model, path, file, where)
-        problems.extend(data_problems)
-        reference_arm = entry.get("reference_arm")
-        if reference_arm is not None and (not isinstance(reference_arm, str) or not reference_arm.strip()):
-            problems.append(Problem(file, where, "reference_arm", "must be a non-empty text value (an arm label)"))
-        elif reference_arm is not None and model not in SURVIVAL_MODELS:
-            problems.append(Problem(file, where, "reference_arm", f"only survival models compare arms against a "
-                                                                  f"reference arm, not {model!r}"))
-        thresholds = entry.get("thresholds", [])
-        if not isinstance(thresholds, list) or not all(
-            isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in thresholds
-        ):
-            problems.append(Problem(file, where, "thresholds", "must be a list of numbers strictly between 0 and 1"))
-            thresholds = []
-        if isinstance(entry.get("sampler", {}), dict):
-            problems.extend(_check_sampler(entry.get("sampler", {}), file, f"{where}.sampler"))
-        for key in ("where", "exclude", "priors", "published", "options", "sampler"):
-            if key in entry and not isinstance(entry[key], dict):
-                problems.append(Problem(file, where, key, "must be a table"))
-        published = entry.get("published", {})
-        if isinstance(published, dict):
-            _unknown(problems, file, f"{where}.published", published, _PUBLISHED_KEYS)
-        method = entry.get("method", "nuts")
-        if method not in ("nuts", "exact"):
-            problems.append(Problem(file, where, "method", f"must be 'nuts' or 'exact', got {method!r}"))
-        for key in ("sensitivity", "frequentist"):
-            if key in entry and not isinstance(entry[key], bool):
-                problems.append(Problem(file, where, key, "must be true or false"))
-        if problems:
-            continue
-        problems.extend(_check_against_models_and_data(entry, where, file, model, dataset, ref_file, published))
-        if not problems and model in SURVIVAL_MODELS and ref_file is not None:
-            problems.extend(_survival_file_problems(data_ref))
-        if problems:
-            continue
-        entries.append(
-            AnalysisEntry(
-                id=entry_id,
-                model=model,
-                data=data_ref,
-                title=str(entry.get("title", entry_id)),
-                outcome=entry.get("outcome"),
-                endpoint=entry.get("endpoint"),
-                method=method,
-                by=entry.get("by"),
-                where=dict(entry.get("where", {})),
-                exclude=dict(entry.get("exclude", {})),
-                thresholds=tuple(float(t) for t in thresholds),
-                priors=dict(entry.get("priors", {})),
-                sensitivity=bool(entry.get("sensitivity", True)),
-                frequentist=bool(entry.get("frequentist", True)),
-                published=dict(published),
-                options=dict(entry.get("options", {})),
-                sampler=dict(entry.get("sampler", {})),
-                notes=str(entry.get("notes", "")),
-                reference_arm=reference_arm,
-            )
-        )
+        table = _quiet(AnalysisTable, entry_raw)
+        if table is None:
+            continue  # its problems came from pass 1
+        if table.id in seen:
+            problems.append(Problem(file, where, "id", f"duplicate analysis id {table.id!r}"))
+        seen.add(table.id)
+        entry_problems = _check_entry(table, known_models, file, where)
+        ref = None
+        if table.model in known_models and default_data is not None:
+            ref = _data_ref(table, default_data, spec_dir, file, where, entry_problems)
+        problems.extend(entry_problems)
+        if not entry_problems and ref is not None:
+            entries.append(_entry(table, ref, where))
+    if check_data and entries:
+        from bayes_anlo.spec_data import data_problems
+
+        problems.extend(data_problems(entries, file))
     if problems:
         raise InputError(problems)
-    limitations = meta.get("limitations", [])
+    assert meta is not None and sampler is not None  # no problems: pass 1 accepted both
     return Spec(
-        path=path,
-        name=name,
-        title=str(meta.get("title", name)),
-        description=str(meta.get("description", "")),
-        seed=seed,
-        sampler=dict(sampler),
-        analyses=tuple(entries),
-        limitations=tuple(str(x) for x in limitations) if isinstance(limitations, list) else (str(limitations),),
-        audits=tuple(resolved_audits),
-        raw=raw,
+        path=path, name=meta.name, title=meta.title or meta.name, description=meta.description, seed=meta.seed,
+        sampler=sampler.given(), analyses=tuple(entries), limitations=tuple(meta.limitations), audits=audits, raw=raw,
     )
+
+
+def check_spec_data(spec: Spec) -> None:
+    """Load every analysis's data and check what the spec says about it; raise one
+    :class:`InputError` with every problem (see :mod:`bayes_anlo.spec_data`).
+
+    :func:`load_spec` calls it unless ``check_data=False``."""
+    from bayes_anlo.spec_data import data_problems
+
+    problems = data_problems(list(spec.analyses), str(spec.path))
+    if problems:
+        raise InputError(problems)
