@@ -123,9 +123,8 @@ def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. mo
         allow_unconverged: Annotated[bool, typer.Option(help="exit 0 even if the convergence gate fails")] = False,
         fast: Annotated[bool, typer.Option(help="fewer draws, for smoke tests")] = False) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
-    from bayes_anlo.pipeline.run import run_spec
-
     from bayes_anlo.data.survival import RisingCurveWarning
+    from bayes_anlo.pipeline.run import run_spec
     from bayes_anlo.survival.guyot import ReconstructionWarning
 
     try:

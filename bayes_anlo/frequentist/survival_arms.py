@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.frequentist.cox import CoxResult, arm_levels, cox_ph
-from bayes_anlo.frequentist.kaplan_meier import LogRankResult, kaplan_meier, log_rank, reverse_kaplan_meier
+from bayes_anlo.frequentist.kaplan_meier import (
+    LogRankResult,
+    kaplan_meier,
+    log_rank,
+    reverse_kaplan_meier,
+)
 
 
 @dataclass(frozen=True)

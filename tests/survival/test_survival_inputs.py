@@ -11,55 +11,30 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
 from bayes_anlo.cli import app
-from bayes_anlo.data.survival import SurvivalData, load_survival_input
+from bayes_anlo.data.survival import load_survival_input
 from bayes_anlo.errors import InputError
 from bayes_anlo.models.piecewise_exponential import prepare_survival
-from bayes_anlo.pipeline.survival import hazard_ratio_rows, load_survival_entry, with_hazard_ratio
+from bayes_anlo.pipeline.survival import (
+    arm_order,
+    hazard_ratio_rows,
+    load_survival_entry,
+    with_hazard_ratio,
+)
 from bayes_anlo.spec import load_spec
 from bayes_anlo.survival.guyot import ReconstructionWarning, reconstruct
-from bayes_anlo.survival.simulate import digitise
+from tests.survival._trials import colon, digitised
 
-REF = Path(__file__).resolve().parents[1] / "reference" / "survival_inputs"
 SUMMARIES = """study,arm,endpoint,quantity,value,ci_low,ci_high,time,unit,source
 T1,A,OS,median,12,9,15,,months,made up
 T1,B,OS,median,16,12,20,,months,made up
 T1,A,,patients,50,,,,,made up
 T1,B,,patients,50,,,,,made up
 """
-
-
-def colon() -> pd.DataFrame:
-    d = pd.read_csv(REF / "trials.csv")
-    d = d[d["trial"] == "colon_death"].drop(columns="trial")
-    return d.assign(study="colon")[["study", "arm", "time", "event"]].reset_index(drop=True)
-
-
-def digitised(tmp_path: Path, *, totals_events: dict | None = None, cut_at: float | None = None,
-              risk_until: float = 60.0):
-    """colon digitised per arm: coordinates, a 6-monthly risk table and totals files."""
-    data = SurvivalData(colon())
-    rng = np.random.default_rng(5)
-    coords, risks, totals = [], [], []
-    for arm in ("Obs", "Lev+5FU"):
-        part = data.select(arm=arm)
-        c, r = digitise(part, risk_times=np.arange(0, risk_until, 6.0), rng=rng, survival_noise=0.002, study="colon", arm=arm)
-        if cut_at is not None:
-            c = c[c["time"] <= cut_at]
-        coords.append(c)
-        risks.append(r)
-        events = (totals_events or {}).get(arm, int(part.event.sum()))
-        totals.append({"study": "colon", "arm": arm, "total_events": events})
-    paths = {}
-    for name, frames in (("km", coords), ("risk", risks), ("totals", [pd.DataFrame(totals)])):
-        paths[name] = tmp_path / f"{name}.csv"
-        pd.concat(frames).to_csv(paths[name], index=False)
-    return paths
 
 
 def write_spec(tmp_path: Path, data: str, analysis: str = "") -> Path:
@@ -107,11 +82,11 @@ def test_spec_honours_kind_and_checks_the_file_before_a_run(tmp_path):
     (tmp_path / "summ.csv").write_text(SUMMARIES)
     with pytest.raises(InputError, match=r'kind = "ipd" \(patient data\) needs the columns'):
         load_spec(write_spec(tmp_path, 'file = "summ.csv"\nkind = "ipd"'))
-    with pytest.raises(InputError, match="'bogus' is not a kind of data"):
+    with pytest.raises(InputError, match="kind: must be one of 'binary', 'ipd', 'km' or 'summaries', got 'bogus'"):
         load_spec(write_spec(tmp_path, 'file = "summ.csv"\nkind = "bogus"'))
-    with pytest.raises(InputError, match="survival data: kind must be ipd, km or summaries"):
+    with pytest.raises(InputError, match="reads ipd, km or summaries data, not kind = 'binary'"):
         load_spec(write_spec(tmp_path, 'file = "summ.csv"\nkind = "binary"'))
-    with pytest.raises(InputError, match="only digitised curves"):
+    with pytest.raises(InputError, match='risk_table: only with kind = "km"'):
         load_spec(write_spec(tmp_path, 'file = "summ.csv"\nkind = "summaries"\nrisk_table = "summ.csv"'))
     spec = load_spec(write_spec(tmp_path, 'file = "summ.csv"\nkind = "summaries"'))
     assert spec.analyses[0].data.kind == "summaries"
@@ -150,9 +125,10 @@ def test_reference_arm_never_depends_on_row_order(tmp_path, reference):
 
 def test_an_unknown_reference_arm_is_an_input_error(tmp_path):
     colon().to_csv(tmp_path / "ipd.csv", index=False)
-    entry = load_spec(write_spec(tmp_path, 'file = "ipd.csv"\nkind = "ipd"', 'reference_arm = "placebo"')).analyses[0]
+    with pytest.raises(InputError, match=r"reference_arm: arm 'placebo' is not in the data"):
+        load_spec(write_spec(tmp_path, 'file = "ipd.csv"\nkind = "ipd"', 'reference_arm = "placebo"'))
     with pytest.raises(InputError, match=r"reference_arm 'placebo' is not an arm of the data \(arms: Lev\+5FU, Obs\)"):
-        load_survival_entry(entry)
+        arm_order(colon(), "placebo", "analysis 'os'")
 
 
 def test_hazard_ratio_variable_is_labelled_arm_vs_reference():
