@@ -242,6 +242,10 @@ def _check_priors(model: str, priors: dict, file: str, where: str) -> list[Probl
         prior_set = cls.from_dict(priors, source=file, path=f"{where}.priors")
     except InputError as exc:
         return list(exc.problems)
+    except ArithmeticError:  # e.g. a lognormal's exp(mu) overflowing while its support is checked
+        names = [name for name in priors if _overflows(cls, name, priors[name])] or [None]
+        return [Problem(file, f"{where}.priors", name, "parameters overflow floating-point arithmetic "
+                        "(e.g. exp(mu) of a lognormal); give values of a sensible size") for name in names]
     problems = []
     for name, dist in prior_set.items():
         if name not in priors:
@@ -254,6 +258,16 @@ def _check_priors(model: str, priors: dict, file: str, where: str) -> list[Probl
                 problems.append(Problem(file, f"{where}.priors.{name}", param,
                                         f"{value:g} is outside the sensible range {allowed} of a prior parameter"))
     return problems
+
+
+def _overflows(cls, name: str, prior) -> bool:
+    try:
+        cls.from_dict({name: prior})
+    except ArithmeticError:
+        return True
+    except InputError:
+        return False
+    return False
 
 
 def _check_options(model: str, options: dict, file: str, where: str) -> tuple[list[Problem], BaseModel | None]:

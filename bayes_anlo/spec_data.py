@@ -24,15 +24,33 @@ def data_problems(entries: Iterable, file: str) -> list[Problem]:
     """Every data problem of the analyses ``entries`` (:class:`~bayes_anlo.spec.AnalysisEntry`)
     of the spec ``file``; an empty list when they can all be fitted."""
     problems: list[Problem] = []
+    load = _Loader()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loaders' warnings are shown once, by the run itself
         for entry in entries:
             if entry.model in SURVIVAL_MODELS:
                 problems.extend(_survival_problems(entry, file))
             else:
-                problems.extend(_binary_problems(entry, file))
-            problems.extend(_published_problems(entry, file))
+                problems.extend(_binary_problems(entry, file, load))
+            problems.extend(_published_problems(entry, file, load))
     return problems
+
+
+class _Loader:
+    """Each bundled dataset and binary CSV loaded once per check (analyses often share them);
+    the loaded containers are frozen and tables are only read."""
+
+    def __init__(self):
+        self._cache: dict[tuple[str, str], object] = {}
+
+    def __call__(self, dataset: str | None = None, binary_file=None):
+        from bayes_anlo import datasets
+        from bayes_anlo.data.binary import load_binary
+
+        key = ("dataset", dataset) if dataset is not None else ("binary", str(binary_file))
+        if key not in self._cache:
+            self._cache[key] = datasets.load(dataset) if dataset is not None else load_binary(binary_file)
+        return self._cache[key]
 
 
 def _relocated(exc: InputError, file: str, where: str, key: str | None) -> list[Problem]:
@@ -69,13 +87,12 @@ def _column_problems(entry, columns, file: str) -> list[Problem]:
 # response rates
 # ------------------------------------------------------------------------------------------------
 
-def _binary_problems(entry, file: str) -> list[Problem]:
-    from bayes_anlo import datasets
-    from bayes_anlo.data.binary import BinaryData, load_binary
+def _binary_problems(entry, file: str, load: _Loader) -> list[Problem]:
+    from bayes_anlo.data.binary import BinaryData
 
     where = entry.location
     try:
-        data = datasets.load(entry.data.dataset) if entry.data.dataset else load_binary(entry.data.file)
+        data = load(entry.data.dataset) if entry.data.dataset else load(binary_file=entry.data.file)
     except InputError as exc:
         return list(exc.problems)
     if not isinstance(data, BinaryData):  # pass 2 checks dataset kinds; kept for safety
@@ -187,14 +204,13 @@ def _survival_problems(entry, file: str) -> list[Problem]:
 # published results
 # ------------------------------------------------------------------------------------------------
 
-def _published_problems(entry, file: str) -> list[Problem]:
+def _published_problems(entry, file: str, load: _Loader) -> list[Problem]:
     if not entry.published:
         return []
-    from bayes_anlo import datasets
     from bayes_anlo.pipeline.binary import published_table
 
     where = f"{entry.location}.published"
-    table = datasets.load(entry.published["dataset"])
+    table = load(entry.published["dataset"])
     columns = set(table.columns)
     missing = [c for c in entry.published.get("where", {}) if c not in columns]
     if missing:

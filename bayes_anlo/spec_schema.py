@@ -4,7 +4,8 @@ The schema is written once, here, with :mod:`pydantic` models, and serves three 
 
 * :func:`bayes_anlo.spec.load_spec` validates a parsed TOML tree with it before anything is fitted;
 * :func:`problems_from` turns pydantic's errors into the project's located problems
-  (``SPEC.toml:<table>:<key>: reason``; ``analyses[2].sampler:draws: must be >= 1, got 0``), all
+  (``SPEC.toml:<table>:<key>: reason``, e.g. ``analyses[2].sampler:draws: must be a positive
+  integer (at most 100000), got 0``), all
   of them at once and never pydantic's own text;
 * :mod:`bayes_anlo.spec_reference` renders ``docs/spec.md`` from it, so the documentation of the
   spec cannot drift from what is checked.
@@ -52,9 +53,10 @@ MAX_NESTING = 16
 
 #: Keys that older specs accepted but nothing ever used: rejected with the reason.
 REMOVED_KEYS = {
-    ("analysis", "sources"): "is not used; cite sources in `description` or in the data's `source` column",
-    ("analyses", "frequentist"): "is not used; the frequentist comparison is always computed where it is defined",
-    ("", "report"): "[report] is not used (its only key, published_note, never reached the report); "
+    ("analysis", "sources"): "nothing ever read it; cite sources in `description` or in the data's `source` column",
+    ("analyses", "frequentist"): "nothing ever read it; the frequentist comparison is always computed where it "
+                                 "is defined",
+    ("", "report"): "nothing ever read [report] (its only key, published_note, never reached the report); "
                     "put notes in `description` or an analysis's `notes`",
 }
 
@@ -258,15 +260,15 @@ class PiecewiseExponentialOptions(Table):
 
     cuts: Annotated[Any, PlainValidator(_cuts), DocType('"quantiles" or list of months [0, ...], increasing')] | None = Field(
         None, description="interval starts in months (first 0, strictly increasing), or \"quantiles\" of the event "
-                          "times (patient data); default: 0, 3, 6, 9, 12, 18, 24 with patients, else 0 and the "
-                          "reported landmark times")
+                          "times (patient data); default: chosen by the model from the data")
     hierarchical: bool = Field(True, description="partially pooled study effects (false: complete pooling)")
-    smooth: bool = Field(False, description="random-walk prior linking neighbouring intervals' log hazards")
+    smooth: bool | None = Field(None, description="random-walk prior linking neighbouring intervals' log hazards "
+                                                  "(default: the model's choice)")
     times: Annotated[list[PositiveMonths], Field(min_length=1, max_length=50)] = Field(
         (3, 6, 9, 12), description="landmark times in months (each > 0)")
     horizon: PositiveMonths | None = Field(
-        None, description="end of the survival grid and of the restricted mean, months > 0 (default 1.5 x the last cut, "
-                          "at least the last landmark time and 12)")
+        None, description="end of the survival grid and of the restricted mean, in months (default: chosen by the "
+                          "model from the data)")
     grid_size: int = Field(73, ge=2, le=2001, description="points of the survival grid from 0 to horizon")
     collapse: TextList = Field((), description="columns whose labels describe rather than group (blanked after "
                                                "where/exclude, so the model pools their rows)")
@@ -457,22 +459,15 @@ def _unwrap_type(annotation):
 
 
 def problems_from(error: ValidationError, *, file: str, root: type[BaseModel], prefix: str = "") -> list[Problem]:
-    """One :class:`Problem` per pydantic error, located as ``table path : key``.
-
-    Union types report one error per alternative; only the first error at each location is kept.
-    """
+    """One :class:`Problem` per pydantic error, located as ``table path : key`` (the schema has no
+    unions that pydantic would report once per alternative; a repeated location is kept once)."""
     problems: list[Problem] = []
     seen: set[tuple] = set()
     for e in error.errors(include_url=False):
-        loc = tuple(step for step in e["loc"] if not (isinstance(step, str) and ("[" in step or step in _UNION_TAGS)))
+        loc = tuple(e["loc"])
         if loc in seen:
             continue
         seen.add(loc)
         row, column = location(loc, prefix)
-        problems.append(Problem(file, row, column, _message({**e, "loc": loc}, root)))
+        problems.append(Problem(file, row, column, _message(e, root)))
     return problems
-
-
-#: Tags pydantic adds to error locations inside unions (``int | None`` -> "int").
-_UNION_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "literal['auto']",
-                         "function-plain[_cuts()]", "constrained-str", "constrained-int", "constrained-float"})
