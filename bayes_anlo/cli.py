@@ -65,14 +65,28 @@ def _fail(exc: InputError) -> None:
     raise typer.Exit(EXIT_INPUT)
 
 
+KINDS_HELP = "binary, ipd, km, risk, totals or summaries"
+
+
 @app.command()
 def validate(file: Annotated[Path, typer.Argument(help="CSV file to check")],
-             kind: Annotated[str, typer.Option(help="binary, ipd, km, risk or summaries")] = "binary") -> None:
-    """Check a data file and report every problem as file:row:column."""
+             kind: Annotated[str, typer.Option(help=KINDS_HELP)] = "binary",
+             risk_table: Annotated[Path | None, typer.Option(help="--kind km: numbers at risk to check with the curve")] = None,
+             totals: Annotated[Path | None, typer.Option(help="--kind km: event totals to check with the curve")] = None) -> None:
+    """Check a data file and report every problem as file:row:column.
+
+    With --kind km and a risk table or totals, the curves are also reconstructed (Guyot) and
+    every reconstruction warning is printed (totals not matched or contradicting the curve,
+    risk-table rows past the end of the curve)."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            loaded = _load_kind(file, kind)
+            if risk_table is not None or totals is not None:
+                if kind != "km":
+                    raise InputError("--risk-table and --totals go with --kind km", file=str(file))
+                loaded = _reconstruct_km(file, risk_table, totals)
+            else:
+                loaded = _load_kind(file, kind)
         for w in caught:
             typer.echo(f"warning: {w.message}", err=True)
     except InputError as exc:
@@ -100,7 +114,21 @@ def _load_kind(file: Path, kind: str) -> str:
     if kind == "risk":
         table = survival.load_numbers_at_risk(file)
         return f"{len(table)} numbers at risk"
-    raise InputError(f"unknown kind {kind!r}; choose binary, ipd, km, risk or summaries", file=str(file))
+    if kind == "totals":
+        table = survival.load_totals(file)
+        return f"{len(table)} curves with event totals"
+    raise InputError(f"unknown kind {kind!r}; choose {KINDS_HELP}", file=str(file))
+
+
+def _reconstruct_km(file: Path, risk_table: Path | None, totals: Path | None) -> str:
+    from bayes_anlo.data.survival import load_digitised_km
+    from bayes_anlo.survival.guyot import reconstruct
+
+    rec = reconstruct(load_digitised_km(file, risk_table, totals))
+    d = rec.diagnostics
+    return (f"{len(d)} curves reconstructed, {int(d['n_patients'].sum())} patients, {int(d['events'].sum())} events; "
+            f"largest distance of a digitised point from the reconstructed curve {d['max_abs_diff'].max():.3f} "
+            "(fit to the clicks, not accuracy against the true data)")
 
 
 @app.command()
@@ -146,13 +174,17 @@ def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. mo
                                                 "report marked not for inference, no convergence gate")] = False,
         only: Annotated[str | None, typer.Option(help="run only these analysis ids (comma-separated)")] = None) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
+    from bayes_anlo.data.survival import RisingCurveWarning
     from bayes_anlo.pipeline.run import Terminated, run_spec
+    from bayes_anlo.survival.guyot import ReconstructionWarning
 
     chosen = tuple(i.strip() for i in only.split(",") if i.strip()) if only is not None else None
     if only is not None and not chosen:
         _fail(InputError("--only needs at least one analysis id", file=str(spec)))
     try:
-        outcome = run_spec(spec, out, force=force, fast=fast, only=chosen)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            outcome = run_spec(spec, out, force=force, fast=fast, only=chosen)
     except InputError as exc:
         _fail(exc)
     except KeyboardInterrupt as exc:
@@ -161,6 +193,11 @@ def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. mo
         else:
             typer.echo(f"interrupted: nothing was written to {out} (an existing run directory there is unchanged)", err=True)
         raise typer.Exit(128 + (int(exc.signum) if isinstance(exc, Terminated) else 2)) from None
+    for w in caught:  # data warnings as lines of their own; others as Python shows them
+        if issubclass(w.category, ReconstructionWarning | RisingCurveWarning):
+            typer.echo(f"warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     typer.echo(f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)")
     if not outcome.gate_applied:
         typer.echo("FAST MODE: not for inference; the convergence gate was not applied.", err=True)

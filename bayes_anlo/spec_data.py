@@ -155,13 +155,10 @@ def _survival_container(entry):
     from bayes_anlo.data import survival
 
     ref = entry.data
-    if ref.kind == "ipd":
-        return survival.load_survival(ref.file)
-    if ref.kind == "km":
-        return survival.load_digitised_km(ref.file, ref.risk_table, ref.totals)
     if ref.dataset:
         return survival.load_summaries(datasets.load(ref.dataset), label=ref.dataset)
-    return survival.load_summaries(ref.file)
+    # by kind; a file that does not fit its kind is reported with the kind and its columns
+    return survival.load_survival_input(ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals)[1]
 
 
 def _survival_problems(entry, file: str) -> list[Problem]:
@@ -186,7 +183,9 @@ def _survival_problems(entry, file: str) -> list[Problem]:
     if problems:
         return problems
     try:
-        data = load_survival_entry(entry)
+        with warnings.catch_warnings():  # reconstruction warnings are given when the analysis runs
+            warnings.simplefilter("ignore")
+            data = load_survival_entry(entry).data  # what the model fits (summaries, patients, reconstruction)
     except InputError as exc:
         return _relocated(exc, file, where, "where")
     if len(data.table if hasattr(data, "table") else data.to_frame()) == 0:

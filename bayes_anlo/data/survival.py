@@ -76,7 +76,7 @@ from bayes_anlo.data._csv import (
     rows_matching,
 )
 from bayes_anlo.data._table import HashedTable, table_hash
-from bayes_anlo.errors import InputError, ProblemCollector
+from bayes_anlo.errors import InputError, Problem, ProblemCollector
 
 DAYS_PER_MONTH = 365.25 / 12
 #: Factors converting a duration unit to months.
@@ -593,3 +593,92 @@ def load_numbers_at_risk(source: str | Path | pd.DataFrame, *, label: str | None
     """Validate a numbers-at-risk file on its own (the checks of :func:`load_digitised_km`)."""
     table, _ = _load_risk_table(source, label)
     return table
+
+
+def load_totals(source: str | Path | pd.DataFrame, *, label: str | None = None) -> pd.DataFrame:
+    """Validate an event-totals file on its own (``study, arm, total_events[, n_patients]``: whole
+    numbers, events not above patients, one row per curve); used by ``validate --kind totals``."""
+    table, _ = _load_totals(source, label)
+    return table
+
+
+# ------------------------------------------------------------------------------------------
+# one survival input of a spec: the file's kind decides the loader
+# ------------------------------------------------------------------------------------------
+#: The survival kinds of data a spec or ``validate`` names: (description, required columns, all columns).
+SURVIVAL_KINDS = {
+    "ipd": ("patient data", ("study", "time", "event"), "study, time, event[, arm, subgroup]"),
+    "km": ("digitised Kaplan-Meier coordinates", ("study", "arm", "time", "survival"),
+           "study, arm, time, survival (with risk_table = study, arm, time, n_risk and totals = study, arm, "
+           "total_events[, n_patients])"),
+    "summaries": ("published summaries", ("study", "endpoint", "quantity", "value"),
+                  "study, arm, endpoint, quantity, value, ci_low, ci_high, time, unit, source[, subgroup]"),
+}
+
+
+def header_columns(path: str | Path) -> list[str] | None:
+    """Column names of a CSV file's header row (None if it cannot be read as UTF-8 CSV; the
+    loader then reports why)."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            row = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None if row is None else [c.strip() for c in row]
+
+
+def kinds_matching(columns) -> list[str]:
+    """The survival kinds whose required columns are all in ``columns`` (most specific first)."""
+    have = set(columns)
+    return [k for k in ("summaries", "km", "ipd") if set(SURVIVAL_KINDS[k][1]) <= have]
+
+
+def survival_kind_problem(file: str, kind: str | None, columns: list[str]) -> InputError | None:
+    """An error naming the kind and its columns when ``columns`` do not fit ``kind`` (or, with
+    ``kind=None``, fit no kind); None when they fit."""
+    fits = kinds_matching(columns)
+    if kind is None:
+        if fits:
+            return None
+        wanted = "; ".join(f'kind = "{k}" ({d}): {cols}' for k, (d, _, cols) in SURVIVAL_KINDS.items())
+        return InputError(Problem(file, 1, None, f"the header ({', '.join(columns)}) fits no kind of survival data; "
+                                                 f"expected one of: {wanted}"))
+    description, required, all_columns = SURVIVAL_KINDS[kind]
+    missing = [c for c in required if c not in columns]
+    if not missing:
+        return None
+    hint = f'; it looks like {SURVIVAL_KINDS[fits[0]][0]} (kind = "{fits[0]}")' if fits else ""
+    return InputError(Problem(file, 1, None, f'kind = "{kind}" ({description}) needs the columns {all_columns}; '
+                                             f"missing: {', '.join(missing)} (header has: {', '.join(columns)}){hint}"))
+
+
+def load_survival_input(file: str | Path, kind: str | None = None, *, risk_table: str | Path | None = None,
+                        totals: str | Path | None = None, label: str | None = None):
+    """Load one survival input by its kind: ``"ipd"`` -> :class:`SurvivalData`, ``"km"`` ->
+    :class:`DigitisedKM` (with the optional risk table and totals files), ``"summaries"`` ->
+    :class:`SurvivalSummaries`. ``kind=None`` reads the kind off the header (summaries, then
+    digitised coordinates, then patient data). A file whose columns do not fit the kind is an
+    error naming the kind and the columns it needs.
+
+    Returns ``(kind, container)``.
+    """
+    if kind is not None and kind not in SURVIVAL_KINDS:
+        raise InputError(f"unknown kind of survival data {kind!r}; choose one of {', '.join(SURVIVAL_KINDS)}",
+                         file=str(label or file))
+    columns = header_columns(file) if not isinstance(file, pd.DataFrame) else [str(c).strip() for c in file.columns]
+    if columns is not None:
+        problem = survival_kind_problem(str(label or file), kind, columns)
+        if problem is not None:
+            raise problem
+        if kind is None:
+            kind = kinds_matching(columns)[0]
+    if (risk_table is not None or totals is not None) and kind != "km":
+        raise InputError("a risk table or totals file is only read with kind = \"km\" (digitised curves)",
+                         file=str(label or file))
+    if kind == "ipd":
+        return kind, load_survival(file, label=label)
+    if kind == "km":
+        return kind, load_digitised_km(file, risk_table, totals, label=label)
+    return kind or "summaries", load_summaries(file, label=label)

@@ -8,8 +8,13 @@
   :func:`leave_one_out`     ``metafor::leave1out``.
 * :func:`proportion_ci`     per-study intervals (Clopper-Pearson, Wilson, Wald, SPSS t, ...).
 * :func:`fisher_exact`, :func:`chi_square`, :func:`risk_difference`  two-group comparisons.
+
+Survival (as R ``survival``): :func:`~bayes_anlo.frequentist.kaplan_meier.kaplan_meier` and
+:func:`~bayes_anlo.frequentist.kaplan_meier.log_rank` (survfit, survdiff), :func:`cox_ph` (coxph,
+Efron ties) and :func:`compare_arms` (all three per arm of patient data).
 """
 
+from bayes_anlo.frequentist.cox import CoxResult, cox_ph
 from bayes_anlo.frequentist.glmm import glmm_logit
 from bayes_anlo.frequentist.intervals import ProportionInterval, proportion_ci
 from bayes_anlo.frequentist.pooling import (
@@ -28,6 +33,7 @@ from bayes_anlo.frequentist.subgroups import (
     leave_one_out,
     subgroup_analysis,
 )
+from bayes_anlo.frequentist.survival_arms import ArmComparison, compare_arms
 from bayes_anlo.frequentist.two_group import (
     RiskDifference,
     TestResult,
@@ -37,6 +43,10 @@ from bayes_anlo.frequentist.two_group import (
 )
 
 __all__ = [
+    "ArmComparison",
+    "CoxResult",
+    "compare_arms",
+    "cox_ph",
     "ModeratorTest",
     "PooledResult",
     "ProportionInterval",

@@ -276,6 +276,24 @@ def reverse_kaplan_meier(time, event) -> KaplanMeier:
     return kaplan_meier(time, 1 - event)
 
 
+def _reduced_chisq(diff: np.ndarray, variance: np.ndarray, expected: np.ndarray) -> tuple[float, int]:
+    """``(O - E)' V^- (O - E)`` as R's survdiff computes it.
+
+    ``V`` is singular by construction (O - E sums to 0 over the groups). Groups with expected 0
+    are dropped, then the first remaining group, and the reduced system ``V_r x = (O - E)_r`` is
+    solved exactly. A pseudo-inverse of the full ``V`` would instead keep the rounding residue of
+    its zero singular value, which changed chi-square by several percent on some data sets.
+    """
+    used = np.nonzero(expected > 0)[0]
+    df = int(used.size - 1)
+    if df < 1:
+        return 0.0, max(df, 0)
+    keep = used[1:]
+    reduced = diff[keep]
+    chisq = float(reduced @ np.linalg.solve(variance[np.ix_(keep, keep)], reduced))
+    return chisq, df
+
+
 @dataclass(frozen=True)
 class LogRankResult:
     """(Weighted) log-rank test of equal survival across groups (R ``survdiff``)."""
@@ -304,17 +322,18 @@ def log_rank(time, event, group, *, rho: float = 0.0) -> LogRankResult:
     contributes observed ``w d_g`` and expected ``w n_g d / n``; the covariance of O - E is
     ``sum w^2 d (n - d) / (n - 1) (n_g / n) (delta_gh - n_h / n)``, with ``w = S(t-)^rho`` from the
     pooled Kaplan-Meier estimate. The statistic ``(O - E)' V^- (O - E)`` is chi-square with
-    (number of groups with expected > 0) - 1 degrees of freedom.
+    (number of groups with expected > 0) - 1 degrees of freedom; it is computed as survdiff does
+    (see :func:`_reduced_chisq`), not with a pseudo-inverse.
     """
     time, event = _as_arrays(time, event)
     group = np.asarray(group).ravel()
     if group.shape != time.shape:
         raise ValueError("group must have the same length as time")
-    levels = list(dict.fromkeys(group.tolist()))
-    levels = sorted(levels, key=str)  # survdiff orders groups as factor levels (sorted)
+    levels = sorted(dict.fromkeys(group.tolist()), key=str)  # survdiff orders groups as factor levels (sorted)
     if len(levels) < 2:
         raise ValueError("the log-rank test needs at least two groups")
-    code = np.array([levels.index(g) for g in group.tolist()])
+    position = {g: i for i, g in enumerate(levels)}
+    code = np.fromiter((position[g] for g in group.tolist()), dtype=np.int64, count=group.size)
     times, inverse = np.unique(time, return_inverse=True)
     k, m = len(levels), times.size
     d_g = np.zeros((m, k))
@@ -334,7 +353,6 @@ def log_rank(time, event, group, *, rho: float = 0.0) -> LogRankResult:
     frac = n_g / n[:, None]
     variance = np.einsum("t,tg,gh->gh", factor, frac, np.eye(k)) - np.einsum("t,tg,th->gh", factor, frac, frac)
     diff = observed - expected
-    chisq = float(diff @ np.linalg.pinv(variance) @ diff)
-    df = int((expected > 0).sum() - 1)
+    chisq, df = _reduced_chisq(diff, variance, expected)
     return LogRankResult(levels, np.bincount(code, minlength=k), observed, expected, variance, chisq, df,
                          float(stats.chi2.sf(chisq, df)), rho)

@@ -1,18 +1,33 @@
-"""One survival analysis of a spec: published summaries (or patient data) -> piecewise-exponential fit.
+"""One survival analysis of a spec: patient data, digitised curves or published summaries ->
+piecewise-exponential fit.
+
+Inputs by the spec's ``kind``: ``ipd`` (patient data), ``km`` (digitised Kaplan-Meier curves with
+an optional risk table and totals, reconstructed into pseudo-patients by Guyot et al. 2012, with
+the reconstruction's diagnostics and warnings in the report) or ``summaries`` (published medians,
+landmark rates and counts).
+
+Arms: the reference arm is ``reference_arm`` or, by default, the first arm in sorted order (R's
+factor levels), never the row order; the posterior gets ``hazard_ratio`` (dim ``comparison``,
+"<arm> vs <reference>"), reported with its 95% CrI and P(HR < 1). With patient data or
+pseudo-patients the frequentist comparators sit beside it: Kaplan-Meier medians with their CIs,
+the log-rank test and the Cox hazard ratio (Efron ties), as R's survfit, survdiff and coxph.
 
 Report content: the posterior survival curve with its 95% band and the band for a new study, the
-reported medians and landmark rates drawn over it, posterior median / landmark survival / RMST /
-hazards, reported beside posterior quantities (with posterior predictive p-values), the published
-pooled results when the spec names them, diagnostics and prior sensitivity.
+reported medians and landmark rates drawn over it, posterior hazard ratios / median / landmark
+survival / RMST / hazards, reported or frequentist values beside posterior quantities (with
+posterior predictive p-values), the published pooled results when the spec names them,
+diagnostics and prior sensitivity (medians by arm and hazard ratios).
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from bayes_anlo.data.survival import SurvivalData, SurvivalSummaries
 from bayes_anlo.errors import InputError
 from bayes_anlo.models._sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
@@ -26,7 +41,8 @@ from bayes_anlo.report import survival_plots, tables
 from bayes_anlo.spec import AnalysisEntry
 
 #: Posterior variables summarised in the report (survival-curve grids are plotted, not tabled).
-SUMMARY_VARIABLES = ("median", "predictive_median", "landmark", "predictive_landmark", "rmst", "hazard", "study_sd")
+SUMMARY_VARIABLES = ("hazard_ratio", "median", "predictive_median", "landmark", "predictive_landmark", "rmst", "hazard",
+                     "study_sd")
 #: Variables the convergence gate looks at (parameters and the reported quantities).
 GATED_VARIABLES = ("log_hazard", "study_sd", "smooth_sd", "log_hr_arm", "log_hr_subgroup", "median", "landmark", "rmst")
 SURVIVAL_OPTIONS = ("cuts", "hierarchical", "smooth", "times", "horizon", "grid_size")
@@ -35,33 +51,112 @@ SURVIVAL_OPTIONS = ("cuts", "hierarchical", "smooth", "times", "horizon", "grid_
 PIPELINE_OPTIONS = ("collapse",)
 
 
-def load_survival_entry(entry: AnalysisEntry):
-    """The entry's survival summaries (bundled dataset or CSV), filtered by ``where``/``exclude``."""
-    from bayes_anlo import datasets
-    from bayes_anlo.data.survival import load_summaries
+@dataclass(frozen=True)
+class SurvivalInput:
+    """What one survival analysis fits and compares.
 
-    if entry.data.dataset:
-        summaries = load_summaries(datasets.load(entry.data.dataset), label=entry.data.dataset)
-    else:
-        summaries = load_summaries(entry.data.file)
-    if entry.endpoint is None:
-        raise InputError(f"analysis {entry.id!r}: `endpoint` (PFS or OS) is required for survival models")
-    summaries = summaries.select(endpoint=entry.endpoint, **entry.where)
-    if entry.exclude:
-        table = summaries.table
-        for column, value in entry.exclude.items():
-            values = [value] if isinstance(value, str) else list(value)
-            table = table[~table[column].isin(values)]
-        summaries = type(summaries)(table.reset_index(drop=True), source=summaries.source)
+    ``data`` goes to the model (patient data, a Guyot reconstruction or published summaries);
+    ``patients`` are the patients or reconstructed pseudo-patients behind the frequentist
+    comparators (None for summaries); ``reconstruction`` carries the Guyot diagnostics and
+    warnings; ``arms`` are the arms in model order, the reference first (empty with one arm).
+    """
+
+    kind: str
+    data: object
+    patients: SurvivalData | None = None
+    reconstruction: object = None
+    arms: tuple[str, ...] = ()
+
+    @property
+    def reference(self) -> str | None:
+        return self.arms[0] if self.arms else None
+
+    @property
+    def sources(self) -> list[str]:
+        table = self.data.table if hasattr(self.data, "table") else None
+        if table is not None and "source" in table:
+            return sorted(set(table["source"].astype(str)) - {"", "nan"})
+        return [self.data.source]
+
+
+def _filtered(container, entry: AnalysisEntry) -> pd.DataFrame:
+    """Rows of a survival container kept by the entry's ``where`` and ``exclude``, with the
+    ``options.collapse`` columns blanked (descriptions, not groups)."""
+    table = (container.select(**entry.where) if entry.where else container).table
+    for column, value in entry.exclude.items():
+        if column not in table:
+            raise InputError(f"analysis {entry.id!r}: `exclude` names no column {column!r}", file=container.source)
+        table = table[~table[column].isin([value] if isinstance(value, str) else list(value))]
+    if len(table) == 0:
+        raise InputError(f"analysis {entry.id!r}: no rows left after `where` and `exclude`", file=container.source)
     collapse = entry.options.get("collapse", [])
-    if collapse:
-        table = summaries.table.copy()
-        for column in [collapse] if isinstance(collapse, str) else collapse:
-            if column not in table:
-                raise InputError(f"analysis {entry.id!r}: options.collapse names no column {column!r}")
-            table[column] = ""
-        summaries = type(summaries)(table, source=summaries.source)
-    return summaries
+    table = table.copy()
+    for column in [collapse] if isinstance(collapse, str) else collapse:
+        if column not in table:
+            raise InputError(f"analysis {entry.id!r}: options.collapse names no column {column!r}")
+        table[column] = ""
+    return table.reset_index(drop=True)
+
+
+def arm_order(table: pd.DataFrame, reference: str | None, where: str) -> tuple[str, ...]:
+    """Arms in model order: the reference arm, then the other named arms sorted. The default
+    reference is the first arm in sorted order (as R's factor levels), never the row order.
+    Empty with fewer than two named arms (a one-arm analysis has no comparison)."""
+    arms = sorted({a for a in table["arm"].astype(str) if a not in ("", "nan")}) if "arm" in table else []
+    if reference is not None and reference not in arms:
+        raise InputError(f"{where}: reference_arm {reference!r} is not an arm of the data "
+                         f"(arms: {', '.join(arms) or 'none'})")
+    if len(arms) < 2:
+        return ()
+    reference = reference or arms[0]
+    return (reference, *[a for a in arms if a != reference])
+
+
+def _reference_first(table: pd.DataFrame, arms: tuple[str, ...]) -> pd.DataFrame:
+    """Rows reordered (stably) so the model, which takes the first arm it meets as its reference,
+    meets the arms in ``arms`` order (rows without an arm last)."""
+    if not arms:
+        return table
+    rank = table["arm"].astype(str).map({a: i for i, a in enumerate(arms)}).fillna(len(arms))
+    return table.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def load_survival_entry(entry: AnalysisEntry) -> SurvivalInput:
+    """The entry's survival input by its kind (patient data, digitised curves reconstructed by
+    Guyot, or published summaries), filtered by ``where``/``exclude``, arms in model order."""
+    from bayes_anlo import datasets
+    from bayes_anlo.data.survival import load_summaries, load_survival_input
+    from bayes_anlo.survival.guyot import Reconstruction, reconstruct
+
+    where = f"analysis {entry.id!r}"
+    ref = entry.data
+    if ref.dataset:
+        kind, loaded = "summaries", load_summaries(datasets.load(ref.dataset), label=ref.dataset)
+    else:
+        kind, loaded = load_survival_input(ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals)
+    if kind == "summaries":
+        if entry.endpoint is None:
+            raise InputError(f"{where}: `endpoint` (PFS or OS) is required for published summaries")
+        table = _filtered(loaded.select(endpoint=entry.endpoint), entry)
+        arms = arm_order(table, entry.reference_arm, where)
+        data = SurvivalSummaries(_reference_first(table, arms), source=loaded.source)
+        return SurvivalInput(kind, data, arms=arms)
+    reconstruction = None
+    if kind == "km":
+        reconstruction = reconstruct(loaded)
+        patients = reconstruction.ipd
+    else:
+        patients = loaded
+    table = _filtered(patients, entry)
+    arms = arm_order(table, entry.reference_arm, where)
+    patients = SurvivalData(_reference_first(table, arms), source=patients.source)
+    if reconstruction is not None:
+        diag = reconstruction.diagnostics
+        keep = diag.set_index(["study", "arm"]).index.isin(list(zip(table["study"], table["arm"], strict=True)))
+        reconstruction = Reconstruction(patients, diag[keep].reset_index(drop=True), source=patients.source,
+                                        warnings=reconstruction.warnings)
+    return SurvivalInput(kind, reconstruction if reconstruction is not None else patients, patients,
+                         reconstruction, arms)
 
 
 def make_survival_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
@@ -80,7 +175,7 @@ def published_survival(entry: AnalysisEntry) -> pd.DataFrame | None:
     table = published_table(entry)
     if table is None:
         return None
-    if "endpoint" in table:
+    if "endpoint" in table and entry.endpoint:
         table = table[table["endpoint"].astype(str).str.upper() == entry.endpoint.upper()]
     return table if len(table) else None
 
@@ -94,10 +189,11 @@ def _quantity_label(quantity: str, time) -> str | None:
     return None
 
 
-def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataFrame:
-    """Reported medians and landmark rates beside the posterior for the typical study."""
+def comparison_rows(tree, summaries, published: pd.DataFrame | None, extra: list[dict] = ()) -> pd.DataFrame:
+    """Reported medians and landmark rates beside the posterior for the typical study, and the
+    ``extra`` rows (hazard ratios, Kaplan-Meier medians); ``summaries`` may be None."""
     post = tree["posterior"].to_dataset()
-    rows = []
+    rows = list(extra)
 
     def group_of(label: str) -> str:
         return f" ({label})" if label else ""
@@ -111,7 +207,7 @@ def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataF
         rows.append({"quantity": f"survival at {float(time):g} months",
                      "source": "posterior, typical study" + group_of(" | ".join(group)),
                      "estimate": r.median, "ci_low": r.ci_low, "ci_high": r.ci_high})
-    for r in summaries.table.itertuples(index=False):
+    for r in ([] if summaries is None else summaries.table.itertuples(index=False)):
         q = _quantity_label(r.quantity, r.time)
         if q is not None:
             label = " | ".join(str(v) for v in (r.study, r.arm, getattr(r, "subgroup", "")) if str(v) not in ("", "nan"))
@@ -123,7 +219,11 @@ def comparison_rows(tree, summaries, published: pd.DataFrame | None) -> pd.DataF
             rows.append({"quantity": q, "source": f"published pooled ({r.study})", "estimate": r.value,
                          "ci_low": r.ci_low, "ci_high": r.ci_high})
     out = pd.DataFrame(rows)
-    order = out["quantity"].map(lambda q: -1.0 if q.startswith("median") else float(q.split()[2]))
+    for column in ("p_value", "p_hr_below_1"):
+        if column not in out:
+            out[column] = np.nan
+    order = out["quantity"].map(lambda q: -2.0 if q.startswith("hazard") else -1.0 if q.startswith("median")
+                                else float(q.split()[2]))
     return out.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
@@ -148,94 +248,210 @@ def survival_band_table(tree) -> pd.DataFrame:
 
 
 def reported_points(summaries) -> pd.DataFrame:
-    """Reported medians (at survival 0.5) and landmarks, as points to draw over the curve."""
+    """Reported medians (at survival 0.5) and landmarks, as points to draw over the curve;
+    ``group`` is the arm (as the curves' ``group``), so points can take their arm's colour."""
     rows = []
-    for r in summaries.table.itertuples(index=False):
+    for r in ([] if summaries is None else summaries.table.itertuples(index=False)):
+        arm = "" if str(r.arm) == "nan" else str(r.arm)
+        label = f"{r.study} | {arm}" if arm else r.study
         if r.quantity == "median":
             rows.append({"kind": "median", "time": r.value, "time_low": r.ci_low, "time_high": r.ci_high,
-                         "survival": 0.5, "survival_low": np.nan, "survival_high": np.nan, "label": r.study})
+                         "survival": 0.5, "survival_low": np.nan, "survival_high": np.nan, "label": label,
+                         "group": arm})
         elif r.quantity == "landmark":
             rows.append({"kind": "landmark", "time": r.time, "time_low": np.nan, "time_high": np.nan,
-                         "survival": r.value, "survival_low": r.ci_low, "survival_high": r.ci_high, "label": r.study})
-    return pd.DataFrame(rows, columns=["kind", "time", "time_low", "time_high", "survival", "survival_low", "survival_high", "label"])
+                         "survival": r.value, "survival_low": r.ci_low, "survival_high": r.ci_high, "label": label,
+                         "group": arm})
+    return pd.DataFrame(rows, columns=["kind", "time", "time_low", "time_high", "survival", "survival_low",
+                                       "survival_high", "label", "group"])
+
+
+def with_hazard_ratio(tree, arms: tuple[str, ...]):
+    """A copy of the fit whose posterior also holds ``hazard_ratio`` (dim ``comparison``, labelled
+    "<arm> vs <reference>"): ``exp(log_hr_arm)`` of each arm against the reference arm."""
+    post = tree["posterior"].to_dataset()
+    if "log_hr_arm" not in post or not arms:
+        return tree
+    contrasts = [str(a) for a in post["log_hr_arm"]["arm_contrast"].values]
+    if arms[0] in contrasts:  # the model took another reference arm: a bug, not a user error
+        raise RuntimeError(f"the model compared {arms[0]!r} with another reference arm")
+    labels = [f"{a} vs {arms[0]}" for a in contrasts]
+    hr = np.exp(post["log_hr_arm"]).rename({"arm_contrast": "comparison"}).assign_coords(comparison=labels)
+    hr.attrs = {"description": "hazard ratio of each arm against the reference arm (typical study)"}
+    out = tree.copy()
+    out["posterior"] = post.assign(hazard_ratio=hr)
+    return out
+
+
+def hazard_ratio_rows(tree) -> list[dict]:
+    """Posterior hazard ratios with their 95% CrI and P(HR < 1), as comparison rows."""
+    post = tree["posterior"].to_dataset()
+    if "hazard_ratio" not in post:
+        return []
+    rows = []
+    for label in post["comparison"].values:
+        draws = post["hazard_ratio"].sel(comparison=label).values.ravel()
+        rows.append({"quantity": f"hazard ratio ({label})", "source": "posterior, typical study",
+                     "estimate": float(np.median(draws)), "ci_low": float(np.quantile(draws, 0.025)),
+                     "ci_high": float(np.quantile(draws, 0.975)), "p_hr_below_1": float(np.mean(draws < 1))})
+    return rows
+
+
+def frequentist_rows(comparison, kind: str) -> list[dict]:
+    """Kaplan-Meier medians, Cox hazard ratios and the log-rank test as comparison rows."""
+    data = "reconstructed pseudo-patients" if kind == "km" else "patient data"
+    rows = []
+    for r in comparison.to_frame().itertuples(index=False):
+        if r.quantity == "median (months)":
+            rows.append({"quantity": "median (months)", "source": f"Kaplan-Meier, {data} ({r.group})",
+                         "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high})
+        elif r.quantity == "hazard ratio":
+            rows.append({"quantity": f"hazard ratio ({r.group})", "source": f"Cox PH (Efron), {data}",
+                         "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value})
+        else:  # beside the hazard ratio with two arms
+            cox = comparison.cox
+            rows.append({"quantity": f"hazard ratio ({cox.arms[0]} vs {cox.reference})" if len(cox.arms) == 1
+                         else "equal survival",
+                         "source": f"log-rank chi-square {r.statistic:.3f} on {int(r.df)} df, {data}",
+                         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": r.p_value})
+    return rows
+
+
+def patient_summary(data: SurvivalInput, comparison) -> pd.DataFrame:
+    """The data table of a patient-data or digitised-curve analysis: one row per arm (patients,
+    events, Kaplan-Meier median follow-up, last time) rather than one per patient."""
+    arms = comparison.arms.copy()
+    source = data.reconstruction.source if data.reconstruction is not None else data.patients.source
+    return arms.assign(source=source)
 
 
 def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
-    from bayes_anlo.checks.survival_ppc import summary_check
-    from bayes_anlo.report.ppc_plots import survival_ppc_plot
+    from bayes_anlo.frequentist.survival_arms import compare_arms, km_curves
+    from bayes_anlo.models.piecewise_exponential import notes_of
 
-    summaries = load_survival_entry(entry)
+    data = load_survival_entry(entry)
     analysis_seed = derived_seed(seed, index)
     model = make_survival_model(entry, sampler)
     from bayes_anlo.models import piecewise_exponential as pwe
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*object mode.*")
-        tree = pwe.fit_with_retry(model, summaries, analysis_seed, _gate)
+        tree = pwe.fit_with_retry(model, data.data, analysis_seed, _gate)
+    tree = with_hazard_ratio(tree, data.arms)
     gated = _gated(tree)
     conv = convergence(gated)
     result = AnalysisResult(id=entry.id, title=entry.title, model=entry.model, tree=tree,
                             converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
-                            priors_text=describe_priors(model.priors),
-                            data_sources=sorted(set(summaries.table["source"]) - {""}))
+                            priors_text=describe_priors(model.priors), data_sources=data.sources)
     if entry.notes:
         result.notes.append(entry.notes)
-    from bayes_anlo.models.piecewise_exponential import notes_of
-
     result.notes.extend(notes_of(tree))
     cuts = tree.attrs.get("cuts", "")
-    result.notes.append(f"Endpoint {entry.endpoint}; hazard intervals start at {cuts} months." if cuts else f"Endpoint {entry.endpoint}.")
+    endpoint = entry.endpoint or "survival"
+    result.notes.append(f"Endpoint {endpoint}; hazard intervals start at {cuts} months." if cuts else f"Endpoint {endpoint}.")
     result.notes.extend(pwe.time_notes(tree) + [n for n in [pwe.retry_note(tree)] if n])
-    if "flag" in summaries.table:
+    result.notes.append(_input_note(data))
+    summaries = data.data if data.kind == "summaries" else None
+    if summaries is not None and "flag" in summaries.table:
         result.flags = [f"{r.study}: {r.flag}" for r in summaries.table.itertuples() if str(r.flag) not in ("", "nan")]
 
-    result.tables["data"] = summaries.to_frame()
+    comparison = compare_arms(data.patients, data.reference) if data.patients is not None else None
+    if data.reconstruction is not None:
+        result.flags.extend(data.reconstruction.warnings)
+        result.tables["reconstruction"] = data.reconstruction.diagnostics
+    result.tables["data"] = summaries.to_frame() if summaries is not None else patient_summary(data, comparison)
     result.tables["diagnostics"] = diagnostics_table(gated)
     post = tree["posterior"].to_dataset()
     summary = pd.concat([tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post], ignore_index=True)
     summary.insert(1, "description", summary["variable"].map(tables.DESCRIPTIONS).fillna(""))
+    if "hazard_ratio" in post:
+        summary.loc[summary["variable"] == "hazard_ratio", "description"] = "Hazard ratio against the reference arm"
+        below = {str(c): float((post["hazard_ratio"].sel(comparison=c) < 1).mean()) for c in post["comparison"].values}
+        summary["p_hr_below_1"] = [below.get(r.label, np.nan) if r.variable == "hazard_ratio" else np.nan
+                                   for r in summary.itertuples()]
     summary = pwe.annotate_time(summary, tree)
     result.tables["posterior"] = summary
-    published = published_survival(entry)
-    result.tables["comparison"] = comparison_rows(tree, summaries, published)
+    extra = hazard_ratio_rows(tree)
+    if comparison is not None:
+        extra += frequentist_rows(comparison, data.kind)
+        result.tables["frequentist"] = comparison.to_frame()
+        result.tables["kaplan_meier"] = km_curves(data.patients)
+    result.tables["comparison"] = comparison_rows(tree, summaries, published_survival(entry), extra)
     result.tables["comparison"]["beyond_data"] = pwe.extrapolation_flags(result.tables["comparison"], tree)
-    result.tables["ppc"] = summary_check(tree)
-    result.figures["ppc"] = survival_ppc_plot(result.tables["ppc"], title=f"{entry.title}: posterior predictive check",
-                                              endpoint=entry.endpoint)
+    _add_ppc(result, tree, entry, data)
     band = survival_band_table(tree)
     points = reported_points(summaries)
     result.tables["survival_curve"] = band
-    result.figures["survival_curve"] = survival_plots.survival_plot(band, points, title=entry.title, endpoint=entry.endpoint,
-                                                                    informed_until=pwe.informed_until(tree))
+    result.figures["survival_curve"] = survival_plots.survival_plot(
+        band, points, title=entry.title, endpoint=endpoint, informed_until=pwe.informed_until(tree),
+        observed_km=result.tables.get("kaplan_meier"))
     add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
-            model, summaries, tree, analysis_seed, lambda priors: make_survival_model(entry, sampler, priors=priors),
-            _sensitivity_row, gate=lambda fit: convergence(_gated(fit)))
+            model, data.data, tree, analysis_seed, lambda priors: make_survival_model(entry, sampler, priors=priors),
+            lambda label, fit: _sensitivity_row(label, with_hazard_ratio(fit, data.arms)),
+            gate=lambda fit: convergence(_gated(fit)))
+    result.headline = _headline(result, endpoint, summaries, comparison)
+    return result
+
+
+
+def _input_note(data: SurvivalInput) -> str:
+    what = {"ipd": "patient data", "km": "digitised Kaplan-Meier curves, reconstructed into pseudo-patients by the "
+            "Guyot et al. (2012) algorithm", "summaries": "published summaries (medians, landmark rates, counts)"}
+    text = f"Input: {what[data.kind]}."
+    if data.arms:
+        text += (f" Hazard ratios compare each arm with the reference arm {data.reference!r} "
+                 "(`reference_arm` in the spec; default the first arm in sorted order, as R's factor levels).")
+    return text
+
+
+def _add_ppc(result: AnalysisResult, tree, entry: AnalysisEntry, data: SurvivalInput) -> None:
+    """Posterior predictive checks: reported summaries (with their figure), or events per interval
+    for patient data."""
+    from bayes_anlo.checks.survival_ppc import events_check, summary_check
+    from bayes_anlo.report.ppc_plots import survival_ppc_plot
+
+    if data.kind == "summaries":
+        result.tables["ppc"] = summary_check(tree)
+        result.figures["ppc"] = survival_ppc_plot(result.tables["ppc"], title=f"{entry.title}: posterior predictive "
+                                                  "check", endpoint=entry.endpoint)
+    else:
+        result.tables["ppc"] = events_check(tree)
+
+
+def _headline(result: AnalysisResult, endpoint: str, summaries, comparison) -> str:
     posterior = result.tables["posterior"]
     meds = posterior[posterior["variable"] == "median"]
-    text = "Posterior median " + entry.endpoint + " " + "; ".join(
+    text = "Posterior median " + endpoint + " " + "; ".join(
         (f"{m.label}: " if m.label else "") + f"{m.median:.1f} months (95% CrI {m.ci_low:.1f} to {m.ci_high:.1f})"
         + (f" [{m.beyond_data}]" if m.beyond_data else "")
         for m in meds.itertuples())
-    reported = summaries.table[summaries.table["quantity"] == "median"]
-    if len(reported) == 1:
-        r = reported.iloc[0]
-        text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
-    land = posterior[posterior["variable"] == "landmark"]
-    if len(land) and len(meds) == 1:
-        text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" for r in land.itertuples())
-    if "log_hr_subgroup" in post or "log_hr_arm" in post:
-        for name in ("log_hr_subgroup", "log_hr_arm"):
-            if name in post:
-                hr = np.exp(post[name])
-                for label, draws in zip(post[name].coords[post[name].dims[-1]].values,
-                                        np.moveaxis(hr.values.reshape(-1, hr.shape[-1]), -1, 0), strict=True):
-                    text += (f"; hazard ratio {label}: {np.median(draws):.2f} "
-                             f"({np.quantile(draws, 0.025):.2f} to {np.quantile(draws, 0.975):.2f})")
-    result.headline = text + "."
-    return result
+    if summaries is not None:
+        reported = summaries.table[summaries.table["quantity"] == "median"]
+        if len(reported) == 1:
+            r = reported.iloc[0]
+            text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
+        land = posterior[posterior["variable"] == "landmark"]
+        if len(land) and len(meds) == 1:
+            text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" for r in land.itertuples())
+    for r in posterior[posterior["variable"] == "hazard_ratio"].itertuples():
+        text += (f"; hazard ratio {r.label}: {r.median:.2f} (95% CrI {r.ci_low:.2f} to {r.ci_high:.2f}), "
+                 f"P(HR < 1) = {r.p_hr_below_1:.3f}")
+    if comparison is not None and comparison.cox is not None:
+        cox = comparison.cox
+        text += "; Cox " + ", ".join(f"{a} vs {cox.reference} {h:.2f} ({lo:.2f} to {hi:.2f})" for a, h, lo, hi in
+                                     zip(cox.arms, cox.hazard_ratio, cox.ci_low, cox.ci_high, strict=True))
+        text += f", log-rank p = {comparison.log_rank.p_value:.3g}"
+    if "log_hr_subgroup" in result.tree["posterior"]:
+        post = result.tree["posterior"]
+        hr = np.exp(post["log_hr_subgroup"])
+        for label in hr["subgroup_contrast"].values:
+            draws = hr.sel(subgroup_contrast=label).values.ravel()
+            text += (f"; hazard ratio {label}: {np.median(draws):.2f} "
+                     f"({np.quantile(draws, 0.025):.2f} to {np.quantile(draws, 0.975):.2f})")
+    return text + "."
 
 
 def _gate(tree) -> tuple[bool, list[str]]:
@@ -254,5 +470,13 @@ def _gated(tree):
 
 
 def _sensitivity_row(label: str, tree) -> dict:
-    s = tables.summarise_variable(tree["posterior"].to_dataset(), "median").iloc[0]
-    return {"prior": label, "median_months": s["median"], "median_low": s["ci_low"], "median_high": s["ci_high"]}
+    """Median of each arm (labelled) and each hazard ratio, posterior median and 95% CrI."""
+    post = tree["posterior"].to_dataset()
+    row: dict = {"prior": label}
+    for s in tables.summarise_variable(post, "median").itertuples(index=False):
+        name = f"median {s.label}" if s.label else "median"
+        row.update({f"{name} (months)": s.median, f"{name} low": s.ci_low, f"{name} high": s.ci_high})
+    if "hazard_ratio" in post:
+        for s in tables.summarise_variable(post, "hazard_ratio").itertuples(index=False):
+            row.update({f"HR {s.label}": s.median, f"HR {s.label} low": s.ci_low, f"HR {s.label} high": s.ci_high})
+    return row

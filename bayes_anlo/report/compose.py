@@ -52,12 +52,18 @@ def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] |
 
 
 def _survival_comparison_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Medians in months, hazard ratios plain, survival as a percentage, probabilities to 3 d.p."""
     out = frame.copy()
-    is_median = frame["quantity"].str.startswith("median")
+    kind = ["median" if q.startswith("median") else "hr" if q.startswith("hazard") else "survival"
+            for q in frame["quantity"]]
+    formats = {"median": "{:.1f}", "hr": "{:.3f}"}
     for column in ("estimate", "ci_low", "ci_high"):
-        out[column] = ["" if pd.isna(v) else (f"{v:.1f}" if m else f"{100 * v:.1f}%")
-                       for v, m in zip(frame[column], is_median, strict=True)]
-    return out
+        out[column] = ["" if pd.isna(v) else (f"{100 * v:.1f}%" if k == "survival" else formats[k].format(v))
+                       for v, k in zip(frame[column], kind, strict=True)]
+    for column in ("p_value", "p_hr_below_1"):
+        if column in frame:
+            out[column] = ["" if pd.isna(v) else f"{v:.3g}" for v in frame[column]]
+    return out.rename(columns={"p_hr_below_1": "P(HR < 1)"})
 
 
 def _contrast_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +104,11 @@ def _posterior_table(result: AnalysisResult) -> list[Block]:
     is_rate = frame["variable"].isin(PERCENT_VARIABLES)
     for c in value_columns:
         frame[c] = [f"{100 * v:.1f}%" if rate else f"{v:.3g}" for v, rate in zip(frame[c], is_rate, strict=True)]
-    frame = frame[["variable", "label", "description"] + value_columns]
+    extra = ["p_hr_below_1"] if "p_hr_below_1" in frame else []  # survival: P(hazard ratio < 1)
+    if extra:
+        frame["p_hr_below_1"] = ["" if pd.isna(v) else f"{v:.3f}" for v in frame["p_hr_below_1"]]
+    frame = frame[["variable", "label", "description"] + value_columns + extra].rename(
+        columns={"p_hr_below_1": "P(HR < 1)"})
     return [Table(frame, "Posterior summaries (median and 95% equal-tailed credible interval)",
                   table_id=anchor(f"{result.id}-posterior"))]
 
@@ -170,6 +180,14 @@ def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
     blocks += _table(r, "subgroup_tests", "Tests for subgroup differences")
     return blocks
 
+
+SURVIVAL_READING_NOTE = (
+    "**Survival beside frequentist.** Posterior rows are the typical study's median (months), landmark survival "
+    "and hazard ratio of each arm against the reference arm, with 95% credible intervals and P(HR < 1). With "
+    "patient data or reconstructed pseudo-patients, the frequentist rows follow R's survival package: "
+    "Kaplan-Meier medians with the Brookmeyer-Crowley 95% CI (survfit, log band; empty = not reached), the "
+    "log-rank test (survdiff) and the Cox proportional-hazards hazard ratio with its Wald 95% CI (coxph, Efron "
+    "ties).")
 
 READING_NOTES = (
     "**Bayesian beside frequentist.** Each comparison row is a pooled estimate of the same quantity on the same "
@@ -257,8 +275,15 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
 
     blocks.append(Heading("Bayesian beside frequentist", 3, anchor=f"compare-{key}"))
     if r.model == "piecewise_exponential":
-        blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Reported beside posterior "
-                         "(medians in months; survival as a percentage)", table_id=anchor(f"{r.id}-comparison"))]
+        blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Hazard ratios, medians and landmark "
+                         "survival: posterior beside reported or frequentist values (medians in months; survival "
+                         "as a percentage)", table_id=anchor(f"{r.id}-comparison"))]
+        if "reconstruction" in r.tables:
+            from bayes_anlo.survival.guyot import DIAGNOSTIC_DESCRIPTIONS
+
+            blocks.append(Paragraph("Guyot reconstruction of the digitised curves. " + "; ".join(
+                f"`{k}`: {v}" for k, v in DIAGNOSTIC_DESCRIPTIONS.items() if k in r.tables["reconstruction"]) + "."))
+            blocks += _table(r, "reconstruction", "Reconstruction diagnostics, one row per digitised curve")
     else:
         blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
     if "contrast" in r.tables:
@@ -283,7 +308,8 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
                             "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 scaling; "
                             "prior_percentile: where the posterior median lies in the prior)",
                             table_id=anchor(f"{r.id}-power_scaling")))
-    what = {"piecewise_exponential": "Median survival (months)", "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
+    what = {"piecewise_exponential": "Median survival by arm (months) and hazard ratios against the reference arm",
+            "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
     blocks += _table(r, "sensitivity", f"{what.get(r.model, 'Pooled rate')} under alternative priors "
                      "(posterior median and 95% CrI)", percent=RATE_COLUMNS)
     return _marked(r, blocks)
@@ -307,7 +333,11 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     blocks.append(Bullets(tuple(f"**{r.title}** ({r.model}{'' if r.converged else ', NOT CONVERGED'}): {r.headline}"
                                 for r in results if r.headline)))
     blocks.append(Heading("How to read this report", 2, anchor="reading"))
-    blocks += [Paragraph(text) for text in READING_NOTES]
+    binary = any(r.model != "piecewise_exponential" for r in results)
+    survival = any(r.model == "piecewise_exponential" for r in results)
+    blocks += [Paragraph(text) for text in READING_NOTES if binary or not text.startswith("**Bayesian beside")]
+    if survival:
+        blocks.append(Paragraph(SURVIVAL_READING_NOTE))
     keys = analysis_keys(results)
     for r in results:
         blocks += analysis_blocks(r, run_dir, keys[r.id])

@@ -16,7 +16,6 @@ import matplotlib
 import matplotlib.figure
 import matplotlib.lines
 import matplotlib.patches
-import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 import pandas as pd

@@ -45,6 +45,8 @@ the price of delaying genuine small drops.
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +56,35 @@ from bayes_anlo.data.survival import DigitisedKM, SurvivalData, table_hash
 from bayes_anlo.frequentist.kaplan_meier import kaplan_meier
 
 _MIN_TIME = 1e-4  # months; deaths digitised at time 0 are moved here (times must be > 0)
+#: Totals "contradict" a curve when the events its curve and risk table imply without them differ
+#: from the given total by more than this many events and this fraction of the total (a heuristic:
+#: digitisation and the censoring guess move the implied count by a few events, not by a fifth).
+CONTRADICTION_EVENTS, CONTRADICTION_FRACTION = 5, 0.2
+#: What each accuracy diagnostic measures (shown beside the diagnostics table in reports).
+DIAGNOSTIC_DESCRIPTIONS = {
+    "n_patients": "patients at the start (risk table at 0, or n_patients of the totals)",
+    "events": "events of the reconstructed pseudo-patients",
+    "total_events_given": "total events given in the totals file (empty: none given)",
+    "events_implied": "events reconstructed from the curve and risk table alone, without the total",
+    "max_events_possible": "most events the curve allows: n_patients x (1 - last survival), plus the digitisation "
+                           "tolerance",
+    "risk_table_rows": "rows of the risk table used",
+    "risk_rows_past_curve": "risk-table rows with patients still at risk after the end of the digitised curve "
+                            "(not used: the curve was cut short or the table belongs to another curve)",
+    "risk_table_mismatch": "largest |reconstructed - printed| number at risk at a printed time",
+    "n_points": "digitised points",
+    "max_abs_diff": "largest vertical distance between a digitised point and the reconstructed KM: the fit to the "
+                    "clicks, not the accuracy against the unknown true data",
+    "rmse": "root mean square of the same distances (fit to the clicks, not to the truth)",
+    "median_reconstructed": "median of the reconstructed KM (months)",
+    "median_printed": "median printed in the paper, when given",
+    "median_diff": "reconstructed minus printed median",
+}
+
+
+class ReconstructionWarning(UserWarning):
+    """A reconstruction did not honour its inputs: event total not matched, totals that contradict
+    the curve, or risk-table rows past the end of the curve."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +162,7 @@ def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_even
         original = np.concatenate([[False], original])
     s = np.minimum.accumulate(np.clip(s, 0, 1))
     end_time = float(t[-1])
+    past_times = np.zeros(0)
     if risk_time is None or len(risk_time) == 0:
         if n_patients is None:
             raise ValueError("without a risk table n_patients is needed")
@@ -143,6 +175,7 @@ def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_even
         if n_patients is not None and int(n_patients) != int(r_n[0]):
             raise ValueError("n_patients differs from the number at risk at time 0")
         keep = r_t <= end_time
+        past_times = r_t[~keep & (r_n > 0)]  # rows printing 0 at risk after the curve's end are consistent
         r_t, r_n = r_t[keep], r_n[keep]
     # a point at each printed time carrying the level just before it (sorted before any drop there)
     ins_t, ins_s = [], []
@@ -241,18 +274,64 @@ def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_even
     right = km_fit.step(t_orig)
     left = km_fit.step(np.nextafter(t_orig, -np.inf))
     dist = np.maximum.reduce([np.zeros_like(s_orig), s_orig - left, right - s_orig])
+    n0 = int(r_n[0])
     diagnostics = {
-        "n_patients": int(r_n[0]),
+        "n_patients": n0,
         "events": int(events.sum()),
         "total_events_given": np.nan if total_events is None else int(total_events),
+        "events_implied": np.nan,
+        "max_events_possible": int(math.floor(n0 * (1 - s[-1] + 0.01) + 1e-9)),
         "risk_table_rows": int(n_int if risk_time is not None and len(risk_time) else 0),
+        "risk_rows_past_curve": int(past_times.size),
+        "risk_times_past_curve": [float(x) for x in past_times],
+        "end_time": end_time,
         "risk_table_mismatch": int(mismatch),
         "n_points": int(original.sum()),
         "max_abs_diff": float(dist.max()),
         "rmse": float(np.sqrt(np.mean(dist**2))),
         "median_reconstructed": km_fit.median().estimate,
     }
+    if total_events is not None:
+        implied = reconstruct_curve(time, survival, risk_time, n_risk, total_events=None, n_patients=n_patients,
+                                    flat_tolerance=flat_tolerance)
+        diagnostics["events_implied"] = implied.diagnostics["events"]
     return CurveFit(times, events, diagnostics)
+
+
+def reconstruction_warnings(label: str, diagnostics: dict) -> list[str]:
+    """Sentences for what a curve's reconstruction could not honour (empty when all is well):
+
+    * the reconstructed events differ from the given total (short of it, or above it);
+    * the given total contradicts the curve: above the most events the curve allows, or far
+      (:data:`CONTRADICTION_EVENTS` and :data:`CONTRADICTION_FRACTION`) from the events the curve
+      and risk table imply without it;
+    * risk-table rows with patients at risk lie past the end of the digitised curve (not used).
+    """
+    out = []
+    given = diagnostics.get("total_events_given")
+    events = diagnostics["events"]
+    if given is not None and not (isinstance(given, float) and math.isnan(given)):
+        given = int(given)
+        implied = diagnostics.get("events_implied")
+        most = diagnostics.get("max_events_possible")
+        if most is not None and given > most:
+            out.append(f"{label}: the totals give {given} events but the curve allows at most {most} "
+                       f"({diagnostics['n_patients']} patients, falling to its last level); the totals contradict "
+                       "the curve")
+        elif implied is not None and not (isinstance(implied, float) and math.isnan(implied)) and \
+                abs(int(implied) - given) > max(CONTRADICTION_EVENTS, CONTRADICTION_FRACTION * given):
+            out.append(f"{label}: the totals give {given} events but the curve and risk table imply {int(implied)}; "
+                       "the totals contradict the curve (check that they describe the same endpoint and arm)")
+        if events != given:
+            gap = given - events
+            what = f"{gap} short of" if gap > 0 else f"{-gap} more than"
+            out.append(f"{label}: the reconstruction has {events} events, {what} the {given} given in the totals")
+    past = diagnostics.get("risk_times_past_curve") or []
+    if past:
+        out.append(f"{label}: {len(past)} risk-table row(s) at {', '.join(f'{t:g}' for t in past)} months, with "
+                   f"patients still at risk, lie past the end of the digitised curve ({diagnostics['end_time']:g} "
+                   "months) and were not used")
+    return out
 
 
 @dataclass(frozen=True)
@@ -275,6 +354,7 @@ class Reconstruction:
     diagnostics: pd.DataFrame
     source: str = "<digitised>"
     sha256: str = field(default="")
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not self.sha256:
@@ -298,7 +378,7 @@ def reconstruct(km: DigitisedKM, *, printed_medians: dict | None = None,
         See the module docstring.
     """
     printed_medians = printed_medians or {}
-    frames, rows = [], []
+    frames, rows, messages = [], [], []
     for study, arm in km.curves:
         curve = km.curve(study, arm)
         fit = reconstruct_curve(curve["time"], curve["survival"], curve["risk_time"], curve["n_risk"],
@@ -307,8 +387,12 @@ def reconstruct(km: DigitisedKM, *, printed_medians: dict | None = None,
         frames.append(pd.DataFrame({"study": study, "arm": arm, "subgroup": "", "time": fit.time,
                                     "event": fit.event}))
         printed = printed_medians.get((study, arm), np.nan)
-        rows.append({"study": study, "arm": arm, **fit.diagnostics, "median_printed": printed,
+        messages.extend(reconstruction_warnings(f"curve {study}/{arm or '-'}", fit.diagnostics))
+        diag = {k: v for k, v in fit.diagnostics.items() if k not in ("risk_times_past_curve", "end_time")}
+        rows.append({"study": study, "arm": arm, **diag, "median_printed": printed,
                      "median_diff": fit.diagnostics["median_reconstructed"] - printed})
+    for message in messages:
+        warnings.warn(message, ReconstructionWarning, stacklevel=2)
     table = pd.concat(frames, ignore_index=True)
     ipd = SurvivalData(table, source=f"reconstructed from {km.source}", sha256=table_hash(table))
-    return Reconstruction(ipd, pd.DataFrame(rows), source=ipd.source, sha256=ipd.sha256)
+    return Reconstruction(ipd, pd.DataFrame(rows), source=ipd.source, sha256=ipd.sha256, warnings=tuple(messages))
