@@ -58,6 +58,15 @@ def user_folder(path):
     return digest(path)
 
 
+def earlier_run(out):
+    """A run directory as an earlier run left it (marker, report, a table); returns its digest."""
+    (out / "tables").mkdir(parents=True)
+    (out / "run.json").write_text(json.dumps({"format": run_directory.RUN_FORMAT, "seed": 1}))
+    (out / "report.md").write_text("# an earlier run\n")
+    (out / "tables" / "orr__posterior.csv").write_text("variable,median\npooled_rate,0.2\n")
+    return digest(out)
+
+
 def dead_pid():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
@@ -113,7 +122,7 @@ def test_folder_created_at_out_while_computing_is_left_untouched(small_spec_path
 def test_forced_run_does_not_replace_a_folder_swapped_in_after_the_check(small_spec_path, tmp_path, monkeypatch):
     """--force checked a run directory at start; by the end a user's folder stands there instead."""
     out = tmp_path / "out"
-    run_spec(small_spec_path, out, log=None)
+    earlier_run(out)
     before = {}
 
     def audits_and_a_swap(spec):
@@ -195,8 +204,7 @@ def test_sigterm_while_fitting_or_writing_leaves_the_old_run_and_no_leftovers(sm
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be installed in the main thread")  # SIGTERM would kill the worker
     out = tmp_path / "out"
-    run_spec(small_spec_path, out, log=None)
-    before = digest(out)
+    before = earlier_run(out)
     monkeypatch.setattr(run_module, phase, _terminate_self)
     result = cli("run", small_spec_path, "--out", out, "--force")
     assert result.exit_code == 128 + signal.SIGTERM, result.output
@@ -209,7 +217,7 @@ def test_sigterm_during_the_rename_is_held_until_the_new_run_is_in_place(small_s
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be installed in the main thread")
     out = tmp_path / "out"
-    run_spec(small_spec_path, out, log=None)
+    earlier_run(out)
     old_record = (out / "run.json").read_text()
     real_place = run_module.place
 
@@ -324,8 +332,7 @@ def kill_at(phase, sig, small_spec_path, out, tmp_path):
 
 def test_sigkill_between_renames_then_next_start_restores_the_previous_run(small_spec_path, tmp_path):
     out = tmp_path / "out"
-    run_spec(small_spec_path, out, log=None)
-    before = digest(out)
+    before = earlier_run(out)
     code, _ = kill_at("between-renames", signal.SIGKILL, small_spec_path, out, tmp_path)
     assert code == -signal.SIGKILL
     assert not out.exists() and any(n.startswith(".out.old-") for n in hidden_leftovers(tmp_path))
@@ -340,8 +347,7 @@ def test_sigkill_between_renames_then_next_start_restores_the_previous_run(small
                                              ("fitting", signal.SIGTERM), ("writing", signal.SIGTERM)])
 def test_signal_in_a_child_process_never_loses_the_previous_run(small_spec_path, tmp_path, phase, sig):
     out = tmp_path / "out"
-    run_spec(small_spec_path, out, log=None)
-    before = digest(out)
+    before = earlier_run(out)
     code, stderr = kill_at(phase, sig, small_spec_path, out, tmp_path)
     assert digest(out) == before
     if sig == signal.SIGTERM:
@@ -358,8 +364,7 @@ def test_signal_in_a_child_process_never_loses_the_previous_run(small_spec_path,
 # ------------------------------------------------------------------------------------------
 def test_full_disk_while_writing_posterior_exits_2_without_partial_output(small_spec_path, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    run_spec(small_spec_path, out, log=None)
-    before = digest(out)
+    before = earlier_run(out)
     real = pathlib.Path.write_bytes
 
     def full_disk(self, data):
