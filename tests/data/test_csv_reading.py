@@ -26,7 +26,7 @@ from bayes_anlo.data.binary import load_binary
 from bayes_anlo.data.survival import load_summaries
 from bayes_anlo.errors import InputError, Problem
 
-FAST = settings(max_examples=200, derandomize=True, deadline=None, database=None)
+FAST = settings(max_examples=100, derandomize=True, deadline=None, database=None)
 
 
 def write(tmp_path, data: bytes | str, name: str = "input.csv"):
