@@ -400,19 +400,21 @@ def load_digitised_km(coordinates, risk_table=None, totals=None, *, scale: str =
         problems.extend(collector.problems)
     collector = ProblemCollector(name)
     for study, arm in dict.fromkeys(zip(coords["study"], coords["arm"], strict=True)):
+        rows = coords.loc[(coords["study"] == study) & (coords["arm"] == arm) & (coords["row"] > 0), "row"]
+        first = int(rows.min()) if len(rows) else None  # the curve's first row in the coordinates file
         r = risk[(risk["study"] == study) & (risk["arm"] == arm)]
         t = tot[(tot["study"] == study) & (tot["arm"] == arm)]
         n_pat = t["n_patients"].iloc[0] if len(t) else pd.NA
         if r.empty and n_pat is pd.NA:
-            collector.add(None, "study", f"curve {study}/{arm or '-'} has neither a risk table nor n_patients "
+            collector.add(first, "study", f"curve {study}/{arm or '-'} has neither a risk table nor n_patients "
                                          "in the totals; the number of patients at the start is needed")
         if len(r) and n_pat is not pd.NA and int(r["n_risk"].iloc[0]) != int(n_pat):
-            collector.add(None, "study", f"curve {study}/{arm or '-'}: n_risk at time 0 ({int(r['n_risk'].iloc[0])}) "
+            collector.add(first, "study", f"curve {study}/{arm or '-'}: n_risk at time 0 ({int(r['n_risk'].iloc[0])}) "
                                          f"differs from n_patients ({int(n_pat)})")
         ev = t["total_events"].iloc[0] if len(t) else pd.NA
         n0 = int(r["n_risk"].iloc[0]) if len(r) else (None if n_pat is pd.NA else int(n_pat))
         if ev is not pd.NA and n0 is not None and ev > n0:
-            collector.add(None, "study", f"curve {study}/{arm or '-'}: total events ({ev}) exceed the {n0} patients")
+            collector.add(first, "study", f"curve {study}/{arm or '-'}: total events ({ev}) exceed the {n0} patients")
     problems.extend(collector.problems)
     if problems:
         raise InputError(problems)

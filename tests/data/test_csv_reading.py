@@ -26,7 +26,7 @@ from bayes_anlo.data.binary import load_binary
 from bayes_anlo.data.survival import load_summaries
 from bayes_anlo.errors import InputError, Problem
 
-FAST = settings(max_examples=200, derandomize=True, deadline=None, database=None)
+FAST = settings(max_examples=100, derandomize=True, deadline=None, database=None)
 
 
 def write(tmp_path, data: bytes | str, name: str = "input.csv"):
@@ -255,3 +255,14 @@ def test_landmarks_of_other_curves_are_independent(tmp_path):
             "A,,PFS,landmark,40,,,24,%\n")
     table = load_summaries(write(tmp_path, text)).table
     assert sorted(table["value"].round(2)) == [0.4, 0.4, 0.6, 0.7]
+
+
+def test_curve_level_problems_are_located_at_the_curve_first_row(tmp_path):
+    """A curve without a risk table or patient count is reported at its first coordinates row."""
+    from bayes_anlo.data.survival import load_digitised_km
+
+    path = write(tmp_path, "study,arm,time,survival\nA,,0,1\nA,,2,0.8\n\nB,x,3,0.9\nB,x,1,0.95\n")
+    with pytest.raises(InputError) as info:
+        load_digitised_km(path)
+    assert [(p.row, p.column) for p in info.value.problems] == [(2, "study"), (5, "study")]
+    assert "curve B/x has neither a risk table nor n_patients" in str(info.value.problems[1])

@@ -90,7 +90,7 @@ def summaries_csv(draw):
         for endpoint in draw(st.lists(st.sampled_from(["PFS", "OS"]), min_size=1, max_size=2, unique=True)):
             median = round(draw(st.floats(1.0, 40.0)), 1)
             low = round(median * draw(st.floats(0.4, 1.0)), 1)
-            high = round(median * draw(st.floats(1.0, 2.5)), 1)
+            high = max(round(median * draw(st.floats(1.0, 2.5)), 1), round(low + 0.1, 1))  # a CI has width
             rows.append([study, "", endpoint, "median", median, low, high, "", "months"])
             s = 100.0
             for t in (6, 12, 24):
@@ -170,16 +170,19 @@ def bom_inside(draw, data):
 
 
 def bad_number_in_a_cell(draw, data):
-    text = data.decode("utf-8")
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    if len(records) < 2:
+    text = data.decode("utf-8", errors="surrogateescape")  # an earlier corruption may have broken it
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:  # e.g. an earlier huge cell: leave the file as it is
+        return data
+    if len(records) < 2 or not records[0]:
         return data
     r = draw(st.integers(1, len(records) - 1))
     if not records[r]:
         return data
     c = draw(st.integers(0, len(records[r]) - 1))
     records[r][c] = draw(st.sampled_from(BAD_NUMBERS))
-    return to_csv(records[0], records[1:]).encode("utf-8")
+    return to_csv(records[0], records[1:]).encode("utf-8", errors="surrogateescape")
 
 
 def stray_quote(draw, data):

@@ -40,7 +40,7 @@ from tests.fuzz.strategies import BAD_NUMBERS, FORMATS, binary_csv, corrupted
 
 LONG = os.environ.get("BAYES_ANLO_FUZZ") == "long"
 #: Examples per property: small in the default suite (it runs on 2 shared cores), large in long mode.
-EXAMPLES = 600 if LONG else 30
+EXAMPLES = 600 if LONG else 25
 #: No single CLI call on these small files may take longer (a hang guard, generous for a busy machine).
 HANG_SECONDS = 60
 
