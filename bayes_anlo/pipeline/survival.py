@@ -225,7 +225,7 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
         text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
     land = posterior[posterior["variable"] == "landmark"]
     if len(land) and len(meds) == 1:
-        text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" for r in land.itertuples())
+        text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" + (" (extrapolated)" if r.beyond_data else "") for r in land.itertuples())
     if "log_hr_subgroup" in post or "log_hr_arm" in post:
         for name in ("log_hr_subgroup", "log_hr_arm"):
             if name in post:
