@@ -435,7 +435,8 @@ def _headline(result: AnalysisResult, endpoint: str, summaries, comparison) -> s
             text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
         land = posterior[posterior["variable"] == "landmark"]
         if len(land) and len(meds) == 1:
-            text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%" for r in land.itertuples())
+            text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%"
+                                              + (" (extrapolated)" if r.beyond_data else "") for r in land.itertuples())
     for r in posterior[posterior["variable"] == "hazard_ratio"].itertuples():
         text += (f"; hazard ratio {r.label}: {r.median:.2f} (95% CrI {r.ci_low:.2f} to {r.ci_high:.2f}), "
                  f"P(HR < 1) = {r.p_hr_below_1:.3f}")

@@ -95,7 +95,7 @@ def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, end
         ax.axvspan(informed_until, right, facecolor=BEYOND_COLOUR, alpha=0.18, hatch="//", edgecolor="#bbbbbb",
                    lw=0, zorder=0, label=f"after {informed_until:.3g} months: no data, extrapolated")
         ax.axvline(informed_until, color=BEYOND_COLOUR, lw=1, ls="--", zorder=0)
-        ax.text(informed_until, 1.0, " extrapolated", fontsize=7.5, color="#555555", va="top", ha="left")
+        ax.text(informed_until, 0.02, " extrapolated", fontsize=7.5, color="#555555", va="bottom", ha="left")
     ax.set_xlim(0, 1.03 * right)  # room for points reported at the horizon itself
     ax.set_ylim(0, 1.02)
     _percent_axis(ax, "y")
