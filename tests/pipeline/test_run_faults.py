@@ -376,7 +376,7 @@ def test_full_disk_while_writing_posterior_exits_2_without_partial_output(small_
     result = cli("run", small_spec_path, "--out", out, "--force")
     assert result.exit_code == 2, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {out}::: could not be written: no space left on the device (posterior.nc)"]
+    assert errors == [f"error: {out}: could not be written: no space left on the device (posterior.nc)"]
     assert "Traceback" not in result.stderr
     assert digest(out) == before and hidden_leftovers(tmp_path) == []
 
