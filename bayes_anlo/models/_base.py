@@ -50,6 +50,7 @@ from bayes_anlo.models._sampling import (
     quiet_pymc,
     run_attrs,
     sample_model,
+    show_progress,
 )
 from bayes_anlo.models.priors import Distribution, PriorSet, log_prior_dataset, prior_terms
 
@@ -257,7 +258,7 @@ class BinaryModel:
         # reusing a compiled model changes nothing but the time
         nutpie_seed = int(np.random.default_rng(seed).spawn(s.chains)[0].integers(2**30))
         return nutpie.sample(compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, 2),
-                             seed=nutpie_seed, target_accept=s.target_accept, progress_bar=False)
+                             seed=nutpie_seed, target_accept=s.target_accept, progress_bar=show_progress())
 
     # ---- helpers --------------------------------------------------------------------------
     def _data_groups(self, prep: Prepared) -> dict[str, xr.Dataset]:

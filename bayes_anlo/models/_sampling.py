@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import platform
+import sys
 from dataclasses import asdict, dataclass
 from importlib import metadata
 
@@ -134,7 +136,7 @@ def sample_model(model: pm.Model, *, settings: SamplerSettings, random_seed: int
             target_accept=settings.target_accept,
             nuts_sampler=settings.sampler,
             random_seed=int(random_seed),
-            progressbar=False,
+            progressbar=show_progress(),
             compute_convergence_checks=False,
         )
         if log_likelihood:
@@ -149,6 +151,12 @@ def sample_model(model: pm.Model, *, settings: SamplerSettings, random_seed: int
             )
     tree.attrs.update(attrs)
     return tree
+
+
+def show_progress() -> bool:
+    """Draw the sampler's progress bar only where someone watches it: stderr is a terminal (not a
+    log file or a pipe, where a bar is noise) and ``BAYES_ANLO_PROGRESS`` is not ``0``."""
+    return sys.stderr.isatty() and os.environ.get("BAYES_ANLO_PROGRESS", "1") != "0"
 
 
 @contextlib.contextmanager

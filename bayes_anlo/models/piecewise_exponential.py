@@ -69,7 +69,13 @@ from scipy import stats
 
 from bayes_anlo.data.survival import DigitisedKM, SurvivalData, SurvivalSummaries, table_hash
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed, run_attrs, sample_model
+from bayes_anlo.models._sampling import (
+    SamplerSettings,
+    derived_seed,
+    run_attrs,
+    sample_model,
+    show_progress,
+)
 from bayes_anlo.models.priors import (
     Distribution,
     HalfNormal,
@@ -566,7 +572,7 @@ class PiecewiseExponential:
         compiled = cache[key].with_data(**data_values(inputs))
         s = self.sampler
         raw = nutpie.sample(compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, 2),
-                            seed=seed, save_warmup=False, progress_bar=False, target_accept=s.target_accept)
+                            seed=seed, save_warmup=False, progress_bar=show_progress(), target_accept=s.target_accept)
         return self._assemble(raw["posterior"].to_dataset(), raw["sample_stats"].to_dataset(), inputs, seed,
                               {"method": "nuts-refit", **asdict(s), "sampler": "nutpie"})
 
