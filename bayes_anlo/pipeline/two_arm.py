@@ -89,6 +89,15 @@ def bayesian_contrast(tree) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _rows(frame: pd.DataFrame, method: str) -> pd.DataFrame:
+    """The one row of a contrast table with this method name (never a row position: the tables
+    gain rows over time, and a position silently reads the wrong statistic)."""
+    rows = frame[frame["method"] == method]
+    if len(rows) != 1:
+        raise KeyError(f"expected one {method!r} row, found {len(rows)}")
+    return rows
+
+
 def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
 
@@ -132,8 +141,8 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     rates = tables.summarise_variable(tree["posterior"].to_dataset(), "rate")
     studies["shrunken"], studies["shrunken_low"], studies["shrunken_high"] = rates["median"].to_numpy(), rates["ci_low"].to_numpy(), rates["ci_high"].to_numpy()
     result.tables["studies"] = studies
-    diff_rows = bayes.iloc[:1].assign(paradigm="Bayesian", method="difference p1 - p2 (Bayesian)", pi_low=np.nan, pi_high=np.nan)
-    wald = freq.iloc[:1].assign(paradigm="frequentist", method="difference p1 - p2 (Wald)", pi_low=np.nan, pi_high=np.nan)
+    diff_rows = _rows(bayes, "posterior of p1 - p2").assign(paradigm="Bayesian", method="difference p1 - p2 (Bayesian)", pi_low=np.nan, pi_high=np.nan)
+    wald = _rows(freq, "risk difference (Wald 95% CI)").assign(paradigm="frequentist", method="difference p1 - p2 (Wald)", pi_low=np.nan, pi_high=np.nan)
     result.figures["forest"] = plots.forest_plot(studies, pd.concat([diff_rows, wald], ignore_index=True),
                                                  title=title, outcome=entry.outcome, signed=True)
 
@@ -148,9 +157,10 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
             model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)
-    fisher2 = freq.loc[freq["method"] == "Fisher exact, two-sided", "p_value"].iloc[0]
-    d = bayes.iloc[0]
-    result.headline = (f"P({entry.outcome} with {arm1} > with {arm2}) = {bayes.iloc[3]['estimate']:.3f}; "
+    fisher2 = _rows(freq, "Fisher exact, two-sided")["p_value"].iloc[0]
+    d = _rows(bayes, "posterior of p1 - p2").iloc[0]
+    p_greater = _rows(bayes, "P(p1 > p2)")["estimate"].iloc[0]
+    result.headline = (f"P({entry.outcome} with {arm1} > with {arm2}) = {p_greater:.3f}; "
                        f"difference {tables.format_percent(d['estimate'])} (95% CrI {tables.format_interval(d['ci_low'], d['ci_high'])}); "
                        f"Fisher exact two-sided p = {fisher2:.3f}"
                        + (f" (printed: p = {printed['p_value'].iloc[0]:.3f})" if printed is not None else "") + ".")
