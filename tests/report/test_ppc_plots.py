@@ -228,7 +228,7 @@ def test_survival_figure_has_one_panel_per_term(survival_check):
             part = survival_check[survival_check["term"] == term]
             assert_labelled(ax)
             assert len(ax.get_yticks()) == len(part)
-            np.testing.assert_allclose(observed_markers(ax), part["observed"])
+            np.testing.assert_allclose(observed_markers(ax), part["observed"].to_numpy(dtype=float))  # counts are ints (object column)
             extreme = (part["p_two_sided"] < 0.1).to_numpy()
             assert highlighted(ax) == [lab for lab, hot in zip(tick_labels(ax), extreme, strict=True) if hot]
         assert panel(fig, "median").get_xlabel() == "median PFS (months)"

@@ -133,7 +133,7 @@ def test_model_log_density_at_fixed_parameters_matches_scipy(tmp_path):
         "C,trt,PFS,landmark,0.3,0.2,0.41,12,,\n"
         "C,trt,PFS,events,40,,,,,\nC,trt,,patients,60,,,,,\nC,trt,,median_followup,15,9,22,,months,\n"))
     priors = PiecewiseExponentialPriors()
-    inputs = prepare_survival([ipd, s])
+    inputs = prepare_survival([ipd, s], cuts=(0, 3, 6, 9, 12, 18, 24))  # fixed: defaults now follow the data
     model = build_piecewise_exponential(inputs, priors, hierarchical=True, smooth=False)
     point = {"log_hazard": np.log([0.1, 0.12, 0.08, 0.07, 0.05, 0.05, 0.04]),
              "study_sd_log__": np.log(0.3), "study_z": np.array([0.5, -1.0, 0.2]), "log_hr_arm": np.array([-0.4])}
