@@ -24,15 +24,10 @@ DATASETS = 200
 FAMILY_ALPHA = 0.01
 
 
-KNOWN_FAILURES = {
-    # docs/calibration.md: about a quarter of the prior-predictive datasets give posteriors on
-    # which 2 chains x 500 draws do not mix (bulk ESS ~2.5: the chains sit in different modes),
-    # and the ranks of the last interval's log hazard are flagged. Strict: fixing the model or
-    # the sampler settings turns this into an unexpected pass, to be recorded here. The set-up now
-    # fits the smoothed model (smooth=True, the default for summary-only fits since issue 12); it
-    # has not been re-run yet, so the expected failure is the last known result, not a new one.
-    "piecewise_exponential_summaries": "summary-data posteriors often multimodal; chains do not mix "
-                                       "(independent hazards; smoothed set-up not yet re-run)",
+KNOWN_FAILURES: dict[str, str] = {
+    # None since 2026-11-30 (docs/calibration.md). The summaries set-up, flagged with independent
+    # interval log hazards (about a quarter of its fits did not mix), passes with the random-walk
+    # prior that summary-only fits now use by default. A set-up listed here is a strict xfail.
 }
 
 
