@@ -59,3 +59,5 @@ def test_hcc_example_runs_with_defaults_converges_and_agrees_with_the_papers(tmp
         assert observed.min() <= pooled <= observed.max(), (analysis, pooled)
     report = (out / "report.md").read_text()
     assert "All analyses passed the convergence gate" in report and "NOT CONVERGED" not in report
+    # the drugs come from different studies: the hazard ratio is named a cross-study comparison
+    assert report.count("each hazard ratio compares arms of different studies") == 2
