@@ -262,7 +262,7 @@ def _threshold_text(t: float) -> str:
 
 
 def _frequentist_lines(rows: list[dict]) -> list[str]:
-    lines = [f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>7} {'(scale)':<8}"
+    lines = [f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>10} {'(scale)':<8}"
              f"{'I2 %':>6}  {'Q (df, p)':<20}"]
     for r in rows:
         if r.get("note"):
@@ -273,7 +273,7 @@ def _frequentist_lines(rows: list[dict]) -> list[str]:
         i2 = "" if r.get("i2") is None else f"{r['i2']:.1f}"
         q = "" if r.get("q") is None else f"{r['q']:.2f} ({r['q_df']}, p = {_p(r['q_p'])})"
         lines.append(f"{r['method']:<34}{_pct(r['estimate']):>9}  {_range(r['ci_low'], r['ci_high']):>11}  "
-                     f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>7} {scale:<8}{i2:>6}  {q:<20}".rstrip())
+                     f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>10} {scale:<8}{i2:>6}  {q:<20}".rstrip())
     return lines
 
 
@@ -300,9 +300,12 @@ def _bayesian_lines(b: dict) -> list[str]:
         lines.append(f"Note: {b['note']}")
     for e in b.get("exceedance", []):
         lines.append(f"P({e['variable']} > {_threshold_text(e['threshold'])}) = {e['probability']:.3f}")
-    lines += ["", f"{'study':<28}{'events/n':>14}  {'observed':>8}  {'shrunken (95% CrI)':<24}"]
+    # the label column is as wide as the longest label (trial names such as "KEYNOTE-240 pembrolizumab
+    # arm (Finn 2020)" are longer than 28 characters and pushed the other columns out of line)
+    width = max([28, *(len(s["label"]) + 2 for s in b["study_rates"])])
+    lines += ["", f"{'study':<{width}}{'events/n':>14}  {'observed':>8}  {'shrunken (95% CrI)':<24}"]
     for s in b["study_rates"]:
-        lines.append(f"{s['label']:<28}{str(s['events']) + '/' + str(s['n']):>14}  {_pct(s['observed']):>8}  "
+        lines.append(f"{s['label']:<{width}}{str(s['events']) + '/' + str(s['n']):>14}  {_pct(s['observed']):>8}  "
                      f"{_pct(s['shrunken'])} ({_range(s['ci_low'], s['ci_high'])})")
     return lines
 

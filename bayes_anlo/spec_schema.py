@@ -18,6 +18,7 @@ range limits of :data:`PRIOR_PARAMETER_LIMIT` on top.
 
 from __future__ import annotations
 
+import difflib
 import math
 import types
 import typing
@@ -380,8 +381,12 @@ def _message(error: dict, root: type[BaseModel]) -> str:
     kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "extra_forbidden":
         table = _table_at(root, tuple(error["loc"][:-1]))
-        allowed = ", ".join(table.model_fields) if table is not None and table.model_fields else "none"
-        return f"unknown key; allowed here: {allowed}"
+        fields = list(table.model_fields) if table is not None else []
+        allowed = ", ".join(fields) if fields else "none"
+        key = error["loc"][-1] if error["loc"] else None
+        close = difflib.get_close_matches(key, fields, n=1, cutoff=0.75) if isinstance(key, str) else []
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return f"unknown key; {hint}allowed here: {allowed}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         loc = tuple(error["loc"])
         item = bool(loc) and isinstance(loc[-1], int)  # an element of a list field

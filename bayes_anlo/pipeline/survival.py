@@ -404,7 +404,21 @@ def _input_note(data: SurvivalInput) -> str:
     if data.arms:
         text += (f" Hazard ratios compare each arm with the reference arm {data.reference!r} "
                  "(`reference_arm` in the spec; default the first arm in sorted order, as R's factor levels).")
+        if not arms_share_a_study(data):
+            text += (" No study reports more than one of these arms: each hazard ratio compares arms of different "
+                     "studies (a cross-study comparison resting on the study-effect model, not on randomisation), "
+                     "and is confounded with every difference between those studies.")
     return text
+
+
+def arms_share_a_study(data: SurvivalInput) -> bool:
+    """True when some study has rows of two or more arms (the arms are compared within a study);
+    True also when the input does not say which study a row belongs to (nothing to warn about)."""
+    table = data.patients.table if data.patients is not None else getattr(data.data, "table", None)
+    if table is None or "study" not in table or "arm" not in table:
+        return True
+    rows = table[table["arm"].astype(str).isin(data.arms)]
+    return bool((rows.groupby(rows["study"].astype(str))["arm"].nunique() > 1).any())
 
 
 def _add_ppc(result: AnalysisResult, tree, entry: AnalysisEntry, data: SurvivalInput) -> None:

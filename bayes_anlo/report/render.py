@@ -13,7 +13,8 @@ description, notes and limitations, audit file names), so the renderers escape i
   escaped.
 * Markdown: a ``<`` that could open an HTML tag, comment or autolink (followed by a letter, ``/``,
   ``!`` or ``?``) is written as ``&lt;``, and ``\\``, ``[`` and ``]`` are backslash-escaped so no text forms a
-  link or an image (``javascript:`` URLs included); figure paths are percent-encoded. A Markdown
+  link or an image (``javascript:`` URLs included); in table cells (labels) ``*``, a backtick, ``~``,
+  ``$`` and a ``_`` at a word boundary are escaped too; figure paths are percent-encoded. A Markdown
   viewer that renders HTML therefore shows the text instead of running it.
 """
 
@@ -105,8 +106,15 @@ def _md_line(text) -> str:
     return md_text(text).replace("\r", " ").replace("\n", " ")
 
 
+#: emphasis, code, strikethrough and math marks: `*`, a backtick, `~`, `$` anywhere, and `_` unless it is
+#: inside a word (``ci_low`` cannot open emphasis in CommonMark, so column names stay readable)
+_MD_INLINE_MARK = re.compile(r"[*`~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
 def _md_cell(value) -> str:
-    return _md_line(value).replace("|", "\\|")
+    """A table cell: besides :func:`md_text`, inline marks are backslash-escaped, since cells hold
+    labels from the user's files (``**Zhu**`` or ``$x^2$`` must not show bold or as math)."""
+    return _MD_INLINE_MARK.sub(lambda m: "\\" + m.group(0), _md_line(value)).replace("|", "\\|")
 
 
 def to_markdown(blocks: list[Block]) -> str:

@@ -96,7 +96,10 @@ def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, end
                    lw=0, zorder=0, label=f"after {informed_until:.3g} months: no data, extrapolated")
         ax.axvline(informed_until, color=BEYOND_COLOUR, lw=1, ls="--", zorder=0)
         ax.text(informed_until, 0.02, " extrapolated", fontsize=7.5, color="#555555", va="bottom", ha="left")
-    ax.set_xlim(0, 1.03 * right)  # room for points reported at the horizon itself
+    # room for points reported at the horizon itself, and for the whole of every reported median and
+    # its CI (a CI reaching past the horizon was cut at the frame with nothing to show it continued)
+    reported_right = [v for v in (*med["time"], *med["time_high"], *land["time"]) if np.isfinite(v)]
+    ax.set_xlim(0, 1.03 * max([right, *reported_right]))
     ax.set_ylim(0, 1.02)
     _percent_axis(ax, "y")
     ax.set_xlabel("months since start of treatment")

@@ -313,3 +313,26 @@ def test_usage_errors_are_error_lines_with_exit_2(args):
 def test_help_keeps_brackets():
     result = CliRunner().invoke(app, ["sweep", "--help"])
     assert result.exit_code == 0 and "[[analyses]]" in result.output
+
+
+def test_text_columns_stay_aligned_with_long_labels_and_small_tau2(tmp_path):
+    """Trial names longer than 28 characters and a tau2 printed with 9 characters (0.0006453) used to
+    push the following columns out of line: each table's columns now start at the same place in
+    every row (found running the HCC PD-1 example, examples/hcc_pd1/)."""
+    rows = [("KEYNOTE-240 pembrolizumab arm (Finn 2020)", "ORR", 51, 278), ("Camrelizumab (Qin 2020)", "ORR", 32, 217),
+            ("CheckMate 040 dose expansion (El-Khoueiry 2017)", "ORR", 42, 214), ("RATIONALE-208 (Ren 2023)", "ORR", 32, 249)]
+    text = _invoke(_write(tmp_path, rows), "--outcome", "ORR").output
+    lines = text.splitlines()
+    study_rows = [line for line in lines if any(line.startswith(r[0]) for r in rows)]
+    assert len(study_rows) == len(rows)
+    # the events/n column ends at the same character in every study row and in its header
+    header = next(line for line in lines if line.startswith("study"))
+    end = header.index("events/n") + len("events/n")
+    for line, r in zip(study_rows, rows, strict=True):
+        assert line[:end].endswith(f"{r[2]}/{r[3]}"), line
+    # the I2 column of the frequentist table: every method row has its I2 right-aligned under "I2 %"
+    method_header = next(line for line in lines if line.startswith("method"))
+    i2_end = method_header.index("I2 %") + len("I2 %")
+    for line in lines:
+        if line.split(" ")[0] in {"PFT-DL", "PFT-REML", "PLO-DL", "PLO-REML", "GLMM-ML"}:
+            assert line[i2_end - 1].isdigit() and line[i2_end] == " ", line

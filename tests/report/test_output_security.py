@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -263,3 +264,20 @@ def test_no_payload_runs_in_chromium_in_the_html_or_the_rendered_markdown(hostil
                        + MarkdownIt("commonmark").render((hostile_run / "out" / "report.md").read_text()) + "</body></html>")
     dom = dump_dom(md_page, tmp_path)
     assert RAN not in dom and "<h2>" in dom
+
+
+def test_markdown_table_cells_show_inline_marks_literally():
+    """A study label such as ``**Zhu** $x^2$ `code` ~~old~~ _it_`` rendered bold, italic, as code and
+    struck through in a Markdown viewer (found trying the HCC example with hostile labels). Rendered
+    by markdown-it (CommonMark + tables + strikethrough), the cell shows the label's characters and
+    no element; a column name like ``ci_low`` is left as it is."""
+    from markdown_it import MarkdownIt
+
+    label = "**Zhu** $x^2$ `code` ~~old~~ _it_ *a*"
+    md = to_markdown([Table(pd.DataFrame({"study": [label], "ci_low": ["x"]}))])
+    assert "| ci_low |" in md
+    page = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md)
+    assert not re.search(r"<(strong|em|code|s|del)>", page), page
+    assert html_unescape(re.sub(r"<[^>]+>", "", page)).count(label) == 1
+    unescaped = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md.replace("\\", ""))
+    assert re.search(r"<(strong|em|code|s)>", unescaped)  # the same cell without the escapes is markup

@@ -159,6 +159,9 @@ def _set(key_line: str):
         (BINARY, _set("endpoint = 5"), "analyses[1]:endpoint", "'PFS' or 'OS'"),
         (BINARY, _set('endpoint = "PFS"'), "analyses[1]:endpoint", "only for survival models"),
         (BINARY, _set("sensitivity = 1"), "analyses[1]:sensitivity", "true or false"),
+        # a typo'd key names the key it is close to (found trying the HCC example)
+        (BINARY, _set("threshhold = [0.1]"), "analyses[1]:threshhold", "unknown key; did you mean 'thresholds'?"),
+        (BINARY, _set("zzz = 1"), "analyses[1]:zzz", "unknown key; allowed here: id,"),
         (BINARY, _set("frequentist = false"), "analyses[1]:frequentist", "no longer accepted"),
         (BINARY, _set("thresholds = [0.1, nan]"), "analyses[1]:thresholds", "between 0 and 1"),
         (BINARY, _set('by = "subgroup"'), "analyses[1]:by", "takes no grouping column"),

@@ -21,6 +21,7 @@ from bayes_anlo.errors import InputError
 from bayes_anlo.models.piecewise_exponential import prepare_survival
 from bayes_anlo.pipeline.survival import (
     arm_order,
+    arms_share_a_study,
     hazard_ratio_rows,
     load_survival_entry,
     with_hazard_ratio,
@@ -199,3 +200,18 @@ def test_validate_totals_and_km_with_its_risk_table_and_totals(tmp_path):
     assert km.exit_code == 0, km.output
     assert "warning: curve colon/Obs: the totals give 60 events" in km.output
     assert "fit to the clicks, not accuracy against the true data" in km.output
+
+
+def test_arms_from_different_studies_are_named_a_cross_study_comparison(tmp_path):
+    """The HCC example puts each single-arm study's drug in `arm`: the hazard ratio pembrolizumab vs
+    camrelizumab then compares different studies, and the report's input note says so; arms of one
+    trial (Cai 2022: anlotinib with and without chemotherapy; the colon trial) get no such note."""
+    root = Path(__file__).resolve().parents[2]
+    hcc = load_survival_entry(load_spec(root / "models" / "hcc_pd1_example.toml").analyses[2])
+    assert hcc.arms == ("camrelizumab", "pembrolizumab")
+    assert not arms_share_a_study(hcc)
+    cai = load_spec(root / "models" / "survival_sarcoma_cai2022.toml")
+    within = load_survival_entry(next(e for e in cai.analyses if e.id == "pfs_chemo"))
+    assert len(within.arms) == 2 and arms_share_a_study(within)
+    colon().to_csv(tmp_path / "ipd.csv", index=False)
+    assert arms_share_a_study(load_survival_entry(load_spec(write_spec(tmp_path, 'file = "ipd.csv"\nkind = "ipd"', "")).analyses[0]))

@@ -92,3 +92,19 @@ def test_median_after_the_plotted_range_is_marked():
     fig = survival_plot(band_from_truth(30.0), reported(True), title="t", endpoint="OS", informed_until=30.0)
     assert not any("median after" in t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
+
+
+def test_reported_median_ci_past_the_horizon_is_not_cut():
+    """A reported median CI reaching past the survival grid (OS 13.8 months, 95% CI 11.5-16.3, with a
+    horizon of 13.9 months in the HCC example) was cut at the frame: the x-axis now reaches the end of
+    every reported median's CI and every reported landmark."""
+    rep = reported(True)
+    rep.loc[rep["kind"] == "median", ["time", "time_low", "time_high"]] = [13.8, 11.5, 16.3]
+    rep.loc[rep["kind"] == "landmark", "time"] = 15.0
+    fig = survival_plot(band_from_truth(13.9), rep, title="t", endpoint="OS", informed_until=13.9)
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] >= 16.3
+    whisker = [line for line in ax.get_lines() if np.allclose(line.get_ydata(), 0.5) and len(line.get_xdata()) == 2
+               and np.allclose(line.get_xdata(), [11.5, 16.3])]
+    assert len(whisker) == 1
+    plt.close(fig)
