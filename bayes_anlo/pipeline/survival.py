@@ -325,6 +325,19 @@ def patient_summary(data: SurvivalInput, comparison) -> pd.DataFrame:
     return arms.assign(source=source)
 
 
+COUNT_QUANTITIES = ("events", "patients")
+
+
+def counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Published summaries with event and patient counts as integers (the report prints 217, not
+    217.000); other values stay as they are. ``value`` becomes an object column."""
+    is_count = frame["quantity"].isin(COUNT_QUANTITIES)
+    out = frame.copy()
+    out["value"] = pd.Series([int(v) if c and float(v).is_integer() else v
+                              for v, c in zip(frame["value"], is_count, strict=True)], index=frame.index, dtype=object)
+    return out
+
+
 def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
     from bayes_anlo.frequentist.survival_arms import compare_arms, km_curves
@@ -360,7 +373,8 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     if data.reconstruction is not None:
         result.flags.extend(data.reconstruction.warnings)
         result.tables["reconstruction"] = data.reconstruction.diagnostics
-    result.tables["data"] = summaries.to_frame() if summaries is not None else patient_summary(data, comparison)
+    result.tables["data"] = (counts_as_integers(summaries.to_frame()) if summaries is not None
+                             else patient_summary(data, comparison))
     result.tables["diagnostics"] = diagnostics_table(gated)
     post = tree["posterior"].to_dataset()
     summary = pd.concat([tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post], ignore_index=True)

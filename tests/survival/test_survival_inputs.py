@@ -215,3 +215,17 @@ def test_arms_from_different_studies_are_named_a_cross_study_comparison(tmp_path
     assert len(within.arms) == 2 and arms_share_a_study(within)
     colon().to_csv(tmp_path / "ipd.csv", index=False)
     assert arms_share_a_study(load_survival_entry(load_spec(write_spec(tmp_path, 'file = "ipd.csv"\nkind = "ipd"', "")).analyses[0]))
+
+
+def test_published_counts_print_as_integers_in_the_data_table():
+    """The report's data table printed a count of 217 patients as 217.000 (found on new evidence)."""
+    import pandas as pd
+
+    from bayes_anlo.pipeline.survival import counts_as_integers
+    from bayes_anlo.report.render import Table, _formatted
+
+    frame = pd.DataFrame({"study": ["A", "A", "A"], "quantity": ["median", "patients", "events"],
+                          "value": [5.7, 217.0, 40.0]})
+    shown = _formatted(Table(counts_as_integers(frame), "data"))
+    assert list(shown["value"]) == ["5.700", "217", "40"]
+    assert list(_formatted(Table(frame, "data"))["value"]) == ["5.700", "217.000", "40.000"]
