@@ -251,11 +251,16 @@ COUNT_COLUMNS = ("observed", "predicted_median", "predicted_low", "predicted_hig
 def counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
     """Event counts (``events_after`` rows) as Python ints, so reports print 12, not 12.000; the
     value columns become object columns (``to_numpy(dtype=float)`` still reads them)."""
-    counts = frame["term"] == "events_after"
-    if not counts.any():
+    return integer_cells(frame, frame["term"] == "events_after", COUNT_COLUMNS)
+
+
+def integer_cells(frame: pd.DataFrame, rows: pd.Series, columns) -> pd.DataFrame:
+    """The finite cells of ``columns`` in the ``rows`` (a boolean mask) as Python ints, rounded;
+    other cells unchanged. Those columns become object columns."""
+    if not rows.any():
         return frame
     out = frame.copy()
-    for column in COUNT_COLUMNS:
+    for column in columns:
         out[column] = pd.Series([int(round(v)) if c and np.isfinite(v) else v
-                                 for v, c in zip(out[column], counts, strict=True)], index=out.index, dtype=object)
+                                 for v, c in zip(out[column], rows, strict=True)], index=out.index, dtype=object)
     return out

@@ -329,13 +329,11 @@ COUNT_QUANTITIES = ("events", "patients")
 
 
 def counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Published summaries with event and patient counts as integers (the report prints 217, not
-    217.000); other values stay as they are. ``value`` becomes an object column."""
-    is_count = frame["quantity"].isin(COUNT_QUANTITIES)
-    out = frame.copy()
-    out["value"] = pd.Series([int(v) if c and float(v).is_integer() else v
-                              for v, c in zip(frame["value"], is_count, strict=True)], index=frame.index, dtype=object)
-    return out
+    """Published summaries with event and patient counts (whole numbers, checked at load) as
+    integers: the report prints 217, not 217.000. ``value`` becomes an object column."""
+    from bayes_anlo.checks.survival_ppc import integer_cells
+
+    return integer_cells(frame, frame["quantity"].isin(COUNT_QUANTITIES), ("value",))
 
 
 def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
