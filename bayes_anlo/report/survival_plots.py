@@ -7,10 +7,11 @@ returns a matplotlib Figure, like every figure function of the report.
 from __future__ import annotations
 
 import matplotlib
-import matplotlib.pyplot as plt
+import matplotlib.figure
 import numpy as np
 import pandas as pd
 
+from bayes_anlo.report.canvas import literal_text, new_figure
 from bayes_anlo.report.plots import BAYES, OBSERVED, PUBLISHED, _percent_axis
 
 #: Y-axis label per endpoint (OS is survival, not "event-free").
@@ -33,8 +34,9 @@ def _has_interval(low, high) -> bool:
     return bool(np.isfinite(np.asarray([low, high], dtype=float)).all())
 
 
+@literal_text
 def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, endpoint: str,
-                  informed_until: float | None = None, observed_km: pd.DataFrame | None = None) -> plt.Figure:
+                  informed_until: float | None = None, observed_km: pd.DataFrame | None = None) -> matplotlib.figure.Figure:
     """Posterior survival curve (median, 95% band) and a new study's 95% band, with the reported
     medians (at 50%) and landmark rates drawn over them.
 
@@ -44,7 +46,8 @@ def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, end
     ``survival`` and ``group`` or ``arm``), drawn as step curves under the posterior band. A
     legend entry says "95% CI" only when a reported number came with a CI.
     """
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
+    fig = new_figure(figsize=(7.5, 4.2), dpi=110)
+    ax = fig.add_subplot()
     groups = list(dict.fromkeys(band["group"])) if "group" in band else [""]
     single = len(groups) == 1
     colours = [BAYES] if single else list(matplotlib.colormaps["tab10"].colors)

@@ -18,6 +18,7 @@ import pytest
 
 from bayes_anlo.report import plots
 from bayes_anlo.report.ppc_plots import binary_ppc_plot, survival_ppc_plot
+from bayes_anlo.report.survival_plots import survival_plot
 from bayes_anlo.report.tables import study_table
 
 LABELS = ["Li 2020 ($$)", "$x$ \\alpha", "a_b^c", "cost $5 \\ $10"]
@@ -65,6 +66,20 @@ def survival_check() -> pd.DataFrame:
                          "observed": [5.5, 0.5], "p_two_sided": [0.7, 0.04]})
 
 
+def survival_band() -> pd.DataFrame:
+    time = np.linspace(0, 12, 13)
+    s = np.exp(-0.08 * time)
+    return pd.concat([pd.DataFrame({"group": g, "time": time, "typical_median": s, "typical_low": s - 0.05,
+                                    "typical_high": s + 0.05, "new_study_median": s, "new_study_low": s - 0.1,
+                                    "new_study_high": s + 0.1}) for g in LABELS[:2]], ignore_index=True)
+
+
+def survival_reported() -> pd.DataFrame:
+    return pd.DataFrame({"kind": ["median", "landmark"], "time": [8.0, 12.0], "time_low": [6.0, np.nan],
+                         "time_high": [10.0, np.nan], "survival": [0.5, 0.4], "survival_low": [np.nan, 0.3],
+                         "survival_high": [np.nan, 0.5], "label": LABELS[:2], "group": LABELS[:2]})
+
+
 FIGURES = {
     "forest": lambda: plots.forest_plot(studies(), comparison(), title="Title $T$ a_b", outcome="ORR ^"),
     "forest_grouped": lambda: plots.forest_plot(studies(), comparison(), title="T $", outcome="ORR",
@@ -81,6 +96,8 @@ FIGURES = {
     "ppc": lambda: plots.ppc_plot(ppc_tables()[0], ppc_tables()[2], title="ppc $"),
     "binary_ppc": lambda: binary_ppc_plot(*ppc_tables(), title="B $b$", outcome="ORR ^"),
     "survival_ppc": lambda: survival_ppc_plot(survival_check(), title="S $s$", endpoint="OS_1"),
+    "survival_curve": lambda: survival_plot(survival_band(), survival_reported(), title="C $c$", endpoint="OS",
+                                            informed_until=10.0),
 }
 
 
@@ -94,7 +111,8 @@ def test_labels_with_dollars_backslashes_and_scripts_are_drawn_as_typed(name, tm
     assert path.stat().st_size > 1000
     drawn = texts(fig)
     expected = LABELS if "survival" not in name else LABELS[:2]
-    if name in ("forest", "forest_grouped", "shrinkage", "shrinkage_grouped", "binary_ppc", "survival_ppc"):
+    if name in ("forest", "forest_grouped", "shrinkage", "shrinkage_grouped", "binary_ppc", "survival_ppc",
+                "survival_curve"):
         for label in expected:
             assert any(label in t for t in drawn), (label, drawn)
     assert all(not t.get_parse_math() for t in fig.findobj(matplotlib.text.Text))
