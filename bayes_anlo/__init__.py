@@ -14,4 +14,12 @@ from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
 
 __version__ = "0.1.0"
-__all__ = ["BinaryData", "InputError", "datasets", "frequentist", "load_binary", "report", "__version__"]
+__all__ = [
+    "BinaryData",
+    "InputError",
+    "datasets",
+    "frequentist",
+    "load_binary",
+    "report",
+    "__version__",
+]

@@ -26,10 +26,17 @@ class PlainErrorsGroup(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            rv = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
             code = rv if isinstance(rv, int) else 0
-        except typer.TyperException as exc:  # click's UsageError, BadParameter, NoArgsIsHelpError ...
+        except (
+            typer.TyperException
+        ) as exc:  # click's UsageError, BadParameter, NoArgsIsHelpError ...
             code = _usage_error(exc)
         except typer.Abort:
             typer.echo("error: aborted", err=True)
@@ -41,7 +48,9 @@ class PlainErrorsGroup(TyperGroup):
 
 def _usage_error(exc: Exception) -> int:
     ctx = getattr(exc, "ctx", None)
-    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `bayes-anlo`: the help, then one error line
+    if (
+        type(exc).__name__ == "NoArgsIsHelpError"
+    ):  # bare `bayes-anlo`: the help, then one error line
         typer.echo(exc.format_message(), err=True)
         typer.echo("error: no command given", err=True)
         return EXIT_INPUT
@@ -55,8 +64,14 @@ def _usage_error(exc: Exception) -> int:
 
 
 # rich_markup_mode=None: plain help (rich markup would eat "[[analyses]]"), no rich boxes.
-app = typer.Typer(cls=PlainErrorsGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  rich_markup_mode=None, help="Bayesian re-analysis of published clinical evidence.")
+app = typer.Typer(
+    cls=PlainErrorsGroup,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Bayesian re-analysis of published clinical evidence.",
+)
 
 
 def _fail(exc: InputError) -> None:
@@ -69,10 +84,16 @@ KINDS_HELP = "binary, ipd, km, risk, totals or summaries"
 
 
 @app.command()
-def validate(file: Annotated[Path, typer.Argument(help="CSV file to check")],
-             kind: Annotated[str, typer.Option(help=KINDS_HELP)] = "binary",
-             risk_table: Annotated[Path | None, typer.Option(help="--kind km: numbers at risk to check with the curve")] = None,
-             totals: Annotated[Path | None, typer.Option(help="--kind km: event totals to check with the curve")] = None) -> None:
+def validate(
+    file: Annotated[Path, typer.Argument(help="CSV file to check")],
+    kind: Annotated[str, typer.Option(help=KINDS_HELP)] = "binary",
+    risk_table: Annotated[
+        Path | None, typer.Option(help="--kind km: numbers at risk to check with the curve")
+    ] = None,
+    totals: Annotated[
+        Path | None, typer.Option(help="--kind km: event totals to check with the curve")
+    ] = None,
+) -> None:
     """Check a data file and report every problem as file:row:column.
 
     With --kind km and a risk table or totals, the curves are also reconstructed (Guyot) and
@@ -126,13 +147,19 @@ def _reconstruct_km(file: Path, risk_table: Path | None, totals: Path | None) ->
 
     rec = reconstruct(load_digitised_km(file, risk_table, totals))
     d = rec.diagnostics
-    return (f"{len(d)} curves reconstructed, {int(d['n_patients'].sum())} patients, {int(d['events'].sum())} events; "
-            f"largest distance of a digitised point from the reconstructed curve {d['max_abs_diff'].max():.3f} "
-            "(fit to the clicks, not accuracy against the true data)")
+    return (
+        f"{len(d)} curves reconstructed, {int(d['n_patients'].sum())} patients, {int(d['events'].sum())} events; "
+        f"largest distance of a digitised point from the reconstructed curve {d['max_abs_diff'].max():.3f} "
+        "(fit to the clicks, not accuracy against the true data)"
+    )
 
 
 @app.command()
-def datasets(name: Annotated[str | None, typer.Argument(help="show one dataset's rows and provenance")] = None) -> None:
+def datasets(
+    name: Annotated[
+        str | None, typer.Argument(help="show one dataset's rows and provenance")
+    ] = None,
+) -> None:
     """List the bundled datasets (or print one)."""
     import pandas as pd
 
@@ -149,7 +176,9 @@ def datasets(name: Annotated[str | None, typer.Argument(help="show one dataset's
         _fail(exc)
     typer.echo(f"{name}: {info.get('title', '')}\n{info.get('citation', '')}\n")
     frame = data.table if hasattr(data, "table") else data
-    with pd.option_context("display.max_rows", 500, "display.max_colwidth", 60, "display.width", 200):
+    with pd.option_context(
+        "display.max_rows", 500, "display.max_colwidth", 60, "display.width", 200
+    ):
         typer.echo(frame.to_string(index=False))
 
 
@@ -166,13 +195,29 @@ def _checked_output(out: Path | None, *, kind: str = "file") -> Path | None:
 
 
 @app.command()
-def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. models/sarcoma_meta_analysis.toml")],
-        out: Annotated[Path, typer.Option("--out", help="run directory to create")],
-        force: Annotated[bool, typer.Option(help="replace an existing run directory (only one written by bayes-anlo run)")] = False,
-        allow_unconverged: Annotated[bool, typer.Option(help="exit 0 even if the convergence gate fails")] = False,
-        fast: Annotated[bool, typer.Option(help="smoke test: exact engines where they exist, few draws elsewhere; "
-                                                "report marked not for inference, no convergence gate")] = False,
-        only: Annotated[str | None, typer.Option(help="run only these analysis ids (comma-separated)")] = None) -> None:
+def run(
+    spec: Annotated[
+        Path, typer.Argument(help="analysis spec (TOML), e.g. models/sarcoma_meta_analysis.toml")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="run directory to create")],
+    force: Annotated[
+        bool,
+        typer.Option(help="replace an existing run directory (only one written by bayes-anlo run)"),
+    ] = False,
+    allow_unconverged: Annotated[
+        bool, typer.Option(help="exit 0 even if the convergence gate fails")
+    ] = False,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            help="smoke test: exact engines where they exist, few draws elsewhere; "
+            "report marked not for inference, no convergence gate"
+        ),
+    ] = False,
+    only: Annotated[
+        str | None, typer.Option(help="run only these analysis ids (comma-separated)")
+    ] = None,
+) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
     from bayes_anlo.data.survival import RisingCurveWarning
     from bayes_anlo.pipeline.run import Terminated, run_spec
@@ -191,29 +236,47 @@ def run(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML), e.g. mo
         if getattr(exc, "run_written", False):
             typer.echo(f"interrupted after the run directory was complete: {out}", err=True)
         else:
-            typer.echo(f"interrupted: nothing was written to {out} (an existing run directory there is unchanged)", err=True)
+            typer.echo(
+                f"interrupted: nothing was written to {out} (an existing run directory there is unchanged)",
+                err=True,
+            )
         raise typer.Exit(128 + (int(exc.signum) if isinstance(exc, Terminated) else 2)) from None
     for w in caught:  # data warnings as lines of their own; others as Python shows them
         if issubclass(w.category, ReconstructionWarning | RisingCurveWarning):
             typer.echo(f"warning: {w.message}", err=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    typer.echo(f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)")
+    typer.echo(
+        f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)"
+    )
     if not outcome.gate_applied:
         typer.echo("FAST MODE: not for inference; the convergence gate was not applied.", err=True)
     elif not outcome.converged:
-        typer.echo(f"NOT CONVERGED: {', '.join(outcome.unconverged)} (see the report's diagnostics)", err=True)
+        typer.echo(
+            f"NOT CONVERGED: {', '.join(outcome.unconverged)} (see the report's diagnostics)",
+            err=True,
+        )
         if not allow_unconverged:
             raise typer.Exit(EXIT_UNCONVERGED)
 
 
 @app.command()
-def rates(file: Annotated[str, typer.Argument(help="binary-outcome CSV, or the name of a bundled binary dataset")],
-          outcome: Annotated[str, typer.Option(help="outcome label, e.g. ORR")],
-          by: Annotated[str | None, typer.Option(help="column to analyse subgroups by")] = None,
-          threshold: Annotated[list[str] | None, typer.Option(
-              help="report P(rate > t) for a proportion 0 < t < 1 or a percentage (20%); repeatable")] = None,
-          as_json: Annotated[bool, typer.Option("--json", help="print JSON (documented in README)")] = False) -> None:
+def rates(
+    file: Annotated[
+        str, typer.Argument(help="binary-outcome CSV, or the name of a bundled binary dataset")
+    ],
+    outcome: Annotated[str, typer.Option(help="outcome label, e.g. ORR")],
+    by: Annotated[str | None, typer.Option(help="column to analyse subgroups by")] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="report P(rate > t) for a proportion 0 < t < 1 or a percentage (20%); repeatable"
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON (documented in README)")
+    ] = False,
+) -> None:
     """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial (one study:
     the conjugate single-rate model)."""
     from bayes_anlo.quick import format_quick_rates, quick_rates
@@ -229,8 +292,12 @@ def rates(file: Annotated[str, typer.Argument(help="binary-outcome CSV, or the n
 
 
 @app.command()
-def audit(file: Annotated[str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")],
-          out: Annotated[Path | None, typer.Option(help="write the audit table (CSV) here")] = None) -> None:
+def audit(
+    file: Annotated[
+        str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")
+    ],
+    out: Annotated[Path | None, typer.Option(help="write the audit table (CSV) here")] = None,
+) -> None:
     """Recompute a paper's printed statistics and flag what no method reproduces (exit 1 if flagged)."""
     from bayes_anlo.audit import run_audit
     from bayes_anlo.outputs import write_csv
@@ -252,13 +319,26 @@ def audit(file: Annotated[str, typer.Argument(help="audit extraction CSV, or the
 
 
 @app.command()
-def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
-          analysis: Annotated[str, typer.Option(help="id of the [[analyses]] entry to refit")],
-          kind: Annotated[str, typer.Option(help="loo (leave one study out) or priors (each prior set)")] = "loo",
-          scheduler: Annotated[str | None, typer.Option(help="'local' for a local Dask cluster, or a scheduler address; default serial")] = None,
-          workers: Annotated[int, typer.Option(min=1, help="workers of the local cluster (at least 1)")] = 2,
-          method: Annotated[str | None, typer.Option(help="override the spec's method: exact or nuts")] = None,
-          out: Annotated[Path | None, typer.Option(help="write the table (CSV) here")] = None) -> None:
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
+    analysis: Annotated[str, typer.Option(help="id of the [[analyses]] entry to refit")],
+    kind: Annotated[
+        str, typer.Option(help="loo (leave one study out) or priors (each prior set)")
+    ] = "loo",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="'local' for a local Dask cluster, or a scheduler address; default serial"
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="workers of the local cluster (at least 1)")
+    ] = 2,
+    method: Annotated[
+        str | None, typer.Option(help="override the spec's method: exact or nuts")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write the table (CSV) here")] = None,
+) -> None:
     """Refit one analysis many times (leave-one-study-out or prior sets), serially or on Dask."""
     from bayes_anlo import sweeps
     from bayes_anlo.outputs import write_csv
@@ -268,7 +348,9 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
         if kind not in ("loo", "priors"):
             raise InputError(f"--kind must be loo or priors, not {kind!r}", file=str(spec))
         make = sweeps.leave_one_out_tasks if kind == "loo" else sweeps.prior_tasks
-        table = sweeps.run_tasks(make(spec, analysis, method=method), scheduler=scheduler, n_workers=workers)
+        table = sweeps.run_tasks(
+            make(spec, analysis, method=method), scheduler=scheduler, n_workers=workers
+        )
     except InputError as exc:
         _fail(exc)
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -283,7 +365,9 @@ def sweep(spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
 def main() -> None:  # console script entry point
     import os
 
-    os.environ["MPLBACKEND"] = "Agg"  # files only: no window, whatever the environment offers (no import here)
+    os.environ["MPLBACKEND"] = (
+        "Agg"  # files only: no window, whatever the environment offers (no import here)
+    )
     try:
         app()
     except InputError as exc:  # raised outside a command's own handler

@@ -50,11 +50,37 @@ from bayes_anlo.errors import InputError
 __all__ = ["KINDS", "info", "list_datasets", "load", "names"]
 
 KINDS = ("binary", "survival_summary", "published_pooled", "study_table", "published_tests")
-_REQUIRED_KEYS = ("name", "file", "kind", "title", "description", "citation", "source_tables", "flags")
+_REQUIRED_KEYS = (
+    "name",
+    "file",
+    "kind",
+    "title",
+    "description",
+    "citation",
+    "source_tables",
+    "flags",
+)
 _MANIFEST = "manifest.toml"
 #: Columns that are numeric wherever they occur (empty cells become NaN).
-_NUMERIC = frozenset({"value", "ci_low", "ci_high", "time", "estimate", "i2", "p_heterogeneity", "k", "n",
-                      "events", "events1", "n1", "events2", "n2", "p_printed"})
+_NUMERIC = frozenset(
+    {
+        "value",
+        "ci_low",
+        "ci_high",
+        "time",
+        "estimate",
+        "i2",
+        "p_heterogeneity",
+        "k",
+        "n",
+        "events",
+        "events1",
+        "n1",
+        "events2",
+        "n2",
+        "p_printed",
+    }
+)
 
 
 def _bundle():
@@ -64,14 +90,18 @@ def _bundle():
 @lru_cache(maxsize=1)
 def _manifest() -> dict[str, dict]:
     """Parse and check the manifest once; a broken manifest is a packaging bug, not user input."""
-    entries = tomllib.loads(_bundle().joinpath(_MANIFEST).read_text(encoding="utf-8")).get("dataset", [])
+    entries = tomllib.loads(_bundle().joinpath(_MANIFEST).read_text(encoding="utf-8")).get(
+        "dataset", []
+    )
     out: dict[str, dict] = {}
     for i, entry in enumerate(entries):
         missing = [k for k in _REQUIRED_KEYS if k not in entry]
         if missing:
             raise RuntimeError(f"{_MANIFEST}: dataset[{i}] lacks {', '.join(missing)}")
         if entry["kind"] not in KINDS:
-            raise RuntimeError(f"{_MANIFEST}: dataset {entry['name']!r} has unknown kind {entry['kind']!r}")
+            raise RuntimeError(
+                f"{_MANIFEST}: dataset {entry['name']!r} has unknown kind {entry['kind']!r}"
+            )
         if entry["name"] in out:
             raise RuntimeError(f"{_MANIFEST}: dataset {entry['name']!r} listed twice")
         out[entry["name"]] = entry
@@ -87,7 +117,8 @@ def _entry(name: str) -> dict:
     manifest = _manifest()
     if name not in manifest:
         raise InputError(
-            f"unknown dataset {name!r}; available datasets: {', '.join(manifest)}", file="bayes_anlo.datasets"
+            f"unknown dataset {name!r}; available datasets: {', '.join(manifest)}",
+            file="bayes_anlo.datasets",
         )
     return manifest[name]
 
@@ -101,7 +132,9 @@ def _frame(entry: dict) -> pd.DataFrame:
     for column in table.columns:
         cells = table[column]
         filled = cells[cells != ""]
-        if column not in _NUMERIC and (filled.empty or pd.to_numeric(filled, errors="coerce").isna().any()):
+        if column not in _NUMERIC and (
+            filled.empty or pd.to_numeric(filled, errors="coerce").isna().any()
+        ):
             continue
         numbers = pd.to_numeric(cells.replace("", None), errors="raise").astype(float)
         whole = numbers.notna().all() and (numbers == numbers.round()).all()
@@ -164,8 +197,10 @@ def list_datasets() -> pd.DataFrame:
                 "kind": entry["kind"],
                 "title": entry["title"],
                 "rows": rows,
-                "source": f"{citation.get('seed_file', '')}: " + "; ".join(
-                    s.replace(citation.get("seed_file", ""), "").strip() or s for s in entry["source_tables"]
+                "source": f"{citation.get('seed_file', '')}: "
+                + "; ".join(
+                    s.replace(citation.get("seed_file", ""), "").strip() or s
+                    for s in entry["source_tables"]
                 ),
                 "flags": len(entry["flags"]),
             }

@@ -31,10 +31,15 @@ from bayes_anlo.errors import InputError, Problem
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 #: Errors of the destination (not of the program): reported as bad input, exit status 2.
-DISK_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
-               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
-               errno.EPERM: "operation not permitted", errno.EFBIG: "file too large",
-               errno.ENAMETOOLONG: "file name too long"}
+DISK_ERRNOS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EFBIG: "file too large",
+    errno.ENAMETOOLONG: "file name too long",
+}
 
 #: Room kept for the suffix of a temporary sibling (``.NAME.partial-PID-XXXXXXXX``).
 TEMP_NAME_ROOM = 40
@@ -73,7 +78,9 @@ def _read_only(directory: Path) -> bool:
         return False
 
 
-def check_output_path(path: str | Path, *, kind: str = "file", protect: tuple[str | Path, ...] = ()) -> Path:
+def check_output_path(
+    path: str | Path, *, kind: str = "file", protect: tuple[str | Path, ...] = ()
+) -> Path:
     """Check that ``path`` can be written as an output ``kind`` ("file" or "directory").
 
     Raises :class:`InputError` (one problem naming ``path``) when it cannot: an empty name, ``.`` or
@@ -86,23 +93,35 @@ def check_output_path(path: str | Path, *, kind: str = "file", protect: tuple[st
         raise ValueError(f"kind must be 'file' or 'directory', not {kind!r}")
     raw = str(path)
     if raw.strip() == "" or Path(raw).name in ("", ".", ".."):
-        raise _problem(raw or "''", "is not a usable output name (give a new folder or file name, not '.' or '..')")
+        raise _problem(
+            raw or "''",
+            "is not a usable output name (give a new folder or file name, not '.' or '..')",
+        )
     target = Path(os.path.abspath(raw))
     if kind == "directory":
         cwd = Path.cwd().resolve()
         resolved = target.resolve()
         if resolved == cwd or resolved in cwd.parents:
-            raise _problem(raw, "is the working directory or one of its ancestors; give a new folder for the run")
+            raise _problem(
+                raw,
+                "is the working directory or one of its ancestors; give a new folder for the run",
+            )
         for protected in protect:
             p = Path(protected).resolve()
             if resolved == p or resolved in p.parents:
-                raise _problem(raw, f"contains {protected}, which a run must not replace; give a new folder for the run")
+                raise _problem(
+                    raw,
+                    f"contains {protected}, which a run must not replace; give a new folder for the run",
+                )
     parent = target.parent
     existing = _nearest_existing(parent)
     limit = _name_max(existing if existing.is_dir() else Path("/"))
     room = TEMP_NAME_ROOM
     if len(os.fsencode(target.name)) + room > limit:
-        raise _problem(raw, f"name is too long ({len(os.fsencode(target.name))} bytes; at most {limit - room} here)")
+        raise _problem(
+            raw,
+            f"name is too long ({len(os.fsencode(target.name))} bytes; at most {limit - room} here)",
+        )
     for part in parent.relative_to(existing).parts if existing != parent else ():
         if len(os.fsencode(part)) > limit:
             raise _problem(raw, f"folder name {part[:40]!r}... is too long (at most {limit} bytes)")
@@ -149,8 +168,15 @@ def disk_errors(path: str | Path):
     except OSError as exc:
         if exc.errno not in DISK_ERRNOS:
             raise
-        raise _problem(path, f"could not be written: {DISK_ERRNOS[exc.errno]}"
-                             + (f" ({Path(exc.filename).name})" if exc.filename and str(exc.filename) != str(path) else "")) from None
+        raise _problem(
+            path,
+            f"could not be written: {DISK_ERRNOS[exc.errno]}"
+            + (
+                f" ({Path(exc.filename).name})"
+                if exc.filename and str(exc.filename) != str(path)
+                else ""
+            ),
+        ) from None
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:

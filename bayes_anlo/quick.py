@@ -37,11 +37,28 @@ QUICK_SEED = 20251122
 POOLING_METHODS = (("pft", "DL"), ("pft", "REML"), ("logit", "DL"), ("logit", "REML"))
 #: One study: the intervals of ``bayes_anlo.pipeline.binary.SINGLE_STUDY_METHODS`` (same labels, a
 #: test checks), i.e. the rows ``run`` writes for a one-study analysis.
-SINGLE_STUDY_METHODS = (("clopper-pearson", "Clopper-Pearson (exact)"), ("wilson", "Wilson score"),
-                        ("wald", "Wald"), ("spss-t", "SPSS t-interval of a 0/1 variable"))
+SINGLE_STUDY_METHODS = (
+    ("clopper-pearson", "Clopper-Pearson (exact)"),
+    ("wilson", "Wilson score"),
+    ("wald", "Wald"),
+    ("spss-t", "SPSS t-interval of a 0/1 variable"),
+)
 GLMM_METHOD = "GLMM-ML"
-FREQUENTIST_KEYS = ("method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "tau2_scale",
-                    "i2", "q", "q_df", "q_p", "note")
+FREQUENTIST_KEYS = (
+    "method",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau2_scale",
+    "i2",
+    "q",
+    "q_df",
+    "q_p",
+    "note",
+)
 SUBGROUP_TEST_METHOD = "PLO-REML"
 HETEROGENEITY = ("kappa", "icc")
 #: The largest study size ``rates`` accepts. Far beyond any clinical study; above it the
@@ -51,6 +68,7 @@ MAX_N = 10**9
 
 
 # --- inputs --------------------------------------------------------------------------------------
+
 
 def parse_threshold(value: float | str) -> float:
     """A threshold for P(rate > t): a proportion strictly between 0 and 1 (``0.2``) or an explicit
@@ -64,10 +82,20 @@ def parse_threshold(value: float | str) -> float:
     if percent:
         number /= 100
     if not (math.isfinite(number) and 0 < number < 1):
-        hint = " (a percentage needs a % sign: 70%)" if not percent and math.isfinite(number) and 1 <= number < 100 else ""
-        raise InputError(Problem("command line", None, "--threshold",
-                                 f"threshold {text!r} is not a proportion strictly between 0 and 1 "
-                                 f"or a percentage strictly between 0% and 100%{hint}"))
+        hint = (
+            " (a percentage needs a % sign: 70%)"
+            if not percent and math.isfinite(number) and 1 <= number < 100
+            else ""
+        )
+        raise InputError(
+            Problem(
+                "command line",
+                None,
+                "--threshold",
+                f"threshold {text!r} is not a proportion strictly between 0 and 1 "
+                f"or a percentage strictly between 0% and 100%{hint}",
+            )
+        )
     return number
 
 
@@ -82,11 +110,16 @@ def load_rates_data(source: str | Path | pd.DataFrame) -> BinaryData:
         if str(source) in datasets.names():
             data = datasets.load(str(source))
             if not isinstance(data, BinaryData):
-                raise InputError(f"bundled dataset {str(source)!r} is {datasets.info(str(source))['kind']} data, "
-                                 "not responders out of n (binary)", file=str(source))
+                raise InputError(
+                    f"bundled dataset {str(source)!r} is {datasets.info(str(source))['kind']} data, "
+                    "not responders out of n (binary)",
+                    file=str(source),
+                )
             return data
-        raise InputError("no such file, nor a bundled binary dataset of that name (`bayes-anlo datasets` lists them)",
-                         file=str(source))
+        raise InputError(
+            "no such file, nor a bundled binary dataset of that name (`bayes-anlo datasets` lists them)",
+            file=str(source),
+        )
     return load_binary(source)
 
 
@@ -94,11 +127,22 @@ def check_study_sizes(data: BinaryData, source: str) -> None:
     """Refuse studies with n above :data:`MAX_N` (whatever the loader let through)."""
     too_large = [label for label, m in zip(data.labels, data.n, strict=True) if int(m) > MAX_N]
     if too_large:
-        raise InputError([Problem(source, None, "n", f"study {label!r}: n above {MAX_N:.0e}; `rates` handles study "
-                                  "sizes up to a billion") for label in too_large])
+        raise InputError(
+            [
+                Problem(
+                    source,
+                    None,
+                    "n",
+                    f"study {label!r}: n above {MAX_N:.0e}; `rates` handles study "
+                    "sizes up to a billion",
+                )
+                for label in too_large
+            ]
+        )
 
 
 # --- results -------------------------------------------------------------------------------------
+
 
 def strict(value):
     """``value`` with NaN and infinities replaced by None and numpy scalars made Python ones."""
@@ -134,7 +178,12 @@ def _frequentist(data: BinaryData) -> list[dict]:
         for key, label in SINGLE_STUDY_METHODS:
             ci = fq.proportion_ci(data.events, data.n, key)
             row = dict.fromkeys(FREQUENTIST_KEYS)
-            row.update(method=label, estimate=float(ci.estimate[0]), ci_low=float(ci.ci_low[0]), ci_high=float(ci.ci_high[0]))
+            row.update(
+                method=label,
+                estimate=float(ci.estimate[0]),
+                ci_low=float(ci.ci_low[0]),
+                ci_high=float(ci.ci_high[0]),
+            )
             rows.append(row)
         return rows
     rows = []
@@ -158,8 +207,12 @@ def _reason(exc: Exception) -> str:
 
 
 def _interval(summary_row) -> dict:
-    return {"median": float(summary_row.median), "mean": float(summary_row.mean),
-            "ci_low": float(summary_row.ci_low), "ci_high": float(summary_row.ci_high)}
+    return {
+        "median": float(summary_row.median),
+        "mean": float(summary_row.mean),
+        "ci_low": float(summary_row.ci_low),
+        "ci_high": float(summary_row.ci_high),
+    }
 
 
 def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
@@ -177,23 +230,45 @@ def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
     for row in summary.itertuples(index=False):
         out[row.variable] = _interval(row)
     if single:
-        out["note"] = "one study: the conjugate single-rate model; no between-study heterogeneity or predictive rate"
+        out["note"] = (
+            "one study: the conjugate single-rate model; no between-study heterogeneity or predictive rate"
+        )
     variables = ["pooled_rate"] if single else ["pooled_rate", "predictive_rate"]
     out["exceedance"] = []
     if thresholds:
         exc = exceedance(tree, thresholds, var=variables)
-        out["exceedance"] = [{"variable": r.variable, "threshold": float(r.threshold), "probability": float(r.probability)}
-                             for r in exc.itertuples(index=False)]
+        out["exceedance"] = [
+            {
+                "variable": r.variable,
+                "threshold": float(r.threshold),
+                "probability": float(r.probability),
+            }
+            for r in exc.itertuples(index=False)
+        ]
     studies = tables.study_table(data.labels, data.events, data.n, tree)
-    out["study_rates"] = [{"label": r.label, "events": int(r.events), "n": int(r.n), "observed": float(r.observed),
-                           "shrunken": float(r.shrunken), "ci_low": float(r.shrunken_low), "ci_high": float(r.shrunken_high)}
-                          for r in studies.itertuples(index=False)]
+    out["study_rates"] = [
+        {
+            "label": r.label,
+            "events": int(r.events),
+            "n": int(r.n),
+            "observed": float(r.observed),
+            "shrunken": float(r.shrunken),
+            "ci_low": float(r.shrunken_low),
+            "ci_high": float(r.shrunken_high),
+        }
+        for r in studies.itertuples(index=False)
+    ]
     return out
 
 
 def _one(data: BinaryData, thresholds) -> dict:
-    return {"k": len(data), "total_n": sum(int(v) for v in data.n), "total_events": sum(int(v) for v in data.events),
-            "frequentist": _frequentist(data), "bayesian": _bayesian(data, thresholds)}
+    return {
+        "k": len(data),
+        "total_n": sum(int(v) for v in data.n),
+        "total_events": sum(int(v) for v in data.events),
+        "frequentist": _frequentist(data),
+        "bayesian": _bayesian(data, thresholds),
+    }
 
 
 def _subset(data: BinaryData, mask: np.ndarray) -> BinaryData:
@@ -202,9 +277,18 @@ def _subset(data: BinaryData, mask: np.ndarray) -> BinaryData:
 
 def _by_values(data: BinaryData, by: str, source: str) -> pd.Series:
     if by not in data.table.columns:
-        raise InputError(Problem(source, 1, by, f"no column {by!r} to group by (has: {', '.join(map(str, data.table.columns))})"))
+        raise InputError(
+            Problem(
+                source,
+                1,
+                by,
+                f"no column {by!r} to group by (has: {', '.join(map(str, data.table.columns))})",
+            )
+        )
     column = data.table[by]
-    return column.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+    return column.map(
+        lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
+    )
 
 
 def _subgroups(data: BinaryData, by: str, thresholds, source: str) -> dict:
@@ -213,16 +297,26 @@ def _subgroups(data: BinaryData, by: str, thresholds, source: str) -> dict:
     values = _by_values(data, by, source)
     assigned = (values != "").to_numpy()
     levels = list(dict.fromkeys(values[assigned]))
-    out: dict = {"by": by, "subgroups": {}, "unassigned": [lab for lab, a in zip(data.labels, assigned, strict=True) if not a]}
+    out: dict = {
+        "by": by,
+        "subgroups": {},
+        "unassigned": [lab for lab, a in zip(data.labels, assigned, strict=True) if not a],
+    }
     for level in levels:
         out["subgroups"][level] = _one(_subset(data, (values == level).to_numpy()), thresholds)
     test = {"method": SUBGROUP_TEST_METHOD, "q_between": None, "df": None, "p": None, "note": None}
     if len(levels) < 2:
-        test["note"] = f"not computed: {by!r} has {len(levels)} level{'s' if len(levels) != 1 else ''} among the studies"
+        test["note"] = (
+            f"not computed: {by!r} has {len(levels)} level{'s' if len(levels) != 1 else ''} among the studies"
+        )
     else:
-        grouped = data.table[assigned].reset_index(drop=True).assign(**{by: values[assigned].to_numpy()})
+        grouped = (
+            data.table[assigned].reset_index(drop=True).assign(**{by: values[assigned].to_numpy()})
+        )
         try:
-            sub = fq.subgroup_analysis(BinaryData(grouped, source=data.source), by, transform="logit", method="REML")
+            sub = fq.subgroup_analysis(
+                BinaryData(grouped, source=data.source), by, transform="logit", method="REML"
+            )
             test.update(q_between=sub.q_between, df=sub.q_between_df, p=sub.q_between_p)
         except (ValueError, RuntimeError, ArithmeticError) as exc:
             test["note"] = f"not computed: {_reason(exc)}"
@@ -230,8 +324,13 @@ def _subgroups(data: BinaryData, by: str, thresholds, source: str) -> dict:
     return out
 
 
-def quick_rates(file: str | Path | pd.DataFrame, *, outcome: str, by: str | None = None,
-                thresholds: tuple[float | str, ...] = ()) -> dict:
+def quick_rates(
+    file: str | Path | pd.DataFrame,
+    *,
+    outcome: str,
+    by: str | None = None,
+    thresholds: tuple[float | str, ...] = (),
+) -> dict:
     """Frequentist and Bayesian pooled rates for one outcome (see module docstring).
 
     ``file`` is a CSV path, a DataFrame or the name of a bundled binary dataset; thresholds are
@@ -249,6 +348,7 @@ def quick_rates(file: str | Path | pd.DataFrame, *, outcome: str, by: str | None
 
 # --- text ----------------------------------------------------------------------------------------
 
+
 def _pct(x) -> str:
     return "" if x is None else f"{100 * x:.1f}"
 
@@ -262,8 +362,10 @@ def _threshold_text(t: float) -> str:
 
 
 def _frequentist_lines(rows: list[dict]) -> list[str]:
-    lines = [f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>10} {'(scale)':<8}"
-             f"{'I2 %':>6}  {'Q (df, p)':<20}"]
+    lines = [
+        f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>10} {'(scale)':<8}"
+        f"{'I2 %':>6}  {'Q (df, p)':<20}"
+    ]
     for r in rows:
         if r.get("note"):
             lines.append(f"{r['method']:<34}{r['note']}")
@@ -272,8 +374,10 @@ def _frequentist_lines(rows: list[dict]) -> list[str]:
         scale = f"({r['tau2_scale']})" if r.get("tau2") is not None and r.get("tau2_scale") else ""
         i2 = "" if r.get("i2") is None else f"{r['i2']:.1f}"
         q = "" if r.get("q") is None else f"{r['q']:.2f} ({r['q_df']}, p = {_p(r['q_p'])})"
-        lines.append(f"{r['method']:<34}{_pct(r['estimate']):>9}  {_range(r['ci_low'], r['ci_high']):>11}  "
-                     f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>10} {scale:<8}{i2:>6}  {q:<20}".rstrip())
+        lines.append(
+            f"{r['method']:<34}{_pct(r['estimate']):>9}  {_range(r['ci_low'], r['ci_high']):>11}  "
+            f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>10} {scale:<8}{i2:>6}  {q:<20}".rstrip()
+        )
     return lines
 
 
@@ -284,56 +388,96 @@ def _p(p) -> str:
 
 
 def _interval_text(s: dict | None) -> str:
-    return "" if s is None else f"{_pct(s['median'])}% (95% CrI {_range(s['ci_low'], s['ci_high'])})"
+    return (
+        "" if s is None else f"{_pct(s['median'])}% (95% CrI {_range(s['ci_low'], s['ci_high'])})"
+    )
 
 
 def _bayesian_lines(b: dict) -> list[str]:
-    label = "Bayes beta-binomial (exact)" if b["model"] == "beta_binomial" else "Bayes conjugate Beta (exact)"
+    label = (
+        "Bayes beta-binomial (exact)"
+        if b["model"] == "beta_binomial"
+        else "Bayes conjugate Beta (exact)"
+    )
     p, q = b["pooled_rate"], b.get("predictive_rate")
-    lines = [f"{label:<34}{_pct(p['median']):>9}  {_range(p['ci_low'], p['ci_high']):>11}  "
-             f"{_range(q['ci_low'], q['ci_high']) if q else '':>11}".rstrip(), "", f"Priors: {b['priors']}"]
+    lines = [
+        f"{label:<34}{_pct(p['median']):>9}  {_range(p['ci_low'], p['ci_high']):>11}  "
+        f"{_range(q['ci_low'], q['ci_high']) if q else '':>11}".rstrip(),
+        "",
+        f"Priors: {b['priors']}",
+    ]
     if b.get("kappa"):
         k, icc = b["kappa"], b["icc"]
-        lines.append(f"Bayesian heterogeneity: kappa {k['median']:.3g} (95% CrI {k['ci_low']:.3g}-{k['ci_high']:.3g}); "
-                     f"ICC {icc['median']:.3f} (95% CrI {icc['ci_low']:.3f}-{icc['ci_high']:.3f})")
+        lines.append(
+            f"Bayesian heterogeneity: kappa {k['median']:.3g} (95% CrI {k['ci_low']:.3g}-{k['ci_high']:.3g}); "
+            f"ICC {icc['median']:.3f} (95% CrI {icc['ci_low']:.3f}-{icc['ci_high']:.3f})"
+        )
     if b.get("note"):
         lines.append(f"Note: {b['note']}")
     for e in b.get("exceedance", []):
-        lines.append(f"P({e['variable']} > {_threshold_text(e['threshold'])}) = {e['probability']:.3f}")
+        lines.append(
+            f"P({e['variable']} > {_threshold_text(e['threshold'])}) = {e['probability']:.3f}"
+        )
     # the label column is as wide as the longest label (trial names such as "KEYNOTE-240 pembrolizumab
     # arm (Finn 2020)" are longer than 28 characters and pushed the other columns out of line)
     width = max([28, *(len(s["label"]) + 2 for s in b["study_rates"])])
-    lines += ["", f"{'study':<{width}}{'events/n':>14}  {'observed':>8}  {'shrunken (95% CrI)':<24}"]
+    lines += [
+        "",
+        f"{'study':<{width}}{'events/n':>14}  {'observed':>8}  {'shrunken (95% CrI)':<24}",
+    ]
     for s in b["study_rates"]:
-        lines.append(f"{s['label']:<{width}}{str(s['events']) + '/' + str(s['n']):>14}  {_pct(s['observed']):>8}  "
-                     f"{_pct(s['shrunken'])} ({_range(s['ci_low'], s['ci_high'])})")
+        lines.append(
+            f"{s['label']:<{width}}{str(s['events']) + '/' + str(s['n']):>14}  {_pct(s['observed']):>8}  "
+            f"{_pct(s['shrunken'])} ({_range(s['ci_low'], s['ci_high'])})"
+        )
     return lines
 
 
 def format_quick_rates(result: dict) -> str:
     """A plain-text rendering of :func:`quick_rates` output."""
-    lines = [f"{result['file']}: {result['outcome']}, k = {result['k']} "
-             f"{'study' if result['k'] == 1 else 'studies'}, {result['total_events']}/{result['total_n']} patients", ""]
+    lines = [
+        f"{result['file']}: {result['outcome']}, k = {result['k']} "
+        f"{'study' if result['k'] == 1 else 'studies'}, {result['total_events']}/{result['total_n']} patients",
+        "",
+    ]
     lines += _frequentist_lines(result["frequentist"])
     lines += _bayesian_lines(result["bayesian"])
     if "subgroups" in result:
         lines += ["", f"Subgroups by {result['by']}:"]
         for level, sub in result["subgroups"].items():
-            freq = next((r for r in sub["frequentist"] if r["method"] == SUBGROUP_TEST_METHOD and not r.get("note")),
-                        sub["frequentist"][0])
-            freq_text = "" if freq.get("estimate") is None else \
-                f"; {freq['method']} {_pct(freq['estimate'])}% ({_range(freq['ci_low'], freq['ci_high'])})"
-            lines.append(f"  {result['by']} = {level}: k = {sub['k']}, Bayes {_interval_text(sub['bayesian']['pooled_rate'])}"
-                         f"{freq_text}")
+            freq = next(
+                (
+                    r
+                    for r in sub["frequentist"]
+                    if r["method"] == SUBGROUP_TEST_METHOD and not r.get("note")
+                ),
+                sub["frequentist"][0],
+            )
+            freq_text = (
+                ""
+                if freq.get("estimate") is None
+                else f"; {freq['method']} {_pct(freq['estimate'])}% ({_range(freq['ci_low'], freq['ci_high'])})"
+            )
+            lines.append(
+                f"  {result['by']} = {level}: k = {sub['k']}, Bayes {_interval_text(sub['bayesian']['pooled_rate'])}"
+                f"{freq_text}"
+            )
         if result.get("unassigned"):
-            lines.append(f"  no {result['by']} (left out of the subgroups): {', '.join(result['unassigned'])}")
+            lines.append(
+                f"  no {result['by']} (left out of the subgroups): {', '.join(result['unassigned'])}"
+            )
         t = result["subgroup_test"]
         if t.get("note"):
             lines.append(f"Test for subgroup differences ({t['method']}): {t['note']}")
         else:
-            lines.append(f"Test for subgroup differences ({t['method']}, separate tau2): Q = {t['q_between']:.2f}, "
-                         f"df = {t['df']}, p = {_p(t['p'])}")
-    lines += ["", "(percent; estimates as metafor prints them; tau2 on its method's scale: pft = Freeman-Tukey double "
-              "arcsine, logit = log odds; Q for GLMM-ML is the likelihood-ratio statistic; Bayesian: posterior median "
-              "and 95% credible interval)"]
+            lines.append(
+                f"Test for subgroup differences ({t['method']}, separate tau2): Q = {t['q_between']:.2f}, "
+                f"df = {t['df']}, p = {_p(t['p'])}"
+            )
+    lines += [
+        "",
+        "(percent; estimates as metafor prints them; tau2 on its method's scale: pft = Freeman-Tukey double "
+        "arcsine, logit = log odds; Q for GLMM-ML is the likelihood-ratio statistic; Bayesian: posterior median "
+        "and 95% credible interval)",
+    ]
     return "\n".join(lines)

@@ -61,16 +61,33 @@ from bayes_anlo.spec_schema import (
     problems_from,
 )
 
-__all__ = ["DATA_KINDS", "SURVIVAL_MODELS", "AnalysisEntry", "DataRef", "Spec", "check_spec_data", "load_spec",
-           "read_spec_toml"]
+__all__ = [
+    "DATA_KINDS",
+    "SURVIVAL_MODELS",
+    "AnalysisEntry",
+    "DataRef",
+    "Spec",
+    "check_spec_data",
+    "load_spec",
+    "read_spec_toml",
+]
 
 #: Dataset kinds (bayes_anlo.datasets) each kind of analysis data can come from.
 _DATASET_KINDS = {"binary": "binary", "summaries": "survival_summary"}
 #: Dataset kinds that hold published results (``published = {dataset = ...}``).
 _PUBLISHED_KINDS = ("published_pooled", "published_tests")
 #: Keys of an analysis that are sometimes written inside ``options`` by mistake.
-_ANALYSIS_KEYS_NOT_OPTIONS = ("endpoint", "outcome", "by", "method", "priors", "thresholds", "sampler",
-                              "reference_arm", "kind")
+_ANALYSIS_KEYS_NOT_OPTIONS = (
+    "endpoint",
+    "outcome",
+    "by",
+    "method",
+    "priors",
+    "thresholds",
+    "sampler",
+    "reference_arm",
+    "kind",
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,7 @@ class Spec:
 # reading
 # ------------------------------------------------------------------------------------------------
 
+
 def read_spec_toml(path: Path) -> dict:
     """The parsed TOML tree of a spec; every failure (missing, a directory, not UTF-8, not TOML,
     nested too deep) is an :class:`InputError` located by line (and column) where possible."""
@@ -152,7 +170,9 @@ def read_spec_toml(path: Path) -> dict:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(Problem(file, line, None, f"is not UTF-8 text (byte {exc.start})")) from None
+        raise InputError(
+            Problem(file, line, None, f"is not UTF-8 text (byte {exc.start})")
+        ) from None
     try:
         tree = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -161,11 +181,22 @@ def read_spec_toml(path: Path) -> dict:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise InputError(Problem(file, line, column, f"not valid TOML: {message}")) from None
     except RecursionError:
-        raise InputError(Problem(file, None, None, "not valid TOML for a spec: tables or arrays nested too deeply")) from None
+        raise InputError(
+            Problem(
+                file, None, None, "not valid TOML for a spec: tables or arrays nested too deeply"
+            )
+        ) from None
     deep = _too_deep(tree)
     if deep is not None:
         row, key = deep
-        raise InputError(Problem(file, row, key, f"nested more than {MAX_NESTING} levels deep; no spec key needs that"))
+        raise InputError(
+            Problem(
+                file,
+                row,
+                key,
+                f"nested more than {MAX_NESTING} levels deep; no spec key needs that",
+            )
+        )
     return tree
 
 
@@ -199,14 +230,18 @@ def _pop_removed_keys(raw: dict, file: str, problems: list[Problem]) -> dict:
         if table == "" and key in raw:
             problems.append(Problem(file, "(top level)", key, f"no longer accepted: {reason}"))
             del raw[key]
-        elif table == "analysis" and isinstance(raw.get("analysis"), dict) and key in raw["analysis"]:
+        elif (
+            table == "analysis" and isinstance(raw.get("analysis"), dict) and key in raw["analysis"]
+        ):
             problems.append(Problem(file, "analysis", key, f"no longer accepted: {reason}"))
             raw["analysis"] = {k: v for k, v in raw["analysis"].items() if k != key}
         elif table == "analyses" and isinstance(raw.get("analyses"), list):
             entries = []
             for i, entry in enumerate(raw["analyses"], start=1):
                 if isinstance(entry, dict) and key in entry:
-                    problems.append(Problem(file, f"analyses[{i}]", key, f"no longer accepted: {reason}"))
+                    problems.append(
+                        Problem(file, f"analyses[{i}]", key, f"no longer accepted: {reason}")
+                    )
                     entry = {k: v for k, v in entry.items() if k != key}
                 entries.append(entry)
             raw["analyses"] = entries
@@ -233,6 +268,7 @@ def _quiet(cls: type[BaseModel], value: Any):
 # pass 2: what needs the model registry, bundled names and the file system
 # ------------------------------------------------------------------------------------------------
 
+
 def _check_priors(model: str, priors: dict, file: str, where: str) -> list[Problem]:
     """The model's own prior set reads the table (unknown priors, distributions, parameters,
     supports); on top, every parameter must lie within +-PRIOR_PARAMETER_LIMIT and positive ones
@@ -244,19 +280,38 @@ def _check_priors(model: str, priors: dict, file: str, where: str) -> list[Probl
         return list(exc.problems)
     except ArithmeticError:  # e.g. a lognormal's exp(mu) overflowing while its support is checked
         names = [name for name in priors if _overflows(cls, name, priors[name])] or [None]
-        return [Problem(file, f"{where}.priors", name, "parameters overflow floating-point arithmetic "
-                        "(e.g. exp(mu) of a lognormal); give values of a sensible size") for name in names]
+        return [
+            Problem(
+                file,
+                f"{where}.priors",
+                name,
+                "parameters overflow floating-point arithmetic "
+                "(e.g. exp(mu) of a lognormal); give values of a sensible size",
+            )
+            for name in names
+        ]
     problems = []
     for name, dist in prior_set.items():
         if name not in priors:
             continue
         for param, value in dist.params().items():
             positive = dist.PARAMS[param] == "positive"
-            if abs(value) > PRIOR_PARAMETER_LIMIT or (positive and value < 1 / PRIOR_PARAMETER_LIMIT):
-                allowed = (f"[{1 / PRIOR_PARAMETER_LIMIT:g}, {PRIOR_PARAMETER_LIMIT:g}]" if positive
-                           else f"[{-PRIOR_PARAMETER_LIMIT:g}, {PRIOR_PARAMETER_LIMIT:g}]")
-                problems.append(Problem(file, f"{where}.priors.{name}", param,
-                                        f"{value:g} is outside the sensible range {allowed} of a prior parameter"))
+            if abs(value) > PRIOR_PARAMETER_LIMIT or (
+                positive and value < 1 / PRIOR_PARAMETER_LIMIT
+            ):
+                allowed = (
+                    f"[{1 / PRIOR_PARAMETER_LIMIT:g}, {PRIOR_PARAMETER_LIMIT:g}]"
+                    if positive
+                    else f"[{-PRIOR_PARAMETER_LIMIT:g}, {PRIOR_PARAMETER_LIMIT:g}]"
+                )
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}.priors.{name}",
+                        param,
+                        f"{value:g} is outside the sensible range {allowed} of a prior parameter",
+                    )
+                )
     return problems
 
 
@@ -270,21 +325,35 @@ def _overflows(cls, name: str, prior) -> bool:
     return False
 
 
-def _check_options(model: str, options: dict, file: str, where: str) -> tuple[list[Problem], BaseModel | None]:
+def _check_options(
+    model: str, options: dict, file: str, where: str
+) -> tuple[list[Problem], BaseModel | None]:
     problems = []
     options = dict(options)
     for key in _ANALYSIS_KEYS_NOT_OPTIONS:
         if key in options:
-            problems.append(Problem(file, f"{where}.options", key,
-                                    f"`{key}` is a key of the analysis itself, not a model option: write it beside `model`"))
+            problems.append(
+                Problem(
+                    file,
+                    f"{where}.options",
+                    key,
+                    f"`{key}` is a key of the analysis itself, not a model option: write it beside `model`",
+                )
+            )
             del options[key]
     schema = MODEL_OPTIONS[model]
     parsed = _validate(schema, options, file, f"{where}.options", problems)
     return problems, parsed
 
 
-def _data_ref(entry: AnalysisTable, default: DataTable, spec_dir: Path, file: str, where: str,
-              problems: list[Problem]) -> DataRef | None:
+def _data_ref(
+    entry: AnalysisTable,
+    default: DataTable,
+    spec_dir: Path,
+    file: str,
+    where: str,
+    problems: list[Problem],
+) -> DataRef | None:
     """The entry's data reference: its own ``dataset``/``file`` (with its own kind, risk table and
     totals) or else those of ``[data]``; checked against the model's family and the file system."""
     from bayes_anlo import datasets
@@ -292,98 +361,218 @@ def _data_ref(entry: AnalysisTable, default: DataTable, spec_dir: Path, file: st
     own = entry.dataset is not None or entry.file is not None
     source = entry if own else default
     dataset, data_file = source.dataset, source.file
-    kind = entry.kind or source.kind or ("summaries" if entry.model in SURVIVAL_MODELS else "binary")
+    kind = (
+        entry.kind or source.kind or ("summaries" if entry.model in SURVIVAL_MODELS else "binary")
+    )
     risk_table = entry.risk_table or source.risk_table
     totals = entry.totals or source.totals
     n = len(problems)
     if (dataset is None) == (data_file is None):
-        problems.append(Problem(file, where, "dataset", "give exactly one of `dataset` or `file` (here or in [data])"))
+        problems.append(
+            Problem(
+                file,
+                where,
+                "dataset",
+                "give exactly one of `dataset` or `file` (here or in [data])",
+            )
+        )
     survival = entry.model in SURVIVAL_MODELS
     if (kind == "binary") == survival:
         wanted = "ipd, km or summaries" if survival else "binary"
-        problems.append(Problem(file, where, "kind", f"model {entry.model!r} reads {wanted} data, not kind = {kind!r}"))
+        problems.append(
+            Problem(
+                file,
+                where,
+                "kind",
+                f"model {entry.model!r} reads {wanted} data, not kind = {kind!r}",
+            )
+        )
     if dataset is not None:
         if dataset not in datasets.names():
-            problems.append(Problem(file, where, "dataset",
-                                    f"unknown dataset {dataset!r}; see `bayes-anlo datasets` ({', '.join(datasets.names())})"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "dataset",
+                    f"unknown dataset {dataset!r}; see `bayes-anlo datasets` ({', '.join(datasets.names())})",
+                )
+            )
         else:
             held = datasets.info(dataset)["kind"]
             if _DATASET_KINDS.get(kind) != held:
                 need = "binary" if kind == "binary" else f"kind = {kind!r}"
-                problems.append(Problem(file, where, "dataset",
-                                        f"dataset {dataset!r} holds {held} data; model {entry.model!r} with {need} "
-                                        f"needs {_DATASET_KINDS.get(kind, 'a file of ' + kind)} data"))
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        "dataset",
+                        f"dataset {dataset!r} holds {held} data; model {entry.model!r} with {need} "
+                        f"needs {_DATASET_KINDS.get(kind, 'a file of ' + kind)} data",
+                    )
+                )
     resolved: dict[str, Path | None] = {"file": None, "risk_table": None, "totals": None}
     for key, value in (("file", data_file), ("risk_table", risk_table), ("totals", totals)):
         if value is None:
             continue
         if key != "file" and kind != "km":
-            problems.append(Problem(file, where, key, f'only with kind = "km" (this analysis reads kind = {kind!r})'))
+            problems.append(
+                Problem(
+                    file, where, key, f'only with kind = "km" (this analysis reads kind = {kind!r})'
+                )
+            )
             continue
         resolved[key] = (spec_dir / value).resolve()
         if not resolved[key].is_file():
             what = "data file" if key == "file" else f"{key.replace('_', ' ')} file"
-            problems.append(Problem(file, where, key, f"{what} {value!r} does not exist (looked in {resolved[key]})"))
+            problems.append(
+                Problem(
+                    file, where, key, f"{what} {value!r} does not exist (looked in {resolved[key]})"
+                )
+            )
     if len(problems) > n:
         return None
-    return DataRef(dataset=dataset, file=resolved["file"], kind=kind, risk_table=resolved["risk_table"],
-                   totals=resolved["totals"])
+    return DataRef(
+        dataset=dataset,
+        file=resolved["file"],
+        kind=kind,
+        risk_table=resolved["risk_table"],
+        totals=resolved["totals"],
+    )
 
 
-def _check_entry(entry: AnalysisTable, known_models: set[str], file: str, where: str) -> list[Problem]:
+def _check_entry(
+    entry: AnalysisTable, known_models: set[str], file: str, where: str
+) -> list[Problem]:
     """Model-dependent keys of one analysis (all but its data reference)."""
     from bayes_anlo import datasets
 
     problems: list[Problem] = []
     if entry.model not in known_models:
-        return [Problem(file, where, "model", f"unknown model {entry.model!r}; known: {', '.join(sorted(known_models))}")]
+        return [
+            Problem(
+                file,
+                where,
+                "model",
+                f"unknown model {entry.model!r}; known: {', '.join(sorted(known_models))}",
+            )
+        ]
     survival = entry.model in SURVIVAL_MODELS
     if entry.method not in methods_of(entry.model):
-        problems.append(Problem(file, where, "method", f"model {entry.model!r} is fitted by "
-                                f"{' or '.join(methods_of(entry.model))}, not {entry.method!r}"))
+        problems.append(
+            Problem(
+                file,
+                where,
+                "method",
+                f"model {entry.model!r} is fitted by "
+                f"{' or '.join(methods_of(entry.model))}, not {entry.method!r}",
+            )
+        )
     if survival:
         if entry.endpoint is None:
-            problems.append(Problem(file, where, "endpoint", f"required for model {entry.model!r} (\"PFS\" or \"OS\")"))
+            problems.append(
+                Problem(
+                    file, where, "endpoint", f'required for model {entry.model!r} ("PFS" or "OS")'
+                )
+            )
         for key in ("outcome", "thresholds"):
             if key in entry.model_fields_set:
-                problems.append(Problem(file, where, key, f"not used by survival model {entry.model!r}"))
+                problems.append(
+                    Problem(file, where, key, f"not used by survival model {entry.model!r}")
+                )
     else:
         if entry.outcome is None:
-            problems.append(Problem(file, where, "outcome", f"required for model {entry.model!r} (e.g. \"ORR\")"))
+            problems.append(
+                Problem(file, where, "outcome", f'required for model {entry.model!r} (e.g. "ORR")')
+            )
         if entry.endpoint is not None:
-            problems.append(Problem(file, where, "endpoint", f"only for survival models; model {entry.model!r} reads `outcome`"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "endpoint",
+                    f"only for survival models; model {entry.model!r} reads `outcome`",
+                )
+            )
     if entry.by is not None and entry.model not in GROUPED_MODELS:
-        problems.append(Problem(file, where, "by", f"model {entry.model!r} takes no grouping column "
-                                f"(only {', '.join(GROUPED_MODELS)} do)"))
+        problems.append(
+            Problem(
+                file,
+                where,
+                "by",
+                f"model {entry.model!r} takes no grouping column "
+                f"(only {', '.join(GROUPED_MODELS)} do)",
+            )
+        )
     if entry.reference_arm is not None and not survival:
-        hint = " (two_arm: order the arms with options.arms = [p1, p2])" if entry.model == "two_arm" else ""
+        hint = (
+            " (two_arm: order the arms with options.arms = [p1, p2])"
+            if entry.model == "two_arm"
+            else ""
+        )
         problems.append(Problem(file, where, "reference_arm", f"only for survival models{hint}"))
     option_problems, options = _check_options(entry.model, entry.options, file, where)
     problems.extend(option_problems)
     if entry.priors:
         problems.extend(_check_priors(entry.model, entry.priors, file, where))
     p_prior = entry.priors.get("p") if isinstance(entry.priors.get("p"), dict) else {}
-    if entry.method == "exact" and entry.model == "complete_pooling" and p_prior.get("dist", "beta") != "beta":
-        problems.append(Problem(file, f"{where}.priors.p", "dist", 'method = "exact" needs a beta prior on p'))
-    if entry.method == "exact" and entry.model == "two_arm" and options is not None and options.hierarchical is True:
-        problems.append(Problem(file, f"{where}.options", "hierarchical",
-                                'method = "exact" covers independent arms only (hierarchical = false or "auto")'))
-    if entry.method == "exact" and entry.model == "nested_beta_binomial" and options is not None \
-            and options.within == "beta_binomial":
-        problems.append(Problem(file, f"{where}.options", "within",
-                                'method = "exact" needs within = "binomial" (one row per subgroup) or "auto"'))
+    if (
+        entry.method == "exact"
+        and entry.model == "complete_pooling"
+        and p_prior.get("dist", "beta") != "beta"
+    ):
+        problems.append(
+            Problem(file, f"{where}.priors.p", "dist", 'method = "exact" needs a beta prior on p')
+        )
+    if (
+        entry.method == "exact"
+        and entry.model == "two_arm"
+        and options is not None
+        and options.hierarchical is True
+    ):
+        problems.append(
+            Problem(
+                file,
+                f"{where}.options",
+                "hierarchical",
+                'method = "exact" covers independent arms only (hierarchical = false or "auto")',
+            )
+        )
+    if (
+        entry.method == "exact"
+        and entry.model == "nested_beta_binomial"
+        and options is not None
+        and options.within == "beta_binomial"
+    ):
+        problems.append(
+            Problem(
+                file,
+                f"{where}.options",
+                "within",
+                'method = "exact" needs within = "binomial" (one row per subgroup) or "auto"',
+            )
+        )
     if entry.published is not None:
         name = entry.published.dataset
         if name not in datasets.names():
-            problems.append(Problem(file, f"{where}.published", "dataset", f"unknown dataset {name!r}"))
+            problems.append(
+                Problem(file, f"{where}.published", "dataset", f"unknown dataset {name!r}")
+            )
         elif datasets.info(name)["kind"] not in _PUBLISHED_KINDS:
-            problems.append(Problem(file, f"{where}.published", "dataset",
-                                    f"dataset {name!r} holds {datasets.info(name)['kind']} data, not published results "
-                                    f"({' or '.join(_PUBLISHED_KINDS)})"))
+            problems.append(
+                Problem(
+                    file,
+                    f"{where}.published",
+                    "dataset",
+                    f"dataset {name!r} holds {datasets.info(name)['kind']} data, not published results "
+                    f"({' or '.join(_PUBLISHED_KINDS)})",
+                )
+            )
     return problems
 
 
-def _audits(meta: AnalysisMeta, spec_dir: Path, file: str, problems: list[Problem]) -> tuple[str, ...]:
+def _audits(
+    meta: AnalysisMeta, spec_dir: Path, file: str, problems: list[Problem]
+) -> tuple[str, ...]:
     from bayes_anlo.audit import list_bundled_audits
 
     resolved = []
@@ -393,20 +582,40 @@ def _audits(meta: AnalysisMeta, spec_dir: Path, file: str, problems: list[Proble
         elif (spec_dir / audit).is_file():
             resolved.append(str((spec_dir / audit).resolve()))
         else:
-            problems.append(Problem(file, "analysis", "audit", f"{audit!r} is neither a bundled audit "
-                                    f"({', '.join(list_bundled_audits())}) nor an existing file"))
+            problems.append(
+                Problem(
+                    file,
+                    "analysis",
+                    "audit",
+                    f"{audit!r} is neither a bundled audit "
+                    f"({', '.join(list_bundled_audits())}) nor an existing file",
+                )
+            )
     return tuple(resolved)
 
 
 def _entry(table: AnalysisTable, ref: DataRef, where: str) -> AnalysisEntry:
     by = table.by if table.by is not None else None
     return AnalysisEntry(
-        id=table.id, model=table.model, data=ref, title=table.title or table.id, outcome=table.outcome,
-        endpoint=table.endpoint, method=table.method, by=by, where=dict(table.where), exclude=dict(table.exclude),
-        thresholds=tuple(table.thresholds), priors=dict(table.priors), sensitivity=table.sensitivity,
+        id=table.id,
+        model=table.model,
+        data=ref,
+        title=table.title or table.id,
+        outcome=table.outcome,
+        endpoint=table.endpoint,
+        method=table.method,
+        by=by,
+        where=dict(table.where),
+        exclude=dict(table.exclude),
+        thresholds=tuple(table.thresholds),
+        priors=dict(table.priors),
+        sensitivity=table.sensitivity,
         published=table.published.model_dump() if table.published is not None else {},
-        options=dict(table.options), sampler=table.sampler.given() if table.sampler is not None else {},
-        notes=table.notes, reference_arm=table.reference_arm, location=where,
+        options=dict(table.options),
+        sampler=table.sampler.given() if table.sampler is not None else {},
+        notes=table.notes,
+        reference_arm=table.reference_arm,
+        location=where,
     )
 
 
@@ -414,7 +623,10 @@ def _entry(table: AnalysisTable, ref: DataRef, where: str) -> AnalysisEntry:
 # the entry points
 # ------------------------------------------------------------------------------------------------
 
-def load_spec(path: str | Path, *, known_models: set[str] | None = None, check_data: bool = True) -> Spec:
+
+def load_spec(
+    path: str | Path, *, known_models: set[str] | None = None, check_data: bool = True
+) -> Spec:
     """Parse and validate a TOML spec; raise one :class:`InputError` listing every problem.
 
     In spec errors the "row" is the TOML table (e.g. ``analyses[2].sampler``) and the column is
@@ -463,8 +675,16 @@ def load_spec(path: str | Path, *, known_models: set[str] | None = None, check_d
         raise InputError(problems)
     assert meta is not None and sampler is not None  # no problems: pass 1 accepted both
     return Spec(
-        path=path, name=meta.name, title=meta.title or meta.name, description=meta.description, seed=meta.seed,
-        sampler=sampler.given(), analyses=tuple(entries), limitations=tuple(meta.limitations), audits=audits, raw=raw,
+        path=path,
+        name=meta.name,
+        title=meta.title or meta.name,
+        description=meta.description,
+        seed=meta.seed,
+        sampler=sampler.given(),
+        analyses=tuple(entries),
+        limitations=tuple(meta.limitations),
+        audits=audits,
+        raw=raw,
     )
 
 

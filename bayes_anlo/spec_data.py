@@ -49,7 +49,9 @@ class _Loader:
 
         key = ("dataset", dataset) if dataset is not None else ("binary", str(binary_file))
         if key not in self._cache:
-            self._cache[key] = datasets.load(dataset) if dataset is not None else load_binary(binary_file)
+            self._cache[key] = (
+                datasets.load(dataset) if dataset is not None else load_binary(binary_file)
+            )
         return self._cache[key]
 
 
@@ -71,21 +73,38 @@ def _column_problems(entry, columns, file: str) -> list[Problem]:
     for key in ("where", "exclude"):
         for column in getattr(entry, key):
             if column not in columns:
-                problems.append(Problem(file, f"{entry.location}.{key}", column,
-                                        f"the data have no column {column!r} (has: {have})"))
+                problems.append(
+                    Problem(
+                        file,
+                        f"{entry.location}.{key}",
+                        column,
+                        f"the data have no column {column!r} (has: {have})",
+                    )
+                )
     if entry.by is not None and entry.by not in columns:
-        problems.append(Problem(file, entry.location, "by", f"the data have no column {entry.by!r} (has: {have})"))
+        problems.append(
+            Problem(
+                file, entry.location, "by", f"the data have no column {entry.by!r} (has: {have})"
+            )
+        )
     collapse = entry.options.get("collapse", ())
     for column in [collapse] if isinstance(collapse, str) else collapse:
         if column not in columns:
-            problems.append(Problem(file, f"{entry.location}.options", "collapse",
-                                    f"the data have no column {column!r} (has: {have})"))
+            problems.append(
+                Problem(
+                    file,
+                    f"{entry.location}.options",
+                    "collapse",
+                    f"the data have no column {column!r} (has: {have})",
+                )
+            )
     return problems
 
 
 # ------------------------------------------------------------------------------------------------
 # response rates
 # ------------------------------------------------------------------------------------------------
+
 
 def _binary_problems(entry, file: str, load: _Loader) -> list[Problem]:
     from bayes_anlo.data.binary import BinaryData
@@ -96,11 +115,21 @@ def _binary_problems(entry, file: str, load: _Loader) -> list[Problem]:
     except InputError as exc:
         return list(exc.problems)
     if not isinstance(data, BinaryData):  # pass 2 checks dataset kinds; kept for safety
-        return [Problem(file, where, "dataset", f"{entry.data.describe()} is not binary (events/n) data")]
+        return [
+            Problem(
+                file, where, "dataset", f"{entry.data.describe()} is not binary (events/n) data"
+            )
+        ]
     problems = _column_problems(entry, set(data.table.columns), file)
     if entry.outcome not in data.outcomes:
-        problems.append(Problem(file, where, "outcome",
-                                f"outcome {entry.outcome!r} is not in the data (has: {', '.join(data.outcomes)})"))
+        problems.append(
+            Problem(
+                file,
+                where,
+                "outcome",
+                f"outcome {entry.outcome!r} is not in the data (has: {', '.join(data.outcomes)})",
+            )
+        )
     if problems:
         return problems
     try:
@@ -110,8 +139,14 @@ def _binary_problems(entry, file: str, load: _Loader) -> list[Problem]:
     except InputError as exc:
         return _relocated(exc, file, where, "where")
     if len(selected) == 0:
-        return [Problem(file, where, "exclude" if entry.exclude else "where",
-                        f"no rows of outcome {entry.outcome!r} left after `where` and `exclude`")]
+        return [
+            Problem(
+                file,
+                where,
+                "exclude" if entry.exclude else "where",
+                f"no rows of outcome {entry.outcome!r} left after `where` and `exclude`",
+            )
+        ]
     return _binary_model_problems(entry, selected, file)
 
 
@@ -128,17 +163,35 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
             prep = prepare_nested(data, by)
             counts = np.bincount(prep.index["subgroup"])
             if entry.method == "exact" and np.any(counts > 1):
-                crowded = [level for level, c in zip(prep.coords["subgroup"], counts, strict=True) if c > 1]
-                return [Problem(file, where, "method",
-                                f'method = "exact" needs one row per {by}; {", ".join(map(repr, crowded))} '
-                                f'have several (use method = "nuts")')]
+                crowded = [
+                    level for level, c in zip(prep.coords["subgroup"], counts, strict=True) if c > 1
+                ]
+                return [
+                    Problem(
+                        file,
+                        where,
+                        "method",
+                        f'method = "exact" needs one row per {by}; {", ".join(map(repr, crowded))} '
+                        f'have several (use method = "nuts")',
+                    )
+                ]
         elif entry.model == "two_arm":
             prep = prepare_two_arm(data, by, entry.options.get("arms"))
             counts = np.bincount(prep.index["arm"])
-            if entry.method == "exact" and entry.options.get("hierarchical", "auto") == "auto" and np.any(counts > 1):
-                return [Problem(file, where, "method",
-                                f'method = "exact" needs one row per arm; an arm has {int(counts.max())} rows '
-                                f'(use method = "nuts")')]
+            if (
+                entry.method == "exact"
+                and entry.options.get("hierarchical", "auto") == "auto"
+                and np.any(counts > 1)
+            ):
+                return [
+                    Problem(
+                        file,
+                        where,
+                        "method",
+                        f'method = "exact" needs one row per arm; an arm has {int(counts.max())} rows '
+                        f'(use method = "nuts")',
+                    )
+                ]
     except InputError as exc:
         key = "options" if entry.options.get("arms") else ("by" if by else None)
         return _relocated(exc, file, where, key)
@@ -149,6 +202,7 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
 # survival
 # ------------------------------------------------------------------------------------------------
 
+
 def _survival_container(entry):
     """The entry's survival data as loaded from its dataset or files (by ``kind``)."""
     from bayes_anlo import datasets
@@ -158,7 +212,9 @@ def _survival_container(entry):
     if ref.dataset:
         return survival.load_summaries(datasets.load(ref.dataset), label=ref.dataset)
     # by kind; a file that does not fit its kind is reported with the kind and its columns
-    return survival.load_survival_input(ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals)[1]
+    return survival.load_survival_input(
+        ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals
+    )[1]
 
 
 def _survival_problems(entry, file: str) -> list[Problem]:
@@ -173,24 +229,45 @@ def _survival_problems(entry, file: str) -> list[Problem]:
     table = container.coordinates if entry.data.kind == "km" else container.table
     problems = _column_problems(entry, set(table.columns), file)
     if entry.data.kind == "summaries" and entry.endpoint not in container.endpoints:
-        problems.append(Problem(file, where, "endpoint", f"endpoint {entry.endpoint!r} is not in the data "
-                                f"(has: {', '.join(container.endpoints) or 'none'})"))
+        problems.append(
+            Problem(
+                file,
+                where,
+                "endpoint",
+                f"endpoint {entry.endpoint!r} is not in the data "
+                f"(has: {', '.join(container.endpoints) or 'none'})",
+            )
+        )
     if entry.reference_arm is not None and "arm" in table.columns:
         arms = sorted({str(a) for a in table["arm"]})
         if entry.reference_arm not in arms:
-            problems.append(Problem(file, where, "reference_arm",
-                                    f"arm {entry.reference_arm!r} is not in the data (has: {', '.join(map(repr, arms))})"))
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    "reference_arm",
+                    f"arm {entry.reference_arm!r} is not in the data (has: {', '.join(map(repr, arms))})",
+                )
+            )
     if problems:
         return problems
     try:
         with warnings.catch_warnings():  # reconstruction warnings are given when the analysis runs
             warnings.simplefilter("ignore")
-            data = load_survival_entry(entry).data  # what the model fits (summaries, patients, reconstruction)
+            data = load_survival_entry(
+                entry
+            ).data  # what the model fits (summaries, patients, reconstruction)
     except InputError as exc:
         return _relocated(exc, file, where, "where")
     if len(data.table if hasattr(data, "table") else data.to_frame()) == 0:
-        return [Problem(file, where, "exclude" if entry.exclude else "where",
-                        f"no {entry.endpoint} rows left after `where` and `exclude`")]
+        return [
+            Problem(
+                file,
+                where,
+                "exclude" if entry.exclude else "where",
+                f"no {entry.endpoint} rows left after `where` and `exclude`",
+            )
+        ]
     try:
         make_survival_model(entry, SamplerSettings()).prepare(data)
     except (InputError, ValueError) as exc:
@@ -204,6 +281,7 @@ def _survival_problems(entry, file: str) -> list[Problem]:
 # published results
 # ------------------------------------------------------------------------------------------------
 
+
 def _published_problems(entry, file: str, load: _Loader) -> list[Problem]:
     if not entry.published:
         return []
@@ -215,8 +293,22 @@ def _published_problems(entry, file: str, load: _Loader) -> list[Problem]:
     missing = [c for c in entry.published.get("where", {}) if c not in columns]
     if missing:
         have = ", ".join(sorted(columns))
-        return [Problem(file, f"{where}.where", c, f"dataset {entry.published['dataset']!r} has no column {c!r} "
-                        f"(has: {have})") for c in missing]
+        return [
+            Problem(
+                file,
+                f"{where}.where",
+                c,
+                f"dataset {entry.published['dataset']!r} has no column {c!r} (has: {have})",
+            )
+            for c in missing
+        ]
     if published_table(entry).empty:
-        return [Problem(file, where, "where", f"no rows of {entry.published['dataset']!r} match {entry.published['where']}")]
+        return [
+            Problem(
+                file,
+                where,
+                "where",
+                f"no rows of {entry.published['dataset']!r} match {entry.published['where']}",
+            )
+        ]
     return []

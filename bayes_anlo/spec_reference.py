@@ -57,7 +57,9 @@ def type_label(annotation, metadata=()) -> str:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         return " or ".join(type_label(a) for a in args)
     if origin is Literal:
-        return " or ".join(f'"{v}"' if isinstance(v, str) else str(v).lower() for v in typing.get_args(annotation))
+        return " or ".join(
+            f'"{v}"' if isinstance(v, str) else str(v).lower() for v in typing.get_args(annotation)
+        )
     if origin is list:
         item = type_label(typing.get_args(annotation)[0])
         return f"list of {item.replace('a number', 'numbers').replace('an integer', 'integers')}"
@@ -112,11 +114,14 @@ def _model_section(name: str) -> list[str]:
     survival = name in SURVIVAL_MODELS
     summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
     lines = [f"### `{name}`", "", summary, ""]
-    reads = "`endpoint` (required), data of kind ipd, km or summaries" if survival else \
-        "`outcome` (required), `thresholds`, data of kind binary"
+    reads = (
+        "`endpoint` (required), data of kind ipd, km or summaries"
+        if survival
+        else "`outcome` (required), `thresholds`, data of kind binary"
+    )
     lines.append(f"* methods: {', '.join(f'`{m}`' for m in methods_of(name))}; reads {reads}")
     if name in GROUPED_MODELS:
-        lines.append(f"* `by`: grouping column, default `\"{GROUPED_MODELS[name]}\"`")
+        lines.append(f'* `by`: grouping column, default `"{GROUPED_MODELS[name]}"`')
     if survival:
         lines.append("* `reference_arm`: the arm hazard ratios are against")
     options = MODEL_OPTIONS[name]
@@ -125,14 +130,26 @@ def _model_section(name: str) -> list[str]:
     else:
         lines += ["", "No options."]
     priors = priors_class_of(name)
-    lines += ["", f"Priors (`priors = {{...}}`, {priors.__name__}):", "", "| prior | default | meaning |", "|---|---|---|"]
+    lines += [
+        "",
+        f"Priors (`priors = {{...}}`, {priors.__name__}):",
+        "",
+        "| prior | default | meaning |",
+        "|---|---|---|",
+    ]
     default = priors()
     for prior_name, dist in default.items():
-        lines.append(f"| `{prior_name}` | {dist.describe()} | {priors.MEANING.get(prior_name, '')} |")
+        lines.append(
+            f"| `{prior_name}` | {dist.describe()} | {priors.MEANING.get(prior_name, '')} |"
+        )
     alternatives = priors.alternatives()
     if alternatives:
-        lines += ["", "Named sets (`priors = { set = \"...\" }`; refits of `sensitivity = true`): "
-                  + "; ".join(f"`{k}` ({v.describe()})" for k, v in alternatives.items()) + "."]
+        lines += [
+            "",
+            'Named sets (`priors = { set = "..." }`; refits of `sensitivity = true`): '
+            + "; ".join(f"`{k}` ({v.describe()})" for k, v in alternatives.items())
+            + ".",
+        ]
     return [*lines, ""]
 
 
@@ -152,7 +169,7 @@ def reference_markdown() -> str:
         "(exit status 2): the table is `analysis`, `data`, `sampler`, `analyses[2]`, `analyses[2].options`,",
         "`analyses[2].priors.kappa` ...; list items are numbered from 1. The checks, in order:",
         "",
-        "1. types and ranges of every key below (types are strict: `\"5\"` is not a number, `1` is not `true`;",
+        '1. types and ranges of every key below (types are strict: `"5"` is not a number, `1` is not `true`;',
         "   numbers are finite; unknown keys are errors; tables and arrays nest at most"
         f" {MAX_NESTING} levels);",
         "2. what depends on the model: its methods, the keys its family reads, its options and priors, the",
@@ -193,7 +210,7 @@ def reference_markdown() -> str:
         "",
         "## Models",
         "",
-        "`model = \"...\"` names one of the models below (`bayes_anlo.models.MODELS`).",
+        '`model = "..."` names one of the models below (`bayes_anlo.models.MODELS`).',
         "",
     ]
     for name in MODELS:
@@ -201,14 +218,16 @@ def reference_markdown() -> str:
     out += [
         "## Priors",
         "",
-        "A prior is a table `{ dist = \"<family>\", <parameter> = <number>, ... }`; priors left out keep their",
-        "default, and `set = \"<name>\"` starts from a named set. Families and parameters (PyMC's names):",
+        'A prior is a table `{ dist = "<family>", <parameter> = <number>, ... }`; priors left out keep their',
+        'default, and `set = "<name>"` starts from a named set. Families and parameters (PyMC\'s names):',
         "",
         "| dist | parameters |",
         "|---|---|",
     ]
     for family, cls in DISTRIBUTIONS.items():
-        params = ", ".join(f"`{p}`" + (" > 0" if kind == "positive" else "") for p, kind in cls.PARAMS.items())
+        params = ", ".join(
+            f"`{p}`" + (" > 0" if kind == "positive" else "") for p, kind in cls.PARAMS.items()
+        )
         out.append(f"| `{family}` | {params} |")
     out += [
         "",

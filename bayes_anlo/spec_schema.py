@@ -54,11 +54,19 @@ MAX_NESTING = 16
 
 #: Keys that older specs accepted but nothing ever used: rejected with the reason.
 REMOVED_KEYS = {
-    ("analysis", "sources"): "nothing ever read it; cite sources in `description` or in the data's `source` column",
-    ("analyses", "frequentist"): "nothing ever read it; the frequentist comparison is always computed where it "
-                                 "is defined",
-    ("", "report"): "nothing ever read [report] (its only key, published_note, never reached the report); "
-                    "put notes in `description` or an analysis's `notes`",
+    (
+        "analysis",
+        "sources",
+    ): "nothing ever read it; cite sources in `description` or in the data's `source` column",
+    (
+        "analyses",
+        "frequentist",
+    ): "nothing ever read it; the frequentist comparison is always computed where it is defined",
+    (
+        "",
+        "report",
+    ): "nothing ever read [report] (its only key, published_note, never reached the report); "
+    "put notes in `description` or an analysis's `notes`",
 }
 
 
@@ -79,8 +87,11 @@ def _selection_value(value: Any) -> str | list[str]:
         return value
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return list(value)
-    raise PydanticCustomError("selection", "must be text or a non-empty list of text, got {got}",
-                              {"got": _describe(value)})
+    raise PydanticCustomError(
+        "selection",
+        "must be text or a non-empty list of text, got {got}",
+        {"got": _describe(value)},
+    )
 
 
 def _text_or_list(value: Any) -> tuple[str, ...]:
@@ -88,32 +99,46 @@ def _text_or_list(value: Any) -> tuple[str, ...]:
         return (value,)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise PydanticCustomError("text_list", "must be text or a list of text, got {got}", {"got": _describe(value)})
+    raise PydanticCustomError(
+        "text_list", "must be text or a list of text, got {got}", {"got": _describe(value)}
+    )
 
 
 def _thresholds(value: Any) -> tuple[float, ...]:
-    if isinstance(value, list) and len(value) <= 50 and all(
-            isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in value):
+    if (
+        isinstance(value, list)
+        and len(value) <= 50
+        and all(isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in value)
+    ):
         return tuple(float(t) for t in value)
-    raise PydanticCustomError("thresholds", "must be a list of numbers strictly between 0 and 1 (at most 50), got {got}",
-                              {"got": _describe(value)})
+    raise PydanticCustomError(
+        "thresholds",
+        "must be a list of numbers strictly between 0 and 1 (at most 50), got {got}",
+        {"got": _describe(value)},
+    )
 
 
 def _auto_or_bool(value: Any) -> str | bool:
     if value == "auto" or isinstance(value, bool):
         return value
-    raise PydanticCustomError("auto_or_bool", 'must be true, false or "auto", got {got}', {"got": _describe(value)})
+    raise PydanticCustomError(
+        "auto_or_bool", 'must be true, false or "auto", got {got}', {"got": _describe(value)}
+    )
 
 
 def _cuts(value: Any) -> str | tuple[float, ...]:
     if value == "quantiles":
         return value
     bad = PydanticCustomError(
-        "cuts", 'must be "quantiles" or a list of months starting at 0, finite and strictly increasing, got {got}',
-        {"got": _describe(value)})
+        "cuts",
+        'must be "quantiles" or a list of months starting at 0, finite and strictly increasing, got {got}',
+        {"got": _describe(value)},
+    )
     if not isinstance(value, list) or not value:
         raise bad
-    if not all(isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c) for c in value):
+    if not all(
+        isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c) for c in value
+    ):
         raise bad
     if value[0] != 0 or any(b <= a for a, b in zip(value, value[1:], strict=False)):
         raise bad
@@ -121,7 +146,9 @@ def _cuts(value: Any) -> str | tuple[float, ...]:
 
 
 #: A column -> value(s) table: keep (``where``) or drop (``exclude``) rows whose column equals one of the values.
-Selection = dict[str, Annotated[Any, PlainValidator(_selection_value), DocType("text or list of text")]]
+Selection = dict[
+    str, Annotated[Any, PlainValidator(_selection_value), DocType("text or list of text")]
+]
 TextList = Annotated[Any, PlainValidator(_text_or_list), DocType("text or list of text")]
 OneLine = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\n\r]*$")]
 PositiveMonths = Annotated[float, Field(gt=0, le=1200)]
@@ -141,8 +168,11 @@ class AnalysisMeta(Table):
     title: OneLine | None = Field(None, description="title of the report (default: `name`)")
     description: str = Field("", max_length=20000, description="a paragraph for the report")
     seed: int = Field(1, ge=0, description="every random stream of the run derives from it")
-    audit: TextList = Field((), description="audits of the paper's printed numbers shown in the report: bundled "
-                                            "audit names or extraction CSVs relative to the spec")
+    audit: TextList = Field(
+        (),
+        description="audits of the paper's printed numbers shown in the report: bundled "
+        "audit names or extraction CSVs relative to the spec",
+    )
     limitations: TextList = Field((), description="limitations listed in the report")
 
 
@@ -154,23 +184,38 @@ class DataTable(Table):
     dataset: OneLine | None = Field(None, description="a bundled dataset (`bayes-anlo datasets`)")
     file: OneLine | None = Field(None, description="a CSV file, relative to the spec")
     kind: Literal["binary", "ipd", "km", "summaries"] | None = Field(
-        None, description="kind of the data: binary outcomes, patient-level survival, digitised KM coordinates, "
-                          "published survival summaries (default: binary for response-rate models, summaries for "
-                          "survival models)")
-    risk_table: OneLine | None = Field(None, description='numbers at risk of digitised curves (kind = "km" only), '
-                                                         "relative to the spec")
-    totals: OneLine | None = Field(None, description='total events and patients of digitised curves (kind = "km" '
-                                                     "only), relative to the spec")
+        None,
+        description="kind of the data: binary outcomes, patient-level survival, digitised KM coordinates, "
+        "published survival summaries (default: binary for response-rate models, summaries for "
+        "survival models)",
+    )
+    risk_table: OneLine | None = Field(
+        None,
+        description='numbers at risk of digitised curves (kind = "km" only), relative to the spec',
+    )
+    totals: OneLine | None = Field(
+        None,
+        description='total events and patients of digitised curves (kind = "km" '
+        "only), relative to the spec",
+    )
 
 
 class SamplerTable(Table):
     """``[sampler]`` (NUTS settings for every analysis) and an analysis's ``sampler = {...}`` (overrides)."""
 
-    draws: int | None = Field(None, ge=1, le=100_000, description="draws per chain after tuning (default 1000)")
-    tune: int | None = Field(None, ge=1, le=100_000, description="tuning steps per chain (default 1000)")
+    draws: int | None = Field(
+        None, ge=1, le=100_000, description="draws per chain after tuning (default 1000)"
+    )
+    tune: int | None = Field(
+        None, ge=1, le=100_000, description="tuning steps per chain (default 1000)"
+    )
     chains: int | None = Field(None, ge=1, le=64, description="number of chains (default 4)")
-    target_accept: float | None = Field(None, ge=0.5, lt=1, description="NUTS target acceptance rate (default 0.9)")
-    sampler: Literal["nutpie", "pymc"] | None = Field(None, description="NUTS implementation (default nutpie)")
+    target_accept: float | None = Field(
+        None, ge=0.5, lt=1, description="NUTS target acceptance rate (default 0.9)"
+    )
+    sampler: Literal["nutpie", "pymc"] | None = Field(
+        None, description="NUTS implementation (default nutpie)"
+    )
 
     def given(self) -> dict[str, Any]:
         """Only the settings the spec wrote."""
@@ -180,37 +225,69 @@ class SamplerTable(Table):
 class PublishedTable(Table):
     """An analysis's ``published = {...}``: the pooled results the paper printed, set beside the posterior."""
 
-    dataset: OneLine = Field(description="a bundled dataset of kind published_pooled or published_tests")
-    where: Selection = Field(default_factory=dict, description="keep the rows whose column equals the value(s)")
+    dataset: OneLine = Field(
+        description="a bundled dataset of kind published_pooled or published_tests"
+    )
+    where: Selection = Field(
+        default_factory=dict, description="keep the rows whose column equals the value(s)"
+    )
 
 
 class AnalysisTable(Table):
     """One ``[[analyses]]`` table: one model fit (and its report section)."""
 
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = Field(
-        description="unique; names tables and figures (letters, digits, _ and -)")
+        description="unique; names tables and figures (letters, digits, _ and -)"
+    )
     model: str = Field(description="model registry name (see Models below)")
     title: OneLine | None = Field(None, description="section title (default: the id)")
-    outcome: OneLine | None = Field(None, description='binary outcome to analyse, e.g. "ORR" (response-rate models; required)')
-    endpoint: Literal["PFS", "OS"] | None = Field(None, description="survival endpoint (survival models; required)")
-    method: Literal["nuts", "exact"] = Field("nuts", description="NUTS, or quadrature/conjugacy where the model has it "
-                                                                 "(survival models: nuts only)")
-    by: OneLine | None = Field(None, description="grouping column (nested_beta_binomial: subgroups; two_arm: arms)")
-    where: Selection = Field(default_factory=dict, description="keep rows whose column equals the value(s)")
-    exclude: Selection = Field(default_factory=dict, description="drop rows whose column equals the value(s)")
-    thresholds: Annotated[Any, PlainValidator(_thresholds), DocType("list of numbers in (0, 1)")] = Field(
-        (), description="report P(rate > t) for each t (response-rate models)")
-    priors: Annotated[dict[str, Any], DocType("table of priors")] = Field(default_factory=dict, description="priors of the model (see Priors below)")
-    sensitivity: bool = Field(True, description="refit under the model's named alternative prior sets")
-    published: PublishedTable | None = Field(None, description="printed pooled results to set beside the posterior")
+    outcome: OneLine | None = Field(
+        None, description='binary outcome to analyse, e.g. "ORR" (response-rate models; required)'
+    )
+    endpoint: Literal["PFS", "OS"] | None = Field(
+        None, description="survival endpoint (survival models; required)"
+    )
+    method: Literal["nuts", "exact"] = Field(
+        "nuts",
+        description="NUTS, or quadrature/conjugacy where the model has it "
+        "(survival models: nuts only)",
+    )
+    by: OneLine | None = Field(
+        None, description="grouping column (nested_beta_binomial: subgroups; two_arm: arms)"
+    )
+    where: Selection = Field(
+        default_factory=dict, description="keep rows whose column equals the value(s)"
+    )
+    exclude: Selection = Field(
+        default_factory=dict, description="drop rows whose column equals the value(s)"
+    )
+    thresholds: Annotated[
+        Any, PlainValidator(_thresholds), DocType("list of numbers in (0, 1)")
+    ] = Field((), description="report P(rate > t) for each t (response-rate models)")
+    priors: Annotated[dict[str, Any], DocType("table of priors")] = Field(
+        default_factory=dict, description="priors of the model (see Priors below)"
+    )
+    sensitivity: bool = Field(
+        True, description="refit under the model's named alternative prior sets"
+    )
+    published: PublishedTable | None = Field(
+        None, description="printed pooled results to set beside the posterior"
+    )
     notes: str = Field("", max_length=20000, description="shown in the report under the analysis")
-    reference_arm: OneLine | None = Field(None, description="reference arm of a survival comparison (hazard ratios "
-                                                            "are against it; default: the first arm in the data)")
-    options: Annotated[dict[str, Any], DocType("table")] = Field(default_factory=dict, description="model options (see Models below)")
+    reference_arm: OneLine | None = Field(
+        None,
+        description="reference arm of a survival comparison (hazard ratios "
+        "are against it; default: the first arm in the data)",
+    )
+    options: Annotated[dict[str, Any], DocType("table")] = Field(
+        default_factory=dict, description="model options (see Models below)"
+    )
     sampler: SamplerTable | None = Field(None, description="overrides [sampler] for this analysis")
     dataset: OneLine | None = Field(None, description="overrides [data]")
     file: OneLine | None = Field(None, description="overrides [data]")
-    kind: Literal["binary", "ipd", "km", "summaries"] | None = Field(None, description="overrides [data]")
+    kind: Literal["binary", "ipd", "km", "summaries"] | None = Field(
+        None, description="overrides [data]"
+    )
     risk_table: OneLine | None = Field(None, description="overrides [data]")
     totals: OneLine | None = Field(None, description="overrides [data]")
 
@@ -220,13 +297,18 @@ class SpecFile(Table):
 
     analysis: AnalysisMeta = Field(description="what the re-analysis is")
     data: DataTable = Field(default_factory=DataTable, description="default data of every analysis")
-    sampler: SamplerTable = Field(default_factory=SamplerTable, description="NUTS settings of every analysis")
-    analyses: list[AnalysisTable] = Field(min_length=1, max_length=200, description="one table per model fit")
+    sampler: SamplerTable = Field(
+        default_factory=SamplerTable, description="NUTS settings of every analysis"
+    )
+    analyses: list[AnalysisTable] = Field(
+        min_length=1, max_length=200, description="one table per model fit"
+    )
 
 
 # ------------------------------------------------------------------------------------------------
 # model options, one schema per model (keyed by bayes_anlo.models.MODELS)
 # ------------------------------------------------------------------------------------------------
+
 
 class NoOptions(Table):
     """This model takes no options."""
@@ -236,43 +318,75 @@ class NestedOptions(Table):
     """Options of ``nested_beta_binomial``."""
 
     within: Literal["auto", "beta_binomial", "binomial"] = Field(
-        "auto", description="within-subgroup model: beta-binomial studies, binomial (one row per subgroup), "
-                            "or auto (binomial when every subgroup has one row)")
+        "auto",
+        description="within-subgroup model: beta-binomial studies, binomial (one row per subgroup), "
+        "or auto (binomial when every subgroup has one row)",
+    )
 
 
 class TwoArmOptions(Table):
     """Options of ``two_arm``."""
 
     arms: Annotated[list[OneLine], Field(min_length=2, max_length=2)] | None = Field(
-        None, description="the two arms as [p1, p2] (difference = p1 - p2); default: order of the data")
-    hierarchical: Annotated[Any, PlainValidator(_auto_or_bool), DocType('true, false or "auto"')] = Field(
-        "auto", description="beta-binomial studies within arms: true, false, or auto (when an arm has several rows)")
+        None,
+        description="the two arms as [p1, p2] (difference = p1 - p2); default: order of the data",
+    )
+    hierarchical: Annotated[
+        Any, PlainValidator(_auto_or_bool), DocType('true, false or "auto"')
+    ] = Field(
+        "auto",
+        description="beta-binomial studies within arms: true, false, or auto (when an arm has several rows)",
+    )
 
     @field_validator("arms")
     @classmethod
     def _distinct(cls, value):
         if value is not None and value[0] == value[1]:
-            raise PydanticCustomError("arms", "must name two different arms, got {got}", {"got": _describe(value)})
+            raise PydanticCustomError(
+                "arms", "must name two different arms, got {got}", {"got": _describe(value)}
+            )
         return value
 
 
 class PiecewiseExponentialOptions(Table):
     """Options of ``piecewise_exponential``."""
 
-    cuts: Annotated[Any, PlainValidator(_cuts), DocType('"quantiles" or list of months [0, ...], increasing')] | None = Field(
-        None, description="interval starts in months (first 0, strictly increasing), or \"quantiles\" of the event "
-                          "times (patient data); default: chosen by the model from the data")
-    hierarchical: bool = Field(True, description="partially pooled study effects (false: complete pooling)")
-    smooth: bool | None = Field(None, description="random-walk prior linking neighbouring intervals' log hazards "
-                                                  "(default: the model's choice)")
+    cuts: (
+        Annotated[
+            Any,
+            PlainValidator(_cuts),
+            DocType('"quantiles" or list of months [0, ...], increasing'),
+        ]
+        | None
+    ) = Field(
+        None,
+        description='interval starts in months (first 0, strictly increasing), or "quantiles" of the event '
+        "times (patient data); default: chosen by the model from the data",
+    )
+    hierarchical: bool = Field(
+        True, description="partially pooled study effects (false: complete pooling)"
+    )
+    smooth: bool | None = Field(
+        None,
+        description="random-walk prior linking neighbouring intervals' log hazards "
+        "(default: the model's choice)",
+    )
     times: Annotated[list[PositiveMonths], Field(min_length=1, max_length=50)] = Field(
-        (3, 6, 9, 12), description="landmark times in months (each > 0)")
+        (3, 6, 9, 12), description="landmark times in months (each > 0)"
+    )
     horizon: PositiveMonths | None = Field(
-        None, description="end of the survival grid and of the restricted mean, in months (default: chosen by the "
-                          "model from the data)")
-    grid_size: int = Field(73, ge=2, le=2001, description="points of the survival grid from 0 to horizon")
-    collapse: TextList = Field((), description="columns whose labels describe rather than group (blanked after "
-                                               "where/exclude, so the model pools their rows)")
+        None,
+        description="end of the survival grid and of the restricted mean, in months (default: chosen by the "
+        "model from the data)",
+    )
+    grid_size: int = Field(
+        73, ge=2, le=2001, description="points of the survival grid from 0 to horizon"
+    )
+    collapse: TextList = Field(
+        (),
+        description="columns whose labels describe rather than group (blanked after "
+        "where/exclude, so the model pools their rows)",
+    )
 
 
 MODEL_OPTIONS: dict[str, type[Table]] = {
@@ -309,6 +423,7 @@ def methods_of(model: str) -> tuple[str, ...]:
 # ------------------------------------------------------------------------------------------------
 # pydantic errors -> located problems
 # ------------------------------------------------------------------------------------------------
+
 
 def _unwrap(annotation):
     """The table class (or None) an annotation leads to, through Optional, list and dict."""
@@ -384,7 +499,9 @@ def _message(error: dict, root: type[BaseModel]) -> str:
         fields = list(table.model_fields) if table is not None else []
         allowed = ", ".join(fields) if fields else "none"
         key = error["loc"][-1] if error["loc"] else None
-        close = difflib.get_close_matches(key, fields, n=1, cutoff=0.75) if isinstance(key, str) else []
+        close = (
+            difflib.get_close_matches(key, fields, n=1, cutoff=0.75) if isinstance(key, str) else []
+        )
         hint = f"did you mean '{close[0]}'? " if close else ""
         return f"unknown key; {hint}allowed here: {allowed}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -399,14 +516,27 @@ def _message(error: dict, root: type[BaseModel]) -> str:
             element = typing.get_args(field.annotation)[0]
             if typing.get_origin(element) is Annotated:
                 base, *metadata = typing.get_args(element)
-                return f"must be {range_text(metadata, integer=base is int)}, got {_describe(given)}"
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+                return (
+                    f"must be {range_text(metadata, integer=base is int)}, got {_describe(given)}"
+                )
+        op = {
+            "greater_than": ">",
+            "greater_than_equal": ">=",
+            "less_than": "<",
+            "less_than_equal": "<=",
+        }[kind]
         return f"must be {op} {next(iter(ctx.values())):g}, got {_describe(given)}"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}, got {_describe(given)}"
     if kind in ("string_too_short", "too_short"):
-        return f"needs at least {ctx.get('min_length', 1)} {'character' if kind.startswith('string') else 'item'}(s)" \
-               + ("" if kind.startswith("string") else f", got {len(given) if hasattr(given, '__len__') else given}")
+        return (
+            f"needs at least {ctx.get('min_length', 1)} {'character' if kind.startswith('string') else 'item'}(s)"
+            + (
+                ""
+                if kind.startswith("string")
+                else f", got {len(given) if hasattr(given, '__len__') else given}"
+            )
+        )
     if kind in ("string_too_long", "too_long"):
         return f"is too long (at most {ctx.get('max_length')} {'characters' if kind.startswith('string') else 'items'})"
     if kind == "string_pattern_mismatch" and error["loc"][-1] == "id":
@@ -439,7 +569,9 @@ def range_text(field, integer: bool | None = None) -> str:
         b = bounds(field)
     else:
         metadata, base = list(field.metadata), _unwrap_type(field.annotation)
-        if typing.get_origin(base) is Annotated:  # bounds inside an optional type (``PositiveMonths | None``)
+        if (
+            typing.get_origin(base) is Annotated
+        ):  # bounds inside an optional type (``PositiveMonths | None``)
             base, *inner = typing.get_args(base)
             metadata += inner
         b = bounds(metadata)
@@ -450,7 +582,9 @@ def range_text(field, integer: bool | None = None) -> str:
     noun = "an integer" if integer else "a number"
     lower = b.get("ge", b.get("gt"))
     if lower is not None and upper is not None:
-        return (f"{noun} in {'[' if 'ge' in b else '('}{lower:g}, {upper:g}{']' if 'le' in b else ')'}")
+        return (
+            f"{noun} in {'[' if 'ge' in b else '('}{lower:g}, {upper:g}{']' if 'le' in b else ')'}"
+        )
     if lower is not None:
         return f"{noun} {'>=' if 'ge' in b else '>'} {lower:g}"
     if upper is not None:
@@ -460,10 +594,16 @@ def range_text(field, integer: bool | None = None) -> str:
 
 def _unwrap_type(annotation):
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1 else annotation
+    return (
+        args[0]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1
+        else annotation
+    )
 
 
-def problems_from(error: ValidationError, *, file: str, root: type[BaseModel], prefix: str = "") -> list[Problem]:
+def problems_from(
+    error: ValidationError, *, file: str, root: type[BaseModel], prefix: str = ""
+) -> list[Problem]:
     """One :class:`Problem` per pydantic error, located as ``table path : key`` (the schema has no
     unions that pydantic would report once per alternative; a repeated location is kept once)."""
     problems: list[Problem] = []

@@ -48,7 +48,12 @@ def fit_task(task: Task) -> dict:
     from bayes_anlo.report.tables import summarise_variable
 
     cls = MODELS[task.model]
-    model = cls(priors=task.priors or None, method=task.method, sampler=SamplerSettings(**task.sampler), **task.options)
+    model = cls(
+        priors=task.priors or None,
+        method=task.method,
+        sampler=SamplerSettings(**task.sampler),
+        **task.options,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = model.fit(load_binary(task.table, label=task.label), random_seed=task.seed)
@@ -59,7 +64,13 @@ def fit_task(task: Task) -> dict:
     for name in ("pooled_rate", "predictive_rate"):
         if name in post:
             s = summarise_variable(post, name).iloc[0]
-            row.update({f"{name}_median": s["median"], f"{name}_low": s["ci_low"], f"{name}_high": s["ci_high"]})
+            row.update(
+                {
+                    f"{name}_median": s["median"],
+                    f"{name}_low": s["ci_low"],
+                    f"{name}_high": s["ci_high"],
+                }
+            )
     for name in ("kappa", "tau"):
         if name in post:
             row[f"{name}_median"] = float(np.median(post[name].values))
@@ -77,16 +88,26 @@ def _two_arm_summary(post, arms) -> dict:
     p1, p2 = post["rate"].sel(arm=first), post["rate"].sel(arm=second)
     diff = (p1 - p2).rename("difference_by_label").to_dataset()
     s = summarise_variable(diff, "difference_by_label").iloc[0]
-    return {"arm_1": first, "arm_2": second, "prob_arm_1_greater": float((p1 > p2).mean()),
-            "difference_median": s["median"], "difference_low": s["ci_low"], "difference_high": s["ci_high"]}
+    return {
+        "arm_1": first,
+        "arm_2": second,
+        "prob_arm_1_greater": float((p1 > p2).mean()),
+        "difference_median": s["median"],
+        "difference_low": s["ci_low"],
+        "difference_high": s["ci_high"],
+    }
 
 
 #: Seconds to wait for a Dask scheduler given by address before reporting it unreachable.
 SCHEDULER_TIMEOUT = 10
 
 
-def run_tasks(tasks: list[Task], scheduler: str | None = None, n_workers: int = 2,
-              timeout: float | None = None) -> pd.DataFrame:
+def run_tasks(
+    tasks: list[Task],
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    timeout: float | None = None,
+) -> pd.DataFrame:
     """Run tasks serially (``scheduler=None``), on a local Dask cluster (``"local"``, ``n_workers``
     >= 1 processes) or on an existing cluster (its address, e.g. ``"tcp://10.0.0.5:8786"``; one
     that does not answer within ``timeout`` seconds, default :data:`SCHEDULER_TIMEOUT`, is an
@@ -99,16 +120,25 @@ def run_tasks(tasks: list[Task], scheduler: str | None = None, n_workers: int = 
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - optional dependency
-        raise InputError("Dask sweeps need `pip install bayes_anlo[dist]` (dask, distributed)") from exc
+        raise InputError(
+            "Dask sweeps need `pip install bayes_anlo[dist]` (dask, distributed)"
+        ) from exc
     if scheduler == "local":
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             return pd.DataFrame(client.gather(client.map(fit_task, tasks, pure=False)))
     try:
         client = Client(scheduler, timeout=f"{timeout}s")
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler {scheduler!r} within {timeout:g} s: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file="command line") from None
+        raise InputError(
+            f"cannot reach the Dask scheduler {scheduler!r} within {timeout:g} s: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            file="command line",
+        ) from None
     with client:
         return pd.DataFrame(client.gather(client.map(fit_task, tasks, pure=False)))
 
@@ -123,14 +153,18 @@ def _entry_and_data(spec_path: str | Path, analysis_id: str, method: str | None 
     for index, entry in enumerate(spec.analyses):
         if entry.id == analysis_id:
             if entry.model == "piecewise_exponential":
-                raise InputError(f"sweeps support response-rate analyses; {analysis_id!r} is a survival analysis")
+                raise InputError(
+                    f"sweeps support response-rate analyses; {analysis_id!r} is a survival analysis"
+                )
             if method is not None:
                 if method not in ("nuts", "exact"):
                     raise InputError(f"method must be 'nuts' or 'exact', not {method!r}")
                 entry = dataclasses.replace(entry, method=method)
             return spec, index, entry, load_entry_data(entry)
-    raise InputError(f"no analysis {analysis_id!r} in the spec (has: {', '.join(a.id for a in spec.analyses)})",
-                     file=str(spec_path))
+    raise InputError(
+        f"no analysis {analysis_id!r} in the spec (has: {', '.join(a.id for a in spec.analyses)})",
+        file=str(spec_path),
+    )
 
 
 def _sampler(spec, entry, overrides: dict | None) -> dict:
@@ -150,27 +184,50 @@ def _options(entry, data) -> dict:
     return options
 
 
-def leave_one_out_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = None,
-                        method: str | None = None) -> list[Task]:
+def leave_one_out_tasks(
+    spec_path: str | Path, analysis_id: str, sampler: dict | None = None, method: str | None = None
+) -> list[Task]:
     """The full fit plus one fit per left-out study (Bayesian leave-one-study-out); ``method``
     overrides the spec's ("exact" or "nuts")."""
     spec, index, entry, data = _entry_and_data(spec_path, analysis_id, method)
     base = derived_seed(spec.seed, 1000 + index)
     table = data.table
     if len(table) < 3:
-        raise InputError(f"leave-one-out needs at least 3 studies; {analysis_id!r} has {len(table)}")
+        raise InputError(
+            f"leave-one-out needs at least 3 studies; {analysis_id!r} has {len(table)}"
+        )
     options = _options(entry, data)
-    tasks = [Task("all studies", entry.model, table, base, entry.method, entry.priors, options,
-                  _sampler(spec, entry, sampler))]
+    tasks = [
+        Task(
+            "all studies",
+            entry.model,
+            table,
+            base,
+            entry.method,
+            entry.priors,
+            options,
+            _sampler(spec, entry, sampler),
+        )
+    ]
     for i, label in enumerate(data.labels):
-        tasks.append(Task(f"without {label}", entry.model, table.drop(index=table.index[i]).reset_index(drop=True),
-                          derived_seed(base, i + 1), entry.method, entry.priors, options,
-                          _sampler(spec, entry, sampler)))
+        tasks.append(
+            Task(
+                f"without {label}",
+                entry.model,
+                table.drop(index=table.index[i]).reset_index(drop=True),
+                derived_seed(base, i + 1),
+                entry.method,
+                entry.priors,
+                options,
+                _sampler(spec, entry, sampler),
+            )
+        )
     return tasks
 
 
-def prior_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = None,
-                method: str | None = None) -> list[Task]:
+def prior_tasks(
+    spec_path: str | Path, analysis_id: str, sampler: dict | None = None, method: str | None = None
+) -> list[Task]:
     """One fit per prior set: the spec's priors and each of the model's named alternatives."""
     from bayes_anlo.models import MODELS
 
@@ -178,9 +235,29 @@ def prior_tasks(spec_path: str | Path, analysis_id: str, sampler: dict | None = 
     priors_class = MODELS[entry.model].priors_class
     base = derived_seed(spec.seed, 2000 + index)
     options = _options(entry, data)
-    tasks = [Task("spec priors", entry.model, data.table, base, entry.method, entry.priors, options,
-                  _sampler(spec, entry, sampler))]
+    tasks = [
+        Task(
+            "spec priors",
+            entry.model,
+            data.table,
+            base,
+            entry.method,
+            entry.priors,
+            options,
+            _sampler(spec, entry, sampler),
+        )
+    ]
     for i, name in enumerate(priors_class.alternatives(), start=1):
-        tasks.append(Task(f"prior set {name}", entry.model, data.table, derived_seed(base, i), entry.method,
-                          {"set": name}, options, _sampler(spec, entry, sampler)))
+        tasks.append(
+            Task(
+                f"prior set {name}",
+                entry.model,
+                data.table,
+                derived_seed(base, i),
+                entry.method,
+                {"set": name},
+                options,
+                _sampler(spec, entry, sampler),
+            )
+        )
     return tasks

@@ -38,6 +38,7 @@ PY = sys.executable
 # cases (run inside a child process; each returns a dict of figures)
 # ---------------------------------------------------------------------------------------------
 
+
 def _studies(k: int, seed: int = 1):
     import numpy as np
     import pandas as pd
@@ -48,8 +49,16 @@ def _studies(k: int, seed: int = 1):
     n = rng.integers(20, 120, size=k)
     p = rng.beta(0.15 * 20, 0.85 * 20, size=k)
     events = rng.binomial(n, p)
-    return load_binary(pd.DataFrame({"study": [f"S{i + 1:02d}" for i in range(k)], "outcome": "ORR",
-                                     "events": events, "n": n}))
+    return load_binary(
+        pd.DataFrame(
+            {
+                "study": [f"S{i + 1:02d}" for i in range(k)],
+                "outcome": "ORR",
+                "events": events,
+                "n": n,
+            }
+        )
+    )
 
 
 def case_exact(quick: bool) -> dict:
@@ -103,10 +112,10 @@ def case_refit(quick: bool) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t = time.perf_counter()
-        model.fit(a, random_seed=1)      # builds and compiles (cached by structure)
+        model.fit(a, random_seed=1)  # builds and compiles (cached by structure)
         fresh = time.perf_counter() - t
         t = time.perf_counter()
-        model.fit(b, random_seed=2)      # same structure, new data: swaps n and events
+        model.fit(b, random_seed=2)  # same structure, new data: swaps n and events
         model.fit(c, random_seed=3)
         reused = (time.perf_counter() - t) / 2
     return {"fresh_build_seconds": fresh, "reused_refit_seconds": reused}
@@ -125,19 +134,44 @@ def case_sbc(quick: bool) -> dict:
     n = 20 if quick else 200
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        proc = subprocess.run([PY, str(ROOT / "scripts" / "run_sbc.py"), "--only", "beta_binomial_nuts",
-                               "--datasets", str(n), "--workers", "2", "--out", tmp],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                PY,
+                str(ROOT / "scripts" / "run_sbc.py"),
+                "--only",
+                "beta_binomial_nuts",
+                "--datasets",
+                str(n),
+                "--workers",
+                "2",
+                "--out",
+                tmp,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         seconds = time.perf_counter() - t
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"sbc_datasets": n, "sbc_seconds": seconds, "sbc_exit": proc.returncode, "sbc_children_peak_rss_mb": children}
+    return {
+        "sbc_datasets": n,
+        "sbc_seconds": seconds,
+        "sbc_exit": proc.returncode,
+        "sbc_children_peak_rss_mb": children,
+    }
 
 
 def case_run(quick: bool) -> dict:
     """One `bayes-anlo run` of the meta spec, timed from the shell's point of view."""
     out = Path(tempfile.mkdtemp()) / "run"
-    cmd = [str(Path(PY).with_name("bayes-anlo")), "run", str(ROOT / "models" / "sarcoma_meta_analysis.toml"),
-           "--out", str(out), "--allow-unconverged"]
+    cmd = [
+        str(Path(PY).with_name("bayes-anlo")),
+        "run",
+        str(ROOT / "models" / "sarcoma_meta_analysis.toml"),
+        "--out",
+        str(out),
+        "--allow-unconverged",
+    ]
     if quick:
         cmd.append("--fast")
     t = time.perf_counter()
@@ -147,7 +181,13 @@ def case_run(quick: bool) -> dict:
     return {"run_seconds": seconds, "exit_status": proc.returncode}
 
 
-CASES = {"exact": case_exact, "nuts": case_nuts, "refit": case_refit, "sbc": case_sbc, "run": case_run}
+CASES = {
+    "exact": case_exact,
+    "nuts": case_nuts,
+    "refit": case_refit,
+    "sbc": case_sbc,
+    "run": case_run,
+}
 
 
 def child(name: str, quick: bool, arg: str | None) -> None:
@@ -163,9 +203,16 @@ def child(name: str, quick: bool, arg: str | None) -> None:
 # driver
 # ---------------------------------------------------------------------------------------------
 
+
 def spawn(name: str, quick: bool, arg: str | None = None, env: dict | None = None) -> dict:
-    cmd = [PY, __file__, "--child", name] + (["--quick"] if quick else []) + (["--arg", arg] if arg else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
+    cmd = (
+        [PY, __file__, "--child", name]
+        + (["--quick"] if quick else [])
+        + (["--arg", arg] if arg else [])
+    )
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -175,7 +222,9 @@ def spawn(name: str, quick: bool, arg: str | None = None, env: dict | None = Non
 def brms(quick: bool) -> dict:
     if shutil.which("Rscript") is None:
         return {"skipped": "Rscript not found (apt-get install r-base-core r-cran-brms)"}
-    check = subprocess.run(["Rscript", "-e", "library(brms)"], capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        ["Rscript", "-e", "library(brms)"], capture_output=True, text=True, check=False
+    )
     if check.returncode != 0:
         return {"skipped": "R package brms not installed (apt-get install r-cran-brms)"}
     import pandas as pd
@@ -183,12 +232,20 @@ def brms(quick: bool) -> dict:
     sys.path.insert(0, str(ROOT))
     from bayes_anlo import datasets
 
-    data = datasets.load("sarcoma_literature_abstracts").select(outcome="ORR").table[["study", "events", "n"]]
+    data = (
+        datasets.load("sarcoma_literature_abstracts")
+        .select(outcome="ORR")
+        .table[["study", "events", "n"]]
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "orr.csv"
         pd.DataFrame(data).to_csv(path, index=False)
-        proc = subprocess.run(["Rscript", str(ROOT / "benchmarks" / "brms_logit_normal.R"), str(path)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["Rscript", str(ROOT / "benchmarks" / "brms_logit_normal.R"), str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
             return json.loads(line)
@@ -225,7 +282,9 @@ def fmt(x, unit="s") -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="run,exact,refit,survival,brms,sbc")
     parser.add_argument("--child")
@@ -244,32 +303,56 @@ def main() -> int:
     print(f"bayes_anlo benchmarks ({'quick' if args.quick else 'full'}), {os.cpu_count()} cores\n")
     if "run" in only:
         cache = tempfile.mkdtemp(prefix="bench-cache-")
-        env = {"PYTENSOR_FLAGS": f"compiledir={cache}/pytensor", "NUMBA_CACHE_DIR": f"{cache}/numba"}
+        env = {
+            "PYTENSOR_FLAGS": f"compiledir={cache}/pytensor",
+            "NUMBA_CACHE_DIR": f"{cache}/numba",
+        }
         cold = spawn("run", args.quick, env=env)
         warm = spawn("run", args.quick, env=env)
         shutil.rmtree(cache, ignore_errors=True)
-        row("(1) bayes-anlo run meta spec, cold (empty compile cache)", fmt(cold.get("run_seconds")))
+        row(
+            "(1) bayes-anlo run meta spec, cold (empty compile cache)", fmt(cold.get("run_seconds"))
+        )
         row("(1) bayes-anlo run meta spec, warm", fmt(warm.get("run_seconds")))
         if cold.get("run_seconds") and warm.get("run_seconds"):
             row("(1) cold / warm", f"{cold['run_seconds'] / warm['run_seconds']:.2f}x")
     if "exact" in only:
         ex = spawn("exact", args.quick)
         nu = spawn("nuts", args.quick)
-        row("(2) exact engine, beta-binomial, 16 studies (fit incl. draws)", fmt(ex.get("exact_fit_seconds")), "target < 50 ms")
+        row(
+            "(2) exact engine, beta-binomial, 16 studies (fit incl. draws)",
+            fmt(ex.get("exact_fit_seconds")),
+            "target < 50 ms",
+        )
         if "exact_quadrature_seconds" in ex:
             row("(2) exact engine, quadrature only", fmt(ex["exact_quadrature_seconds"]))
-        row("(2) NUTS, same model, first fit (incl. compile)", fmt(nu.get("nuts_first_fit_seconds")))
+        row(
+            "(2) NUTS, same model, first fit (incl. compile)", fmt(nu.get("nuts_first_fit_seconds"))
+        )
         row("(2) NUTS, same model, second fit", fmt(nu.get("nuts_second_fit_seconds")))
         if ex.get("exact_fit_seconds") and nu.get("nuts_second_fit_seconds"):
-            row("(2) NUTS second fit / exact", f"{nu['nuts_second_fit_seconds'] / ex['exact_fit_seconds']:.0f}x")
+            row(
+                "(2) NUTS second fit / exact",
+                f"{nu['nuts_second_fit_seconds'] / ex['exact_fit_seconds']:.0f}x",
+            )
     if "refit" in only:
         rf = spawn("refit", args.quick)
         if "skipped" in rf or "error" in rf:
-            row("(3) refit reusing the compiled model", rf.get("skipped", "error: " + rf.get("error", "")[-200:]))
+            row(
+                "(3) refit reusing the compiled model",
+                rf.get("skipped", "error: " + rf.get("error", "")[-200:]),
+            )
         else:
             row("(3) fresh build + compile + fit", fmt(rf["fresh_build_seconds"]))
-            row("(3) refit on new data, compiled model reused", fmt(rf["reused_refit_seconds"]), "target < 0.5 s")
-            row("(3) fresh / reused", f"{rf['fresh_build_seconds'] / rf['reused_refit_seconds']:.1f}x")
+            row(
+                "(3) refit on new data, compiled model reused",
+                fmt(rf["reused_refit_seconds"]),
+                "target < 0.5 s",
+            )
+            row(
+                "(3) fresh / reused",
+                f"{rf['fresh_build_seconds'] / rf['reused_refit_seconds']:.1f}x",
+            )
     if "survival" in only:
         sizes = [1_000, 100_000] + ([] if args.quick else [1_000_000])
         base = None
@@ -284,7 +367,11 @@ def main() -> int:
             if base is None:
                 base = sv.get("fit_seconds")
             elif base and sv.get("fit_seconds"):
-                row(f"(4) fit time {n:.0e} / 1e+03 patients", f"{sv['fit_seconds'] / base:.2f}x", "~1x (cost independent of n)")
+                row(
+                    f"(4) fit time {n:.0e} / 1e+03 patients",
+                    f"{sv['fit_seconds'] / base:.2f}x",
+                    "~1x (cost independent of n)",
+                )
     if "brms" in only:
         br = brms(args.quick)
         if "skipped" in br or "error" in br:
@@ -296,16 +383,26 @@ def main() -> int:
             row("(5) bayes_anlo logit-normal, cold (first fit)", fmt(ours.get("cold_seconds")))
             row("(5) bayes_anlo logit-normal, warm (second fit)", fmt(ours.get("warm_seconds")))
             if ours.get("warm_seconds"):
-                row("(5) ours warm / brms cold", f"{ours['warm_seconds'] / br['cold_seconds']:.3f}", "target < 0.2")
+                row(
+                    "(5) ours warm / brms cold",
+                    f"{ours['warm_seconds'] / br['cold_seconds']:.3f}",
+                    "target < 0.2",
+                )
                 row("(5) ours warm / brms warm", f"{ours['warm_seconds'] / br['warm_seconds']:.2f}")
     if "sbc" in only:
         sb = spawn("sbc", args.quick)
         if "error" in sb:
             row("(6) SBC", "error: " + sb["error"][-200:])
         else:
-            row(f"(6) SBC of {sb['sbc_datasets']} datasets (beta-binomial)", fmt(sb["sbc_seconds"]),
-                "target < 5 min" if sb["sbc_datasets"] == 200 else "")
-            row("(6) SBC peak memory (largest worker process)", fmt(sb["sbc_children_peak_rss_mb"], "MB"))
+            row(
+                f"(6) SBC of {sb['sbc_datasets']} datasets (beta-binomial)",
+                fmt(sb["sbc_seconds"]),
+                "target < 5 min" if sb["sbc_datasets"] == 200 else "",
+            )
+            row(
+                "(6) SBC peak memory (largest worker process)",
+                fmt(sb["sbc_children_peak_rss_mb"], "MB"),
+            )
     return 0
 
 

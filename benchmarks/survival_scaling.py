@@ -51,18 +51,28 @@ def measure(n_patients: int, *, seed: int = 1, cold: bool = True) -> dict:
     simulate_seconds = time.perf_counter() - t
     model = PiecewiseExponential(hierarchical=False, sampler=SETTINGS)
     # compile once on a small dataset of the same structure (one study, default cuts)
-    model.refit(simulate_patients(np.random.default_rng(0), 500, TRUTH, accrual=12, followup=18, study="big"),
-                random_seed=0)
+    model.refit(
+        simulate_patients(
+            np.random.default_rng(0), 500, TRUTH, accrual=12, followup=18, study="big"
+        ),
+        random_seed=0,
+    )
     t = time.perf_counter()
     inputs = model.prepare(data)
     collapse_seconds = time.perf_counter() - t
     t = time.perf_counter()
     fit = model.refit(inputs, random_seed=seed)
     fit_seconds = time.perf_counter() - t
-    out = {"n_patients": n_patients, "simulate_seconds": simulate_seconds, "collapse_seconds": collapse_seconds,
-           "fit_seconds": fit_seconds, "events": int(inputs.ipd_events.sum()),
-           "divergences": int(fit["sample_stats"]["diverging"].sum()),
-           "median_posterior_mean": float(fit["posterior"]["median"].mean()), "median_true": TRUTH.median()}
+    out = {
+        "n_patients": n_patients,
+        "simulate_seconds": simulate_seconds,
+        "collapse_seconds": collapse_seconds,
+        "fit_seconds": fit_seconds,
+        "events": int(inputs.ipd_events.sum()),
+        "divergences": int(fit["sample_stats"]["diverging"].sum()),
+        "median_posterior_mean": float(fit["posterior"]["median"].mean()),
+        "median_true": TRUTH.median(),
+    }
     if cold:
         fresh = PiecewiseExponential(hierarchical=False, sampler=SETTINGS)
         t = time.perf_counter()
@@ -82,18 +92,26 @@ def main() -> None:
     traced_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     base = rows[0]
-    print(f"{'patients':>10} {'events':>8} {'collapse s':>11} {'fit s':>7} {'fit/fit(1e3)':>13} "
-          f"{'fit() s':>11} {'median (truth)':>16}")
+    print(
+        f"{'patients':>10} {'events':>8} {'collapse s':>11} {'fit s':>7} {'fit/fit(1e3)':>13} "
+        f"{'fit() s':>11} {'median (truth)':>16}"
+    )
     for r in rows:
-        print(f"{r['n_patients']:>10.0e} {r['events']:>8d} {r['collapse_seconds']:>11.3f} {r['fit_seconds']:>7.2f} "
-              f"{r['fit_seconds'] / base['fit_seconds']:>13.2f} {r['fit_cold_seconds']:>11.1f} "
-              f"{r['median_posterior_mean']:>7.3f} ({r['median_true']:.3f})")
-    print(f"collapse time ratio {rows[-1]['n_patients']:.0e} / {base['n_patients']:.0e}: "
-          f"{rows[-1]['collapse_seconds'] / base['collapse_seconds']:.0f}x (O(n)); "
-          f"fit time ratio: {rows[-1]['fit_seconds'] / base['fit_seconds']:.2f}x (independent of n)")
-    print(f"peak traced memory during the {max(args.sizes):.0e}-patient case (simulate + collapse + fit): "
-          f"{traced_peak_mb:.0f} MB; process peak RSS: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"{r['n_patients']:>10.0e} {r['events']:>8d} {r['collapse_seconds']:>11.3f} {r['fit_seconds']:>7.2f} "
+            f"{r['fit_seconds'] / base['fit_seconds']:>13.2f} {r['fit_cold_seconds']:>11.1f} "
+            f"{r['median_posterior_mean']:>7.3f} ({r['median_true']:.3f})"
+        )
+    print(
+        f"collapse time ratio {rows[-1]['n_patients']:.0e} / {base['n_patients']:.0e}: "
+        f"{rows[-1]['collapse_seconds'] / base['collapse_seconds']:.0f}x (O(n)); "
+        f"fit time ratio: {rows[-1]['fit_seconds'] / base['fit_seconds']:.2f}x (independent of n)"
+    )
+    print(
+        f"peak traced memory during the {max(args.sizes):.0e}-patient case (simulate + collapse + fit): "
+        f"{traced_peak_mb:.0f} MB; process peak RSS: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

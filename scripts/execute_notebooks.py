@@ -30,8 +30,12 @@ def execute(path: Path, *, fast: bool, write: bool, timeout: int = 1200) -> floa
     os.environ["BAYES_ANLO_FAST"] = "1" if fast else "0"
     try:
         start = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         elapsed = time.perf_counter() - start
     finally:
         if env_before is None:
@@ -44,10 +48,14 @@ def execute(path: Path, *, fast: bool, write: bool, timeout: int = 1200) -> floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("names", nargs="*", help="notebook file names (default: all)")
     parser.add_argument("--fast", action="store_true", help="fewer draws (BAYES_ANLO_FAST=1)")
-    parser.add_argument("--write", action="store_true", help="save executed outputs into the notebooks")
+    parser.add_argument(
+        "--write", action="store_true", help="save executed outputs into the notebooks"
+    )
     args = parser.parse_args(argv)
     paths = [NOTEBOOKS / n for n in args.names] if args.names else sorted(NOTEBOOKS.glob("*.ipynb"))
     failed = []

@@ -38,15 +38,27 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="4 cells x 5 replicates (smoke test)")
-    parser.add_argument("--replicates", type=int, default=None, help="replicates per cell (default 100; quick 5)")
+    parser.add_argument(
+        "--replicates", type=int, default=None, help="replicates per cell (default 100; quick 5)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--seed", type=int, default=20260401)
-    parser.add_argument("--out", type=Path, default=None, help="output root (default docs/; quick: a temp dir)")
-    parser.add_argument("--cache", type=Path, default=ROOT / "runs" / "coverage_cache",
-                        help="directory of finished blocks (full run only; default runs/coverage_cache)")
-    parser.add_argument("--from-cache", action="store_true", help="summarise the cached blocks only")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output root (default docs/; quick: a temp dir)"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=ROOT / "runs" / "coverage_cache",
+        help="directory of finished blocks (full run only; default runs/coverage_cache)",
+    )
+    parser.add_argument(
+        "--from-cache", action="store_true", help="summarise the cached blocks only"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         cells = [c for c in design() if c.k in (3, 10) and c.rate == 0.1 and c.n_lo == 10]
@@ -56,8 +68,11 @@ def main(argv=None) -> int:
         cells = design()
         replicates = args.replicates or 100
         out = args.out or ROOT / "docs"
-    print(f"coverage study: {len(cells)} cells x {replicates} replicates, {args.workers} worker(s), "
-          f"seed {args.seed}, output {out}", flush=True)
+    print(
+        f"coverage study: {len(cells)} cells x {replicates} replicates, {args.workers} worker(s), "
+        f"seed {args.seed}, output {out}",
+        flush=True,
+    )
     start = time.perf_counter()
 
     def progress(done, total, elapsed):
@@ -65,18 +80,33 @@ def main(argv=None) -> int:
 
     if args.from_cache:
         # only blocks computed by this code for this design (the file name carries both)
-        wanted = {block_path(args.cache, c, i, 0, 1, args.seed).name.rsplit("_rep", 1)[0] for i, c in enumerate(cells)}
-        files = sorted(f for f in args.cache.glob(f"seed{args.seed}_cell*_rep*.csv") if f.name.rsplit("_rep", 1)[0] in wanted)
+        wanted = {
+            block_path(args.cache, c, i, 0, 1, args.seed).name.rsplit("_rep", 1)[0]
+            for i, c in enumerate(cells)
+        }
+        files = sorted(
+            f
+            for f in args.cache.glob(f"seed{args.seed}_cell*_rep*.csv")
+            if f.name.rsplit("_rep", 1)[0] in wanted
+        )
         if not files:
-            raise SystemExit(f"no cached blocks in {args.cache} match this code and design: run without --from-cache")
+            raise SystemExit(
+                f"no cached blocks in {args.cache} match this code and design: run without --from-cache"
+            )
         raw = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
         if args.replicates:  # keep complete passes only: replicates 0 .. R-1 of every cell
             raw = raw[raw["replicate"] < args.replicates]
         summary = summarise(raw, cells)
         print(f"summarised {len(files)} cached blocks ({len(raw)} intervals)")
     else:
-        study = run_coverage(cells, replicates=replicates, seed=args.seed, workers=args.workers, progress=progress,
-                             cache_dir=None if args.quick else args.cache)
+        study = run_coverage(
+            cells,
+            replicates=replicates,
+            seed=args.seed,
+            workers=args.workers,
+            progress=progress,
+            cache_dir=None if args.quick else args.cache,
+        )
         summary = study.summary
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -84,7 +114,9 @@ def main(argv=None) -> int:
     (out / "results" / "coverage_table.md").write_text(coverage_markdown(summary) + "\n")
     (out / "results" / "coverage_overview.md").write_text(coverage_overview(summary) + "\n")
     plot_coverage(summary, out / "figures" / "coverage.png")
-    print(f"wrote {out / 'results' / 'coverage.csv'}, coverage_table.md and {out / 'figures' / 'coverage.png'}")
+    print(
+        f"wrote {out / 'results' / 'coverage.csv'}, coverage_table.md and {out / 'figures' / 'coverage.png'}"
+    )
     print(f"elapsed {time.perf_counter() - start:.1f} s")
     return 0
 

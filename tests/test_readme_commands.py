@@ -68,12 +68,16 @@ def test_readme_shows_commands_and_documents_their_statuses():
     assert {"validate", "datasets", "rates", "run", "audit", "sweep"} <= set(statuses)
     assert len(COMMANDS) >= 6
     for args, _ in COMMANDS:
-        assert args[0] in statuses, f"README shows `bayes-anlo {args[0]}` but its table does not document it"
+        assert args[0] in statuses, (
+            f"README shows `bayes-anlo {args[0]}` but its table does not document it"
+        )
 
 
 def test_parsers_read_what_they_should():
-    text = ("| `bayes-anlo rates FILE` | quick | 0, 2 bad input |\n"
-            "```bash\n.venv/bin/bayes-anlo rates x.csv --outcome ORR   # exit 2: why\nmake test\n```\n")
+    text = (
+        "| `bayes-anlo rates FILE` | quick | 0, 2 bad input |\n"
+        "```bash\n.venv/bin/bayes-anlo rates x.csv --outcome ORR   # exit 2: why\nmake test\n```\n"
+    )
     assert readme_commands(text) == [(["rates", "x.csv", "--outcome", "ORR"], 2)]
     assert documented_statuses(text) == {"rates": {0, 2}}
 

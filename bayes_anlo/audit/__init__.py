@@ -33,8 +33,16 @@ from bayes_anlo.audit.registry import (
 from bayes_anlo.audit.result import AuditResult
 
 __all__ = [
-    "AuditResult", "CHECKS", "Extraction", "FLAGGED_VERDICTS", "Item", "VERDICTS",
-    "bundled_audit_citation", "bundled_audit_path", "list_bundled_audits", "load_extraction",
+    "AuditResult",
+    "CHECKS",
+    "Extraction",
+    "FLAGGED_VERDICTS",
+    "Item",
+    "VERDICTS",
+    "bundled_audit_citation",
+    "bundled_audit_path",
+    "list_bundled_audits",
+    "load_extraction",
     "run_audit",
 ]
 

@@ -42,13 +42,27 @@ from bayes_anlo.frequentist.intervals import proportion_ci
 from bayes_anlo.frequentist.two_group import chi_square, fisher_exact
 
 VERDICTS = (
-    "ok", "method_mismatch", "not_reproduced", "inconsistent", "sum_mismatch", "implausible",
+    "ok",
+    "method_mismatch",
+    "not_reproduced",
+    "inconsistent",
+    "sum_mismatch",
+    "implausible",
     "unverifiable",
 )
 #: Verdicts that flag an audit (the CLI exits 1 when any row has one of these).
-FLAGGED_VERDICTS = frozenset({"method_mismatch", "not_reproduced", "inconsistent", "sum_mismatch", "implausible"})
-_SEVERITY = {"unverifiable": 0, "ok": 1, "method_mismatch": 2, "implausible": 3, "not_reproduced": 4,
-             "sum_mismatch": 5, "inconsistent": 6}
+FLAGGED_VERDICTS = frozenset(
+    {"method_mismatch", "not_reproduced", "inconsistent", "sum_mismatch", "implausible"}
+)
+_SEVERITY = {
+    "unverifiable": 0,
+    "ok": 1,
+    "method_mismatch": 2,
+    "implausible": 3,
+    "not_reproduced": 4,
+    "sum_mismatch": 5,
+    "inconsistent": 6,
+}
 
 
 def worst(*verdicts: str) -> str:
@@ -71,8 +85,14 @@ class CheckOutcome:
 
 
 def _detail(method, value=math.nan, low=math.nan, high=math.nan, text="", match=False) -> dict:
-    return {"method": method, "value": float(value), "low": float(low), "high": float(high),
-            "recomputed": text, "match": bool(match)}
+    return {
+        "method": method,
+        "value": float(value),
+        "low": float(low),
+        "high": float(high),
+        "recomputed": text,
+        "match": bool(match),
+    }
 
 
 def _join(parts) -> str:
@@ -102,21 +122,27 @@ def check_percent(item: Item, scale: float = 100.0) -> CheckOutcome:
     if stated["match"]:
         verdict = "ok"
         if v.is_tie(stated["value"]):
-            notes.append(f"{format_number(stated['value'], 6)} is a rounding tie: printed {v} "
-                         f"(half-up and half-even differ)")
+            notes.append(
+                f"{format_number(stated['value'], 6)} is a rounding tie: printed {v} "
+                f"(half-up and half-even differ)"
+            )
     elif matching:
         verdict = "method_mismatch"
         alt = details[candidates.index(next(c for c in candidates if c[0] == matching[0]))]
-        notes.append(f"printed {v} is {matching[0]} ({alt['recomputed'].split(' ', 1)[1].strip('()')}), "
-                     f"not the stated {item.count}/{item.n} ({printed_stated})")
+        notes.append(
+            f"printed {v} is {matching[0]} ({alt['recomputed'].split(' ', 1)[1].strip('()')}), "
+            f"not the stated {item.count}/{item.n} ({printed_stated})"
+        )
     else:
         verdict = "not_reproduced"
         x = stated["value"]
         if item.n == 0:
             notes.append(f"{item.count}/0 is undefined; printed {v}")
         else:
-            notes.append(f"{item.count}/{item.n} = {format_number(x, 5)}, which prints as "
-                         f"{printed_stated}, not {v}")
+            notes.append(
+                f"{item.count}/{item.n} = {format_number(x, 5)}, which prints as "
+                f"{printed_stated}, not {v}"
+            )
             if v.is_truncation_of(x):
                 notes.append(f"{v} is {format_number(x, 5)} truncated, not rounded")
             if scale == 100.0:
@@ -154,7 +180,10 @@ def _percent_hints(item: Item) -> str:
                 if len(dens) == 3:
                     break
         if dens:
-            hint.append(f"{count}/{dens[0]} would" + (f" (also /{', /'.join(map(str, dens[1:3]))})" if len(dens) > 1 else ""))
+            hint.append(
+                f"{count}/{dens[0]} would"
+                + (f" (also /{', /'.join(map(str, dens[1:3]))})" if len(dens) > 1 else "")
+            )
         else:
             hint.append(f"no denominator gives {count} -> {v}")
     return _join(hint)
@@ -183,8 +212,10 @@ def check_proportion_ci(item: Item) -> CheckOutcome:
             verdict = "ok"
         elif matching:
             verdict = "method_mismatch"
-            notes.append(f"labelled {named} ({by_method[named]['recomputed']}), but the printed "
-                         f"{printed} is the {' / '.join(matching)} interval")
+            notes.append(
+                f"labelled {named} ({by_method[named]['recomputed']}), but the printed "
+                f"{printed} is the {' / '.join(matching)} interval"
+            )
         else:
             verdict = "not_reproduced"
     else:
@@ -192,16 +223,22 @@ def check_proportion_ci(item: Item) -> CheckOutcome:
         if matching:
             notes.append(f"no method named; {printed} is the {' / '.join(matching)} interval")
     if verdict == "not_reproduced":
+
         def miss(d):
             return max(abs(d["low"] - lo_p.value), abs(d["high"] - hi_p.value))
+
         closest = min(details, key=miss)
-        notes.append(f"no method gives {printed}; closest is {closest['method']} {closest['recomputed']}")
+        notes.append(
+            f"no method gives {printed}; closest is {closest['method']} {closest['recomputed']}"
+        )
     if item.value is not None:
         x = 100 * item.count / item.n
         if not item.value.matches(x):
             verdict = worst(verdict, "not_reproduced")
-            notes.append(f"point estimate {item.value} does not match {item.count}/{item.n} = "
-                         f"{item.value.format(x)}")
+            notes.append(
+                f"point estimate {item.value} does not match {item.count}/{item.n} = "
+                f"{item.value.format(x)}"
+            )
     return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details)
 
 
@@ -277,7 +314,11 @@ def check_sum(item: Item) -> CheckOutcome:
     if item.check == "sum":
         ok = abs(total - v.value) <= tol
         verdict = "ok" if ok else "sum_mismatch"
-        note = "" if ok else f"parts add to {total:.{digits}f}, printed total {v} (difference {v.value - total:+.{digits}f})"
+        note = (
+            ""
+            if ok
+            else f"parts add to {total:.{digits}f}, printed total {v} (difference {v.value - total:+.{digits}f})"
+        )
         label = "sum"
     elif item.check == "at_most":
         ok = v.value <= total + tol
@@ -289,7 +330,9 @@ def check_sum(item: Item) -> CheckOutcome:
         verdict = "ok" if ok else "inconsistent"
         note = "" if ok else f"{v} is below its lower bound {total:.{digits}f}"
         label = "lower bound"
-    return CheckOutcome(verdict, (label,) if ok else (), text, note, [_detail(label, total, text=text, match=ok)])
+    return CheckOutcome(
+        verdict, (label,) if ok else (), text, note, [_detail(label, total, text=text, match=ok)]
+    )
 
 
 def check_mean(item: Item) -> CheckOutcome:
@@ -299,7 +342,11 @@ def check_mean(item: Item) -> CheckOutcome:
     tol = item.value.half_unit + float(np.mean([c.half_unit for _, c in item.components]))
     ok = abs(mean - item.value.value) <= tol
     details = [_detail("mean", mean, text=item.value.format(mean), match=ok)]
-    notes = [] if ok else [f"mean of the {len(values)} values is {format_number(mean, 5)}, printed {item.value}"]
+    notes = (
+        []
+        if ok
+        else [f"mean of the {len(values)} values is {format_number(mean, 5)}, printed {item.value}"]
+    )
     verdict = "ok" if ok else "not_reproduced"
     for label, bound, x in (("min", item.lower, values.min()), ("max", item.upper, values.max())):
         if bound is None:
@@ -308,7 +355,9 @@ def check_mean(item: Item) -> CheckOutcome:
         details.append(_detail(label, x, text=bound.format(float(x)), match=good))
         if not good:
             verdict = worst(verdict, "not_reproduced")
-            notes.append(f"printed {label} {bound}, the values' {label} is {format_number(float(x), 5)}")
+            notes.append(
+                f"printed {label} {bound}, the values' {label} is {format_number(float(x), 5)}"
+            )
     recomputed = _join(f"{d['method']} {d['recomputed']}" for d in details)
     matching = tuple(d["method"] for d in details if d["match"])
     return CheckOutcome(verdict, matching, recomputed, _join(notes), details)
@@ -323,7 +372,9 @@ def interval_shape(value: Printed, lower: Printed, upper: Printed) -> str:
     "Cut at 0": the lower bound is printed as 0 and the reflected bound ``2M - U`` is clearly below
     0 (a symmetric interval truncated at zero, as SPSS prints for a median survival).
     """
-    if lower.value == 0 and 2 * value.value - upper.value < -(2 * value.half_unit + upper.half_unit):
+    if lower.value == 0 and 2 * value.value - upper.value < -(
+        2 * value.half_unit + upper.half_unit
+    ):
         return "symmetric, cut at 0"
     gap = abs((lower.value + upper.value) / 2 - value.value)
     tol = (lower.half_unit + upper.half_unit) / 2 + value.half_unit
@@ -345,16 +396,25 @@ def check_estimate_ci(item: Item) -> CheckOutcome:
     shape = interval_shape(v, lo, hi)
     matching = ("plain",) if shape.startswith("symmetric") else ("transformed", "range")
     text = f"{shape} (below {format_number(v.value - lo.value, 3)}, above {format_number(hi.value - v.value, 3)})"
-    details = [_detail(m, v.value, lo.value, hi.value, text, m in matching) for m in ("plain", "transformed", "range")]
+    details = [
+        _detail(m, v.value, lo.value, hi.value, text, m in matching)
+        for m in ("plain", "transformed", "range")
+    ]
     notes = []
     named = item.method
     if v.value < lo.value or v.value > hi.value:
         verdict = "inconsistent"
         notes.append(f"estimate {v} lies outside its interval {lo}–{hi}")
-    elif named == "range" and hi.value > lo.value and abs(lo.value + hi.value - 2 * v.value) <= 1e-9 * max(1.0, abs(v.value)):
+    elif (
+        named == "range"
+        and hi.value > lo.value
+        and abs(lo.value + hi.value - 2 * v.value) <= 1e-9 * max(1.0, abs(v.value))
+    ):
         verdict = "implausible"
-        notes.append(f"a range exactly symmetric about the median ({lo}–{hi} about {v}), as a plain "
-                     f"confidence interval is; a confidence interval printed as a range?")
+        notes.append(
+            f"a range exactly symmetric about the median ({lo}–{hi} about {v}), as a plain "
+            f"confidence interval is; a confidence interval printed as a range?"
+        )
     elif named == "plain" and shape == "asymmetric":
         verdict = "method_mismatch"
         notes.append("a plain (estimate +/- z SE) interval would be symmetric")
@@ -405,14 +465,28 @@ def check_heterogeneity(item: Item, k_max: int = 100) -> CheckOutcome:
         lo, hi = q_pvalue_range(i2, item.n)
         ok = _p_overlaps(p, lo, hi)
         text = f"P in [{format_number(lo, 3)}, {format_number(hi, 3)}] for I2 = {i2}%, k = {item.n}"
-        note = "" if ok else f"I2 = {i2}% with k = {item.n} studies gives P in [{format_number(lo, 3)}, {format_number(hi, 3)}], printed {p}"
-        return CheckOutcome("ok" if ok else "not_reproduced", ("Q test",) if ok else (), text, note,
-                           [_detail(f"Q test k={item.n}", math.nan, lo, hi, text, ok)])
+        note = (
+            ""
+            if ok
+            else f"I2 = {i2}% with k = {item.n} studies gives P in [{format_number(lo, 3)}, {format_number(hi, 3)}], printed {p}"
+        )
+        return CheckOutcome(
+            "ok" if ok else "not_reproduced",
+            ("Q test",) if ok else (),
+            text,
+            note,
+            [_detail(f"Q test k={item.n}", math.nan, lo, hi, text, ok)],
+        )
     ks = [k for k in range(2, k_max + 1) if _p_overlaps(p, *q_pvalue_range(i2, k))]
     if ks:
         text = f"consistent with k = {_ranges(ks)} studies"
-        return CheckOutcome("ok", ("Q test",), text, "number of studies not printed; " + text,
-                           [_detail("Q test k unknown", text=text, match=True)])
+        return CheckOutcome(
+            "ok",
+            ("Q test",),
+            text,
+            "number of studies not printed; " + text,
+            [_detail("Q test k unknown", text=text, match=True)],
+        )
     text = f"no k in 2-{k_max} gives P = {p} with I2 = {i2}%"
     return CheckOutcome("not_reproduced", (), text, text, [_detail("Q test k unknown", text=text)])
 
@@ -420,7 +494,9 @@ def check_heterogeneity(item: Item, k_max: int = 100) -> CheckOutcome:
 # --- records -----------------------------------------------------------------------------------
 def check_record(item: Item) -> CheckOutcome:
     """``estimate``, ``count`` and ``note`` rows: nothing to recompute on their own."""
-    note = item.note or ("recorded for comparison with other printings" if item.check != "note" else "")
+    note = item.note or (
+        "recorded for comparison with other printings" if item.check != "note" else ""
+    )
     return CheckOutcome("unverifiable", (), "", note, [])
 
 

@@ -21,8 +21,14 @@ from bayes_anlo.audit.extraction import Item
 from bayes_anlo.audit.printed import Printed, printings_agree
 
 _VALUE_KIND = {
-    "percent": "percent", "proportion_ci": "percent", "pvalue": "p", "ratio": "ratio",
-    "mean": "mean", "estimate_ci": "estimate", "estimate": "estimate", "heterogeneity": "p (heterogeneity)",
+    "percent": "percent",
+    "proportion_ci": "percent",
+    "pvalue": "p",
+    "ratio": "ratio",
+    "mean": "mean",
+    "estimate_ci": "estimate",
+    "estimate": "estimate",
+    "heterogeneity": "p (heterogeneity)",
 }
 
 
@@ -85,11 +91,16 @@ def check_consistency(group: list[Item]) -> CheckOutcome:
                     continue
                 compared.add(name)
                 same = _agree(fa[name], fb[name])
-                details.append({
-                    "method": name, "value": float("nan"), "low": float("nan"), "high": float("nan"),
-                    "recomputed": f"{a.item_id} {_show(fa[name])} vs {b.item_id} {_show(fb[name])}",
-                    "match": same,
-                })
+                details.append(
+                    {
+                        "method": name,
+                        "value": float("nan"),
+                        "low": float("nan"),
+                        "high": float("nan"),
+                        "recomputed": f"{a.item_id} {_show(fa[name])} vs {b.item_id} {_show(fb[name])}",
+                        "match": same,
+                    }
+                )
                 if not same:
                     disagreeing[name] = None
     if not compared:
@@ -98,7 +109,11 @@ def check_consistency(group: list[Item]) -> CheckOutcome:
     if disagreeing:
         notes = []
         for name in disagreeing:
-            shown = [f"{item.location} {_show(f[name])}" for item, f in zip(group, all_facets, strict=True) if f.get(name) is not None]
+            shown = [
+                f"{item.location} {_show(f[name])}"
+                for item, f in zip(group, all_facets, strict=True)
+                if f.get(name) is not None
+            ]
             notes.append(f"{name}: " + " / ".join(shown))
         return CheckOutcome("inconsistent", (), text, "; ".join(notes), details)
     return CheckOutcome("ok", ("consistent",), text, "", details)

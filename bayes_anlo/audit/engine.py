@@ -14,9 +14,16 @@ from bayes_anlo.audit.result import DETAIL_COLUMNS, TABLE_COLUMNS, AuditResult
 
 def _row(item_id, location, quantity, check, printed, named, outcome: CheckOutcome) -> dict:
     return {
-        "item_id": item_id, "location": location, "quantity": quantity, "check": check,
-        "printed": printed, "named_method": named, "recomputed": outcome.recomputed,
-        "matching": ", ".join(outcome.matching), "verdict": outcome.verdict, "note": outcome.note,
+        "item_id": item_id,
+        "location": location,
+        "quantity": quantity,
+        "check": check,
+        "printed": printed,
+        "named_method": named,
+        "recomputed": outcome.recomputed,
+        "matching": ", ".join(outcome.matching),
+        "verdict": outcome.verdict,
+        "note": outcome.note,
     }
 
 
@@ -53,13 +60,26 @@ def run_audit(source: str | Path | pd.DataFrame | Extraction) -> AuditResult:
 
     for item in extraction.items:
         if not (item.check in ("count", "estimate") and item.item_id in grouped_ids):
-            add(item.item_id, item.location, item.quantity, item.check, item.printed_text(), item.method,
-                run_check(item))
+            add(
+                item.item_id,
+                item.location,
+                item.quantity,
+                item.check,
+                item.printed_text(),
+                item.method,
+                run_check(item),
+            )
         group = last_of_group.get(item.item_id)
         if group is not None:
-            add(" | ".join(i.item_id for i in group), " | ".join(i.location for i in group),
-                group[0].quantity, "consistency", " | ".join(i.printed_text() for i in group), "",
-                check_consistency(group))
+            add(
+                " | ".join(i.item_id for i in group),
+                " | ".join(i.location for i in group),
+                group[0].quantity,
+                "consistency",
+                " | ".join(i.printed_text() for i in group),
+                "",
+                check_consistency(group),
+            )
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     detail_frame = pd.DataFrame(details, columns=DETAIL_COLUMNS)
     return AuditResult(table, detail_frame, extraction.source, extraction.sha256)

@@ -79,8 +79,20 @@ from bayes_anlo.frequentist.intervals import METHODS as INTERVAL_METHODS
 
 REQUIRED_COLUMNS = ["item_id", "location", "quantity", "check"]
 OPTIONAL_COLUMNS = [
-    "printed", "value", "lower", "upper", "count", "n", "count2", "n2",
-    "components", "alternatives", "method", "level", "statistic", "note",
+    "printed",
+    "value",
+    "lower",
+    "upper",
+    "count",
+    "n",
+    "count2",
+    "n2",
+    "components",
+    "alternatives",
+    "method",
+    "level",
+    "statistic",
+    "note",
 ]
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 #: Most rows an extraction may have (a paper prints hundreds of numbers, not tens of thousands).
@@ -104,11 +116,25 @@ METHODS: dict[str, tuple[str, ...]] = {
 }
 
 _METHOD_ALIASES = {
-    "exact": "clopper-pearson", "cp": "clopper-pearson", "score": "wilson", "t": "spss-t",
-    "t-interval": "spss-t", "spss": "spss-t", "ac": "agresti-coull", "fisher-exact": "fisher",
-    "chi2": "chi-square", "chisq": "chi-square", "pearson": "chi-square", "yates": "chi-square-yates",
-    "chi-square-corrected": "chi-square-yates", "fisher-1-sided": "fisher-one-sided",
-    "ci": "", "95-ci": "", "linear": "plain", "log": "transformed", "log-log": "transformed",
+    "exact": "clopper-pearson",
+    "cp": "clopper-pearson",
+    "score": "wilson",
+    "t": "spss-t",
+    "t-interval": "spss-t",
+    "spss": "spss-t",
+    "ac": "agresti-coull",
+    "fisher-exact": "fisher",
+    "chi2": "chi-square",
+    "chisq": "chi-square",
+    "pearson": "chi-square",
+    "yates": "chi-square-yates",
+    "chi-square-corrected": "chi-square-yates",
+    "fisher-1-sided": "fisher-one-sided",
+    "ci": "",
+    "95-ci": "",
+    "linear": "plain",
+    "log": "transformed",
+    "log-log": "transformed",
     "arcsine": "transformed",
 }
 
@@ -128,7 +154,6 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "count": ("value",),
     "note": ("note",),
 }
-
 
 
 def _split_label(part: str, default: str) -> tuple[str, str]:
@@ -247,7 +272,9 @@ def _parse_alternatives(text: str) -> tuple[tuple[str, int, int], ...]:
         try:
             count, denominator = _parse_int(num), _parse_int(den)
         except ValueError as exc:
-            raise ValueError(f"alternative {part!r}: {exc}; count and denominator must be whole numbers") from None
+            raise ValueError(
+                f"alternative {part!r}: {exc}; count and denominator must be whole numbers"
+            ) from None
         if denominator == 0:
             raise ValueError(f"alternative {part!r}: denominator is 0")
         out.append((label, count, denominator))
@@ -271,7 +298,9 @@ def _parse_printed_number(text: str, *, allow_relation: bool = False) -> Printed
         raise ValueError(f"{text!r} contains non-ASCII digits; write the digits 0-9")
     printed = parse_printed(text, allow_relation=allow_relation)
     if not math.isfinite(printed.value) or abs(printed.value) > MAX_MAGNITUDE:
-        raise ValueError(f"{text!r} is too large; numbers of magnitude above {MAX_MAGNITUDE:g} are refused")
+        raise ValueError(
+            f"{text!r} is too large; numbers of magnitude above {MAX_MAGNITUDE:g} are refused"
+        )
     if printed.decimals > MAX_PRINTED_DECIMALS:
         raise ValueError(f"{text!r} has more than {MAX_PRINTED_DECIMALS} decimals")
     return printed
@@ -309,7 +338,9 @@ def load_extraction(source: str | Path | pd.DataFrame, *, label: str | None = No
     return Extraction(tuple(items), table, name, sha)
 
 
-def _parse_row(rec: dict, row: int, problems: ProblemCollector, first_row: dict[str, int]) -> Item | None:
+def _parse_row(
+    rec: dict, row: int, problems: ProblemCollector, first_row: dict[str, int]
+) -> Item | None:
     start = len(problems.problems)
     for column in REQUIRED_COLUMNS:
         if rec[column] == "":
@@ -317,15 +348,23 @@ def _parse_row(rec: dict, row: int, problems: ProblemCollector, first_row: dict[
     item_id = rec["item_id"]
     if item_id:
         if item_id in first_row:
-            problems.add(row, "item_id", f"duplicate item_id {item_id!r} (first used on row {first_row[item_id]})")
+            problems.add(
+                row,
+                "item_id",
+                f"duplicate item_id {item_id!r} (first used on row {first_row[item_id]})",
+            )
         else:
             first_row[item_id] = row
     check = rec["check"].strip().lower()
     if check and check not in CHECKS:
-        problems.add(row, "check", f"unknown check {rec['check']!r}; choose from {', '.join(CHECKS)}")
+        problems.add(
+            row, "check", f"unknown check {rec['check']!r}; choose from {', '.join(CHECKS)}"
+        )
     for column in CHECKS.get(check, ()):
         if rec[column] == "":
-            problems.add(row, column, f"missing value; check {check!r} needs {', '.join(CHECKS[check])}")
+            problems.add(
+                row, column, f"missing value; check {check!r} needs {', '.join(CHECKS[check])}"
+            )
 
     fields: dict = {}
     relation_ok = check in ("pvalue", "heterogeneity")
@@ -335,7 +374,9 @@ def _parse_row(rec: dict, row: int, problems: ProblemCollector, first_row: dict[
         if check == "note" and column == "value":
             continue  # a note's value is free text
         try:
-            fields[column] = _parse_printed_number(rec[column], allow_relation=relation_ok and column == "value")
+            fields[column] = _parse_printed_number(
+                rec[column], allow_relation=relation_ok and column == "value"
+            )
         except ValueError as exc:
             problems.add(row, column, str(exc))
     for column in ("count", "n", "count2", "n2"):
@@ -361,31 +402,52 @@ def _parse_row(rec: dict, row: int, problems: ProblemCollector, first_row: dict[
         if allowed is None:
             problems.add(row, "method", f"check {check!r} takes no method (got {rec['method']!r})")
         elif method not in allowed:
-            problems.add(row, "method", f"unknown method {rec['method']!r} for check {check!r}; choose from {', '.join(allowed)}")
+            problems.add(
+                row,
+                "method",
+                f"unknown method {rec['method']!r} for check {check!r}; choose from {', '.join(allowed)}",
+            )
     level = 0.95
     if rec["level"]:
         try:
             level = number_from_text(rec["level"])
             if not 0 < level < 1:
                 hint = " (write 0.95, not 95)" if 1 < level < 100 else ""
-                problems.add(row, "level", f"{rec['level']!r} must lie strictly between 0 and 1{hint}")
+                problems.add(
+                    row, "level", f"{rec['level']!r} must lie strictly between 0 and 1{hint}"
+                )
         except ValueError as exc:
             problems.add(row, "level", str(exc))
     _check_ranges(check, fields, row, problems)
     if len(problems.problems) > start:
         return None
     return Item(
-        row=row, item_id=item_id, location=rec["location"], quantity=rec["quantity"], check=check,
-        printed=rec["printed"], method=method, level=level, note=rec["note"], **fields,
+        row=row,
+        item_id=item_id,
+        location=rec["location"],
+        quantity=rec["quantity"],
+        check=check,
+        printed=rec["printed"],
+        method=method,
+        level=level,
+        note=rec["note"],
+        **fields,
     )
 
 
 def _check_ranges(check: str, f: dict, row: int, problems: ProblemCollector) -> None:
     """Cross-field checks that need parsed values (count <= n, lower <= upper, ranges)."""
     count, n = f.get("count"), f.get("n")
-    if check in ("percent", "proportion_ci", "pvalue") and count is not None and n is not None and count > n:
+    if (
+        check in ("percent", "proportion_ci", "pvalue")
+        and count is not None
+        and n is not None
+        and count > n
+    ):
         problems.add(row, "count", f"count {count} exceeds n {n}")
-    if check in ("proportion_ci", "pvalue", "ratio") and n == 0:  # a percent of 0/0 is a finding (exit 1)
+    if (
+        check in ("proportion_ci", "pvalue", "ratio") and n == 0
+    ):  # a percent of 0/0 is a finding (exit 1)
         problems.add(row, "n", "is 0; a denominator must be >= 1")
     if check == "pvalue":
         c2, n2 = f.get("count2"), f.get("n2")
@@ -402,11 +464,15 @@ def _check_ranges(check: str, f: dict, row: int, problems: ProblemCollector) -> 
         for column in ("lower", "upper"):
             p = f.get(column)
             if p is not None and not 0 <= p.value <= 100:
-                problems.add(row, column, f"{p} is outside 0-100; give interval bounds as percentages")
+                problems.add(
+                    row, column, f"{p} is outside 0-100; give interval bounds as percentages"
+                )
     if check in ("percent", "proportion_ci"):
         p = f.get("value")
         if p is not None and not 0 <= p.value <= 100:
-            problems.add(row, "value", f"{p} is outside 0-100; give percentages, e.g. 13.3 not 0.133")
+            problems.add(
+                row, "value", f"{p} is outside 0-100; give percentages, e.g. 13.3 not 0.133"
+            )
     if check in ("pvalue", "heterogeneity"):
         p = f.get("value")
         if p is not None and not 0 <= p.value <= 1:
@@ -418,4 +484,6 @@ def _check_ranges(check: str, f: dict, row: int, problems: ProblemCollector) -> 
     if check == "count":
         v = f.get("value")
         if v is not None and (v.decimals > 0 or v.value < 0):
-            problems.add(row, "value", f"{v} is not a whole number >= 0; a count check takes a count")
+            problems.add(
+                row, "value", f"{v} is not a whole number >= 0; a count check takes a count"
+            )

@@ -11,12 +11,27 @@ from bayes_anlo.audit.checks import FLAGGED_VERDICTS, VERDICTS
 
 #: Columns of :attr:`AuditResult.table`, in order.
 TABLE_COLUMNS = [
-    "item_id", "location", "quantity", "check", "printed", "named_method", "recomputed",
-    "matching", "verdict", "note",
+    "item_id",
+    "location",
+    "quantity",
+    "check",
+    "printed",
+    "named_method",
+    "recomputed",
+    "matching",
+    "verdict",
+    "note",
 ]
 #: Columns of :attr:`AuditResult.details` (one row per item x check x method).
 DETAIL_COLUMNS = [
-    "item_id", "check", "method", "value", "low", "high", "recomputed", "match",
+    "item_id",
+    "check",
+    "method",
+    "value",
+    "low",
+    "high",
+    "recomputed",
+    "match",
 ]
 
 
@@ -71,7 +86,11 @@ class AuditResult:
         if self.details.empty:
             return pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["item_id", "check"]))
         wide = self.details.pivot_table(
-            index=["item_id", "check"], columns="method", values="recomputed", aggfunc="; ".join, sort=False
+            index=["item_id", "check"],
+            columns="method",
+            values="recomputed",
+            aggfunc="; ".join,
+            sort=False,
         )
         wide.columns.name = None
         return wide
@@ -90,7 +109,9 @@ class AuditResult:
 
         return write_csv(self.table, path)
 
-    def to_markdown(self, *, heading: str | None = None, level: int = 2, include_all: bool = False) -> str:
+    def to_markdown(
+        self, *, heading: str | None = None, level: int = 2, include_all: bool = False
+    ) -> str:
         """A Markdown section for a report: a summary line and the table of flagged checks.
 
         ``include_all`` appends every check, not only the flagged ones.
@@ -109,11 +130,13 @@ class AuditResult:
             lines += [f"{hashes}# Flagged", "", _markdown_table(flagged[cols]), ""]
         if include_all:
             lines += [f"{hashes}# All checks", "", _markdown_table(self.table[cols]), ""]
-        lines.append("Verdicts: ok = reproduced by the named (or an accepted) method; method_mismatch = "
-                     "reproduced only by another method, count or denominator; not_reproduced = no method "
-                     "reproduces it; inconsistent = disagrees with another printing or a bound; "
-                     "sum_mismatch = parts do not add to the total; implausible = possible but suspect; "
-                     "unverifiable = not checkable from what is printed.")
+        lines.append(
+            "Verdicts: ok = reproduced by the named (or an accepted) method; method_mismatch = "
+            "reproduced only by another method, count or denominator; not_reproduced = no method "
+            "reproduces it; inconsistent = disagrees with another printing or a bound; "
+            "sum_mismatch = parts do not add to the total; implausible = possible but suspect; "
+            "unverifiable = not checkable from what is printed."
+        )
         return "\n".join(lines) + "\n"
 
     def __repr__(self) -> str:
@@ -129,5 +152,7 @@ def _cell(x) -> str:
 def _markdown_table(frame: pd.DataFrame) -> str:
     head = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    body = [
+        "| " + " | ".join(_cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join([head, rule, *body])

@@ -147,8 +147,11 @@ def _pointwise_tail(counts_below: np.ndarray, n: int, probs: np.ndarray) -> np.n
 
 def _ecdf_counts(ranks: np.ndarray, n_draws: int) -> np.ndarray:
     """``#{r_i < j}`` for ``j = 1..L`` (the last axis of the output), ``ranks`` shape (..., N)."""
-    hist = np.apply_along_axis(np.bincount, -1, ranks, minlength=n_draws + 1) if ranks.ndim > 1 \
+    hist = (
+        np.apply_along_axis(np.bincount, -1, ranks, minlength=n_draws + 1)
+        if ranks.ndim > 1
         else np.bincount(ranks, minlength=n_draws + 1)
+    )
     return np.cumsum(hist, axis=-1)[..., :-1]
 
 
@@ -163,7 +166,7 @@ def _null_minima(n: int, n_draws: int, n_sim: int, seed: int) -> np.ndarray:
         m = min(chunk, n_sim - start)
         ranks = rng.integers(0, n_draws + 1, size=(m, n))
         below = _ecdf_counts(ranks, n_draws)
-        out[start:start + m] = _pointwise_tail(below, n, probs).min(axis=-1)
+        out[start : start + m] = _pointwise_tail(below, n, probs).min(axis=-1)
     return np.sort(out)
 
 
@@ -177,8 +180,9 @@ class ECDFTest:
     alpha: float
 
 
-def ecdf_uniformity(ranks, n_draws: int, alpha: float = 0.05, n_sim: int = 4000,
-                    seed: int = 20220301) -> ECDFTest:
+def ecdf_uniformity(
+    ranks, n_draws: int, alpha: float = 0.05, n_sim: int = 4000, seed: int = 20220301
+) -> ECDFTest:
     """Simultaneous ECDF test (module docstring); ``gamma`` is the pointwise level whose band
     holds simultaneously with probability ``1 - alpha``."""
     ranks = np.asarray(ranks, dtype=np.int64)
@@ -199,8 +203,9 @@ def ecdf_band(n: int, n_draws: int, gamma: float) -> tuple[np.ndarray, np.ndarra
     return z, lo, hi
 
 
-def uniformity_table(ranks: pd.DataFrame, n_draws: int, *, bins: int = BINS, alpha: float = ALPHA,
-                     n_sim: int = 4000) -> pd.DataFrame:
+def uniformity_table(
+    ranks: pd.DataFrame, n_draws: int, *, bins: int = BINS, alpha: float = ALPHA, n_sim: int = 4000
+) -> pd.DataFrame:
     """One row per parameter (column of ``ranks``): both tests and the Bonferroni verdict.
 
     Columns: ``parameter, n_datasets, n_draws, bins, chi2, chi2_df, chi2_p, ecdf_min_tail,
@@ -213,10 +218,21 @@ def uniformity_table(ranks: pd.DataFrame, n_draws: int, *, bins: int = BINS, alp
         r = ranks[name].to_numpy(dtype=np.int64)
         chi = chi_square_uniformity(r, n_draws, bins)
         ecdf = ecdf_uniformity(r, n_draws, alpha=0.05, n_sim=n_sim)
-        rows.append({"parameter": name, "n_datasets": r.size, "n_draws": n_draws, "bins": chi.df + 1,
-                     "chi2": chi.statistic, "chi2_df": chi.df, "chi2_p": chi.p_value,
-                     "ecdf_min_tail": ecdf.statistic, "ecdf_p": ecdf.p_value, "threshold": threshold,
-                     "flagged": bool(min(chi.p_value, ecdf.p_value) < threshold)})
+        rows.append(
+            {
+                "parameter": name,
+                "n_datasets": r.size,
+                "n_draws": n_draws,
+                "bins": chi.df + 1,
+                "chi2": chi.statistic,
+                "chi2_df": chi.df,
+                "chi2_p": chi.p_value,
+                "ecdf_min_tail": ecdf.statistic,
+                "ecdf_p": ecdf.p_value,
+                "threshold": threshold,
+                "flagged": bool(min(chi.p_value, ecdf.p_value) < threshold),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -261,7 +277,9 @@ def sbc_one(setup: SBCSetup, seed: int, index: int) -> dict:
     for name in setup.parameters:
         d = np.asarray(draws[name], dtype=float)
         if d.shape != (setup.n_draws,):
-            raise ValueError(f"{setup.name}: fit returned {d.shape} draws of {name}, expected ({setup.n_draws},)")
+            raise ValueError(
+                f"{setup.name}: fit returned {d.shape} draws of {name}, expected ({setup.n_draws},)"
+            )
         row[name] = int(rank_statistic(truth[name], d, tie_rng))
     row["fit_seconds"] = seconds
     for key, value in diagnostics.items():
@@ -321,8 +339,14 @@ class SBCResult:
         return out
 
 
-def run_sbc(setup: SBCSetup, n_datasets: int, *, seed: int = 0, workers: int = 1,
-            progress: Callable[[int, int, float], None] | None = None) -> SBCResult:
+def run_sbc(
+    setup: SBCSetup,
+    n_datasets: int,
+    *,
+    seed: int = 0,
+    workers: int = 1,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> SBCResult:
     """Run ``setup`` over ``n_datasets`` simulated datasets.
 
     Parameters
@@ -347,12 +371,12 @@ def run_sbc(setup: SBCSetup, n_datasets: int, *, seed: int = 0, workers: int = 1
     if workers <= 1:
         step = max(1, n_datasets // 20)
         for lo in range(0, n_datasets, step):
-            rows.extend(_run_chunk(setup, seed, indices[lo:lo + step]))
+            rows.extend(_run_chunk(setup, seed, indices[lo : lo + step]))
             if progress:
                 progress(len(rows), n_datasets, time.perf_counter() - start)
     else:
         size = max(1, min(10, n_datasets // (4 * workers) or 1))
-        chunks = [indices[lo:lo + size] for lo in range(0, n_datasets, size)]
+        chunks = [indices[lo : lo + size] for lo in range(0, n_datasets, size)]
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx) as pool:
             futures = [pool.submit(_run_chunk, setup, seed, c) for c in chunks]
@@ -361,15 +385,27 @@ def run_sbc(setup: SBCSetup, n_datasets: int, *, seed: int = 0, workers: int = 1
                 if progress:
                     progress(len(rows), n_datasets, time.perf_counter() - start)
     table = pd.DataFrame(rows).sort_values("dataset", ignore_index=True)
-    return SBCResult(setup.name, tuple(setup.parameters), int(setup.n_draws), table,
-                     time.perf_counter() - start, int(max(workers, 1)))
+    return SBCResult(
+        setup.name,
+        tuple(setup.parameters),
+        int(setup.n_draws),
+        table,
+        time.perf_counter() - start,
+        int(max(workers, 1)),
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # figures
 # --------------------------------------------------------------------------------------------
-def plot_sbc(result: SBCResult, path: str | Path | None = None, *, bins: int = BINS,
-             labels: Mapping[str, str] | None = None, title: str | None = None):
+def plot_sbc(
+    result: SBCResult,
+    path: str | Path | None = None,
+    *,
+    bins: int = BINS,
+    labels: Mapping[str, str] | None = None,
+    title: str | None = None,
+):
     """Rank histograms (top row; dashed band: central 99% of each bin count under uniformity) and
     ECDF differences (bottom row; band: simultaneous 95%) for every parameter of ``result``.
 
@@ -397,14 +433,24 @@ def plot_sbc(result: SBCResult, path: str | Path | None = None, *, bins: int = B
         x = np.arange(bins)
         edges = np.append(x, bins) - 0.5
         ax.bar(x, counts, width=1.0, color="#4477aa", edgecolor="white", lw=0.4, alpha=0.85)
-        ax.fill_between(edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post", color="0.6",
-                        alpha=0.3, lw=0)
+        ax.fill_between(
+            edges,
+            np.append(lo, lo[-1]),
+            np.append(hi, hi[-1]),
+            step="post",
+            color="0.6",
+            alpha=0.3,
+            lw=0,
+        )
         for bound in (lo, hi):
             ax.step(edges, np.append(bound, bound[-1]), where="post", color="0.35", lw=0.7, ls="--")
         ax.axhline(n / bins, color="0.3", lw=0.8)
         row = table.iloc[j]
-        ax.set_title(f"{labels.get(name, name)}\nchi2 p={row.chi2_p:.2f}, ECDF p={row.ecdf_p:.2f}",
-                     fontsize=8, color="#bb3333" if row.flagged else "black")
+        ax.set_title(
+            f"{labels.get(name, name)}\nchi2 p={row.chi2_p:.2f}, ECDF p={row.ecdf_p:.2f}",
+            fontsize=8,
+            color="#bb3333" if row.flagged else "black",
+        )
         ax.set_xticks([])
         ax.tick_params(labelsize=7)
         ax2 = axes[1, j]
@@ -428,7 +474,9 @@ def plot_sbc(result: SBCResult, path: str | Path | None = None, *, bins: int = B
     return fig
 
 
-def summarise_runs(results: Iterable[SBCResult], *, bins: int = BINS, alpha: float = ALPHA) -> pd.DataFrame:
+def summarise_runs(
+    results: Iterable[SBCResult], *, bins: int = BINS, alpha: float = ALPHA
+) -> pd.DataFrame:
     """Uniformity tables of several runs stacked, plus each run's wall time and fit diagnostics."""
     frames = []
     for res in results:

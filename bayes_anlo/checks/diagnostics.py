@@ -53,7 +53,9 @@ def diagnostics_table(tree: xr.DataTree, var_names: list[str] | None = None) -> 
             "mcse_sd": flatten_elements(mcse(post, method="sd")),
         }
     names = list(columns["r_hat"])
-    table = pd.DataFrame({"variable": names, **{k: [v[n] for n in names] for k, v in columns.items()}})
+    table = pd.DataFrame(
+        {"variable": names, **{k: [v[n] for n in names] for k, v in columns.items()}}
+    )
     table.attrs["divergences"] = divergences(tree)
     return table[COLUMNS]
 
@@ -90,15 +92,28 @@ class Convergence:
     ess_min: float
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{
-            "converged": self.converged, "method": self.method, "max_rhat": self.max_rhat,
-            "min_ess_bulk": self.min_ess_bulk, "min_ess_tail": self.min_ess_tail,
-            "divergences": self.divergences, "draws": self.draws, "reasons": "; ".join(self.reasons),
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "converged": self.converged,
+                    "method": self.method,
+                    "max_rhat": self.max_rhat,
+                    "min_ess_bulk": self.min_ess_bulk,
+                    "min_ess_tail": self.min_ess_tail,
+                    "divergences": self.divergences,
+                    "draws": self.draws,
+                    "reasons": "; ".join(self.reasons),
+                }
+            ]
+        )
 
 
-def convergence(tree: xr.DataTree, rhat_max: float = 1.01, ess_min: float = 400.0,
-                var_names: list[str] | None = None) -> Convergence:
+def convergence(
+    tree: xr.DataTree,
+    rhat_max: float = 1.01,
+    ess_min: float = 400.0,
+    var_names: list[str] | None = None,
+) -> Convergence:
     """Whether the fit converged: R-hat <= ``rhat_max``, bulk and tail ESS >= ``ess_min`` for every
     element of every posterior variable, and no divergent transitions. Exact-engine fits (iid
     draws) are always converged. Elements with no variation (R-hat undefined) are skipped."""
@@ -114,16 +129,32 @@ def convergence(tree: xr.DataTree, rhat_max: float = 1.01, ess_min: float = 400.
         bad = finite[finite["r_hat"] > rhat_max]
         if len(bad):
             worst = bad.sort_values("r_hat").iloc[-1]
-            reasons.append(f"R-hat above {rhat_max:g} for {len(bad)} element(s), worst {worst['variable']} "
-                           f"({worst['r_hat']:.3f})")
+            reasons.append(
+                f"R-hat above {rhat_max:g} for {len(bad)} element(s), worst {worst['variable']} "
+                f"({worst['r_hat']:.3f})"
+            )
         for column, label in (("ess_bulk", "bulk"), ("ess_tail", "tail")):
             low = finite[finite[column] < ess_min]
             if len(low):
                 worst = low.sort_values(column).iloc[0]
-                reasons.append(f"{label} ESS below {ess_min:g} for {len(low)} element(s), lowest "
-                               f"{worst['variable']} ({worst[column]:.0f})")
+                reasons.append(
+                    f"{label} ESS below {ess_min:g} for {len(low)} element(s), lowest "
+                    f"{worst['variable']} ({worst[column]:.0f})"
+                )
         if div:
-            reasons.append(f"{div} divergent transition(s) in {_draw_count(tree)} draws: the sampler "
-                           "could not explore part of the posterior (raise target_accept or reparametrise)")
-    return Convergence(not reasons, tuple(reasons), method, max_r, min_b, min_t, div, _draw_count(tree),
-                       rhat_max, ess_min)
+            reasons.append(
+                f"{div} divergent transition(s) in {_draw_count(tree)} draws: the sampler "
+                "could not explore part of the posterior (raise target_accept or reparametrise)"
+            )
+    return Convergence(
+        not reasons,
+        tuple(reasons),
+        method,
+        max_r,
+        min_b,
+        min_t,
+        div,
+        _draw_count(tree),
+        rhat_max,
+        ess_min,
+    )

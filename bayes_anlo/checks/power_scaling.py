@@ -96,7 +96,10 @@ class PowerScaling:
     @property
     def reliable(self) -> dict[str, bool]:
         """Per component (``prior``, ``likelihood``): all its k-hats within the limit."""
-        return {c: bool((part["khat"] <= self.khat_limit).all()) for c, part in self.khat.groupby("component")}
+        return {
+            c: bool((part["khat"] <= self.khat_limit).all())
+            for c, part in self.khat.groupby("component")
+        }
 
     def flagged(self) -> pd.DataFrame:
         """Rows whose diagnosis is not clean."""
@@ -106,20 +109,27 @@ class PowerScaling:
         """Sentences for a report: what was scaled, how reliable, what was found."""
         out = []
         scaled = ", ".join(self.scaled) if self.scaled else "none (every prior is flat)"
-        out.append(f"Power-scaling sensitivity (ArviZ psense; Kallioinen et al. 2024), no refit: priors scaled: "
-                   f"{scaled}; likelihood: every observation. Values above {THRESHOLD} mean the posterior of "
-                   "that quantity moves when the prior (or the likelihood) is made slightly stronger or weaker.")
+        out.append(
+            f"Power-scaling sensitivity (ArviZ psense; Kallioinen et al. 2024), no refit: priors scaled: "
+            f"{scaled}; likelihood: every observation. Values above {THRESHOLD} mean the posterior of "
+            "that quantity moves when the prior (or the likelihood) is made slightly stronger or weaker."
+        )
         out.extend(self.notes)
         worst = {c: float(part["khat"].max()) for c, part in self.khat.groupby("component")}
         if all(self.reliable.values()):
-            out.append("Importance weights reliable (Pareto k-hat " + ", ".join(
-                f"{c} {k:.2f}" for c, k in worst.items()) + f"; limit {self.khat_limit:.2f}).")
+            out.append(
+                "Importance weights reliable (Pareto k-hat "
+                + ", ".join(f"{c} {k:.2f}" for c, k in worst.items())
+                + f"; limit {self.khat_limit:.2f})."
+            )
         flagged = self.flagged()
         if not len(flagged):
             out.append("No quantity is flagged.")
             return out
         for diagnosis, part in flagged.groupby("diagnosis", sort=False):
-            out.append(f"{diagnosis[0].upper()}{diagnosis[1:]}: " + ", ".join(part["variable"]) + ".")
+            out.append(
+                f"{diagnosis[0].upper()}{diagnosis[1:]}: " + ", ".join(part["variable"]) + "."
+            )
         return out
 
 
@@ -133,12 +143,16 @@ PRIOR_DOMINATED = "determined mainly by its prior (expected with few studies)"
 JOINT = "informed by prior and data together (expected with few studies)"
 JOINT_UNCHECKED = "informed by prior and data together (no prior draws to check for conflict)"
 CONFLICT = "prior-data conflict: the posterior median lies outside the central 95% of the prior"
-WEAK_LIKELIHOOD = "weakly informed by the data (flat prior: see the refits under alternative priors)"
+WEAK_LIKELIHOOD = (
+    "weakly informed by the data (flat prior: see the refits under alternative priors)"
+)
 #: Prior percentiles (in %) beyond which the posterior median is in the tail of its prior.
 CONFLICT_PERCENTILES = (2.5, 97.5)
 
 
-def _diagnose(prior: float, likelihood: float, threshold: float, percentile: float = float("nan")) -> str:
+def _diagnose(
+    prior: float, likelihood: float, threshold: float, percentile: float = float("nan")
+) -> str:
     if not np.isnan(prior) and prior >= threshold and likelihood >= threshold:
         if np.isnan(percentile):
             return JOINT_UNCHECKED
@@ -151,7 +165,9 @@ def _diagnose(prior: float, likelihood: float, threshold: float, percentile: flo
     return "-"
 
 
-def prior_percentiles(posterior: xr.Dataset, prior: xr.Dataset | None, names: Sequence[str]) -> pd.Series:
+def prior_percentiles(
+    posterior: xr.Dataset, prior: xr.Dataset | None, names: Sequence[str]
+) -> pd.Series:
     """``name[element] -> 100 * P_prior(X <= posterior median of X)`` for the named variables
     present in both the posterior and the prior draws (labels as :func:`flatten_elements`)."""
     if prior is None:
@@ -167,8 +183,14 @@ def prior_percentiles(posterior: xr.Dataset, prior: xr.Dataset | None, names: Se
     return pd.Series(out, dtype=float)
 
 
-def power_scaling(tree: xr.DataTree, var_names: Sequence[str], *, threshold: float = THRESHOLD,
-                  alphas: tuple[float, float] = ALPHAS, prior: xr.Dataset | None = None) -> PowerScaling:
+def power_scaling(
+    tree: xr.DataTree,
+    var_names: Sequence[str],
+    *,
+    threshold: float = THRESHOLD,
+    alphas: tuple[float, float] = ALPHAS,
+    prior: xr.Dataset | None = None,
+) -> PowerScaling:
     """Prior and likelihood power-scaling sensitivity of ``var_names`` (see the module docstring).
 
     ``tree`` needs ``posterior``, ``log_likelihood`` and ``log_prior`` groups (every fit of this
@@ -191,8 +213,10 @@ def power_scaling(tree: xr.DataTree, var_names: Sequence[str], *, threshold: flo
     limit = _khat_limit(draws)
     notes = []
 
-    lik_sum = sum(da.sum([d for d in da.dims if d not in SAMPLE_DIMS])
-                  for da in tree["log_likelihood"].to_dataset().data_vars.values())
+    lik_sum = sum(
+        da.sum([d for d in da.dims if d not in SAMPLE_DIMS])
+        for da in tree["log_likelihood"].to_dataset().data_vars.values()
+    )
     components = {"likelihood": lik_sum}
     if scaled:
         components["prior"] = sum(log_prior[v] for v in scaled)
@@ -204,29 +228,51 @@ def power_scaling(tree: xr.DataTree, var_names: Sequence[str], *, threshold: flo
             khat_rows.append({"component": component, "alpha": alpha, "khat": k})
     khat = pd.DataFrame(khat_rows)
 
-    like = pd.Series(flatten_elements(psense(tree, var_names=names, group="likelihood", alphas=alphas)))
+    like = pd.Series(
+        flatten_elements(psense(tree, var_names=names, group="likelihood", alphas=alphas))
+    )
     if scaled:
-        prior = pd.Series(flatten_elements(psense(tree, var_names=names, group="prior", alphas=alphas,
-                                                   group_var_names=scaled)))
+        prior = pd.Series(
+            flatten_elements(
+                psense(tree, var_names=names, group="prior", alphas=alphas, group_var_names=scaled)
+            )
+        )
     else:
         prior = pd.Series(np.nan, index=like.index)
-        notes.append("Every prior is flat (" + ", ".join(flat) + "): power-scaling cannot perturb a flat prior, "
-                     "so prior sensitivity rests on the refits under alternative priors.")
+        notes.append(
+            "Every prior is flat ("
+            + ", ".join(flat)
+            + "): power-scaling cannot perturb a flat prior, "
+            "so prior sensitivity rests on the refits under alternative priors."
+        )
     if scaled and flat:
-        notes.append("Flat priors left out of the prior scaling (power-scaling leaves them unchanged; the refits "
-                     "test them): " + ", ".join(flat) + ".")
+        notes.append(
+            "Flat priors left out of the prior scaling (power-scaling leaves them unchanged; the refits "
+            "test them): " + ", ".join(flat) + "."
+        )
     if prior_draws is None and "prior" in tree.children:
         prior_draws = tree["prior"].to_dataset()
     percentile = prior_percentiles(posterior, prior_draws, names)
-    table = pd.DataFrame({"variable": like.index, "prior": prior.reindex(like.index).to_numpy(),
-                          "likelihood": like.to_numpy(),
-                          "prior_percentile": percentile.reindex(like.index).to_numpy(dtype=float)})
-    table["diagnosis"] = [_diagnose(p, q, threshold, c) for p, q, c in
-                          zip(table["prior"], table["likelihood"], table["prior_percentile"], strict=True)]
+    table = pd.DataFrame(
+        {
+            "variable": like.index,
+            "prior": prior.reindex(like.index).to_numpy(),
+            "likelihood": like.to_numpy(),
+            "prior_percentile": percentile.reindex(like.index).to_numpy(dtype=float),
+        }
+    )
+    table["diagnosis"] = [
+        _diagnose(p, q, threshold, c)
+        for p, q, c in zip(
+            table["prior"], table["likelihood"], table["prior_percentile"], strict=True
+        )
+    ]
     result = PowerScaling(table, scaled, flat, khat, limit, notes)
     for component, ok in result.reliable.items():
         if not ok:
             worst = khat.loc[khat["component"] == component, "khat"].max()
-            notes.append(f"{component.capitalize()} power-scaling weights have Pareto k-hat {worst:.2f} > {limit:.2f}: "
-                         f"the {component} sensitivity values are not reliable; see the refits.")
+            notes.append(
+                f"{component.capitalize()} power-scaling weights have Pareto k-hat {worst:.2f} > {limit:.2f}: "
+                f"the {component} sensitivity values are not reliable; see the refits."
+            )
     return result

@@ -29,8 +29,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-COLUMNS = ["statistic", "unit", "observed", "replicated_mean", "replicated_q05", "replicated_q95", "p_value",
-           "flag"]
+COLUMNS = [
+    "statistic",
+    "unit",
+    "observed",
+    "replicated_mean",
+    "replicated_q05",
+    "replicated_q95",
+    "p_value",
+    "flag",
+]
 GLOBAL_STATISTICS = ("variance", "chi2_homogeneity", "min_rate", "max_rate")
 
 
@@ -91,10 +99,16 @@ def chi2_discrepancy(tree: xr.DataTree) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _row(statistic, unit, observed, rep, p) -> dict:
-    return {"statistic": statistic, "unit": unit, "observed": float(observed),
-            "replicated_mean": float(np.mean(rep)), "replicated_q05": float(np.quantile(rep, 0.05)),
-            "replicated_q95": float(np.quantile(rep, 0.95)), "p_value": float(p),
-            "flag": bool(p < 0.05 or p > 0.95)}
+    return {
+        "statistic": statistic,
+        "unit": unit,
+        "observed": float(observed),
+        "replicated_mean": float(np.mean(rep)),
+        "replicated_q05": float(np.quantile(rep, 0.05)),
+        "replicated_q95": float(np.quantile(rep, 0.95)),
+        "p_value": float(p),
+        "flag": bool(p < 0.05 or p > 0.95),
+    }
 
 
 def ppc_statistics(tree: xr.DataTree, *, units: bool = True) -> pd.DataFrame:
@@ -116,8 +130,17 @@ def ppc_statistics(tree: xr.DataTree, *, units: bool = True) -> pd.DataFrame:
     flat, y, n, labels = _replicates(tree)
     observed = _statistics(y[None, :], n)
     replicated = _statistics(flat, n)
-    rows = [_row(name, "", observed[name][0], replicated[name], _mid_p(replicated[name], observed[name][0]))
-            for name in GLOBAL_STATISTICS if name in observed]
+    rows = [
+        _row(
+            name,
+            "",
+            observed[name][0],
+            replicated[name],
+            _mid_p(replicated[name], observed[name][0]),
+        )
+        for name in GLOBAL_STATISTICS
+        if name in observed
+    ]
     disc = chi2_discrepancy(tree)
     if disc is not None:
         t_obs, t_rep = disc

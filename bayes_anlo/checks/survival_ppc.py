@@ -109,19 +109,43 @@ class KMCheck:
 
     def to_frame(self) -> pd.DataFrame:
         """The band table (one row per grid time) for plotting."""
-        return pd.DataFrame({"time": self.grid, "observed": self.observed, "lower": self.lower,
-                             "centre": self.centre, "upper": self.upper,
-                             "inside": (self.observed >= self.lower) & (self.observed <= self.upper)})
+        return pd.DataFrame(
+            {
+                "time": self.grid,
+                "observed": self.observed,
+                "lower": self.lower,
+                "centre": self.centre,
+                "upper": self.upper,
+                "inside": (self.observed >= self.lower) & (self.observed <= self.upper),
+            }
+        )
 
     def summary(self) -> dict:
-        return {"study": self.study, "arm": self.arm, "subgroup": self.subgroup, "coverage": self.coverage,
-                "level": self.level, "sup_distance": self.sup_distance, "sup_p_value": self.sup_p_value,
-                "n_replicates": self.n_replicates}
+        return {
+            "study": self.study,
+            "arm": self.arm,
+            "subgroup": self.subgroup,
+            "coverage": self.coverage,
+            "level": self.level,
+            "sup_distance": self.sup_distance,
+            "sup_p_value": self.sup_p_value,
+            "n_replicates": self.n_replicates,
+        }
 
 
-def km_check(tree: xr.DataTree, data: SurvivalData, *, study: str | None = None, arm: str = "",
-             subgroup: str = "", draws: int = 200, level: float = 0.9, grid_size: int = 100,
-             min_at_risk: int = 5, random_seed: int = 0) -> KMCheck:
+def km_check(
+    tree: xr.DataTree,
+    data: SurvivalData,
+    *,
+    study: str | None = None,
+    arm: str = "",
+    subgroup: str = "",
+    draws: int = 200,
+    level: float = 0.9,
+    grid_size: int = 100,
+    min_at_risk: int = 5,
+    random_seed: int = 0,
+) -> KMCheck:
     """Kaplan-Meier posterior predictive check of one cell (see the module docstring).
 
     Parameters
@@ -157,8 +181,22 @@ def km_check(tree: xr.DataTree, data: SurvivalData, *, study: str | None = None,
     coverage = float(np.mean((observed >= lower - 1e-12) & (observed <= upper + 1e-12)))
     d_rep = np.abs(reps - centre).max(axis=1)
     d_obs = float(np.abs(observed - centre).max())
-    return KMCheck(study, arm, subgroup, grid, observed, lower, centre, upper, coverage, d_obs,
-                   float(np.mean(d_rep >= d_obs)), level, int(pick.size), reps)
+    return KMCheck(
+        study,
+        arm,
+        subgroup,
+        grid,
+        observed,
+        lower,
+        centre,
+        upper,
+        coverage,
+        d_obs,
+        float(np.mean(d_rep >= d_obs)),
+        level,
+        int(pick.size),
+        reps,
+    )
 
 
 def _mid_p(rep: np.ndarray, obs: np.ndarray) -> np.ndarray:
@@ -172,11 +210,18 @@ def events_check(tree: xr.DataTree) -> pd.DataFrame:
     obs = tree["observed_data"]["ipd_events"].values
     rep = tree["posterior_predictive"]["ipd_events"].values.reshape(-1, obs.size)
     p = _mid_p(rep, obs)
-    return pd.DataFrame({"cell": tree["observed_data"]["ipd_cell"].values, "observed": obs,
-                         "exposure": tree["constant_data"]["exposure"].values,
-                         "predicted_mean": rep.mean(axis=0), "predicted_low": np.quantile(rep, 0.05, axis=0),
-                         "predicted_high": np.quantile(rep, 0.95, axis=0), "p_value": p,
-                         "p_two_sided": np.minimum(1.0, 2 * np.minimum(p, 1 - p))})
+    return pd.DataFrame(
+        {
+            "cell": tree["observed_data"]["ipd_cell"].values,
+            "observed": obs,
+            "exposure": tree["constant_data"]["exposure"].values,
+            "predicted_mean": rep.mean(axis=0),
+            "predicted_low": np.quantile(rep, 0.05, axis=0),
+            "predicted_high": np.quantile(rep, 0.95, axis=0),
+            "p_value": p,
+            "p_two_sided": np.minimum(1.0, 2 * np.minimum(p, 1 - p)),
+        }
+    )
 
 
 def _joint_rows(tree: xr.DataTree) -> list[dict]:
@@ -193,10 +238,21 @@ def _joint_rows(tree: xr.DataTree) -> list[dict]:
             continue
         prec = np.linalg.inv(cov[np.ix_(idx, idx)])
         d_obs = np.einsum("si,ij,sj->s", y[idx] - mean[:, idx], prec, y[idx] - mean[:, idx])
-        d_rep = np.einsum("si,ij,sj->s", rep[:, idx] - mean[:, idx], prec, rep[:, idx] - mean[:, idx])
-        rows.append({"term": "km_joint", "row": str(cell), "time": np.nan, "observed": float(np.median(d_obs)),
-                     "predicted_median": float(np.median(d_rep)), "predicted_low": float(np.quantile(d_rep, 0.05)),
-                     "predicted_high": float(np.quantile(d_rep, 0.95)), "p_value": float(np.mean(d_rep >= d_obs))})
+        d_rep = np.einsum(
+            "si,ij,sj->s", rep[:, idx] - mean[:, idx], prec, rep[:, idx] - mean[:, idx]
+        )
+        rows.append(
+            {
+                "term": "km_joint",
+                "row": str(cell),
+                "time": np.nan,
+                "observed": float(np.median(d_obs)),
+                "predicted_median": float(np.median(d_rep)),
+                "predicted_low": float(np.quantile(d_rep, 0.05)),
+                "predicted_high": float(np.quantile(d_rep, 0.95)),
+                "p_value": float(np.mean(d_rep >= d_obs)),
+            }
+        )
     return rows
 
 
@@ -208,7 +264,11 @@ def summary_check(tree: xr.DataTree, level: float = 0.9) -> pd.DataFrame:
     """
     rows = []
     alpha = (1 - level) / 2
-    obs_group, rep_group, const = tree["observed_data"], tree["posterior_predictive"], tree["constant_data"]
+    obs_group, rep_group, const = (
+        tree["observed_data"],
+        tree["posterior_predictive"],
+        tree["constant_data"],
+    )
     if "km_summary" in obs_group:
         obs = obs_group["km_summary"].values
         rep = rep_group["km_summary"].values.reshape(-1, obs.size)
@@ -219,28 +279,49 @@ def summary_check(tree: xr.DataTree, level: float = 0.9) -> pd.DataFrame:
                 to = np.exp
                 quantity = "median"
             else:
+
                 def to(g):
                     return np.exp(-np.exp(g))
+
                 quantity = "landmark"
             o, r = to(obs[i]), to(rep[:, i])
             p = float(np.mean(r >= o))
-            rows.append({"term": quantity, "row": str(label), "time": months[i], "observed": float(o),
-                         "predicted_median": float(np.median(r)), "predicted_low": float(np.quantile(r, alpha)),
-                         "predicted_high": float(np.quantile(r, 1 - alpha)), "p_value": p})
+            rows.append(
+                {
+                    "term": quantity,
+                    "row": str(label),
+                    "time": months[i],
+                    "observed": float(o),
+                    "predicted_median": float(np.median(r)),
+                    "predicted_low": float(np.quantile(r, alpha)),
+                    "predicted_high": float(np.quantile(r, 1 - alpha)),
+                    "p_value": p,
+                }
+            )
     if "events_after" in obs_group:
         obs = obs_group["events_after"].values
         rep = rep_group["events_after"].values.reshape(-1, obs.size)
         p = _mid_p(rep, obs)
         for i, label in enumerate(obs_group["events_row"].values):
-            rows.append({"term": "events_after", "row": str(label), "time": float(const["events_start"].values[i]),
-                         "observed": float(obs[i]), "predicted_median": float(np.median(rep[:, i])),
-                         "predicted_low": float(np.quantile(rep[:, i], alpha)),
-                         "predicted_high": float(np.quantile(rep[:, i], 1 - alpha)), "p_value": float(p[i])})
+            rows.append(
+                {
+                    "term": "events_after",
+                    "row": str(label),
+                    "time": float(const["events_start"].values[i]),
+                    "observed": float(obs[i]),
+                    "predicted_median": float(np.median(rep[:, i])),
+                    "predicted_low": float(np.quantile(rep[:, i], alpha)),
+                    "predicted_high": float(np.quantile(rep[:, i], 1 - alpha)),
+                    "p_value": float(p[i]),
+                }
+            )
     if "km_summary" in obs_group and "km_mean" in tree["posterior"]:
         rows.extend(_joint_rows(tree))
     frame = pd.DataFrame(rows)
     if len(frame):
-        frame["p_two_sided"] = np.minimum(1.0, 2 * np.minimum(frame["p_value"], 1 - frame["p_value"]))
+        frame["p_two_sided"] = np.minimum(
+            1.0, 2 * np.minimum(frame["p_value"], 1 - frame["p_value"])
+        )
         frame = counts_as_integers(frame)
     return frame
 
@@ -261,6 +342,12 @@ def integer_cells(frame: pd.DataFrame, rows: pd.Series, columns) -> pd.DataFrame
         return frame
     out = frame.copy()
     for column in columns:
-        out[column] = pd.Series([int(round(v)) if c and np.isfinite(v) else v
-                                 for v, c in zip(out[column], rows, strict=True)], index=out.index, dtype=object)
+        out[column] = pd.Series(
+            [
+                int(round(v)) if c and np.isfinite(v) else v
+                for v, c in zip(out[column], rows, strict=True)
+            ],
+            index=out.index,
+            dtype=object,
+        )
     return out

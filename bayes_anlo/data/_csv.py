@@ -68,7 +68,10 @@ ROWS_ATTR = "bayes_anlo_rows"
 
 
 def read_text_table(
-    source: str | Path | pd.DataFrame, required: list[str], *, label: str | None = None,
+    source: str | Path | pd.DataFrame,
+    required: list[str],
+    *,
+    label: str | None = None,
     max_rows: int = MAX_ROWS,
 ) -> tuple[pd.DataFrame, str]:
     """Read a CSV (or take a DataFrame) with every cell as a string.
@@ -89,19 +92,33 @@ def read_text_table(
         if table.empty:
             raise InputError(Problem(name, None, None, "has a header but no data rows"))
         if len(table) > max_rows:
-            raise InputError(Problem(name, None, None, f"has {len(table)} rows; at most {max_rows:,} are read"))
+            raise InputError(
+                Problem(name, None, None, f"has {len(table)} rows; at most {max_rows:,} are read")
+            )
         lines = np.arange(len(table)) + FIRST_DATA_ROW
     else:
         name = label or str(source)
         text = _read_text(Path(source), name)
         header, records, lines = _split_records(text, name, max_rows)
-        table = pd.DataFrame(records, columns=header, dtype=object) if records else pd.DataFrame(columns=header)
+        table = (
+            pd.DataFrame(records, columns=header, dtype=object)
+            if records
+            else pd.DataFrame(columns=header)
+        )
         if table.empty:
             raise InputError(Problem(name, None, None, "has a header but no data rows"))
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise InputError(
-            [Problem(name, 1, c, f"required column is missing (header has: {', '.join(table.columns)})") for c in missing]
+            [
+                Problem(
+                    name,
+                    1,
+                    c,
+                    f"required column is missing (header has: {', '.join(table.columns)})",
+                )
+                for c in missing
+            ]
         )
     table = table.map(lambda v: v.strip() if isinstance(v, str) else v).reset_index(drop=True)
     table.attrs[ROWS_ATTR] = np.asarray(lines, dtype=np.int64)
@@ -116,26 +133,46 @@ def _read_text(path: Path, name: str) -> str:
         if path.is_dir():
             raise InputError(Problem(name, None, None, "is a directory, expected a CSV file"))
         if not path.is_file():
-            raise InputError(Problem(name, None, None, "is not a regular file (a FIFO, socket or device?); "
-                                                       "expected a CSV file"))
+            raise InputError(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    "is not a regular file (a FIFO, socket or device?); expected a CSV file",
+                )
+            )
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(Problem(name, None, None, f"is larger than {MAX_FILE_BYTES / 2**20:g} MiB, the "
-                                                       "largest data file read"))
+            raise InputError(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"is larger than {MAX_FILE_BYTES / 2**20:g} MiB, the largest data file read",
+                )
+            )
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise InputError(Problem(name, None, None, f"cannot be read ({exc.strerror or exc})")) from None
+        raise InputError(
+            Problem(name, None, None, f"cannot be read ({exc.strerror or exc})")
+        ) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise InputError(Problem(name, None, None, f"is larger than {MAX_FILE_BYTES / 2**20:g} MiB"))
+        raise InputError(
+            Problem(name, None, None, f"is larger than {MAX_FILE_BYTES / 2**20:g} MiB")
+        )
     text = raw.decode("utf-8", errors="surrogateescape")
     while text.startswith(_BOM):
         text = text[1:]
     if not text.strip():
-        raise InputError(Problem(name, None, None, "file is empty; expected a header row and data rows"))
+        raise InputError(
+            Problem(name, None, None, "file is empty; expected a header row and data rows")
+        )
     return text
 
 
-def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list[list[str]], list[int]]:
+def _split_records(
+    text: str, name: str, max_rows: int
+) -> tuple[list[str], list[list[str]], list[int]]:
     """Parse CSV text into (header, data records, line number of each record).
 
     Rejects what pandas or the csv module would silently misread: another delimiter, a blank first
@@ -156,8 +193,14 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
                 end = reader.line_num
                 rows.append(record)
         if len(rows) > max_rows + 1 and sum(1 for r in rows[1:] if r) > max_rows:
-            raise InputError(Problem(name, None, None, f"has more than {max_rows:,} data rows, the most "
-                                                       "this input may have"))
+            raise InputError(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    f"has more than {max_rows:,} data rows, the most this input may have",
+                )
+            )
     except csv.Error as exc:
         line = end + 1 if '"' in text else reader.line_num  # (without quotes, a record is one line)
         header = rows[0] if rows else _first_record(text)
@@ -166,15 +209,30 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
         csv.field_size_limit(old_limit)
     header = [h.strip() for h in rows[0]]
     if not any(header):
-        raise InputError(Problem(name, 1, "1", "the first line is blank; the header must be the first line"))
+        raise InputError(
+            Problem(name, 1, "1", "the first line is blank; the header must be the first line")
+        )
     if len(header) == 1:
         for delimiter, shown in ((";", "semicolon"), ("\t", "tab")):
             if delimiter in header[0]:
-                raise InputError(Problem(name, 1, "1", f"header is separated by {delimiter!r} ({shown}s); "
-                                                       "bayes_anlo reads comma-separated files"))
-    data = [(line, rec) for line, rec in zip(starts[1:], rows[1:], strict=True) if "".join(rec).strip()]
+                raise InputError(
+                    Problem(
+                        name,
+                        1,
+                        "1",
+                        f"header is separated by {delimiter!r} ({shown}s); "
+                        "bayes_anlo reads comma-separated files",
+                    )
+                )
+    data = [
+        (line, rec) for line, rec in zip(starts[1:], rows[1:], strict=True) if "".join(rec).strip()
+    ]
     width = len(header)
-    while width > 1 and header[width - 1] == "" and all(len(r) < width or not r[width - 1].strip() for _, r in data):
+    while (
+        width > 1
+        and header[width - 1] == ""
+        and all(len(r) < width or not r[width - 1].strip() for _, r in data)
+    ):
         width -= 1  # empty trailing header columns with nothing below them (as spreadsheets write)
     header = header[:width]
     problems = _character_problems(text, name, header, rows[0], data)
@@ -182,21 +240,37 @@ def _split_records(text: str, name: str, max_rows: int) -> tuple[list[str], list
         raise InputError(problems)
     for k, column in enumerate(header):
         if column == "":
-            problems.append(Problem(name, 1, str(k + 1), f"column {k + 1} has no name in the header"))
+            problems.append(
+                Problem(name, 1, str(k + 1), f"column {k + 1} has no name in the header")
+            )
         elif column in header[:k]:
-            problems.append(Problem(name, 1, column, "column name appears more than once in the header"))
+            problems.append(
+                Problem(name, 1, column, "column name appears more than once in the header")
+            )
     records = []
     for line, record in data:
         if len(record) > width and not any(c.strip() for c in record[width:]):
             record = record[:width]  # empty cells past the last column
         if len(record) > width:
             hint = " (a comma inside a number? use a point, or quote the cell)"
-            problems.append(Problem(name, line, str(width + 1),
-                                    f"row has {len(record)} fields but the header has {width}{hint}"))
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    str(width + 1),
+                    f"row has {len(record)} fields but the header has {width}{hint}",
+                )
+            )
         elif len(record) < width:
-            problems.append(Problem(name, line, header[len(record)] or str(len(record) + 1),
-                                    f"row has {len(record)} fields but the header has {width}; "
-                                    f"this and later columns are missing"))
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    header[len(record)] or str(len(record) + 1),
+                    f"row has {len(record)} fields but the header has {width}; "
+                    f"this and later columns are missing",
+                )
+            )
         records.append(record)
     if problems:
         raise InputError(problems)
@@ -218,8 +292,13 @@ def _column_label(header: list[str], k: int) -> str:
     return str(k + 1)
 
 
-def _character_problems(text: str, name: str, header: list[str], header_record: list[str],
-                        data: list[tuple[int, list[str]]]) -> list[Problem]:
+def _character_problems(
+    text: str,
+    name: str,
+    header: list[str],
+    header_record: list[str],
+    data: list[tuple[int, list[str]]],
+) -> list[Problem]:
     """Bad characters, each at its row and column (the header is row 1)."""
     if not _BAD_CHARACTER.search(text):
         return []
@@ -232,9 +311,11 @@ def _character_problems(text: str, name: str, header: list[str], header_record: 
                 continue
             char = bad.group()
             if "\udc80" <= char <= "\udcff":
-                reason = (f"is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02X}); save the file as UTF-8 CSV")
+                reason = f"is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02X}); save the file as UTF-8 CSV"
             elif char == _BOM:
-                reason = "contains a byte-order mark (U+FEFF) inside the file; were two files joined?"
+                reason = (
+                    "contains a byte-order mark (U+FEFF) inside the file; were two files joined?"
+                )
             elif char == "\x00":
                 reason = "contains a NUL byte; is this a binary file (a spreadsheet, not CSV)?"
             else:
@@ -245,7 +326,9 @@ def _character_problems(text: str, name: str, header: list[str], header_record: 
     return problems
 
 
-def _quoting_problem(text: str, name: str, first_line: int, reason: str, header: list[str]) -> Problem:
+def _quoting_problem(
+    text: str, name: str, first_line: int, reason: str, header: list[str]
+) -> Problem:
     """Locate an error the csv module raised for the record starting at ``first_line``: a cell
     over :data:`MAX_CELL_CHARS`, a quote never closed, or text after a closing quote."""
     offsets = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
@@ -262,19 +345,28 @@ def _quoting_problem(text: str, name: str, first_line: int, reason: str, header:
     while i < len(text):
         char = text[i]
         if overlong and i - field_start >= MAX_CELL_CHARS:  # the first character past the limit
-            return Problem(name, field_line, label(field), f"cell has more than {MAX_CELL_CHARS:,} characters; "
-                                                           f"at most {MAX_CELL_CHARS:,} are allowed")
+            return Problem(
+                name,
+                field_line,
+                label(field),
+                f"cell has more than {MAX_CELL_CHARS:,} characters; "
+                f"at most {MAX_CELL_CHARS:,} are allowed",
+            )
         if quoted:
             if char == '"':
                 if text.startswith('"', i + 1):
                     i += 1
                 else:
                     quoted = False
-                    nxt = text[i + 1:i + 2]
+                    nxt = text[i + 1 : i + 2]
                     if nxt not in ("", ",", "\r", "\n"):
-                        return Problem(name, line, label(field),
-                                       f"text after the closing quote of a quoted cell ({reason}); "
-                                       'quote the whole cell and double any quote inside it ("")')
+                        return Problem(
+                            name,
+                            line,
+                            label(field),
+                            f"text after the closing quote of a quoted cell ({reason}); "
+                            'quote the whole cell and double any quote inside it ("")',
+                        )
             elif char in "\r\n":
                 if not (char == "\r" and text.startswith("\n", i + 1)):
                     line += 1
@@ -286,8 +378,12 @@ def _quoting_problem(text: str, name: str, first_line: int, reason: str, header:
             break
         i += 1
     if quoted or "end of data" in reason:
-        return Problem(name, opened_line, label(opened_field),
-                       "a quote opened here is never closed (the rest of the file would be one cell)")
+        return Problem(
+            name,
+            opened_line,
+            label(opened_field),
+            "a quote opened here is never closed (the rest of the file would be one cell)",
+        )
     return Problem(name, first_line, label(field), f"malformed CSV quoting ({reason})")
 
 
@@ -316,18 +412,30 @@ def number_from_text(text: str, *, maximum: float = MAX_MAGNITUDE) -> float:
     raises ``ValueError`` with the reason otherwise (digit separators, non-ASCII digits, NaN,
     infinity, comma decimals, percent signs, too large)."""
     if not _DECIMAL.match(text):
-        if any(c.isdigit() and not c.isascii() for c in text) or any(c.isdecimal() and not c.isascii() for c in text):
+        if any(c.isdigit() and not c.isascii() for c in text) or any(
+            c.isdecimal() and not c.isascii() for c in text
+        ):
             raise ValueError(f"{_quoted(text)} contains non-ASCII digits; write the digits 0-9")
         if "_" in text and _DECIMAL.match(text.replace("_", "")):
             raise ValueError(f"{_quoted(text)} has a digit separator ('_'); write the plain number")
-        if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity", "na", "n/a", "none", "null"):
+        if text.strip().lower().lstrip("+-") in (
+            "nan",
+            "inf",
+            "infinity",
+            "na",
+            "n/a",
+            "none",
+            "null",
+        ):
             raise ValueError(f"{_quoted(text)} is not a number (a finite value is needed)")
         raise ValueError(f"{_quoted(text)} is not a number{_number_hint(text)}")
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{_quoted(text)} is too large to represent as a number")
     if abs(value) > maximum:
-        raise ValueError(f"{_quoted(text)} is too large; numbers of magnitude above {maximum:g} are refused")
+        raise ValueError(
+            f"{_quoted(text)} is too large; numbers of magnitude above {maximum:g} are refused"
+        )
     return value
 
 
@@ -336,14 +444,18 @@ def count_from_text(text: str, *, maximum: int = MAX_COUNT) -> int:
     (``30.0``, ``3e1``); raises ``ValueError`` with the reason otherwise."""
     if _INTEGER.match(text):
         if len(text.lstrip("+0")) > 15:  # (int() of a very long text is itself refused by Python)
-            raise ValueError(f"{_quoted(text)} is larger than {maximum:,}, the largest count accepted")
+            raise ValueError(
+                f"{_quoted(text)} is larger than {maximum:,}, the largest count accepted"
+            )
         value = int(text)
     else:
         x = number_from_text(text, maximum=float("inf"))
         if x < 0:
             raise ValueError(f"{_quoted(text)} is negative; counts must be >= 0")
         if x > maximum:
-            raise ValueError(f"{_quoted(text)} is larger than {maximum:,}, the largest count accepted")
+            raise ValueError(
+                f"{_quoted(text)} is larger than {maximum:,}, the largest count accepted"
+            )
         if x != int(x):
             raise ValueError(f"{_quoted(text)} is not a whole number; counts must be integers")
         value = int(x)
@@ -360,8 +472,15 @@ def _number_hint(text: str) -> str:
     return ""
 
 
-def parse_count(table: pd.DataFrame, column: str, problems: ProblemCollector, *, allow_missing: bool = False,
-                positive: bool = False, maximum: int = MAX_COUNT) -> pd.Series:
+def parse_count(
+    table: pd.DataFrame,
+    column: str,
+    problems: ProblemCollector,
+    *,
+    allow_missing: bool = False,
+    positive: bool = False,
+    maximum: int = MAX_COUNT,
+) -> pd.Series:
     """Parse a column of whole numbers in [0, ``maximum``] (:func:`count_from_text`); bad cells
     become NA and are reported."""
     out = []
@@ -385,7 +504,15 @@ def parse_count(table: pd.DataFrame, column: str, problems: ProblemCollector, *,
     return pd.Series(out, index=table.index, dtype="Int64")
 
 
-def parse_float(table: pd.DataFrame, column: str, problems: ProblemCollector, *, allow_missing: bool = False, minimum: float | None = None, maximum: float | None = None) -> pd.Series:
+def parse_float(
+    table: pd.DataFrame,
+    column: str,
+    problems: ProblemCollector,
+    *,
+    allow_missing: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> pd.Series:
     """Parse a column of finite real numbers (:func:`number_from_text`) within optional bounds;
     bad cells are reported."""
     out = []
@@ -402,10 +529,14 @@ def parse_float(table: pd.DataFrame, column: str, problems: ProblemCollector, *,
             out.append(math.nan)
             continue
         if minimum is not None and value < minimum:
-            problems.add(row_number(i, table), column, f"{text!r} is below the allowed minimum {minimum:g}")
+            problems.add(
+                row_number(i, table), column, f"{text!r} is below the allowed minimum {minimum:g}"
+            )
             out.append(math.nan)
         elif maximum is not None and value > maximum:
-            problems.add(row_number(i, table), column, f"{text!r} is above the allowed maximum {maximum:g}")
+            problems.add(
+                row_number(i, table), column, f"{text!r} is above the allowed maximum {maximum:g}"
+            )
             out.append(math.nan)
         else:
             out.append(value)
@@ -425,8 +556,14 @@ def rows_matching(table: pd.DataFrame, equals: dict, source: str) -> pd.Series:
     mask = pd.Series(True, index=table.index)
     for column, value in equals.items():
         if column not in table.columns:
-            raise InputError(Problem(source, 1, column,
-                                     f"no column {column!r} to select on (has: {', '.join(map(str, table.columns))})"))
+            raise InputError(
+                Problem(
+                    source,
+                    1,
+                    column,
+                    f"no column {column!r} to select on (has: {', '.join(map(str, table.columns))})",
+                )
+            )
         values = [value] if isinstance(value, str) else list(value)
         mask &= table[column].isin(values)
     return mask

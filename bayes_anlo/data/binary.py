@@ -101,13 +101,15 @@ class BinaryData(HashedTable):
         parts = ["study"] + [c for c in ("subgroup", "arm", "line") if self.table[c].nunique() > 1]
         if len(self.outcomes) > 1:
             parts.append("outcome")
-        labels = self.table[parts].apply(
-            lambda r: " | ".join(v for v in r if v != ""), axis=1
-        ).tolist()
+        labels = (
+            self.table[parts].apply(lambda r: " | ".join(v for v in r if v != ""), axis=1).tolist()
+        )
         if len(set(labels)) != len(labels):  # fall back to the full key
-            labels = self.table[KEY_COLUMNS].apply(
-                lambda r: " | ".join(v for v in r if v != ""), axis=1
-            ).tolist()
+            labels = (
+                self.table[KEY_COLUMNS]
+                .apply(lambda r: " | ".join(v for v in r if v != ""), axis=1)
+                .tolist()
+            )
         return labels
 
     def select(self, outcome: str | None = None, **equals: str | list[str]) -> BinaryData:
@@ -115,13 +117,25 @@ class BinaryData(HashedTable):
         mask = pd.Series(True, index=self.table.index)
         if outcome is not None:
             if outcome not in self.outcomes:
-                raise InputError(Problem(self.source, None, "outcome",
-                                         f"outcome {outcome!r} not in data (has: {', '.join(self.outcomes)})"))
+                raise InputError(
+                    Problem(
+                        self.source,
+                        None,
+                        "outcome",
+                        f"outcome {outcome!r} not in data (has: {', '.join(self.outcomes)})",
+                    )
+                )
             mask &= self.table["outcome"] == outcome
         mask &= rows_matching(self.table, equals, self.source)
         if not mask.any():
-            raise InputError(Problem(self.source, None, next(iter(equals), "outcome"),
-                                     f"no rows match outcome={outcome!r} {equals}"))
+            raise InputError(
+                Problem(
+                    self.source,
+                    None,
+                    next(iter(equals), "outcome"),
+                    f"no rows match outcome={outcome!r} {equals}",
+                )
+            )
         return BinaryData(self.table[mask].reset_index(drop=True), source=self.source)
 
     def exclude(self, **equals: str | list[str]) -> BinaryData:
@@ -172,9 +186,12 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
         require_text(raw, column, problems)
     per_outcome = raw.groupby("outcome", sort=False).cumcount().to_numpy()
     for i in np.flatnonzero(per_outcome == MAX_ROWS_PER_OUTCOME):
-        problems.add(row_number(int(i), raw), "outcome",
-                     f"more than {MAX_ROWS_PER_OUTCOME:,} rows of outcome {raw['outcome'].iloc[i]!r}, the most "
-                     "one analysis takes (see the documented limits)")
+        problems.add(
+            row_number(int(i), raw),
+            "outcome",
+            f"more than {MAX_ROWS_PER_OUTCOME:,} rows of outcome {raw['outcome'].iloc[i]!r}, the most "
+            "one analysis takes (see the documented limits)",
+        )
     events = parse_count(raw, "events", problems)
     n = parse_count(raw, "n", problems, positive=True)
     for i in range(len(raw)):
@@ -188,8 +205,14 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
     seen: dict[tuple, int] = {}
     for i, key in enumerate(table[KEY_COLUMNS].itertuples(index=False, name=None)):
         if key in seen:
-            described = ", ".join(f"{c}={v!r}" for c, v in zip(KEY_COLUMNS, key, strict=True) if v != "")
-            problems.add(row_number(i, raw), "study", f"duplicate key ({described}); first seen on row {seen[key]}")
+            described = ", ".join(
+                f"{c}={v!r}" for c, v in zip(KEY_COLUMNS, key, strict=True) if v != ""
+            )
+            problems.add(
+                row_number(i, raw),
+                "study",
+                f"duplicate key ({described}); first seen on row {seen[key]}",
+            )
         else:
             seen[key] = row_number(i, raw)
     problems.raise_if_any()

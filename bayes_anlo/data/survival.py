@@ -81,10 +81,18 @@ from bayes_anlo.errors import InputError, Problem, ProblemCollector
 DAYS_PER_MONTH = 365.25 / 12
 #: Factors converting a duration unit to months.
 MONTHS_PER_UNIT = {
-    "": 1.0, "month": 1.0, "months": 1.0, "mo": 1.0,
-    "week": 7 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "wk": 7 / DAYS_PER_MONTH,
-    "day": 1 / DAYS_PER_MONTH, "days": 1 / DAYS_PER_MONTH,
-    "year": 12.0, "years": 12.0, "yr": 12.0,
+    "": 1.0,
+    "month": 1.0,
+    "months": 1.0,
+    "mo": 1.0,
+    "week": 7 / DAYS_PER_MONTH,
+    "weeks": 7 / DAYS_PER_MONTH,
+    "wk": 7 / DAYS_PER_MONTH,
+    "day": 1 / DAYS_PER_MONTH,
+    "days": 1 / DAYS_PER_MONTH,
+    "year": 12.0,
+    "years": 12.0,
+    "yr": 12.0,
 }
 PROPORTION_UNITS = {"": 1.0, "proportion": 1.0, "fraction": 1.0, "%": 0.01, "percent": 0.01}
 COUNT_UNITS = {"", "patients", "events", "n", "count"}
@@ -150,12 +158,28 @@ class SurvivalData(HashedTable):
         return SurvivalData(self.table[mask].reset_index(drop=True), source=self.source)
 
     @classmethod
-    def from_arrays(cls, time, event, *, study: str | list[str] = "study", arm: str | list[str] = "",
-                    subgroup: str | list[str] = "", source: str = "<arrays>") -> SurvivalData:
+    def from_arrays(
+        cls,
+        time,
+        event,
+        *,
+        study: str | list[str] = "study",
+        arm: str | list[str] = "",
+        subgroup: str | list[str] = "",
+        source: str = "<arrays>",
+    ) -> SurvivalData:
         """Build from arrays (validated with the same rules as :func:`load_survival`)."""
         time = np.asarray(time, dtype=float)
-        frame = pd.DataFrame({"study": study, "arm": arm, "subgroup": subgroup,
-                              "time": time, "event": np.asarray(event)}, index=range(len(time)))
+        frame = pd.DataFrame(
+            {
+                "study": study,
+                "arm": arm,
+                "subgroup": subgroup,
+                "time": time,
+                "event": np.asarray(event),
+            },
+            index=range(len(time)),
+        )
         return load_survival(frame, label=source)
 
 
@@ -170,11 +194,19 @@ def load_survival(source: str | Path | pd.DataFrame, *, label: str | None = None
     time = parse_float(raw, "time", problems)
     for i, value in enumerate(time):
         if not math.isnan(value) and value <= 0:
-            problems.add(row_number(i, raw), "time", f"{raw['time'].iloc[i]!r} is not > 0; times are months since start")
+            problems.add(
+                row_number(i, raw),
+                "time",
+                f"{raw['time'].iloc[i]!r} is not > 0; times are months since start",
+            )
     event = parse_count(raw, "event", problems)
     for i, value in enumerate(event):
         if value is not pd.NA and value not in (0, 1):
-            problems.add(row_number(i, raw), "event", f"{raw['event'].iloc[i]!r} is not 0 or 1 (1 = event, 0 = censored)")
+            problems.add(
+                row_number(i, raw),
+                "event",
+                f"{raw['event'].iloc[i]!r} is not 0 or 1 (1 = event, 0 = censored)",
+            )
     problems.raise_if_any()
     table = _fill_optional(raw, ["arm", "subgroup"])
     table.attrs.clear()  # row numbers were only needed for the messages
@@ -214,18 +246,26 @@ class DigitisedKM:
 
     def __post_init__(self):
         if not self.sha256:
-            object.__setattr__(self, "sha256", table_hash(self.coordinates, self.risk_table, self.totals))
+            object.__setattr__(
+                self, "sha256", table_hash(self.coordinates, self.risk_table, self.totals)
+            )
 
     @property
     def curves(self) -> list[tuple[str, str]]:
         """The (study, arm) pairs, in order of first appearance."""
-        return list(dict.fromkeys(zip(self.coordinates["study"], self.coordinates["arm"], strict=True)))
+        return list(
+            dict.fromkeys(zip(self.coordinates["study"], self.coordinates["arm"], strict=True))
+        )
 
     def curve(self, study: str, arm: str = "") -> dict:
         """Arrays for one curve: ``time, survival, risk_time, n_risk, total_events, n_patients``."""
         if (study, arm) not in self.curves:
-            raise InputError(f"no digitised curve for study={study!r} arm={arm!r}", file=self.source)
-        c = self.coordinates[(self.coordinates["study"] == study) & (self.coordinates["arm"] == arm)]
+            raise InputError(
+                f"no digitised curve for study={study!r} arm={arm!r}", file=self.source
+            )
+        c = self.coordinates[
+            (self.coordinates["study"] == study) & (self.coordinates["arm"] == arm)
+        ]
         r = self.risk_table[(self.risk_table["study"] == study) & (self.risk_table["arm"] == arm)]
         t = self.totals[(self.totals["study"] == study) & (self.totals["arm"] == arm)]
         total_events = n_patients = None
@@ -247,9 +287,12 @@ class DigitisedKM:
         return self.coordinates.copy()
 
 
-def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "time", "survival"], label=label,
-                                 max_rows=MAX_KM_POINTS)
+def _load_coordinates(
+    source, label, scale: str, on_rise: str, tolerance: float
+) -> tuple[pd.DataFrame, str]:
+    raw, name = read_text_table(
+        source, ["study", "arm", "time", "survival"], label=label, max_rows=MAX_KM_POINTS
+    )
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     time = parse_float(raw, "time", problems, minimum=0.0)
@@ -263,19 +306,29 @@ def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float)
         p = value * factor
         if p < -tolerance or p > upper:
             shown = "[0, 100]" if scale == "percent" else "[0, 1]"
-            problems.add(row_number(i, raw), "survival", f"{raw['survival'].iloc[i]!r} is outside {shown} (scale={scale})")
+            problems.add(
+                row_number(i, raw),
+                "survival",
+                f"{raw['survival'].iloc[i]!r} is outside {shown} (scale={scale})",
+            )
     problems.raise_if_any()
-    table = pd.DataFrame({
-        "study": raw["study"], "arm": raw["arm"], "time": time.to_numpy(),
-        "survival": np.clip(surv.to_numpy() * factor, 0.0, 1.0),
-        "row": [row_number(i, raw) for i in range(len(raw))],
-    })
+    table = pd.DataFrame(
+        {
+            "study": raw["study"],
+            "arm": raw["arm"],
+            "time": time.to_numpy(),
+            "survival": np.clip(surv.to_numpy() * factor, 0.0, 1.0),
+            "row": [row_number(i, raw) for i in range(len(raw))],
+        }
+    )
     pieces = []
     rises = []
     for (study, arm), curve in table.groupby(["study", "arm"], sort=False):
         curve = curve.sort_values(["time", "survival"], ascending=[True, False], kind="stable")
         if curve["time"].iloc[0] > 0 or curve["survival"].iloc[0] < 1:
-            origin = pd.DataFrame({"study": [study], "arm": [arm], "time": [0.0], "survival": [1.0], "row": [0]})
+            origin = pd.DataFrame(
+                {"study": [study], "arm": [arm], "time": [0.0], "survival": [1.0], "row": [0]}
+            )
             curve = pd.concat([origin, curve], ignore_index=True)
         s = curve["survival"].to_numpy().copy()
         rows = curve["row"].to_numpy()
@@ -292,50 +345,76 @@ def _load_coordinates(source, label, scale: str, on_rise: str, tolerance: float)
     if rises and on_rise == "error":
         for row, low_row, low, value, study, arm in rises:
             where = "the added origin" if low_row == 0 else f"row {low_row}"
-            problems.add(row, "survival",
-                         f"curve {study}/{arm or '-'} rises to {value:.4g} after falling to {low:.4g} "
-                         f"({where}); more than the digitisation tolerance {tolerance:g}. Re-digitise, "
-                         "or pass on_rise='monotonise' to lower it")
+            problems.add(
+                row,
+                "survival",
+                f"curve {study}/{arm or '-'} rises to {value:.4g} after falling to {low:.4g} "
+                f"({where}); more than the digitisation tolerance {tolerance:g}. Re-digitise, "
+                "or pass on_rise='monotonise' to lower it",
+            )
         problems.raise_if_any()
     if rises:
-        warnings.warn(f"{name}: {len(rises)} point(s) rising more than {tolerance:g} were lowered to the "
-                      f"preceding level (rows {', '.join(str(r[0]) for r in rises)})", RisingCurveWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"{name}: {len(rises)} point(s) rising more than {tolerance:g} were lowered to the "
+            f"preceding level (rows {', '.join(str(r[0]) for r in rises)})",
+            RisingCurveWarning,
+            stacklevel=3,
+        )
     return pd.concat(pieces, ignore_index=True), name
 
 
 def _load_risk_table(source, label) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "time", "n_risk"], label=label,
-                                 max_rows=MAX_TABLE_ROWS)
+    raw, name = read_text_table(
+        source, ["study", "arm", "time", "n_risk"], label=label, max_rows=MAX_TABLE_ROWS
+    )
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     time = parse_float(raw, "time", problems, minimum=0.0)
     n_risk = parse_count(raw, "n_risk", problems)
     problems.raise_if_any()
-    table = pd.DataFrame({"study": raw["study"], "arm": raw["arm"], "time": time.to_numpy(),
-                          "n_risk": n_risk.astype(np.int64).to_numpy(),
-                          "row": [row_number(i, raw) for i in range(len(raw))]})
+    table = pd.DataFrame(
+        {
+            "study": raw["study"],
+            "arm": raw["arm"],
+            "time": time.to_numpy(),
+            "n_risk": n_risk.astype(np.int64).to_numpy(),
+            "row": [row_number(i, raw) for i in range(len(raw))],
+        }
+    )
     pieces = []
     for (study, arm), part in table.groupby(["study", "arm"], sort=False):
         part = part.sort_values("time", kind="stable")
         t, n, rows = part["time"].to_numpy(), part["n_risk"].to_numpy(), part["row"].to_numpy()
         if t[0] != 0:
-            problems.add(rows[0], "time", f"risk table of {study}/{arm or '-'} does not start at time 0 "
-                                          "(the number of patients at the start is needed)")
+            problems.add(
+                rows[0],
+                "time",
+                f"risk table of {study}/{arm or '-'} does not start at time 0 "
+                "(the number of patients at the start is needed)",
+            )
         for k in range(1, len(t)):
             if t[k] == t[k - 1]:
-                problems.add(rows[k], "time", f"time {t[k]:g} appears twice for {study}/{arm or '-'} (row {rows[k - 1]})")
+                problems.add(
+                    rows[k],
+                    "time",
+                    f"time {t[k]:g} appears twice for {study}/{arm or '-'} (row {rows[k - 1]})",
+                )
             elif n[k] > n[k - 1]:
-                problems.add(rows[k], "n_risk", f"number at risk rises from {n[k - 1]} (time {t[k - 1]:g}, row "
-                                                f"{rows[k - 1]}) to {n[k]}; it can only fall")
+                problems.add(
+                    rows[k],
+                    "n_risk",
+                    f"number at risk rises from {n[k - 1]} (time {t[k - 1]:g}, row "
+                    f"{rows[k - 1]}) to {n[k]}; it can only fall",
+                )
         pieces.append(part)
     problems.raise_if_any()
     return pd.concat(pieces, ignore_index=True).drop(columns="row"), name
 
 
 def _load_totals(source, label) -> tuple[pd.DataFrame, str]:
-    raw, name = read_text_table(source, ["study", "arm", "total_events"], label=label,
-                                 max_rows=MAX_TABLE_ROWS)
+    raw, name = read_text_table(
+        source, ["study", "arm", "total_events"], label=label, max_rows=MAX_TABLE_ROWS
+    )
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
     events = parse_count(raw, "total_events", problems, allow_missing=True)
@@ -343,19 +422,31 @@ def _load_totals(source, label) -> tuple[pd.DataFrame, str]:
     n = parse_count(raw, "n_patients", problems, allow_missing=True, positive=True)
     for i in range(len(raw)):
         if events.iloc[i] is not pd.NA and n.iloc[i] is not pd.NA and events.iloc[i] > n.iloc[i]:
-            problems.add(row_number(i, raw), "total_events", f"total events ({events.iloc[i]}) exceed n_patients ({n.iloc[i]})")
+            problems.add(
+                row_number(i, raw),
+                "total_events",
+                f"total events ({events.iloc[i]}) exceed n_patients ({n.iloc[i]})",
+            )
     keys = list(zip(raw["study"], raw["arm"], strict=True))
     for i, key in enumerate(keys):
         if key in keys[:i]:
             problems.add(row_number(i, raw), "study", f"{key[0]}/{key[1] or '-'} appears twice")
     problems.raise_if_any()
-    return pd.DataFrame({"study": raw["study"], "arm": raw["arm"], "total_events": events,
-                         "n_patients": n}), name
+    return pd.DataFrame(
+        {"study": raw["study"], "arm": raw["arm"], "total_events": events, "n_patients": n}
+    ), name
 
 
-def load_digitised_km(coordinates, risk_table=None, totals=None, *, scale: str = "auto",
-                      on_rise: str = "error", tolerance: float = 0.01,
-                      label: str | None = None) -> DigitisedKM:
+def load_digitised_km(
+    coordinates,
+    risk_table=None,
+    totals=None,
+    *,
+    scale: str = "auto",
+    on_rise: str = "error",
+    tolerance: float = 0.01,
+    label: str | None = None,
+) -> DigitisedKM:
     """Load digitised Kaplan-Meier coordinates with an optional risk table and totals.
 
     Parameters
@@ -380,11 +471,25 @@ def load_digitised_km(coordinates, risk_table=None, totals=None, *, scale: str =
     if not 0 <= tolerance < 0.5:
         raise ValueError("tolerance must lie in [0, 0.5)")
     coords, name = _load_coordinates(coordinates, label, scale, on_rise, tolerance)
-    empty_risk = pd.DataFrame({"study": pd.Series(dtype=str), "arm": pd.Series(dtype=str),
-                               "time": pd.Series(dtype=float), "n_risk": pd.Series(dtype=np.int64)})
-    empty_totals = pd.DataFrame({"study": pd.Series(dtype=str), "arm": pd.Series(dtype=str),
-                                 "total_events": pd.Series(dtype="Int64"), "n_patients": pd.Series(dtype="Int64")})
-    risk, risk_name = (empty_risk, None) if risk_table is None else _load_risk_table(risk_table, None)
+    empty_risk = pd.DataFrame(
+        {
+            "study": pd.Series(dtype=str),
+            "arm": pd.Series(dtype=str),
+            "time": pd.Series(dtype=float),
+            "n_risk": pd.Series(dtype=np.int64),
+        }
+    )
+    empty_totals = pd.DataFrame(
+        {
+            "study": pd.Series(dtype=str),
+            "arm": pd.Series(dtype=str),
+            "total_events": pd.Series(dtype="Int64"),
+            "n_patients": pd.Series(dtype="Int64"),
+        }
+    )
+    risk, risk_name = (
+        (empty_risk, None) if risk_table is None else _load_risk_table(risk_table, None)
+    )
     tot, tot_name = (empty_totals, None) if totals is None else _load_totals(totals, None)
     curves = set(zip(coords["study"], coords["arm"], strict=True))
     problems = []
@@ -395,26 +500,46 @@ def load_digitised_km(coordinates, risk_table=None, totals=None, *, scale: str =
         seen = set()
         for key in zip(table["study"], table["arm"], strict=True):
             if key not in curves and key not in seen:
-                collector.add(None, "study", f"{key[0]}/{key[1] or '-'} has no digitised coordinates in {name}")
+                collector.add(
+                    None,
+                    "study",
+                    f"{key[0]}/{key[1] or '-'} has no digitised coordinates in {name}",
+                )
             seen.add(key)
         problems.extend(collector.problems)
     collector = ProblemCollector(name)
     for study, arm in dict.fromkeys(zip(coords["study"], coords["arm"], strict=True)):
-        rows = coords.loc[(coords["study"] == study) & (coords["arm"] == arm) & (coords["row"] > 0), "row"]
-        first = int(rows.min()) if len(rows) else None  # the curve's first row in the coordinates file
+        rows = coords.loc[
+            (coords["study"] == study) & (coords["arm"] == arm) & (coords["row"] > 0), "row"
+        ]
+        first = (
+            int(rows.min()) if len(rows) else None
+        )  # the curve's first row in the coordinates file
         r = risk[(risk["study"] == study) & (risk["arm"] == arm)]
         t = tot[(tot["study"] == study) & (tot["arm"] == arm)]
         n_pat = t["n_patients"].iloc[0] if len(t) else pd.NA
         if r.empty and n_pat is pd.NA:
-            collector.add(first, "study", f"curve {study}/{arm or '-'} has neither a risk table nor n_patients "
-                                         "in the totals; the number of patients at the start is needed")
+            collector.add(
+                first,
+                "study",
+                f"curve {study}/{arm or '-'} has neither a risk table nor n_patients "
+                "in the totals; the number of patients at the start is needed",
+            )
         if len(r) and n_pat is not pd.NA and int(r["n_risk"].iloc[0]) != int(n_pat):
-            collector.add(first, "study", f"curve {study}/{arm or '-'}: n_risk at time 0 ({int(r['n_risk'].iloc[0])}) "
-                                         f"differs from n_patients ({int(n_pat)})")
+            collector.add(
+                first,
+                "study",
+                f"curve {study}/{arm or '-'}: n_risk at time 0 ({int(r['n_risk'].iloc[0])}) "
+                f"differs from n_patients ({int(n_pat)})",
+            )
         ev = t["total_events"].iloc[0] if len(t) else pd.NA
         n0 = int(r["n_risk"].iloc[0]) if len(r) else (None if n_pat is pd.NA else int(n_pat))
         if ev is not pd.NA and n0 is not None and ev > n0:
-            collector.add(first, "study", f"curve {study}/{arm or '-'}: total events ({ev}) exceed the {n0} patients")
+            collector.add(
+                first,
+                "study",
+                f"curve {study}/{arm or '-'}: total events ({ev}) exceed the {n0} patients",
+            )
     problems.extend(collector.problems)
     if problems:
         raise InputError(problems)
@@ -448,19 +573,26 @@ class SurvivalSummaries(HashedTable):
         if endpoint is not None:
             endpoint = endpoint.upper()
             if endpoint not in self.endpoints:
-                raise InputError(f"endpoint {endpoint!r} not in the summaries (has: {', '.join(self.endpoints)})",
-                                 file=self.source)
+                raise InputError(
+                    f"endpoint {endpoint!r} not in the summaries (has: {', '.join(self.endpoints)})",
+                    file=self.source,
+                )
             mask &= self.table["endpoint"].isin([endpoint, ""])
         mask &= rows_matching(self.table, equals, self.source)
         if not mask.any():
-            raise InputError(f"no summary rows match endpoint={endpoint!r} {equals}", file=self.source)
+            raise InputError(
+                f"no summary rows match endpoint={endpoint!r} {equals}", file=self.source
+            )
         return SurvivalSummaries(self.table[mask].reset_index(drop=True), source=self.source)
 
 
-def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = None) -> SurvivalSummaries:
+def load_summaries(
+    source: str | Path | pd.DataFrame, *, label: str | None = None
+) -> SurvivalSummaries:
     """Load and validate published survival summaries (format in this module's docstring)."""
-    raw, name = read_text_table(source, ["study", "endpoint", "quantity", "value"], label=label,
-                                 max_rows=MAX_TABLE_ROWS)
+    raw, name = read_text_table(
+        source, ["study", "endpoint", "quantity", "value"], label=label, max_rows=MAX_TABLE_ROWS
+    )
     raw = _fill_optional(raw, ["arm", "subgroup", "ci_low", "ci_high", "time", "unit", "source"])
     problems = ProblemCollector(name)
     require_text(raw, "study", problems)
@@ -473,19 +605,36 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
     unit_out = []
     factor = np.ones(len(raw))
     for i in range(len(raw)):
-        row, q, e, unit = row_number(i, raw), quantity.iloc[i], endpoint.iloc[i], raw["unit"].iloc[i].lower()
+        row, q, e, unit = (
+            row_number(i, raw),
+            quantity.iloc[i],
+            endpoint.iloc[i],
+            raw["unit"].iloc[i].lower(),
+        )
         if q not in QUANTITIES:
-            problems.add(row, "quantity", f"{raw['quantity'].iloc[i]!r} is not one of {', '.join(QUANTITIES)}")
+            problems.add(
+                row,
+                "quantity",
+                f"{raw['quantity'].iloc[i]!r} is not one of {', '.join(QUANTITIES)}",
+            )
             unit_out.append("")
             continue
         if e == "" and q not in ("patients", "median_followup"):
-            problems.add(row, "endpoint", f"missing value; a {q} row needs the endpoint ({' or '.join(ENDPOINTS)})")
+            problems.add(
+                row,
+                "endpoint",
+                f"missing value; a {q} row needs the endpoint ({' or '.join(ENDPOINTS)})",
+            )
         elif e not in ENDPOINTS + ("",):
-            problems.add(row, "endpoint", f"{raw['endpoint'].iloc[i]!r} is not one of {', '.join(ENDPOINTS)}")
+            problems.add(
+                row, "endpoint", f"{raw['endpoint'].iloc[i]!r} is not one of {', '.join(ENDPOINTS)}"
+            )
         v, a, b, t = value.iloc[i], lo.iloc[i], hi.iloc[i], time.iloc[i]
         if q in ("median", "median_followup"):
             if unit not in MONTHS_PER_UNIT:
-                problems.add(row, "unit", f"{unit!r} is not a time unit (months, weeks, days, years)")
+                problems.add(
+                    row, "unit", f"{unit!r} is not a time unit (months, weeks, days, years)"
+                )
                 unit_out.append("")
                 continue
             factor[i] = MONTHS_PER_UNIT[unit]
@@ -497,15 +646,23 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
                     problems.add(row, col, "must be >= 0")
         elif q == "landmark":
             if unit not in PROPORTION_UNITS:
-                problems.add(row, "unit", f"{unit!r} is not a unit for a survival probability (%, proportion)")
+                problems.add(
+                    row,
+                    "unit",
+                    f"{unit!r} is not a unit for a survival probability (%, proportion)",
+                )
                 unit_out.append("")
                 continue
             factor[i] = PROPORTION_UNITS[unit]
             unit_out.append("proportion")
             for col, x in (("value", v), ("ci_low", a), ("ci_high", b)):
                 if not math.isnan(x) and not 0 <= x * factor[i] <= 1:
-                    hint = " (a percentage? set unit to %)" if factor[i] == 1 and 1 < x <= 100 else ""
-                    problems.add(row, col, f"{x:g} is outside [0, 1] as a survival probability{hint}")
+                    hint = (
+                        " (a percentage? set unit to %)" if factor[i] == 1 and 1 < x <= 100 else ""
+                    )
+                    problems.add(
+                        row, col, f"{x:g} is outside [0, 1] as a survival probability{hint}"
+                    )
             if math.isnan(t):
                 if raw["time"].iloc[i] == "":
                     problems.add(row, "time", "missing value; a landmark needs its time in months")
@@ -514,9 +671,15 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
         else:  # events, patients
             unit_out.append("count")
             if unit not in COUNT_UNITS:
-                problems.add(row, "unit", f"{unit!r} is not a unit for a count (patients, events or empty)")
+                problems.add(
+                    row, "unit", f"{unit!r} is not a unit for a count (patients, events or empty)"
+                )
             if not math.isnan(v) and (v != int(v) or v < 0 or (q == "patients" and v < 1)):
-                problems.add(row, "value", f"{v:g} is not a whole number{' >= 1' if q == 'patients' else ' >= 0'}")
+                problems.add(
+                    row,
+                    "value",
+                    f"{v:g} is not a whole number{' >= 1' if q == 'patients' else ' >= 0'}",
+                )
             for col, x in (("ci_low", a), ("ci_high", b)):
                 if not math.isnan(x):
                     problems.add(row, col, f"a {q} row has no confidence interval; leave it empty")
@@ -524,21 +687,33 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
             problems.add(row, "time", f"time is only used by landmark rows, not by {q}")
         what = "range" if q == "median_followup" else "CI"
         if not math.isnan(a) and not math.isnan(b) and a >= b and q != "median_followup":
-            problems.add(row, "ci_low", f"{what} lower limit {a:g} is not below the upper limit {b:g}")
+            problems.add(
+                row, "ci_low", f"{what} lower limit {a:g} is not below the upper limit {b:g}"
+            )
         if not math.isnan(v):
             if not math.isnan(a) and a > v:
                 problems.add(row, "ci_low", f"{what} lower limit {a:g} exceeds the estimate {v:g}")
             if not math.isnan(b) and b < v:
-                problems.add(row, "ci_high", f"{what} upper limit {b:g} is below the estimate {v:g}")
+                problems.add(
+                    row, "ci_high", f"{what} upper limit {b:g} is below the estimate {v:g}"
+                )
         if q == "median" and math.isnan(a) and not math.isnan(b):
             problems.add(row, "ci_low", "missing while ci_high is given")
-    table = pd.DataFrame({
-        "study": raw["study"], "arm": raw["arm"], "subgroup": raw["subgroup"],
-        "endpoint": endpoint, "quantity": quantity,
-        "value": value.to_numpy() * factor, "ci_low": lo.to_numpy() * factor,
-        "ci_high": hi.to_numpy() * factor, "time": time.to_numpy(), "unit": unit_out,
-        "source": raw["source"],
-    })
+    table = pd.DataFrame(
+        {
+            "study": raw["study"],
+            "arm": raw["arm"],
+            "subgroup": raw["subgroup"],
+            "endpoint": endpoint,
+            "quantity": quantity,
+            "value": value.to_numpy() * factor,
+            "ci_low": lo.to_numpy() * factor,
+            "ci_high": hi.to_numpy() * factor,
+            "time": time.to_numpy(),
+            "unit": unit_out,
+            "source": raw["source"],
+        }
+    )
     extra = [c for c in raw.columns if c not in table.columns]
     for c in extra:
         table[c] = raw[c]
@@ -546,36 +721,56 @@ def load_summaries(source: str | Path | pd.DataFrame, *, label: str | None = Non
     seen: dict[tuple, int] = {}
     for i, key in enumerate(table[key_cols].astype(str).itertuples(index=False, name=None)):
         if key in seen:
-            problems.add(row_number(i, raw), "quantity", f"duplicate {key[4]} for {key[0]}/{key[1] or '-'}/"
-                                                    f"{key[2] or '-'}/{key[3] or '-'}; first on row {seen[key]}")
+            problems.add(
+                row_number(i, raw),
+                "quantity",
+                f"duplicate {key[4]} for {key[0]}/{key[1] or '-'}/"
+                f"{key[2] or '-'}/{key[3] or '-'}; first on row {seen[key]}",
+            )
         else:
             seen[key] = row_number(i, raw)
     # events cannot exceed the patients of the same study/arm/subgroup
     counts = table[table["quantity"].isin(["events", "patients"])]
     for i, r in counts[counts["quantity"] == "events"].iterrows():
-        same = counts[(counts["quantity"] == "patients") & (counts["study"] == r["study"])
-                      & (counts["arm"] == r["arm"]) & (counts["subgroup"] == r["subgroup"])
-                      & counts["endpoint"].isin([r["endpoint"], ""])]
+        same = counts[
+            (counts["quantity"] == "patients")
+            & (counts["study"] == r["study"])
+            & (counts["arm"] == r["arm"])
+            & (counts["subgroup"] == r["subgroup"])
+            & counts["endpoint"].isin([r["endpoint"], ""])
+        ]
         if len(same) and r["value"] > same["value"].max():
-            problems.add(row_number(i, raw), "value", f"{r['value']:g} events exceed the {same['value'].max():g} patients")
+            problems.add(
+                row_number(i, raw),
+                "value",
+                f"{r['value']:g} events exceed the {same['value'].max():g} patients",
+            )
     _check_landmarks_fall(table, raw, problems)
     problems.raise_if_any()
     return SurvivalSummaries(table, source=name)
 
 
-def _check_landmarks_fall(table: pd.DataFrame, raw: pd.DataFrame, problems: ProblemCollector) -> None:
+def _check_landmarks_fall(
+    table: pd.DataFrame, raw: pd.DataFrame, problems: ProblemCollector
+) -> None:
     """A survival function cannot rise: landmark rates of one study/arm/subgroup/endpoint must not
     increase with time (equal printed values are allowed: rounding)."""
-    marks = table[(table["quantity"] == "landmark") & table["time"].notna() & table["value"].notna()]
+    marks = table[
+        (table["quantity"] == "landmark") & table["time"].notna() & table["value"].notna()
+    ]
     for _, group in marks.groupby(["study", "arm", "subgroup", "endpoint"], sort=False):
         ordered = group.sort_values("time", kind="stable")
         best_value, best_time, best_row = math.inf, math.nan, 0
         for i, r in ordered.iterrows():
             row = row_number(i, raw)
             if r["value"] > best_value:
-                problems.add(row, "value", f"landmark survival rises from {best_value:.4g} at {best_time:g} months "
-                                           f"(row {best_row}) to {r['value']:.4g} at {r['time']:g} months; "
-                                           "a survival curve cannot rise")
+                problems.add(
+                    row,
+                    "value",
+                    f"landmark survival rises from {best_value:.4g} at {best_time:g} months "
+                    f"(row {best_row}) to {r['value']:.4g} at {r['time']:g} months; "
+                    "a survival curve cannot rise",
+                )
             else:
                 best_value, best_time, best_row = r["value"], r["time"], row
 
@@ -583,15 +778,23 @@ def _check_landmarks_fall(table: pd.DataFrame, raw: pd.DataFrame, problems: Prob
 # ------------------------------------------------------------------------------------------
 # single-file validation (used by `bayes-anlo validate --kind km|risk`)
 # ------------------------------------------------------------------------------------------
-def load_km_coordinates(source: str | Path | pd.DataFrame, *, scale: str = "auto", on_rise: str = "error",
-                        tolerance: float = 0.01, label: str | None = None) -> pd.DataFrame:
+def load_km_coordinates(
+    source: str | Path | pd.DataFrame,
+    *,
+    scale: str = "auto",
+    on_rise: str = "error",
+    tolerance: float = 0.01,
+    label: str | None = None,
+) -> pd.DataFrame:
     """Validate a digitised-coordinates file on its own (the checks of :func:`load_digitised_km`
     for the coordinates: times >= 0, survival in [0, 1] or percent, no rise beyond ``tolerance``)."""
     table, _ = _load_coordinates(source, label, scale, on_rise, tolerance)
     return table
 
 
-def load_numbers_at_risk(source: str | Path | pd.DataFrame, *, label: str | None = None) -> pd.DataFrame:
+def load_numbers_at_risk(
+    source: str | Path | pd.DataFrame, *, label: str | None = None
+) -> pd.DataFrame:
     """Validate a numbers-at-risk file on its own (the checks of :func:`load_digitised_km`)."""
     table, _ = _load_risk_table(source, label)
     return table
@@ -610,11 +813,17 @@ def load_totals(source: str | Path | pd.DataFrame, *, label: str | None = None) 
 #: The survival kinds of data a spec or ``validate`` names: (description, required columns, all columns).
 SURVIVAL_KINDS = {
     "ipd": ("patient data", ("study", "time", "event"), "study, time, event[, arm, subgroup]"),
-    "km": ("digitised Kaplan-Meier coordinates", ("study", "arm", "time", "survival"),
-           "study, arm, time, survival (with risk_table = study, arm, time, n_risk and totals = study, arm, "
-           "total_events[, n_patients])"),
-    "summaries": ("published summaries", ("study", "endpoint", "quantity", "value"),
-                  "study, arm, endpoint, quantity, value, ci_low, ci_high, time, unit, source[, subgroup]"),
+    "km": (
+        "digitised Kaplan-Meier coordinates",
+        ("study", "arm", "time", "survival"),
+        "study, arm, time, survival (with risk_table = study, arm, time, n_risk and totals = study, arm, "
+        "total_events[, n_patients])",
+    ),
+    "summaries": (
+        "published summaries",
+        ("study", "endpoint", "quantity", "value"),
+        "study, arm, endpoint, quantity, value, ci_low, ci_high, time, unit, source[, subgroup]",
+    ),
 }
 
 
@@ -644,20 +853,42 @@ def survival_kind_problem(file: str, kind: str | None, columns: list[str]) -> In
     if kind is None:
         if fits:
             return None
-        wanted = "; ".join(f'kind = "{k}" ({d}): {cols}' for k, (d, _, cols) in SURVIVAL_KINDS.items())
-        return InputError(Problem(file, 1, None, f"the header ({', '.join(columns)}) fits no kind of survival data; "
-                                                 f"expected one of: {wanted}"))
+        wanted = "; ".join(
+            f'kind = "{k}" ({d}): {cols}' for k, (d, _, cols) in SURVIVAL_KINDS.items()
+        )
+        return InputError(
+            Problem(
+                file,
+                1,
+                None,
+                f"the header ({', '.join(columns)}) fits no kind of survival data; "
+                f"expected one of: {wanted}",
+            )
+        )
     description, required, all_columns = SURVIVAL_KINDS[kind]
     missing = [c for c in required if c not in columns]
     if not missing:
         return None
     hint = f'; it looks like {SURVIVAL_KINDS[fits[0]][0]} (kind = "{fits[0]}")' if fits else ""
-    return InputError(Problem(file, 1, None, f'kind = "{kind}" ({description}) needs the columns {all_columns}; '
-                                             f"missing: {', '.join(missing)} (header has: {', '.join(columns)}){hint}"))
+    return InputError(
+        Problem(
+            file,
+            1,
+            None,
+            f'kind = "{kind}" ({description}) needs the columns {all_columns}; '
+            f"missing: {', '.join(missing)} (header has: {', '.join(columns)}){hint}",
+        )
+    )
 
 
-def load_survival_input(file: str | Path, kind: str | None = None, *, risk_table: str | Path | None = None,
-                        totals: str | Path | None = None, label: str | None = None):
+def load_survival_input(
+    file: str | Path,
+    kind: str | None = None,
+    *,
+    risk_table: str | Path | None = None,
+    totals: str | Path | None = None,
+    label: str | None = None,
+):
     """Load one survival input by its kind: ``"ipd"`` -> :class:`SurvivalData`, ``"km"`` ->
     :class:`DigitisedKM` (with the optional risk table and totals files), ``"summaries"`` ->
     :class:`SurvivalSummaries`. ``kind=None`` reads the kind off the header (summaries, then
@@ -667,9 +898,15 @@ def load_survival_input(file: str | Path, kind: str | None = None, *, risk_table
     Returns ``(kind, container)``.
     """
     if kind is not None and kind not in SURVIVAL_KINDS:
-        raise InputError(f"unknown kind of survival data {kind!r}; choose one of {', '.join(SURVIVAL_KINDS)}",
-                         file=str(label or file))
-    columns = header_columns(file) if not isinstance(file, pd.DataFrame) else [str(c).strip() for c in file.columns]
+        raise InputError(
+            f"unknown kind of survival data {kind!r}; choose one of {', '.join(SURVIVAL_KINDS)}",
+            file=str(label or file),
+        )
+    columns = (
+        header_columns(file)
+        if not isinstance(file, pd.DataFrame)
+        else [str(c).strip() for c in file.columns]
+    )
     if columns is not None:
         problem = survival_kind_problem(str(label or file), kind, columns)
         if problem is not None:
@@ -677,8 +914,10 @@ def load_survival_input(file: str | Path, kind: str | None = None, *, risk_table
         if kind is None:
             kind = kinds_matching(columns)[0]
     if (risk_table is not None or totals is not None) and kind != "km":
-        raise InputError("a risk table or totals file is only read with kind = \"km\" (digitised curves)",
-                         file=str(label or file))
+        raise InputError(
+            'a risk table or totals file is only read with kind = "km" (digitised curves)',
+            file=str(label or file),
+        )
     if kind == "ipd":
         return kind, load_survival(file, label=label)
     if kind == "km":

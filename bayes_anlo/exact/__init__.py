@@ -13,6 +13,13 @@ from bayes_anlo.exact.logit_normal import logit_normal_exact
 from bayes_anlo.exact.posterior import ExactPosterior
 
 __all__ = [
-    "BetaPosterior", "ExactPosterior", "Grid2D", "TwoArmExact", "adaptive_grid", "beta_binomial_exact",
-    "beta_update", "logit_normal_exact", "prob_greater",
+    "BetaPosterior",
+    "ExactPosterior",
+    "Grid2D",
+    "TwoArmExact",
+    "adaptive_grid",
+    "beta_binomial_exact",
+    "beta_update",
+    "logit_normal_exact",
+    "prob_greater",
 ]

@@ -37,8 +37,13 @@ def log_rising(a, k) -> np.ndarray:
     big = a > 10.0
     if big.any():
         ab, kb = a[big], k[big]
-        out[big] = ((ab - 0.5) * np.log1p(kb / ab) + kb * np.log(ab + kb) - kb
-                    + _stirling_tail(ab + kb) - _stirling_tail(ab))
+        out[big] = (
+            (ab - 0.5) * np.log1p(kb / ab)
+            + kb * np.log(ab + kb)
+            - kb
+            + _stirling_tail(ab + kb)
+            - _stirling_tail(ab)
+        )
     small = ~big
     if small.any():
         out[small] = gammaln(a[small] + k[small]) - gammaln(a[small])
@@ -110,16 +115,20 @@ def logit_normal_marginal(y, n, mu, tau, nodes: int = 32) -> np.ndarray:
     eta_hat, scale = _mode_and_scale(y, n, mu, tau)
     x, w = np.polynomial.hermite.hermgauss(nodes)
     eta = eta_hat[..., None] + np.sqrt(2.0) * scale[..., None] * x
-    f = (y[..., None] * log_expit(eta) + (n - y)[..., None] * log_expit(-eta)
-         + log_normal_pdf(eta, mu[..., None], tau[..., None]))
+    f = (
+        y[..., None] * log_expit(eta)
+        + (n - y)[..., None] * log_expit(-eta)
+        + log_normal_pdf(eta, mu[..., None], tau[..., None])
+    )
     terms = f + x * x + np.log(w)
     peak = terms.max(axis=-1)
     log_sum = peak + np.log(np.exp(terms - peak[..., None]).sum(axis=-1))
     return log_binom_coef(n, y) + np.log(np.sqrt(2.0) * scale) + log_sum
 
 
-def sample_logit_normal_conditional(y, n, mu, tau, rng: np.random.Generator,
-                                    half_width: float = 12.0, points: int = 97) -> np.ndarray:
+def sample_logit_normal_conditional(
+    y, n, mu, tau, rng: np.random.Generator, half_width: float = 12.0, points: int = 97
+) -> np.ndarray:
     """One draw of ``eta`` from ``p(eta | y, mu, tau) ~ Binomial(y | n, expit eta) N(eta | mu, tau)``.
 
     Arrays broadcast; the density is evaluated on ``points`` cells spanning ``eta_hat +- half_width
@@ -131,8 +140,11 @@ def sample_logit_normal_conditional(y, n, mu, tau, rng: np.random.Generator,
     offsets = np.linspace(-half_width, half_width, points)
     width = offsets[1] - offsets[0]
     eta = eta_hat[..., None] + scale[..., None] * offsets
-    f = (y[..., None] * log_expit(eta) + (n - y)[..., None] * log_expit(-eta)
-         + log_normal_pdf(eta, mu[..., None], tau[..., None]))
+    f = (
+        y[..., None] * log_expit(eta)
+        + (n - y)[..., None] * log_expit(-eta)
+        + log_normal_pdf(eta, mu[..., None], tau[..., None])
+    )
     f -= f.max(axis=-1, keepdims=True)
     cdf = np.cumsum(np.exp(f), axis=-1)
     cdf /= cdf[..., -1:]

@@ -42,7 +42,9 @@ def beta_binomial_log_joint(events, n, priors):
         a = mu * kappa
         b = expit(-u) * kappa
         prior = priors.mu.logpdf(mu) + log_expit(u) + log_expit(-u) + priors.kappa.logpdf(kappa) + v
-        kappa_only = log_coef - sum(ci * log_rising(kappa, ni) for ni, ci in zip(m, counts, strict=True))
+        kappa_only = log_coef - sum(
+            ci * log_rising(kappa, ni) for ni, ci in zip(m, counts, strict=True)
+        )
         out = prior + kappa_only
         for yi, ni, ci in zip(y, m, counts, strict=True):
             out = out + ci * (log_rising(a, yi) + log_rising(b, ni - yi))
@@ -62,8 +64,9 @@ def _limits(priors):
     return (u_lo, u_hi, v_lo, v_hi)
 
 
-def beta_binomial_exact(events, n, priors, *, n_fine: int = 120, n_coarse: int = 48,
-                        drop: float = 25.0) -> ExactPosterior:
+def beta_binomial_exact(
+    events, n, priors, *, n_fine: int = 120, n_coarse: int = 48, drop: float = 25.0
+) -> ExactPosterior:
     """Grid posterior of ``(mu, kappa)`` for the beta-binomial model.
 
     Parameters
@@ -86,8 +89,15 @@ def beta_binomial_exact(events, n, priors, *, n_fine: int = 120, n_coarse: int =
     pooled = (events.sum() + 0.5) / (n.sum() + 1.0)
     centre = float(logit(pooled))
     box = [centre - 4.0, centre + 4.0, -1.0, 8.0]
-    grid = adaptive_grid(beta_binomial_log_joint(events, n, priors), box, _limits(priors),
-                         names=("logit_mu", "log_kappa"), n_coarse=n_coarse, n_fine=n_fine, drop=drop)
+    grid = adaptive_grid(
+        beta_binomial_log_joint(events, n, priors),
+        box,
+        _limits(priors),
+        names=("logit_mu", "log_kappa"),
+        n_coarse=n_coarse,
+        n_fine=n_fine,
+        drop=drop,
+    )
     params = {
         "mu": Parameter(0, expit),
         "kappa": Parameter(1, np.exp),

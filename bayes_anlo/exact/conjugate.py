@@ -52,8 +52,9 @@ def _integrand_limits(post: BetaPosterior):
 def prob_greater(p1: BetaPosterior, p2: BetaPosterior) -> float:
     """``P(p1 > p2)`` for independent Beta rates, by quadrature of ``f1(x) F2(x)``."""
     lo, hi = _integrand_limits(p1)
-    value, _ = integrate.quad(lambda x: p1.dist.pdf(x) * p2.dist.cdf(x), lo, hi, epsabs=1e-12, epsrel=1e-10,
-                              limit=200)
+    value, _ = integrate.quad(
+        lambda x: p1.dist.pdf(x) * p2.dist.cdf(x), lo, hi, epsabs=1e-12, epsrel=1e-10, limit=200
+    )
     return float(value)
 
 
@@ -104,10 +105,26 @@ class TwoArmExact:
         rows = []
         for arm, post in zip(self.arms, self.posteriors, strict=True):
             q = post.quantile([0.025, 0.5, 0.975])
-            rows.append({"quantity": f"rate[{arm}]", "alpha": post.alpha, "beta": post.beta, "mean": post.mean(),
-                         "q2.5": q[0], "q50": q[1], "q97.5": q[2]})
+            rows.append(
+                {
+                    "quantity": f"rate[{arm}]",
+                    "alpha": post.alpha,
+                    "beta": post.beta,
+                    "mean": post.mean(),
+                    "q2.5": q[0],
+                    "q50": q[1],
+                    "q97.5": q[2],
+                }
+            )
         q = self.difference_quantile([0.025, 0.5, 0.975])
-        rows.append({"quantity": "difference", "mean": self.difference_mean(), "q2.5": q[0], "q50": q[1],
-                     "q97.5": q[2]})
+        rows.append(
+            {
+                "quantity": "difference",
+                "mean": self.difference_mean(),
+                "q2.5": q[0],
+                "q50": q[1],
+                "q97.5": q[2],
+            }
+        )
         rows.append({"quantity": "prob_superior", "mean": self.prob_superior})
         return pd.DataFrame(rows)

@@ -85,15 +85,21 @@ def _evaluate(log_density: LogDensity, box, nx: int, ny: int):
     xc = 0.5 * (x_edges[1:] + x_edges[:-1])
     yc = 0.5 * (y_edges[1:] + y_edges[:-1])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lf = np.broadcast_to(np.asarray(log_density(xc[:, None], yc[None, :]), dtype=float), (nx, ny))
+        lf = np.broadcast_to(
+            np.asarray(log_density(xc[:, None], yc[None, :]), dtype=float), (nx, ny)
+        )
     lf = np.where(np.isnan(lf), -np.inf, lf)
     return x_edges, y_edges, lf
 
 
 def _hot_sides(lf, top, drop) -> list[bool]:
     """Whether each side (x low, x high, y low, y high) has cells within ``drop`` of the top."""
-    return [lf[0, :].max() > top - drop, lf[-1, :].max() > top - drop,
-            lf[:, 0].max() > top - drop, lf[:, -1].max() > top - drop]
+    return [
+        lf[0, :].max() > top - drop,
+        lf[-1, :].max() > top - drop,
+        lf[:, 0].max() > top - drop,
+        lf[:, -1].max() > top - drop,
+    ]
 
 
 def _occupied_box(x_edges, y_edges, lf, drop):
@@ -106,8 +112,17 @@ def _occupied_box(x_edges, y_edges, lf, drop):
     return [x_edges[i0], x_edges[i1], y_edges[j0], y_edges[j1]]
 
 
-def adaptive_grid(log_density: LogDensity, box, limits, *, names=("x", "y"), n_coarse: int = 48,
-                  n_fine: int = 120, drop: float = 25.0, max_widen: int = 8) -> Grid2D:
+def adaptive_grid(
+    log_density: LogDensity,
+    box,
+    limits,
+    *,
+    names=("x", "y"),
+    n_coarse: int = 48,
+    n_fine: int = 120,
+    drop: float = 25.0,
+    max_widen: int = 8,
+) -> Grid2D:
     """Normalised grid posterior of ``log_density`` (vectorised over arrays of x and y).
 
     Parameters
@@ -124,7 +139,12 @@ def adaptive_grid(log_density: LogDensity, box, limits, *, names=("x", "y"), n_c
     drop : float
         Log-density drop below the maximum that the grid must cover.
     """
-    box = [max(box[0], limits[0]), min(box[1], limits[1]), max(box[2], limits[2]), min(box[3], limits[3])]
+    box = [
+        max(box[0], limits[0]),
+        min(box[1], limits[1]),
+        max(box[2], limits[2]),
+        min(box[3], limits[3]),
+    ]
     for _ in range(max_widen):
         x_edges, y_edges, lf = _evaluate(log_density, box, n_coarse, n_coarse)
         top = lf.max()
@@ -137,7 +157,11 @@ def adaptive_grid(log_density: LogDensity, box, limits, *, names=("x", "y"), n_c
             if not hot or box[side] == limits[side]:
                 continue
             step = width[side // 2]
-            box[side] = max(box[side] - step, limits[side]) if side % 2 == 0 else min(box[side] + step, limits[side])
+            box[side] = (
+                max(box[side] - step, limits[side])
+                if side % 2 == 0
+                else min(box[side] + step, limits[side])
+            )
             widened = True
         if not widened:
             break
@@ -151,8 +175,11 @@ def adaptive_grid(log_density: LogDensity, box, limits, *, names=("x", "y"), n_c
         for side, is_hot in enumerate(hot):
             if is_hot and fine_box[side] != limits[side]:
                 step = 0.5 * width[side // 2]
-                fine_box[side] = (max(fine_box[side] - step, limits[side]) if side % 2 == 0
-                                  else min(fine_box[side] + step, limits[side]))
+                fine_box[side] = (
+                    max(fine_box[side] - step, limits[side])
+                    if side % 2 == 0
+                    else min(fine_box[side] + step, limits[side])
+                )
                 widened = True
         if widened:
             continue

@@ -40,8 +40,9 @@ def logit_normal_log_joint(events, n, priors, nodes: int = 32):
     return log_joint
 
 
-def logit_normal_exact(events, n, priors, *, n_fine: int = 100, n_coarse: int = 40,
-                       drop: float = 25.0, nodes: int = 32) -> ExactPosterior:
+def logit_normal_exact(
+    events, n, priors, *, n_fine: int = 100, n_coarse: int = 40, drop: float = 25.0, nodes: int = 32
+) -> ExactPosterior:
     """Grid posterior of ``(mu, tau)`` for the logit-normal model.
 
     Returns
@@ -55,10 +56,22 @@ def logit_normal_exact(events, n, priors, *, n_fine: int = 100, n_coarse: int = 
     centre = float(logit((events.sum() + 0.5) / (n.sum() + 1.0)))
     mu_lo, mu_hi = priors.mu.bounds()
     tau_lo, tau_hi = priors.tau.bounds()
-    limits = (max(LIMITS[0], mu_lo), min(LIMITS[1], mu_hi), max(LIMITS[2], tau_lo), min(LIMITS[3], tau_hi))
+    limits = (
+        max(LIMITS[0], mu_lo),
+        min(LIMITS[1], mu_hi),
+        max(LIMITS[2], tau_lo),
+        min(LIMITS[3], tau_hi),
+    )
     box = [centre - 3.0, centre + 3.0, 0.0, 3.0]
-    grid = adaptive_grid(logit_normal_log_joint(events, n, priors, nodes), box, limits,
-                         names=("mu", "tau"), n_coarse=n_coarse, n_fine=n_fine, drop=drop)
+    grid = adaptive_grid(
+        logit_normal_log_joint(events, n, priors, nodes),
+        box,
+        limits,
+        names=("mu", "tau"),
+        n_coarse=n_coarse,
+        n_fine=n_fine,
+        drop=drop,
+    )
     params = {
         "mu": Parameter(0, lambda m: m),
         "pooled_rate": Parameter(0, expit),

@@ -59,7 +59,9 @@ class ExactPosterior:
     def sd(self, name: str) -> float:
         p = self.parameters[name]
         m = self.mean(name)
-        return float(np.sqrt(self.grid.expect(lambda x, y: (p.fn(x if p.axis == 0 else y) - m) ** 2)))
+        return float(
+            np.sqrt(self.grid.expect(lambda x, y: (p.fn(x if p.axis == 0 else y) - m) ** 2))
+        )
 
     def quantile(self, name: str, q) -> np.ndarray:
         p = self.parameters[name]
@@ -80,9 +82,12 @@ class ExactPosterior:
     def to_dict(self) -> dict:
         """JSON-able summary (recorded as the ``exact`` root attr of exact fits)."""
         table = self.to_frame().set_index("parameter")
-        return {"log_evidence": self.log_evidence, "grid": list(self.grid.names),
-                "cells": [len(self.grid.x), len(self.grid.y)],
-                "parameters": {k: {c: float(v) for c, v in row.items()} for k, row in table.iterrows()}}
+        return {
+            "log_evidence": self.log_evidence,
+            "grid": list(self.grid.names),
+            "cells": [len(self.grid.x), len(self.grid.y)],
+            "parameters": {k: {c: float(v) for c, v in row.items()} for k, row in table.iterrows()},
+        }
 
     def sample(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``size`` iid draws of the two grid coordinates."""

@@ -61,11 +61,17 @@ class CoxResult:
     level: float = 0.95
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "comparison": [f"{a} vs {self.reference}" for a in self.arms], "coef": self.coef, "se": self.se,
-            "hazard_ratio": self.hazard_ratio, "ci_low": self.ci_low, "ci_high": self.ci_high,
-            "p_value": self.p_value,
-        })
+        return pd.DataFrame(
+            {
+                "comparison": [f"{a} vs {self.reference}" for a in self.arms],
+                "coef": self.coef,
+                "se": self.se,
+                "hazard_ratio": self.hazard_ratio,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "p_value": self.p_value,
+            }
+        )
 
 
 def arm_levels(group, reference: str | None = None) -> list[str]:
@@ -75,7 +81,9 @@ def arm_levels(group, reference: str | None = None) -> list[str]:
     if reference is None:
         return levels
     if reference not in levels:
-        raise ValueError(f"reference arm {reference!r} is not in the data (arms: {', '.join(levels)})")
+        raise ValueError(
+            f"reference arm {reference!r} is not in the data (arms: {', '.join(levels)})"
+        )
     return [reference] + [a for a in levels if a != reference]
 
 
@@ -113,7 +121,9 @@ def cox_ph(time, event, group, *, reference: str | None = None, level: float = 0
         fitter = CoxPHFitter(baseline_estimation_method="breslow")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fitter.fit(frame[["time", "event", *used]], "time", "event", fit_options={"precision": 1e-12})
+            fitter.fit(
+                frame[["time", "event", *used]], "time", "event", fit_options={"precision": 1e-12}
+            )
         for i, name in enumerate(names):
             if name in used:
                 coef[i] = float(fitter.params_[name])
@@ -123,9 +133,24 @@ def cox_ph(time, event, group, *, reference: str | None = None, level: float = 0
     df = len(used)
     with np.errstate(invalid="ignore"):
         p = 2 * stats.norm.sf(np.abs(coef / se))
-    return CoxResult(ref, others, coef, se, np.exp(coef), np.exp(coef - z * se), np.exp(coef + z * se), p,
-                     loglik_null, loglik, lr, df, float(stats.chi2.sf(lr, df)) if df else np.nan,
-                     int(time.size), int(event.sum()), level)
+    return CoxResult(
+        ref,
+        others,
+        coef,
+        se,
+        np.exp(coef),
+        np.exp(coef - z * se),
+        np.exp(coef + z * se),
+        p,
+        loglik_null,
+        loglik,
+        lr,
+        df,
+        float(stats.chi2.sf(lr, df)) if df else np.nan,
+        int(time.size),
+        int(event.sum()),
+        level,
+    )
 
 
 def _null_loglik(time: np.ndarray, event: np.ndarray) -> float:

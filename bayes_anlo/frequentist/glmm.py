@@ -141,7 +141,9 @@ def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
     def profile_beta(theta: float, xtol: float) -> tuple[float, float]:
         b0 = state["b"]
         res = optimize.minimize_scalar(
-            lambda b: dev(theta, b), bracket=(b0 - 0.3, b0 + 0.3), method="brent",
+            lambda b: dev(theta, b),
+            bracket=(b0 - 0.3, b0 + 0.3),
+            method="brent",
             options={"xtol": xtol, "maxiter": 500},
         )
         state["b"] = float(res.x)
@@ -151,8 +153,12 @@ def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
     values = np.array([profile_beta(t, 1e-6)[1] for t in grid])
     j = int(np.argmin(values))
     lo, hi = (0.0, grid[1]) if j == 0 else (grid[j - 1], grid[min(j + 1, len(grid) - 1)])
-    res = optimize.minimize_scalar(lambda t: profile_beta(t, 1e-8)[1], bounds=(lo, hi),
-                                   method="bounded", options={"xatol": 1e-6})
+    res = optimize.minimize_scalar(
+        lambda t: profile_beta(t, 1e-8)[1],
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     theta = float(res.x)
     beta, value = profile_beta(theta, 1e-10)
     # At theta = 0 the model is the common-effect logistic model, whose ML estimate is closed-form:
@@ -162,10 +168,12 @@ def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
 
     h = 1e-4
     for _ in range(30):
-        grad = np.array([
-            (dev(theta + h, beta) - dev(theta - h, beta)) / (2 * h),
-            (dev(theta, beta + h) - dev(theta, beta - h)) / (2 * h),
-        ])
+        grad = np.array(
+            [
+                (dev(theta + h, beta) - dev(theta - h, beta)) / (2 * h),
+                (dev(theta, beta + h) - dev(theta, beta - h)) / (2 * h),
+            ]
+        )
         H = _central_hessian(dev, theta, beta, 1e-3)
         try:
             step = np.linalg.solve(H, grad)
@@ -191,8 +199,12 @@ def _central_hessian(f, theta: float, beta: float, h: float) -> np.ndarray:
     f0 = f(theta, beta)
     htt = (f(theta + h, beta) - 2 * f0 + f(theta - h, beta)) / h**2
     hbb = (f(theta, beta + h) - 2 * f0 + f(theta, beta - h)) / h**2
-    htb = (f(theta + h, beta + h) - f(theta + h, beta - h) - f(theta - h, beta + h)
-           + f(theta - h, beta - h)) / (4 * h**2)
+    htb = (
+        f(theta + h, beta + h)
+        - f(theta + h, beta - h)
+        - f(theta - h, beta + h)
+        + f(theta - h, beta - h)
+    ) / (4 * h**2)
     return np.array([[htt, htb], [htb, hbb]])
 
 
@@ -311,8 +323,15 @@ def glmm_logit(
         i2 = h2 = float("nan")
 
     tests = _heterogeneity_tests(x, m)
-    ll_sat = float(np.sum(gammaln(m + 1) - gammaln(x + 1) - gammaln(m - x + 1)
-                          + xlogy(x, x / m) + xlogy(m - x, (m - x) / m)))
+    ll_sat = float(
+        np.sum(
+            gammaln(m + 1)
+            - gammaln(x + 1)
+            - gammaln(m - x + 1)
+            + xlogy(x, x / m)
+            + xlogy(m - x, (m - x) / m)
+        )
+    )
     u = conditional_modes(x, m, beta, theta)
     conditional_deviance = float(np.sum(_devres(x, m, beta + theta * u)))
     z = beta / se

@@ -68,7 +68,9 @@ def _check(events, n):
     return events, n
 
 
-def proportion_ci(events, n, method: str = "clopper-pearson", level: float = 0.95) -> ProportionInterval:
+def proportion_ci(
+    events, n, method: str = "clopper-pearson", level: float = 0.95
+) -> ProportionInterval:
     """Confidence interval(s) for ``events / n`` by the named method (see module docstring)."""
     if method not in METHODS:
         raise ValueError(f"unknown interval method {method!r}; choose from {', '.join(METHODS)}")
@@ -100,8 +102,12 @@ def proportion_ci(events, n, method: str = "clopper-pearson", level: float = 0.9
             half = z * np.sqrt(p_t * (1 - p_t) / n_t)
             low, high = p_t - half, p_t + half
         else:  # jeffreys
-            low = np.where(events == 0, 0.0, stats.beta.ppf(alpha / 2, events + 0.5, n - events + 0.5))
-            high = np.where(events == n, 1.0, stats.beta.ppf(1 - alpha / 2, events + 0.5, n - events + 0.5))
+            low = np.where(
+                events == 0, 0.0, stats.beta.ppf(alpha / 2, events + 0.5, n - events + 0.5)
+            )
+            high = np.where(
+                events == n, 1.0, stats.beta.ppf(1 - alpha / 2, events + 0.5, n - events + 0.5)
+            )
     low = np.clip(np.asarray(low, dtype=float), 0.0, 1.0)
     high = np.clip(np.asarray(high, dtype=float), 0.0, 1.0)
     return ProportionInterval(method, level, events, n, p.astype(float), low, high)

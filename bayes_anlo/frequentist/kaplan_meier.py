@@ -65,8 +65,9 @@ def risk_table(time, event) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return times, n_risk, n_event, n_total - n_event
 
 
-def confidence_band(surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log",
-                    level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def confidence_band(
+    surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log", level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise limits of S given ``std_err`` of ``-log S`` (formulas in the module docstring)."""
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {', '.join(CONF_TYPES)}")
@@ -156,8 +157,18 @@ class Quantile:
     level: float
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"p": self.p, "estimate": self.estimate, "ci_low": self.lower,
-                              "ci_high": self.upper, "conf_type": self.conf_type, "level": self.level}])
+        return pd.DataFrame(
+            [
+                {
+                    "p": self.p,
+                    "estimate": self.estimate,
+                    "ci_low": self.lower,
+                    "ci_high": self.upper,
+                    "conf_type": self.conf_type,
+                    "level": self.level,
+                }
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -199,7 +210,9 @@ class KaplanMeier:
         def q(s):
             return _findq(x, np.concatenate([[0.0], 1 - s]), p, QUANTILE_TOLERANCE)
 
-        return Quantile(p, q(self.survival), q(self.lower), q(self.upper), self.conf_type, self.level)
+        return Quantile(
+            p, q(self.survival), q(self.lower), q(self.upper), self.conf_type, self.level
+        )
 
     def median(self) -> Quantile:
         """Median survival with the Brookmeyer-Crowley CI as R's print.survfit shows it."""
@@ -227,8 +240,16 @@ class KaplanMeier:
             s, se, lo, hi = (np.where(beyond, np.nan, a) for a in (s, se, lo, hi))
         with np.errstate(invalid="ignore"):
             se_s = s * se
-        return pd.DataFrame({"time": t, "n_risk": n_risk, "survival": s, "std_err": se_s,
-                             "ci_low": lo, "ci_high": hi})
+        return pd.DataFrame(
+            {
+                "time": t,
+                "n_risk": n_risk,
+                "survival": s,
+                "std_err": se_s,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
 
     def step(self, times) -> np.ndarray:
         """The estimate as a right-continuous step function at arbitrary times (last value carried)."""
@@ -237,11 +258,19 @@ class KaplanMeier:
         return np.where(k < 0, 1.0, self.survival[np.maximum(k, 0)])
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "time": self.time, "n_risk": self.n_risk, "n_event": self.n_event, "n_censor": self.n_censor,
-            "survival": self.survival, "std_err": self.std_err, "se_survival": self.se_survival,
-            "ci_low": self.lower, "ci_high": self.upper,
-        })
+        return pd.DataFrame(
+            {
+                "time": self.time,
+                "n_risk": self.n_risk,
+                "n_event": self.n_event,
+                "n_censor": self.n_censor,
+                "survival": self.survival,
+                "std_err": self.std_err,
+                "se_survival": self.se_survival,
+                "ci_low": self.lower,
+                "ci_high": self.upper,
+            }
+        )
 
 
 def kaplan_meier(time, event, *, conf_type: str = "log", level: float = 0.95) -> KaplanMeier:
@@ -264,7 +293,9 @@ def kaplan_meier(time, event, *, conf_type: str = "log", level: float = 0.95) ->
         inc = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
         std_err = np.sqrt(np.cumsum(inc))
     lower, upper = confidence_band(surv, std_err, conf_type, level)
-    return KaplanMeier(times, n_risk, n_event, n_censor, surv, std_err, lower, upper, conf_type, level)
+    return KaplanMeier(
+        times, n_risk, n_event, n_censor, surv, std_err, lower, upper, conf_type, level
+    )
 
 
 def reverse_kaplan_meier(time, event) -> KaplanMeier:
@@ -276,7 +307,9 @@ def reverse_kaplan_meier(time, event) -> KaplanMeier:
     return kaplan_meier(time, 1 - event)
 
 
-def _reduced_chisq(diff: np.ndarray, variance: np.ndarray, expected: np.ndarray) -> tuple[float, int]:
+def _reduced_chisq(
+    diff: np.ndarray, variance: np.ndarray, expected: np.ndarray
+) -> tuple[float, int]:
     """``(O - E)' V^- (O - E)`` as R's survdiff computes it.
 
     ``V`` is singular by construction (O - E sums to 0 over the groups). Groups with expected 0
@@ -309,10 +342,17 @@ class LogRankResult:
     rho: float = 0.0
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"group": self.groups, "n": self.n, "observed": self.observed,
-                             "expected": self.expected,
-                             "o_minus_e_sq_over_e": (self.observed - self.expected) ** 2 / self.expected,
-                             "o_minus_e_sq_over_v": (self.observed - self.expected) ** 2 / np.diag(self.variance)})
+        return pd.DataFrame(
+            {
+                "group": self.groups,
+                "n": self.n,
+                "observed": self.observed,
+                "expected": self.expected,
+                "o_minus_e_sq_over_e": (self.observed - self.expected) ** 2 / self.expected,
+                "o_minus_e_sq_over_v": (self.observed - self.expected) ** 2
+                / np.diag(self.variance),
+            }
+        )
 
 
 def log_rank(time, event, group, *, rho: float = 0.0) -> LogRankResult:
@@ -329,7 +369,9 @@ def log_rank(time, event, group, *, rho: float = 0.0) -> LogRankResult:
     group = np.asarray(group).ravel()
     if group.shape != time.shape:
         raise ValueError("group must have the same length as time")
-    levels = sorted(dict.fromkeys(group.tolist()), key=str)  # survdiff orders groups as factor levels (sorted)
+    levels = sorted(
+        dict.fromkeys(group.tolist()), key=str
+    )  # survdiff orders groups as factor levels (sorted)
     if len(levels) < 2:
         raise ValueError("the log-rank test needs at least two groups")
     position = {g: i for i, g in enumerate(levels)}
@@ -344,15 +386,26 @@ def log_rank(time, event, group, *, rho: float = 0.0) -> LogRankResult:
     n = n_g.sum(axis=1)
     d = d_g.sum(axis=1)
     surv_left = np.concatenate([[1.0], np.cumprod(1 - d / n)[:-1]])
-    w = surv_left ** rho
+    w = surv_left**rho
     keep = d > 0
     w, d, n, d_g, n_g = w[keep], d[keep], n[keep], d_g[keep], n_g[keep]
     observed = (w[:, None] * d_g).sum(axis=0)
     expected = (w[:, None] * n_g * (d / n)[:, None]).sum(axis=0)
     factor = np.where(n > 1, w**2 * d * (n - d) / np.maximum(n - 1, 1), 0.0)
     frac = n_g / n[:, None]
-    variance = np.einsum("t,tg,gh->gh", factor, frac, np.eye(k)) - np.einsum("t,tg,th->gh", factor, frac, frac)
+    variance = np.einsum("t,tg,gh->gh", factor, frac, np.eye(k)) - np.einsum(
+        "t,tg,th->gh", factor, frac, frac
+    )
     diff = observed - expected
     chisq, df = _reduced_chisq(diff, variance, expected)
-    return LogRankResult(levels, np.bincount(code, minlength=k), observed, expected, variance, chisq, df,
-                         float(stats.chi2.sf(chisq, df)), rho)
+    return LogRankResult(
+        levels,
+        np.bincount(code, minlength=k),
+        observed,
+        expected,
+        variance,
+        chisq,
+        df,
+        float(stats.chi2.sf(chisq, df)),
+        rho,
+    )

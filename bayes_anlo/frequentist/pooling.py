@@ -83,7 +83,9 @@ def study_counts(data, n=None, *, labels: Sequence[str] | None = None) -> StudyC
     """
     if isinstance(data, BinaryData):
         if n is not None:
-            raise InputError("n is taken from the BinaryData; do not pass n as well", file=data.source)
+            raise InputError(
+                "n is taken from the BinaryData; do not pass n as well", file=data.source
+            )
         data.require_single_outcome()
         events = data.events
         sizes = data.n
@@ -96,7 +98,9 @@ def study_counts(data, n=None, *, labels: Sequence[str] | None = None) -> StudyC
         events = _as_count_array(data, "events", source)
         sizes = _as_count_array(n, "n", source)
         if events.size == 0 or sizes.size == 0:
-            raise InputError("no studies: events and n must hold at least one value each", file=source)
+            raise InputError(
+                "no studies: events and n must hold at least one value each", file=source
+            )
         if events.shape != sizes.shape:
             raise InputError(
                 f"events has {events.size} values but n has {sizes.size}; give one pair per study",
@@ -116,7 +120,9 @@ def study_counts(data, n=None, *, labels: Sequence[str] | None = None) -> StudyC
         elif m < 1:
             problems.add(i + 1, "n", f"{m:g}: each study needs n >= 1")
         elif np.isfinite(x) and x > m:
-            problems.add(i + 1, "events", f"events ({x:g}) exceed n ({m:g}); events must lie in [0, n]")
+            problems.add(
+                i + 1, "events", f"events ({x:g}) exceed n ({m:g}); events must lie in [0, n]"
+            )
     problems.raise_if_any()
     if labels is None:
         labels = default_labels
@@ -262,7 +268,12 @@ def _reml_ll(yc: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     b = np.linalg.solve(XtWX, WX.T @ yc)
     rss = float(np.sum(w * (yc - X @ b) ** 2))
     logdet = np.linalg.slogdet(XtWX)[1]
-    return -0.5 * (k - p) * math.log(2 * math.pi) - 0.5 * float(np.sum(np.log(v))) - 0.5 * logdet - 0.5 * rss
+    return (
+        -0.5 * (k - p) * math.log(2 * math.pi)
+        - 0.5 * float(np.sum(np.log(v)))
+        - 0.5 * logdet
+        - 0.5 * rss
+    )
 
 
 def fit_rma(yi, vi, X=None, method: str = "DL") -> RmaFit:
@@ -358,9 +369,31 @@ def fit_rma(yi, vi, X=None, method: str = "DL") -> RmaFit:
 # The result
 # ------------------------------------------------------------------------------------------------
 _FRAME_COLUMNS = (
-    "method", "transform", "tau2_method", "k", "total_events", "total_n", "estimate", "ci_low",
-    "ci_high", "pi_low", "pi_high", "tau2", "tau", "i2", "h2", "q", "q_df", "q_p", "theta",
-    "theta_se", "theta_ci_low", "theta_ci_high", "theta_pi_low", "theta_pi_high", "level",
+    "method",
+    "transform",
+    "tau2_method",
+    "k",
+    "total_events",
+    "total_n",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "tau",
+    "i2",
+    "h2",
+    "q",
+    "q_df",
+    "q_p",
+    "theta",
+    "theta_se",
+    "theta_ci_low",
+    "theta_ci_high",
+    "theta_pi_low",
+    "theta_pi_high",
+    "level",
 )
 
 
@@ -530,7 +563,9 @@ def pool_proportions(
     return _result_from_fit(fit, counts, yi, vi, transform, level)
 
 
-def _result_from_fit(fit: RmaFit, counts: StudyCounts, yi, vi, transform: str, level: float) -> PooledResult:
+def _result_from_fit(
+    fit: RmaFit, counts: StudyCounts, yi, vi, transform: str, level: float
+) -> PooledResult:
     theta = float(fit.beta[0])
     se = math.sqrt(float(fit.vb[0, 0]))
     crit = z_crit(level)
@@ -581,8 +616,14 @@ def _result_from_fit(fit: RmaFit, counts: StudyCounts, yi, vi, transform: str, l
     )
 
 
-def pool_summary(data, n=None, *, level: float = 0.95, labels: Sequence[str] | None = None,
-                 include_glmm: bool = True) -> pd.DataFrame:
+def pool_summary(
+    data,
+    n=None,
+    *,
+    level: float = 0.95,
+    labels: Sequence[str] | None = None,
+    include_glmm: bool = True,
+) -> pd.DataFrame:
     """The usual frequentist comparators in one table: PFT and logit with DL and REML, and the GLMM.
 
     One row per method (``PooledResult.to_frame`` columns). The GLMM row is left out when the
@@ -591,8 +632,11 @@ def pool_summary(data, n=None, *, level: float = 0.95, labels: Sequence[str] | N
     rows = []
     for transform in TRANSFORMS:
         for method in ("DL", "REML"):
-            rows.append(pool_proportions(data, n, transform=transform, method=method, level=level,
-                                         labels=labels).to_frame())
+            rows.append(
+                pool_proportions(
+                    data, n, transform=transform, method=method, level=level, labels=labels
+                ).to_frame()
+            )
     if include_glmm:
         from bayes_anlo.frequentist.glmm import glmm_logit
 

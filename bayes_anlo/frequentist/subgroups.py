@@ -156,17 +156,22 @@ def _groups(data, by, k: int) -> tuple[str, list[str]]:
             )
         if by not in data.table.columns:
             raise InputError(
-                f"no column {by!r} to group by (columns: {', '.join(data.table.columns)})", file=data.source
+                f"no column {by!r} to group by (columns: {', '.join(data.table.columns)})",
+                file=data.source,
             )
         values = [str(v) for v in data.table[by]]
         if any(v == "" for v in values):
             rows = [i + 2 for i, v in enumerate(values) if v == ""]
-            raise InputError(f"column {by!r} is empty on rows {rows}; every study needs a subgroup",
-                             file=data.source)
+            raise InputError(
+                f"column {by!r} is empty on rows {rows}; every study needs a subgroup",
+                file=data.source,
+            )
         return by, values
     values = [str(v) for v in by]
     if len(values) != k:
-        raise InputError(f"by has {len(values)} labels for {k} studies; give one subgroup per study")
+        raise InputError(
+            f"by has {len(values)} labels for {k} studies; give one subgroup per study"
+        )
     return "subgroup", values
 
 
@@ -216,14 +221,18 @@ def subgroup_analysis(
     transform = _check_transform(transform)
     method = _check_method(method)
     if method == "FE":
-        raise ValueError("subgroup_analysis compares random-effects subgroups; use method 'DL' or 'REML'")
+        raise ValueError(
+            "subgroup_analysis compares random-effects subgroups; use method 'DL' or 'REML'"
+        )
     level = _check_level(level)
     counts = study_counts(data, n, labels=labels)
     by_name, groups = _groups(data, by, counts.k)
     levels = list(dict.fromkeys(groups))
     if len(levels) < 2:
-        raise InputError(f"{by_name!r} has a single subgroup ({levels[0]!r}); nothing to compare",
-                         file=counts.source)
+        raise InputError(
+            f"{by_name!r} has a single subgroup ({levels[0]!r}); nothing to compare",
+            file=counts.source,
+        )
     g = np.array(groups)
 
     per: dict[str, PooledResult] = {}
@@ -258,19 +267,52 @@ def subgroup_analysis(
         else:
             r2 = max(0.0, 100 * (fit0.tau2 - fit.tau2) / fit0.tau2)
         moderator = ModeratorTest(
-            qm=qm, qm_df=n_par - 1, qm_p=float(stats.chi2.sf(qm, n_par - 1)), tau2=fit.tau2,
-            i2=fit.i2, h2=fit.h2, r2=r2, qe=fit.q, qe_df=fit.q_df, qe_p=fit.q_p,
+            qm=qm,
+            qm_df=n_par - 1,
+            qm_p=float(stats.chi2.sf(qm, n_par - 1)),
+            tau2=fit.tau2,
+            i2=fit.i2,
+            h2=fit.h2,
+            r2=r2,
+            qe=fit.q,
+            qe_df=fit.q_df,
+            qe_p=fit.q_p,
         )
     return SubgroupResult(
-        by=by_name, transform=transform, tau2_method=method, level=level, levels=tuple(levels),
-        per_subgroup=per, overall=overall, q_between=q_between, q_between_df=df_between,
-        q_between_p=p_between, moderator=moderator,
+        by=by_name,
+        transform=transform,
+        tau2_method=method,
+        level=level,
+        levels=tuple(levels),
+        per_subgroup=per,
+        overall=overall,
+        q_between=q_between,
+        q_between_df=df_between,
+        q_between_p=p_between,
+        moderator=moderator,
     )
 
 
 _LOO_COLUMNS = (
-    "left_out", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "theta", "theta_se", "z",
-    "p_value", "theta_ci_low", "theta_ci_high", "q", "q_df", "q_p", "tau2", "i2", "h2",
+    "left_out",
+    "k",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "theta",
+    "theta_se",
+    "z",
+    "p_value",
+    "theta_ci_low",
+    "theta_ci_high",
+    "q",
+    "q_df",
+    "q_p",
+    "tau2",
+    "i2",
+    "h2",
 )
 
 
@@ -309,4 +351,3 @@ def leave_one_out(
     frame = pd.DataFrame(rows, columns=list(_LOO_COLUMNS))
     frame.insert(1, "method", f"{'PFT' if transform == 'pft' else 'PLO'}-{method}")
     return frame
-

@@ -38,19 +38,49 @@ class ArmComparison:
     def to_frame(self) -> pd.DataFrame:
         """Long table: a row per arm median, per hazard ratio, and the log-rank test."""
         pooled = " (patients of all studies pooled)" if self.n_studies > 1 else ""
-        rows = [{"quantity": "median (months)", "group": a.arm, "method": "Kaplan-Meier (log CI)" + pooled,
-                 "estimate": a.median, "ci_low": a.median_low, "ci_high": a.median_high, "statistic": np.nan,
-                 "df": np.nan, "p_value": np.nan} for a in self.arms.itertuples(index=False)]
+        rows = [
+            {
+                "quantity": "median (months)",
+                "group": a.arm,
+                "method": "Kaplan-Meier (log CI)" + pooled,
+                "estimate": a.median,
+                "ci_low": a.median_low,
+                "ci_high": a.median_high,
+                "statistic": np.nan,
+                "df": np.nan,
+                "p_value": np.nan,
+            }
+            for a in self.arms.itertuples(index=False)
+        ]
         if self.cox is not None:
             for k, arm in enumerate(self.cox.arms):
-                rows.append({"quantity": "hazard ratio", "group": f"{arm} vs {self.reference}",
-                             "method": "Cox PH (Efron ties), Wald CI" + pooled, "estimate": self.cox.hazard_ratio[k],
-                             "ci_low": self.cox.ci_low[k], "ci_high": self.cox.ci_high[k], "statistic": np.nan,
-                             "df": np.nan, "p_value": self.cox.p_value[k]})
+                rows.append(
+                    {
+                        "quantity": "hazard ratio",
+                        "group": f"{arm} vs {self.reference}",
+                        "method": "Cox PH (Efron ties), Wald CI" + pooled,
+                        "estimate": self.cox.hazard_ratio[k],
+                        "ci_low": self.cox.ci_low[k],
+                        "ci_high": self.cox.ci_high[k],
+                        "statistic": np.nan,
+                        "df": np.nan,
+                        "p_value": self.cox.p_value[k],
+                    }
+                )
         if self.log_rank is not None:
-            rows.append({"quantity": "equal survival", "group": ", ".join(self.log_rank.groups),
-                         "method": "log-rank" + pooled, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                         "statistic": self.log_rank.chisq, "df": self.log_rank.df, "p_value": self.log_rank.p_value})
+            rows.append(
+                {
+                    "quantity": "equal survival",
+                    "group": ", ".join(self.log_rank.groups),
+                    "method": "log-rank" + pooled,
+                    "estimate": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "statistic": self.log_rank.chisq,
+                    "df": self.log_rank.df,
+                    "p_value": self.log_rank.p_value,
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -60,20 +90,34 @@ def compare_arms(data, reference: str | None = None) -> ArmComparison:
     table = data.table
     arms = [a for a in dict.fromkeys(table["arm"].astype(str))]
     rows = []
-    for arm in (arm_levels(arms, reference) if len(arms) > 1 else arms):
+    for arm in arm_levels(arms, reference) if len(arms) > 1 else arms:
         part = table[table["arm"].astype(str) == arm]
         km = kaplan_meier(part["time"], part["event"])
         med = km.median()
         follow = reverse_kaplan_meier(part["time"], part["event"]).median().estimate
-        rows.append({"arm": arm, "patients": len(part), "events": int(part["event"].sum()), "median": med.estimate,
-                     "median_low": med.lower, "median_high": med.upper, "median_followup": follow,
-                     "last_time": float(part["time"].max())})
+        rows.append(
+            {
+                "arm": arm,
+                "patients": len(part),
+                "events": int(part["event"].sum()),
+                "median": med.estimate,
+                "median_low": med.lower,
+                "median_high": med.upper,
+                "median_followup": follow,
+                "last_time": float(part["time"].max()),
+            }
+        )
     if len(arms) < 2:
         return ArmComparison(pd.DataFrame(rows), None, None, None, len(data.studies))
     group = table["arm"].astype(str).to_numpy()
     cox = cox_ph(table["time"], table["event"], group, reference=reference)
-    return ArmComparison(pd.DataFrame(rows), log_rank(table["time"], table["event"], group), cox, cox.reference,
-                         len(data.studies))
+    return ArmComparison(
+        pd.DataFrame(rows),
+        log_rank(table["time"], table["event"], group),
+        cox,
+        cox.reference,
+        len(data.studies),
+    )
 
 
 def km_curves(data) -> pd.DataFrame:
@@ -83,7 +127,16 @@ def km_curves(data) -> pd.DataFrame:
     for arm in dict.fromkeys(data.table["arm"].astype(str)):
         part = data.table[data.table["arm"].astype(str) == arm]
         km = kaplan_meier(part["time"], part["event"])
-        frames.append(pd.DataFrame({"group": arm, "time": np.r_[0.0, km.time], "survival": np.r_[1.0, km.survival],
-                                    "ci_low": np.r_[1.0, km.lower], "ci_high": np.r_[1.0, km.upper],
-                                    "n_risk": np.r_[km.n_risk[0], km.n_risk]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": arm,
+                    "time": np.r_[0.0, km.time],
+                    "survival": np.r_[1.0, km.survival],
+                    "ci_low": np.r_[1.0, km.lower],
+                    "ci_high": np.r_[1.0, km.upper],
+                    "n_risk": np.r_[km.n_risk[0], km.n_risk],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

@@ -56,18 +56,25 @@ def chi_square(e1: int, n1: int, e2: int, n2: int, correction: bool = False) -> 
     table = _table(e1, n1, e2, n2)
     rows, cols, total = table.sum(1), table.sum(0), table.sum()
     if np.any(cols == 0):
-        return TestResult("chi-square" + (" (Yates)" if correction else ""), float("nan"), float("nan"), 1)
+        return TestResult(
+            "chi-square" + (" (Yates)" if correction else ""), float("nan"), float("nan"), 1
+        )
     expected = np.outer(rows, cols) / total
     dev = np.abs(table - expected)
     if correction:
         dev = dev - np.minimum(0.5, dev)
     statistic = float(np.sum(dev**2 / expected))
     return TestResult(
-        "chi-square (Yates)" if correction else "chi-square", statistic, float(stats.chi2.sf(statistic, 1)), 1
+        "chi-square (Yates)" if correction else "chi-square",
+        statistic,
+        float(stats.chi2.sf(statistic, 1)),
+        1,
     )
 
 
-def risk_difference(e1: int, n1: int, e2: int, n2: int, level: float = 0.95, method: str = "wald") -> RiskDifference:
+def risk_difference(
+    e1: int, n1: int, e2: int, n2: int, level: float = 0.95, method: str = "wald"
+) -> RiskDifference:
     """Difference of proportions ``p1 - p2`` with a Wald or Newcombe (hybrid Wilson score) CI."""
     _table(e1, n1, e2, n2)
     p1, p2 = e1 / n1, e2 / n2

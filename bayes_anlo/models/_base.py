@@ -61,8 +61,15 @@ _COMPILED: dict = {}
 DEFAULT_SAMPLER = SamplerSettings()
 SAMPLE_DIMS = ("chain", "draw")
 #: Rate variables that :func:`exceedance` reports when present.
-RATE_VARIABLES = ("pooled_rate", "mean_rate", "predictive_rate", "subgroup_rate",
-                  "subgroup_predictive_rate", "rate", "study_rate")
+RATE_VARIABLES = (
+    "pooled_rate",
+    "mean_rate",
+    "predictive_rate",
+    "subgroup_rate",
+    "subgroup_predictive_rate",
+    "rate",
+    "study_rate",
+)
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,10 @@ def prepare_binary(data) -> Prepared:
 def dataset(variables: dict[str, tuple[tuple[str, ...], np.ndarray]], coords: dict) -> xr.Dataset:
     """An ``xr.Dataset`` from ``name -> (dims, values)``, with the coords its dims use."""
     used = {d for dims, _ in variables.values() for d in dims}
-    return xr.Dataset({k: (dims, np.asarray(v)) for k, (dims, v) in variables.items()},
-                      coords={k: v for k, v in coords.items() if k in used})
+    return xr.Dataset(
+        {k: (dims, np.asarray(v)) for k, (dims, v) in variables.items()},
+        coords={k: v for k, v in coords.items() if k in used},
+    )
 
 
 class BinaryModel:
@@ -109,16 +118,26 @@ class BinaryModel:
     priors_class: ClassVar[type[PriorSet]] = PriorSet
     methods: ClassVar[tuple[str, ...]] = ("nuts",)
 
-    def __init__(self, priors=None, *, method: str = "nuts", sampler: SamplerSettings = DEFAULT_SAMPLER,
-                 thresholds: Sequence[float] = ()):
+    def __init__(
+        self,
+        priors=None,
+        *,
+        method: str = "nuts",
+        sampler: SamplerSettings = DEFAULT_SAMPLER,
+        thresholds: Sequence[float] = (),
+    ):
         if priors is None:
             priors = self.priors_class()
         elif isinstance(priors, Mapping | str):
             priors = self.priors_class.from_dict(priors)
         elif not isinstance(priors, self.priors_class):
-            raise TypeError(f"{type(self).__name__} takes {self.priors_class.__name__}, not {type(priors).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} takes {self.priors_class.__name__}, not {type(priors).__name__}"
+            )
         if method not in self.methods:
-            raise ValueError(f"{type(self).__name__}: method must be one of {', '.join(self.methods)}, not {method!r}")
+            raise ValueError(
+                f"{type(self).__name__}: method must be one of {', '.join(self.methods)}, not {method!r}"
+            )
         if not isinstance(sampler, SamplerSettings):
             raise TypeError("sampler must be a SamplerSettings")
         thresholds = tuple(float(t) for t in thresholds)
@@ -177,7 +196,9 @@ class BinaryModel:
         sample_stats = None
         extra: dict = {}
         if self.method == "exact":
-            post, summary = self._exact(prep, chains, draws, np.random.default_rng(derived_seed(seed, 3)))
+            post, summary = self._exact(
+                prep, chains, draws, np.random.default_rng(derived_seed(seed, 3))
+            )
             settings = {"method": "exact", "chains": chains, "draws": draws}
             extra["exact"] = json.dumps(summary, sort_keys=True)
         else:
@@ -186,12 +207,20 @@ class BinaryModel:
                 if self.sampler.sampler == "nutpie":
                     tree = self._sample_reusing_compiled(prep, seed)
                 else:
-                    tree = sample_model(self._build(prep), settings=self.sampler, random_seed=seed, attrs={},
-                                        log_likelihood=False, posterior_predictive=False)
+                    tree = sample_model(
+                        self._build(prep),
+                        settings=self.sampler,
+                        random_seed=seed,
+                        attrs={},
+                        log_likelihood=False,
+                        posterior_predictive=False,
+                    )
             post = tree["posterior"].to_dataset()
             sample_stats = tree["sample_stats"].to_dataset()
             settings = {"method": "nuts", **asdict(self.sampler)}
-        post = self._derive(post, prep, np.random.default_rng(derived_seed(seed, 2)), conditional=True)
+        post = self._derive(
+            post, prep, np.random.default_rng(derived_seed(seed, 2)), conditional=True
+        )
         loglik = self._log_likelihood(post, prep)
         rep = self._replicate(post, prep, np.random.default_rng(derived_seed(seed, 1)))
         groups = {"posterior": post}
@@ -226,21 +255,31 @@ class BinaryModel:
             warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
             with quiet_pymc():
                 pr = pm.sample_prior_predictive(draws=int(draws), random_seed=seed)
-        prior = self._derive(pr["prior"].to_dataset(), prep, np.random.default_rng(derived_seed(seed, 2)),
-                             conditional=False)
+        prior = self._derive(
+            pr["prior"].to_dataset(),
+            prep,
+            np.random.default_rng(derived_seed(seed, 2)),
+            conditional=False,
+        )
         groups = {"prior": prior, "prior_predictive": pr["prior_predictive"].to_dataset()}
         groups.update(self._data_groups(prep))
         tree = xr.DataTree.from_dict(groups)
-        tree.attrs = self._attrs(prep, seed, {"method": "prior_predictive", "draws": int(draws)}, {})
+        tree.attrs = self._attrs(
+            prep, seed, {"method": "prior_predictive", "draws": int(draws)}, {}
+        )
         return tree
 
     # ---- compiled-model reuse ---------------------------------------------------------------
     def _structure_key(self, prep: Prepared) -> tuple:
         """What fixes the compiled graph: model, priors, options, number of units, group indices.
         Two datasets with the same key differ only in ``n`` and ``events``, which are swapped."""
-        return (type(self).__name__, json.dumps(self.priors.to_dict(), sort_keys=True),
-                json.dumps(self.options(), sort_keys=True, default=str), prep.units,
-                tuple((k, tuple(int(i) for i in v)) for k, v in sorted(prep.index.items())))
+        return (
+            type(self).__name__,
+            json.dumps(self.priors.to_dict(), sort_keys=True),
+            json.dumps(self.options(), sort_keys=True, default=str),
+            prep.units,
+            tuple((k, tuple(int(i) for i in v)) for k, v in sorted(prep.index.items())),
+        )
 
     def _sample_reusing_compiled(self, prep: Prepared, seed: int) -> xr.DataTree:
         """NUTS by nutpie on a model compiled once per structure (per process); a refit on new data
@@ -252,13 +291,23 @@ class BinaryModel:
         if compiled is None:
             compiled = nutpie.compile_pymc_model(self._build(prep))
             _COMPILED[key] = compiled
-        compiled = compiled.with_data(n=prep.n.astype(np.int64), events_obs=prep.events.astype(np.int64))
+        compiled = compiled.with_data(
+            n=prep.n.astype(np.int64), events_obs=prep.events.astype(np.int64)
+        )
         s = self.sampler
         # the seed pm.sample(random_seed=seed, nuts_sampler="nutpie") would give nutpie, so that
         # reusing a compiled model changes nothing but the time
         nutpie_seed = int(np.random.default_rng(seed).spawn(s.chains)[0].integers(2**30))
-        return nutpie.sample(compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, 2),
-                             seed=nutpie_seed, target_accept=s.target_accept, progress_bar=show_progress())
+        return nutpie.sample(
+            compiled,
+            draws=s.draws,
+            tune=s.tune,
+            chains=s.chains,
+            cores=min(s.chains, 2),
+            seed=nutpie_seed,
+            target_accept=s.target_accept,
+            progress_bar=show_progress(),
+        )
 
     # ---- helpers --------------------------------------------------------------------------
     def _data_groups(self, prep: Prepared) -> dict[str, xr.Dataset]:
@@ -266,20 +315,34 @@ class BinaryModel:
         for key, codes in prep.index.items():
             constant[f"{key}_index"] = (("unit",), codes.astype(np.int64))
         return {
-            "observed_data": dataset({"events": (("unit",), prep.events.astype(np.int64))}, prep.coords),
+            "observed_data": dataset(
+                {"events": (("unit",), prep.events.astype(np.int64))}, prep.coords
+            ),
             "constant_data": dataset(constant, prep.coords),
         }
 
     def _attrs(self, prep: Prepared, seed: int, settings: dict, extra: dict) -> dict:
-        extra = {"outcome": prep.outcome, "method": self.method, "thresholds": list(self.thresholds),
-                 "options": self.options(), **{k: list(v) for k, v in prep.coords.items() if k != "unit"},
-                 **extra}
-        return run_attrs(model_name=self.name, priors=self.priors.to_dict(), settings=settings,
-                         random_seed=seed, data_source=prep.data.source, data_sha256=prep.data.sha256,
-                         extra=extra)
+        extra = {
+            "outcome": prep.outcome,
+            "method": self.method,
+            "thresholds": list(self.thresholds),
+            "options": self.options(),
+            **{k: list(v) for k, v in prep.coords.items() if k != "unit"},
+            **extra,
+        }
+        return run_attrs(
+            model_name=self.name,
+            priors=self.priors.to_dict(),
+            settings=settings,
+            random_seed=seed,
+            data_source=prep.data.source,
+            data_sha256=prep.data.sha256,
+            extra=extra,
+        )
 
 
 # ---- summaries of fitted trees -------------------------------------------------------------
+
 
 def _stack(da: xr.DataArray) -> xr.DataArray:
     dims = [d for d in SAMPLE_DIMS if d in da.dims]
@@ -292,8 +355,12 @@ def thresholds_of(tree: xr.DataTree) -> tuple[float, ...]:
     return tuple(json.loads(raw) if isinstance(raw, str) else raw)
 
 
-def exceedance(tree: xr.DataTree, thresholds: Sequence[float] | None = None, var: str | Sequence[str] | None = None,
-               group: str = "posterior") -> pd.DataFrame:
+def exceedance(
+    tree: xr.DataTree,
+    thresholds: Sequence[float] | None = None,
+    var: str | Sequence[str] | None = None,
+    group: str = "posterior",
+) -> pd.DataFrame:
     """``P(rate > t)`` for each threshold and each rate variable (and each of its elements).
 
     Parameters
@@ -330,13 +397,29 @@ def exceedance(tree: xr.DataTree, thresholds: Sequence[float] | None = None, var
             if other:
                 stacked_p = prob.stack(element=other)
                 stacked_e = err.stack(element=other)
-                for idx, p, e in zip(stacked_p["element"].values, stacked_p.values, stacked_e.values, strict=True):
+                for idx, p, e in zip(
+                    stacked_p["element"].values, stacked_p.values, stacked_e.values, strict=True
+                ):
                     label = " | ".join(map(str, idx)) if isinstance(idx, tuple) else str(idx)
-                    rows.append({"variable": name, "label": label, "threshold": t, "probability": float(p),
-                                 "mcse": float(np.nan_to_num(e))})
+                    rows.append(
+                        {
+                            "variable": name,
+                            "label": label,
+                            "threshold": t,
+                            "probability": float(p),
+                            "mcse": float(np.nan_to_num(e)),
+                        }
+                    )
             else:
-                rows.append({"variable": name, "label": "", "threshold": t, "probability": float(prob),
-                             "mcse": float(np.nan_to_num(err))})
+                rows.append(
+                    {
+                        "variable": name,
+                        "label": "",
+                        "threshold": t,
+                        "probability": float(prob),
+                        "mcse": float(np.nan_to_num(err)),
+                    }
+                )
     return pd.DataFrame(rows, columns=["variable", "label", "threshold", "probability", "mcse"])
 
 

@@ -33,8 +33,16 @@ import pymc as pm
 import xarray as xr
 
 VERSIONED_PACKAGES = (
-    "bayes_anlo", "pymc", "pytensor", "nutpie", "arviz-base", "arviz-stats", "numpy", "scipy",
-    "pandas", "xarray",
+    "bayes_anlo",
+    "pymc",
+    "pytensor",
+    "nutpie",
+    "arviz-base",
+    "arviz-stats",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
 )
 
 
@@ -76,7 +84,10 @@ def _cpu() -> str:
 
 def package_versions() -> dict[str, str]:
     """Versions of Python and of the packages a result depends on."""
-    versions = {"python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}, {_cpu()}"}
+    versions = {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}, {_cpu()}",
+    }
     for name in VERSIONED_PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -90,8 +101,16 @@ def derived_seed(random_seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([int(random_seed), int(stream)]).generate_state(1)[0])
 
 
-def run_attrs(*, model_name: str, priors: dict, settings: dict, random_seed: int, data_source: str,
-              data_sha256: str, extra: dict | None = None) -> dict[str, str | int]:
+def run_attrs(
+    *,
+    model_name: str,
+    priors: dict,
+    settings: dict,
+    random_seed: int,
+    data_source: str,
+    data_sha256: str,
+    extra: dict | None = None,
+) -> dict[str, str | int]:
     """The record every fit carries as root attrs (JSON strings for nested values)."""
     attrs: dict[str, str | int] = {
         "model": model_name,
@@ -107,9 +126,16 @@ def run_attrs(*, model_name: str, priors: dict, settings: dict, random_seed: int
     return attrs
 
 
-def sample_model(model: pm.Model, *, settings: SamplerSettings, random_seed: int,
-                 predictive_vars: list[str] | None = None, attrs: dict,
-                 log_likelihood: bool = True, posterior_predictive: bool = True) -> xr.DataTree:
+def sample_model(
+    model: pm.Model,
+    *,
+    settings: SamplerSettings,
+    random_seed: int,
+    predictive_vars: list[str] | None = None,
+    attrs: dict,
+    log_likelihood: bool = True,
+    posterior_predictive: bool = True,
+) -> xr.DataTree:
     """Run NUTS on ``model`` and return a DataTree with log-likelihood and posterior predictive.
 
     Parameters

@@ -45,13 +45,21 @@ def build_beta_binomial(data, priors: BetaBinomialPriors | None = None) -> pm.Mo
     prep = data if isinstance(data, Prepared) else prepare_binary(data)
     with pm.Model(coords={"unit": prep.labels}) as model:
         n = pm.Data("n", prep.n, dims="unit")
-        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
+        events_obs = pm.Data(
+            "events_obs", prep.events, dims="unit"
+        )  # swappable (compiled-model reuse)
         mu = priors.mu.to_pymc("mu")
         kappa = priors.kappa.to_pymc("kappa")
         pm.Deterministic("pooled_rate", mu)
         pm.Deterministic("icc", 1.0 / (1.0 + kappa))
-        pm.BetaBinomial("events", n=n, alpha=mu * kappa, beta=(1.0 - mu) * kappa, observed=events_obs,
-                        dims="unit")
+        pm.BetaBinomial(
+            "events",
+            n=n,
+            alpha=mu * kappa,
+            beta=(1.0 - mu) * kappa,
+            observed=events_obs,
+            dims="unit",
+        )
     return model
 
 
@@ -116,9 +124,13 @@ class BetaBinomial(BinaryModel):
     def _exact(self, prep, chains, draws, rng):
         exact = beta_binomial_exact(prep.events, prep.n, self.priors)
         u, v = exact.sample(chains * draws, rng)
-        post = dataset({"mu": (_CD, expit(u).reshape(chains, draws)),
-                        "kappa": (_CD, np.exp(v).reshape(chains, draws))},
-                       {"chain": np.arange(chains), "draw": np.arange(draws)})
+        post = dataset(
+            {
+                "mu": (_CD, expit(u).reshape(chains, draws)),
+                "kappa": (_CD, np.exp(v).reshape(chains, draws)),
+            },
+            {"chain": np.arange(chains), "draw": np.arange(draws)},
+        )
         return post, exact.to_dict()
 
     def _derive(self, post, prep, rng, conditional):
@@ -128,7 +140,9 @@ class BetaBinomial(BinaryModel):
         out["icc"] = (_CD, 1.0 / (1.0 + post["kappa"].values))
         out["predictive_rate"] = (_CD, _beta_draws(rng, a, b))
         if conditional:
-            study = _beta_draws(rng, a[..., None] + prep.events, b[..., None] + prep.n - prep.events)
+            study = _beta_draws(
+                rng, a[..., None] + prep.events, b[..., None] + prep.n - prep.events
+            )
         else:
             study = _beta_draws(rng, a[..., None], b[..., None], size=a.shape + (prep.units,))
         out["study_rate"] = (_CDU, study)
@@ -159,7 +173,9 @@ def build_complete_pooling(data, priors: CompletePoolingPriors | None = None) ->
     prep = data if isinstance(data, Prepared) else prepare_binary(data)
     with pm.Model(coords={"unit": prep.labels}) as model:
         n = pm.Data("n", prep.n, dims="unit")
-        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
+        events_obs = pm.Data(
+            "events_obs", prep.events, dims="unit"
+        )  # swappable (compiled-model reuse)
         p = priors.p.to_pymc("p")
         pm.Deterministic("pooled_rate", p)
         pm.Binomial("events", n=n, p=p, observed=events_obs, dims="unit")
@@ -191,7 +207,9 @@ class CompletePooling(BinaryModel):
         post = beta_update(prep.events, prep.n, self.priors.p.alpha, self.priors.p.beta)
         p = rng.beta(post.alpha, post.beta, size=(chains, draws))
         summary = {"p": {"alpha": post.alpha, "beta": post.beta, "mean": post.mean()}}
-        return dataset({"p": (_CD, p)}, {"chain": np.arange(chains), "draw": np.arange(draws)}), summary
+        return dataset(
+            {"p": (_CD, p)}, {"chain": np.arange(chains), "draw": np.arange(draws)}
+        ), summary
 
     def _derive(self, post, prep, rng, conditional):
         p = post["p"].values
@@ -207,7 +225,9 @@ class CompletePooling(BinaryModel):
             return binom_logpmf_logit(prep.events, prep.n, np.log(p) - np.log1p(-p))
 
     def _replicate(self, post, prep, rng):
-        return rng.binomial(prep.n, post["p"].values[..., None], size=post["p"].shape + (prep.units,))
+        return rng.binomial(
+            prep.n, post["p"].values[..., None], size=post["p"].shape + (prep.units,)
+        )
 
     @classmethod
     def replication_moments(cls, tree):

@@ -47,7 +47,9 @@ def build_logit_normal(data, priors: LogitNormalPriors | None = None) -> pm.Mode
     prep = data if isinstance(data, Prepared) else prepare_binary(data)
     with pm.Model(coords={"unit": prep.labels}) as model:
         n = pm.Data("n", prep.n, dims="unit")
-        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
+        events_obs = pm.Data(
+            "events_obs", prep.events, dims="unit"
+        )  # swappable (compiled-model reuse)
         mu = priors.mu.to_pymc("mu")
         tau = priors.tau.to_pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
@@ -97,9 +99,14 @@ class LogitNormal(BinaryModel):
         eta = sample_logit_normal_conditional(prep.events, prep.n, mu[:, None], tau[:, None], rng)
         z = (eta - mu[:, None]) / tau[:, None]
         shape = (chains, draws)
-        post = dataset({"mu": (_CD, mu.reshape(shape)), "tau": (_CD, tau.reshape(shape)),
-                        "z": (_CDU, z.reshape(shape + (prep.units,)))},
-                       {"chain": np.arange(chains), "draw": np.arange(draws), "unit": prep.labels})
+        post = dataset(
+            {
+                "mu": (_CD, mu.reshape(shape)),
+                "tau": (_CD, tau.reshape(shape)),
+                "z": (_CDU, z.reshape(shape + (prep.units,))),
+            },
+            {"chain": np.arange(chains), "draw": np.arange(draws), "unit": prep.labels},
+        )
         return post, exact.to_dict()
 
     def _derive(self, post, prep, rng, conditional):

@@ -75,15 +75,27 @@ def prepare_nested(data, by: str = "subgroup") -> Prepared:
         return data
     prep = prepare_binary(data)
     if by not in data.table.columns:
-        raise InputError(f"no column {by!r} to nest by (columns: {', '.join(data.table.columns)})",
-                         file=data.source)
+        raise InputError(
+            f"no column {by!r} to nest by (columns: {', '.join(data.table.columns)})",
+            file=data.source,
+        )
     codes, levels = data.group_index(by)
     if len(levels) < 2:
-        raise InputError(f"the nested model needs at least two levels of {by!r}, found {levels}; "
-                         "use the beta-binomial model for one group", file=data.source)
+        raise InputError(
+            f"the nested model needs at least two levels of {by!r}, found {levels}; "
+            "use the beta-binomial model for one group",
+            file=data.source,
+        )
     levels = [str(v) if str(v) != "" else "(blank)" for v in levels]
-    return Prepared(prep.data, prep.outcome, prep.labels, prep.events, prep.n,
-                    {"unit": prep.labels, "subgroup": levels}, {"subgroup": codes})
+    return Prepared(
+        prep.data,
+        prep.outcome,
+        prep.labels,
+        prep.events,
+        prep.n,
+        {"unit": prep.labels, "subgroup": levels},
+        {"subgroup": codes},
+    )
 
 
 def resolve_within(prep: Prepared, within: str, warn: bool = True) -> str:
@@ -94,13 +106,22 @@ def resolve_within(prep: Prepared, within: str, warn: bool = True) -> str:
     if within == "auto":
         return "binomial" if singletons else "beta_binomial"
     if within == "beta_binomial" and singletons and warn:
-        warnings.warn("every subgroup has a single row: kappa (within) and sigma_subgroup (between) "
-                      "are then separated by their priors only", UserWarning, stacklevel=3)
+        warnings.warn(
+            "every subgroup has a single row: kappa (within) and sigma_subgroup (between) "
+            "are then separated by their priors only",
+            UserWarning,
+            stacklevel=3,
+        )
     return within
 
 
-def build_nested_beta_binomial(data: BinaryData | Prepared, priors: NestedBetaBinomialPriors | None = None, *,
-                               by: str = "subgroup", within: str = "auto") -> pm.Model:
+def build_nested_beta_binomial(
+    data: BinaryData | Prepared,
+    priors: NestedBetaBinomialPriors | None = None,
+    *,
+    by: str = "subgroup",
+    within: str = "auto",
+) -> pm.Model:
     """PyMC nested model (pure function); see the module docstring.
 
     Free variables ``mu``, ``sigma_subgroup``, ``z_subgroup`` (dim ``subgroup``) and, with a
@@ -113,7 +134,9 @@ def build_nested_beta_binomial(data: BinaryData | Prepared, priors: NestedBetaBi
     idx = prep.index["subgroup"]
     with pm.Model(coords={"unit": prep.labels, "subgroup": prep.coords["subgroup"]}) as model:
         n = pm.Data("n", prep.n, dims="unit")
-        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
+        events_obs = pm.Data(
+            "events_obs", prep.events, dims="unit"
+        )  # swappable (compiled-model reuse)
         mu = priors.mu.to_pymc("mu")
         sigma = priors.sigma_subgroup.to_pymc("sigma_subgroup")
         z = pm.Normal("z_subgroup", 0.0, 1.0, dims="subgroup")
@@ -123,8 +146,14 @@ def build_nested_beta_binomial(data: BinaryData | Prepared, priors: NestedBetaBi
         if within == "beta_binomial":
             kappa = priors.kappa.to_pymc("kappa")
             pm.Deterministic("icc", 1.0 / (1.0 + kappa))
-            pm.BetaBinomial("events", n=n, alpha=rate_g[idx] * kappa, beta=(1.0 - rate_g[idx]) * kappa,
-                            observed=events_obs, dims="unit")
+            pm.BetaBinomial(
+                "events",
+                n=n,
+                alpha=rate_g[idx] * kappa,
+                beta=(1.0 - rate_g[idx]) * kappa,
+                observed=events_obs,
+                dims="unit",
+            )
         else:
             pm.Binomial("events", n=n, logit_p=logit_g[idx], observed=events_obs, dims="unit")
     return model
@@ -161,8 +190,11 @@ def nested_exact(prep: Prepared, priors: NestedBetaBinomialPriors) -> ExactPoste
     to the logit scale with its Jacobian.
     """
     exact = logit_normal_exact(prep.events, prep.n, _LogitNormalView(priors))
-    params = {"mu": Parameter(0, expit), "logit_mu": Parameter(0, lambda m: m),
-              "sigma_subgroup": Parameter(1, lambda t: t)}
+    params = {
+        "mu": Parameter(0, expit),
+        "logit_mu": Parameter(0, lambda m: m),
+        "sigma_subgroup": Parameter(1, lambda t: t),
+    }
     return ExactPosterior("nested_beta_binomial", exact.grid, params)
 
 
@@ -206,8 +238,16 @@ class NestedBetaBinomial(BinaryModel):
     priors_class = NestedBetaBinomialPriors
     methods = ("nuts", "exact")
 
-    def __init__(self, priors=None, *, method: str = "nuts", sampler: SamplerSettings = DEFAULT_SAMPLER,
-                 thresholds=(), by: str = "subgroup", within: str = "auto"):
+    def __init__(
+        self,
+        priors=None,
+        *,
+        method: str = "nuts",
+        sampler: SamplerSettings = DEFAULT_SAMPLER,
+        thresholds=(),
+        by: str = "subgroup",
+        within: str = "auto",
+    ):
         super().__init__(priors, method=method, sampler=sampler, thresholds=thresholds)
         if within not in WITHIN:
             raise ValueError(f"within must be one of {', '.join(WITHIN)}, not {within!r}")
@@ -238,9 +278,18 @@ class NestedBetaBinomial(BinaryModel):
         z = (eta - m[:, None]) / sigma[:, None]  # units are subgroups, in subgroup order
         order = np.argsort(prep.index["subgroup"])
         shape = (chains, draws)
-        post = dataset({"mu": (_CD, expit(m).reshape(shape)), "sigma_subgroup": (_CD, sigma.reshape(shape)),
-                        "z_subgroup": (_CDG, z[:, order].reshape(shape + (len(order),)))},
-                       {"chain": np.arange(chains), "draw": np.arange(draws), "subgroup": prep.coords["subgroup"]})
+        post = dataset(
+            {
+                "mu": (_CD, expit(m).reshape(shape)),
+                "sigma_subgroup": (_CD, sigma.reshape(shape)),
+                "z_subgroup": (_CDG, z[:, order].reshape(shape + (len(order),))),
+            },
+            {
+                "chain": np.arange(chains),
+                "draw": np.arange(draws),
+                "subgroup": prep.coords["subgroup"],
+            },
+        )
         return post, exact.to_dict()
 
     def _scheme(self, prep) -> tuple[str, str]:
@@ -274,7 +323,11 @@ class NestedBetaBinomial(BinaryModel):
             out["subgroup_predictive_rate"] = (_CDG, _beta(rng, rate_g * k, (1 - rate_g) * k))
             out["predictive_rate"] = (_CD, _beta(rng, new_group * kappa, (1 - new_group) * kappa))
             a, b = rate_g[..., idx] * k, (1 - rate_g[..., idx]) * k
-            study = _beta(rng, a + prep.events, b + prep.n - prep.events) if conditional else _beta(rng, a, b)
+            study = (
+                _beta(rng, a + prep.events, b + prep.n - prep.events)
+                if conditional
+                else _beta(rng, a, b)
+            )
         else:
             out["subgroup_predictive_rate"] = (_CDG, rate_g)
             out["predictive_rate"] = (_CD, new_group)

@@ -130,8 +130,12 @@ class PiecewiseExponentialPriors(PriorSet):
     study_sd: Distribution = HalfNormal(0.5)
     smooth_sd: Distribution = HalfNormal(0.5)
     log_hr: Distribution = Normal(0.0, 1.0)
-    SUPPORT: ClassVar[dict[str, str]] = {"log_hazard": "real", "study_sd": "positive",
-                                         "smooth_sd": "positive", "log_hr": "real"}
+    SUPPORT: ClassVar[dict[str, str]] = {
+        "log_hazard": "real",
+        "study_sd": "positive",
+        "smooth_sd": "positive",
+        "log_hr": "real",
+    }
     MEANING: ClassVar[dict[str, str]] = {
         "log_hazard": "baseline log hazard per month of each interval (the first one when smoothed)",
         "study_sd": "between-study SD of log hazards",
@@ -197,8 +201,10 @@ def _flatten(data) -> list:
         for item in data:
             items.extend(_flatten(item))
         return items
-    raise TypeError("data must be SurvivalData, a Reconstruction, DigitisedKM, SurvivalSummaries or a list of them, "
-                    f"not {type(data).__name__}")
+    raise TypeError(
+        "data must be SurvivalData, a Reconstruction, DigitisedKM, SurvivalSummaries or a list of them, "
+        f"not {type(data).__name__}"
+    )
 
 
 def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> SurvivalInputs:
@@ -213,21 +219,34 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
     items = _flatten(data)
     if not items:
         raise InputError("no data to fit")
-    ipd = [x.ipd if isinstance(x, Reconstruction) else x for x in items if not isinstance(x, SurvivalSummaries)]
+    ipd = [
+        x.ipd if isinstance(x, Reconstruction) else x
+        for x in items
+        if not isinstance(x, SurvivalSummaries)
+    ]
     summ = [x for x in items if isinstance(x, SurvivalSummaries)]
     endpoints = list(dict.fromkeys(e for s in summ for e in s.endpoints))
     if endpoint is None:
         if len(endpoints) > 1:
-            raise InputError(f"the summaries hold several endpoints ({', '.join(endpoints)}); choose one with "
-                             "endpoint=", file=summ[0].source)
+            raise InputError(
+                f"the summaries hold several endpoints ({', '.join(endpoints)}); choose one with "
+                "endpoint=",
+                file=summ[0].source,
+            )
         endpoint = endpoints[0] if endpoints else ""
     else:
         endpoint = endpoint.upper()
         if summ and endpoint not in endpoints:
-            raise InputError(f"endpoint {endpoint!r} not in the summaries (has: {', '.join(endpoints)})",
-                             file=summ[0].source)
+            raise InputError(
+                f"endpoint {endpoint!r} not in the summaries (has: {', '.join(endpoints)})",
+                file=summ[0].source,
+            )
     skipped = [s.source for s in summ if endpoint and endpoint not in s.endpoints]
-    summ = [s.select(endpoint=endpoint) if endpoint else s for s in summ if not endpoint or endpoint in s.endpoints]
+    summ = [
+        s.select(endpoint=endpoint) if endpoint else s
+        for s in summ
+        if not endpoint or endpoint in s.endpoints
+    ]
     if isinstance(cuts, str):
         if cuts != "quantiles":
             raise ValueError("cuts must be None, 'quantiles' or a sequence of months starting at 0")
@@ -244,9 +263,14 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
     collapsed = None
     if ipd:
         columns = ["study", "arm", "subgroup", "time", "event"]
-        table = ipd[0].table[columns] if len(ipd) == 1 else pd.concat([d.table[columns] for d in ipd],
-                                                                       ignore_index=True)
-        pooled = SurvivalData(table, source="pooled", sha256="-")  # hashes of the parts are recorded
+        table = (
+            ipd[0].table[columns]
+            if len(ipd) == 1
+            else pd.concat([d.table[columns] for d in ipd], ignore_index=True)
+        )
+        pooled = SurvivalData(
+            table, source="pooled", sha256="-"
+        )  # hashes of the parts are recorded
         collapsed = collapse(pooled, cuts)
         cell_keys.extend(collapsed.groups.itertuples(index=False, name=None))
     combined = pd.concat([s.table for s in summ], ignore_index=True) if summ else None
@@ -270,13 +294,32 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
         for study in studies:
             rows = t[(t["study"] == study) & t["quantity"].isin(["median", "landmark", "events"])]
             if (rows["subgroup"] == "").any() and (rows["subgroup"] != "").any():
-                notes.append(f"{study}: both overall and subgroup summaries are used as separate cells; if they "
-                             "describe the same patients the study is counted twice")
+                notes.append(
+                    f"{study}: both overall and subgroup summaries are used as separate cells; if they "
+                    "describe the same patients the study is counted twice"
+                )
     else:
-        terms = prepare_terms(SurvivalSummaries(pd.DataFrame(columns=["study", "arm", "subgroup", "endpoint",
-                                                                      "quantity", "value", "ci_low", "ci_high",
-                                                                      "time", "unit", "source"])),
-                              lookup, endpoint)
+        terms = prepare_terms(
+            SurvivalSummaries(
+                pd.DataFrame(
+                    columns=[
+                        "study",
+                        "arm",
+                        "subgroup",
+                        "endpoint",
+                        "quantity",
+                        "value",
+                        "ci_low",
+                        "ci_high",
+                        "time",
+                        "unit",
+                        "source",
+                    ]
+                )
+            ),
+            lookup,
+            endpoint,
+        )
     if collapsed is not None:
         g_idx = np.array([lookup[k] for k in collapsed.groups.itertuples(index=False, name=None)])
         gg, kk = np.nonzero(collapsed.exposure > 0)
@@ -285,7 +328,9 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
         ipd_events = collapsed.events[gg, kk]
         ipd_exposure = collapsed.exposure[gg, kk]
         labels = interval_labels(cuts)
-        ipd_label = [f"{cell_label(cell_keys[c])} @ {labels[k]}" for c, k in zip(ipd_cell, kk, strict=True)]
+        ipd_label = [
+            f"{cell_label(cell_keys[c])} @ {labels[k]}" for c, k in zip(ipd_cell, kk, strict=True)
+        ]
     else:
         ipd_cell = ipd_interval = ipd_events = np.zeros(0, dtype=np.int64)
         ipd_exposure = np.zeros(0)
@@ -294,29 +339,53 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
     shas = [x.sha256 for x in items]
     sha = shas[0] if len(shas) == 1 else table_hash(pd.DataFrame({"sha256": shas}))
     return SurvivalInputs(
-        cuts, endpoint, cells, studies, arms, subgroups,
-        np.array([studies.index(s) for s in cells["study"]]), np.array([arms.index(a) for a in cells["arm"]]),
+        cuts,
+        endpoint,
+        cells,
+        studies,
+        arms,
+        subgroups,
+        np.array([studies.index(s) for s in cells["study"]]),
+        np.array([arms.index(a) for a in cells["arm"]]),
         np.array([subgroups.index(b) for b in cells["subgroup"]]),
-        ipd_cell.astype(np.int64), ipd_interval.astype(np.int64), ipd_events.astype(np.int64),
-        ipd_exposure.astype(float), ipd_label, terms, collapsed, "; ".join(sources), sha, notes, grid,
+        ipd_cell.astype(np.int64),
+        ipd_interval.astype(np.int64),
+        ipd_events.astype(np.int64),
+        ipd_exposure.astype(float),
+        ipd_label,
+        terms,
+        collapsed,
+        "; ".join(sources),
+        sha,
+        notes,
+        grid,
     )
 
 
-def data_time_grid(ipd: list[SurvivalData], summaries: list[SurvivalSummaries], endpoint: str) -> TimeGrid:
+def data_time_grid(
+    ipd: list[SurvivalData], summaries: list[SurvivalSummaries], endpoint: str
+) -> TimeGrid:
     """Default cut points, horizon and last informed time of patient data and summaries (one
     endpoint), by the rules of :mod:`bayes_anlo.survival.time_grid`."""
     patients = None
     if ipd:
-        patients = patient_time_grid(np.concatenate([d.time for d in ipd]), np.concatenate([d.event for d in ipd]))
+        patients = patient_time_grid(
+            np.concatenate([d.time for d in ipd]), np.concatenate([d.event for d in ipd])
+        )
     from_summaries = None
     if summaries:
         merged = SurvivalSummaries(pd.concat([s.table for s in summaries], ignore_index=True))
         cells = summary_cells(merged)
         if cells:
             terms = prepare_terms(merged, {k: i for i, k in enumerate(cells)}, endpoint)
-            followup = np.where(terms.events_followup[:, 1] > terms.events_start, terms.events_followup[:, 1], np.nan)
-            from_summaries = summary_time_grid(summary_cuts(merged), np.exp(terms.median_log), terms.landmark_time,
-                                               followup)
+            followup = np.where(
+                terms.events_followup[:, 1] > terms.events_start,
+                terms.events_followup[:, 1],
+                np.nan,
+            )
+            from_summaries = summary_time_grid(
+                summary_cuts(merged), np.exp(terms.median_log), terms.landmark_time, followup
+            )
     if patients is None and from_summaries is None:
         return TimeGrid(np.asarray(DEFAULT_CUTS), 36.0, 0.0, "no informative data")
     return combine(patients, from_summaries)
@@ -350,23 +419,48 @@ def data_values(inputs: SurvivalInputs) -> dict[str, np.ndarray]:
     if t.landmark_group.size:
         values |= {"landmark_time": t.landmark_time}
     if t.events_group.size:
-        values |= {"events_obs": t.events, "events_at_risk": t.events_patients, "events_start": t.events_start,
-                   "followup_low": t.events_followup[:, 0], "followup_median": t.events_followup[:, 1],
-                   "followup_high": t.events_followup[:, 2]}
+        values |= {
+            "events_obs": t.events,
+            "events_at_risk": t.events_patients,
+            "events_start": t.events_start,
+            "followup_low": t.events_followup[:, 0],
+            "followup_median": t.events_followup[:, 1],
+            "followup_high": t.events_followup[:, 2],
+        }
     return values
 
 
 def structure_key(inputs: SurvivalInputs, hierarchical: bool, smooth: bool) -> tuple:
     """What fixes the compiled graph: cuts, options and the cell/row index arrays."""
     t = inputs.terms
-    arrays = (inputs.cell_study, inputs.cell_arm, inputs.cell_subgroup, inputs.ipd_cell, inputs.ipd_interval,
-              t.median_group, t.landmark_group, t.events_group)
-    return (tuple(inputs.cuts), hierarchical, smooth, len(inputs.studies), len(inputs.arms),
-            len(inputs.subgroups), tuple(a.tobytes() + bytes(str(a.size), "ascii") for a in arrays))
+    arrays = (
+        inputs.cell_study,
+        inputs.cell_arm,
+        inputs.cell_subgroup,
+        inputs.ipd_cell,
+        inputs.ipd_interval,
+        t.median_group,
+        t.landmark_group,
+        t.events_group,
+    )
+    return (
+        tuple(inputs.cuts),
+        hierarchical,
+        smooth,
+        len(inputs.studies),
+        len(inputs.arms),
+        len(inputs.subgroups),
+        tuple(a.tobytes() + bytes(str(a.size), "ascii") for a in arrays),
+    )
 
 
-def build_piecewise_exponential(inputs: SurvivalInputs, priors: PiecewiseExponentialPriors | None = None, *,
-                                hierarchical: bool = True, smooth: bool = False) -> pm.Model:
+def build_piecewise_exponential(
+    inputs: SurvivalInputs,
+    priors: PiecewiseExponentialPriors | None = None,
+    *,
+    hierarchical: bool = True,
+    smooth: bool = False,
+) -> pm.Model:
     """The PyMC model (pure function): free parameters and the observed likelihood blocks.
 
     Free variables ``log_hazard`` (or ``log_hazard_first``, ``smooth_sd``, ``log_hazard_step_z``
@@ -395,11 +489,22 @@ def build_piecewise_exponential(inputs: SurvivalInputs, priors: PiecewiseExponen
         coords["landmark_row"] = terms.landmark_label
     if terms.events_group.size:
         coords["events_row"] = terms.events_label
-    row_dim = {"ipd": "ipd_cell", "km": "km_row", "landmark": "landmark_row", "events": "events_row",
-               "followup": "events_row"}
+    row_dim = {
+        "ipd": "ipd_cell",
+        "km": "km_row",
+        "landmark": "landmark_row",
+        "events": "events_row",
+        "followup": "events_row",
+    }
     with pm.Model(coords=coords) as model:
-        d = {name: pm.Data(name, value, dims=("km_row", "km_row_bis") if name == "km_cov"
-                           else row_dim[name.split("_")[0]]) for name, value in values.items()}
+        d = {
+            name: pm.Data(
+                name,
+                value,
+                dims=("km_row", "km_row_bis") if name == "km_cov" else row_dim[name.split("_")[0]],
+            )
+            for name, value in values.items()
+        }
         if smooth and j > 1:
             first = priors.log_hazard.to_pymc("log_hazard_first")
             rw_sd = priors.smooth_sd.to_pymc("smooth_sd")
@@ -427,10 +532,18 @@ def build_piecewise_exponential(inputs: SurvivalInputs, priors: PiecewiseExponen
             pm.Poisson("ipd_events", mu=mu, observed=d["ipd_events_obs"], dims="ipd_cell")
         means = term_means(hazard, inputs.cuts, terms, xp=pt, data=d)
         if "km" in means:
-            pm.MvNormal("km_summary", mu=means["km"], cov=d["km_cov"], observed=d["km_obs"], dims="km_row")
+            pm.MvNormal(
+                "km_summary", mu=means["km"], cov=d["km_cov"], observed=d["km_obs"], dims="km_row"
+            )
         if "event_prob" in means:
             p = pt.clip(means["event_prob"], _P_EDGE, 1 - _P_EDGE)
-            pm.Binomial("events_after", n=d["events_at_risk"], p=p, observed=d["events_obs"], dims="events_row")
+            pm.Binomial(
+                "events_after",
+                n=d["events_at_risk"],
+                p=p,
+                observed=d["events_obs"],
+                dims="events_row",
+            )
     return model
 
 
@@ -439,8 +552,10 @@ def build_piecewise_exponential(inputs: SurvivalInputs, priors: PiecewiseExponen
 # ------------------------------------------------------------------------------------------
 def _dataset(variables: dict, coords: dict) -> xr.Dataset:
     used = {d for dims, _ in variables.values() for d in dims}
-    return xr.Dataset({k: (dims, np.asarray(v)) for k, (dims, v) in variables.items()},
-                      coords={k: v for k, v in coords.items() if k in used})
+    return xr.Dataset(
+        {k: (dims, np.asarray(v)) for k, (dims, v) in variables.items()},
+        coords={k: v for k, v in coords.items() if k in used},
+    )
 
 
 class PiecewiseExponential:
@@ -477,15 +592,27 @@ class PiecewiseExponential:
 
     name: ClassVar[str] = MODEL_NAME
 
-    def __init__(self, cuts=None, priors=None, *, hierarchical: bool = True, smooth: bool | None = None,
-                 sampler: SamplerSettings = DEFAULT_SAMPLER, times: Sequence[float] = (3, 6, 9, 12),
-                 horizon: float | None = None, endpoint: str | None = None, grid_size: int = 73):
+    def __init__(
+        self,
+        cuts=None,
+        priors=None,
+        *,
+        hierarchical: bool = True,
+        smooth: bool | None = None,
+        sampler: SamplerSettings = DEFAULT_SAMPLER,
+        times: Sequence[float] = (3, 6, 9, 12),
+        horizon: float | None = None,
+        endpoint: str | None = None,
+        grid_size: int = 73,
+    ):
         if priors is None:
             priors = PiecewiseExponentialPriors()
         elif isinstance(priors, Mapping | str):
             priors = PiecewiseExponentialPriors.from_dict(priors)
         elif not isinstance(priors, PiecewiseExponentialPriors):
-            raise TypeError(f"priors must be PiecewiseExponentialPriors, not {type(priors).__name__}")
+            raise TypeError(
+                f"priors must be PiecewiseExponentialPriors, not {type(priors).__name__}"
+            )
         if not isinstance(sampler, SamplerSettings):
             raise TypeError("sampler must be a SamplerSettings")
         if cuts is not None and not isinstance(cuts, str):
@@ -508,12 +635,19 @@ class PiecewiseExponential:
         self.grid_size = int(grid_size)
 
     def __repr__(self) -> str:
-        return (f"PiecewiseExponential(cuts={self.cuts!r}, priors={self.priors!r}, hierarchical={self.hierarchical}, "
-                f"smooth={self.smooth}, times={self.times}, horizon={self.horizon})")
+        return (
+            f"PiecewiseExponential(cuts={self.cuts!r}, priors={self.priors!r}, hierarchical={self.hierarchical}, "
+            f"smooth={self.smooth}, times={self.times}, horizon={self.horizon})"
+        )
 
     def options(self) -> dict:
-        return {"hierarchical": self.hierarchical, "smooth": self.smooth, "times": list(self.times),
-                "horizon": self.horizon, "grid_size": self.grid_size}
+        return {
+            "hierarchical": self.hierarchical,
+            "smooth": self.smooth,
+            "times": list(self.times),
+            "horizon": self.horizon,
+            "grid_size": self.grid_size,
+        }
 
     def prepare(self, data) -> SurvivalInputs:
         return prepare_survival(data, cuts=self.cuts, endpoint=self.endpoint)
@@ -524,8 +658,9 @@ class PiecewiseExponential:
 
     def build(self, data) -> pm.Model:
         inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
-        return build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical,
-                                           smooth=self.smooth_for(inputs))
+        return build_piecewise_exponential(
+            inputs, self.priors, hierarchical=self.hierarchical, smooth=self.smooth_for(inputs)
+        )
 
     def horizon_for(self, inputs: SurvivalInputs) -> float:
         """The given horizon, else the data's (:mod:`bayes_anlo.survival.time_grid`)."""
@@ -537,14 +672,26 @@ class PiecewiseExponential:
         """Fit by NUTS and return the DataTree described in the module docstring."""
         inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
         seed = int(random_seed)
-        model = build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical,
-                                            smooth=self.smooth_for(inputs))
+        model = build_piecewise_exponential(
+            inputs, self.priors, hierarchical=self.hierarchical, smooth=self.smooth_for(inputs)
+        )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*object mode.*")
-            tree = sample_model(model, settings=self.sampler, random_seed=seed, attrs={},
-                                log_likelihood=False, posterior_predictive=False)
-        return self._assemble(tree["posterior"].to_dataset(), tree["sample_stats"].to_dataset(), inputs, seed,
-                              {"method": "nuts", **asdict(self.sampler)})
+            tree = sample_model(
+                model,
+                settings=self.sampler,
+                random_seed=seed,
+                attrs={},
+                log_likelihood=False,
+                posterior_predictive=False,
+            )
+        return self._assemble(
+            tree["posterior"].to_dataset(),
+            tree["sample_stats"].to_dataset(),
+            inputs,
+            seed,
+            {"method": "nuts", **asdict(self.sampler)},
+        )
 
     def refit(self, data, random_seed: int = 0) -> xr.DataTree:
         """:meth:`fit` for simulation studies: the model is compiled once per data structure.
@@ -564,41 +711,82 @@ class PiecewiseExponential:
         key = structure_key(inputs, self.hierarchical, smooth)
         cache = self.__dict__.setdefault("_compiled_", {})
         if key not in cache:
-            model = build_piecewise_exponential(inputs, self.priors, hierarchical=self.hierarchical,
-                                                smooth=smooth)
+            model = build_piecewise_exponential(
+                inputs, self.priors, hierarchical=self.hierarchical, smooth=smooth
+            )
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*object mode.*")
                 cache[key] = nutpie.compile_pymc_model(model)
         compiled = cache[key].with_data(**data_values(inputs))
         s = self.sampler
-        raw = nutpie.sample(compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, 2),
-                            seed=seed, save_warmup=False, progress_bar=show_progress(), target_accept=s.target_accept)
-        return self._assemble(raw["posterior"].to_dataset(), raw["sample_stats"].to_dataset(), inputs, seed,
-                              {"method": "nuts-refit", **asdict(s), "sampler": "nutpie"})
+        raw = nutpie.sample(
+            compiled,
+            draws=s.draws,
+            tune=s.tune,
+            chains=s.chains,
+            cores=min(s.chains, 2),
+            seed=seed,
+            save_warmup=False,
+            progress_bar=show_progress(),
+            target_accept=s.target_accept,
+        )
+        return self._assemble(
+            raw["posterior"].to_dataset(),
+            raw["sample_stats"].to_dataset(),
+            inputs,
+            seed,
+            {"method": "nuts-refit", **asdict(s), "sampler": "nutpie"},
+        )
 
-    def _assemble(self, post: xr.Dataset, sample_stats: xr.Dataset, inputs: SurvivalInputs, seed: int,
-                  settings: dict) -> xr.DataTree:
+    def _assemble(
+        self,
+        post: xr.Dataset,
+        sample_stats: xr.Dataset,
+        inputs: SurvivalInputs,
+        seed: int,
+        settings: dict,
+    ) -> xr.DataTree:
         groups = self.derive(post, inputs, seed)
         groups["log_prior"] = log_prior_dataset(post, self.prior_terms(post))
         groups["sample_stats"] = sample_stats
         out = xr.DataTree.from_dict(groups)
         grid = inputs.time_grid
-        extra = {"endpoint": inputs.endpoint, "cuts": [float(c) for c in inputs.cuts], "method": settings["method"],
-                 "options": {**self.options(), "smooth": self.smooth_for(inputs)},
-                 "horizon_used": self.horizon_for(inputs), "notes": inputs.notes,
-                 "informed_until": float(grid.informed_until) if grid is not None else float("nan"),
-                 "time_grid_basis": grid.basis if grid is not None else "",
-                 "studies": inputs.studies, "arms": inputs.arms, "subgroups": inputs.subgroups}
-        out.attrs = run_attrs(model_name=self.name, priors=self.priors.to_dict(), settings=settings,
-                              random_seed=seed, data_source=inputs.source, data_sha256=inputs.sha256, extra=extra)
+        extra = {
+            "endpoint": inputs.endpoint,
+            "cuts": [float(c) for c in inputs.cuts],
+            "method": settings["method"],
+            "options": {**self.options(), "smooth": self.smooth_for(inputs)},
+            "horizon_used": self.horizon_for(inputs),
+            "notes": inputs.notes,
+            "informed_until": float(grid.informed_until) if grid is not None else float("nan"),
+            "time_grid_basis": grid.basis if grid is not None else "",
+            "studies": inputs.studies,
+            "arms": inputs.arms,
+            "subgroups": inputs.subgroups,
+        }
+        out.attrs = run_attrs(
+            model_name=self.name,
+            priors=self.priors.to_dict(),
+            settings=settings,
+            random_seed=seed,
+            data_source=inputs.source,
+            data_sha256=inputs.sha256,
+            extra=extra,
+        )
         return out
 
     def prior_terms(self, posterior: xr.Dataset) -> dict:
         """Posterior variable -> prior: the baseline log hazards (the first one when smoothed), the
         study SD, the random-walk SD and every log hazard ratio."""
         first = "log_hazard_first" in posterior
-        return prior_terms(self.priors, posterior, {"log_hazard": ("log_hazard_first",) if first else ("log_hazard",),
-                                                    "log_hr": ("log_hr_arm", "log_hr_subgroup")})
+        return prior_terms(
+            self.priors,
+            posterior,
+            {
+                "log_hazard": ("log_hazard_first",) if first else ("log_hazard",),
+                "log_hr": ("log_hr_arm", "log_hr_subgroup"),
+            },
+        )
 
     # ---- derived quantities, log-likelihood, replicates (NumPy) ----------------------------
     def cell_hazard(self, post: xr.Dataset, inputs: SurvivalInputs) -> np.ndarray:
@@ -608,10 +796,14 @@ class PiecewiseExponential:
         if "study_effect" in post:
             lh = lh + post["study_effect"].values[..., inputs.cell_study]
         if "log_hr_arm" in post:
-            eff = np.concatenate([np.zeros(base.shape[:2] + (1,)), post["log_hr_arm"].values], axis=-1)
+            eff = np.concatenate(
+                [np.zeros(base.shape[:2] + (1,)), post["log_hr_arm"].values], axis=-1
+            )
             lh = lh + eff[..., inputs.cell_arm]
         if "log_hr_subgroup" in post:
-            eff = np.concatenate([np.zeros(base.shape[:2] + (1,)), post["log_hr_subgroup"].values], axis=-1)
+            eff = np.concatenate(
+                [np.zeros(base.shape[:2] + (1,)), post["log_hr_subgroup"].values], axis=-1
+            )
             lh = lh + eff[..., inputs.cell_subgroup]
         return np.exp(base[..., None, :] + lh[..., None])
 
@@ -629,7 +821,9 @@ class PiecewiseExponential:
             lh = lh + eff[:, :, :, None, None]
             prof_dims.append("arm")
         if "log_hr_subgroup" in post:
-            eff = np.concatenate([np.zeros((chains, draws, 1)), post["log_hr_subgroup"].values], axis=-1)
+            eff = np.concatenate(
+                [np.zeros((chains, draws, 1)), post["log_hr_subgroup"].values], axis=-1
+            )
             lh = lh + eff[:, :, None, :, None]
             prof_dims.append("subgroup")
         squeeze = tuple(i for i, d in ((2, "arm"), (3, "subgroup")) if d not in prof_dims)
@@ -653,20 +847,37 @@ class PiecewiseExponential:
             "predictive_hazard": ((*pd_, "interval"), pred_hazard),
             "predictive_survival": ((*pd_, "time"), pwexp.survival(pred_hazard, cuts, grid)),
             "predictive_median": (pd_, pwexp.median(pred_hazard, cuts)),
-            "predictive_landmark": ((*pd_, "landmark_time"), pwexp.survival(pred_hazard, cuts, self.times)),
+            "predictive_landmark": (
+                (*pd_, "landmark_time"),
+                pwexp.survival(pred_hazard, cuts, self.times),
+            ),
         }
         if "study_effect" in post:
             sh = np.exp(base[:, :, None, :] + post["study_effect"].values[..., None])
             derived["study_hazard"] = ((*_CD, "study", "interval"), sh)
             derived["study_median"] = ((*_CD, "study"), pwexp.median(sh, cuts))
         if "log_hr_arm" in post:
-            derived["hazard_ratio_arm"] = ((*_CD, "arm_contrast"), np.exp(post["log_hr_arm"].values))
+            derived["hazard_ratio_arm"] = (
+                (*_CD, "arm_contrast"),
+                np.exp(post["log_hr_arm"].values),
+            )
         if "log_hr_subgroup" in post:
-            derived["hazard_ratio_subgroup"] = ((*_CD, "subgroup_contrast"), np.exp(post["log_hr_subgroup"].values))
-        coords = {"chain": post["chain"].values, "draw": post["draw"].values, "interval": inputs.intervals,
-                  "time": grid, "landmark_time": np.asarray(self.times), "study": inputs.studies,
-                  "arm": inputs.arms, "subgroup": inputs.subgroups, "arm_contrast": inputs.arms[1:],
-                  "subgroup_contrast": inputs.subgroups[1:]}
+            derived["hazard_ratio_subgroup"] = (
+                (*_CD, "subgroup_contrast"),
+                np.exp(post["log_hr_subgroup"].values),
+            )
+        coords = {
+            "chain": post["chain"].values,
+            "draw": post["draw"].values,
+            "interval": inputs.intervals,
+            "time": grid,
+            "landmark_time": np.asarray(self.times),
+            "study": inputs.studies,
+            "arm": inputs.arms,
+            "subgroup": inputs.subgroups,
+            "arm_contrast": inputs.arms[1:],
+            "subgroup_contrast": inputs.subgroups[1:],
+        }
         keep = post.drop_vars([v for v in post.data_vars if v.endswith("_z")])
         posterior = xr.merge([keep, _dataset(derived, coords)], compat="override", join="outer")
         posterior.attrs = post.attrs
@@ -675,9 +886,14 @@ class PiecewiseExponential:
         loglik, replicate, observed, constant, extra_post = {}, {}, {}, {}, {}
         rng = np.random.default_rng(derived_seed(seed, 1))
         terms = inputs.terms
-        row_coords = {"ipd_cell": inputs.ipd_label, "km_row": terms.km_label, "km_row_bis": terms.km_label,
-                      "events_row": terms.events_label,
-                      "chain": post["chain"].values, "draw": post["draw"].values}
+        row_coords = {
+            "ipd_cell": inputs.ipd_label,
+            "km_row": terms.km_label,
+            "km_row_bis": terms.km_label,
+            "events_row": terms.events_label,
+            "chain": post["chain"].values,
+            "draw": post["draw"].values,
+        }
         if inputs.ipd_cell.size:
             mu = cell_h[:, :, inputs.ipd_cell, inputs.ipd_interval] * inputs.ipd_exposure
             dims = (*_CD, "ipd_cell")
@@ -695,18 +911,31 @@ class PiecewiseExponential:
             replicate["km_summary"] = (dims, m + rng.standard_normal(m.shape) @ chol.T)
             observed["km_summary"] = (("km_row",), y)
             extra_post["km_mean"] = (dims, m)
-            constant["km_cell"] = (("km_row",), np.array([cell_label(tuple(inputs.cells.iloc[g]))
-                                                          for g in terms.km_group], dtype=object))
+            constant["km_cell"] = (
+                ("km_row",),
+                np.array(
+                    [cell_label(tuple(inputs.cells.iloc[g])) for g in terms.km_group], dtype=object
+                ),
+            )
             constant["km_se"] = (("km_row",), np.sqrt(np.diag(terms.km_cov)))
             constant["km_cov"] = (("km_row", "km_row_bis"), terms.km_cov)
-            constant["km_kind"] = (("km_row",), np.array(["median"] * terms.median_group.size
-                                                         + ["landmark"] * terms.landmark_group.size))
-            constant["km_month"] = (("km_row",), np.concatenate([np.full(terms.median_group.size, np.nan),
-                                                                 terms.landmark_time]))
+            constant["km_kind"] = (
+                ("km_row",),
+                np.array(
+                    ["median"] * terms.median_group.size + ["landmark"] * terms.landmark_group.size
+                ),
+            )
+            constant["km_month"] = (
+                ("km_row",),
+                np.concatenate([np.full(terms.median_group.size, np.nan), terms.landmark_time]),
+            )
         if "event_prob" in means:
             dims = (*_CD, "events_row")
             p = np.clip(means["event_prob"], _P_EDGE, 1 - _P_EDGE)
-            loglik["events_after"] = (dims, stats.binom.logpmf(terms.events, terms.events_patients, p))
+            loglik["events_after"] = (
+                dims,
+                stats.binom.logpmf(terms.events, terms.events_patients, p),
+            )
             replicate["events_after"] = (dims, rng.binomial(terms.events_patients, p))
             observed["events_after"] = (("events_row",), terms.events)
             extra_post["event_prob"] = (dims, p)
@@ -719,7 +948,9 @@ class PiecewiseExponential:
         constant["cut"] = (("interval",), inputs.cuts)
         row_coords["interval"] = inputs.intervals
         if extra_post:
-            posterior = xr.merge([posterior, _dataset(extra_post, row_coords)], compat="override", join="outer")
+            posterior = xr.merge(
+                [posterior, _dataset(extra_post, row_coords)], compat="override", join="outer"
+            )
             posterior.attrs = post.attrs
         return {
             "posterior": posterior,
@@ -749,7 +980,9 @@ def mvnormal_pointwise_logpdf(y: np.ndarray, mean: np.ndarray, cov: np.ndarray) 
     return out
 
 
-def cell_hazard_draws(tree: xr.DataTree, study: str, arm: str = "", subgroup: str = "") -> np.ndarray:
+def cell_hazard_draws(
+    tree: xr.DataTree, study: str, arm: str = "", subgroup: str = ""
+) -> np.ndarray:
     """Hazard draws of one fitted cell (study x arm x subgroup), shape (chain, draw, interval).
 
     ``log_hazard + study_effect[study] + log_hr_arm[arm] + log_hr_subgroup[subgroup]`` with the
@@ -762,7 +995,11 @@ def cell_hazard_draws(tree: xr.DataTree, study: str, arm: str = "", subgroup: st
         shift = shift + post["study_effect"].sel(study=study).values
     if arm and "log_hr_arm" in post and arm in list(post["arm_contrast"].values):
         shift = shift + post["log_hr_arm"].sel(arm_contrast=arm).values
-    if subgroup and "log_hr_subgroup" in post and subgroup in list(post["subgroup_contrast"].values):
+    if (
+        subgroup
+        and "log_hr_subgroup" in post
+        and subgroup in list(post["subgroup_contrast"].values)
+    ):
         shift = shift + post["log_hr_subgroup"].sel(subgroup_contrast=subgroup).values
     return np.exp(lh + shift[..., None])
 
@@ -783,8 +1020,13 @@ def notes_of(tree: xr.DataTree) -> list[str]:
 RETRY_SCHEDULE = ((0.95, 1), (0.99, 2))
 
 
-def fit_with_retry(model: PiecewiseExponential, data, random_seed: int, gate,
-                   schedule: Sequence[tuple[float, int]] = RETRY_SCHEDULE) -> xr.DataTree:
+def fit_with_retry(
+    model: PiecewiseExponential,
+    data,
+    random_seed: int,
+    gate,
+    schedule: Sequence[tuple[float, int]] = RETRY_SCHEDULE,
+) -> xr.DataTree:
     """Fit, and while ``gate(tree) -> (converged, reasons)`` fails, refit with the next step of
     ``schedule`` (higher ``target_accept``; ``tune`` and ``draws`` times the factor; same seed;
     steps whose ``target_accept`` is below the model's own are skipped). Returns the last fit;
@@ -801,13 +1043,24 @@ def fit_with_retry(model: PiecewiseExponential, data, random_seed: int, gate,
         current = model
         if k:
             current = copy.copy(model)
-            current.sampler = replace(base, target_accept=float(target), tune=base.tune * int(factor),
-                                      draws=base.draws * int(factor))
+            current.sampler = replace(
+                base,
+                target_accept=float(target),
+                tune=base.tune * int(factor),
+                draws=base.draws * int(factor),
+            )
         tree = current.fit(inputs, random_seed=random_seed)
         converged, reasons = gate(tree)
         s = current.sampler
-        attempts.append({"target_accept": s.target_accept, "tune": s.tune, "draws": s.draws,
-                         "converged": bool(converged), "reasons": list(reasons)})
+        attempts.append(
+            {
+                "target_accept": s.target_accept,
+                "tune": s.tune,
+                "draws": s.draws,
+                "converged": bool(converged),
+                "reasons": list(reasons),
+            }
+        )
         if converged:
             break
     tree.attrs["fit_attempts"] = json.dumps(attempts)
@@ -825,14 +1078,24 @@ def retry_note(tree: xr.DataTree) -> str | None:
     attempts = fit_attempts(tree)
     if len(attempts) < 2:
         return None
-    failed = "; ".join(f"target_accept {a['target_accept']:g}: {', '.join(a['reasons']) or 'not converged'}"
-                       for a in attempts[:-1])
+    failed = "; ".join(
+        f"target_accept {a['target_accept']:g}: {', '.join(a['reasons']) or 'not converged'}"
+        for a in attempts[:-1]
+    )
     last = attempts[-1]
-    verdict = "passed the convergence gate" if last["converged"] else "still failed the convergence gate"
-    length = f", {last['tune']} warm-up steps and {last['draws']} draws per chain" if "tune" in last else ""
-    return (f"Automatic refit: the fit did not pass the convergence gate ({failed}); refitted with the same seed "
-            f"and target_accept {last['target_accept']:g}{length}, which {verdict}. The results shown are from "
-            "that refit.")
+    verdict = (
+        "passed the convergence gate" if last["converged"] else "still failed the convergence gate"
+    )
+    length = (
+        f", {last['tune']} warm-up steps and {last['draws']} draws per chain"
+        if "tune" in last
+        else ""
+    )
+    return (
+        f"Automatic refit: the fit did not pass the convergence gate ({failed}); refitted with the same seed "
+        f"and target_accept {last['target_accept']:g}{length}, which {verdict}. The results shown are from "
+        "that refit."
+    )
 
 
 def informed_until(tree: xr.DataTree) -> float:
@@ -844,19 +1107,29 @@ def time_notes(tree: xr.DataTree) -> list[str]:
     """Report sentences stating the horizon (of the curve and of the RMST) and the last informed time."""
     horizon = float(tree.attrs.get("horizon_used", np.nan))
     last = informed_until(tree)
-    options = json.loads(tree.attrs.get("options", "{}")) if isinstance(tree.attrs.get("options"), str) else {}
+    options = (
+        json.loads(tree.attrs.get("options", "{}"))
+        if isinstance(tree.attrs.get("options"), str)
+        else {}
+    )
     given = options.get("horizon") is not None
-    text = (f"Horizon: survival curves and the restricted mean survival time (RMST) run to {horizon:g} months "
-            + ("(set in the spec)." if given else "(default: the last time the data inform)."))
+    text = (
+        f"Horizon: survival curves and the restricted mean survival time (RMST) run to {horizon:g} months "
+        + ("(set in the spec)." if given else "(default: the last time the data inform).")
+    )
     notes = [text]
     if np.isfinite(last):
         basis = tree.attrs.get("time_grid_basis", "")
-        notes.append(f"The data inform the curve up to {last:.4g} months ({basis}). Anything later (curve, landmark, "
-                     "median) is extrapolated from the last interval's hazard and is flagged in the tables and "
-                     "shaded on the figure.")
+        notes.append(
+            f"The data inform the curve up to {last:.4g} months ({basis}). Anything later (curve, landmark, "
+            "median) is extrapolated from the last interval's hazard and is flagged in the tables and "
+            "shaded on the figure."
+        )
     if options.get("smooth"):
-        notes.append("Neighbouring intervals' log hazards are linked by a random walk (smooth = true; the default "
-                     "for fits to published summaries only).")
+        notes.append(
+            "Neighbouring intervals' log hazards are linked by a random walk (smooth = true; the default "
+            "for fits to published summaries only)."
+        )
     return notes
 
 
@@ -877,15 +1150,20 @@ def extrapolation_flags(table: pd.DataFrame, tree: xr.DataTree) -> pd.Series:
         if "variable" in table:
             kind, label, estimate = row["variable"], str(row.get("label", "")), row["median"]
             is_median = kind in ("median", "predictive_median", "study_median")
-            landmark_time = (float(label.split(" | ")[-1]) if kind in ("landmark", "predictive_landmark")
-                             else None)
+            landmark_time = (
+                float(label.split(" | ")[-1])
+                if kind in ("landmark", "predictive_landmark")
+                else None
+            )
             is_rmst = kind == "rmst"
         else:
             if not str(row["source"]).startswith("posterior"):
                 continue
             quantity, estimate = str(row["quantity"]), row["estimate"]
             is_median = quantity.startswith("median")
-            landmark_time = float(quantity.split()[2]) if quantity.startswith("survival at") else None
+            landmark_time = (
+                float(quantity.split()[2]) if quantity.startswith("survival at") else None
+            )
             is_rmst = False
         if landmark_time is not None and landmark_time > last + 1e-9:
             out[i] = tag
@@ -906,7 +1184,9 @@ def annotate_time(table: pd.DataFrame, tree: xr.DataTree) -> pd.DataFrame:
     horizon = float(tree.attrs.get("horizon_used", np.nan))
     if np.isfinite(horizon):
         rmst = out["variable"] == "rmst"
-        out.loc[rmst, "label"] = [f"{lab} | to {horizon:g} months" if str(lab) else f"to {horizon:g} months"
-                                  for lab in out.loc[rmst, "label"]]
+        out.loc[rmst, "label"] = [
+            f"{lab} | to {horizon:g} months" if str(lab) else f"to {horizon:g} months"
+            for lab in out.loc[rmst, "label"]
+        ]
     out["beyond_data"] = extrapolation_flags(out, tree)
     return out

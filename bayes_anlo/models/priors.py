@@ -52,7 +52,9 @@ class Distribution:
     def __post_init__(self):
         for name, kind in self.PARAMS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            if isinstance(value, bool) or not isinstance(
+                value, int | float | np.integer | np.floating
+            ):
                 raise ValueError(f"{name} must be a number, not {value!r}")
             value = float(value)
             if not math.isfinite(value):
@@ -269,13 +271,25 @@ class Pareto(Distribution):
 
 DISTRIBUTIONS: dict[str, type[Distribution]] = {
     cls.family: cls
-    for cls in (Beta, Uniform, Normal, Logistic, HalfNormal, HalfCauchy, HalfStudentT, LogNormal,
-                Gamma, Exponential, Pareto)
+    for cls in (
+        Beta,
+        Uniform,
+        Normal,
+        Logistic,
+        HalfNormal,
+        HalfCauchy,
+        HalfStudentT,
+        LogNormal,
+        Gamma,
+        Exponential,
+        Pareto,
+    )
 }
 
 
-def distribution_from_dict(spec: Mapping | Distribution, *, source: str = "<priors>",
-                           where: str = "prior") -> Distribution:
+def distribution_from_dict(
+    spec: Mapping | Distribution, *, source: str = "<priors>", where: str = "prior"
+) -> Distribution:
     """A :class:`Distribution` from ``{"dist": family, <param>: value, ...}``.
 
     Every problem (missing ``dist``, unknown family, unknown/missing/invalid parameters) is
@@ -285,24 +299,45 @@ def distribution_from_dict(spec: Mapping | Distribution, *, source: str = "<prio
         return spec
     problems: list[Problem] = []
     if not isinstance(spec, Mapping):
-        raise InputError(Problem(source, where, None,
-                                 f"a prior must be a table like {{dist = \"beta\", alpha = 1, beta = 1}}, not {spec!r}"))
+        raise InputError(
+            Problem(
+                source,
+                where,
+                None,
+                f'a prior must be a table like {{dist = "beta", alpha = 1, beta = 1}}, not {spec!r}',
+            )
+        )
     family = spec.get("dist")
     if family is None:
-        raise InputError(Problem(source, where, "dist",
-                                 f"missing 'dist' (one of: {', '.join(DISTRIBUTIONS)})"))
+        raise InputError(
+            Problem(source, where, "dist", f"missing 'dist' (one of: {', '.join(DISTRIBUTIONS)})")
+        )
     cls = DISTRIBUTIONS.get(str(family).lower())
     if cls is None:
-        raise InputError(Problem(source, where, "dist",
-                                 f"unknown distribution {family!r} (known: {', '.join(DISTRIBUTIONS)})"))
+        raise InputError(
+            Problem(
+                source,
+                where,
+                "dist",
+                f"unknown distribution {family!r} (known: {', '.join(DISTRIBUTIONS)})",
+            )
+        )
     params = {k: v for k, v in spec.items() if k != "dist"}
     for key in params:
         if key not in cls.PARAMS:
-            problems.append(Problem(source, where, key,
-                                    f"unknown parameter {key!r} for {cls.family} (takes: {', '.join(cls.PARAMS)})"))
+            problems.append(
+                Problem(
+                    source,
+                    where,
+                    key,
+                    f"unknown parameter {key!r} for {cls.family} (takes: {', '.join(cls.PARAMS)})",
+                )
+            )
     for key in cls.PARAMS:
         if key not in params:
-            problems.append(Problem(source, where, key, f"missing parameter {key!r} for {cls.family}"))
+            problems.append(
+                Problem(source, where, key, f"missing parameter {key!r} for {cls.family}")
+            )
     if problems:
         raise InputError(problems)
     bad = []
@@ -340,11 +375,15 @@ class PriorSet:
         for f in fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, Distribution):
-                raise TypeError(f"prior {f.name!r} must be a Distribution (e.g. Beta(1, 1)), not {value!r}")
+                raise TypeError(
+                    f"prior {f.name!r} must be a Distribution (e.g. Beta(1, 1)), not {value!r}"
+                )
             support = self.SUPPORT[f.name]
             if not value.fits(support):
                 lo, hi = SUPPORTS[support]
-                raise ValueError(f"prior for {f.name!r} ({value.describe()}) must live on ({lo:g}, {hi:g})")
+                raise ValueError(
+                    f"prior for {f.name!r} ({value.describe()}) must live on ({lo:g}, {hi:g})"
+                )
 
     @classmethod
     def from_dict(cls, spec: Mapping | None, *, source: str = "<priors>", path: str = "priors"):
@@ -373,8 +412,14 @@ class PriorSet:
         changes = {}
         for key, value in spec.items():
             if key not in names:
-                problems.append(Problem(source, path, key,
-                                        f"unknown prior {key!r} for {cls.__name__} (has: {', '.join(names)})"))
+                problems.append(
+                    Problem(
+                        source,
+                        path,
+                        key,
+                        f"unknown prior {key!r} for {cls.__name__} (has: {', '.join(names)})",
+                    )
+                )
                 continue
             try:
                 dist = distribution_from_dict(value, source=source, where=f"{path}.{key}")
@@ -383,8 +428,14 @@ class PriorSet:
                 continue
             if not dist.fits(cls.SUPPORT[key]):
                 lo, hi = SUPPORTS[cls.SUPPORT[key]]
-                problems.append(Problem(source, f"{path}.{key}", "dist",
-                                        f"{dist.describe()} does not live on ({lo:g}, {hi:g}), the support of {key}"))
+                problems.append(
+                    Problem(
+                        source,
+                        f"{path}.{key}",
+                        "dist",
+                        f"{dist.describe()} does not live on ({lo:g}, {hi:g}), the support of {key}",
+                    )
+                )
                 continue
             changes[key] = dist
         if problems:
@@ -403,8 +454,14 @@ class PriorSet:
             return cls()
         options = cls.alternatives()
         if name not in options:
-            raise InputError(Problem(source, path, "set",
-                                     f"unknown prior set {name!r} (known: default, {', '.join(options)})"))
+            raise InputError(
+                Problem(
+                    source,
+                    path,
+                    "set",
+                    f"unknown prior set {name!r} (known: default, {', '.join(options)})",
+                )
+            )
         return options[name]
 
     def to_dict(self) -> dict:
@@ -443,7 +500,8 @@ class BetaBinomialPriors(PriorSet):
     kappa: Distribution = DEFAULT_KAPPA
     SUPPORT: ClassVar[dict[str, str]] = {"mu": "unit", "kappa": "positive"}
     MEANING: ClassVar[dict[str, str]] = {
-        "mu": "population mean rate", "kappa": "concentration alpha + beta of the study-rate beta distribution",
+        "mu": "population mean rate",
+        "kappa": "concentration alpha + beta of the study-rate beta distribution",
     }
 
     @classmethod
@@ -495,7 +553,8 @@ class LogitNormalPriors(PriorSet):
     tau: Distribution = HalfNormal(1.0)
     SUPPORT: ClassVar[dict[str, str]] = {"mu": "real", "tau": "positive"}
     MEANING: ClassVar[dict[str, str]] = {
-        "mu": "mean logit rate (expit(mu) = median study rate)", "tau": "between-study SD of logit rates",
+        "mu": "mean logit rate (expit(mu) = median study rate)",
+        "tau": "between-study SD of logit rates",
     }
 
     @classmethod
@@ -526,7 +585,11 @@ class NestedBetaBinomialPriors(PriorSet):
     mu: Distribution = Beta(1.0, 1.0)
     sigma_subgroup: Distribution = HalfNormal(1.0)
     kappa: Distribution = DEFAULT_KAPPA
-    SUPPORT: ClassVar[dict[str, str]] = {"mu": "unit", "sigma_subgroup": "positive", "kappa": "positive"}
+    SUPPORT: ClassVar[dict[str, str]] = {
+        "mu": "unit",
+        "sigma_subgroup": "positive",
+        "kappa": "positive",
+    }
     MEANING: ClassVar[dict[str, str]] = {
         "mu": "overall rate (expit of the centre of logit subgroup means)",
         "sigma_subgroup": "between-subgroup SD of logit subgroup means",
@@ -566,15 +629,20 @@ class TwoArmPriors(PriorSet):
     def alternatives(cls) -> dict[str, TwoArmPriors]:
         """``jeffreys``: rate ~ Beta(0.5, 0.5); ``weakly_informative``: rate ~ Beta(1, 4) (mean 0.2,
         prior sample size 5, identical in both arms so still neutral about the difference)."""
-        return {"jeffreys": cls(rate=Beta(0.5, 0.5)), "weakly_informative": cls(rate=Beta(1.0, 4.0))}
+        return {
+            "jeffreys": cls(rate=Beta(0.5, 0.5)),
+            "weakly_informative": cls(rate=Beta(1.0, 4.0)),
+        }
 
 
 # --------------------------------------------------------------------------------------------
 # log prior of a fit (for power-scaling sensitivity, bayes_anlo.checks.power_scaling)
 # --------------------------------------------------------------------------------------------
 
-def prior_terms(priors: PriorSet, posterior: xr.Dataset, names: Mapping[str, Sequence[str]] | None = None
-                ) -> dict[str, Distribution]:
+
+def prior_terms(
+    priors: PriorSet, posterior: xr.Dataset, names: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Distribution]:
     """Posterior variable -> its prior, for every prior-set field that has draws in ``posterior``.
 
     By default a field maps to the posterior variable of the same name (true of every binary

@@ -46,7 +46,9 @@ def prepare_two_arm(data, by: str = "arm", arms: Sequence[str] | None = None) ->
         return data
     if isinstance(data, tuple | list):
         if len(data) != 2 or not all(isinstance(d, BinaryData) for d in data):
-            raise TypeError("two-arm data: one BinaryData with an arm column, or a pair of BinaryData")
+            raise TypeError(
+                "two-arm data: one BinaryData with an arm column, or a pair of BinaryData"
+            )
         names = list(arms) if arms is not None else []
         if not names:
             for k, d in enumerate(data, start=1):
@@ -59,23 +61,38 @@ def prepare_two_arm(data, by: str = "arm", arms: Sequence[str] | None = None) ->
             t = d.table.copy()
             t[by] = name
             tables.append(t)
-        data = BinaryData(pd.concat(tables, ignore_index=True), source=f"{data[0].source} + {data[1].source}")
+        data = BinaryData(
+            pd.concat(tables, ignore_index=True), source=f"{data[0].source} + {data[1].source}"
+        )
     prep = prepare_binary(data)
     if by not in data.table.columns:
-        raise InputError(f"no arm column {by!r} (columns: {', '.join(data.table.columns)})", file=data.source)
+        raise InputError(
+            f"no arm column {by!r} (columns: {', '.join(data.table.columns)})", file=data.source
+        )
     levels = list(dict.fromkeys(data.table[by]))
     if len(levels) != 2:
-        raise InputError(f"the two-arm model needs exactly two levels of {by!r}, found {len(levels)}: {levels}",
-                         file=data.source)
+        raise InputError(
+            f"the two-arm model needs exactly two levels of {by!r}, found {len(levels)}: {levels}",
+            file=data.source,
+        )
     if arms is not None:
         arms = [str(a) for a in arms]
         if sorted(arms) != sorted(levels):
-            raise InputError(f"arms {arms} do not match the levels of {by!r}: {levels}", file=data.source)
+            raise InputError(
+                f"arms {arms} do not match the levels of {by!r}: {levels}", file=data.source
+            )
         levels = arms
     lookup = {v: i for i, v in enumerate(levels)}
     codes = np.array([lookup[v] for v in data.table[by]], dtype=np.int64)
-    return Prepared(prep.data, prep.outcome, prep.labels, prep.events, prep.n,
-                    {"unit": prep.labels, "arm": levels}, {"arm": codes})
+    return Prepared(
+        prep.data,
+        prep.outcome,
+        prep.labels,
+        prep.events,
+        prep.n,
+        {"unit": prep.labels, "arm": levels},
+        {"arm": codes},
+    )
 
 
 def _resolve_hierarchical(prep: Prepared, hierarchical) -> bool:
@@ -84,8 +101,9 @@ def _resolve_hierarchical(prep: Prepared, hierarchical) -> bool:
     return bool(hierarchical)
 
 
-def build_two_arm(data, priors: TwoArmPriors | None = None, *, by: str = "arm", arms=None,
-                  hierarchical="auto") -> pm.Model:
+def build_two_arm(
+    data, priors: TwoArmPriors | None = None, *, by: str = "arm", arms=None, hierarchical="auto"
+) -> pm.Model:
     """PyMC two-arm model (pure function). Free ``rate`` (dim ``arm``) and, when hierarchical,
     ``kappa``; deterministics ``difference``, ``ratio``, ``odds_ratio`` (arm 1 vs arm 2)."""
     priors = priors or TwoArmPriors()
@@ -94,13 +112,21 @@ def build_two_arm(data, priors: TwoArmPriors | None = None, *, by: str = "arm", 
     idx = prep.index["arm"]
     with pm.Model(coords={"unit": prep.labels, "arm": prep.coords["arm"]}) as model:
         n = pm.Data("n", prep.n, dims="unit")
-        events_obs = pm.Data("events_obs", prep.events, dims="unit")  # swappable (compiled-model reuse)
+        events_obs = pm.Data(
+            "events_obs", prep.events, dims="unit"
+        )  # swappable (compiled-model reuse)
         rate = priors.rate.to_pymc("rate", dims="arm")
         if hier:
             kappa = priors.kappa.to_pymc("kappa")
             pm.Deterministic("icc", 1.0 / (1.0 + kappa))
-            pm.BetaBinomial("events", n=n, alpha=rate[idx] * kappa, beta=(1.0 - rate[idx]) * kappa,
-                            observed=events_obs, dims="unit")
+            pm.BetaBinomial(
+                "events",
+                n=n,
+                alpha=rate[idx] * kappa,
+                beta=(1.0 - rate[idx]) * kappa,
+                observed=events_obs,
+                dims="unit",
+            )
         else:
             pm.Binomial("events", n=n, p=rate[idx], observed=events_obs, dims="unit")
         pm.Deterministic("difference", rate[0] - rate[1])
@@ -109,7 +135,9 @@ def build_two_arm(data, priors: TwoArmPriors | None = None, *, by: str = "arm", 
     return model
 
 
-def two_arm_exact(data, priors: TwoArmPriors | None = None, *, by: str = "arm", arms=None) -> TwoArmExact:
+def two_arm_exact(
+    data, priors: TwoArmPriors | None = None, *, by: str = "arm", arms=None
+) -> TwoArmExact:
     """Exact posterior of two independent rates with Beta priors (all rows of an arm pooled).
 
     ``p_a | y ~ Beta(alpha + sum y_a, beta + sum (n_a - y_a))``; ``prob_superior = P(p1 > p2)``
@@ -119,8 +147,15 @@ def two_arm_exact(data, priors: TwoArmPriors | None = None, *, by: str = "arm", 
     if not isinstance(priors.rate, Beta):
         raise ValueError("the exact two-arm posterior needs a Beta prior on the rates")
     prep = prepare_two_arm(data, by, arms)
-    posts = tuple(beta_update(prep.events[prep.index["arm"] == a], prep.n[prep.index["arm"] == a],
-                              priors.rate.alpha, priors.rate.beta) for a in range(2))
+    posts = tuple(
+        beta_update(
+            prep.events[prep.index["arm"] == a],
+            prep.n[prep.index["arm"] == a],
+            priors.rate.alpha,
+            priors.rate.beta,
+        )
+        for a in range(2)
+    )
     return TwoArmExact(tuple(prep.coords["arm"]), posts)
 
 
@@ -152,8 +187,17 @@ class TwoArm(BinaryModel):
     priors_class = TwoArmPriors
     methods = ("nuts", "exact")
 
-    def __init__(self, priors=None, *, method: str = "nuts", sampler: SamplerSettings = DEFAULT_SAMPLER,
-                 thresholds=(), by: str = "arm", arms: Sequence[str] | None = None, hierarchical="auto"):
+    def __init__(
+        self,
+        priors=None,
+        *,
+        method: str = "nuts",
+        sampler: SamplerSettings = DEFAULT_SAMPLER,
+        thresholds=(),
+        by: str = "arm",
+        arms: Sequence[str] | None = None,
+        hierarchical="auto",
+    ):
         super().__init__(priors, method=method, sampler=sampler, thresholds=thresholds)
         if hierarchical not in ("auto", True, False):
             raise ValueError(f"hierarchical must be 'auto', True or False, not {hierarchical!r}")
@@ -162,7 +206,11 @@ class TwoArm(BinaryModel):
         self.hierarchical = hierarchical
 
     def options(self):
-        return {"by": self.by, "arms": list(self.arms) if self.arms else None, "hierarchical": self.hierarchical}
+        return {
+            "by": self.by,
+            "arms": list(self.arms) if self.arms else None,
+            "hierarchical": self.hierarchical,
+        }
 
     def _prepare(self, data):
         return prepare_two_arm(data, self.by, self.arms)
@@ -175,7 +223,9 @@ class TwoArm(BinaryModel):
 
     def _attrs(self, prep, seed, settings, extra):
         attrs = super()._attrs(prep, seed, settings, extra)
-        attrs["options"] = json.dumps({"by": self.by, "arms": prep.coords["arm"], "hierarchical": self._hier(prep)})
+        attrs["options"] = json.dumps(
+            {"by": self.by, "arms": prep.coords["arm"], "hierarchical": self._hier(prep)}
+        )
         return attrs
 
     def exact(self, data) -> TwoArmExact:
@@ -186,11 +236,18 @@ class TwoArm(BinaryModel):
         if self._hier(prep):
             raise ValueError("method='exact' covers one row per arm (hierarchical=False) only")
         exact = two_arm_exact(prep, self.priors)
-        rate = np.stack([rng.beta(p.alpha, p.beta, size=(chains, draws)) for p in exact.posteriors], axis=-1)
-        summary = {"arms": list(exact.arms), "prob_superior": exact.prob_superior,
-                   "posteriors": [{"alpha": p.alpha, "beta": p.beta} for p in exact.posteriors]}
-        post = dataset({"rate": (_CDA, rate)},
-                       {"chain": np.arange(chains), "draw": np.arange(draws), "arm": prep.coords["arm"]})
+        rate = np.stack(
+            [rng.beta(p.alpha, p.beta, size=(chains, draws)) for p in exact.posteriors], axis=-1
+        )
+        summary = {
+            "arms": list(exact.arms),
+            "prob_superior": exact.prob_superior,
+            "posteriors": [{"alpha": p.alpha, "beta": p.beta} for p in exact.posteriors],
+        }
+        post = dataset(
+            {"rate": (_CDA, rate)},
+            {"chain": np.arange(chains), "draw": np.arange(draws), "arm": prep.coords["arm"]},
+        )
         return post, summary
 
     def _derive(self, post, prep, rng, conditional):

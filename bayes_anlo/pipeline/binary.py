@@ -25,7 +25,9 @@ def load_entry_data(entry: AnalysisEntry) -> BinaryData:
 
     data = datasets.load(entry.data.dataset) if entry.data.dataset else load_binary(entry.data.file)
     if not isinstance(data, BinaryData):
-        raise InputError(f"analysis {entry.id!r}: {entry.data.describe()} is not binary (events/n) data")
+        raise InputError(
+            f"analysis {entry.id!r}: {entry.data.describe()} is not binary (events/n) data"
+        )
     if entry.outcome is None:
         raise InputError(f"analysis {entry.id!r}: `outcome` is required for model {entry.model!r}")
     data = data.select(outcome=entry.outcome, **entry.where)
@@ -44,7 +46,12 @@ def make_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
     default = cls()
     if priors is None and entry.priors:
         priors = type(default.priors).from_dict(entry.priors)
-    kwargs = {"priors": priors, "method": entry.method, "sampler": sampler, "thresholds": entry.thresholds}
+    kwargs = {
+        "priors": priors,
+        "method": entry.method,
+        "sampler": sampler,
+        "thresholds": entry.thresholds,
+    }
     if entry.by is not None:
         kwargs["by"] = entry.by
     kwargs.update(entry.options)
@@ -65,7 +72,9 @@ def frequentist_results(data: BinaryData) -> tuple[list, list[str]]:
 
     results, notes = [], []
     if len(data) < 2:
-        return [single_study_intervals(data)], ["A single study: no pooling; the frequentist rows are its confidence intervals by four methods."]
+        return [single_study_intervals(data)], [
+            "A single study: no pooling; the frequentist rows are its confidence intervals by four methods."
+        ]
     for transform, method in FREQUENTIST_METHODS:
         try:
             results.append(fq.pool_proportions(data, transform=transform, method=method))
@@ -78,8 +87,12 @@ def frequentist_results(data: BinaryData) -> tuple[list, list[str]]:
     return results, notes
 
 
-SINGLE_STUDY_METHODS = (("clopper-pearson", "Clopper-Pearson (exact)"), ("wilson", "Wilson score"),
-                        ("wald", "Wald"), ("spss-t", "SPSS t-interval of a 0/1 variable"))
+SINGLE_STUDY_METHODS = (
+    ("clopper-pearson", "Clopper-Pearson (exact)"),
+    ("wilson", "Wilson score"),
+    ("wald", "Wald"),
+    ("spss-t", "SPSS t-interval of a 0/1 variable"),
+)
 
 
 def single_study_intervals(data: BinaryData) -> pd.DataFrame:
@@ -89,8 +102,18 @@ def single_study_intervals(data: BinaryData) -> pd.DataFrame:
     rows = []
     for key, label in SINGLE_STUDY_METHODS:
         ci = proportion_ci(data.events, data.n, key)
-        rows.append({"method": label, "estimate": float(ci.estimate[0]), "ci_low": float(ci.ci_low[0]),
-                     "ci_high": float(ci.ci_high[0]), "pi_low": np.nan, "pi_high": np.nan, "tau2": np.nan, "i2": np.nan})
+        rows.append(
+            {
+                "method": label,
+                "estimate": float(ci.estimate[0]),
+                "ci_low": float(ci.ci_low[0]),
+                "ci_high": float(ci.ci_high[0]),
+                "pi_low": np.nan,
+                "pi_high": np.nan,
+                "tau2": np.nan,
+                "i2": np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -120,10 +143,15 @@ def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:
     scale = np.where(units.str.contains("%"), 100.0, 1.0)
     for c in ("estimate", "ci_low", "ci_high"):
         out[c] = pd.to_numeric(out[c], errors="coerce") / scale
+
     def label(row) -> str:
-        parts = [f"{row['model']} effects" if str(row.get("model", "")) not in ("", "nan") else "",
-                 str(row.get("subgroup", "")) if str(row.get("subgroup", "")) not in ("", "nan", "all") else "",
-                 f"k = {int(row['k'])}" if str(row.get("k", "")) not in ("", "nan") else ""]
+        parts = [
+            f"{row['model']} effects" if str(row.get("model", "")) not in ("", "nan") else "",
+            str(row.get("subgroup", ""))
+            if str(row.get("subgroup", "")) not in ("", "nan", "all")
+            else "",
+            f"k = {int(row['k'])}" if str(row.get("k", "")) not in ("", "nan") else "",
+        ]
         return "as published (" + ", ".join(p for p in parts if p) + ")"
 
     out["method"] = out.apply(label, axis=1)
@@ -139,16 +167,27 @@ def ppc_interval_table(tree, labels: list[str], n: np.ndarray, level: float = 0.
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     p_upper = (rep >= obs).mean(axis=0)
     p_lower = (rep <= obs).mean(axis=0)
-    return pd.DataFrame({
-        "label": labels, "n": n, "observed": obs,
-        "replicated_median": np.median(rep, axis=0),
-        "replicated_low": np.quantile(rep, lo, axis=0), "replicated_high": np.quantile(rep, hi, axis=0),
-        "p_two_sided": np.minimum(1.0, 2 * np.minimum(p_upper, p_lower)),
-    })
+    return pd.DataFrame(
+        {
+            "label": labels,
+            "n": n,
+            "observed": obs,
+            "replicated_median": np.median(rep, axis=0),
+            "replicated_low": np.quantile(rep, lo, axis=0),
+            "replicated_high": np.quantile(rep, hi, axis=0),
+            "p_two_sided": np.minimum(1.0, 2 * np.minimum(p_upper, p_lower)),
+        }
+    )
 
 
-def add_binary_ppc(result: AnalysisResult, tree, labels: list[str], n: np.ndarray, entry: AnalysisEntry,
-                   title: str | None = None) -> None:
+def add_binary_ppc(
+    result: AnalysisResult,
+    tree,
+    labels: list[str],
+    n: np.ndarray,
+    entry: AnalysisEntry,
+    title: str | None = None,
+) -> None:
     """Posterior predictive checks of a binary fit: the statistics table, the per-unit table and
     their figure."""
     from bayes_anlo.checks.ppc import ppc_replicated, ppc_statistics
@@ -158,9 +197,13 @@ def add_binary_ppc(result: AnalysisResult, tree, labels: list[str], n: np.ndarra
     units = ppc_interval_table(tree, labels, n)
     result.tables["ppc"] = ppc
     result.tables["ppc_units"] = units
-    result.figures["ppc"] = binary_ppc_plot(ppc, units, ppc_replicated(tree),
-                                            title=f"{title or entry.title}: posterior predictive check",
-                                            outcome=entry.outcome)
+    result.figures["ppc"] = binary_ppc_plot(
+        ppc,
+        units,
+        ppc_replicated(tree),
+        title=f"{title or entry.title}: posterior predictive check",
+        outcome=entry.outcome,
+    )
 
 
 def figure_title(title: str, converged: bool) -> str:
@@ -168,7 +211,9 @@ def figure_title(title: str, converged: bool) -> str:
     return title if converged else f"NOT CONVERGED: {title}"
 
 
-def add_subgroup_tables(result: AnalysisResult, entry: AnalysisEntry, data: BinaryData, tree) -> object | None:
+def add_subgroup_tables(
+    result: AnalysisResult, entry: AnalysisEntry, data: BinaryData, tree
+) -> object | None:
     """Frequentist subgroup analysis (per-subgroup pooling and the tests for differences), the
     posterior contrasts between subgroups, and a flag for every subgroup with a single study.
     Returns the frequentist :class:`~bayes_anlo.frequentist.subgroups.SubgroupResult` (or None)."""
@@ -176,8 +221,10 @@ def add_subgroup_tables(result: AnalysisResult, entry: AnalysisEntry, data: Bina
 
     groups = [str(g) for g in data.table[entry.by]]
     for level in tables.single_study_subgroups(groups):
-        result.flags.append(f"subgroup {level!r} ({entry.by}) has a single study: its estimate rests on that study "
-                            "alone, and the spread of studies within it cannot be estimated from it")
+        result.flags.append(
+            f"subgroup {level!r} ({entry.by}) has a single study: its estimate rests on that study "
+            "alone, and the spread of studies within it cannot be estimated from it"
+        )
     sub = None
     if len(set(groups)) >= 2 and len(data) >= 3:
         try:
@@ -191,7 +238,9 @@ def add_subgroup_tables(result: AnalysisResult, entry: AnalysisEntry, data: Bina
     return sub
 
 
-def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
+def run_binary_analysis(
+    entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int
+) -> AnalysisResult:
     """Fit one binary analysis and assemble every table and figure of its report section."""
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
 
@@ -204,15 +253,23 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
 
     conv = convergence(tree)
     result = AnalysisResult(
-        id=entry.id, title=entry.title, model=entry.model, tree=tree,
-        converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
+        id=entry.id,
+        title=entry.title,
+        model=entry.model,
+        tree=tree,
+        converged=bool(conv.converged),
+        convergence_reasons=list(conv.reasons),
         priors_text=describe_priors(model.priors),
         data_sources=sorted(set(data.table["source"]) - {""}),
     )
     result.by = entry.by or ""
     title = figure_title(entry.title, result.converged)
     if "flag" in data.table:
-        result.flags = [f"{r.study}: {r.flag}" for r in data.table.itertuples() if str(r.flag) not in ("", "nan")]
+        result.flags = [
+            f"{r.study}: {r.flag}"
+            for r in data.table.itertuples()
+            if str(r.flag) not in ("", "nan")
+        ]
     if entry.notes:
         result.notes.append(entry.notes)
 
@@ -223,7 +280,15 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
     if entry.thresholds:
         from bayes_anlo.models import exceedance
 
-        result.tables["exceedance"] = exceedance(tree, entry.thresholds, var=[v for v in ("pooled_rate", "predictive_rate", "subgroup_rate") if v in tree["posterior"]])
+        result.tables["exceedance"] = exceedance(
+            tree,
+            entry.thresholds,
+            var=[
+                v
+                for v in ("pooled_rate", "predictive_rate", "subgroup_rate")
+                if v in tree["posterior"]
+            ],
+        )
 
     freq, freq_notes = frequentist_results(data)
     result.notes.extend(freq_notes)
@@ -236,7 +301,8 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
 
         try:
             result.tables["leave_one_out"] = tables.leave_one_out_rates(
-                fq.leave_one_out(data, transform="logit", method="REML"))
+                fq.leave_one_out(data, transform="logit", method="REML")
+            )
         except (ValueError, RuntimeError) as exc:
             result.notes.append(f"Leave-one-out not computed: {exc}")
     grouped = entry.by is not None and entry.by in data.table
@@ -251,19 +317,28 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
     if grouped:
         subgroup_pooled = tables.subgroup_pooled_rows(tree, sub, _model_label(entry))
         single = set(tables.single_study_subgroups(groups))
-        subgroup_pooled["note"] = ["single study" if g in single else "" for g in subgroup_pooled["subgroup"]]
+        subgroup_pooled["note"] = [
+            "single study" if g in single else "" for g in subgroup_pooled["subgroup"]
+        ]
         result.tables["subgroup_pooled"] = subgroup_pooled
     result.figures["forest"] = plots.forest_plot(
-        studies, comparison, title=title, outcome=outcome, subgroup_pooled=subgroup_pooled,
-        subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "")
+        studies,
+        comparison,
+        title=title,
+        outcome=outcome,
+        subgroup_pooled=subgroup_pooled,
+        subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "",
+    )
     pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
     if "shrunken" in studies and len(studies) >= 2:
         means = None
         if grouped and "subgroup_rate" in tree["posterior"]:
-            means = tables.summarise_variable(tree["posterior"].to_dataset(), "subgroup_rate").rename(
-                columns={"label": "subgroup"})
-        result.figures["shrinkage"] = plots.shrinkage_plot(studies, pooled, title=f"{title}: shrinkage", outcome=outcome,
-                                                           subgroup_means=means)
+            means = tables.summarise_variable(
+                tree["posterior"].to_dataset(), "subgroup_rate"
+            ).rename(columns={"label": "subgroup"})
+        result.figures["shrinkage"] = plots.shrinkage_plot(
+            studies, pooled, title=f"{title}: shrinkage", outcome=outcome, subgroup_means=means
+        )
 
     add_prior_posterior(result, model, tree, title)
     if entry.thresholds:
@@ -271,14 +346,26 @@ def run_binary_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSett
         if "predictive_rate" in tree["posterior"]:
             series["rate in a new study"] = plots.pooled_draws(tree, "predictive_rate")
         curve = plots.exceedance_curve(series, np.linspace(0, 1, 201))
-        result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds, title=f"{title}: P(rate > t)", outcome=outcome)
+        result.figures["exceedance"] = plots.exceedance_plot(
+            curve, entry.thresholds, title=f"{title}: P(rate > t)", outcome=outcome
+        )
 
-    prior_tree = model.sample_prior_predictive(data, draws=4000, random_seed=derived_seed(analysis_seed, 7))
+    prior_tree = model.sample_prior_predictive(
+        data, draws=4000, random_seed=derived_seed(analysis_seed, 7)
+    )
     add_power_scaling(result, model, prior=prior_tree["prior"].to_dataset())
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
-            model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)
-    result.headline = _headline(entry, summary, comparison, result.tables.get("exceedance"), k=len(data))
+            model,
+            data,
+            tree,
+            analysis_seed,
+            lambda priors: make_model(entry, sampler, priors=priors),
+            _sensitivity_row,
+        )
+    result.headline = _headline(
+        entry, summary, comparison, result.tables.get("exceedance"), k=len(data)
+    )
     return result
 
 
@@ -289,14 +376,18 @@ def add_prior_posterior(result: AnalysisResult, model, tree, title: str) -> None
     if table.empty:
         return
     result.tables["prior_posterior"] = table
-    result.figures["prior_posterior"] = plots.prior_posterior_plot(table, title=f"{title}: prior and posterior")
+    result.figures["prior_posterior"] = plots.prior_posterior_plot(
+        table, title=f"{title}: prior and posterior"
+    )
 
 
 def _model_label(entry: AnalysisEntry) -> str:
     return entry.model.replace("_", "-") + (" (exact)" if entry.method == "exact" else "")
 
 
-def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise, gate=None) -> pd.DataFrame:
+def prior_sensitivity(
+    model, data, tree, analysis_seed: int, make, summarise, gate=None
+) -> pd.DataFrame:
     """One row per prior set: the fit under the model's priors, then a refit under each named
     alternative that changes a prior the fit uses (``make(priors)`` builds the model;
     ``summarise(label, tree)`` makes the row).
@@ -309,7 +400,10 @@ def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise, ga
 
     def row(label: str, fit) -> dict:
         conv = gate(fit)
-        return {**summarise(label, fit), "converged": "yes" if conv.converged else "NO: " + "; ".join(conv.reasons)}
+        return {
+            **summarise(label, fit),
+            "converged": "yes" if conv.converged else "NO: " + "; ".join(conv.reasons),
+        }
 
     posterior = tree["posterior"].to_dataset()
     used = model.prior_terms(posterior)
@@ -328,8 +422,15 @@ def prior_sensitivity(model, data, tree, analysis_seed: int, make, summarise, ga
 #: Posterior quantities whose power-scaling sensitivity is reported, besides the model's
 #: hyperparameters (functions of the hyperparameters and subgroup effects, not of study rates:
 #: the binary log-likelihood integrates study rates out).
-POWER_SCALED_QUANTITIES = ("pooled_rate", "predictive_rate", "subgroup_rate", "difference", "median", "hazard_ratio_arm",
-                           "hazard_ratio_subgroup")
+POWER_SCALED_QUANTITIES = (
+    "pooled_rate",
+    "predictive_rate",
+    "subgroup_rate",
+    "difference",
+    "median",
+    "hazard_ratio_arm",
+    "hazard_ratio_subgroup",
+)
 
 
 def add_power_scaling(result: AnalysisResult, model, prior=None) -> None:
@@ -349,7 +450,12 @@ def add_power_scaling(result: AnalysisResult, model, prior=None) -> None:
 
 def _sensitivity_row(label: str, tree) -> dict:
     pooled = tables.summarise_variable(tree["posterior"].to_dataset(), "pooled_rate").iloc[0]
-    row = {"prior": label, "pooled_median": pooled["median"], "pooled_low": pooled["ci_low"], "pooled_high": pooled["ci_high"]}
+    row = {
+        "prior": label,
+        "pooled_median": pooled["median"],
+        "pooled_low": pooled["ci_low"],
+        "pooled_high": pooled["ci_high"],
+    }
     if "predictive_rate" in tree["posterior"]:
         pred = tables.summarise_variable(tree["posterior"].to_dataset(), "predictive_rate").iloc[0]
         row.update(predictive_low=pred["ci_low"], predictive_high=pred["ci_high"])
@@ -359,12 +465,16 @@ def _sensitivity_row(label: str, tree) -> dict:
 def _headline(entry, summary, comparison, exceedance, k: int) -> str:
     pooled = summary.loc[summary["variable"] == "pooled_rate"].iloc[0]
     noun = "pooled " if k > 1 else ""
-    text = (f"Posterior median {noun}{entry.outcome} {tables.format_percent(pooled['median'])} "
-            f"(95% CrI {tables.format_interval(pooled['ci_low'], pooled['ci_high'])})")
+    text = (
+        f"Posterior median {noun}{entry.outcome} {tables.format_percent(pooled['median'])} "
+        f"(95% CrI {tables.format_interval(pooled['ci_low'], pooled['ci_high'])})"
+    )
     pred = summary.loc[summary["variable"] == "predictive_rate"]
     if len(pred) and k > 1:  # one study says nothing about the spread of rates between studies
         p = pred.iloc[0]
-        text += f"; a new study's rate would lie in {tables.format_interval(p['ci_low'], p['ci_high'])}"
+        text += (
+            f"; a new study's rate would lie in {tables.format_interval(p['ci_low'], p['ci_high'])}"
+        )
     freq = comparison.loc[comparison["paradigm"] == "frequentist"]
     if len(freq):
         f = freq.iloc[0]
@@ -372,5 +482,8 @@ def _headline(entry, summary, comparison, exceedance, k: int) -> str:
     if exceedance is not None and len(exceedance):
         e = exceedance.loc[exceedance["variable"] == "pooled_rate"]
         if len(e):
-            text += ". " + "; ".join(f"P(pooled > {100 * t:.0f}%) = {p:.2f}" for t, p in zip(e["threshold"], e["probability"], strict=True))
+            text += ". " + "; ".join(
+                f"P(pooled > {100 * t:.0f}%) = {p:.2f}"
+                for t, p in zip(e["threshold"], e["probability"], strict=True)
+            )
     return text + "."

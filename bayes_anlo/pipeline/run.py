@@ -57,9 +57,11 @@ from bayes_anlo.spec import Spec, load_spec
 #: Sampler settings of ``--fast`` for analyses without an exact engine.
 FAST_SAMPLER = {"draws": 300, "tune": 300, "chains": 2}
 
-FAST_BANNER = ("**FAST MODE: NOT FOR INFERENCE.** This smoke-test run used exact engines where they exist and "
-               "few draws elsewhere; the convergence gate was not applied (the run succeeds whatever the "
-               "diagnostics say). Re-run without `--fast` for results.")
+FAST_BANNER = (
+    "**FAST MODE: NOT FOR INFERENCE.** This smoke-test run used exact engines where they exist and "
+    "few draws elsewhere; the convergence gate was not applied (the run succeeds whatever the "
+    "diagnostics say). Re-run without `--fast` for results."
+)
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,10 @@ def signals_deferred() -> Iterator[None]:
         yield
         return
     received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: received.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -131,23 +135,36 @@ def select_analyses(spec: Spec, only: tuple[str, ...] | None) -> list[tuple[int,
     known = [entry.id for entry in spec.analyses]
     unknown = [i for i in only if i not in known]
     if unknown:
-        raise InputError(Problem(str(spec.path), None, None,
-                                 f"--only: unknown analysis id(s) {', '.join(unknown)}; known ids: {', '.join(known)}"))
+        raise InputError(
+            Problem(
+                str(spec.path),
+                None,
+                None,
+                f"--only: unknown analysis id(s) {', '.join(unknown)}; known ids: {', '.join(known)}",
+            )
+        )
     return [(i, entry) for i, entry in indexed if entry.id in only]
 
 
 def _protected_paths(spec_path: Path, spec: Spec | None = None) -> tuple[Path, ...]:
     paths = [Path(spec_path)]
-    for entry in (spec.analyses if spec is not None else ()):
+    for entry in spec.analyses if spec is not None else ():
         file = getattr(getattr(entry, "data", None), "file", None)
         if file:
             paths.append(Path(file))
     return tuple(paths)
 
 
-def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fast: bool = False,
-             sampler_overrides: dict | None = None, only: tuple[str, ...] | None = None,
-             log: Callable[[str], None] | None = _stderr) -> RunOutcome:
+def run_spec(
+    spec_path: str | Path,
+    out: str | Path,
+    *,
+    force: bool = False,
+    fast: bool = False,
+    sampler_overrides: dict | None = None,
+    only: tuple[str, ...] | None = None,
+    log: Callable[[str], None] | None = _stderr,
+) -> RunOutcome:
     """Execute the analyses of a spec and write the run directory (see module docstring).
 
     Parameters
@@ -188,9 +205,13 @@ def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fas
                 label = f"[{k}/{len(chosen)}] {entry.id}"
                 log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")
                 t_start = time.perf_counter()
-                results.append(run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast))
+                results.append(
+                    run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast)
+                )
                 timings[entry.id] = round(time.perf_counter() - t_start, 3)
-                log(f"{label}: done in {timings[entry.id]:.1f} s (elapsed {time.perf_counter() - t0:.1f} s)")
+                log(
+                    f"{label}: done in {timings[entry.id]:.1f} s (elapsed {time.perf_counter() - t0:.1f} s)"
+                )
             audits = run_audits(spec)
             wall = time.perf_counter() - t0
             record = run_record(spec, results, sampler, started, wall, fast)
@@ -210,7 +231,15 @@ def run_spec(spec_path: str | Path, out: str | Path, *, force: bool = False, fas
             raise
     unconverged = tuple(r.id for r in results if not r.converged)
     converged = not unconverged
-    return RunOutcome(out, converged, unconverged, wall, out / "report.html", out / "report.md", gate_applied=not fast)
+    return RunOutcome(
+        out,
+        converged,
+        unconverged,
+        wall,
+        out / "report.html",
+        out / "report.md",
+        gate_applied=not fast,
+    )
 
 
 def _engine(entry, fast: bool) -> str:
@@ -224,7 +253,9 @@ def _has_exact(entry) -> bool:
     return cls is not None and "exact" in getattr(cls, "methods", ())
 
 
-def run_analysis(entry, *, spec: Spec, sampler: SamplerSettings, index: int, fast: bool = False) -> AnalysisResult:
+def run_analysis(
+    entry, *, spec: Spec, sampler: SamplerSettings, index: int, fast: bool = False
+) -> AnalysisResult:
     """Dispatch one analysis to its family's pipeline (with its own sampler overrides applied).
 
     With ``fast``, a model that has an exact engine is fitted with it; if the exact engine does not
@@ -237,12 +268,16 @@ def run_analysis(entry, *, spec: Spec, sampler: SamplerSettings, index: int, fas
         sampler = SamplerSettings(**{**sampler.__dict__, **FAST_SAMPLER})
         if entry.method != "exact" and _has_exact(entry):
             try:
-                return _dispatch(_with_method(entry, "exact"), spec=spec, sampler=sampler, index=index)
+                return _dispatch(
+                    _with_method(entry, "exact"), spec=spec, sampler=sampler, index=index
+                )
             except ValueError as exc:
                 if isinstance(exc, InputError) or "exact" not in str(exc):
                     raise
                 result = _dispatch(entry, spec=spec, sampler=sampler, index=index)
-                result.notes.append(f"Fast mode: the exact engine does not apply here ({exc}); fitted by NUTS with few draws.")
+                result.notes.append(
+                    f"Fast mode: the exact engine does not apply here ({exc}); fitted by NUTS with few draws."
+                )
                 return result
     return _dispatch(entry, spec=spec, sampler=sampler, index=index)
 
@@ -276,7 +311,14 @@ def run_audits(spec: Spec) -> dict:
     return {Path(name).stem: run_audit(name) for name in spec.audits}
 
 
-def run_record(spec: Spec, results: list[AnalysisResult], sampler: SamplerSettings, started, wall: float, fast: bool) -> dict:
+def run_record(
+    spec: Spec,
+    results: list[AnalysisResult],
+    sampler: SamplerSettings,
+    started,
+    wall: float,
+    fast: bool,
+) -> dict:
     spec_bytes = spec.path.read_bytes()
     return {
         "format": RUN_FORMAT,
@@ -298,6 +340,7 @@ def run_record(spec: Spec, results: list[AnalysisResult], sampler: SamplerSettin
 
 def _netcdf_safe(tree: xr.DataTree) -> xr.DataTree:
     """Drop object-dtype variables (e.g. nutpie's divergence messages), which netCDF cannot hold."""
+
     def clean(ds: xr.Dataset) -> xr.Dataset:
         drop = [name for name, var in ds.variables.items() if var.dtype == object]
         return ds.drop_vars(drop)
@@ -311,12 +354,20 @@ def posterior_tree(results: list[AnalysisResult], record: dict) -> xr.DataTree:
     for r in results:
         root[r.id] = _netcdf_safe(r.tree)  # assignment copies; the fitted tree is not modified
         root[r.id].attrs = dict(r.tree.attrs)
-    root.attrs = {k: (json.dumps(v) if isinstance(v, dict | list | bool | None) else v) for k, v in record.items()}
+    root.attrs = {
+        k: (json.dumps(v) if isinstance(v, dict | list | bool | None) else v)
+        for k, v in record.items()
+    }
     return root
 
 
-def write_run_directory(directory: Path, spec: Spec, results: list[AnalysisResult], record: dict,
-                        audits: dict | None = None) -> None:
+def write_run_directory(
+    directory: Path,
+    spec: Spec,
+    results: list[AnalysisResult],
+    record: dict,
+    audits: dict | None = None,
+) -> None:
     """Write every file of a run into ``directory`` (an empty, private folder)."""
     audits = audits or {}
     (directory / "tables").mkdir()
@@ -337,7 +388,9 @@ def write_run_directory(directory: Path, spec: Spec, results: list[AnalysisResul
         blocks = [*blocks[:1], Paragraph(FAST_BANNER, css="warning"), *blocks[1:]]
     (directory / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
     (directory / "report.html").write_text(to_html(blocks, spec.title), encoding="utf-8")
-    (directory / "run.json").write_text(json.dumps(record, indent=2, default=_json_default), encoding="utf-8")
+    (directory / "run.json").write_text(
+        json.dumps(record, indent=2, default=_json_default), encoding="utf-8"
+    )
 
 
 def _json_default(value):

@@ -57,7 +57,9 @@ def is_run_directory(directory: Path) -> bool:
         return False
     if not isinstance(record, dict):
         return False
-    return record.get("format") == RUN_FORMAT or {"spec_sha256", "spec_text", "versions"} <= set(record)
+    return record.get("format") == RUN_FORMAT or {"spec_sha256", "spec_text", "versions"} <= set(
+        record
+    )
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,11 @@ def claim_destination(out: Path, force: bool) -> Identity | None:
     if not force:
         raise _problem(out, "run directory already exists; pass --force to replace it")
     if not is_run_directory(out):
-        raise _problem(out, f"is not a bayes_anlo run directory (no {MARKER} written by bayes-anlo run); "
-                            "--force replaces only run directories, so nothing was changed")
+        raise _problem(
+            out,
+            f"is not a bayes_anlo run directory (no {MARKER} written by bayes-anlo run); "
+            "--force replaces only run directories, so nothing was changed",
+        )
     identity = Identity.of(out)
     if identity is None:
         raise _problem(out, "could not be read")
@@ -117,7 +122,7 @@ def _owner_pid(name: str, kind: str, out_name: str) -> int | None:
     prefix = f".{out_name}.{kind}-"
     if not name.startswith(prefix):
         return None
-    head = name[len(prefix):].split("-", 1)[0]
+    head = name[len(prefix) :].split("-", 1)[0]
     return int(head) if head.isdigit() else None
 
 
@@ -130,15 +135,24 @@ def recover_stale(out: Path, log: Callable[[str], None]) -> None:
     for entry in parent.iterdir():
         for kind in stale:
             pid = _owner_pid(entry.name, kind, out.name)
-            if pid is not None and not _pid_running(pid) and entry.is_dir() and not entry.is_symlink():
+            if (
+                pid is not None
+                and not _pid_running(pid)
+                and entry.is_dir()
+                and not entry.is_symlink()
+            ):
                 stale[kind].append(entry)
     for backup in sorted(stale["old"], key=lambda p: p.name, reverse=True):
         if not os.path.lexists(out):
             backup.rename(out)
-            log(f"note: restored {out} from {backup.name}, left by a --force run that was interrupted")
+            log(
+                f"note: restored {out} from {backup.name}, left by a --force run that was interrupted"
+            )
         else:
             shutil.rmtree(backup, ignore_errors=True)
-            log(f"note: removed {backup}, the previous run directory left by an interrupted --force run")
+            log(
+                f"note: removed {backup}, the previous run directory left by an interrupted --force run"
+            )
     for partial in stale["partial"]:
         shutil.rmtree(partial, ignore_errors=True)
         log(f"note: removed {partial}, unfinished output of an interrupted run")
@@ -165,7 +179,13 @@ def _exchange(a: Path, b: Path) -> bool:
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
     err = ctypes.get_errno()
@@ -175,8 +195,11 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _changed(out: Path) -> InputError:
-    return _problem(out, "changed while this run was computing (another run or a new folder); it was left "
-                         "untouched and this run's results were discarded")
+    return _problem(
+        out,
+        "changed while this run was computing (another run or a new folder); it was left "
+        "untouched and this run's results were discarded",
+    )
 
 
 def place(tmp: Path, out: Path, expected: Identity | None) -> None:

@@ -41,10 +41,27 @@ from bayes_anlo.report import survival_plots, tables
 from bayes_anlo.spec import AnalysisEntry
 
 #: Posterior variables summarised in the report (survival-curve grids are plotted, not tabled).
-SUMMARY_VARIABLES = ("hazard_ratio", "median", "predictive_median", "landmark", "predictive_landmark", "rmst", "hazard",
-                     "study_sd")
+SUMMARY_VARIABLES = (
+    "hazard_ratio",
+    "median",
+    "predictive_median",
+    "landmark",
+    "predictive_landmark",
+    "rmst",
+    "hazard",
+    "study_sd",
+)
 #: Variables the convergence gate looks at (parameters and the reported quantities).
-GATED_VARIABLES = ("log_hazard", "study_sd", "smooth_sd", "log_hr_arm", "log_hr_subgroup", "median", "landmark", "rmst")
+GATED_VARIABLES = (
+    "log_hazard",
+    "study_sd",
+    "smooth_sd",
+    "log_hr_arm",
+    "log_hr_subgroup",
+    "median",
+    "landmark",
+    "rmst",
+)
 SURVIVAL_OPTIONS = ("cuts", "hierarchical", "smooth", "times", "horizon", "grid_size")
 #: Pipeline options (not model options): ``collapse`` lists columns whose labels are descriptions,
 #: not groups (e.g. "overall" vs "overall (ITT)"), blanked after filtering so the model pools them.
@@ -85,10 +102,16 @@ def _filtered(container, entry: AnalysisEntry) -> pd.DataFrame:
     table = (container.select(**entry.where) if entry.where else container).table
     for column, value in entry.exclude.items():
         if column not in table:
-            raise InputError(f"analysis {entry.id!r}: `exclude` names no column {column!r}", file=container.source)
+            raise InputError(
+                f"analysis {entry.id!r}: `exclude` names no column {column!r}",
+                file=container.source,
+            )
         table = table[~table[column].isin([value] if isinstance(value, str) else list(value))]
     if len(table) == 0:
-        raise InputError(f"analysis {entry.id!r}: no rows left after `where` and `exclude`", file=container.source)
+        raise InputError(
+            f"analysis {entry.id!r}: no rows left after `where` and `exclude`",
+            file=container.source,
+        )
     collapse = entry.options.get("collapse", [])
     table = table.copy()
     for column in [collapse] if isinstance(collapse, str) else collapse:
@@ -102,10 +125,16 @@ def arm_order(table: pd.DataFrame, reference: str | None, where: str) -> tuple[s
     """Arms in model order: the reference arm, then the other named arms sorted. The default
     reference is the first arm in sorted order (as R's factor levels), never the row order.
     Empty with fewer than two named arms (a one-arm analysis has no comparison)."""
-    arms = sorted({a for a in table["arm"].astype(str) if a not in ("", "nan")}) if "arm" in table else []
+    arms = (
+        sorted({a for a in table["arm"].astype(str) if a not in ("", "nan")})
+        if "arm" in table
+        else []
+    )
     if reference is not None and reference not in arms:
-        raise InputError(f"{where}: reference_arm {reference!r} is not an arm of the data "
-                         f"(arms: {', '.join(arms) or 'none'})")
+        raise InputError(
+            f"{where}: reference_arm {reference!r} is not an arm of the data "
+            f"(arms: {', '.join(arms) or 'none'})"
+        )
     if len(arms) < 2:
         return ()
     reference = reference or arms[0]
@@ -133,7 +162,9 @@ def load_survival_entry(entry: AnalysisEntry) -> SurvivalInput:
     if ref.dataset:
         kind, loaded = "summaries", load_summaries(datasets.load(ref.dataset), label=ref.dataset)
     else:
-        kind, loaded = load_survival_input(ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals)
+        kind, loaded = load_survival_input(
+            ref.file, ref.kind, risk_table=ref.risk_table, totals=ref.totals
+        )
     if kind == "summaries":
         if entry.endpoint is None:
             raise InputError(f"{where}: `endpoint` (PFS or OS) is required for published summaries")
@@ -152,11 +183,22 @@ def load_survival_entry(entry: AnalysisEntry) -> SurvivalInput:
     patients = SurvivalData(_reference_first(table, arms), source=patients.source)
     if reconstruction is not None:
         diag = reconstruction.diagnostics
-        keep = diag.set_index(["study", "arm"]).index.isin(list(zip(table["study"], table["arm"], strict=True)))
-        reconstruction = Reconstruction(patients, diag[keep].reset_index(drop=True), source=patients.source,
-                                        warnings=reconstruction.warnings)
-    return SurvivalInput(kind, reconstruction if reconstruction is not None else patients, patients,
-                         reconstruction, arms)
+        keep = diag.set_index(["study", "arm"]).index.isin(
+            list(zip(table["study"], table["arm"], strict=True))
+        )
+        reconstruction = Reconstruction(
+            patients,
+            diag[keep].reset_index(drop=True),
+            source=patients.source,
+            warnings=reconstruction.warnings,
+        )
+    return SurvivalInput(
+        kind,
+        reconstruction if reconstruction is not None else patients,
+        patients,
+        reconstruction,
+        arms,
+    )
 
 
 def make_survival_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
@@ -189,7 +231,9 @@ def _quantity_label(quantity: str, time) -> str | None:
     return None
 
 
-def comparison_rows(tree, summaries, published: pd.DataFrame | None, extra: list[dict] = ()) -> pd.DataFrame:
+def comparison_rows(
+    tree, summaries, published: pd.DataFrame | None, extra: list[dict] = ()
+) -> pd.DataFrame:
     """Reported medians and landmark rates beside the posterior for the typical study, and the
     ``extra`` rows (hazard ratios, Kaplan-Meier medians); ``summaries`` may be None."""
     post = tree["posterior"].to_dataset()
@@ -198,33 +242,79 @@ def comparison_rows(tree, summaries, published: pd.DataFrame | None, extra: list
     def group_of(label: str) -> str:
         return f" ({label})" if label else ""
 
-    for name, source in (("median", "posterior, typical study"), ("predictive_median", "posterior predictive, new study")):
+    for name, source in (
+        ("median", "posterior, typical study"),
+        ("predictive_median", "posterior predictive, new study"),
+    ):
         for r in tables.summarise_variable(post, name).itertuples(index=False):
-            rows.append({"quantity": "median (months)", "source": source + group_of(r.label), "estimate": r.median,
-                         "ci_low": r.ci_low, "ci_high": r.ci_high})
+            rows.append(
+                {
+                    "quantity": "median (months)",
+                    "source": source + group_of(r.label),
+                    "estimate": r.median,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                }
+            )
     for r in tables.summarise_variable(post, "landmark").itertuples(index=False):
         *group, time = str(r.label).split(" | ")
-        rows.append({"quantity": f"survival at {float(time):g} months",
-                     "source": "posterior, typical study" + group_of(" | ".join(group)),
-                     "estimate": r.median, "ci_low": r.ci_low, "ci_high": r.ci_high})
-    for r in ([] if summaries is None else summaries.table.itertuples(index=False)):
+        rows.append(
+            {
+                "quantity": f"survival at {float(time):g} months",
+                "source": "posterior, typical study" + group_of(" | ".join(group)),
+                "estimate": r.median,
+                "ci_low": r.ci_low,
+                "ci_high": r.ci_high,
+            }
+        )
+    for r in [] if summaries is None else summaries.table.itertuples(index=False):
         q = _quantity_label(r.quantity, r.time)
         if q is not None:
-            label = " | ".join(str(v) for v in (r.study, r.arm, getattr(r, "subgroup", "")) if str(v) not in ("", "nan"))
-            rows.append({"quantity": q, "source": f"reported: {label}", "estimate": r.value, "ci_low": r.ci_low,
-                         "ci_high": r.ci_high})
-    for r in ([] if published is None else published.itertuples(index=False)):
+            label = " | ".join(
+                str(v)
+                for v in (r.study, r.arm, getattr(r, "subgroup", ""))
+                if str(v) not in ("", "nan")
+            )
+            rows.append(
+                {
+                    "quantity": q,
+                    "source": f"reported: {label}",
+                    "estimate": r.value,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                }
+            )
+    for r in [] if published is None else published.itertuples(index=False):
         q = _quantity_label(r.quantity, r.time)
         if q is not None:
-            rows.append({"quantity": q, "source": f"published pooled ({r.study})", "estimate": r.value,
-                         "ci_low": r.ci_low, "ci_high": r.ci_high})
+            rows.append(
+                {
+                    "quantity": q,
+                    "source": f"published pooled ({r.study})",
+                    "estimate": r.value,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                }
+            )
     out = pd.DataFrame(rows)
     for column in ("p_value", "p_hr_below_1"):
         if column not in out:
             out[column] = np.nan
-    order = out["quantity"].map(lambda q: -2.0 if q.startswith("hazard") else -1.0 if q.startswith("median")
-                                else float(q.split()[2]))
-    return out.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    order = out["quantity"].map(
+        lambda q: (
+            -2.0
+            if q.startswith("hazard")
+            else -1.0
+            if q.startswith("median")
+            else float(q.split()[2])
+        )
+    )
+    return (
+        out.assign(_order=order)
+        .sort_values("_order", kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def survival_band_table(tree) -> pd.DataFrame:
@@ -239,7 +329,9 @@ def survival_band_table(tree) -> pd.DataFrame:
         sel = dict(zip(group_dims, g if isinstance(g, tuple) else (g,), strict=True))
         out = {"group": " | ".join(str(v) for v in sel.values()), "time": post["time"].values}
         for da, label in ((typical, "typical"), (new, "new_study")):
-            draws = da.sel(sel).transpose("chain", "draw", "time").values.reshape(-1, len(out["time"]))
+            draws = (
+                da.sel(sel).transpose("chain", "draw", "time").values.reshape(-1, len(out["time"]))
+            )
             out[f"{label}_median"] = np.median(draws, axis=0)
             out[f"{label}_low"] = np.quantile(draws, 0.025, axis=0)
             out[f"{label}_high"] = np.quantile(draws, 0.975, axis=0)
@@ -251,19 +343,51 @@ def reported_points(summaries) -> pd.DataFrame:
     """Reported medians (at survival 0.5) and landmarks, as points to draw over the curve;
     ``group`` is the arm (as the curves' ``group``), so points can take their arm's colour."""
     rows = []
-    for r in ([] if summaries is None else summaries.table.itertuples(index=False)):
+    for r in [] if summaries is None else summaries.table.itertuples(index=False):
         arm = "" if str(r.arm) == "nan" else str(r.arm)
         label = f"{r.study} | {arm}" if arm else r.study
         if r.quantity == "median":
-            rows.append({"kind": "median", "time": r.value, "time_low": r.ci_low, "time_high": r.ci_high,
-                         "survival": 0.5, "survival_low": np.nan, "survival_high": np.nan, "label": label,
-                         "group": arm})
+            rows.append(
+                {
+                    "kind": "median",
+                    "time": r.value,
+                    "time_low": r.ci_low,
+                    "time_high": r.ci_high,
+                    "survival": 0.5,
+                    "survival_low": np.nan,
+                    "survival_high": np.nan,
+                    "label": label,
+                    "group": arm,
+                }
+            )
         elif r.quantity == "landmark":
-            rows.append({"kind": "landmark", "time": r.time, "time_low": np.nan, "time_high": np.nan,
-                         "survival": r.value, "survival_low": r.ci_low, "survival_high": r.ci_high, "label": label,
-                         "group": arm})
-    return pd.DataFrame(rows, columns=["kind", "time", "time_low", "time_high", "survival", "survival_low",
-                                       "survival_high", "label", "group"])
+            rows.append(
+                {
+                    "kind": "landmark",
+                    "time": r.time,
+                    "time_low": np.nan,
+                    "time_high": np.nan,
+                    "survival": r.value,
+                    "survival_low": r.ci_low,
+                    "survival_high": r.ci_high,
+                    "label": label,
+                    "group": arm,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "kind",
+            "time",
+            "time_low",
+            "time_high",
+            "survival",
+            "survival_low",
+            "survival_high",
+            "label",
+            "group",
+        ],
+    )
 
 
 def with_hazard_ratio(tree, arms: tuple[str, ...]):
@@ -276,7 +400,11 @@ def with_hazard_ratio(tree, arms: tuple[str, ...]):
     if arms[0] in contrasts:  # the model took another reference arm: a bug, not a user error
         raise RuntimeError(f"the model compared {arms[0]!r} with another reference arm")
     labels = [f"{a} vs {arms[0]}" for a in contrasts]
-    hr = np.exp(post["log_hr_arm"]).rename({"arm_contrast": "comparison"}).assign_coords(comparison=labels)
+    hr = (
+        np.exp(post["log_hr_arm"])
+        .rename({"arm_contrast": "comparison"})
+        .assign_coords(comparison=labels)
+    )
     hr.attrs = {"description": "hazard ratio of each arm against the reference arm (typical study)"}
     out = tree.copy()
     out["posterior"] = post.assign(hazard_ratio=hr)
@@ -291,9 +419,16 @@ def hazard_ratio_rows(tree) -> list[dict]:
     rows = []
     for label in post["comparison"].values:
         draws = post["hazard_ratio"].sel(comparison=label).values.ravel()
-        rows.append({"quantity": f"hazard ratio ({label})", "source": "posterior, typical study",
-                     "estimate": float(np.median(draws)), "ci_low": float(np.quantile(draws, 0.025)),
-                     "ci_high": float(np.quantile(draws, 0.975)), "p_hr_below_1": float(np.mean(draws < 1))})
+        rows.append(
+            {
+                "quantity": f"hazard ratio ({label})",
+                "source": "posterior, typical study",
+                "estimate": float(np.median(draws)),
+                "ci_low": float(np.quantile(draws, 0.025)),
+                "ci_high": float(np.quantile(draws, 0.975)),
+                "p_hr_below_1": float(np.mean(draws < 1)),
+            }
+        )
     return rows
 
 
@@ -303,17 +438,40 @@ def frequentist_rows(comparison, kind: str) -> list[dict]:
     rows = []
     for r in comparison.to_frame().itertuples(index=False):
         if r.quantity == "median (months)":
-            rows.append({"quantity": "median (months)", "source": f"Kaplan-Meier, {data} ({r.group})",
-                         "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high})
+            rows.append(
+                {
+                    "quantity": "median (months)",
+                    "source": f"Kaplan-Meier, {data} ({r.group})",
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                }
+            )
         elif r.quantity == "hazard ratio":
-            rows.append({"quantity": f"hazard ratio ({r.group})", "source": f"Cox PH (Efron), {data}",
-                         "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "p_value": r.p_value})
+            rows.append(
+                {
+                    "quantity": f"hazard ratio ({r.group})",
+                    "source": f"Cox PH (Efron), {data}",
+                    "estimate": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "p_value": r.p_value,
+                }
+            )
         else:  # beside the hazard ratio with two arms
             cox = comparison.cox
-            rows.append({"quantity": f"hazard ratio ({cox.arms[0]} vs {cox.reference})" if len(cox.arms) == 1
-                         else "equal survival",
-                         "source": f"log-rank chi-square {r.statistic:.3f} on {int(r.df)} df, {data}",
-                         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": r.p_value})
+            rows.append(
+                {
+                    "quantity": f"hazard ratio ({cox.arms[0]} vs {cox.reference})"
+                    if len(cox.arms) == 1
+                    else "equal survival",
+                    "source": f"log-rank chi-square {r.statistic:.3f} on {int(r.df)} df, {data}",
+                    "estimate": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": r.p_value,
+                }
+            )
     return rows
 
 
@@ -336,7 +494,9 @@ def counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
     return integer_cells(frame, frame["quantity"].isin(COUNT_QUANTITIES), ("value",))
 
 
-def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
+def run_survival_analysis(
+    entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int
+) -> AnalysisResult:
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
     from bayes_anlo.frequentist.survival_arms import compare_arms, km_curves
     from bayes_anlo.models.piecewise_exponential import notes_of
@@ -352,36 +512,64 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
     tree = with_hazard_ratio(tree, data.arms)
     gated = _gated(tree)
     conv = convergence(gated)
-    result = AnalysisResult(id=entry.id, title=entry.title, model=entry.model, tree=tree,
-                            converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
-                            priors_text=describe_priors(model.priors), data_sources=data.sources)
+    result = AnalysisResult(
+        id=entry.id,
+        title=entry.title,
+        model=entry.model,
+        tree=tree,
+        converged=bool(conv.converged),
+        convergence_reasons=list(conv.reasons),
+        priors_text=describe_priors(model.priors),
+        data_sources=data.sources,
+    )
     if entry.notes:
         result.notes.append(entry.notes)
     result.notes.extend(notes_of(tree))
     cuts = tree.attrs.get("cuts", "")
     endpoint = entry.endpoint or "survival"
-    result.notes.append(f"Endpoint {endpoint}; hazard intervals start at {cuts} months." if cuts else f"Endpoint {endpoint}.")
+    result.notes.append(
+        f"Endpoint {endpoint}; hazard intervals start at {cuts} months."
+        if cuts
+        else f"Endpoint {endpoint}."
+    )
     result.notes.extend(pwe.time_notes(tree) + [n for n in [pwe.retry_note(tree)] if n])
     result.notes.append(_input_note(data))
     summaries = data.data if data.kind == "summaries" else None
     if summaries is not None and "flag" in summaries.table:
-        result.flags = [f"{r.study}: {r.flag}" for r in summaries.table.itertuples() if str(r.flag) not in ("", "nan")]
+        result.flags = [
+            f"{r.study}: {r.flag}"
+            for r in summaries.table.itertuples()
+            if str(r.flag) not in ("", "nan")
+        ]
 
     comparison = compare_arms(data.patients, data.reference) if data.patients is not None else None
     if data.reconstruction is not None:
         result.flags.extend(data.reconstruction.warnings)
         result.tables["reconstruction"] = data.reconstruction.diagnostics
-    result.tables["data"] = (counts_as_integers(summaries.to_frame()) if summaries is not None
-                             else patient_summary(data, comparison))
+    result.tables["data"] = (
+        counts_as_integers(summaries.to_frame())
+        if summaries is not None
+        else patient_summary(data, comparison)
+    )
     result.tables["diagnostics"] = diagnostics_table(gated)
     post = tree["posterior"].to_dataset()
-    summary = pd.concat([tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post], ignore_index=True)
+    summary = pd.concat(
+        [tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post],
+        ignore_index=True,
+    )
     summary.insert(1, "description", summary["variable"].map(tables.DESCRIPTIONS).fillna(""))
     if "hazard_ratio" in post:
-        summary.loc[summary["variable"] == "hazard_ratio", "description"] = "Hazard ratio against the reference arm"
-        below = {str(c): float((post["hazard_ratio"].sel(comparison=c) < 1).mean()) for c in post["comparison"].values}
-        summary["p_hr_below_1"] = [below.get(r.label, np.nan) if r.variable == "hazard_ratio" else np.nan
-                                   for r in summary.itertuples()]
+        summary.loc[summary["variable"] == "hazard_ratio", "description"] = (
+            "Hazard ratio against the reference arm"
+        )
+        below = {
+            str(c): float((post["hazard_ratio"].sel(comparison=c) < 1).mean())
+            for c in post["comparison"].values
+        }
+        summary["p_hr_below_1"] = [
+            below.get(r.label, np.nan) if r.variable == "hazard_ratio" else np.nan
+            for r in summary.itertuples()
+        ]
     summary = pwe.annotate_time(summary, tree)
     result.tables["posterior"] = summary
     extra = hazard_ratio_rows(tree)
@@ -390,36 +578,55 @@ def run_survival_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSe
         result.tables["frequentist"] = comparison.to_frame()
         result.tables["kaplan_meier"] = km_curves(data.patients)
     result.tables["comparison"] = comparison_rows(tree, summaries, published_survival(entry), extra)
-    result.tables["comparison"]["beyond_data"] = pwe.extrapolation_flags(result.tables["comparison"], tree)
+    result.tables["comparison"]["beyond_data"] = pwe.extrapolation_flags(
+        result.tables["comparison"], tree
+    )
     _add_ppc(result, tree, entry, data)
     band = survival_band_table(tree)
     points = reported_points(summaries)
     result.tables["survival_curve"] = band
     result.figures["survival_curve"] = survival_plots.survival_plot(
-        band, points, title=entry.title, endpoint=endpoint, informed_until=pwe.informed_until(tree),
-        observed_km=result.tables.get("kaplan_meier"))
+        band,
+        points,
+        title=entry.title,
+        endpoint=endpoint,
+        informed_until=pwe.informed_until(tree),
+        observed_km=result.tables.get("kaplan_meier"),
+    )
     add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
-            model, data.data, tree, analysis_seed, lambda priors: make_survival_model(entry, sampler, priors=priors),
+            model,
+            data.data,
+            tree,
+            analysis_seed,
+            lambda priors: make_survival_model(entry, sampler, priors=priors),
             lambda label, fit: _sensitivity_row(label, with_hazard_ratio(fit, data.arms)),
-            gate=lambda fit: convergence(_gated(fit)))
+            gate=lambda fit: convergence(_gated(fit)),
+        )
     result.headline = _headline(result, endpoint, summaries, comparison)
     return result
 
 
-
 def _input_note(data: SurvivalInput) -> str:
-    what = {"ipd": "patient data", "km": "digitised Kaplan-Meier curves, reconstructed into pseudo-patients by the "
-            "Guyot et al. (2012) algorithm", "summaries": "published summaries (medians, landmark rates, counts)"}
+    what = {
+        "ipd": "patient data",
+        "km": "digitised Kaplan-Meier curves, reconstructed into pseudo-patients by the "
+        "Guyot et al. (2012) algorithm",
+        "summaries": "published summaries (medians, landmark rates, counts)",
+    }
     text = f"Input: {what[data.kind]}."
     if data.arms:
-        text += (f" Hazard ratios compare each arm with the reference arm {data.reference!r} "
-                 "(`reference_arm` in the spec; default the first arm in sorted order, as R's factor levels).")
+        text += (
+            f" Hazard ratios compare each arm with the reference arm {data.reference!r} "
+            "(`reference_arm` in the spec; default the first arm in sorted order, as R's factor levels)."
+        )
         if not arms_share_a_study(data):
-            text += (" No study reports more than one of these arms: each hazard ratio compares arms of different "
-                     "studies (a cross-study comparison resting on the study-effect model, not on randomisation), "
-                     "and is confounded with every difference between those studies.")
+            text += (
+                " No study reports more than one of these arms: each hazard ratio compares arms of different "
+                "studies (a cross-study comparison resting on the study-effect model, not on randomisation), "
+                "and is confounded with every difference between those studies."
+            )
     return text
 
 
@@ -441,8 +648,11 @@ def _add_ppc(result: AnalysisResult, tree, entry: AnalysisEntry, data: SurvivalI
 
     if data.kind == "summaries":
         result.tables["ppc"] = summary_check(tree)
-        result.figures["ppc"] = survival_ppc_plot(result.tables["ppc"], title=f"{entry.title}: posterior predictive "
-                                                  "check", endpoint=entry.endpoint)
+        result.figures["ppc"] = survival_ppc_plot(
+            result.tables["ppc"],
+            title=f"{entry.title}: posterior predictive check",
+            endpoint=entry.endpoint,
+        )
     else:
         result.tables["ppc"] = events_check(tree)
 
@@ -450,10 +660,17 @@ def _add_ppc(result: AnalysisResult, tree, entry: AnalysisEntry, data: SurvivalI
 def _headline(result: AnalysisResult, endpoint: str, summaries, comparison) -> str:
     posterior = result.tables["posterior"]
     meds = posterior[posterior["variable"] == "median"]
-    text = "Posterior median " + endpoint + " " + "; ".join(
-        (f"{m.label}: " if m.label else "") + f"{m.median:.1f} months (95% CrI {m.ci_low:.1f} to {m.ci_high:.1f})"
-        + (f" [{m.beyond_data}]" if m.beyond_data else "")
-        for m in meds.itertuples())
+    text = (
+        "Posterior median "
+        + endpoint
+        + " "
+        + "; ".join(
+            (f"{m.label}: " if m.label else "")
+            + f"{m.median:.1f} months (95% CrI {m.ci_low:.1f} to {m.ci_high:.1f})"
+            + (f" [{m.beyond_data}]" if m.beyond_data else "")
+            for m in meds.itertuples()
+        )
+    )
     if summaries is not None:
         reported = summaries.table[summaries.table["quantity"] == "median"]
         if len(reported) == 1:
@@ -461,23 +678,34 @@ def _headline(result: AnalysisResult, endpoint: str, summaries, comparison) -> s
             text += f"; reported {r['value']:g} ({r['ci_low']:g} to {r['ci_high']:g})"
         land = posterior[posterior["variable"] == "landmark"]
         if len(land) and len(meds) == 1:
-            text += "; survival " + ", ".join(f"{float(r.label):g} mo {100 * r.median:.0f}%"
-                                              + (" (extrapolated)" if r.beyond_data else "") for r in land.itertuples())
+            text += "; survival " + ", ".join(
+                f"{float(r.label):g} mo {100 * r.median:.0f}%"
+                + (" (extrapolated)" if r.beyond_data else "")
+                for r in land.itertuples()
+            )
     for r in posterior[posterior["variable"] == "hazard_ratio"].itertuples():
-        text += (f"; hazard ratio {r.label}: {r.median:.2f} (95% CrI {r.ci_low:.2f} to {r.ci_high:.2f}), "
-                 f"P(HR < 1) = {r.p_hr_below_1:.3f}")
+        text += (
+            f"; hazard ratio {r.label}: {r.median:.2f} (95% CrI {r.ci_low:.2f} to {r.ci_high:.2f}), "
+            f"P(HR < 1) = {r.p_hr_below_1:.3f}"
+        )
     if comparison is not None and comparison.cox is not None:
         cox = comparison.cox
-        text += "; Cox " + ", ".join(f"{a} vs {cox.reference} {h:.2f} ({lo:.2f} to {hi:.2f})" for a, h, lo, hi in
-                                     zip(cox.arms, cox.hazard_ratio, cox.ci_low, cox.ci_high, strict=True))
+        text += "; Cox " + ", ".join(
+            f"{a} vs {cox.reference} {h:.2f} ({lo:.2f} to {hi:.2f})"
+            for a, h, lo, hi in zip(
+                cox.arms, cox.hazard_ratio, cox.ci_low, cox.ci_high, strict=True
+            )
+        )
         text += f", log-rank p = {comparison.log_rank.p_value:.3g}"
     if "log_hr_subgroup" in result.tree["posterior"]:
         post = result.tree["posterior"]
         hr = np.exp(post["log_hr_subgroup"])
         for label in hr["subgroup_contrast"].values:
             draws = hr.sel(subgroup_contrast=label).values.ravel()
-            text += (f"; hazard ratio {label}: {np.median(draws):.2f} "
-                     f"({np.quantile(draws, 0.025):.2f} to {np.quantile(draws, 0.975):.2f})")
+            text += (
+                f"; hazard ratio {label}: {np.median(draws):.2f} "
+                f"({np.quantile(draws, 0.025):.2f} to {np.quantile(draws, 0.975):.2f})"
+            )
     return text + "."
 
 
@@ -492,7 +720,9 @@ def _gated(tree):
     """The fit with only the variables the convergence gate looks at (parameters and the reported
     summaries; not the draws of every curve point)."""
     gated = tree.copy()
-    gated["posterior"] = tree["posterior"].to_dataset()[[v for v in GATED_VARIABLES if v in tree["posterior"]]]
+    gated["posterior"] = tree["posterior"].to_dataset()[
+        [v for v in GATED_VARIABLES if v in tree["posterior"]]
+    ]
     return gated
 
 
@@ -502,8 +732,16 @@ def _sensitivity_row(label: str, tree) -> dict:
     row: dict = {"prior": label}
     for s in tables.summarise_variable(post, "median").itertuples(index=False):
         name = f"median {s.label}" if s.label else "median"
-        row.update({f"{name} (months)": s.median, f"{name} low": s.ci_low, f"{name} high": s.ci_high})
+        row.update(
+            {f"{name} (months)": s.median, f"{name} low": s.ci_low, f"{name} high": s.ci_high}
+        )
     if "hazard_ratio" in post:
         for s in tables.summarise_variable(post, "hazard_ratio").itertuples(index=False):
-            row.update({f"HR {s.label}": s.median, f"HR {s.label} low": s.ci_low, f"HR {s.label} high": s.ci_high})
+            row.update(
+                {
+                    f"HR {s.label}": s.median,
+                    f"HR {s.label} low": s.ci_low,
+                    f"HR {s.label} high": s.ci_high,
+                }
+            )
     return row

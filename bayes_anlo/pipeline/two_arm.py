@@ -34,9 +34,13 @@ def arm_counts(tree) -> pd.DataFrame:
     arms = [str(a) for a in tree["posterior"]["arm"].values]
     index = tree["constant_data"]["arm_index"].values
     events, n = tree["observed_data"]["events"].values, tree["constant_data"]["n"].values
-    return pd.DataFrame({"arm": arms,
-                         "events": [int(events[index == k].sum()) for k in range(len(arms))],
-                         "n": [int(n[index == k].sum()) for k in range(len(arms))]})
+    return pd.DataFrame(
+        {
+            "arm": arms,
+            "events": [int(events[index == k].sum()) for k in range(len(arms))],
+            "n": [int(n[index == k].sum()) for k in range(len(arms))],
+        }
+    )
 
 
 def frequentist_contrast(counts: pd.DataFrame) -> pd.DataFrame:
@@ -47,14 +51,29 @@ def frequentist_contrast(counts: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for method in ("wald", "newcombe"):
         rd = risk_difference(e1, n1, e2, n2, method=method)
-        rows.append({"method": f"risk difference ({method.capitalize()} 95% CI)", "estimate": rd.estimate,
-                     "ci_low": rd.ci_low, "ci_high": rd.ci_high, "p_value": np.nan})
+        rows.append(
+            {
+                "method": f"risk difference ({method.capitalize()} 95% CI)",
+                "estimate": rd.estimate,
+                "ci_low": rd.ci_low,
+                "ci_high": rd.ci_high,
+                "p_value": np.nan,
+            }
+        )
     direction = "greater" if e1 / n1 >= e2 / n2 else "less"
-    tests = [("Fisher exact, two-sided", fisher_exact(e1, n1, e2, n2).p_value),
-             (f"Fisher exact, one-sided ({direction})", fisher_exact(e1, n1, e2, n2, alternative=direction).p_value),
-             ("Pearson chi-square", chi_square(e1, n1, e2, n2, correction=False).p_value),
-             ("chi-square with Yates' correction", chi_square(e1, n1, e2, n2, correction=True).p_value)]
-    rows += [{"method": m, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": p} for m, p in tests]
+    tests = [
+        ("Fisher exact, two-sided", fisher_exact(e1, n1, e2, n2).p_value),
+        (
+            f"Fisher exact, one-sided ({direction})",
+            fisher_exact(e1, n1, e2, n2, alternative=direction).p_value,
+        ),
+        ("Pearson chi-square", chi_square(e1, n1, e2, n2, correction=False).p_value),
+        ("chi-square with Yates' correction", chi_square(e1, n1, e2, n2, correction=True).p_value),
+    ]
+    rows += [
+        {"method": m, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": p}
+        for m, p in tests
+    ]
     return pd.DataFrame(rows)
 
 
@@ -63,29 +82,62 @@ def published_tests(entry: AnalysisEntry, counts: pd.DataFrame) -> pd.DataFrame 
     table = published_table(entry)
     if table is None:
         return None
-    pairs = {tuple(counts[["events", "n"]].to_numpy().ravel()), tuple(counts[["events", "n"]].to_numpy()[::-1].ravel())}
-    keep = [tuple(int(x) for x in r) in pairs for r in table[["events1", "n1", "events2", "n2"]].to_numpy()]
+    pairs = {
+        tuple(counts[["events", "n"]].to_numpy().ravel()),
+        tuple(counts[["events", "n"]].to_numpy()[::-1].ravel()),
+    }
+    keep = [
+        tuple(int(x) for x in r) in pairs
+        for r in table[["events1", "n1", "events2", "n2"]].to_numpy()
+    ]
     table = table[keep]
     if table.empty:
         return None
     stated = table["test_stated"].astype(str)
-    return pd.DataFrame({"method": np.where(stated.str.startswith("not stated"), "as printed (test not named)",
-                                            "as printed (" + stated + ")"),
-                         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                         "p_value": pd.to_numeric(table["p_printed"], errors="coerce"),
-                         "source": table["source"], "flag": table.get("flag", "")})
+    return pd.DataFrame(
+        {
+            "method": np.where(
+                stated.str.startswith("not stated"),
+                "as printed (test not named)",
+                "as printed (" + stated + ")",
+            ),
+            "estimate": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": pd.to_numeric(table["p_printed"], errors="coerce"),
+            "source": table["source"],
+            "flag": table.get("flag", ""),
+        }
+    )
 
 
 def bayesian_contrast(tree) -> pd.DataFrame:
     post = tree["posterior"].to_dataset()
     rows = []
-    for name, label in (("difference", "posterior of p1 - p2"), ("ratio", "posterior of p1 / p2"),
-                        ("odds_ratio", "posterior odds ratio")):
+    for name, label in (
+        ("difference", "posterior of p1 - p2"),
+        ("ratio", "posterior of p1 / p2"),
+        ("odds_ratio", "posterior odds ratio"),
+    ):
         s = tables.summarise_variable(post, name).iloc[0]
-        rows.append({"method": label, "estimate": s["median"], "ci_low": s["ci_low"], "ci_high": s["ci_high"],
-                     "p_value": np.nan})
-    rows.append({"method": "P(p1 > p2)", "estimate": float((post["difference"].values > 0).mean()),
-                 "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan})
+        rows.append(
+            {
+                "method": label,
+                "estimate": s["median"],
+                "ci_low": s["ci_low"],
+                "ci_high": s["ci_high"],
+                "p_value": np.nan,
+            }
+        )
+    rows.append(
+        {
+            "method": "P(p1 > p2)",
+            "estimate": float((post["difference"].values > 0).mean()),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -98,7 +150,9 @@ def _rows(frame: pd.DataFrame, method: str) -> pd.DataFrame:
     return rows
 
 
-def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int) -> AnalysisResult:
+def run_two_arm_analysis(
+    entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int
+) -> AnalysisResult:
     from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
 
     data = load_entry_data(entry)
@@ -108,21 +162,37 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
     conv = convergence(tree)
     counts = arm_counts(tree)
     arm1, arm2 = counts["arm"]
-    result = AnalysisResult(id=entry.id, title=entry.title, model=entry.model, tree=tree,
-                            converged=bool(conv.converged), convergence_reasons=list(conv.reasons),
-                            priors_text=describe_priors(model.priors),
-                            data_sources=sorted(set(data.table["source"]) - {""}))
+    result = AnalysisResult(
+        id=entry.id,
+        title=entry.title,
+        model=entry.model,
+        tree=tree,
+        converged=bool(conv.converged),
+        convergence_reasons=list(conv.reasons),
+        priors_text=describe_priors(model.priors),
+        data_sources=sorted(set(data.table["source"]) - {""}),
+    )
     title = figure_title(entry.title, result.converged)
     result.notes.append(f"p1 = {entry.outcome} with {arm1}; p2 = {entry.outcome} with {arm2}.")
     if entry.notes:
         result.notes.append(entry.notes)
     if "flag" in data.table:
-        result.flags = [f"{r.study} ({r.arm}): {r.flag}" for r in data.table.itertuples() if str(r.flag) not in ("", "nan")]
+        result.flags = [
+            f"{r.study} ({r.arm}): {r.flag}"
+            for r in data.table.itertuples()
+            if str(r.flag) not in ("", "nan")
+        ]
     result.tables["data"] = data.to_frame()
     result.tables["diagnostics"] = diagnostics_table(tree)
     result.tables["posterior"] = tables.posterior_summary(tree)
-    add_binary_ppc(result, tree, [str(u) for u in tree["observed_data"]["unit"].values],
-                   tree["constant_data"]["n"].values, entry, title=title)
+    add_binary_ppc(
+        result,
+        tree,
+        [str(u) for u in tree["observed_data"]["unit"].values],
+        tree["constant_data"]["n"].values,
+        entry,
+        title=title,
+    )
 
     bayes = bayesian_contrast(tree).assign(paradigm="Bayesian")
     freq = frequentist_contrast(counts).assign(paradigm="frequentist")
@@ -134,40 +204,76 @@ def run_two_arm_analysis(entry: AnalysisEntry, *, seed: int, sampler: SamplerSet
             if str(flag) not in ("", "nan"):
                 result.flags.append(f"printed p-value: {flag}")
     contrast = pd.concat(parts, ignore_index=True)
-    result.tables["contrast"] = contrast[["paradigm", "method", "estimate", "ci_low", "ci_high", "p_value"]
-                                         + [c for c in ("source",) if c in contrast]]
+    result.tables["contrast"] = contrast[
+        ["paradigm", "method", "estimate", "ci_low", "ci_high", "p_value"]
+        + [c for c in ("source",) if c in contrast]
+    ]
 
-    studies = tables.study_table(list(counts["arm"]), counts["events"].to_numpy(), counts["n"].to_numpy(), None)
+    studies = tables.study_table(
+        list(counts["arm"]), counts["events"].to_numpy(), counts["n"].to_numpy(), None
+    )
     rates = tables.summarise_variable(tree["posterior"].to_dataset(), "rate")
-    studies["shrunken"], studies["shrunken_low"], studies["shrunken_high"] = rates["median"].to_numpy(), rates["ci_low"].to_numpy(), rates["ci_high"].to_numpy()
+    studies["shrunken"], studies["shrunken_low"], studies["shrunken_high"] = (
+        rates["median"].to_numpy(),
+        rates["ci_low"].to_numpy(),
+        rates["ci_high"].to_numpy(),
+    )
     result.tables["studies"] = studies
-    diff_rows = _rows(bayes, "posterior of p1 - p2").assign(paradigm="Bayesian", method="difference p1 - p2 (Bayesian)", pi_low=np.nan, pi_high=np.nan)
-    wald = _rows(freq, "risk difference (Wald 95% CI)").assign(paradigm="frequentist", method="difference p1 - p2 (Wald)", pi_low=np.nan, pi_high=np.nan)
-    result.figures["forest"] = plots.forest_plot(studies, pd.concat([diff_rows, wald], ignore_index=True),
-                                                 title=title, outcome=entry.outcome, signed=True)
+    diff_rows = _rows(bayes, "posterior of p1 - p2").assign(
+        paradigm="Bayesian", method="difference p1 - p2 (Bayesian)", pi_low=np.nan, pi_high=np.nan
+    )
+    wald = _rows(freq, "risk difference (Wald 95% CI)").assign(
+        paradigm="frequentist", method="difference p1 - p2 (Wald)", pi_low=np.nan, pi_high=np.nan
+    )
+    result.figures["forest"] = plots.forest_plot(
+        studies,
+        pd.concat([diff_rows, wald], ignore_index=True),
+        title=title,
+        outcome=entry.outcome,
+        signed=True,
+    )
 
     diff = tree["posterior"]["difference"].values.ravel()
     add_prior_posterior(result, model, tree, title)
     curve = plots.exceedance_curve({"p1 - p2": diff}, np.linspace(-0.5, 0.5, 201))
-    result.figures["exceedance"] = plots.exceedance_plot(curve, entry.thresholds or (0.0,),
-                                                         title=f"{title}: P(p1 - p2 > t)",
-                                                         outcome=f"{entry.outcome} difference")
-    prior_tree = model.sample_prior_predictive(data, draws=4000, random_seed=derived_seed(analysis_seed, 7))
+    result.figures["exceedance"] = plots.exceedance_plot(
+        curve,
+        entry.thresholds or (0.0,),
+        title=f"{title}: P(p1 - p2 > t)",
+        outcome=f"{entry.outcome} difference",
+    )
+    prior_tree = model.sample_prior_predictive(
+        data, draws=4000, random_seed=derived_seed(analysis_seed, 7)
+    )
     add_power_scaling(result, model, prior=prior_tree["prior"].to_dataset())
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
-            model, data, tree, analysis_seed, lambda priors: make_model(entry, sampler, priors=priors), _sensitivity_row)
+            model,
+            data,
+            tree,
+            analysis_seed,
+            lambda priors: make_model(entry, sampler, priors=priors),
+            _sensitivity_row,
+        )
     fisher2 = _rows(freq, "Fisher exact, two-sided")["p_value"].iloc[0]
     d = _rows(bayes, "posterior of p1 - p2").iloc[0]
     p_greater = _rows(bayes, "P(p1 > p2)")["estimate"].iloc[0]
-    result.headline = (f"P({entry.outcome} with {arm1} > with {arm2}) = {p_greater:.3f}; "
-                       f"difference {tables.format_percent(d['estimate'])} (95% CrI {tables.format_interval(d['ci_low'], d['ci_high'])}); "
-                       f"Fisher exact two-sided p = {fisher2:.3f}"
-                       + (f" (printed: p = {printed['p_value'].iloc[0]:.3f})" if printed is not None else "") + ".")
+    result.headline = (
+        f"P({entry.outcome} with {arm1} > with {arm2}) = {p_greater:.3f}; "
+        f"difference {tables.format_percent(d['estimate'])} (95% CrI {tables.format_interval(d['ci_low'], d['ci_high'])}); "
+        f"Fisher exact two-sided p = {fisher2:.3f}"
+        + (f" (printed: p = {printed['p_value'].iloc[0]:.3f})" if printed is not None else "")
+        + "."
+    )
     return result
 
 
 def _sensitivity_row(label: str, tree) -> dict:
     s = tables.summarise_variable(tree["posterior"].to_dataset(), "difference").iloc[0]
-    return {"prior": label, "difference_median": s["median"], "difference_low": s["ci_low"],
-            "difference_high": s["ci_high"], "prob_p1_greater": float((tree["posterior"]["difference"].values > 0).mean())}
+    return {
+        "prior": label,
+        "difference_median": s["median"],
+        "difference_low": s["ci_low"],
+        "difference_high": s["ci_high"],
+        "prob_p1_greater": float((tree["posterior"]["difference"].values > 0).mean()),
+    }

@@ -22,7 +22,9 @@ import xarray as xr
 __all__ = ["forest", "summary"]
 
 
-def summary(tree: xr.DataTree, variables: tuple[str, ...] | None = None, level: float = 0.95) -> pd.DataFrame:
+def summary(
+    tree: xr.DataTree, variables: tuple[str, ...] | None = None, level: float = 0.95
+) -> pd.DataFrame:
     """Posterior summary of a fit: one row per reported quantity (rates, heterogeneity,
     contrasts), with its description, mean, SD, median and equal-tailed ``level`` interval."""
     from bayes_anlo.report.tables import posterior_summary
@@ -45,10 +47,16 @@ def forest(source, *, title: str | None = None, frequentist: bool = True):
     if not isinstance(source, xr.DataTree):
         tables_ = getattr(source, "tables", None)
         if not tables_ or "studies" not in tables_ or "comparison" not in tables_:
-            raise TypeError("forest() takes a fitted DataTree or an AnalysisResult with 'studies' and 'comparison' tables")
-        return plots.forest_plot(tables_["studies"], tables_["comparison"], title=title or source.title,
-                                 outcome=str(source.tree.attrs.get("outcome", "rate")),
-                                 subgroup_pooled=tables_.get("subgroup_pooled"))
+            raise TypeError(
+                "forest() takes a fitted DataTree or an AnalysisResult with 'studies' and 'comparison' tables"
+            )
+        return plots.forest_plot(
+            tables_["studies"],
+            tables_["comparison"],
+            title=title or source.title,
+            outcome=str(source.tree.attrs.get("outcome", "rate")),
+            subgroup_pooled=tables_.get("subgroup_pooled"),
+        )
     return _forest_of_fit(source, title=title, frequentist=frequentist)
 
 
@@ -57,8 +65,10 @@ def _forest_of_fit(tree: xr.DataTree, *, title: str | None, frequentist: bool):
     from bayes_anlo.report import plots, tables
 
     if "pooled_rate" not in tree["posterior"] or "observed_data" not in tree.children:
-        raise ValueError("forest() needs a binary fit with a pooled_rate (beta-binomial, logit-normal, nested, "
-                         "complete pooling)")
+        raise ValueError(
+            "forest() needs a binary fit with a pooled_rate (beta-binomial, logit-normal, nested, "
+            "complete pooling)"
+        )
     events = np.asarray(tree["observed_data"]["events"].values, dtype=int)
     n = np.asarray(tree["constant_data"]["n"].values, dtype=int)
     labels = [str(u) for u in tree["observed_data"]["unit"].values]
@@ -71,12 +81,16 @@ def _forest_of_fit(tree: xr.DataTree, *, title: str | None, frequentist: bool):
     comparison_freq = []
     if frequentist and len(events) >= 2:
         for transform, method in (("pft", "DL"), ("logit", "REML")):
-            comparison_freq.append(fq.pool_proportions(events, n, transform=transform, method=method))
+            comparison_freq.append(
+                fq.pool_proportions(events, n, transform=transform, method=method)
+            )
         try:
             comparison_freq.append(fq.glmm_logit(events, n))
         except (ValueError, RuntimeError):
             pass  # the GLMM row is left out when lme4-style ML does not converge
-    comparison = tables.comparison_table([tables.bayesian_comparison_rows(tree, model)], comparison_freq)
+    comparison = tables.comparison_table(
+        [tables.bayesian_comparison_rows(tree, model)], comparison_freq
+    )
     studies = tables.study_table(labels, events, n, tree, groups=groups)
     subgroup_pooled, test = None, ""
     if groups is not None:
@@ -85,6 +99,11 @@ def _forest_of_fit(tree: xr.DataTree, *, title: str | None, frequentist: bool):
             sub = fq.subgroup_analysis(events, groups, n=n, transform="logit", method="REML")
             test = tables.subgroup_test_text(sub)
         subgroup_pooled = tables.subgroup_pooled_rows(tree, sub, model)
-    return plots.forest_plot(studies, comparison, title=title or f"{model} fit",
-                             outcome=str(tree.attrs.get("outcome", "rate")), subgroup_pooled=subgroup_pooled,
-                             subgroup_test=test)
+    return plots.forest_plot(
+        studies,
+        comparison,
+        title=title or f"{model} fit",
+        outcome=str(tree.attrs.get("outcome", "rate")),
+        subgroup_pooled=subgroup_pooled,
+        subgroup_test=test,
+    )

@@ -36,12 +36,16 @@ def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
     return fig
 
 
-def new_figure(*, figsize: tuple[float, float], dpi: float = 110, layout: str | None = None) -> matplotlib.figure.Figure:
+def new_figure(
+    *, figsize: tuple[float, float], dpi: float = 110, layout: str | None = None
+) -> matplotlib.figure.Figure:
     """A figure not tracked by pyplot (call inside a :func:`literal_text` function)."""
     return matplotlib.figure.Figure(figsize=figsize, dpi=dpi, layout=layout)
 
 
-def literal_text(func: Callable[..., matplotlib.figure.Figure]) -> Callable[..., matplotlib.figure.Figure]:
+def literal_text(
+    func: Callable[..., matplotlib.figure.Figure],
+) -> Callable[..., matplotlib.figure.Figure]:
     """Decorator: build the figure with mathtext off and return it with every text literal."""
 
     @functools.wraps(func)

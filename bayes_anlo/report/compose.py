@@ -22,14 +22,45 @@ from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table
 
 #: Columns that hold proportions (shown as percentages) in the tables where they appear.
-RATE_COLUMNS = ("observed", "cp_low", "cp_high", "shrunken", "shrunken_low", "shrunken_high", "estimate",
-                "ci_low", "ci_high", "pi_low", "pi_high", "pooled_median", "pooled_low", "pooled_high",
-                "predictive_low", "predictive_high", "proportion", "threshold", "probability",
-                "difference_median", "difference_low", "difference_high")
+RATE_COLUMNS = (
+    "observed",
+    "cp_low",
+    "cp_high",
+    "shrunken",
+    "shrunken_low",
+    "shrunken_high",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "pooled_median",
+    "pooled_low",
+    "pooled_high",
+    "predictive_low",
+    "predictive_high",
+    "proportion",
+    "threshold",
+    "probability",
+    "difference_median",
+    "difference_low",
+    "difference_high",
+)
 #: Posterior variables on the probability scale (their summaries are shown as percentages).
-PERCENT_VARIABLES = ("pooled_rate", "mean_rate", "predictive_rate", "subgroup_rate", "subgroup_predictive_rate",
-                     "study_rate", "rate", "difference", "survival", "landmark", "predictive_survival",
-                     "predictive_landmark")
+PERCENT_VARIABLES = (
+    "pooled_rate",
+    "mean_rate",
+    "predictive_rate",
+    "subgroup_rate",
+    "subgroup_predictive_rate",
+    "study_rate",
+    "rate",
+    "difference",
+    "survival",
+    "landmark",
+    "predictive_survival",
+    "predictive_landmark",
+)
 
 
 def _fig(result: AnalysisResult, name: str, run_dir: Path, caption: str) -> list[Block]:
@@ -39,27 +70,42 @@ def _fig(result: AnalysisResult, name: str, run_dir: Path, caption: str) -> list
     return [Figure(run_dir / rel, rel, caption)]
 
 
-def _table(result: AnalysisResult, name: str, caption: str, columns: list[str] | None = None,
-           percent: tuple[str, ...] = ()) -> list[Block]:
+def _table(
+    result: AnalysisResult,
+    name: str,
+    caption: str,
+    columns: list[str] | None = None,
+    percent: tuple[str, ...] = (),
+) -> list[Block]:
     """A table of the result, with the named columns (that exist) shown as percentages."""
     if name not in result.tables:
         return []
     frame = result.tables[name]
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
-    return [Table(frame, caption, table_id=anchor(f"{result.id}-{name}"),
-                  percent_columns=tuple(c for c in percent if c in frame))]
+    return [
+        Table(
+            frame,
+            caption,
+            table_id=anchor(f"{result.id}-{name}"),
+            percent_columns=tuple(c for c in percent if c in frame),
+        )
+    ]
 
 
 def _survival_comparison_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Medians in months, hazard ratios plain, survival as a percentage, probabilities to 3 d.p."""
     out = frame.copy()
-    kind = ["median" if q.startswith("median") else "hr" if q.startswith("hazard") else "survival"
-            for q in frame["quantity"]]
+    kind = [
+        "median" if q.startswith("median") else "hr" if q.startswith("hazard") else "survival"
+        for q in frame["quantity"]
+    ]
     formats = {"median": "{:.1f}", "hr": "{:.3f}"}
     for column in ("estimate", "ci_low", "ci_high"):
-        out[column] = ["" if pd.isna(v) else (f"{100 * v:.1f}%" if k == "survival" else formats[k].format(v))
-                       for v, k in zip(frame[column], kind, strict=True)]
+        out[column] = [
+            "" if pd.isna(v) else (f"{100 * v:.1f}%" if k == "survival" else formats[k].format(v))
+            for v, k in zip(frame[column], kind, strict=True)
+        ]
     for column in ("p_value", "p_hr_below_1"):
         if column in frame:
             out[column] = ["" if pd.isna(v) else f"{v:.3g}" for v in frame[column]]
@@ -78,7 +124,11 @@ def _contrast_frame(frame: pd.DataFrame) -> pd.DataFrame:
             return f"{v:.3f}"
         if "ratio" in row["method"] or "p1 / p2" in row["method"]:
             return f"{v:.3g}"
-        return f"{100 * v:+.1f} pp" if "difference" in row["method"] or "p1 - p2" in row["method"] else f"{v:.3g}"
+        return (
+            f"{100 * v:+.1f} pp"
+            if "difference" in row["method"] or "p1 - p2" in row["method"]
+            else f"{v:.3g}"
+        )
 
     for column in ("estimate", "ci_low", "ci_high"):
         out[column] = [value(r, column) for _, r in frame.iterrows()]
@@ -89,9 +139,13 @@ def _contrast_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def _power_scaling_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in ("prior", "likelihood"):
-        out[column] = ["not computed (flat prior)" if pd.isna(v) else f"{v:.3f}" for v in frame[column]]
+        out[column] = [
+            "not computed (flat prior)" if pd.isna(v) else f"{v:.3f}" for v in frame[column]
+        ]
     if "prior_percentile" in frame:
-        out["prior_percentile"] = ["" if pd.isna(v) else f"{v:.1f}%" for v in frame["prior_percentile"]]
+        out["prior_percentile"] = [
+            "" if pd.isna(v) else f"{v:.1f}%" for v in frame["prior_percentile"]
+        ]
     return out
 
 
@@ -103,32 +157,55 @@ def _posterior_table(result: AnalysisResult) -> list[Block]:
     value_columns = ["median", "ci_low", "ci_high", "mean", "sd"]
     is_rate = frame["variable"].isin(PERCENT_VARIABLES)
     for c in value_columns:
-        frame[c] = [f"{100 * v:.1f}%" if rate else f"{v:.3g}" for v, rate in zip(frame[c], is_rate, strict=True)]
+        frame[c] = [
+            f"{100 * v:.1f}%" if rate else f"{v:.3g}"
+            for v, rate in zip(frame[c], is_rate, strict=True)
+        ]
     extra = ["p_hr_below_1"] if "p_hr_below_1" in frame else []  # survival: P(hazard ratio < 1)
     if extra:
         frame["p_hr_below_1"] = ["" if pd.isna(v) else f"{v:.3f}" for v in frame["p_hr_below_1"]]
     frame = frame[["variable", "label", "description"] + value_columns + extra].rename(
-        columns={"p_hr_below_1": "P(HR < 1)"})
-    return [Table(frame, "Posterior summaries (median and 95% equal-tailed credible interval)",
-                  table_id=anchor(f"{result.id}-posterior"))]
+        columns={"p_hr_below_1": "P(HR < 1)"}
+    )
+    return [
+        Table(
+            frame,
+            "Posterior summaries (median and 95% equal-tailed credible interval)",
+            table_id=anchor(f"{result.id}-posterior"),
+        )
+    ]
 
 
 def audit_blocks(audits: dict) -> list[Block]:
     """The audit section: per audited paper, the verdict counts and every flagged number."""
-    blocks: list[Block] = [Heading("Audit of the printed numbers", 2, anchor="audit"), Paragraph(
-        "Before re-analysing a paper, its printed statistics were recomputed under the methods it could have "
-        "used (bayes-anlo audit). Flagged rows are numbers that no method reproduces, that only a method other "
-        "than the one named reproduces, that disagree with another printing of the same quantity, or whose "
-        "parts do not sum to their total.")]
+    blocks: list[Block] = [
+        Heading("Audit of the printed numbers", 2, anchor="audit"),
+        Paragraph(
+            "Before re-analysing a paper, its printed statistics were recomputed under the methods it could have "
+            "used (bayes-anlo audit). Flagged rows are numbers that no method reproduces, that only a method other "
+            "than the one named reproduces, that disagree with another printing of the same quantity, or whose "
+            "parts do not sum to their total."
+        ),
+    ]
     for name, audit in audits.items():
         counts = audit.summary()
         blocks.append(Heading(f"Audit: {name}", 3, anchor=anchor(f"audit-{name}")))
-        blocks.append(Paragraph(f"{int(counts.sum())} checks: " + ", ".join(f"{int(v)} {k}" for k, v in counts.items() if v)
-                                + f". Full table: `tables/audit__{name}.csv`."))
+        blocks.append(
+            Paragraph(
+                f"{int(counts.sum())} checks: "
+                + ", ".join(f"{int(v)} {k}" for k, v in counts.items() if v)
+                + f". Full table: `tables/audit__{name}.csv`."
+            )
+        )
         flagged = audit.flagged_table
         if len(flagged):
-            blocks.append(Table(flagged[["location", "printed", "named_method", "matching", "verdict", "note"]],
-                                "Flagged numbers", table_id=anchor(f"audit-{name}-flagged")))
+            blocks.append(
+                Table(
+                    flagged[["location", "printed", "named_method", "matching", "verdict", "note"]],
+                    "Flagged numbers",
+                    table_id=anchor(f"audit-{name}-flagged"),
+                )
+            )
     return blocks
 
 
@@ -149,7 +226,9 @@ def _marked(result: AnalysisResult, blocks: list[Block]) -> list[Block]:
     out = []
     for b in blocks:
         if isinstance(b, Table):
-            b = Table(b.frame, _mark(result, b.caption), anchor(b.table_id), b.percent_columns, b.digits)
+            b = Table(
+                b.frame, _mark(result, b.caption), anchor(b.table_id), b.percent_columns, b.digits
+            )
         elif isinstance(b, Figure):
             b = Figure(b.path, b.relative, _mark(result, b.caption))
         out.append(b)
@@ -161,22 +240,62 @@ def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
     if "subgroup_pooled" in r.tables:
         frame = r.tables["subgroup_pooled"].copy()
         frame["k"] = ["" if pd.isna(k) else str(int(k)) for k in frame["k"]]
-        blocks.append(Table(frame[[c for c in ["subgroup", "paradigm", "method", "k", "estimate", "ci_low", "ci_high",
-                                               "pi_low", "pi_high", "note"] if c in frame]],
-                            f"Pooled estimate of each subgroup ({r.by or 'subgroup'}): Bayesian "
-                            "subgroup mean (posterior median, 95% CrI) and each subgroup pooled on its own (frequentist); "
-                            "pi_*: 95% interval for a new study of the subgroup",
-                            table_id=anchor(f"{r.id}-subgroup_pooled"),
-                            percent_columns=tuple(c for c in RATE_COLUMNS if c in frame)))
+        blocks.append(
+            Table(
+                frame[
+                    [
+                        c
+                        for c in [
+                            "subgroup",
+                            "paradigm",
+                            "method",
+                            "k",
+                            "estimate",
+                            "ci_low",
+                            "ci_high",
+                            "pi_low",
+                            "pi_high",
+                            "note",
+                        ]
+                        if c in frame
+                    ]
+                ],
+                f"Pooled estimate of each subgroup ({r.by or 'subgroup'}): Bayesian "
+                "subgroup mean (posterior median, 95% CrI) and each subgroup pooled on its own (frequentist); "
+                "pi_*: 95% interval for a new study of the subgroup",
+                table_id=anchor(f"{r.id}-subgroup_pooled"),
+                percent_columns=tuple(c for c in RATE_COLUMNS if c in frame),
+            )
+        )
     if "subgroup_contrasts" in r.tables:
         frame = r.tables["subgroup_contrasts"].rename(columns={"prob_a_greater": "P(A > B)"})
-        blocks.append(Table(frame, "Posterior contrasts between subgroups: difference of subgroup mean rates A - B "
-                            "(posterior median, 95% CrI) and the posterior probability that A's rate exceeds B's",
-                            table_id=anchor(f"{r.id}-subgroup_contrasts"),
-                            percent_columns=("difference_median", "difference_low", "difference_high")))
-    blocks += _table(r, "subgroups_frequentist", "Frequentist subgroup analysis (logit, REML)",
-                     ["subgroup", "method", "k", "total_events", "total_n", "estimate", "ci_low", "ci_high", "tau2", "i2"],
-                     percent=RATE_COLUMNS)
+        blocks.append(
+            Table(
+                frame,
+                "Posterior contrasts between subgroups: difference of subgroup mean rates A - B "
+                "(posterior median, 95% CrI) and the posterior probability that A's rate exceeds B's",
+                table_id=anchor(f"{r.id}-subgroup_contrasts"),
+                percent_columns=("difference_median", "difference_low", "difference_high"),
+            )
+        )
+    blocks += _table(
+        r,
+        "subgroups_frequentist",
+        "Frequentist subgroup analysis (logit, REML)",
+        [
+            "subgroup",
+            "method",
+            "k",
+            "total_events",
+            "total_n",
+            "estimate",
+            "ci_low",
+            "ci_high",
+            "tau2",
+            "i2",
+        ],
+        percent=RATE_COLUMNS,
+    )
     blocks += _table(r, "subgroup_tests", "Tests for subgroup differences")
     return blocks
 
@@ -187,7 +306,8 @@ SURVIVAL_READING_NOTE = (
     "patient data or reconstructed pseudo-patients, the frequentist rows follow R's survival package: "
     "Kaplan-Meier medians with the Brookmeyer-Crowley 95% CI (survfit, log band; empty = not reached), the "
     "log-rank test (survdiff) and the Cox proportional-hazards hazard ratio with its Wald 95% CI (coxph, Efron "
-    "ties).")
+    "ties)."
+)
 
 READING_NOTES = (
     "**Bayesian beside frequentist.** Each comparison row is a pooled estimate of the same quantity on the same "
@@ -231,19 +351,52 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
     status = "" if r.converged else " (NOT CONVERGED)"
     blocks: list[Block] = [Heading(f"Analysis: {r.title}{status}", 2, anchor=f"analysis-{key}")]
     if not r.converged:
-        blocks.append(Paragraph("**NOT CONVERGED**: " + "; ".join(r.convergence_reasons)
-                                + ". Every number of this analysis is unreliable.", css="warning"))
+        blocks.append(
+            Paragraph(
+                "**NOT CONVERGED**: "
+                + "; ".join(r.convergence_reasons)
+                + ". Every number of this analysis is unreliable.",
+                css="warning",
+            )
+        )
     if r.headline:
         blocks.append(Paragraph(r.headline, css="headline"))
 
     blocks.append(Heading("Data and sources", 3, anchor=f"data-{key}"))
-    data_cols = ["study"] + ([r.by] if r.by else []) + [
-        "subgroup", "arm", "line", "outcome", "events", "n", "proportion", "derived", "source",
-        "endpoint", "quantity", "value", "time", "unit"]
+    data_cols = (
+        ["study"]
+        + ([r.by] if r.by else [])
+        + [
+            "subgroup",
+            "arm",
+            "line",
+            "outcome",
+            "events",
+            "n",
+            "proportion",
+            "derived",
+            "source",
+            "endpoint",
+            "quantity",
+            "value",
+            "time",
+            "unit",
+        ]
+    )
     if "data" in r.tables:
         data = r.tables["data"]
-        filled = [c for c in dict.fromkeys(data_cols) if c in data and data[c].astype(str).replace("nan", "").ne("").any()]
-        blocks += _table(r, "data", "Data analysed (each number with its source)", filled, percent=("proportion",))
+        filled = [
+            c
+            for c in dict.fromkeys(data_cols)
+            if c in data and data[c].astype(str).replace("nan", "").ne("").any()
+        ]
+        blocks += _table(
+            r,
+            "data",
+            "Data analysed (each number with its source)",
+            filled,
+            percent=("proportion",),
+        )
 
     blocks.append(Heading("Model and priors", 3, anchor=f"model-{key}"))
     blocks.append(Paragraph(f"Model `{r.model}`. Priors: {r.priors_text}."))
@@ -251,91 +404,203 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
 
     blocks.append(Heading("Convergence diagnostics", 3, anchor=f"convergence-{key}"))
     status = "converged" if r.converged else "NOT CONVERGED: " + "; ".join(r.convergence_reasons)
-    blocks.append(Paragraph(f"{status[0].upper()}{status[1:]}.", css="" if r.converged else "warning"))
-    blocks += _table(r, "diagnostics", "R-hat, effective sample sizes and Monte Carlo standard errors")
+    blocks.append(
+        Paragraph(f"{status[0].upper()}{status[1:]}.", css="" if r.converged else "warning")
+    )
+    blocks += _table(
+        r, "diagnostics", "R-hat, effective sample sizes and Monte Carlo standard errors"
+    )
 
     blocks.append(Heading("Results", 3, anchor=f"results-{key}"))
     blocks += _posterior_table(r)
-    blocks += _table(r, "exceedance", "Posterior probability that the rate exceeds each threshold",
-                     percent=("threshold",))
+    blocks += _table(
+        r,
+        "exceedance",
+        "Posterior probability that the rate exceeds each threshold",
+        percent=("threshold",),
+    )
     grouped = "subgroup_pooled" in r.tables
-    blocks += _fig(r, "forest", run_dir, "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and "
-                   + ("each subgroup's pooled rows (Bayesian and frequentist) under its studies, then the pooled "
-                      "estimates by method, with the test for subgroup differences under the axis."
-                      if grouped else "pooled estimates by method."))
-    blocks += _fig(r, "shrinkage", run_dir, "Shrinkage: each observed rate moves toward "
-                   + ("its subgroup's mean (solid line, one colour per subgroup)" if grouped else "the pooled estimate")
-                   + ", more so for small studies.")
-    blocks += _fig(r, "exceedance", run_dir, "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.")
-    blocks += _fig(r, "prior_posterior", run_dir, "Prior (exact density, dashed) and posterior (histogram of draws) of "
-                   "the parameters a prior can move with few studies: the pooled rate or difference and the "
-                   "heterogeneity (ICC, tau, between-subgroup SD).")
-    blocks += _fig(r, "survival_curve", run_dir, "Posterior survival curve of the typical study (median and 95% "
-                   "band), the 95% band for a new study, and the reported medians and landmark rates.")
+    blocks += _fig(
+        r,
+        "forest",
+        run_dir,
+        "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and "
+        + (
+            "each subgroup's pooled rows (Bayesian and frequentist) under its studies, then the pooled "
+            "estimates by method, with the test for subgroup differences under the axis."
+            if grouped
+            else "pooled estimates by method."
+        ),
+    )
+    blocks += _fig(
+        r,
+        "shrinkage",
+        run_dir,
+        "Shrinkage: each observed rate moves toward "
+        + (
+            "its subgroup's mean (solid line, one colour per subgroup)"
+            if grouped
+            else "the pooled estimate"
+        )
+        + ", more so for small studies.",
+    )
+    blocks += _fig(
+        r,
+        "exceedance",
+        run_dir,
+        "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.",
+    )
+    blocks += _fig(
+        r,
+        "prior_posterior",
+        run_dir,
+        "Prior (exact density, dashed) and posterior (histogram of draws) of "
+        "the parameters a prior can move with few studies: the pooled rate or difference and the "
+        "heterogeneity (ICC, tau, between-subgroup SD).",
+    )
+    blocks += _fig(
+        r,
+        "survival_curve",
+        run_dir,
+        "Posterior survival curve of the typical study (median and 95% "
+        "band), the 95% band for a new study, and the reported medians and landmark rates.",
+    )
 
     blocks.append(Heading("Bayesian beside frequentist", 3, anchor=f"compare-{key}"))
     if r.model == "piecewise_exponential":
-        blocks += [Table(_survival_comparison_frame(r.tables["comparison"]), "Hazard ratios, medians and landmark "
-                         "survival: posterior beside reported or frequentist values (medians in months; survival "
-                         "as a percentage)", table_id=anchor(f"{r.id}-comparison"))]
+        blocks += [
+            Table(
+                _survival_comparison_frame(r.tables["comparison"]),
+                "Hazard ratios, medians and landmark "
+                "survival: posterior beside reported or frequentist values (medians in months; survival "
+                "as a percentage)",
+                table_id=anchor(f"{r.id}-comparison"),
+            )
+        ]
         if "reconstruction" in r.tables:
             from bayes_anlo.survival.guyot import DIAGNOSTIC_DESCRIPTIONS
 
-            blocks.append(Paragraph("Guyot reconstruction of the digitised curves. " + "; ".join(
-                f"`{k}`: {v}" for k, v in DIAGNOSTIC_DESCRIPTIONS.items() if k in r.tables["reconstruction"]) + "."))
-            blocks += _table(r, "reconstruction", "Reconstruction diagnostics, one row per digitised curve")
+            blocks.append(
+                Paragraph(
+                    "Guyot reconstruction of the digitised curves. "
+                    + "; ".join(
+                        f"`{k}`: {v}"
+                        for k, v in DIAGNOSTIC_DESCRIPTIONS.items()
+                        if k in r.tables["reconstruction"]
+                    )
+                    + "."
+                )
+            )
+            blocks += _table(
+                r, "reconstruction", "Reconstruction diagnostics, one row per digitised curve"
+            )
     else:
         blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
     if "contrast" in r.tables:
-        blocks += [Table(_contrast_frame(r.tables["contrast"]), "Arm 1 against arm 2: Bayesian posterior, "
-                         "frequentist tests and intervals, and what the paper printed", table_id=anchor(f"{r.id}-contrast"))]
+        blocks += [
+            Table(
+                _contrast_frame(r.tables["contrast"]),
+                "Arm 1 against arm 2: Bayesian posterior, "
+                "frequentist tests and intervals, and what the paper printed",
+                table_id=anchor(f"{r.id}-contrast"),
+            )
+        ]
     blocks += _subgroup_blocks(r)
-    blocks += _table(r, "leave_one_out", "Leave-one-study-out (logit transform, REML): the pooled rate without each "
-                     "study, with its 95% CI and prediction interval (rate scale), tau^2 (logit scale) and I^2 (%) "
-                     "of the remaining studies", percent=RATE_COLUMNS)
+    blocks += _table(
+        r,
+        "leave_one_out",
+        "Leave-one-study-out (logit transform, REML): the pooled rate without each "
+        "study, with its 95% CI and prediction interval (rate scale), tau^2 (logit scale) and I^2 (%) "
+        "of the remaining studies",
+        percent=RATE_COLUMNS,
+    )
 
     blocks.append(Heading("Posterior predictive checks", 3, anchor=f"ppc-{key}"))
-    blocks += _table(r, "ppc", "Test statistics: observed value, replicated distribution and posterior predictive p-value")
-    blocks += _table(r, "ppc_units", "Observed events per study beside the 90% posterior predictive interval")
-    blocks += _fig(r, "ppc", run_dir, "Posterior predictive check: each observed value (dark square) against the "
-                   "90% interval of its replicates (red); orange rows lie outside it. Histograms: each test statistic "
-                   "over replicated data sets, with the observed value as a dark line.")
+    blocks += _table(
+        r,
+        "ppc",
+        "Test statistics: observed value, replicated distribution and posterior predictive p-value",
+    )
+    blocks += _table(
+        r, "ppc_units", "Observed events per study beside the 90% posterior predictive interval"
+    )
+    blocks += _fig(
+        r,
+        "ppc",
+        run_dir,
+        "Posterior predictive check: each observed value (dark square) against the "
+        "90% interval of its replicates (red); orange rows lie outside it. Histograms: each test statistic "
+        "over replicated data sets, with the observed value as a dark line.",
+    )
 
     blocks.append(Heading("Prior sensitivity", 3, anchor=f"sens-{key}"))
     blocks += [Paragraph(text) for text in r.sections.get("sensitivity", [])]
     if "power_scaling" in r.tables:
-        blocks.append(Table(_power_scaling_frame(r.tables["power_scaling"]),
-                            "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 scaling; "
-                            "prior_percentile: where the posterior median lies in the prior)",
-                            table_id=anchor(f"{r.id}-power_scaling")))
-    what = {"piecewise_exponential": "Median survival by arm (months) and hazard ratios against the reference arm",
-            "two_arm": "Difference p1 - p2 and P(p1 > p2)"}
-    blocks += _table(r, "sensitivity", f"{what.get(r.model, 'Pooled rate')} under alternative priors "
-                     "(posterior median and 95% CrI)", percent=RATE_COLUMNS)
+        blocks.append(
+            Table(
+                _power_scaling_frame(r.tables["power_scaling"]),
+                "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 scaling; "
+                "prior_percentile: where the posterior median lies in the prior)",
+                table_id=anchor(f"{r.id}-power_scaling"),
+            )
+        )
+    what = {
+        "piecewise_exponential": "Median survival by arm (months) and hazard ratios against the reference arm",
+        "two_arm": "Difference p1 - p2 and P(p1 > p2)",
+    }
+    blocks += _table(
+        r,
+        "sensitivity",
+        f"{what.get(r.model, 'Pooled rate')} under alternative priors "
+        "(posterior median and 95% CrI)",
+        percent=RATE_COLUMNS,
+    )
     return _marked(r, blocks)
 
 
-def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: Path, audits: dict | None = None) -> list[Block]:
+def compose_report(
+    spec, results: list[AnalysisResult], record: dict, run_dir: Path, audits: dict | None = None
+) -> list[Block]:
     """Blocks of the run report (see module docstring for the sections)."""
     blocks: list[Block] = [Heading(spec.title, 1)]
     if spec.description:
         blocks.append(Paragraph(spec.description))
     unconverged = [r for r in results if not r.converged]
     if unconverged:
-        blocks.append(Paragraph(
-            "**NOT CONVERGED.** " + "; ".join(f"{r.id}: {', '.join(r.convergence_reasons)}" for r in unconverged)
-            + ". Estimates from these analyses are not reliable; each of their tables and figures is marked.",
-            css="warning"))
+        blocks.append(
+            Paragraph(
+                "**NOT CONVERGED.** "
+                + "; ".join(f"{r.id}: {', '.join(r.convergence_reasons)}" for r in unconverged)
+                + ". Estimates from these analyses are not reliable; each of their tables and figures is marked.",
+                css="warning",
+            )
+        )
     else:
-        blocks.append(Paragraph("All analyses passed the convergence gate (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences).", css="ok"))
+        blocks.append(
+            Paragraph(
+                "All analyses passed the convergence gate (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences).",
+                css="ok",
+            )
+        )
 
     blocks.append(Heading("Summary", 2, anchor="summary"))
-    blocks.append(Bullets(tuple(f"**{r.title}** ({r.model}{'' if r.converged else ', NOT CONVERGED'}): {r.headline}"
-                                for r in results if r.headline)))
+    blocks.append(
+        Bullets(
+            tuple(
+                f"**{r.title}** ({r.model}{'' if r.converged else ', NOT CONVERGED'}): {r.headline}"
+                for r in results
+                if r.headline
+            )
+        )
+    )
     blocks.append(Heading("How to read this report", 2, anchor="reading"))
     binary = any(r.model != "piecewise_exponential" for r in results)
     survival = any(r.model == "piecewise_exponential" for r in results)
-    blocks += [Paragraph(text) for text in READING_NOTES if binary or not text.startswith("**Bayesian beside")]
+    blocks += [
+        Paragraph(text)
+        for text in READING_NOTES
+        if binary or not text.startswith("**Bayesian beside")
+    ]
     if survival:
         blocks.append(Paragraph(SURVIVAL_READING_NOTE))
     keys = analysis_keys(results)
@@ -346,18 +611,38 @@ def compose_report(spec, results: list[AnalysisResult], record: dict, run_dir: P
     items = list(spec.limitations)
     for r in results:
         items += [f"{r.title}: {flag}" for flag in r.flags]
-    blocks.append(Bullets(tuple(dict.fromkeys(items))) if items else Paragraph("No data flags were raised."))
+    blocks.append(
+        Bullets(tuple(dict.fromkeys(items))) if items else Paragraph("No data flags were raised.")
+    )
     if audits:
         blocks += audit_blocks(audits)
 
     blocks.append(Heading("Reproducibility", 2, anchor="reproducibility"))
-    blocks.append(Paragraph(
-        f"Spec `{record['spec_path']}` (sha256 `{record['spec_sha256'][:16]}`), seed {record['seed']}, run at "
-        f"{record['started_at']} in {record['wall_seconds']:.1f} s. Re-run with `bayes-anlo run {record['spec_path']} --out DIR`; "
-        "the same spec and seed give identical draws and tables on the same machine and package versions "
-        "(on another CPU, NUTS draws may differ by Monte Carlo error)."))
-    blocks.append(Table(pd.DataFrame(
-        [{"analysis": r.id, "data sha256": h[:16]} for r in results for h in [record["data_sha256"].get(r.id, "")]]),
-        "Hashes of the data each analysis used"))
-    blocks.append(Paragraph("Software and platform: " + ", ".join(f"{k} {v}" for k, v in json.loads(record["versions"]).items()) + "."))
+    blocks.append(
+        Paragraph(
+            f"Spec `{record['spec_path']}` (sha256 `{record['spec_sha256'][:16]}`), seed {record['seed']}, run at "
+            f"{record['started_at']} in {record['wall_seconds']:.1f} s. Re-run with `bayes-anlo run {record['spec_path']} --out DIR`; "
+            "the same spec and seed give identical draws and tables on the same machine and package versions "
+            "(on another CPU, NUTS draws may differ by Monte Carlo error)."
+        )
+    )
+    blocks.append(
+        Table(
+            pd.DataFrame(
+                [
+                    {"analysis": r.id, "data sha256": h[:16]}
+                    for r in results
+                    for h in [record["data_sha256"].get(r.id, "")]
+                ]
+            ),
+            "Hashes of the data each analysis used",
+        )
+    )
+    blocks.append(
+        Paragraph(
+            "Software and platform: "
+            + ", ".join(f"{k} {v}" for k, v in json.loads(record["versions"]).items())
+            + "."
+        )
+    )
     return blocks

@@ -43,7 +43,9 @@ def subgroup_colours(levels) -> dict[str, tuple]:
     return {str(level): palette[i % len(palette)] for i, level in enumerate(dict.fromkeys(levels))}
 
 
-def forest_rows(studies: pd.DataFrame, comparison: pd.DataFrame, subgroup_pooled: pd.DataFrame | None = None) -> pd.DataFrame:
+def forest_rows(
+    studies: pd.DataFrame, comparison: pd.DataFrame, subgroup_pooled: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The rows of a forest plot, top to bottom: ``kind`` (``header``, ``study``, ``pooled``,
     ``overall``), ``label``, the study row index (studies) or comparison row index (pooled rows).
 
@@ -58,20 +60,39 @@ def forest_rows(studies: pd.DataFrame, comparison: pd.DataFrame, subgroup_pooled
         for level in dict.fromkeys(studies["subgroup"].astype(str)):
             members = np.flatnonzero(studies["subgroup"].astype(str).to_numpy() == level)
             single = " (single study)" if len(members) == 1 else ""
-            rows.append({"kind": "header", "label": f"{level}{single}", "index": -1, "subgroup": level})
-            rows += [{"kind": "study", "label": _study_label(studies.iloc[i]), "index": int(i), "subgroup": level}
-                     for i in members]
+            rows.append(
+                {"kind": "header", "label": f"{level}{single}", "index": -1, "subgroup": level}
+            )
+            rows += [
+                {
+                    "kind": "study",
+                    "label": _study_label(studies.iloc[i]),
+                    "index": int(i),
+                    "subgroup": level,
+                }
+                for i in members
+            ]
             part = subgroup_pooled.reset_index(drop=True)
             for j in np.flatnonzero(part["subgroup"].astype(str).to_numpy() == level):
                 r = part.iloc[j]
-                rows.append({"kind": "pooled", "label": f"  {r['method']} ({r['paradigm']})", "index": int(j),
-                             "subgroup": level})
+                rows.append(
+                    {
+                        "kind": "pooled",
+                        "label": f"  {r['method']} ({r['paradigm']})",
+                        "index": int(j),
+                        "subgroup": level,
+                    }
+                )
     else:
-        rows += [{"kind": "study", "label": _study_label(studies.iloc[i]), "index": i, "subgroup": ""}
-                 for i in range(len(studies))]
+        rows += [
+            {"kind": "study", "label": _study_label(studies.iloc[i]), "index": i, "subgroup": ""}
+            for i in range(len(studies))
+        ]
     rows.append({"kind": "gap", "label": "", "index": -1, "subgroup": ""})
-    rows += [{"kind": "overall", "label": f"{r.method} ({r.paradigm})", "index": j, "subgroup": ""}
-             for j, r in enumerate(comparison.itertuples(index=False))]
+    rows += [
+        {"kind": "overall", "label": f"{r.method} ({r.paradigm})", "index": j, "subgroup": ""}
+        for j, r in enumerate(comparison.itertuples(index=False))
+    ]
     return pd.DataFrame(rows)
 
 
@@ -82,14 +103,25 @@ def _study_label(row) -> str:
 def _diamond(ax, row, yy, colour, half_height=0.25):
     if "pi_low" in row and not np.isnan(row["pi_low"]):
         ax.plot([row["pi_low"], row["pi_high"]], [yy, yy], color=colour, lw=1, ls=":")
-    ax.fill([row["ci_low"], row["estimate"], row["ci_high"], row["estimate"]],
-            [yy, yy + half_height, yy, yy - half_height], color=colour, alpha=0.85)
+    ax.fill(
+        [row["ci_low"], row["estimate"], row["ci_high"], row["estimate"]],
+        [yy, yy + half_height, yy, yy - half_height],
+        color=colour,
+        alpha=0.85,
+    )
 
 
 @literal_text
-def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, outcome: str,
-                signed: bool = False, subgroup_pooled: pd.DataFrame | None = None,
-                subgroup_test: str = "") -> matplotlib.figure.Figure:
+def forest_plot(
+    studies: pd.DataFrame,
+    comparison: pd.DataFrame,
+    *,
+    title: str,
+    outcome: str,
+    signed: bool = False,
+    subgroup_pooled: pd.DataFrame | None = None,
+    subgroup_test: str = "",
+) -> matplotlib.figure.Figure:
     """Observed rates (Clopper-Pearson), shrunken rates, and pooled estimates from every method.
 
     ``studies`` is :func:`~bayes_anlo.report.tables.study_table`; ``comparison`` is
@@ -110,12 +142,26 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
         if row.kind == "study":
             s = studies.iloc[row.index]
             ax.plot([s["cp_low"], s["cp_high"]], [yy + 0.12] * 2, color=OBSERVED, lw=1.5)
-            ax.plot(s["observed"], yy + 0.12, "s", color=OBSERVED, ms=4 + 4 * np.sqrt(s["n"] / studies["n"].max()),
-                    label="observed (Clopper-Pearson 95% CI)" if first_study else None)
+            ax.plot(
+                s["observed"],
+                yy + 0.12,
+                "s",
+                color=OBSERVED,
+                ms=4 + 4 * np.sqrt(s["n"] / studies["n"].max()),
+                label="observed (Clopper-Pearson 95% CI)" if first_study else None,
+            )
             if "shrunken" in studies:
-                ax.plot([s["shrunken_low"], s["shrunken_high"]], [yy - 0.12] * 2, color=BAYES, lw=1.5)
-                ax.plot(s["shrunken"], yy - 0.12, "o", color=BAYES, ms=5,
-                        label="shrunken (posterior median, 95% CrI)" if first_study else None)
+                ax.plot(
+                    [s["shrunken_low"], s["shrunken_high"]], [yy - 0.12] * 2, color=BAYES, lw=1.5
+                )
+                ax.plot(
+                    s["shrunken"],
+                    yy - 0.12,
+                    "o",
+                    color=BAYES,
+                    ms=5,
+                    label="shrunken (posterior median, 95% CrI)" if first_study else None,
+                )
             first_study = False
         elif row.kind == "pooled":
             r = pooled_part.iloc[row.index]
@@ -136,23 +182,43 @@ def forest_plot(studies: pd.DataFrame, comparison: pd.DataFrame, *, title: str, 
         ax.set_xlim(max(-1.0, low), 1.0)
         ax.axvline(0, color="#999999", lw=0.8, ls="--")
     else:  # wide enough for every interval drawn (prediction intervals included)
-        drawn = [studies["cp_high"]] + [frame[c] for frame in (comparison, pooled_part) if frame is not None
-                                        for c in ("ci_high", "pi_high") if c in frame]
+        drawn = [studies["cp_high"]] + [
+            frame[c]
+            for frame in (comparison, pooled_part)
+            if frame is not None
+            for c in ("ci_high", "pi_high")
+            if c in frame
+        ]
         upper = float(np.nanmax(pd.concat(drawn, ignore_index=True).to_numpy(dtype=float)))
         ax.set_xlim(0, 1 if upper > 0.6 else min(1, upper + 0.05))
     _percent_axis(ax)
-    ax.set_xlabel(f"{outcome} (proportion of patients)" + (f"\n{subgroup_test}" if subgroup_test else ""))
+    ax.set_xlabel(
+        f"{outcome} (proportion of patients)" + (f"\n{subgroup_test}" if subgroup_test else "")
+    )
     ax.set_title(title, fontsize=11)
     ax.grid(axis="x", alpha=0.3)
     handles, _ = ax.get_legend_handles_labels()
-    handles.append(matplotlib.patches.Patch(color="#888888", label="pooled estimate, 95% interval (diamond)"))
+    handles.append(
+        matplotlib.patches.Patch(color="#888888", label="pooled estimate, 95% interval (diamond)")
+    )
     has_pi = comparison["pi_low"].notna().any() or (
-        pooled_part is not None and "pi_low" in pooled_part and pooled_part["pi_low"].notna().any())
+        pooled_part is not None and "pi_low" in pooled_part and pooled_part["pi_low"].notna().any()
+    )
     if has_pi:
-        handles.append(matplotlib.lines.Line2D([], [], color="#888888", ls=":", label="95% prediction interval"))
+        handles.append(
+            matplotlib.lines.Line2D(
+                [], [], color="#888888", ls=":", label="95% prediction interval"
+            )
+        )
     below = 0.55 + (0.3 if subgroup_test else 0.0)  # inches from the axis to the legend
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -below / max(1.5, 0.36 * total)),
-              ncol=2, fontsize=7.5, frameon=False)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -below / max(1.5, 0.36 * total)),
+        ncol=2,
+        fontsize=7.5,
+        frameon=False,
+    )
     fig.tight_layout()
     return fig
 
@@ -175,17 +241,31 @@ def prior_posterior_plot(densities: pd.DataFrame, *, title: str) -> matplotlib.f
         post = part[part["series"] == "posterior"]
         prior = part[part["series"] == "prior"]
         if len(post):
-            ax.fill_between(post["x"], post["density"], step="mid", color=BAYES, alpha=0.35, lw=0,
-                            label="posterior (histogram of draws)")
+            ax.fill_between(
+                post["x"],
+                post["density"],
+                step="mid",
+                color=BAYES,
+                alpha=0.35,
+                lw=0,
+                label="posterior (histogram of draws)",
+            )
         if len(prior):
-            ax.plot(prior["x"], prior["density"], color=PRIOR, ls="--", lw=1.6, label="prior (exact density)")
+            ax.plot(
+                prior["x"],
+                prior["density"],
+                color=PRIOR,
+                ls="--",
+                lw=1.6,
+                label="prior (exact density)",
+            )
         ax.set_xlabel(str(part["axis_label"].iloc[0]), fontsize=8.5)
         ax.set_yticks([])
         ax.tick_params(labelsize=7.5)
         if bool(part["percent"].iloc[0]):
             _percent_axis(ax)
         ax.grid(alpha=0.3)
-    for ax in axes[len(names):]:
+    for ax in axes[len(names) :]:
         ax.axis("off")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
@@ -196,14 +276,23 @@ def prior_posterior_plot(densities: pd.DataFrame, *, title: str) -> matplotlib.f
 
 def exceedance_curve(draws: dict[str, np.ndarray], grid: np.ndarray) -> pd.DataFrame:
     """P(rate > t) over a grid of thresholds t, for each named set of draws."""
-    rows = [pd.DataFrame({"series": name, "threshold": grid,
-                          "probability": (np.asarray(d).ravel()[None, :] > grid[:, None]).mean(axis=1)})
-            for name, d in draws.items()]
+    rows = [
+        pd.DataFrame(
+            {
+                "series": name,
+                "threshold": grid,
+                "probability": (np.asarray(d).ravel()[None, :] > grid[:, None]).mean(axis=1),
+            }
+        )
+        for name, d in draws.items()
+    ]
     return pd.concat(rows, ignore_index=True)
 
 
 @literal_text
-def exceedance_plot(curve: pd.DataFrame, thresholds: tuple[float, ...], *, title: str, outcome: str) -> matplotlib.figure.Figure:
+def exceedance_plot(
+    curve: pd.DataFrame, thresholds: tuple[float, ...], *, title: str, outcome: str
+) -> matplotlib.figure.Figure:
     fig = new_figure(figsize=(6.5, 3.6))
     ax = fig.subplots()
     for name, part in curve.groupby("series", sort=False):
@@ -222,7 +311,9 @@ def exceedance_plot(curve: pd.DataFrame, thresholds: tuple[float, ...], *, title
 
 
 @literal_text
-def ppc_plot(ppc: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str) -> matplotlib.figure.Figure:
+def ppc_plot(
+    ppc: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str
+) -> matplotlib.figure.Figure:
     """Histogram of each replicated statistic with the observed value marked and its p-value."""
     names = [s for s in ppc["statistic"] if s in replicated]
     cols = min(3, max(1, len(names)))
@@ -235,7 +326,7 @@ def ppc_plot(ppc: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str
         ax.axvline(row["observed"], color=BAYES, lw=2)
         ax.set_title(f"{name}\np = {row['p_value']:.2f}", fontsize=9)
         ax.tick_params(labelsize=7)
-    for ax in axes.ravel()[len(names):]:
+    for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -243,8 +334,14 @@ def ppc_plot(ppc: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str
 
 
 @literal_text
-def shrinkage_plot(studies: pd.DataFrame, pooled: float, *, title: str, outcome: str,
-                   subgroup_means: pd.DataFrame | None = None) -> matplotlib.figure.Figure:
+def shrinkage_plot(
+    studies: pd.DataFrame,
+    pooled: float,
+    *,
+    title: str,
+    outcome: str,
+    subgroup_means: pd.DataFrame | None = None,
+) -> matplotlib.figure.Figure:
     """Observed rate -> shrunken rate for each unit, with the pooled estimate as a reference line.
 
     With ``subgroup_means`` (columns ``subgroup``, ``median``: the posterior median of each
@@ -256,37 +353,71 @@ def shrinkage_plot(studies: pd.DataFrame, pooled: float, *, title: str, outcome:
     fig = new_figure(figsize=(6.5, 0.9 + 0.3 * len(studies)))
     ax = fig.subplots()
     if grouped:
-        order_levels = {lv: i for i, lv in enumerate(dict.fromkeys(studies["subgroup"].astype(str)))}
-        order = studies.assign(_g=studies["subgroup"].astype(str).map(order_levels)).sort_values(
-            ["_g", "observed"], ascending=[False, True]).reset_index(drop=True)
+        order_levels = {
+            lv: i for i, lv in enumerate(dict.fromkeys(studies["subgroup"].astype(str)))
+        }
+        order = (
+            studies.assign(_g=studies["subgroup"].astype(str).map(order_levels))
+            .sort_values(["_g", "observed"], ascending=[False, True])
+            .reset_index(drop=True)
+        )
         colours = subgroup_colours(order_levels)
     else:
         order = studies.sort_values("observed").reset_index(drop=True)
         colours = {}
     for i, row in order.iterrows():
         colour = colours.get(str(row["subgroup"]), BAYES) if grouped else BAYES
-        ax.annotate("", xy=(row.shrunken, i), xytext=(row.observed, i),
-                    arrowprops={"arrowstyle": "->", "color": colour if grouped else "#777777", "lw": 1})
+        ax.annotate(
+            "",
+            xy=(row.shrunken, i),
+            xytext=(row.observed, i),
+            arrowprops={"arrowstyle": "->", "color": colour if grouped else "#777777", "lw": 1},
+        )
         ax.plot(row.observed, i, "s", color=OBSERVED, ms=4)
         ax.plot(row.shrunken, i, "o", color=colour, ms=5)
     if grouped:
-        means = subgroup_means.assign(subgroup=subgroup_means["subgroup"].astype(str)).set_index("subgroup")["median"]
+        means = subgroup_means.assign(subgroup=subgroup_means["subgroup"].astype(str)).set_index(
+            "subgroup"
+        )["median"]
         for level, colour in colours.items():
             rows = np.flatnonzero(order["subgroup"].astype(str).to_numpy() == level)
             if len(rows) and level in means.index:
-                ax.plot([means[level]] * 2, [rows.min() - 0.4, rows.max() + 0.4], color=colour, lw=2.2, alpha=0.8,
-                        label=f"{level}: subgroup mean")
-    ax.axvline(pooled, color=BAYES if not grouped else "#555555", ls="--", lw=1, label="pooled (posterior median)")
+                ax.plot(
+                    [means[level]] * 2,
+                    [rows.min() - 0.4, rows.max() + 0.4],
+                    color=colour,
+                    lw=2.2,
+                    alpha=0.8,
+                    label=f"{level}: subgroup mean",
+                )
+    ax.axvline(
+        pooled,
+        color=BAYES if not grouped else "#555555",
+        ls="--",
+        lw=1,
+        label="pooled (posterior median)",
+    )
     ax.set_yticks(range(len(order)))
-    ax.set_yticklabels([f"{lab} ({int(e)}/{int(n)})" for lab, e, n in zip(order["label"], order["events"], order["n"], strict=True)], fontsize=8)
+    ax.set_yticklabels(
+        [
+            f"{lab} ({int(e)}/{int(n)})"
+            for lab, e, n in zip(order["label"], order["events"], order["n"], strict=True)
+        ],
+        fontsize=8,
+    )
     if grouped:
         for tick, level in zip(ax.get_yticklabels(), order["subgroup"].astype(str), strict=True):
             tick.set_color(colours[level])
     _percent_axis(ax)
     ax.set_xlabel(f"{outcome}: observed (square) to shrunken (circle)")
     ax.set_title(title, fontsize=11)
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(0.8, 0.3 * len(order) - 0.1)),
-              ncol=2 if grouped else 1, frameon=False)
+    ax.legend(
+        fontsize=7.5,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.5 / max(0.8, 0.3 * len(order) - 0.1)),
+        ncol=2 if grouped else 1,
+        frameon=False,
+    )
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig

@@ -41,18 +41,32 @@ STATISTICS = {
     "chi2_homogeneity": ("chi-square homogeneity", "Pearson X\u00b2 against a common rate", False),
     "min_rate": ("lowest study rate", "lowest observed rate", True),
     "max_rate": ("highest study rate", "highest observed rate", True),
-    "chi2_discrepancy": ("chi-square discrepancy (realised)", "X\u00b2 discrepancy T(y, \u03b8)", False),
+    "chi2_discrepancy": (
+        "chi-square discrepancy (realised)",
+        "X\u00b2 discrepancy T(y, \u03b8)",
+        False,
+    ),
 }
 
 #: Terms of :func:`bayes_anlo.checks.survival_ppc.summary_check`, in panel order:
 #: (panel title, x label with ``{endpoint}``, percent axis).
 TERMS = {
     "median": ("Reported medians vs posterior predictive", "median {endpoint} (months)", False),
-    "landmark": ("Reported landmark survival vs posterior predictive", "{endpoint} landmark survival", True),
-    "events_after": ("Events after the last reported time vs posterior predictive",
-                     "events after last reported time (count)", False),
-    "km_joint": ("Medians and landmarks jointly, per study (lower = closer fit)",
-                 "Mahalanobis discrepancy of the reported summaries", False),
+    "landmark": (
+        "Reported landmark survival vs posterior predictive",
+        "{endpoint} landmark survival",
+        True,
+    ),
+    "events_after": (
+        "Events after the last reported time vs posterior predictive",
+        "events after last reported time (count)",
+        False,
+    ),
+    "km_joint": (
+        "Medians and landmarks jointly, per study (lower = closer fit)",
+        "Mahalanobis discrepancy of the reported summaries",
+        False,
+    ),
 }
 
 _FONT = 8.5
@@ -61,8 +75,12 @@ _ROW = 0.3  # inches per row of an interval panel
 
 
 def _highlight_handle() -> matplotlib.patches.Patch:
-    return matplotlib.patches.Patch(facecolor=HIGHLIGHT, alpha=0.35, edgecolor=HIGHLIGHT,
-                                    label=f"outside 90% predictive interval (two-sided p < {HIGHLIGHT_P:g})")
+    return matplotlib.patches.Patch(
+        facecolor=HIGHLIGHT,
+        alpha=0.35,
+        edgecolor=HIGHLIGHT,
+        label=f"outside 90% predictive interval (two-sided p < {HIGHLIGHT_P:g})",
+    )
 
 
 def _interval_rows(ax, labels: list[str], low, median, high, observed, extreme) -> None:
@@ -73,8 +91,15 @@ def _interval_rows(ax, labels: list[str], low, median, high, observed, extreme) 
             ax.axhspan(yy - 0.45, yy + 0.45, color=HIGHLIGHT, alpha=0.18, lw=0)
         ax.plot([lo, hi], [yy, yy], color=BAYES, lw=2.2, alpha=0.75, solid_capstyle="butt")
         ax.plot(med, yy, "o", mfc="white", mec=BAYES, mew=1.5, ms=8)
-        ax.plot(obs, yy, "s", color=HIGHLIGHT if hot else OBSERVED, mec="black" if hot else OBSERVED, ms=5.5,
-                zorder=3)
+        ax.plot(
+            obs,
+            yy,
+            "s",
+            color=HIGHLIGHT if hot else OBSERVED,
+            mec="black" if hot else OBSERVED,
+            ms=5.5,
+            zorder=3,
+        )
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=_FONT)
     for tick, hot in zip(ax.get_yticklabels(), extreme, strict=True):
@@ -88,9 +113,21 @@ def _interval_rows(ax, labels: list[str], low, median, high, observed, extreme) 
 
 def _legend_handles(observed: str, any_extreme: bool) -> list:
     handles = [
-        matplotlib.lines.Line2D([], [], color=OBSERVED, marker="s", ls="none", ms=5.5, label=observed),
-        matplotlib.lines.Line2D([], [], color=BAYES, lw=2.2, alpha=0.75, marker="o", mfc="white", mec=BAYES,
-                                ms=7, label="replicated: median and 90% predictive interval"),
+        matplotlib.lines.Line2D(
+            [], [], color=OBSERVED, marker="s", ls="none", ms=5.5, label=observed
+        ),
+        matplotlib.lines.Line2D(
+            [],
+            [],
+            color=BAYES,
+            lw=2.2,
+            alpha=0.75,
+            marker="o",
+            mfc="white",
+            mec=BAYES,
+            ms=7,
+            label="replicated: median and 90% predictive interval",
+        ),
     ]
     if any_extreme:
         handles.append(_highlight_handle())
@@ -98,8 +135,14 @@ def _legend_handles(observed: str, any_extreme: bool) -> list:
 
 
 @literal_text
-def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str, np.ndarray], *, title: str,
-                    outcome: str) -> plt.Figure:
+def binary_ppc_plot(
+    ppc: pd.DataFrame,
+    units: pd.DataFrame,
+    replicated: dict[str, np.ndarray],
+    *,
+    title: str,
+    outcome: str,
+) -> plt.Figure:
     """Posterior predictive check of a binary fit: each unit's observed rate against the 90%
     predictive interval of its replicated rate, and one histogram per global test statistic.
 
@@ -114,7 +157,9 @@ def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str
     """
     if len(units) == 0:
         raise ValueError("binary_ppc_plot: the unit table is empty (no studies to draw)")
-    overall = ppc[ppc["unit"].fillna("").astype(str) == ""]  # global rows (NaN when read back from CSV)
+    overall = ppc[
+        ppc["unit"].fillna("").astype(str) == ""
+    ]  # global rows (NaN when read back from CSV)
     names = [s for s in STATISTICS if s in replicated and (overall["statistic"] == s).any()]
     k = len(units)
     if k == 1:  # the lowest and the highest rate are the same number: one panel, "the study's rate"
@@ -135,39 +180,69 @@ def binary_ppc_plot(ppc: pd.DataFrame, units: pd.DataFrame, replicated: dict[str
     n = units["n"].to_numpy(dtype=float)
     obs = units["observed"].to_numpy(dtype=float)
     extreme = (units["p_two_sided"].to_numpy(dtype=float) < HIGHLIGHT_P).tolist()
-    labels = [f"{lab} ({int(e)}/{int(m)})" for lab, e, m in zip(units["label"], obs, n, strict=True)]
-    low, med, high = (units[c].to_numpy(dtype=float) / n for c in ("replicated_low", "replicated_median",
-                                                                     "replicated_high"))
+    labels = [
+        f"{lab} ({int(e)}/{int(m)})" for lab, e, m in zip(units["label"], obs, n, strict=True)
+    ]
+    low, med, high = (
+        units[c].to_numpy(dtype=float) / n
+        for c in ("replicated_low", "replicated_median", "replicated_high")
+    )
     _interval_rows(ax, labels, low, med, high, obs / n, extreme)
     right = min(1.0, float(np.nanmax(np.concatenate([high, obs / n]))) * 1.08 + 0.02)
     ax.set_xlim(-0.015 * right, right)
     _percent_axis(ax)
-    ax.set_xlabel(f"{outcome} (proportion of patients): observed vs replicated", fontsize=_FONT + 0.5)
+    ax.set_xlabel(
+        f"{outcome} (proportion of patients): observed vs replicated", fontsize=_FONT + 0.5
+    )
     ax.set_ylabel("study or subgroup (events/n)", fontsize=_FONT + 0.5)
-    ax.set_title("Observed rate of each study against its 90% posterior predictive interval", fontsize=10)
-    top.legend(handles=_legend_handles("observed rate (events/n)", any(extreme)), loc="outside lower center",
-               ncol=2, fontsize=_SMALL, frameon=False)
+    ax.set_title(
+        "Observed rate of each study against its 90% posterior predictive interval", fontsize=10
+    )
+    top.legend(
+        handles=_legend_handles("observed rate (events/n)", any(extreme)),
+        loc="outside lower center",
+        ncol=2,
+        fontsize=_SMALL,
+        frameon=False,
+    )
 
     # one histogram per global statistic
     if names:
         axes = np.atleast_1d(bottom.subplots(hist_rows, cols, squeeze=False)).ravel()
         for hax, name in zip(axes, names, strict=False):
             row = overall.loc[overall["statistic"] == name].iloc[0]
-            _statistic_panel(hax, name, np.asarray(replicated[name], dtype=float).ravel(), float(row["observed"]),
-                             float(row["p_value"]), single=k == 1)
-        for hax in axes[len(names):]:
+            _statistic_panel(
+                hax,
+                name,
+                np.asarray(replicated[name], dtype=float).ravel(),
+                float(row["observed"]),
+                float(row["p_value"]),
+                single=k == 1,
+            )
+        for hax in axes[len(names) :]:
             hax.axis("off")
             hax.set_label("unused")
-        bottom.suptitle("Test statistics, replicated vs observed (p = share of replicates above the observed value)",
-                        fontsize=9.5)
-        bottom.legend(handles=[matplotlib.patches.Patch(color=REPLICATED, label="replicated data sets"),
-                               matplotlib.lines.Line2D([], [], color=OBSERVED, lw=2, label="observed data")],
-                      loc="outside lower center", ncol=2, fontsize=_SMALL, frameon=False)
+        bottom.suptitle(
+            "Test statistics, replicated vs observed (p = share of replicates above the observed value)",
+            fontsize=9.5,
+        )
+        bottom.legend(
+            handles=[
+                matplotlib.patches.Patch(color=REPLICATED, label="replicated data sets"),
+                matplotlib.lines.Line2D([], [], color=OBSERVED, lw=2, label="observed data"),
+            ],
+            loc="outside lower center",
+            ncol=2,
+            fontsize=_SMALL,
+            frameon=False,
+        )
     fig.suptitle(title, fontsize=11)
     return fig
 
 
-def _statistic_panel(ax, name: str, values: np.ndarray, observed: float, p: float, single: bool = False) -> None:
+def _statistic_panel(
+    ax, name: str, values: np.ndarray, observed: float, p: float, single: bool = False
+) -> None:
     """Histogram of one replicated statistic (range cut at its 99.5% quantile unless the observed
     value lies further out) with the observed value as a vertical line."""
     panel_title, xlabel, percent = STATISTICS[name]
@@ -192,12 +267,20 @@ def _statistic_panel(ax, name: str, values: np.ndarray, observed: float, p: floa
     ax.tick_params(labelsize=_SMALL + 0.5)
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
     if percent:
-        ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(xmax=1, decimals=1 if hi - lo < 0.05 else 0))
+        ax.xaxis.set_major_formatter(
+            matplotlib.ticker.PercentFormatter(xmax=1, decimals=1 if hi - lo < 0.05 else 0)
+        )
     else:
         ax.ticklabel_format(axis="x", style="plain", useOffset=False)
     if name == "chi2_discrepancy":  # the one line that is not simply the observed statistic
         ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
-        ax.legend(handles=[ax.lines[-1]], fontsize=_SMALL, loc="upper right", frameon=False, handlelength=1.2)
+        ax.legend(
+            handles=[ax.lines[-1]],
+            fontsize=_SMALL,
+            loc="upper right",
+            frameon=False,
+            handlelength=1.2,
+        )
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -227,11 +310,15 @@ def survival_ppc_plot(check: pd.DataFrame, *, title: str, endpoint: str) -> plt.
     realised discrepancy (lower is closer to the model).
     """
     if check is None or len(check) == 0:
-        raise ValueError("survival_ppc_plot: the check table is empty (no reported summaries to draw)")
+        raise ValueError(
+            "survival_ppc_plot: the check table is empty (no reported summaries to draw)"
+        )
     unknown = sorted(set(check["term"]) - set(TERMS))
     if unknown:
-        raise ValueError(f"survival_ppc_plot: unknown term(s) {', '.join(map(repr, unknown))}; "
-                         f"expected {', '.join(TERMS)}")
+        raise ValueError(
+            f"survival_ppc_plot: unknown term(s) {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(TERMS)}"
+        )
     terms = [t for t in TERMS if (check["term"] == t).any()]
     parts = [check[check["term"] == t] for t in terms]
     heights = [1.25 + _ROW * len(p) for p in parts]
@@ -241,10 +328,15 @@ def survival_ppc_plot(check: pd.DataFrame, *, title: str, endpoint: str) -> plt.
     for ax, term, part in zip(axes[:, 0], terms, parts, strict=True):
         panel_title, xlabel, percent = TERMS[term]
         ax.set_label(term)
-        labels = [_survival_label(term, r, t) for r, t in zip(part["row"], part["time"].astype(float), strict=True)]
+        labels = [
+            _survival_label(term, r, t)
+            for r, t in zip(part["row"], part["time"].astype(float), strict=True)
+        ]
         extreme = (part["p_two_sided"].to_numpy(dtype=float) < HIGHLIGHT_P).tolist()
-        cols = [part[c].to_numpy(dtype=float) for c in ("predicted_low", "predicted_median", "predicted_high",
-                                                         "observed")]
+        cols = [
+            part[c].to_numpy(dtype=float)
+            for c in ("predicted_low", "predicted_median", "predicted_high", "observed")
+        ]
         _interval_rows(ax, labels, *cols, extreme)
         right = float(np.nanmax(np.concatenate([cols[2], cols[3]])))
         if percent:
@@ -259,9 +351,17 @@ def survival_ppc_plot(check: pd.DataFrame, *, title: str, endpoint: str) -> plt.
         ax.set_xlabel(xlabel.format(endpoint=endpoint), fontsize=_FONT + 0.5)
         ax.set_ylabel("study", fontsize=_FONT)
         ax.set_title(panel_title, fontsize=9.5, loc="left")
-    observed = "observed (reported value; for the joint check its median realised discrepancy)" \
-        if "km_joint" in terms else "observed (reported value)"
-    fig.legend(handles=_legend_handles(observed, any_extreme), loc="outside lower center", ncol=2,
-               fontsize=_SMALL, frameon=False)
+    observed = (
+        "observed (reported value; for the joint check its median realised discrepancy)"
+        if "km_joint" in terms
+        else "observed (reported value)"
+    )
+    fig.legend(
+        handles=_legend_handles(observed, any_extreme),
+        loc="outside lower center",
+        ncol=2,
+        fontsize=_SMALL,
+        frameon=False,
+    )
     fig.suptitle(title, fontsize=11)
     return fig

@@ -85,11 +85,16 @@ def plotted_priors(priors: PriorSet, posterior: xr.Dataset) -> dict[str, tuple]:
     mu = _prior_of(priors, "mu") or _prior_of(priors, "p")
     if "pooled_rate" in posterior and mu is not None:
         unit = mu.bounds()[0] >= 0.0 and mu.bounds()[1] <= 1.0
-        out["pooled_rate"] = (lambda x, m=mu: rate_density(m, x),
-                              (lambda q, m=mu: m.quantile(q)) if unit else (lambda q, m=mu: expit(m.quantile(q))))
+        out["pooled_rate"] = (
+            lambda x, m=mu: rate_density(m, x),
+            (lambda q, m=mu: m.quantile(q)) if unit else (lambda q, m=mu: expit(m.quantile(q))),
+        )
     kappa = _prior_of(priors, "kappa")
     if "icc" in posterior and "kappa" in posterior and kappa is not None:
-        out["icc"] = (lambda c, k=kappa: icc_density(k, c), lambda q, k=kappa: 1.0 / (1.0 + k.quantile(1.0 - np.asarray(q))))
+        out["icc"] = (
+            lambda c, k=kappa: icc_density(k, c),
+            lambda q, k=kappa: 1.0 / (1.0 + k.quantile(1.0 - np.asarray(q))),
+        )
     for name in ("tau", "sigma_subgroup"):
         dist = _prior_of(priors, name)
         if name in posterior and dist is not None:
@@ -112,7 +117,9 @@ def _plot_range(name: str, post: np.ndarray, prior_quantile) -> tuple[float, flo
     return max(lo, 0.0), hi
 
 
-def prior_posterior_table(priors: PriorSet, tree: xr.DataTree, *, points: int = 300, bins: int = 50) -> pd.DataFrame:
+def prior_posterior_table(
+    priors: PriorSet, tree: xr.DataTree, *, points: int = 300, bins: int = 50
+) -> pd.DataFrame:
     """Long table behind the prior/posterior figure: for each parameter with an exact prior
     density (:func:`plotted_priors`), the prior density on a grid (``series = "prior"``) and a
     histogram of the posterior draws (``series = "posterior"``: bin centres, density).
@@ -129,13 +136,25 @@ def prior_posterior_table(priors: PriorSet, tree: xr.DataTree, *, points: int = 
             continue
         counts, edges = np.histogram(post, bins=bins, range=(lo, hi))
         widths = np.diff(edges)
-        frames.append(pd.DataFrame({"parameter": name, "series": "posterior", "x": (edges[:-1] + edges[1:]) / 2,
-                                    "density": counts / (len(post) * widths)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "parameter": name,
+                    "series": "posterior",
+                    "x": (edges[:-1] + edges[1:]) / 2,
+                    "density": counts / (len(post) * widths),
+                }
+            )
+        )
         # open grid (the end points can be singular, e.g. Beta(0.5, 0.5) or icc at 0)
         grid = np.linspace(lo, hi, points + 2)[1:-1]
-        frames.append(pd.DataFrame({"parameter": name, "series": "prior", "x": grid, "density": dens(grid)}))
+        frames.append(
+            pd.DataFrame({"parameter": name, "series": "prior", "x": grid, "density": dens(grid)})
+        )
     if not frames:
-        return pd.DataFrame(columns=["parameter", "axis_label", "series", "x", "density", "percent"])
+        return pd.DataFrame(
+            columns=["parameter", "axis_label", "series", "x", "density", "percent"]
+        )
     table = pd.concat(frames, ignore_index=True)
     table.insert(1, "axis_label", table["parameter"].map(AXIS_LABELS).fillna(table["parameter"]))
     table["percent"] = table["parameter"].isin(PERCENT)

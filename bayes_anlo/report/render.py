@@ -60,8 +60,8 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    path: Path          # absolute path of the PNG while rendering
-    relative: str       # path written into report.md (relative to the run directory)
+    path: Path  # absolute path of the PNG while rendering
+    relative: str  # path written into report.md (relative to the run directory)
     caption: str = ""
 
 
@@ -88,7 +88,9 @@ def _formatted(table: Table) -> pd.DataFrame:
     frame = table.frame.copy()
     for column in frame.columns:
         pct = column in table.percent_columns
-        frame[column] = [_cell(v.item() if hasattr(v, "item") else v, pct, table.digits) for v in frame[column]]
+        frame[column] = [
+            _cell(v.item() if hasattr(v, "item") else v, pct, table.digits) for v in frame[column]
+        ]
     return frame
 
 
@@ -130,12 +132,17 @@ def to_markdown(blocks: list[Block]) -> str:
             frame = _formatted(block)
             header = "| " + " | ".join(_md_cell(c) for c in frame.columns) + " |"
             rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-            rows = ["| " + " | ".join(_md_cell(v) for v in r) + " |" for r in frame.itertuples(index=False)]
+            rows = [
+                "| " + " | ".join(_md_cell(v) for v in r) + " |"
+                for r in frame.itertuples(index=False)
+            ]
             caption = [f"*{_md_line(block.caption)}*", ""] if block.caption else []
             out.append("\n".join(caption + [header, rule] + rows))
         elif isinstance(block, Figure):
             caption = _md_line(block.caption)
-            out.append(f"![{caption}]({quote(block.relative)})" + (f"\n\n*{caption}*" if caption else ""))
+            out.append(
+                f"![{caption}]({quote(block.relative)})" + (f"\n\n*{caption}*" if caption else "")
+            )
     return "\n\n".join(out) + "\n"
 
 
@@ -182,31 +189,43 @@ def _inline(text: str) -> str:
 
 
 def to_html(blocks: list[Block], title: str) -> str:
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>{_CSS}</style></head><body>"]
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+    ]
     toc = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
     for block in blocks:
         if isinstance(block, Heading):
-            parts.append(f"<h{block.level} id=\"{_attr(_heading_anchor(block))}\">{_inline(block.text)}</h{block.level}>")
+            parts.append(
+                f'<h{block.level} id="{_attr(_heading_anchor(block))}">{_inline(block.text)}</h{block.level}>'
+            )
             if block.level == 1 and toc:
-                links = " · ".join(f"<a href=\"#{_attr(_heading_anchor(b))}\">{html.escape(b.text)}</a>" for b in toc)
+                links = " · ".join(
+                    f'<a href="#{_attr(_heading_anchor(b))}">{html.escape(b.text)}</a>' for b in toc
+                )
                 parts.append(f"<nav>{links}</nav>")
         elif isinstance(block, Paragraph):
-            css = f" class=\"{_attr(anchor(block.css))}\"" if block.css else ""
+            css = f' class="{_attr(anchor(block.css))}"' if block.css else ""
             parts.append(f"<p{css}>{_inline(block.text)}</p>")
         elif isinstance(block, Bullets):
             parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>")
         elif isinstance(block, Table):
             frame = _formatted(block)
-            tid = f" id=\"{_attr(anchor(block.table_id))}\"" if block.table_id else ""
+            tid = f' id="{_attr(anchor(block.table_id))}"' if block.table_id else ""
             head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-            body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
-                           for r in frame.itertuples(index=False))
+            body = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+                for r in frame.itertuples(index=False)
+            )
             cap = f"<caption>{html.escape(block.caption)}</caption>" if block.caption else ""
-            parts.append(f"<table{tid}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            parts.append(
+                f"<table{tid}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            )
         elif isinstance(block, Figure):
             data = base64.b64encode(Path(block.path).read_bytes()).decode()
-            parts.append(f"<figure><img alt=\"{_attr(block.caption)}\" src=\"data:image/png;base64,{data}\">"
-                         f"<figcaption>{html.escape(block.caption)}</figcaption></figure>")
+            parts.append(
+                f'<figure><img alt="{_attr(block.caption)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(block.caption)}</figcaption></figure>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts)

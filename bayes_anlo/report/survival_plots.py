@@ -35,8 +35,15 @@ def _has_interval(low, high) -> bool:
 
 
 @literal_text
-def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, endpoint: str,
-                  informed_until: float | None = None, observed_km: pd.DataFrame | None = None) -> matplotlib.figure.Figure:
+def survival_plot(
+    band: pd.DataFrame,
+    reported: pd.DataFrame,
+    *,
+    title: str,
+    endpoint: str,
+    informed_until: float | None = None,
+    observed_km: pd.DataFrame | None = None,
+) -> matplotlib.figure.Figure:
     """Posterior survival curve (median, 95% band) and a new study's 95% band, with the reported
     medians (at 50%) and landmark rates drawn over them.
 
@@ -52,7 +59,11 @@ def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, end
     single = len(groups) == 1
     colours = [BAYES] if single else list(matplotlib.colormaps["tab10"].colors)
     if observed_km is not None and len(observed_km):
-        km = observed_km.rename(columns={"arm": "group"}) if "group" not in observed_km else observed_km
+        km = (
+            observed_km.rename(columns={"arm": "group"})
+            if "group" not in observed_km
+            else observed_km
+        )
         km_groups = list(dict.fromkeys(km["group"])) if "group" in km else [""]
         for k, g in enumerate(km_groups):
             part = km[km["group"] == g] if "group" in km else km
@@ -60,45 +71,125 @@ def survival_plot(band: pd.DataFrame, reported: pd.DataFrame, *, title: str, end
             t = np.concatenate([[0.0], part["time"].to_numpy(dtype=float)])
             s_ = np.concatenate([[1.0], part["survival"].to_numpy(dtype=float)])
             c = KM_COLOUR if single or g not in groups else colours[groups.index(g) % len(colours)]
-            ax.step(t, s_, where="post", color=c, lw=1.1, ls="-" if single else "--", zorder=1,
-                    label="Kaplan-Meier (data)" if k == 0 else None)
+            ax.step(
+                t,
+                s_,
+                where="post",
+                color=c,
+                lw=1.1,
+                ls="-" if single else "--",
+                zorder=1,
+                label="Kaplan-Meier (data)" if k == 0 else None,
+            )
     for k, g in enumerate(groups):
         part = band[band["group"] == g] if "group" in band else band
         c = colours[k % len(colours)]
         if single:  # a new study's band only where it does not clutter several curves
-            ax.fill_between(part["time"], part["new_study_low"], part["new_study_high"], color=c, alpha=0.10,
-                            label="new study, 95% predictive band", zorder=2)
-        ax.fill_between(part["time"], part["typical_low"], part["typical_high"], color=c, alpha=0.28 if single else 0.15,
-                        label="typical study, 95% credible band" if single else None, zorder=2)
-        ax.plot(part["time"], part["typical_median"], color=c, lw=2, zorder=3,
-                label="posterior median curve" if single else f"{g}: posterior median (95% band)")
+            ax.fill_between(
+                part["time"],
+                part["new_study_low"],
+                part["new_study_high"],
+                color=c,
+                alpha=0.10,
+                label="new study, 95% predictive band",
+                zorder=2,
+            )
+        ax.fill_between(
+            part["time"],
+            part["typical_low"],
+            part["typical_high"],
+            color=c,
+            alpha=0.28 if single else 0.15,
+            label="typical study, 95% credible band" if single else None,
+            zorder=2,
+        )
+        ax.plot(
+            part["time"],
+            part["typical_median"],
+            color=c,
+            lw=2,
+            zorder=3,
+            label="posterior median curve" if single else f"{g}: posterior median (95% band)",
+        )
     med = reported[reported["kind"] == "median"]
     med_ci = any(_has_interval(r.time_low, r.time_high) for r in med.itertuples(index=False))
     for i, r in enumerate(med.itertuples(index=False)):
         if _has_interval(r.time_low, r.time_high):
             ax.plot([r.time_low, r.time_high], [0.5, 0.5], color=OBSERVED, lw=1.5, zorder=4)
-        ax.plot(r.time, 0.5, "D", color=OBSERVED, ms=5, zorder=4,
-                label=("reported median (95% CI)" if med_ci else "reported median") if i == 0 else None)
+        ax.plot(
+            r.time,
+            0.5,
+            "D",
+            color=OBSERVED,
+            ms=5,
+            zorder=4,
+            label=("reported median (95% CI)" if med_ci else "reported median") if i == 0 else None,
+        )
     land = reported[reported["kind"] == "landmark"]
-    land_ci = any(_has_interval(r.survival_low, r.survival_high) for r in land.itertuples(index=False))
+    land_ci = any(
+        _has_interval(r.survival_low, r.survival_high) for r in land.itertuples(index=False)
+    )
     for i, r in enumerate(land.itertuples(index=False)):
         if _has_interval(r.survival_low, r.survival_high):
-            ax.plot([r.time, r.time], [r.survival_low, r.survival_high], color=PUBLISHED, lw=1.5, zorder=4)
-        ax.plot(r.time, r.survival, "o", color=PUBLISHED, ms=5, zorder=4,
-                label=("reported landmark (95% CI)" if land_ci else "reported landmark") if i == 0 else None)
+            ax.plot(
+                [r.time, r.time],
+                [r.survival_low, r.survival_high],
+                color=PUBLISHED,
+                lw=1.5,
+                zorder=4,
+            )
+        ax.plot(
+            r.time,
+            r.survival,
+            "o",
+            color=PUBLISHED,
+            ms=5,
+            zorder=4,
+            label=("reported landmark (95% CI)" if land_ci else "reported landmark")
+            if i == 0
+            else None,
+        )
     ax.axhline(0.5, color="#bbbbbb", lw=0.8, ls=":")
     right = float(band["time"].max())
-    not_reached = [g for g in groups
-                   if float((band[band["group"] == g] if "group" in band else band)["typical_median"].iloc[-1]) > 0.5]
+    not_reached = [
+        g
+        for g in groups
+        if float((band[band["group"] == g] if "group" in band else band)["typical_median"].iloc[-1])
+        > 0.5
+    ]
     if not_reached:  # a posterior median after the plotted range is beyond the data or the horizon
         who = "" if single else ", ".join(str(g) for g in not_reached) + ": "
-        ax.text(right, 0.47, f"{who}median after {right:g} months (extrapolated) ", fontsize=7.5, color="#555555",
-                ha="right", va="top")
+        ax.text(
+            right,
+            0.47,
+            f"{who}median after {right:g} months (extrapolated) ",
+            fontsize=7.5,
+            color="#555555",
+            ha="right",
+            va="top",
+        )
     if informed_until is not None and np.isfinite(informed_until) and informed_until < right:
-        ax.axvspan(informed_until, right, facecolor=BEYOND_COLOUR, alpha=0.18, hatch="//", edgecolor="#bbbbbb",
-                   lw=0, zorder=0, label=f"after {informed_until:.3g} months: no data, extrapolated")
+        ax.axvspan(
+            informed_until,
+            right,
+            facecolor=BEYOND_COLOUR,
+            alpha=0.18,
+            hatch="//",
+            edgecolor="#bbbbbb",
+            lw=0,
+            zorder=0,
+            label=f"after {informed_until:.3g} months: no data, extrapolated",
+        )
         ax.axvline(informed_until, color=BEYOND_COLOUR, lw=1, ls="--", zorder=0)
-        ax.text(informed_until, 0.02, " extrapolated", fontsize=7.5, color="#555555", va="bottom", ha="left")
+        ax.text(
+            informed_until,
+            0.02,
+            " extrapolated",
+            fontsize=7.5,
+            color="#555555",
+            va="bottom",
+            ha="left",
+        )
     # room for points reported at the horizon itself, and for the whole of every reported median and
     # its CI (a CI reaching past the horizon was cut at the frame with nothing to show it continued)
     reported_right = [v for v in (*med["time"], *med["time_high"], *land["time"]) if np.isfinite(v)]

@@ -14,7 +14,15 @@ import pandas as pd
 import xarray as xr
 
 #: Variables reported as "rates", in the order they appear in tables.
-RATE_VARIABLES = ("pooled_rate", "mean_rate", "predictive_rate", "subgroup_rate", "subgroup_predictive_rate", "rate", "study_rate")
+RATE_VARIABLES = (
+    "pooled_rate",
+    "mean_rate",
+    "predictive_rate",
+    "subgroup_rate",
+    "subgroup_predictive_rate",
+    "rate",
+    "study_rate",
+)
 HETEROGENEITY_VARIABLES = ("kappa", "icc", "tau", "sigma_subgroup")
 CONTRAST_VARIABLES = ("difference", "ratio", "odds_ratio")
 
@@ -77,7 +85,10 @@ def summarise_variable(posterior: xr.Dataset, name: str, level: float = 0.95) ->
     else:
         stacked = da.stack(element=other).transpose("element", "sample")
         values = stacked.values
-        labels = [" | ".join(str(v) for v in (idx if isinstance(idx, tuple) else (idx,))) for idx in stacked["element"].values]
+        labels = [
+            " | ".join(str(v) for v in (idx if isinstance(idx, tuple) else (idx,)))
+            for idx in stacked["element"].values
+        ]
     return pd.DataFrame(
         {
             "variable": name,
@@ -91,7 +102,9 @@ def summarise_variable(posterior: xr.Dataset, name: str, level: float = 0.95) ->
     )
 
 
-def posterior_summary(tree: xr.DataTree, variables: tuple[str, ...] | None = None, level: float = 0.95) -> pd.DataFrame:
+def posterior_summary(
+    tree: xr.DataTree, variables: tuple[str, ...] | None = None, level: float = 0.95
+) -> pd.DataFrame:
     """Summary rows for the reported variables present in the posterior (rates, heterogeneity, contrasts)."""
     posterior = tree["posterior"].to_dataset()
     wanted = variables or (RATE_VARIABLES + HETEROGENEITY_VARIABLES + CONTRAST_VARIABLES)
@@ -104,7 +117,9 @@ def posterior_summary(tree: xr.DataTree, variables: tuple[str, ...] | None = Non
     return table
 
 
-def bayesian_comparison_rows(tree: xr.DataTree, model_label: str, level: float = 0.95) -> pd.DataFrame:
+def bayesian_comparison_rows(
+    tree: xr.DataTree, model_label: str, level: float = 0.95
+) -> pd.DataFrame:
     """The Bayesian pooled estimate as rows shaped like frequentist PooledResult rows.
 
     ``estimate`` is the posterior median of ``pooled_rate``, ``ci_*`` its equal-tailed credible
@@ -133,13 +148,25 @@ def bayesian_comparison_rows(tree: xr.DataTree, model_label: str, level: float =
     return pd.DataFrame([row])
 
 
-def comparison_table(bayesian: list[pd.DataFrame], frequentist: list, published: pd.DataFrame | None = None) -> pd.DataFrame:
+def comparison_table(
+    bayesian: list[pd.DataFrame], frequentist: list, published: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Bayesian, frequentist and published pooled estimates on one table, same columns.
 
     ``frequentist`` holds results with ``to_frame()`` (see :mod:`bayes_anlo.frequentist`) or
     DataFrames with the same columns.
     """
-    columns = ["paradigm", "method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2"]
+    columns = [
+        "paradigm",
+        "method",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "tau2",
+        "i2",
+    ]
     frames = [b[columns] for b in bayesian]
     for result in frequentist:
         frame = (result if isinstance(result, pd.DataFrame) else result.to_frame()).copy()
@@ -158,8 +185,14 @@ def comparison_table(bayesian: list[pd.DataFrame], frequentist: list, published:
     return pd.concat(frames, ignore_index=True)
 
 
-def study_table(labels: list[str], events: np.ndarray, n: np.ndarray, tree: xr.DataTree | None, level: float = 0.95,
-                groups: list[str] | None = None) -> pd.DataFrame:
+def study_table(
+    labels: list[str],
+    events: np.ndarray,
+    n: np.ndarray,
+    tree: xr.DataTree | None,
+    level: float = 0.95,
+    groups: list[str] | None = None,
+) -> pd.DataFrame:
     """Per-study observed rate with its Clopper-Pearson interval, beside the shrunken estimate.
 
     ``groups`` (one subgroup label per study) adds a ``subgroup`` column after ``label``.
@@ -167,8 +200,16 @@ def study_table(labels: list[str], events: np.ndarray, n: np.ndarray, tree: xr.D
     from bayes_anlo.frequentist.intervals import proportion_ci
 
     cp = proportion_ci(events, n, "clopper-pearson", level)
-    table = pd.DataFrame({"label": labels, "events": events, "n": n, "observed": cp.estimate,
-                          "cp_low": cp.ci_low, "cp_high": cp.ci_high})
+    table = pd.DataFrame(
+        {
+            "label": labels,
+            "events": events,
+            "n": n,
+            "observed": cp.estimate,
+            "cp_low": cp.ci_low,
+            "cp_high": cp.ci_high,
+        }
+    )
     if groups is not None:
         table.insert(1, "subgroup", [str(g) for g in groups])
     if tree is not None and "study_rate" in tree["posterior"]:
@@ -186,8 +227,9 @@ def single_study_subgroups(groups) -> list[str]:
     return [level for level, count in counts.items() if count == 1]
 
 
-def subgroup_pooled_rows(tree: xr.DataTree | None, frequentist=None, model_label: str = "Bayesian",
-                         level: float = 0.95) -> pd.DataFrame:
+def subgroup_pooled_rows(
+    tree: xr.DataTree | None, frequentist=None, model_label: str = "Bayesian", level: float = 0.95
+) -> pd.DataFrame:
     """Per-subgroup pooled estimates, Bayesian and frequentist, shaped like comparison rows.
 
     Bayesian rows: posterior median and equal-tailed CrI of ``subgroup_rate`` (the subgroup's mean
@@ -202,35 +244,71 @@ def subgroup_pooled_rows(tree: xr.DataTree | None, frequentist=None, model_label
         rate = summarise_variable(posterior, "subgroup_rate", level)
         pred = None
         if "subgroup_predictive_rate" in posterior and not np.array_equal(
-                posterior["subgroup_predictive_rate"].values, posterior["subgroup_rate"].values):
+            posterior["subgroup_predictive_rate"].values, posterior["subgroup_rate"].values
+        ):
             pred = summarise_variable(posterior, "subgroup_predictive_rate", level)
         for i, r in rate.iterrows():
-            rows.append({"subgroup": r["label"], "paradigm": "Bayesian", "method": f"{model_label}: subgroup mean",
-                         "estimate": r["median"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                         "pi_low": pred["ci_low"].iloc[i] if pred is not None else np.nan,
-                         "pi_high": pred["ci_high"].iloc[i] if pred is not None else np.nan, "k": np.nan})
+            rows.append(
+                {
+                    "subgroup": r["label"],
+                    "paradigm": "Bayesian",
+                    "method": f"{model_label}: subgroup mean",
+                    "estimate": r["median"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "pi_low": pred["ci_low"].iloc[i] if pred is not None else np.nan,
+                    "pi_high": pred["ci_high"].iloc[i] if pred is not None else np.nan,
+                    "k": np.nan,
+                }
+            )
     if frequentist is not None:
         for name, res in frequentist.per_subgroup.items():
             f = res.to_frame().iloc[0]
-            rows.append({"subgroup": str(name), "paradigm": "frequentist", "method": str(f["method"]),
-                         "estimate": f["estimate"], "ci_low": f["ci_low"], "ci_high": f["ci_high"],
-                         "pi_low": f.get("pi_low", np.nan), "pi_high": f.get("pi_high", np.nan), "k": f.get("k", np.nan)})
-    columns = ["subgroup", "paradigm", "method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "k"]
+            rows.append(
+                {
+                    "subgroup": str(name),
+                    "paradigm": "frequentist",
+                    "method": str(f["method"]),
+                    "estimate": f["estimate"],
+                    "ci_low": f["ci_low"],
+                    "ci_high": f["ci_high"],
+                    "pi_low": f.get("pi_low", np.nan),
+                    "pi_high": f.get("pi_high", np.nan),
+                    "k": f.get("k", np.nan),
+                }
+            )
+    columns = [
+        "subgroup",
+        "paradigm",
+        "method",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "k",
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     if len(frame):  # subgroup by subgroup, in the posterior's (or the data's) order
         order = {g: i for i, g in enumerate(dict.fromkeys(frame["subgroup"]))}
-        frame = frame.sort_values("subgroup", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+        frame = frame.sort_values(
+            "subgroup", key=lambda s: s.map(order), kind="stable"
+        ).reset_index(drop=True)
     return frame
 
 
 def subgroup_test_text(sub) -> str:
     """The between-subgroup test of a :class:`~bayes_anlo.frequentist.subgroups.SubgroupResult`
     as one line (for a figure)."""
-    return (f"Test for subgroup differences ({sub.overall.method}, separate tau2): Q = {sub.q_between:.2f}, "
-            f"df = {sub.q_between_df}, p = {sub.q_between_p:.3f}")
+    return (
+        f"Test for subgroup differences ({sub.overall.method}, separate tau2): Q = {sub.q_between:.2f}, "
+        f"df = {sub.q_between_df}, p = {sub.q_between_p:.3f}"
+    )
 
 
-def subgroup_contrasts(tree: xr.DataTree, variable: str = "subgroup_rate", level: float = 0.95) -> pd.DataFrame:
+def subgroup_contrasts(
+    tree: xr.DataTree, variable: str = "subgroup_rate", level: float = 0.95
+) -> pd.DataFrame:
     """Posterior contrasts between every pair of subgroups A, B (A before B in the subgroup order).
 
     From the joint posterior draws of ``variable`` (dim ``subgroup``): the difference ``A - B``
@@ -246,16 +324,43 @@ def subgroup_contrasts(tree: xr.DataTree, variable: str = "subgroup_rate", level
     for i in range(len(levels)):
         for j in range(i + 1, len(levels)):
             diff = draws[i] - draws[j]
-            rows.append({"subgroup_a": levels[i], "subgroup_b": levels[j], "difference_median": float(np.median(diff)),
-                         "difference_low": float(np.quantile(diff, lo)), "difference_high": float(np.quantile(diff, hi)),
-                         "prob_a_greater": float(np.mean(diff > 0))})
-    return pd.DataFrame(rows, columns=["subgroup_a", "subgroup_b", "difference_median", "difference_low",
-                                       "difference_high", "prob_a_greater"])
+            rows.append(
+                {
+                    "subgroup_a": levels[i],
+                    "subgroup_b": levels[j],
+                    "difference_median": float(np.median(diff)),
+                    "difference_low": float(np.quantile(diff, lo)),
+                    "difference_high": float(np.quantile(diff, hi)),
+                    "prob_a_greater": float(np.mean(diff > 0)),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "subgroup_a",
+            "subgroup_b",
+            "difference_median",
+            "difference_low",
+            "difference_high",
+            "prob_a_greater",
+        ],
+    )
 
 
 #: Columns of the leave-one-out table in a report: the pooled rate (probability scale) and the
 #: heterogeneity of the remaining studies; no transform-scale z test (it tests a 50% rate).
-LEAVE_ONE_OUT_COLUMNS = ("left_out", "method", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2")
+LEAVE_ONE_OUT_COLUMNS = (
+    "left_out",
+    "method",
+    "k",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "i2",
+)
 
 
 def leave_one_out_rates(frame: pd.DataFrame) -> pd.DataFrame:

@@ -99,8 +99,11 @@ class Cell:
         x, w = np.polynomial.hermite_e.hermegauss(64)
         w = w / w.sum()
         theta = expit(logit(self.rate) + self.tau * x)
-        return {"median_rate": float(self.rate), "mean_rate": float(np.sum(w * theta)),
-                "arcsine_centre": float(np.sin(np.sum(w * np.arcsin(np.sqrt(theta)))) ** 2)}
+        return {
+            "median_rate": float(self.rate),
+            "mean_rate": float(np.sum(w * theta)),
+            "arcsine_centre": float(np.sin(np.sum(w * np.arcsin(np.sqrt(theta)))) ** 2),
+        }
 
     def simulate(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         n = rng.integers(self.n_lo, self.n_hi + 1, size=self.k)
@@ -108,11 +111,17 @@ class Cell:
         return rng.binomial(n, theta), n
 
 
-def design(ks: Sequence[int] = (3, 5, 10, 20), n_ranges: Sequence[tuple[int, int]] = ((10, 50), (50, 200)),
-           rates: Sequence[float] = (0.03, 0.1, 0.2, 0.4), taus: Sequence[float] = (0.0, 0.5)) -> list[Cell]:
+def design(
+    ks: Sequence[int] = (3, 5, 10, 20),
+    n_ranges: Sequence[tuple[int, int]] = ((10, 50), (50, 200)),
+    rates: Sequence[float] = (0.03, 0.1, 0.2, 0.4),
+    taus: Sequence[float] = (0.0, 0.5),
+) -> list[Cell]:
     """The factorial grid (default: 4 x 2 x 4 x 2 = 64 cells)."""
-    return [Cell(int(k), int(lo), int(hi), float(p), float(t))
-            for t, p, (lo, hi), k in itertools.product(taus, rates, n_ranges, ks)]
+    return [
+        Cell(int(k), int(lo), int(hi), float(p), float(t))
+        for t, p, (lo, hi), k in itertools.product(taus, rates, n_ranges, ks)
+    ]
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray:
@@ -123,10 +132,15 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q) -> np.ndarray
     return np.interp(q, cdf, v)
 
 
-def intervals(events, n, *, level: float = LEVEL,
-              bb_priors: BetaBinomialPriors | None = None,
-              ln_priors: LogitNormalPriors | None = None,
-              methods: Sequence[str] | None = None) -> dict[str, tuple[float, float]]:
+def intervals(
+    events,
+    n,
+    *,
+    level: float = LEVEL,
+    bb_priors: BetaBinomialPriors | None = None,
+    ln_priors: LogitNormalPriors | None = None,
+    methods: Sequence[str] | None = None,
+) -> dict[str, tuple[float, float]]:
     """Every method's interval (or those in ``methods``) for one dataset (``(nan, nan)`` where a
     method fails).
 
@@ -142,8 +156,16 @@ def intervals(events, n, *, level: float = LEVEL,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 lo, hi = fn()
-            out[name] = (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else (np.nan, np.nan)
-        except (ValueError, RuntimeError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError):
+            out[name] = (
+                (float(lo), float(hi)) if np.isfinite(lo) and np.isfinite(hi) else (np.nan, np.nan)
+            )
+        except (
+            ValueError,
+            RuntimeError,
+            FloatingPointError,
+            ArithmeticError,
+            np.linalg.LinAlgError,
+        ):
             out[name] = (np.nan, np.nan)
 
     def freq(transform, method):
@@ -157,7 +179,9 @@ def intervals(events, n, *, level: float = LEVEL,
     ln_state: dict = {}
 
     def ln():
-        ln_state["post"] = logit_normal_exact(events, n, ln_priors or LogitNormalPriors(), **LN_GRID)
+        ln_state["post"] = logit_normal_exact(
+            events, n, ln_priors or LogitNormalPriors(), **LN_GRID
+        )
         return tuple(ln_state["post"].quantile("pooled_rate", q))
 
     def ln_mean():
@@ -175,8 +199,14 @@ def intervals(events, n, *, level: float = LEVEL,
         post = beta_binomial_exact(events, n, bb_priors or BetaBinomialPriors())
         return tuple(post.quantile("mu", q))
 
-    fns = {"PFT-DL": lambda: freq("pft", "DL"), "logit-REML": lambda: freq("logit", "REML"), "GLMM": glmm,
-           "LN-exact": ln, "LN-exact-mean": ln_mean, "BB-exact": bb}
+    fns = {
+        "PFT-DL": lambda: freq("pft", "DL"),
+        "logit-REML": lambda: freq("logit", "REML"),
+        "GLMM": glmm,
+        "LN-exact": ln,
+        "LN-exact-mean": ln_mean,
+        "BB-exact": bb,
+    }
     wanted = set(METHODS if methods is None else methods)
     if "LN-exact-mean" in wanted:
         wanted.add("LN-exact")  # the mean-rate interval reuses the LN-exact grid
@@ -187,7 +217,9 @@ def intervals(events, n, *, level: float = LEVEL,
 
 
 def replicate_seed(seed: int, cell_index: int, replicate: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(cell_index), int(replicate)]))
+    return np.random.default_rng(
+        np.random.SeedSequence([int(seed), int(cell_index), int(replicate)])
+    )
 
 
 def run_cell(cell: Cell, cell_index: int, replicates: int | range, seed: int) -> pd.DataFrame:
@@ -198,8 +230,16 @@ def run_cell(cell: Cell, cell_index: int, replicates: int | range, seed: int) ->
     for r in reps:
         y, n = cell.simulate(replicate_seed(seed, cell_index, r))
         for method, (lo, hi) in intervals(y, n).items():
-            rows.append({"cell": cell_index, "replicate": r, "method": method, "low": lo, "high": hi,
-                         "zero_events": int((y == 0).sum())})
+            rows.append(
+                {
+                    "cell": cell_index,
+                    "replicate": r,
+                    "method": method,
+                    "low": lo,
+                    "high": hi,
+                    "zero_events": int((y == 0).sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -213,26 +253,48 @@ def summarise(raw: pd.DataFrame, cells: Sequence[Cell]) -> pd.DataFrame:
         ok = grp.dropna(subset=["low", "high"])
         m = len(ok)
         target = targets[METHODS[method]]
-        row = {"k": cell.k, "n_range": cell.n_range, "rate": cell.rate, "tau": cell.tau, "method": method,
-               "target": METHODS[method], "target_value": target, "replicates": len(grp), "n_ok": m,
-               "n_failed": len(grp) - m}
+        row = {
+            "k": cell.k,
+            "n_range": cell.n_range,
+            "rate": cell.rate,
+            "tau": cell.tau,
+            "method": method,
+            "target": METHODS[method],
+            "target_value": target,
+            "replicates": len(grp),
+            "n_ok": m,
+            "n_failed": len(grp) - m,
+        }
         if m:
             cover = (ok["low"] <= target) & (target <= ok["high"])
             c = float(cover.mean())
-            row.update(coverage=c, mcse=float(np.sqrt(c * (1 - c) / m)),
-                       miss_low=float((ok["high"] < target).mean()), miss_high=float((ok["low"] > target).mean()),
-                       median_width=float((ok["high"] - ok["low"]).median()))
+            row.update(
+                coverage=c,
+                mcse=float(np.sqrt(c * (1 - c) / m)),
+                miss_low=float((ok["high"] < target).mean()),
+                miss_high=float((ok["low"] > target).mean()),
+                median_width=float((ok["high"] - ok["low"]).median()),
+            )
             for name in ("median_rate", "mean_rate"):
                 t = targets[name]
                 row[f"coverage_{name}"] = float(((ok["low"] <= t) & (t <= ok["high"])).mean())
         else:
-            row.update(coverage=np.nan, mcse=np.nan, miss_low=np.nan, miss_high=np.nan, median_width=np.nan,
-                       coverage_median_rate=np.nan, coverage_mean_rate=np.nan)
+            row.update(
+                coverage=np.nan,
+                mcse=np.nan,
+                miss_low=np.nan,
+                miss_high=np.nan,
+                median_width=np.nan,
+                coverage_median_rate=np.nan,
+                coverage_mean_rate=np.nan,
+            )
         rows.append(row)
     out = pd.DataFrame(rows)
     order = {m: i for i, m in enumerate(METHODS)}
     out["_m"] = out["method"].map(order)
-    out = out.sort_values(["tau", "rate", "n_range", "k", "_m"], ignore_index=True).drop(columns="_m")
+    out = out.sort_values(["tau", "rate", "n_range", "k", "_m"], ignore_index=True).drop(
+        columns="_m"
+    )
     return out
 
 
@@ -254,9 +316,17 @@ class CoverageStudy:
 
 #: Modules whose code decides a cached block's numbers (the simulation, every interval method and
 #: the priors): their source is part of the cache key.
-FINGERPRINTED_MODULES = ("bayes_anlo.studies.coverage", "bayes_anlo.exact.beta_binomial", "bayes_anlo.exact.logit_normal",
-                         "bayes_anlo.exact.grid", "bayes_anlo.exact.posterior", "bayes_anlo.exact._special",
-                         "bayes_anlo.frequentist.pooling", "bayes_anlo.frequentist.glmm", "bayes_anlo.models.priors")
+FINGERPRINTED_MODULES = (
+    "bayes_anlo.studies.coverage",
+    "bayes_anlo.exact.beta_binomial",
+    "bayes_anlo.exact.logit_normal",
+    "bayes_anlo.exact.grid",
+    "bayes_anlo.exact.posterior",
+    "bayes_anlo.exact._special",
+    "bayes_anlo.frequentist.pooling",
+    "bayes_anlo.frequentist.glmm",
+    "bayes_anlo.models.priors",
+)
 
 
 def code_fingerprint() -> str:
@@ -290,9 +360,16 @@ def _task(cell: Cell, index: int, lo: int, hi: int, seed: int, cache: Path | Non
     return raw
 
 
-def run_coverage(cells: Sequence[Cell] | None = None, *, replicates: int = 100, seed: int = 20260401,
-                 workers: int = 1, block: int = 25, cache_dir: str | Path | None = None,
-                 progress: Callable[[int, int, float], None] | None = None) -> CoverageStudy:
+def run_coverage(
+    cells: Sequence[Cell] | None = None,
+    *,
+    replicates: int = 100,
+    seed: int = 20260401,
+    workers: int = 1,
+    block: int = 25,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> CoverageStudy:
     """Run the study over ``cells`` (default :func:`design`) with ``replicates`` datasets per cell.
 
     Work is split into blocks of ``block`` replicates of one cell; all cells' first blocks run
@@ -307,7 +384,9 @@ def run_coverage(cells: Sequence[Cell] | None = None, *, replicates: int = 100, 
         cache.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     order = sorted(range(len(cells)), key=lambda i: -cells[i].k)  # heavy cells first
-    tasks = [(i, lo, min(lo + block, replicates)) for lo in range(0, replicates, block) for i in order]
+    tasks = [
+        (i, lo, min(lo + block, replicates)) for lo in range(0, replicates, block) for i in order
+    ]
     parts: list[pd.DataFrame] = []
     if workers <= 1:
         for done, (i, lo, hi) in enumerate(tasks, start=1):
@@ -322,9 +401,18 @@ def run_coverage(cells: Sequence[Cell] | None = None, *, replicates: int = 100, 
                 parts.append(fut.result())
                 if progress:
                     progress(done, len(tasks), time.perf_counter() - start)
-    raw = pd.concat(parts, ignore_index=True).sort_values(["cell", "replicate", "method"], ignore_index=True)
-    return CoverageStudy(cells, int(replicates), int(seed), raw, summarise(raw, cells),
-                         time.perf_counter() - start, int(max(workers, 1)))
+    raw = pd.concat(parts, ignore_index=True).sort_values(
+        ["cell", "replicate", "method"], ignore_index=True
+    )
+    return CoverageStudy(
+        cells,
+        int(replicates),
+        int(seed),
+        raw,
+        summarise(raw, cells),
+        time.perf_counter() - start,
+        int(max(workers, 1)),
+    )
 
 
 def coverage_markdown(summary: pd.DataFrame, *, digits: int = 2) -> str:
@@ -332,7 +420,9 @@ def coverage_markdown(summary: pd.DataFrame, *, digits: int = 2) -> str:
     methods = [m for m in METHODS if m in set(summary["method"])]
     header = "| tau | rate | n | k | " + " | ".join(methods) + " |"
     lines = [header, "|" + "---|" * (4 + len(methods))]
-    for (tau, rate, n_range, k), grp in summary.groupby(["tau", "rate", "n_range", "k"], sort=False):
+    for (tau, rate, n_range, k), grp in summary.groupby(
+        ["tau", "rate", "n_range", "k"], sort=False
+    ):
         cells = []
         by = grp.set_index("method")
         for m in methods:
@@ -358,7 +448,9 @@ def coverage_overview(summary: pd.DataFrame) -> str:
         for m in methods:
             g = grp[grp["method"] == m].dropna(subset=["coverage"])
             worst = g.loc[g["coverage"].idxmin()]
-            cells.append(f"{g['coverage'].mean():.2f} ({worst['coverage']:.2f} at {worst['rate']:g}/{int(worst['k'])})")
+            cells.append(
+                f"{g['coverage'].mean():.2f} ({worst['coverage']:.2f} at {worst['rate']:g}/{int(worst['k'])})"
+            )
         lines.append(f"| {tau:g} | {n_range} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -375,10 +467,20 @@ def plot_coverage(summary: pd.DataFrame, path: str | Path | None = None):
     rows = list(summary[["tau", "n_range"]].drop_duplicates().itertuples(index=False, name=None))
     rows.sort(key=lambda r: (r[0], int(r[1].split("-")[0])))
     methods = [m for m in METHODS if m in set(summary["method"])]
-    colours = dict(zip(METHODS, ["#ee7733", "#009988", "#0077bb", "#cc3311", "#ee3377", "#555555"], strict=True))
+    colours = dict(
+        zip(
+            METHODS, ["#ee7733", "#009988", "#0077bb", "#cc3311", "#ee3377", "#555555"], strict=True
+        )
+    )
     markers = dict(zip(METHODS, ["o", "s", "^", "D", "v", "P"], strict=True))
-    fig, axes = plt.subplots(len(rows), len(rates), figsize=(3.0 * len(rates), 2.4 * len(rows)),
-                             sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows),
+        len(rates),
+        figsize=(3.0 * len(rates), 2.4 * len(rows)),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     reps = float(summary["n_ok"].max())
     half = 2 * np.sqrt(0.95 * 0.05 / reps)
     ks = sorted(summary["k"].unique())
@@ -388,10 +490,22 @@ def plot_coverage(summary: pd.DataFrame, path: str | Path | None = None):
             ax = axes[i, j]
             ax.axhspan(0.95 - half, 0.95 + half, color="0.88", lw=0)
             ax.axhline(0.95, color="0.5", lw=0.8)
-            sub = summary[(summary["tau"] == tau) & (summary["n_range"] == n_range) & (summary["rate"] == rate)]
+            sub = summary[
+                (summary["tau"] == tau)
+                & (summary["n_range"] == n_range)
+                & (summary["rate"] == rate)
+            ]
             for m in methods:
                 s = sub[sub["method"] == m].sort_values("k")
-                ax.plot(s["k"], s["coverage"], marker=markers[m], color=colours[m], lw=1.0, ms=3.5, label=m)
+                ax.plot(
+                    s["k"],
+                    s["coverage"],
+                    marker=markers[m],
+                    color=colours[m],
+                    lw=1.0,
+                    ms=3.5,
+                    label=m,
+                )
             ax.set_xscale("log")
             ax.set_xticks(ks)
             ax.set_xticklabels([str(k) for k in ks])
@@ -406,7 +520,9 @@ def plot_coverage(summary: pd.DataFrame, path: str | Path | None = None):
                 ax.set_xlabel("studies k", fontsize=8)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(methods), fontsize=8, frameon=False)
-    fig.suptitle("Coverage of 95% intervals for the pooled rate (each against its own target)", fontsize=10)
+    fig.suptitle(
+        "Coverage of 95% intervals for the pooled rate (each against its own target)", fontsize=10
+    )
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

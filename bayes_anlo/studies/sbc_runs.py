@@ -85,8 +85,12 @@ def binary_frame(events, n, subgroup=None):
     from bayes_anlo.data.binary import load_binary
 
     events = np.asarray(events)
-    table = {"study": [f"S{i + 1:02d}" for i in range(len(events))], "outcome": "ORR",
-             "events": events.astype(int), "n": np.asarray(n).astype(int)}
+    table = {
+        "study": [f"S{i + 1:02d}" for i in range(len(events))],
+        "outcome": "ORR",
+        "events": events.astype(int),
+        "n": np.asarray(n).astype(int),
+    }
     if subgroup is not None:
         table["subgroup"] = [f"G{g + 1}" for g in np.asarray(subgroup)]
     return load_binary(pd.DataFrame(table))
@@ -136,9 +140,16 @@ def sample_compiled(key, builder, data: dict, seed: int, settings: NutsSettings)
     compiled = compiled_model(key, builder).with_data(**data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tree = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                             cores=settings.cores, seed=int(seed) % (2**63), progress_bar=False,
-                             target_accept=settings.target_accept)
+        tree = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            seed=int(seed) % (2**63),
+            progress_bar=False,
+            target_accept=settings.target_accept,
+        )
     post = tree["posterior"].to_dataset()
     div = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())
     return post, div
@@ -188,8 +199,9 @@ def nested_graph(events, n, subgroup, n_subgroups: int, priors: NestedBetaBinomi
         z = pm.Normal("z_subgroup", 0.0, 1.0, dims="subgroup")
         rate_g = pm.math.invlogit(pm.math.logit(mu) + sigma * z)
         kappa = priors.kappa.to_pymc("kappa")
-        pm.BetaBinomial("events", n=n_, alpha=rate_g[idx] * kappa, beta=(1.0 - rate_g[idx]) * kappa,
-                        observed=y_)
+        pm.BetaBinomial(
+            "events", n=n_, alpha=rate_g[idx] * kappa, beta=(1.0 - rate_g[idx]) * kappa, observed=y_
+        )
     return model
 
 
@@ -235,10 +247,15 @@ class BetaBinomialExactSBC:
         from bayes_anlo.models import BetaBinomial, SamplerSettings
 
         y, n = data
-        model = BetaBinomial(self.priors, method="exact", sampler=SamplerSettings(draws=self.n_draws, chains=1))
+        model = BetaBinomial(
+            self.priors, method="exact", sampler=SamplerSettings(draws=self.n_draws, chains=1)
+        )
         post = model.fit(binary_frame(y, n), random_seed=seed)["posterior"]
-        return {"mu": _flat(post, "mu"), "log_kappa": np.log(_flat(post, "kappa")),
-                "study_rate_1": _flat(post, "study_rate")[:, 0]}, {}
+        return {
+            "mu": _flat(post, "mu"),
+            "log_kappa": np.log(_flat(post, "kappa")),
+            "study_rate_1": _flat(post, "study_rate")[:, 0],
+        }, {}
 
 
 @dataclass(frozen=True)
@@ -261,14 +278,17 @@ class BetaBinomialNutsSBC:
 
     def fit(self, data, seed):
         y, n = data
-        post, div = sample_compiled((self.name, self.design, self.priors), self.graph,
-                                    {"y_obs": y, "n": n}, seed, self.nuts)
+        post, div = sample_compiled(
+            (self.name, self.design, self.priors), self.graph, {"y_obs": y, "n": n}, seed, self.nuts
+        )
         mu, kappa = _flat(post, "mu"), _flat(post, "kappa")
         rng = np.random.default_rng([int(seed), 2])
         theta1 = _beta(rng, mu * kappa + y[0], (1 - mu) * kappa + n[0] - y[0])
         draws = {"mu": mu, "log_kappa": np.log(kappa), "study_rate_1": theta1}
-        return ({k: thin(v, self.n_draws) for k, v in draws.items()},
-                {"divergences": div, "ess_bulk": _bulk_ess(post, ["mu", "kappa"])})
+        return (
+            {k: thin(v, self.n_draws) for k, v in draws.items()},
+            {"divergences": div, "ess_bulk": _bulk_ess(post, ["mu", "kappa"])},
+        )
 
 
 def _simulate_logit_normal(rng, priors: LogitNormalPriors, design: BinaryDesign):
@@ -297,10 +317,15 @@ class LogitNormalExactSBC:
         from bayes_anlo.models import LogitNormal, SamplerSettings
 
         y, n = data
-        model = LogitNormal(self.priors, method="exact", sampler=SamplerSettings(draws=self.n_draws, chains=1))
+        model = LogitNormal(
+            self.priors, method="exact", sampler=SamplerSettings(draws=self.n_draws, chains=1)
+        )
         post = model.fit(binary_frame(y, n), random_seed=seed)["posterior"]
-        return {"mu": _flat(post, "mu"), "tau": _flat(post, "tau"),
-                "study_rate_1": _flat(post, "study_rate")[:, 0]}, {}
+        return {
+            "mu": _flat(post, "mu"),
+            "tau": _flat(post, "tau"),
+            "study_rate_1": _flat(post, "study_rate")[:, 0],
+        }, {}
 
 
 @dataclass(frozen=True)
@@ -323,12 +348,15 @@ class LogitNormalNutsSBC:
 
     def fit(self, data, seed):
         y, n = data
-        post, div = sample_compiled((self.name, self.design, self.priors), self.graph,
-                                    {"y_obs": y, "n": n}, seed, self.nuts)
+        post, div = sample_compiled(
+            (self.name, self.design, self.priors), self.graph, {"y_obs": y, "n": n}, seed, self.nuts
+        )
         mu, tau, z = _flat(post, "mu"), _flat(post, "tau"), _flat(post, "z")
         draws = {"mu": mu, "tau": tau, "study_rate_1": expit(mu + tau * z[:, 0])}
-        return ({k: thin(v, self.n_draws) for k, v in draws.items()},
-                {"divergences": div, "ess_bulk": _bulk_ess(post, ["mu", "tau"])})
+        return (
+            {k: thin(v, self.n_draws) for k, v in draws.items()},
+            {"divergences": div, "ess_bulk": _bulk_ess(post, ["mu", "tau"])},
+        )
 
 
 @dataclass(frozen=True)
@@ -348,7 +376,13 @@ class NestedNutsSBC:
     priors: NestedBetaBinomialPriors = NestedBetaBinomialPriors()
     nuts: NutsSettings = NutsSettings()
     n_draws: int = N_DRAWS
-    parameters: tuple[str, ...] = ("mu", "sigma_subgroup", "log_kappa", "subgroup_rate_1", "study_rate_1")
+    parameters: tuple[str, ...] = (
+        "mu",
+        "sigma_subgroup",
+        "log_kappa",
+        "subgroup_rate_1",
+        "study_rate_1",
+    )
 
     @property
     def index(self) -> np.ndarray:
@@ -364,28 +398,47 @@ class NestedNutsSBC:
         n = rng.integers(self.n_lo, self.n_hi + 1, size=idx.size)
         theta = _beta(rng, rate_g[idx] * kappa, (1 - rate_g[idx]) * kappa)
         y = rng.binomial(n, theta)
-        truth = {"mu": mu, "sigma_subgroup": sigma, "log_kappa": float(np.log(kappa)),
-                 "subgroup_rate_1": float(rate_g[0]), "study_rate_1": float(theta[0])}
+        truth = {
+            "mu": mu,
+            "sigma_subgroup": sigma,
+            "log_kappa": float(np.log(kappa)),
+            "subgroup_rate_1": float(rate_g[0]),
+            "study_rate_1": float(theta[0]),
+        }
         return truth, (y, n)
 
     def graph(self):
         idx = self.index
-        return nested_graph(np.ones(idx.size, dtype=int), np.full(idx.size, 10), idx, self.subgroups, self.priors)
+        return nested_graph(
+            np.ones(idx.size, dtype=int), np.full(idx.size, 10), idx, self.subgroups, self.priors
+        )
 
     def fit(self, data, seed):
         y, n = data
-        post, div = sample_compiled((self.name, self.subgroups, self.per_subgroup, self.priors), self.graph,
-                                    {"y_obs": y, "n": n}, seed, self.nuts)
+        post, div = sample_compiled(
+            (self.name, self.subgroups, self.per_subgroup, self.priors),
+            self.graph,
+            {"y_obs": y, "n": n},
+            seed,
+            self.nuts,
+        )
         mu, sigma, kappa = _flat(post, "mu"), _flat(post, "sigma_subgroup"), _flat(post, "kappa")
         z = _flat(post, "z_subgroup")
         rate_g = expit(logit(mu)[:, None] + sigma[:, None] * z)
         r0 = rate_g[:, self.index[0]]
         rng = np.random.default_rng([int(seed), 2])
         theta1 = _beta(rng, r0 * kappa + y[0], (1 - r0) * kappa + n[0] - y[0])
-        draws = {"mu": mu, "sigma_subgroup": sigma, "log_kappa": np.log(kappa), "subgroup_rate_1": rate_g[:, 0],
-                 "study_rate_1": theta1}
-        return ({k: thin(v, self.n_draws) for k, v in draws.items()},
-                {"divergences": div, "ess_bulk": _bulk_ess(post, ["mu", "sigma_subgroup", "kappa"])})
+        draws = {
+            "mu": mu,
+            "sigma_subgroup": sigma,
+            "log_kappa": np.log(kappa),
+            "subgroup_rate_1": rate_g[:, 0],
+            "study_rate_1": theta1,
+        }
+        return (
+            {k: thin(v, self.n_draws) for k, v in draws.items()},
+            {"divergences": div, "ess_bulk": _bulk_ess(post, ["mu", "sigma_subgroup", "kappa"])},
+        )
 
 
 @dataclass(frozen=True)
@@ -412,7 +465,9 @@ class CompletePoolingExactSBC:
         from bayes_anlo.models import CompletePooling, SamplerSettings
 
         y, n = data
-        model = CompletePooling(self.priors, method="exact", sampler=SamplerSettings(draws=self.n_draws, chains=1))
+        model = CompletePooling(
+            self.priors, method="exact", sampler=SamplerSettings(draws=self.n_draws, chains=1)
+        )
         p = _flat(model.fit(binary_frame(y, n), random_seed=seed)["posterior"], "p")
         if self.narrow != 1.0:
             p = p.mean() + self.narrow * (p - p.mean())
@@ -456,9 +511,15 @@ def observed_data_name(model, rv) -> str:
     from pytensor.graph.traversal import ancestors
 
     data = {v.name for v in model.data_vars}
-    found = [a.name for a in ancestors([model.rvs_to_values[rv]]) if isinstance(a, SharedVariable) and a.name in data]
+    found = [
+        a.name
+        for a in ancestors([model.rvs_to_values[rv]])
+        if isinstance(a, SharedVariable) and a.name in data
+    ]
     if len(found) != 1:
-        raise ValueError(f"the observations of {rv.name} are not one pm.Data container (found {found})")
+        raise ValueError(
+            f"the observations of {rv.name} are not one pm.Data container (found {found})"
+        )
     return found[0]
 
 
@@ -518,16 +579,24 @@ def _pwe_draws(post, cuts, n_draws: int) -> dict[str, np.ndarray]:
     from bayes_anlo.survival import pwexp
 
     lh = _flat(post, "log_hazard")
-    draws = {"log_hazard_1": lh[:, 0], f"log_hazard_{lh.shape[1]}": lh[:, -1],
-             "study_sd": _flat(post, "study_sd"), "log_median": np.log(pwexp.median(np.exp(lh), cuts))}
+    draws = {
+        "log_hazard_1": lh[:, 0],
+        f"log_hazard_{lh.shape[1]}": lh[:, -1],
+        "study_sd": _flat(post, "study_sd"),
+        "log_median": np.log(pwexp.median(np.exp(lh), cuts)),
+    }
     return {k: thin(v, n_draws) for k, v in draws.items()}
 
 
 def _pwe_truth_dict(log_hazard, study_sd, cuts) -> dict[str, float]:
     from bayes_anlo.survival import pwexp
 
-    return {"log_hazard_1": float(log_hazard[0]), f"log_hazard_{log_hazard.size}": float(log_hazard[-1]),
-            "study_sd": study_sd, "log_median": float(np.log(pwexp.median(np.exp(log_hazard), cuts)))}
+    return {
+        "log_hazard_1": float(log_hazard[0]),
+        f"log_hazard_{log_hazard.size}": float(log_hazard[-1]),
+        "study_sd": study_sd,
+        "log_median": float(np.log(pwexp.median(np.exp(log_hazard), cuts))),
+    }
 
 
 @dataclass(frozen=True)
@@ -559,10 +628,17 @@ class PiecewiseExponentialIPDSBC:
 
         j = len(self.cuts)
         log_hazard, study_sd, effect = _pwe_truth(rng, self._priors(), j, self.studies)
-        data = [simulate_patients(rng, self.patients,
-                                  PiecewiseExponentialTruth(self.cuts, tuple(np.exp(log_hazard + effect[s]))),
-                                  accrual=self.accrual, followup=self.followup, study=f"S{s + 1}")
-                for s in range(self.studies)]
+        data = [
+            simulate_patients(
+                rng,
+                self.patients,
+                PiecewiseExponentialTruth(self.cuts, tuple(np.exp(log_hazard + effect[s]))),
+                accrual=self.accrual,
+                followup=self.followup,
+                study=f"S{s + 1}",
+            )
+            for s in range(self.studies)
+        ]
         return _pwe_truth_dict(log_hazard, study_sd, self.cuts), data
 
     def _template(self):
@@ -571,7 +647,10 @@ class PiecewiseExponentialIPDSBC:
 
         rng = np.random.default_rng(0)
         truth = PiecewiseExponentialTruth(self.cuts, tuple(np.full(len(self.cuts), 0.08)))
-        data = [simulate_patients(rng, self.patients, truth, study=f"S{s + 1}") for s in range(self.studies)]
+        data = [
+            simulate_patients(rng, self.patients, truth, study=f"S{s + 1}")
+            for s in range(self.studies)
+        ]
         return prepare_survival(data, cuts=self.cuts)
 
     def graph(self):
@@ -584,10 +663,17 @@ class PiecewiseExponentialIPDSBC:
         if inputs.studies != [f"S{s + 1}" for s in range(self.studies)]:
             raise ValueError(f"unexpected study order {inputs.studies}")
         d, e = ipd_arrays(inputs, self.studies)
-        post, div = sample_compiled((self.name, self.cuts, self.studies), self.graph,
-                                    {"ipd_d": d, "ipd_e": e}, seed, self.nuts)
-        return (_pwe_draws(post, np.asarray(self.cuts), self.n_draws),
-                {"divergences": div, "ess_bulk": _bulk_ess(post, ["log_hazard", "study_sd"])})
+        post, div = sample_compiled(
+            (self.name, self.cuts, self.studies),
+            self.graph,
+            {"ipd_d": d, "ipd_e": e},
+            seed,
+            self.nuts,
+        )
+        return (
+            _pwe_draws(post, np.asarray(self.cuts), self.n_draws),
+            {"divergences": div, "ess_bulk": _bulk_ess(post, ["log_hazard", "study_sd"])},
+        )
 
 
 @dataclass(frozen=True)
@@ -634,14 +720,21 @@ class PiecewiseExponentialSummarySBC:
 
         rng = np.random.default_rng(20260402)
         truth = PiecewiseExponentialTruth(self.cuts, tuple(np.full(len(self.cuts), 0.08)))
-        summ = [paper_summaries(simulate_patients(rng, self.patients, truth, study=f"S{s + 1}"),
-                                landmarks=(6.0, 12.0)) for s in range(self.studies)]
+        summ = [
+            paper_summaries(
+                simulate_patients(rng, self.patients, truth, study=f"S{s + 1}"),
+                landmarks=(6.0, 12.0),
+            )
+            for s in range(self.studies)
+        ]
         return prepare_survival(summ, cuts=self.cuts)
 
     def graph(self):
         from bayes_anlo.models.piecewise_exponential import build_piecewise_exponential
 
-        return build_piecewise_exponential(_summary_template(self), self._priors(), smooth=self.smooth)
+        return build_piecewise_exponential(
+            _summary_template(self), self._priors(), smooth=self.smooth
+        )
 
     def _key(self):
         return (self.name, self.cuts, self.studies, self.patients, self.smooth)
@@ -654,8 +747,10 @@ class PiecewiseExponentialSummarySBC:
 
     def fit(self, data, seed):
         post, div = sample_compiled(self._key(), self.graph, dict(data), seed, self.nuts)
-        return (_pwe_draws(post, np.asarray(self.cuts), self.n_draws),
-                {"divergences": div, "ess_bulk": _bulk_ess(post, ["log_hazard", "study_sd"])})
+        return (
+            _pwe_draws(post, np.asarray(self.cuts), self.n_draws),
+            {"divergences": div, "ess_bulk": _bulk_ess(post, ["log_hazard", "study_sd"])},
+        )
 
 
 _TEMPLATES: dict = {}
@@ -670,15 +765,29 @@ def _summary_template(setup: PiecewiseExponentialSummarySBC):
 
 def all_setups() -> dict[str, object]:
     """Every SBC set-up run by ``scripts/run_sbc.py``, by name."""
-    setups = [BetaBinomialExactSBC(), BetaBinomialNutsSBC(), LogitNormalExactSBC(), LogitNormalNutsSBC(),
-              NestedNutsSBC(), PiecewiseExponentialIPDSBC(), PiecewiseExponentialSummarySBC()]
+    setups = [
+        BetaBinomialExactSBC(),
+        BetaBinomialNutsSBC(),
+        LogitNormalExactSBC(),
+        LogitNormalNutsSBC(),
+        NestedNutsSBC(),
+        PiecewiseExponentialIPDSBC(),
+        PiecewiseExponentialSummarySBC(),
+    ]
     return {s.name: s for s in setups}
 
 
 #: Readable labels of the ranked quantities (figures).
 LABELS = {
-    "mu": "mu", "log_kappa": "log kappa", "study_rate_1": "study 1 rate", "tau": "tau",
-    "sigma_subgroup": "sigma_subgroup", "subgroup_rate_1": "subgroup 1 rate", "p": "p",
-    "log_hazard_1": "log hazard 0-3 m", "log_hazard_4": "log hazard 12+ m", "study_sd": "study_sd",
+    "mu": "mu",
+    "log_kappa": "log kappa",
+    "study_rate_1": "study 1 rate",
+    "tau": "tau",
+    "sigma_subgroup": "sigma_subgroup",
+    "subgroup_rate_1": "subgroup 1 rate",
+    "p": "p",
+    "log_hazard_1": "log hazard 0-3 m",
+    "log_hazard_4": "log hazard 12+ m",
+    "study_sd": "study_sd",
     "log_median": "log median",
 }

@@ -22,6 +22,14 @@ from bayes_anlo.survival.guyot import Reconstruction, reconstruct, reconstruct_c
 from bayes_anlo.survival.summaries import SummaryTerms, prepare_terms
 
 __all__ = [
-    "DEFAULT_CUTS", "Collapsed", "Reconstruction", "SummaryTerms", "collapse", "prepare_terms",
-    "quantile_cuts", "reconstruct", "reconstruct_curve", "summary_cuts",
+    "DEFAULT_CUTS",
+    "Collapsed",
+    "Reconstruction",
+    "SummaryTerms",
+    "collapse",
+    "prepare_terms",
+    "quantile_cuts",
+    "reconstruct",
+    "reconstruct_curve",
+    "summary_cuts",
 ]

@@ -62,7 +62,9 @@ def summary_cuts(summaries: SurvivalSummaries, *, min_width: float = 0.5) -> np.
     explicitly to let it change, e.g. at the median.
     """
     t = summaries.table
-    landmarks = np.unique(np.round(t.loc[t["quantity"] == "landmark", "time"].dropna().to_numpy(dtype=float), 1))
+    landmarks = np.unique(
+        np.round(t.loc[t["quantity"] == "landmark", "time"].dropna().to_numpy(dtype=float), 1)
+    )
     cuts = [0.0]
     for x in landmarks:
         if x - cuts[-1] >= min_width:

@@ -67,14 +67,14 @@ DIAGNOSTIC_DESCRIPTIONS = {
     "total_events_given": "total events given in the totals file (empty: none given)",
     "events_implied": "events reconstructed from the curve and risk table alone, without the total",
     "max_events_possible": "most events the curve allows: n_patients x (1 - last survival), plus the digitisation "
-                           "tolerance",
+    "tolerance",
     "risk_table_rows": "rows of the risk table used",
     "risk_rows_past_curve": "risk-table rows with patients still at risk after the end of the digitised curve "
-                            "(not used: the curve was cut short or the table belongs to another curve)",
+    "(not used: the curve was cut short or the table belongs to another curve)",
     "risk_table_mismatch": "largest |reconstructed - printed| number at risk at a printed time",
     "n_points": "digitised points",
     "max_abs_diff": "largest vertical distance between a digitised point and the reconstructed KM: the fit to the "
-                    "clicks, not the accuracy against the unknown true data",
+    "clicks, not the accuracy against the unknown true data",
     "rmse": "root mean square of the same distances (fit to the clicks, not to the truth)",
     "median_reconstructed": "median of the reconstructed KM (months)",
     "median_printed": "median printed in the paper, when given",
@@ -126,7 +126,7 @@ def _walk(t_pts, s_pts, n_start, km_start, cens_times, end_time, flat_tolerance)
         if k == t_pts.size - 1:
             hi = cens_times.size
         c = min(hi - lo, m)
-        applied.extend(cens_times[lo:lo + c])
+        applied.extend(cens_times[lo : lo + c])
         m -= c
     return m, deaths, (km, level), np.asarray(applied, dtype=float), missed
 
@@ -135,8 +135,16 @@ def _spread(c: int, start: float, end: float) -> np.ndarray:
     return start + (end - start) * np.arange(1, c + 1) / (c + 1)
 
 
-def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_events: int | None = None,
-                      n_patients: int | None = None, flat_tolerance: float = 0.002) -> CurveFit:
+def reconstruct_curve(
+    time,
+    survival,
+    risk_time=None,
+    n_risk=None,
+    *,
+    total_events: int | None = None,
+    n_patients: int | None = None,
+    flat_tolerance: float = 0.002,
+) -> CurveFit:
     """Guyot reconstruction of one curve (see module docstring).
 
     Parameters
@@ -175,7 +183,9 @@ def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_even
         if n_patients is not None and int(n_patients) != int(r_n[0]):
             raise ValueError("n_patients differs from the number at risk at time 0")
         keep = r_t <= end_time
-        past_times = r_t[~keep & (r_n > 0)]  # rows printing 0 at risk after the curve's end are consistent
+        past_times = r_t[
+            ~keep & (r_n > 0)
+        ]  # rows printing 0 at risk after the curve's end are consistent
         r_t, r_n = r_t[keep], r_n[keep]
     # a point at each printed time carrying the level just before it (sorted before any drop there)
     ins_t, ins_s = [], []
@@ -236,7 +246,9 @@ def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_even
                         else:
                             lo_c = mid
                     c = lo_c
-            m_end, d, km, applied, _ = _walk(tp, sp, m, km, _spread(c, start, stop), stop, flat_tolerance)
+            m_end, d, km, applied, _ = _walk(
+                tp, sp, m, km, _spread(c, start, stop), stop, flat_tolerance
+            )
         else:
             n_next = int(r_n[i + 1])
             s_from = sp[0] if sp.size else 1.0
@@ -265,7 +277,9 @@ def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_even
     censor_all = np.concatenate(censor_times + [np.full(m, end_time)])
     death_times = np.repeat(t, deaths)
     times = np.maximum(np.concatenate([death_times, censor_all]), _MIN_TIME)
-    events = np.concatenate([np.ones(death_times.size, dtype=np.int64), np.zeros(censor_all.size, dtype=np.int64)])
+    events = np.concatenate(
+        [np.ones(death_times.size, dtype=np.int64), np.zeros(censor_all.size, dtype=np.int64)]
+    )
     order = np.argsort(times, kind="stable")
     times, events = times[order], events[order]
 
@@ -292,8 +306,15 @@ def reconstruct_curve(time, survival, risk_time=None, n_risk=None, *, total_even
         "median_reconstructed": km_fit.median().estimate,
     }
     if total_events is not None:
-        implied = reconstruct_curve(time, survival, risk_time, n_risk, total_events=None, n_patients=n_patients,
-                                    flat_tolerance=flat_tolerance)
+        implied = reconstruct_curve(
+            time,
+            survival,
+            risk_time,
+            n_risk,
+            total_events=None,
+            n_patients=n_patients,
+            flat_tolerance=flat_tolerance,
+        )
         diagnostics["events_implied"] = implied.diagnostics["events"]
     return CurveFit(times, events, diagnostics)
 
@@ -315,22 +336,34 @@ def reconstruction_warnings(label: str, diagnostics: dict) -> list[str]:
         implied = diagnostics.get("events_implied")
         most = diagnostics.get("max_events_possible")
         if most is not None and given > most:
-            out.append(f"{label}: the totals give {given} events but the curve allows at most {most} "
-                       f"({diagnostics['n_patients']} patients, falling to its last level); the totals contradict "
-                       "the curve")
-        elif implied is not None and not (isinstance(implied, float) and math.isnan(implied)) and \
-                abs(int(implied) - given) > max(CONTRADICTION_EVENTS, CONTRADICTION_FRACTION * given):
-            out.append(f"{label}: the totals give {given} events but the curve and risk table imply {int(implied)}; "
-                       "the totals contradict the curve (check that they describe the same endpoint and arm)")
+            out.append(
+                f"{label}: the totals give {given} events but the curve allows at most {most} "
+                f"({diagnostics['n_patients']} patients, falling to its last level); the totals contradict "
+                "the curve"
+            )
+        elif (
+            implied is not None
+            and not (isinstance(implied, float) and math.isnan(implied))
+            and abs(int(implied) - given)
+            > max(CONTRADICTION_EVENTS, CONTRADICTION_FRACTION * given)
+        ):
+            out.append(
+                f"{label}: the totals give {given} events but the curve and risk table imply {int(implied)}; "
+                "the totals contradict the curve (check that they describe the same endpoint and arm)"
+            )
         if events != given:
             gap = given - events
             what = f"{gap} short of" if gap > 0 else f"{-gap} more than"
-            out.append(f"{label}: the reconstruction has {events} events, {what} the {given} given in the totals")
+            out.append(
+                f"{label}: the reconstruction has {events} events, {what} the {given} given in the totals"
+            )
     past = diagnostics.get("risk_times_past_curve") or []
     if past:
-        out.append(f"{label}: {len(past)} risk-table row(s) at {', '.join(f'{t:g}' for t in past)} months, with "
-                   f"patients still at risk, lie past the end of the digitised curve ({diagnostics['end_time']:g} "
-                   "months) and were not used")
+        out.append(
+            f"{label}: {len(past)} risk-table row(s) at {', '.join(f'{t:g}' for t in past)} months, with "
+            f"patients still at risk, lie past the end of the digitised curve ({diagnostics['end_time']:g} "
+            "months) and were not used"
+        )
     return out
 
 
@@ -364,8 +397,9 @@ class Reconstruction:
         return self.diagnostics.copy()
 
 
-def reconstruct(km: DigitisedKM, *, printed_medians: dict | None = None,
-                flat_tolerance: float = 0.002) -> Reconstruction:
+def reconstruct(
+    km: DigitisedKM, *, printed_medians: dict | None = None, flat_tolerance: float = 0.002
+) -> Reconstruction:
     """Reconstruct pseudo-patients for every curve of a :class:`DigitisedKM`.
 
     Parameters
@@ -381,18 +415,40 @@ def reconstruct(km: DigitisedKM, *, printed_medians: dict | None = None,
     frames, rows, messages = [], [], []
     for study, arm in km.curves:
         curve = km.curve(study, arm)
-        fit = reconstruct_curve(curve["time"], curve["survival"], curve["risk_time"], curve["n_risk"],
-                                total_events=curve["total_events"], n_patients=curve["n_patients"],
-                                flat_tolerance=flat_tolerance)
-        frames.append(pd.DataFrame({"study": study, "arm": arm, "subgroup": "", "time": fit.time,
-                                    "event": fit.event}))
+        fit = reconstruct_curve(
+            curve["time"],
+            curve["survival"],
+            curve["risk_time"],
+            curve["n_risk"],
+            total_events=curve["total_events"],
+            n_patients=curve["n_patients"],
+            flat_tolerance=flat_tolerance,
+        )
+        frames.append(
+            pd.DataFrame(
+                {"study": study, "arm": arm, "subgroup": "", "time": fit.time, "event": fit.event}
+            )
+        )
         printed = printed_medians.get((study, arm), np.nan)
         messages.extend(reconstruction_warnings(f"curve {study}/{arm or '-'}", fit.diagnostics))
-        diag = {k: v for k, v in fit.diagnostics.items() if k not in ("risk_times_past_curve", "end_time")}
-        rows.append({"study": study, "arm": arm, **diag, "median_printed": printed,
-                     "median_diff": fit.diagnostics["median_reconstructed"] - printed})
+        diag = {
+            k: v
+            for k, v in fit.diagnostics.items()
+            if k not in ("risk_times_past_curve", "end_time")
+        }
+        rows.append(
+            {
+                "study": study,
+                "arm": arm,
+                **diag,
+                "median_printed": printed,
+                "median_diff": fit.diagnostics["median_reconstructed"] - printed,
+            }
+        )
     for message in messages:
         warnings.warn(message, ReconstructionWarning, stacklevel=2)
     table = pd.concat(frames, ignore_index=True)
     ipd = SurvivalData(table, source=f"reconstructed from {km.source}", sha256=table_hash(table))
-    return Reconstruction(ipd, pd.DataFrame(rows), source=ipd.source, sha256=ipd.sha256, warnings=tuple(messages))
+    return Reconstruction(
+        ipd, pd.DataFrame(rows), source=ipd.source, sha256=ipd.sha256, warnings=tuple(messages)
+    )

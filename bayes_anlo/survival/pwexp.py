@@ -90,7 +90,9 @@ def restricted_mean(hazard, cuts, taus, xp=np):
 
 def _as_bound(x):
     """Numbers and lists become float arrays; tensors pass through."""
-    return np.asarray(x, dtype=float) if isinstance(x, int | float | list | tuple | np.ndarray) else x
+    return (
+        np.asarray(x, dtype=float) if isinstance(x, int | float | list | tuple | np.ndarray) else x
+    )
 
 
 def exposure_rows(cuts, times, xp=np):

@@ -72,9 +72,18 @@ class WeibullTruth:
         return self.scale * rng.weibull(self.shape, n)
 
 
-def simulate_patients(rng: np.random.Generator, n: int, truth, *, accrual: float = 12.0,
-                      followup: float = 12.0, dropout_rate: float = 0.0, study: str = "sim",
-                      arm: str = "", subgroup: str = "") -> SurvivalData:
+def simulate_patients(
+    rng: np.random.Generator,
+    n: int,
+    truth,
+    *,
+    accrual: float = 12.0,
+    followup: float = 12.0,
+    dropout_rate: float = 0.0,
+    study: str = "sim",
+    arm: str = "",
+    subgroup: str = "",
+) -> SurvivalData:
     """Patients of a trial with uniform accrual and a fixed data cut (module docstring)."""
     t_event = truth.sample(rng, n)
     potential = followup + accrual * rng.random(n)
@@ -83,12 +92,21 @@ def simulate_patients(rng: np.random.Generator, n: int, truth, *, accrual: float
         t_out = np.minimum(t_out, rng.exponential(1 / dropout_rate, n))
     event = (t_event <= t_out).astype(np.int64)
     t_out = np.maximum(t_out, 1e-6)
-    table = pd.DataFrame({"study": study, "arm": arm, "subgroup": subgroup, "time": t_out, "event": event})
+    table = pd.DataFrame(
+        {"study": study, "arm": arm, "subgroup": subgroup, "time": t_out, "event": event}
+    )
     return SurvivalData(table, source=f"simulated n={n}")
 
 
-def paper_summaries(data: SurvivalData, *, endpoint: str = "PFS", landmarks=(6.0, 12.0),
-                    conf_type: str = "log", study: str | None = None, arm: str = "") -> SurvivalSummaries:
+def paper_summaries(
+    data: SurvivalData,
+    *,
+    endpoint: str = "PFS",
+    landmarks=(6.0, 12.0),
+    conf_type: str = "log",
+    study: str | None = None,
+    arm: str = "",
+) -> SurvivalSummaries:
     """The summaries a paper prints about one cohort.
 
     Median with the Brookmeyer-Crowley 95% CI as survfit prints it (``ci_high`` empty when not
@@ -101,9 +119,20 @@ def paper_summaries(data: SurvivalData, *, endpoint: str = "PFS", landmarks=(6.0
     rows = []
 
     def add(quantity, value, lo=np.nan, hi=np.nan, time=np.nan, unit=""):
-        rows.append({"study": label, "arm": arm, "endpoint": endpoint, "quantity": quantity,
-                     "value": value, "ci_low": lo, "ci_high": hi, "time": time, "unit": unit,
-                     "source": "simulated"})
+        rows.append(
+            {
+                "study": label,
+                "arm": arm,
+                "endpoint": endpoint,
+                "quantity": quantity,
+                "value": value,
+                "ci_low": lo,
+                "ci_high": hi,
+                "time": time,
+                "unit": unit,
+                "source": "simulated",
+            }
+        )
 
     med = km.median()
     if np.isfinite(med.estimate):
@@ -111,7 +140,14 @@ def paper_summaries(data: SurvivalData, *, endpoint: str = "PFS", landmarks=(6.0
     at = km.survival_at(list(landmarks))
     for _, r in at.iterrows():
         if np.isfinite(r["survival"]) and 0 < r["survival"] < 1:
-            add("landmark", r["survival"], r["ci_low"], r["ci_high"], time=r["time"], unit="proportion")
+            add(
+                "landmark",
+                r["survival"],
+                r["ci_low"],
+                r["ci_high"],
+                time=r["time"],
+                unit="proportion",
+            )
     add("events", int(data.event.sum()), unit="events")
     add("patients", len(data), unit="patients")
     if (data.event == 0).any():
@@ -125,9 +161,17 @@ def paper_summaries(data: SurvivalData, *, endpoint: str = "PFS", landmarks=(6.0
     return load_summaries(frame.astype(str), label=f"summaries of {data.source}")
 
 
-def digitise(data: SurvivalData, *, risk_times, rng: np.random.Generator | None = None,
-             survival_noise: float = 0.0, time_noise: float = 0.0, decimals: int = 3,
-             study: str | None = None, arm: str = "") -> tuple[pd.DataFrame, pd.DataFrame]:
+def digitise(
+    data: SurvivalData,
+    *,
+    risk_times,
+    rng: np.random.Generator | None = None,
+    survival_noise: float = 0.0,
+    time_noise: float = 0.0,
+    decimals: int = 3,
+    study: str | None = None,
+    arm: str = "",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Coordinates a careful digitiser would click on the KM plot, plus the printed risk table.
 
     Points: the top and bottom corner of every drop and the end of the curve, survival rounded
@@ -149,7 +193,8 @@ def digitise(data: SurvivalData, *, risk_times, rng: np.random.Generator | None 
     t = np.maximum(t, 0.0)
     label = study or data.studies[0]
     coords = pd.DataFrame({"study": label, "arm": arm, "time": t, "survival": s}).sort_values(
-        ["time", "survival"], ascending=[True, False], ignore_index=True)
+        ["time", "survival"], ascending=[True, False], ignore_index=True
+    )
     risk_times = np.asarray(risk_times, dtype=float)
     n_risk = (data.time[None, :] >= risk_times[:, None]).sum(axis=1)
     risk = pd.DataFrame({"study": label, "arm": arm, "time": risk_times, "n_risk": n_risk})

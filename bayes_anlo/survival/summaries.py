@@ -117,13 +117,28 @@ class SummaryTerms:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per term: the observed value on the model's scale and its standard error."""
-        km = pd.DataFrame({"term": ["median"] * self.median_group.size + ["landmark"] * self.landmark_group.size,
-                           "label": self.km_label,
-                           "observed_scale": ["log"] * self.median_group.size + ["cloglog"] * self.landmark_group.size,
-                           "observed": self.km_observed, "se": np.sqrt(np.diag(self.km_cov))})
-        ev = pd.DataFrame({"term": "events_after", "label": self.events_label, "observed_scale": "count",
-                           "observed": self.events, "se": np.nan, "at_risk": self.events_patients,
-                           "start": self.events_start})
+        km = pd.DataFrame(
+            {
+                "term": ["median"] * self.median_group.size
+                + ["landmark"] * self.landmark_group.size,
+                "label": self.km_label,
+                "observed_scale": ["log"] * self.median_group.size
+                + ["cloglog"] * self.landmark_group.size,
+                "observed": self.km_observed,
+                "se": np.sqrt(np.diag(self.km_cov)),
+            }
+        )
+        ev = pd.DataFrame(
+            {
+                "term": "events_after",
+                "label": self.events_label,
+                "observed_scale": "count",
+                "observed": self.events,
+                "se": np.nan,
+                "at_risk": self.events_patients,
+                "start": self.events_start,
+            }
+        )
         return pd.concat([km, ev], ignore_index=True)
 
 
@@ -139,14 +154,26 @@ def summary_cells(summaries: SurvivalSummaries) -> list[tuple[str, str, str]]:
 
 
 def _find(t: pd.DataFrame, key, quantity: str, endpoint: str, *, study_fallback: bool = False):
-    same = t[(t["study"] == key[0]) & (t["arm"] == key[1]) & (t["subgroup"] == key[2])
-             & (t["quantity"] == quantity) & t["endpoint"].isin([endpoint, ""])]
+    same = t[
+        (t["study"] == key[0])
+        & (t["arm"] == key[1])
+        & (t["subgroup"] == key[2])
+        & (t["quantity"] == quantity)
+        & t["endpoint"].isin([endpoint, ""])
+    ]
     if same.empty and study_fallback:
-        same = t[(t["study"] == key[0]) & (t["arm"] == "") & (t["subgroup"] == "")
-                 & (t["quantity"] == quantity) & t["endpoint"].isin([endpoint, ""])]
+        same = t[
+            (t["study"] == key[0])
+            & (t["arm"] == "")
+            & (t["subgroup"] == "")
+            & (t["quantity"] == quantity)
+            & t["endpoint"].isin([endpoint, ""])
+        ]
     if same.empty:
         return None
-    same = same.assign(_pref=(same["endpoint"] == "").astype(int)).sort_values("_pref", kind="stable")
+    same = same.assign(_pref=(same["endpoint"] == "").astype(int)).sort_values(
+        "_pref", kind="stable"
+    )
     return same.iloc[0]
 
 
@@ -199,13 +226,16 @@ def _km_block(points: list[dict]) -> np.ndarray:
     for i in range(k):
         for j in range(i + 1, k):
             r = min(sig[i], sig[j]) / max(sig[i], sig[j])
-            sign = -1.0 if (points[i]["kind"] == "median") != (points[j]["kind"] == "median") else 1.0
+            sign = (
+                -1.0 if (points[i]["kind"] == "median") != (points[j]["kind"] == "median") else 1.0
+            )
             corr[i, j] = corr[j, i] = sign * min(r, MAX_CORRELATION)
     return corr * np.outer(se, se)
 
 
-def prepare_terms(summaries: SurvivalSummaries, cells: dict[tuple[str, str, str], int],
-                  endpoint: str) -> SummaryTerms:
+def prepare_terms(
+    summaries: SurvivalSummaries, cells: dict[tuple[str, str, str], int], endpoint: str
+) -> SummaryTerms:
     """Build the term arrays of one endpoint (formulas and assumptions in the module docstring).
 
     Parameters
@@ -239,8 +269,10 @@ def prepare_terms(summaries: SurvivalSummaries, cells: dict[tuple[str, str, str]
                 se = (math.log(m) - math.log(lo)) / Z95
             elif lo == 0 and hi > m:
                 se = (hi - m) / (Z95 * m)
-                notes.append(f"{where}: CI lower limit printed as 0 (a symmetric interval cut at 0); se of the log "
-                             f"median from the upper half-width by the delta method = {se:.3g}")
+                notes.append(
+                    f"{where}: CI lower limit printed as 0 (a symmetric interval cut at 0); se of the log "
+                    f"median from the upper half-width by the delta method = {se:.3g}"
+                )
             if not se > 0:
                 events = _find(t, key, "events", endpoint)
                 if events is not None and events["value"] > 0:
@@ -248,15 +280,28 @@ def prepare_terms(summaries: SurvivalSummaries, cells: dict[tuple[str, str, str]
                     notes.append(f"{where}: no usable CI; se = 1/sqrt(events) = {se:.3g}")
                 elif n_pat:
                     se = math.sqrt(2 / n_pat)
-                    notes.append(f"{where}: no CI and no events; se = sqrt(2 / patients) = {se:.3g} (the n/2 events "
-                                 "up to the median only)")
+                    notes.append(
+                        f"{where}: no CI and no events; se = sqrt(2 / patients) = {se:.3g} (the n/2 events "
+                        "up to the median only)"
+                    )
             if not se > 0:
-                problems.add(None, "ci_low", f"{where}: the median needs a CI, an events or a patients row to be "
-                                             "weighted")
+                problems.add(
+                    None,
+                    "ci_low",
+                    f"{where}: the median needs a CI, an events or a patients row to be weighted",
+                )
                 continue
-            km_points.setdefault(key, []).append({"kind": "median", "time": float(m), "value": math.log(m),
-                                                  "se": se, "cumhaz": _LOG2, "surv": 0.5,
-                                                  "label": cell_label(key)})
+            km_points.setdefault(key, []).append(
+                {
+                    "kind": "median",
+                    "time": float(m),
+                    "value": math.log(m),
+                    "se": se,
+                    "cumhaz": _LOG2,
+                    "surv": 0.5,
+                    "label": cell_label(key),
+                }
+            )
         elif q == "landmark":
             edge = 0.5 / n_pat if n_pat else _EDGE
             s = min(max(r["value"], edge), 1 - edge)
@@ -271,14 +316,28 @@ def prepare_terms(summaries: SurvivalSummaries, cells: dict[tuple[str, str, str]
                 se = abs(cloglog(hi) - cloglog(s)) / Z95
             elif n_pat:
                 se = math.sqrt((1 - s) / (n_pat * s)) / abs(math.log(s))
-                notes.append(f"{where} at {r['time']:g}: no CI; binomial se with n = {n_pat:g} patients")
+                notes.append(
+                    f"{where} at {r['time']:g}: no CI; binomial se with n = {n_pat:g} patients"
+                )
             else:
-                problems.add(None, "ci_low", f"{where} at {r['time']:g} months: a landmark needs a CI or a "
-                                             "patients row to be weighted")
+                problems.add(
+                    None,
+                    "ci_low",
+                    f"{where} at {r['time']:g} months: a landmark needs a CI or a "
+                    "patients row to be weighted",
+                )
                 continue
-            km_points.setdefault(key, []).append({"kind": "landmark", "time": float(r["time"]),
-                                                  "value": float(cloglog(s)), "se": se, "cumhaz": -math.log(s),
-                                                  "surv": s, "label": f"{cell_label(key)} @ {r['time']:g}"})
+            km_points.setdefault(key, []).append(
+                {
+                    "kind": "landmark",
+                    "time": float(r["time"]),
+                    "value": float(cloglog(s)),
+                    "se": se,
+                    "cumhaz": -math.log(s),
+                    "surv": s,
+                    "label": f"{cell_label(key)} @ {r['time']:g}",
+                }
+            )
         else:
             events_rows.append((key, r, n_pat, where))
     problems.raise_if_any()
@@ -296,7 +355,9 @@ def prepare_terms(summaries: SurvivalSummaries, cells: dict[tuple[str, str, str]
     for key, r, n_pat, where in events_rows:
         fu = _find(t, key, "median_followup", endpoint, study_fallback=True)
         if n_pat is None or fu is None:
-            missing = " and ".join(x for x, v in (("patients", n_pat), ("median_followup", fu)) if v is None)
+            missing = " and ".join(
+                x for x, v in (("patients", n_pat), ("median_followup", fu)) if v is None
+            )
             notes.append(f"{where}: not used, no {missing} row")
             continue
         low, mid, high = followup_bounds(float(fu["value"]), fu["ci_low"], fu["ci_high"])
@@ -304,13 +365,18 @@ def prepare_terms(summaries: SurvivalSummaries, cells: dict[tuple[str, str, str]
         start = pts[-1]["time"] if pts else 0.0
         beyond = float(prob_followup_beyond(start, low, mid, high))
         if beyond <= 0:
-            notes.append(f"{where}: not used, the follow-up ends before the last reported time {start:g}")
+            notes.append(
+                f"{where}: not used, the follow-up ends before the last reported time {start:g}"
+            )
             continue
         surv = [1.0] + [p["surv"] for p in pts]
         times = [0.0] + [p["time"] for p in pts]
-        before = sum((surv[j - 1] - surv[j]) * float(prob_followup_beyond(0.5 * (times[j - 1] + times[j]), low, mid,
-                                                                          high))
-                     for j in range(1, len(surv)) if surv[j] < surv[j - 1])
+        before = sum(
+            (surv[j - 1] - surv[j])
+            * float(prob_followup_beyond(0.5 * (times[j - 1] + times[j]), low, mid, high))
+            for j in range(1, len(surv))
+            if surv[j] < surv[j - 1]
+        )
         at_risk = int(round(n_pat * surv[-1] * beyond))
         after = int(min(max(round(r["value"] - n_pat * before), 0), at_risk))
         if at_risk < 1:
@@ -334,10 +400,14 @@ def prepare_terms(summaries: SurvivalSummaries, cells: dict[tuple[str, str, str]
         landmark_se=np.array([p["se"] for _, p in lmk], dtype=float),
         landmark_label=[p["label"] for _, p in lmk],
         km_cov=cov,
-        events_group=np.asarray(ev["g"], dtype=np.int64), events=np.asarray(ev["d"], dtype=np.int64),
-        events_patients=np.asarray(ev["n"], dtype=np.int64), events_start=np.asarray(ev["start"], dtype=float),
-        events_followup=np.asarray(ev["fu"], dtype=float).reshape(-1, 3), events_label=ev["label"],
-        events_reported=np.asarray(ev["reported"], dtype=np.int64), notes=notes,
+        events_group=np.asarray(ev["g"], dtype=np.int64),
+        events=np.asarray(ev["d"], dtype=np.int64),
+        events_patients=np.asarray(ev["n"], dtype=np.int64),
+        events_start=np.asarray(ev["start"], dtype=float),
+        events_followup=np.asarray(ev["fu"], dtype=float).reshape(-1, 3),
+        events_label=ev["label"],
+        events_reported=np.asarray(ev["reported"], dtype=np.int64),
+        notes=notes,
     )
 
 
@@ -368,5 +438,7 @@ def term_means(hazard, cuts, terms: SummaryTerms, xp=np, data: dict | None = Non
         mid = data.get("followup_median", terms.events_followup[:, 1])
         high = data.get("followup_high", terms.events_followup[:, 2])
         rows = xp.take(hazard, terms.events_group, axis=axis)
-        out["event_prob"] = 1 - pwexp.conditional_mean_survival(rows, cuts, start, low, mid, high, xp)
+        out["event_prob"] = 1 - pwexp.conditional_mean_survival(
+            rows, cuts, start, low, mid, high, xp
+        )
     return out

@@ -73,15 +73,20 @@ def patient_time_grid(time, event, *, min_events: int = MIN_EVENTS_PER_INTERVAL)
             del cuts[k + 1]
         else:
             k += 1
-    basis = (f"patient data followed up to {last:.4g} months; cut points every 3 months in the first year, "
-             f"then at 18, 24 and yearly, merged so each interval holds >= {min_events} events")
+    basis = (
+        f"patient data followed up to {last:.4g} months; cut points every 3 months in the first year, "
+        f"then at 18, 24 and yearly, merged so each interval holds >= {min_events} events"
+    )
     return TimeGrid(np.asarray(cuts, dtype=float), horizon_from(last), last, basis)
 
 
 def summary_informed_until(median_months, landmark_months, followup_months) -> float:
     """The latest time published summaries speak about: landmark times, medians and the median
     follow-up of the cells whose events are used (0 when there is nothing)."""
-    values = [np.asarray(x, dtype=float).ravel() for x in (median_months, landmark_months, followup_months)]
+    values = [
+        np.asarray(x, dtype=float).ravel()
+        for x in (median_months, landmark_months, followup_months)
+    ]
     values = np.concatenate(values)
     values = values[np.isfinite(values)]
     return float(values.max()) if values.size else 0.0
@@ -93,11 +98,22 @@ def summary_time_grid(candidate_cuts, median_months, landmark_months, followup_m
     informed = summary_informed_until(median_months, landmark_months, followup_months)
     cuts = [float(c) for c in candidate_cuts if c == 0 or c < informed - MIN_INFORMED_WIDTH]
     dropped = [float(c) for c in candidate_cuts if c > 0 and c >= informed - MIN_INFORMED_WIDTH]
-    parts = [f"published summaries inform the curve up to {informed:.4g} months (latest landmark, median "
-             "or median follow-up with reported events)"]
+    parts = [
+        f"published summaries inform the curve up to {informed:.4g} months (latest landmark, median "
+        "or median follow-up with reported events)"
+    ]
     if dropped:
-        parts.append("no cut at " + ", ".join(f"{c:g}" for c in dropped) + " months: nothing reported after it")
-    return TimeGrid(np.asarray(cuts), horizon_from(informed) if informed > 0 else 12.0, informed, "; ".join(parts))
+        parts.append(
+            "no cut at "
+            + ", ".join(f"{c:g}" for c in dropped)
+            + " months: nothing reported after it"
+        )
+    return TimeGrid(
+        np.asarray(cuts),
+        horizon_from(informed) if informed > 0 else 12.0,
+        informed,
+        "; ".join(parts),
+    )
 
 
 def combine(patients: TimeGrid | None, summaries: TimeGrid | None) -> TimeGrid:

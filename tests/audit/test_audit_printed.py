@@ -9,8 +9,16 @@ from bayes_anlo.audit.printed import parse_printed, printings_agree
 
 @pytest.mark.parametrize(
     ("text", "value", "decimals", "relation"),
-    [("13.3", 13.3, 1, "="), ("16", 16.0, 0, "="), ("0.047", 0.047, 3, "="), ("<0.01", 0.01, 2, "<"),
-     ("< 0.001", 0.001, 3, "<"), ("≤0.05", 0.05, 2, "<="), (">0.05", 0.05, 2, ">"), ("-0.3", -0.3, 1, "=")],
+    [
+        ("13.3", 13.3, 1, "="),
+        ("16", 16.0, 0, "="),
+        ("0.047", 0.047, 3, "="),
+        ("<0.01", 0.01, 2, "<"),
+        ("< 0.001", 0.001, 3, "<"),
+        ("≤0.05", 0.05, 2, "<="),
+        (">0.05", 0.05, 2, ">"),
+        ("-0.3", -0.3, 1, "="),
+    ],
 )
 def test_parse(text, value, decimals, relation):
     p = parse_printed(text, allow_relation=True)
@@ -30,7 +38,7 @@ def test_bound_only_when_allowed():
 
 def test_matches_at_printed_precision():
     p = parse_printed("13.3")
-    assert p.matches(4 / 30 * 100)            # 13.333...
+    assert p.matches(4 / 30 * 100)  # 13.333...
     assert not p.matches(13.36)
     assert parse_printed("13").matches(13.333)
     assert not parse_printed("13.33").matches(13.3)
@@ -39,15 +47,15 @@ def test_matches_at_printed_precision():
 def test_rounding_tie_both_conventions():
     # 5/8 = 62.5%: half-up prints 63, half-even (Python's round) prints 62; both accepted
     x = 5 / 8 * 100
-    assert round(x) == 62                     # half-even, independent of the code under test
-    assert math.floor(x + 0.5) == 63          # half-up
+    assert round(x) == 62  # half-even, independent of the code under test
+    assert math.floor(x + 0.5) == 63  # half-up
     assert parse_printed("63").matches(x) and parse_printed("62").matches(x)
     assert parse_printed("63").is_tie(x)
     assert not parse_printed("61").matches(x)
 
 
 def test_truncation_detected():
-    x = 5 / 30 * 100                          # 16.666...
+    x = 5 / 30 * 100  # 16.666...
     assert parse_printed("16.6").is_truncation_of(x)
     assert not parse_printed("16.6").matches(x)
     assert not parse_printed("16.7").is_truncation_of(x)

@@ -50,7 +50,10 @@ def corpus_path(relative: str) -> str:
 
 
 def command(case: dict, out: Path) -> list[str]:
-    return [a.replace("{file}", corpus_path(case["file"])).replace("{out}", str(out)) for a in case["args"]]
+    return [
+        a.replace("{file}", corpus_path(case["file"])).replace("{out}", str(out))
+        for a in case["args"]
+    ]
 
 
 def _alternatives(value) -> list[str]:
@@ -90,30 +93,41 @@ def check_output(case: dict, exit_code: int, stdout: str, stderr: str, workdir: 
     if case.get("sentinel"):
         assert not (workdir / case["sentinel"]).exists(), "spec text was executed as code"
     if "row" not in case:  # a valid input: nothing to locate
-        assert not [ln for ln in lines if ln.startswith("error:")], f"valid input reported an error{shown}"
+        assert not [ln for ln in lines if ln.startswith("error:")], (
+            f"valid input reported an error{shown}"
+        )
         return
     prefix = case.get("prefix", "error")
     located = [ln for ln in lines if ln.startswith(f"{prefix}: ")]
     assert located, f"no '{prefix}:' line{shown}"
     first = located[0]
     file = corpus_path(case.get("expect_file", case["file"]))
-    starts = [f"{prefix}: {located_prefix(file, row, column)}" for row in _alternatives(case["row"])
-              for column in _alternatives(case["column"])]
+    starts = [
+        f"{prefix}: {located_prefix(file, row, column)}"
+        for row in _alternatives(case["row"])
+        for column in _alternatives(case["column"])
+    ]
     assert first.startswith(tuple(starts)), (
         f"first {prefix} line should start with {' or '.join(repr(s) for s in starts)}, got {first!r}{shown}"
     )
-    assert "::" not in first.replace(file, "<file>", 1), f"an empty location part printed as '::'{shown}"
-    message = first[len(prefix) + 2 + len(file):]
+    assert "::" not in first.replace(file, "<file>", 1), (
+        f"an empty location part printed as '::'{shown}"
+    )
+    message = first[len(prefix) + 2 + len(file) :]
     for fragment in _reasons(case):
-        assert fragment.lower() in message.lower(), f"reason {fragment!r} missing from {first!r}{shown}"
+        assert fragment.lower() in message.lower(), (
+            f"reason {fragment!r} missing from {first!r}{shown}"
+        )
 
 
 def invoke(args: list[str]):
     result = runner.invoke(app, args, catch_exceptions=True)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         tb = "".join(traceback.format_exception(result.exception))
-        pytest.fail(f"uncaught {type(result.exception).__name__} (the CLI would print a traceback):\n{tb}\n"
-                    f"--- stderr:\n{result.stderr}")
+        pytest.fail(
+            f"uncaught {type(result.exception).__name__} (the CLI would print a traceback):\n{tb}\n"
+            f"--- stderr:\n{result.stderr}"
+        )
     return result
 
 
@@ -132,7 +146,9 @@ def make_run_directory(out: Path) -> None:
     (out / "figures").mkdir()
     (out / "report.md").write_text("# an earlier run\n", encoding="utf-8")
     (out / "run.json").write_text('{"seed": 1}\n', encoding="utf-8")
-    (out / "tables" / "orr__posterior.csv").write_text("variable,median\npooled_rate,0.2\n", encoding="utf-8")
+    (out / "tables" / "orr__posterior.csv").write_text(
+        "variable,median\npooled_rate,0.2\n", encoding="utf-8"
+    )
     (out / "posterior.nc").write_bytes(bytes(range(256)))
 
 
@@ -149,7 +165,9 @@ def test_corpus_is_complete():
         per_group[case["id"][0]] = per_group.get(case["id"][0], 0) + 1
     minimum = {"b": 70, "s": 25, "k": 20, "r": 15, "m": 25, "i": 20, "a": 30}
     for group, n in minimum.items():
-        assert per_group.get(group, 0) >= n, f"group {group!r} has {per_group.get(group, 0)} cases, need {n}"
+        assert per_group.get(group, 0) >= n, (
+            f"group {group!r} has {per_group.get(group, 0)} cases, need {n}"
+        )
     assert per_group["k"] + per_group["r"] >= 6
     for case in CASES:
         path = FILES / case["file"]
@@ -168,14 +186,22 @@ def test_bom_file_really_has_a_bom():
     """Guard the corpus: the BOM cases start with the UTF-8 byte-order mark; the non-UTF-8 cases are not UTF-8."""
     for name in ("binary/bom_valid.csv", "binary/bom_missing_study.csv"):
         assert (FILES / name).read_bytes().startswith(b"\xef\xbb\xbf")
-    for name in ("binary/double_bom_valid.csv", "km/double_bom_valid.csv", "audit/double_bom_valid.csv"):
+    for name in (
+        "binary/double_bom_valid.csv",
+        "km/double_bom_valid.csv",
+        "audit/double_bom_valid.csv",
+    ):
         assert (FILES / name).read_bytes().startswith(b"\xef\xbb\xbf" * 2)
     for name in ("binary/cr_only_valid.csv", "ipd/cr_only_valid.csv", "km/cr_only_valid.csv"):
         data = (FILES / name).read_bytes()
         assert b"\r" in data and b"\n" not in data, f"{name} must have CR-only line endings"
     for name in ("binary/nul_in_cell.csv", "ipd/nul_byte.csv", "audit/nul_byte.csv"):
         assert b"\x00" in (FILES / name).read_bytes()
-    for name in ("binary/field_over_131072.csv", "ipd/field_over_131072.csv", "audit/field_over_131072.csv"):
+    for name in (
+        "binary/field_over_131072.csv",
+        "ipd/field_over_131072.csv",
+        "audit/field_over_131072.csv",
+    ):
         assert len((FILES / name).read_bytes()) > 131_072
     for name in ("binary/non_utf8.csv", "spec/non_utf8.toml"):
         with pytest.raises(UnicodeDecodeError):
@@ -197,12 +223,20 @@ def test_bad_input_gives_one_located_error(case, tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------------
 # a few cases through the real console script
 # ------------------------------------------------------------------------------------------
-@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="console script bayes-anlo is not installed")
+@pytest.mark.skipif(
+    not CONSOLE_SCRIPT.exists(), reason="console script bayes-anlo is not installed"
+)
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c["id"] for c in SUBPROCESS_CASES])
 def test_console_script_behaves_the_same(case, tmp_path):
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.run([str(CONSOLE_SCRIPT), *command(case, tmp_path / "run")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(CONSOLE_SCRIPT), *command(case, tmp_path / "run")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     check_output(case, proc.returncode, proc.stdout, proc.stderr, tmp_path)
 
 
@@ -219,7 +253,9 @@ def test_run_refuses_to_overwrite_without_force(tmp_path):
     first = result.stderr.splitlines()[0]
     assert first.startswith(f"error: {out}:") and "--force" in first, first
     assert tree_hashes(out) == before, "the existing run directory was modified"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], "something was left beside the run directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], (
+        "something was left beside the run directory"
+    )
 
 
 def test_run_refuses_a_file_as_run_directory(tmp_path):
@@ -240,7 +276,9 @@ def test_failed_run_leaves_no_partial_or_temporary_directory(tmp_path):
     result = invoke(["run", corpus_path("spec/fail_midway.toml"), "--out", str(parent / "run")])
     assert result.exit_code == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert all(line.startswith(("error: ", "warning: ")) for line in result.stderr.splitlines()), result.stderr
+    assert all(line.startswith(("error: ", "warning: ")) for line in result.stderr.splitlines()), (
+        result.stderr
+    )
     assert list(parent.iterdir()) == [], f"left behind: {[p.name for p in parent.iterdir()]}"
 
 
@@ -263,7 +301,17 @@ def test_failed_forced_run_keeps_the_previous_run(tmp_path):
 # input is data: nothing evaluated, nothing pickled
 # ------------------------------------------------------------------------------------------
 _EVAL_BUILTINS = {"eval", "exec", "compile", "__import__"}
-_CODE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "marshal", "shelve", "yaml"}
+_CODE_MODULES = {
+    "pickle",
+    "cPickle",
+    "_pickle",
+    "dill",
+    "cloudpickle",
+    "joblib",
+    "marshal",
+    "shelve",
+    "yaml",
+}
 _CODE_METHODS = {"read_pickle", "to_pickle", "query", "import_module"}
 
 
@@ -280,16 +328,27 @@ def _code_execution_sites(path: Path) -> list[str]:
                 found.append(f"{name}:{node.lineno}: .{func.attr}()")
             # DataFrame.eval / pandas.eval take an expression string; pytensor's var.eval() and
             # var.eval({x: value}) do not, and are allowed.
-            if (isinstance(func, ast.Attribute) and func.attr == "eval" and node.args
-                    and not isinstance(node.args[0], ast.Dict)):
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "eval"
+                and node.args
+                and not isinstance(node.args[0], ast.Dict)
+            ):
                 found.append(f"{name}:{node.lineno}: .eval(<expression>)")
             for kw in node.keywords:
-                if kw.arg == "allow_pickle" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False):
+                if kw.arg == "allow_pickle" and not (
+                    isinstance(kw.value, ast.Constant) and kw.value.value is False
+                ):
                     found.append(f"{name}:{node.lineno}: allow_pickle")
         elif isinstance(node, ast.Import):
-            found += [f"{name}:{node.lineno}: import {a.name}" for a in node.names
-                      if a.name.split(".")[0] in _CODE_MODULES]
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _CODE_MODULES:
+            found += [
+                f"{name}:{node.lineno}: import {a.name}"
+                for a in node.names
+                if a.name.split(".")[0] in _CODE_MODULES
+            ]
+        elif (
+            isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _CODE_MODULES
+        ):
             found.append(f"{name}:{node.lineno}: from {node.module} import")
     return found
 

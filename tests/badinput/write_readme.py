@@ -37,7 +37,9 @@ def location(case: dict) -> str:
 
 def expected(case: dict) -> str:
     if "row" not in case:
-        return f"exit {case.get('exit', 2)}, no error" + (" (loads)" if case.get("exit", 2) == 0 else " (flagged)")
+        return f"exit {case.get('exit', 2)}, no error" + (
+            " (loads)" if case.get("exit", 2) == 0 else " (flagged)"
+        )
     reason = case.get("reason", [])
     reasons = " ".join(f"*{r}*" for r in ([reason] if isinstance(reason, str) else reason))
     prefix = case.get("prefix", "error")
@@ -58,8 +60,10 @@ def tables(cases: list[dict]) -> str:
     for group, title in SECTIONS.items():
         rows = [c for c in cases if c["id"][0] == group]
         out += [f"## {title}", "", "| case | input | command | expected |", "|---|---|---|---|"]
-        out += [f"| `{c['id']}` | `{c['file']}`: {c['description'].replace('|', '/')} | `{command(c)}` | {expected(c)} |"
-                for c in rows]
+        out += [
+            f"| `{c['id']}` | `{c['file']}`: {c['description'].replace('|', '/')} | `{command(c)}` | {expected(c)} |"
+            for c in rows
+        ]
         out.append("")
     return "\n".join(out)
 

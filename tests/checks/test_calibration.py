@@ -152,7 +152,9 @@ def _logp_at_random_points(model_a, model_b, data_setter=None, n_points=3, seed=
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n_points):
-        point = {k: np.asarray(v) + 0.7 * rng.standard_normal(np.shape(v)) for k, v in start.items()}
+        point = {
+            k: np.asarray(v) + 0.7 * rng.standard_normal(np.shape(v)) for k, v in start.items()
+        }
         out.append((float(fa(point)), float(fb(point))))
     return out
 
@@ -163,8 +165,9 @@ def test_beta_binomial_mirror_equals_package_model():
     from bayes_anlo.studies.sbc_runs import beta_binomial_graph, binary_frame
 
     y, n = np.array([3, 0, 12, 7]), np.array([20, 15, 40, 33])
-    pairs = _logp_at_random_points(build_beta_binomial(binary_frame(y, n)),
-                                   beta_binomial_graph(y, n, BetaBinomialPriors()))
+    pairs = _logp_at_random_points(
+        build_beta_binomial(binary_frame(y, n)), beta_binomial_graph(y, n, BetaBinomialPriors())
+    )
     for a, b in pairs:
         assert a == pytest.approx(b, rel=1e-9)
 
@@ -175,8 +178,9 @@ def test_logit_normal_and_nested_mirrors_equal_package_models():
     from bayes_anlo.studies.sbc_runs import binary_frame, logit_normal_graph, nested_graph
 
     y, n = np.array([3, 0, 12, 7, 9, 1]), np.array([20, 15, 40, 33, 25, 30])
-    for a, b in _logp_at_random_points(build_logit_normal(binary_frame(y, n)),
-                                       logit_normal_graph(y, n, LogitNormalPriors())):
+    for a, b in _logp_at_random_points(
+        build_logit_normal(binary_frame(y, n)), logit_normal_graph(y, n, LogitNormalPriors())
+    ):
         assert a == pytest.approx(b, rel=1e-9)
     groups = np.repeat([0, 1, 2], 2)
     pkg = build_nested_beta_binomial(binary_frame(y, n, subgroup=groups))
@@ -215,12 +219,21 @@ def test_coverage_intervals_and_summary():
     for lo, hi in out.values():
         assert 0 < lo < hi < 1
     # every study with 0 events: the GLMM has no estimate -> (nan, nan), counted as a failure
-    assert np.isnan(intervals(np.zeros(3, dtype=int), np.array([10, 12, 9]), methods=["GLMM"])["GLMM"]).all()
+    assert np.isnan(
+        intervals(np.zeros(3, dtype=int), np.array([10, 12, 9]), methods=["GLMM"])["GLMM"]
+    ).all()
     # summary: coverage, misses and failures counted by hand
     cells = [Cell(3, 10, 50, 0.2, 0.0)]
-    raw = pd.DataFrame({"cell": 0, "replicate": range(5), "method": "GLMM",
-                        "low": [0.1, 0.25, 0.05, np.nan, 0.15], "high": [0.3, 0.4, 0.15, np.nan, 0.2],
-                        "zero_events": 0})
+    raw = pd.DataFrame(
+        {
+            "cell": 0,
+            "replicate": range(5),
+            "method": "GLMM",
+            "low": [0.1, 0.25, 0.05, np.nan, 0.15],
+            "high": [0.3, 0.4, 0.15, np.nan, 0.2],
+            "zero_events": 0,
+        }
+    )
     row = summarise(raw, cells).iloc[0]
     assert (row["n_ok"], row["n_failed"]) == (4, 1)
     # target 0.2: [0.1, 0.3] and [0.15, 0.2] cover, [0.25, 0.4] misses high, [0.05, 0.15] misses low

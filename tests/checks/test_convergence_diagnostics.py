@@ -22,7 +22,9 @@ def _tree(posterior: dict, *, diverging=None, method="nuts"):
         coords["unit"] = ["a", "b"]
     groups = {"posterior": xr.Dataset(data, coords=coords)}
     if diverging is not None:
-        groups["sample_stats"] = xr.Dataset({"diverging": (("chain", "draw"), diverging)}, coords=coords)
+        groups["sample_stats"] = xr.Dataset(
+            {"diverging": (("chain", "draw"), diverging)}, coords=coords
+        )
     tree = xr.DataTree.from_dict(groups)
     tree.attrs = {"method": method}
     return tree
@@ -32,21 +34,25 @@ def _ar1(rng, chains, draws, rho):
     x = np.empty((chains, draws))
     x[:, 0] = rng.standard_normal(chains)
     for t in range(1, draws):
-        x[:, t] = rho * x[:, t - 1] + math.sqrt(1 - rho ** 2) * rng.standard_normal(chains)
+        x[:, t] = rho * x[:, t - 1] + math.sqrt(1 - rho**2) * rng.standard_normal(chains)
     return x
 
 
 def test_iid_draws_converge_and_table_is_labelled():
     rng = np.random.default_rng(0)
     scales = np.array([1.0, 10.0])
-    tree = _tree({"mu": rng.standard_normal((4, 1000)), "rate": rng.standard_normal((4, 1000, 2)) * scales},
-                 diverging=np.zeros((4, 1000), bool))
+    tree = _tree(
+        {"mu": rng.standard_normal((4, 1000)), "rate": rng.standard_normal((4, 1000, 2)) * scales},
+        diverging=np.zeros((4, 1000), bool),
+    )
     table = diagnostics_table(tree)
     assert list(table.columns) == COLUMNS
     assert list(table["variable"]) == ["mu", "rate[a]", "rate[b]"]
     assert table["ess_bulk"].between(3000, 5000).all()
     # MCSE of the mean of iid draws is sd / sqrt(N)
-    np.testing.assert_allclose(table["mcse_mean"], np.array([1.0, 1.0, 10.0]) / math.sqrt(4000), rtol=0.15)
+    np.testing.assert_allclose(
+        table["mcse_mean"], np.array([1.0, 1.0, 10.0]) / math.sqrt(4000), rtol=0.15
+    )
     verdict = convergence(tree)
     assert verdict.converged and verdict.reasons == () and verdict.draws == 4000
 

@@ -69,13 +69,18 @@ def exact_sensitivity(base, perturbed, lo: float, hi: float, alphas=(0.99, 1.01)
 
 @pytest.fixture(scope="module")
 def conjugate():
-    model = CompletePooling(priors=CompletePoolingPriors(p=Beta(A, B)), method="exact",
-                            sampler=SamplerSettings(chains=4, draws=10_000))
+    model = CompletePooling(
+        priors=CompletePoolingPriors(p=Beta(A, B)),
+        method="exact",
+        sampler=SamplerSettings(chains=4, draws=10_000),
+    )
     tree = model.fit(make_binary([Y], [N]), random_seed=3)
     draws = tree["posterior"]["p"].values.ravel()
     base = stats.beta(A + Y, B + N - Y)
     lo, hi = draws.min(), draws.max()
-    prior = exact_sensitivity(base, lambda a: stats.beta(a * (A - 1) + 1 + Y, a * (B - 1) + 1 + N - Y), lo, hi)
+    prior = exact_sensitivity(
+        base, lambda a: stats.beta(a * (A - 1) + 1 + Y, a * (B - 1) + 1 + N - Y), lo, hi
+    )
     like = exact_sensitivity(base, lambda a: stats.beta(A + a * Y, B + a * (N - Y)), lo, hi)
     return tree, prior, like
 
@@ -107,15 +112,21 @@ def test_log_prior_group_holds_each_hyperprior_density_at_the_draws():
     log_prior = tree["log_prior"].to_dataset()
     assert set(log_prior.data_vars) == {"mu", "kappa"}
     post = tree["posterior"]
-    np.testing.assert_allclose(log_prior["kappa"].values, stats.lognorm(1.5, scale=np.exp(3.0)).logpdf(post["kappa"].values))
+    np.testing.assert_allclose(
+        log_prior["kappa"].values,
+        stats.lognorm(1.5, scale=np.exp(3.0)).logpdf(post["kappa"].values),
+    )
     np.testing.assert_allclose(log_prior["mu"].values, 0.0, atol=1e-12)  # Beta(1, 1)
     assert log_prior["kappa"].dims == ("chain", "draw")
 
 
 def test_array_priors_are_summed_over_their_elements():
     data = make_binary([4, 9], [30, 31], arm=["a", "b"])
-    tree = TwoArm(priors={"rate": {"dist": "beta", "alpha": 2, "beta": 5}}, method="exact",
-                  sampler=SamplerSettings(chains=2, draws=300)).fit(data, random_seed=2)
+    tree = TwoArm(
+        priors={"rate": {"dist": "beta", "alpha": 2, "beta": 5}},
+        method="exact",
+        sampler=SamplerSettings(chains=2, draws=300),
+    ).fit(data, random_seed=2)
     rate = tree["posterior"]["rate"]
     expected = stats.beta(2, 5).logpdf(rate.values).sum(axis=-1)
     np.testing.assert_allclose(tree["log_prior"]["rate"].values, expected)
@@ -132,8 +143,9 @@ def test_importance_weights_from_log_prior_reproduce_a_refit_under_the_scaled_pr
     w = np.exp(log_w - log_w.max())
     w /= w.sum()
     scaled = LogNormal(3.0 + (1 - alpha) * 1.5**2 / alpha, 1.5 / np.sqrt(alpha))
-    refit = BetaBinomial(priors=BetaBinomialPriors(kappa=scaled), method="exact",
-                         sampler=settings).fit(data, random_seed=6)
+    refit = BetaBinomial(
+        priors=BetaBinomialPriors(kappa=scaled), method="exact", sampler=settings
+    ).fit(data, random_seed=6)
     for var, transform in (("kappa", np.log), ("mu", lambda x: x)):
         weighted = np.sum(w * transform(tree["posterior"][var].values.ravel()))
         refitted = transform(refit["posterior"][var].values.ravel())
@@ -148,14 +160,20 @@ def test_flat_priors_are_left_out_and_named():
     y, n = simulate_beta_binomial(8, 0.2, 15.0, seed=4)
     data = make_binary(y, n)
     settings = SamplerSettings(chains=2, draws=2000)
-    hier = power_scaling(BetaBinomial(method="exact", sampler=settings).fit(data, random_seed=1),
-                         ["mu", "kappa", "pooled_rate"])
+    hier = power_scaling(
+        BetaBinomial(method="exact", sampler=settings).fit(data, random_seed=1),
+        ["mu", "kappa", "pooled_rate"],
+    )
     assert hier.scaled == ["kappa"] and hier.flat == ["mu"]
     assert hier.table["prior"].notna().all()
     assert any("Flat priors left out" in note for note in hier.notes)
 
-    single = power_scaling(CompletePooling(method="exact", sampler=settings).fit(make_binary([3], [20]), random_seed=1),
-                           ["p", "pooled_rate"])
+    single = power_scaling(
+        CompletePooling(method="exact", sampler=settings).fit(
+            make_binary([3], [20]), random_seed=1
+        ),
+        ["p", "pooled_rate"],
+    )
     assert single.table["prior"].isna().all() and single.table["likelihood"].gt(0).all()
     assert single.scaled == [] and single.flat == ["p"]
     assert any("Every prior is flat" in note for note in single.notes)
@@ -163,8 +181,11 @@ def test_flat_priors_are_left_out_and_named():
 
 
 def _conjugate_fit(a: float, b: float, y: int, n: int):
-    model = CompletePooling(priors=CompletePoolingPriors(p=Beta(a, b)), method="exact",
-                            sampler=SamplerSettings(chains=4, draws=4000))
+    model = CompletePooling(
+        priors=CompletePoolingPriors(p=Beta(a, b)),
+        method="exact",
+        sampler=SamplerSettings(chains=4, draws=4000),
+    )
     data = make_binary([y], [n])
     tree = model.fit(data, random_seed=2)
     prior = model.sample_prior_predictive(data, draws=8000, random_seed=3)["prior"].to_dataset()
@@ -198,7 +219,9 @@ def test_conflict_only_when_the_posterior_sits_in_the_tail_of_its_prior():
     assert row["prior"] >= 0.05 and row["likelihood"] >= 0.05
     exact = 100 * stats.beta(20, 80).cdf(stats.beta(30, 95).median())
     assert 2.5 < exact < 97.5
-    assert abs(row["prior_percentile"] - exact) < 2.0  # 8000 prior draws: Monte Carlo error < 0.6 points
+    assert (
+        abs(row["prior_percentile"] - exact) < 2.0
+    )  # 8000 prior draws: Monte Carlo error < 0.6 points
     assert row["diagnosis"] == "informed by prior and data together (expected with few studies)"
     assert any(s.startswith("Informed by prior and data together") for s in result.describe())
     unchecked = power_scaling(agree, ["p"]).table.iloc[0]  # no prior draws: no claim about conflict
@@ -207,7 +230,9 @@ def test_conflict_only_when_the_posterior_sits_in_the_tail_of_its_prior():
 
 def test_logit_normal_reports_both_hyperpriors():
     y, n = simulate_beta_binomial(8, 0.2, 15.0, seed=4)
-    tree = LogitNormal(method="exact", sampler=SamplerSettings(chains=2, draws=2000)).fit(make_binary(y, n), random_seed=1)
+    tree = LogitNormal(method="exact", sampler=SamplerSettings(chains=2, draws=2000)).fit(
+        make_binary(y, n), random_seed=1
+    )
     result = power_scaling(tree, ["mu", "tau", "pooled_rate", "predictive_rate", "not_a_variable"])
     assert result.scaled == ["mu", "tau"]
     assert list(result.table["variable"]) == ["mu", "tau", "pooled_rate", "predictive_rate"]
@@ -218,16 +243,23 @@ def test_logit_normal_reports_both_hyperpriors():
 def test_survival_prior_terms_follow_the_parametrisation():
     """Smoothed: the log-hazard prior is on the first interval only; log_hr covers arms and subgroups."""
     draws = {"chain": 2, "draw": 3}
-    post = xr.Dataset({
-        "log_hazard_first": (("chain", "draw"), np.full((2, 3), -2.0)),
-        "log_hazard": (("chain", "draw", "interval"), np.full((2, 3, 4), -2.0)),
-        "smooth_sd": (("chain", "draw"), np.full((2, 3), 0.3)),
-        "study_sd": (("chain", "draw"), np.full((2, 3), 0.2)),
-        "log_hr_arm": (("chain", "draw", "arm_contrast"), np.zeros((2, 3, 1))),
-    }, coords={"chain": np.arange(draws["chain"]), "draw": np.arange(draws["draw"])})
+    post = xr.Dataset(
+        {
+            "log_hazard_first": (("chain", "draw"), np.full((2, 3), -2.0)),
+            "log_hazard": (("chain", "draw", "interval"), np.full((2, 3, 4), -2.0)),
+            "smooth_sd": (("chain", "draw"), np.full((2, 3), 0.3)),
+            "study_sd": (("chain", "draw"), np.full((2, 3), 0.2)),
+            "log_hr_arm": (("chain", "draw", "arm_contrast"), np.zeros((2, 3, 1))),
+        },
+        coords={"chain": np.arange(draws["chain"]), "draw": np.arange(draws["draw"])},
+    )
     priors = PiecewiseExponentialPriors()
     terms = PiecewiseExponential(priors=priors, smooth=True).prior_terms(post)
-    assert terms == {"log_hazard_first": priors.log_hazard, "study_sd": priors.study_sd,
-                     "smooth_sd": priors.smooth_sd, "log_hr_arm": priors.log_hr}
+    assert terms == {
+        "log_hazard_first": priors.log_hazard,
+        "study_sd": priors.study_sd,
+        "smooth_sd": priors.smooth_sd,
+        "log_hr_arm": priors.log_hr,
+    }
     unsmoothed = PiecewiseExponential(priors=priors).prior_terms(post.drop_vars("log_hazard_first"))
     assert "log_hazard" in unsmoothed and "log_hazard_first" not in unsmoothed

@@ -83,13 +83,21 @@ def _hand_tree(events, n, replicated, p_draws):
     rep = np.asarray(replicated)[None, :, :]
     draws = rep.shape[1]
     coords = {"chain": [0], "draw": np.arange(draws), "unit": units}
-    return xr.DataTree.from_dict({
-        "posterior": xr.Dataset({"p": (("chain", "draw"), np.asarray(p_draws, dtype=float)[None, :])},
-                                coords={"chain": [0], "draw": np.arange(draws)}),
-        "posterior_predictive": xr.Dataset({"events": (("chain", "draw", "unit"), rep)}, coords=coords),
-        "observed_data": xr.Dataset({"events": (("unit",), np.asarray(events))}, coords={"unit": units}),
-        "constant_data": xr.Dataset({"n": (("unit",), np.asarray(n))}, coords={"unit": units}),
-    })
+    return xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset(
+                {"p": (("chain", "draw"), np.asarray(p_draws, dtype=float)[None, :])},
+                coords={"chain": [0], "draw": np.arange(draws)},
+            ),
+            "posterior_predictive": xr.Dataset(
+                {"events": (("chain", "draw", "unit"), rep)}, coords=coords
+            ),
+            "observed_data": xr.Dataset(
+                {"events": (("unit",), np.asarray(events))}, coords={"unit": units}
+            ),
+            "constant_data": xr.Dataset({"n": (("unit",), np.asarray(n))}, coords={"unit": units}),
+        }
+    )
 
 
 def test_statistics_and_mid_p_values_by_hand():
@@ -112,9 +120,14 @@ def test_statistics_and_mid_p_values_by_hand():
     t_obs, t_rep = chi2_discrepancy(tree)
     expected = sum((y - 0.3 * m) ** 2 / (m * 0.21) for y, m in zip(events, n, strict=True))
     np.testing.assert_allclose(t_obs, expected)
-    expected_rep = [sum((y - 0.3 * m) ** 2 / (m * 0.21) for y, m in zip(row, n, strict=True)) for row in replicated]
+    expected_rep = [
+        sum((y - 0.3 * m) ** 2 / (m * 0.21) for y, m in zip(row, n, strict=True))
+        for row in replicated
+    ]
     np.testing.assert_allclose(t_rep, expected_rep)
-    p = np.mean(np.array(expected_rep) > expected) + 0.5 * np.mean(np.array(expected_rep) == expected)
+    p = np.mean(np.array(expected_rep) > expected) + 0.5 * np.mean(
+        np.array(expected_rep) == expected
+    )
     assert table.loc[("chi2_discrepancy", ""), "p_value"] == pytest.approx(p)
 
 
@@ -122,12 +135,16 @@ def test_discrepancy_uses_beta_binomial_variance():
     """For the beta-binomial, V_i = n mu (1 - mu) (1 + (n - 1) / (kappa + 1))."""
     events, n = [2, 5, 9], [10, 10, 20]
     tree = _hand_tree(events, n, [[2, 5, 9], [1, 1, 1]], [0.0, 0.0])
-    post = xr.Dataset({"mu": (("chain", "draw"), [[0.3, 0.4]]), "kappa": (("chain", "draw"), [[4.0, 9.0]])},
-                      coords={"chain": [0], "draw": [0, 1]})
+    post = xr.Dataset(
+        {"mu": (("chain", "draw"), [[0.3, 0.4]]), "kappa": (("chain", "draw"), [[4.0, 9.0]])},
+        coords={"chain": [0], "draw": [0, 1]},
+    )
     tree["posterior"] = xr.DataTree(post)
     tree.attrs = {"model": "beta_binomial"}
     t_obs, _ = chi2_discrepancy(tree)
     for k, (mu, kappa) in enumerate([(0.3, 4.0), (0.4, 9.0)]):
-        expected = sum((y - m * mu) ** 2 / (m * mu * (1 - mu) * (1 + (m - 1) / (kappa + 1)))
-                       for y, m in zip(events, n, strict=True))
+        expected = sum(
+            (y - m * mu) ** 2 / (m * mu * (1 - mu) * (1 + (m - 1) / (kappa + 1)))
+            for y, m in zip(events, n, strict=True)
+        )
         assert t_obs[k] == pytest.approx(expected)

@@ -23,7 +23,9 @@ def messages(exc: InputError) -> list[str]:
 
 
 def test_loads_required_and_optional_columns_and_keeps_extras(tmp_path):
-    path = write(tmp_path, "study,outcome,events,n,subgroup,extra\nA,ORR,3,20,x,keep me\nB,ORR,0,12,y,\n")
+    path = write(
+        tmp_path, "study,outcome,events,n,subgroup,extra\nA,ORR,3,20,x,keep me\nB,ORR,0,12,y,\n"
+    )
     data = load_binary(path)
     assert list(data.events) == [3, 0] and list(data.n) == [20, 12]
     assert data.table["extra"].tolist() == ["keep me", ""]
@@ -35,23 +37,29 @@ def test_loads_required_and_optional_columns_and_keeps_extras(tmp_path):
 def test_every_problem_is_reported_with_file_row_and_column(tmp_path):
     text = (
         "study,outcome,events,n\n"
-        "A,ORR,5,4\n"        # row 2: events > n
-        "B,ORR,-1,10\n"      # row 3: negative
-        "C,ORR,2.5,10\n"     # row 4: not whole
-        "D,ORR,1,0\n"        # row 5: n = 0
-        ",ORR,1,10\n"        # row 6: missing study
-        "F,ORR,,10\n"        # row 7: missing events
+        "A,ORR,5,4\n"  # row 2: events > n
+        "B,ORR,-1,10\n"  # row 3: negative
+        "C,ORR,2.5,10\n"  # row 4: not whole
+        "D,ORR,1,0\n"  # row 5: n = 0
+        ",ORR,1,10\n"  # row 6: missing study
+        "F,ORR,,10\n"  # row 7: missing events
         "G,ORR,1,10\n"
-        "G,ORR,2,10\n"       # row 9: duplicate key
-        "H,ORR,\"0,5\",10\n"  # row 10: comma decimal
+        "G,ORR,2,10\n"  # row 9: duplicate key
+        'H,ORR,"0,5",10\n'  # row 10: comma decimal
     )
     path = write(tmp_path, text)
     with pytest.raises(InputError) as info:
         load_binary(path)
     got = messages(info.value)
     expected_prefixes = [
-        f"{path}:2:events:", f"{path}:3:events:", f"{path}:4:events:", f"{path}:5:n:",
-        f"{path}:6:study:", f"{path}:7:events:", f"{path}:9:study:", f"{path}:10:events:",
+        f"{path}:2:events:",
+        f"{path}:3:events:",
+        f"{path}:4:events:",
+        f"{path}:5:n:",
+        f"{path}:6:study:",
+        f"{path}:7:events:",
+        f"{path}:9:study:",
+        f"{path}:10:events:",
     ]
     for prefix in expected_prefixes:
         assert any(m.startswith(prefix) for m in got), (prefix, got)
@@ -62,7 +70,9 @@ def test_every_problem_is_reported_with_file_row_and_column(tmp_path):
 
 
 def test_unknown_outcome_warns_but_loads(tmp_path):
-    path = write(tmp_path, "study,outcome,events,n\nA,ORR,1,10\nA,response,2,10\nA,AE:rash:3+,1,10\n")
+    path = write(
+        tmp_path, "study,outcome,events,n\nA,ORR,1,10\nA,response,2,10\nA,AE:rash:3+,1,10\n"
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = load_binary(path)
@@ -99,7 +109,14 @@ def test_byte_order_mark_is_accepted(tmp_path):
 
 
 def test_dataframe_input_and_selection():
-    frame = pd.DataFrame({"study": ["A", "A", "B"], "outcome": ["ORR", "DCR", "ORR"], "events": [1, 5, 2], "n": [10, 10, 8]})
+    frame = pd.DataFrame(
+        {
+            "study": ["A", "A", "B"],
+            "outcome": ["ORR", "DCR", "ORR"],
+            "events": [1, 5, 2],
+            "n": [10, 10, 8],
+        }
+    )
     data = load_binary(frame)
     orr = data.select(outcome="ORR")
     assert orr.studies == ["A", "B"] and np.array_equal(orr.n, [10, 8])
@@ -109,15 +126,25 @@ def test_dataframe_input_and_selection():
 
 
 def test_hash_changes_with_any_number():
-    base = pd.DataFrame({"study": ["A", "B"], "outcome": ["ORR", "ORR"], "events": [1, 2], "n": [10, 8]})
+    base = pd.DataFrame(
+        {"study": ["A", "B"], "outcome": ["ORR", "ORR"], "events": [1, 2], "n": [10, 8]}
+    )
     other = base.assign(events=[1, 3])
     assert load_binary(base).sha256 == load_binary(base.copy()).sha256
     assert load_binary(base).sha256 != load_binary(other).sha256
 
 
 def test_labels_add_only_the_columns_that_vary_when_studies_repeat():
-    frame = pd.DataFrame({"study": ["A", "A"], "outcome": ["ORR", "ORR"], "events": [1, 2], "n": [9, 9],
-                          "subgroup": ["FS", "SS"], "line": ["all", "all"]})
+    frame = pd.DataFrame(
+        {
+            "study": ["A", "A"],
+            "outcome": ["ORR", "ORR"],
+            "events": [1, 2],
+            "n": [9, 9],
+            "subgroup": ["FS", "SS"],
+            "line": ["all", "all"],
+        }
+    )
     assert load_binary(frame).labels == ["A | FS", "A | SS"]
 
 

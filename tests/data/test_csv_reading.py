@@ -42,13 +42,16 @@ def first(exc: pytest.ExceptionInfo) -> str:
 # ------------------------------------------------------------------------------------------
 # where a problem prints
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("row, column, shown", [
-    (3, "events", "f.csv:3:events: bad"),
-    (3, None, "f.csv:3: bad"),
-    (None, "outcome", "f.csv: outcome: bad"),
-    (None, None, "f.csv: bad"),
-    ("analyses[1]", "model", "f.csv:analyses[1]:model: bad"),
-])
+@pytest.mark.parametrize(
+    "row, column, shown",
+    [
+        (3, "events", "f.csv:3:events: bad"),
+        (3, None, "f.csv:3: bad"),
+        (None, "outcome", "f.csv: outcome: bad"),
+        (None, None, "f.csv: bad"),
+        ("analyses[1]", "model", "f.csv:analyses[1]:model: bad"),
+    ],
+)
 def test_problem_never_prints_an_empty_location_part(row, column, shown):
     assert str(Problem("f.csv", row, column, "bad")) == shown
     assert "::" not in str(Problem("f.csv", row, column, "bad"))
@@ -103,19 +106,40 @@ def test_non_ascii_digits_are_refused(digits, prefix):
         count_from_text(text)
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("1_0", "separator"), ("1_000.5", "separator"), ("nan", "not a number"), ("-inf", "not a number"),
-    ("Infinity", "not a number"), ("1e400", "too large"), ("1e10", "too large"), ("0x10", "not a number"),
-    ("1,5", "comma"), ("15%", "percent"), ("²", "non-ASCII"), ("", "not a number"), (" ", "not a number"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("1_0", "separator"),
+        ("1_000.5", "separator"),
+        ("nan", "not a number"),
+        ("-inf", "not a number"),
+        ("Infinity", "not a number"),
+        ("1e400", "too large"),
+        ("1e10", "too large"),
+        ("0x10", "not a number"),
+        ("1,5", "comma"),
+        ("15%", "percent"),
+        ("²", "non-ASCII"),
+        ("", "not a number"),
+        (" ", "not a number"),
+    ],
+)
 def test_refused_number_texts(text, reason):
     assert float("1_0") == 10 and math.isnan(float("nan"))  # what Python itself would accept
     with pytest.raises(ValueError, match=reason):
         number_from_text(text)
 
 
-@pytest.mark.parametrize("text, reason", [("2.5", "whole number"), ("-3", "negative"), ("5e-1", "whole number"),
-                                          ("1e18", "larger than"), ("1" + "0" * 5000, "larger than")])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("2.5", "whole number"),
+        ("-3", "negative"),
+        ("5e-1", "whole number"),
+        ("1e18", "larger than"),
+        ("1" + "0" * 5000, "larger than"),
+    ],
+)
 def test_refused_count_texts(text, reason):
     with pytest.raises(ValueError, match=reason):
         count_from_text(text)
@@ -141,7 +165,9 @@ def test_line_endings_load_the_same_table(tmp_path, ending):
 
 
 def test_leading_byte_order_marks_are_dropped(tmp_path):
-    data = load_binary(write(tmp_path, b"\xef\xbb\xbf" * 2 + b"study,outcome,events,n\nA,ORR,3,20\n"))
+    data = load_binary(
+        write(tmp_path, b"\xef\xbb\xbf" * 2 + b"study,outcome,events,n\nA,ORR,3,20\n")
+    )
     assert list(data.table.columns[:4]) == ["study", "outcome", "events", "n"]
 
 
@@ -151,7 +177,10 @@ def test_a_fifo_is_refused_without_opening_it(tmp_path):
     os.mkfifo(fifo)  # opening it for reading would block until a writer appears
     with pytest.raises(InputError) as info:
         read_text_table(fifo, ["study"])
-    assert first(info) == f"{fifo}: is not a regular file (a FIFO, socket or device?); expected a CSV file"
+    assert (
+        first(info)
+        == f"{fifo}: is not a regular file (a FIFO, socket or device?); expected a CSV file"
+    )
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
@@ -180,8 +209,10 @@ def test_rows_per_outcome_limit(tmp_path, monkeypatch):
     load_binary(write(tmp_path, "study,outcome,events,n\n" + rows))  # 3 of each: allowed
     with pytest.raises(InputError) as info:
         load_binary(write(tmp_path, "study,outcome,events,n\n" + rows + "S9,ORR,1,10\n"))
-    assert first(info).endswith("input.csv:8:outcome: more than 3 rows of outcome 'ORR', the most one "
-                                "analysis takes (see the documented limits)")
+    assert first(info).endswith(
+        "input.csv:8:outcome: more than 3 rows of outcome 'ORR', the most one "
+        "analysis takes (see the documented limits)"
+    )
 
 
 @pytest.mark.parametrize("size, ok", [(10_000, True), (10_001, False)])
@@ -192,21 +223,30 @@ def test_cell_length_limit(tmp_path, size, ok):
     else:
         with pytest.raises(InputError) as info:
             load_binary(path)
-        assert first(info) == f"{path}:2:source: cell has more than 10,000 characters; at most 10,000 are allowed"
+        assert (
+            first(info)
+            == f"{path}:2:source: cell has more than 10,000 characters; at most 10,000 are allowed"
+        )
 
 
 def test_quoted_overlong_cell_with_commas_is_located(tmp_path):
-    path = write(tmp_path, 'study,outcome,events,n,quote\nA,ORR,3,20,ok\nB,ORR,3,20,"' + "a, b " * 2500 + '"\n')
+    path = write(
+        tmp_path,
+        'study,outcome,events,n,quote\nA,ORR,3,20,ok\nB,ORR,3,20,"' + "a, b " * 2500 + '"\n',
+    )
     with pytest.raises(InputError) as info:
         load_binary(path)
     assert first(info).startswith(f"{path}:3:quote: cell has more than")
 
 
-@pytest.mark.parametrize("text, where", [
-    ('study,outcome,events,n\nA,ORR,3,20\n"B,ORR,3,20\n', "3:study"),
-    ('study,outcome,events,n\nA,"ORR"x,3,20\n', "2:outcome"),
-    ('study,outcome,events,n\nA,"OR\nR",3,20\nB,"ORR,3,20\n', "4:outcome"),
-])
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ('study,outcome,events,n\nA,ORR,3,20\n"B,ORR,3,20\n', "3:study"),
+        ('study,outcome,events,n\nA,"ORR"x,3,20\n', "2:outcome"),
+        ('study,outcome,events,n\nA,"OR\nR",3,20\nB,"ORR,3,20\n', "4:outcome"),
+    ],
+)
 def test_quoting_errors_are_located(tmp_path, text, where):
     path = write(tmp_path, text)
     with pytest.raises(InputError) as info:
@@ -216,11 +256,16 @@ def test_quoting_errors_are_located(tmp_path, text, where):
 
 def test_empty_trailing_header_columns_are_dropped_but_named_data_is_kept(tmp_path):
     data = load_binary(write(tmp_path, "study,outcome,events,n,,\nA,ORR,3,20,,\nB,ORR,1,9\n"))
-    assert list(data.table.columns[:4]) == ["study", "outcome", "events", "n"] and "" not in data.table.columns
+    assert (
+        list(data.table.columns[:4]) == ["study", "outcome", "events", "n"]
+        and "" not in data.table.columns
+    )
     with pytest.raises(InputError) as info:
         load_binary(write(tmp_path, "study,outcome,events,n,,\nA,ORR,3,20,,x\n"))
     assert [str(p).split(".csv", 1)[1] for p in info.value.problems] == [
-        ":1:5: column 5 has no name in the header", ":1:6: column 6 has no name in the header"]
+        ":1:5: column 5 has no name in the header",
+        ":1:6: column 6 has no name in the header",
+    ]
 
 
 def test_bad_characters_in_the_header_are_located_by_number_and_not_printed(tmp_path):
@@ -233,7 +278,9 @@ def test_bad_characters_in_the_header_are_located_by_number_and_not_printed(tmp_
 def test_non_utf8_byte_is_located_at_its_cell(tmp_path):
     with pytest.raises(InputError) as info:
         load_binary(write(tmp_path, b"study,outcome,events,n\nA,ORR,3,20\nB\xfc,ORR,3,20\n"))
-    assert first(info).endswith(":3:study: is not UTF-8 text (byte 0xFC); save the file as UTF-8 CSV")
+    assert first(info).endswith(
+        ":3:study: is not UTF-8 text (byte 0xFC); save the file as UTF-8 CSV"
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -243,7 +290,9 @@ HEADER = "study,arm,endpoint,quantity,value,ci_low,ci_high,time,unit\n"
 
 
 def test_rising_landmark_is_an_error_at_the_later_time(tmp_path):
-    text = HEADER + "A,,PFS,landmark,0.5,,,24,\nA,,PFS,landmark,0.7,,,6,\nA,,PFS,landmark,0.45,,,12,\n"
+    text = (
+        HEADER + "A,,PFS,landmark,0.5,,,24,\nA,,PFS,landmark,0.7,,,6,\nA,,PFS,landmark,0.45,,,12,\n"
+    )
     with pytest.raises(InputError) as info:
         load_summaries(write(tmp_path, text))
     assert [(p.row, p.column) for p in info.value.problems] == [(2, "value")]
@@ -251,8 +300,10 @@ def test_rising_landmark_is_an_error_at_the_later_time(tmp_path):
 
 
 def test_landmarks_of_other_curves_are_independent(tmp_path):
-    text = (HEADER + "A,,PFS,landmark,40,,,12,%\nA,,OS,landmark,70,,,12,%\nA,x,PFS,landmark,60,,,24,%\n"
-            "A,,PFS,landmark,40,,,24,%\n")
+    text = (
+        HEADER + "A,,PFS,landmark,40,,,12,%\nA,,OS,landmark,70,,,12,%\nA,x,PFS,landmark,60,,,24,%\n"
+        "A,,PFS,landmark,40,,,24,%\n"
+    )
     table = load_summaries(write(tmp_path, text)).table
     assert sorted(table["value"].round(2)) == [0.4, 0.4, 0.6, 0.7]
 

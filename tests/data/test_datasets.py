@@ -29,8 +29,24 @@ MANIFEST = tomllib.loads((BUNDLE / "manifest.toml").read_text(encoding="utf-8"))
 BY_NAME = {d["name"]: d for d in MANIFEST}
 BINARY = [d["name"] for d in MANIFEST if d["kind"] == "binary"]
 SURVIVAL_FORMAT = [d["name"] for d in MANIFEST if d.get("format", d["kind"]) == "survival_summary"]
-SURVIVAL_COLUMNS = ["study", "arm", "endpoint", "quantity", "value", "ci_low", "ci_high", "time", "unit", "source"]
-SHARED_EXTRACTION = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sarcoma_literature_extraction.csv"
+SURVIVAL_COLUMNS = [
+    "study",
+    "arm",
+    "endpoint",
+    "quantity",
+    "value",
+    "ci_low",
+    "ci_high",
+    "time",
+    "unit",
+    "source",
+]
+SHARED_EXTRACTION = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "sarcoma_literature_extraction.csv"
+)
 CODE = re.compile(r"(?:^|; )([A-Z][A-Z0-9_]+):")
 
 
@@ -104,12 +120,17 @@ def test_unknown_name_is_an_input_error_naming_the_available_datasets():
 
 def test_info_gives_title_citation_description_sources_and_flags():
     got = datasets.info("sarcoma_literature_abstracts")
-    assert got["kind"] == "binary" and got["title"] == BY_NAME["sarcoma_literature_abstracts"]["title"]
+    assert (
+        got["kind"] == "binary" and got["title"] == BY_NAME["sarcoma_literature_abstracts"]["title"]
+    )
     assert got["citation"]["seed_file"].endswith("sarcoma_literature_extraction.csv")
     assert "S01" in got["description"] and got["source_tables"]
-    assert {"S01_AMBIGUOUS_ORR", "S03_SUBSET_OF_ALTER0203", "S08_HISTOTYPES_47_OF_48", "S06_N_34_VS_19"} <= {
-        f.split(":")[0] for f in got["flags"]
-    }
+    assert {
+        "S01_AMBIGUOUS_ORR",
+        "S03_SUBSET_OF_ALTER0203",
+        "S08_HISTOTYPES_47_OF_48",
+        "S06_N_34_VS_19",
+    } <= {f.split(":")[0] for f in got["flags"]}
     got["flags"].append("mutated")  # a copy: the manifest is not changed
     assert "mutated" not in datasets.info("sarcoma_literature_abstracts")["flags"]
 
@@ -129,7 +150,18 @@ def test_binary_datasets_load_through_load_binary_without_warnings(name):
 def test_other_datasets_load_as_frames_with_numeric_value_columns(name):
     frame = datasets.load(name)
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(raw(name))
-    for column in ("value", "ci_low", "ci_high", "time", "estimate", "i2", "p_heterogeneity", "k", "n", "p_printed"):
+    for column in (
+        "value",
+        "ci_low",
+        "ci_high",
+        "time",
+        "estimate",
+        "i2",
+        "p_heterogeneity",
+        "k",
+        "n",
+        "p_printed",
+    ):
         if column in frame:
             assert pd.api.types.is_numeric_dtype(frame[column]), column
 
@@ -155,7 +187,13 @@ def test_printed_percentages_round_to_events_over_n(name):
         printed = Decimal(r["printed_pct"])
         half_unit = Decimal(1).scaleb(printed.as_tuple().exponent) / 2
         exact = Decimal(int(r["events"]) * 100) / Decimal(int(r["n"]))
-        assert abs(exact - printed) <= half_unit, (r["study"], r["subgroup"], r["arm"], r["line"], r["outcome"])
+        assert abs(exact - printed) <= half_unit, (
+            r["study"],
+            r["subgroup"],
+            r["arm"],
+            r["line"],
+            r["outcome"],
+        )
         checked += 1
     assert checked > 0
 
@@ -184,7 +222,9 @@ def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
     return lo, hi
 
 
-@pytest.mark.parametrize("outcome, printed", [("ORR", (0.4, 26.2)), ("DCR", (56.5, 90.1))])  # Abstract, Results
+@pytest.mark.parametrize(
+    "outcome, printed", [("ORR", (0.4, 26.2)), ("DCR", (56.5, 90.1))]
+)  # Abstract, Results
 def test_npc_printed_ci_is_the_spss_t_interval_not_clopper_pearson_and_is_flagged(outcome, printed):
     r = one("qin2025_npc_response", outcome=outcome)
     k, n = int(r["events"]), int(r["n"])
@@ -198,13 +238,24 @@ def test_npc_adverse_event_grades_add_up():
     terms = {o.split(":")[1] for o in q["outcome"]} - {"bleeding"}
     assert len(terms) == 10  # Table 2 has ten rows
     for term in terms:
-        g = {b: count("qin2025_npc_adverse_events", outcome=f"AE:{term}:{b}") for b in ("any", "1", "2", "3", "4", "3+")}
+        g = {
+            b: count("qin2025_npc_adverse_events", outcome=f"AE:{term}:{b}")
+            for b in ("any", "1", "2", "3", "4", "3+")
+        }
         assert g["any"] == g["1"] + g["2"] + g["3"] + g["4"], term
         assert g["3+"] == g["3"] + g["4"], term
     # Toxicity text: grade >= 3 HFS 4, oral mucositis 4, nasal bleeding 3, hypertension 1, arthralgia 1
-    text = {"hand-foot syndrome": 4, "oral mucositis": 4, "nasal bleeding": 3, "hypertension": 1, "arthralgia": 1}
+    text = {
+        "hand-foot syndrome": 4,
+        "oral mucositis": 4,
+        "nasal bleeding": 3,
+        "hypertension": 1,
+        "arthralgia": 1,
+    }
     for term in terms:
-        assert count("qin2025_npc_adverse_events", outcome=f"AE:{term}:3+") == text.get(term, 0), term
+        assert count("qin2025_npc_adverse_events", outcome=f"AE:{term}:3+") == text.get(term, 0), (
+            term
+        )
     # "Bleeding events were observed in seven patients": 4 urinary occult blood + 3 nasal bleeding
     assert count("qin2025_npc_adverse_events", outcome="AE:bleeding:any") == (
         count("qin2025_npc_adverse_events", outcome="AE:positive urinary occult blood:any")
@@ -235,7 +286,11 @@ def test_npc_survival_summaries_match_the_paper_and_carry_the_death_count_flag()
 # --------------------------------------------------------------------------------------------------
 # Cai 2022 (seed 003)
 # --------------------------------------------------------------------------------------------------
-TABLE1_STS_ARMS = {"anlotinib": 16, "anlotinib plus chemotherapy": 13, "anlotinib plus radiotherapy": 2}  # Table 1
+TABLE1_STS_ARMS = {
+    "anlotinib": 16,
+    "anlotinib plus chemotherapy": 13,
+    "anlotinib plus radiotherapy": 2,
+}  # Table 1
 TABLE1_STS_LINES = {"first line": 8, "second line": 18, "beyond second line": 5}  # Table 1
 TABLE1_OSTEO_ARMS = {"anlotinib": 7, "anlotinib plus chemotherapy": 6}  # Table 1
 TABLE1_OSTEO_LINES = {"first line": 2, "second line": 8, "beyond second line": 3}  # Table 1
@@ -246,7 +301,9 @@ def test_sts_subtypes_rows_define_orr_dcr_and_columns_add_to_the_printed_total()
     subtypes = [s for s in dict.fromkeys(raw(name)["subgroup"]) if s != "Total"]
     assert subtypes == ["FS", "SS", "UPS", "LMS", "LPS", "CCS", "ASPS", "Others"]  # Table 3 order
     for sub in subtypes + ["Total"]:
-        c = {o: count(name, subgroup=sub, outcome=o) for o in ("CR", "PR", "SD", "PD", "ORR", "DCR")}
+        c = {
+            o: count(name, subgroup=sub, outcome=o) for o in ("CR", "PR", "SD", "PD", "ORR", "DCR")
+        }
         n = int(one(name, subgroup=sub, outcome="CR")["n"])
         assert c["CR"] + c["PR"] + c["SD"] + c["PD"] == n, sub
         assert c["ORR"] == c["CR"] + c["PR"], sub  # printed ORR column
@@ -254,7 +311,9 @@ def test_sts_subtypes_rows_define_orr_dcr_and_columns_add_to_the_printed_total()
         if sub != "Total":  # Table 3 prints no n: the derived column must say how n was obtained
             assert "n = CR + PR + SD + PD" in one(name, subgroup=sub, outcome="CR")["derived"]
     for outcome in ("CR", "PR", "SD", "PD", "ORR", "DCR"):
-        assert sum(count(name, subgroup=s, outcome=outcome) for s in subtypes) == count(name, subgroup="Total", outcome=outcome)
+        assert sum(count(name, subgroup=s, outcome=outcome) for s in subtypes) == count(
+            name, subgroup="Total", outcome=outcome
+        )
     # 44 analysed = 13 osteosarcoma + 31 soft tissue sarcoma (Abstract)
     assert int(one(name, subgroup="Total", outcome="DCR")["n"]) == 44 - 13
 
@@ -262,7 +321,10 @@ def test_sts_subtypes_rows_define_orr_dcr_and_columns_add_to_the_printed_total()
 def test_sts_subtype_contradictions_are_flagged():
     name = "cai2022_sts_subtypes"
     for sub in ("CCS", "ASPS"):  # Discussion: "Both of them achieved CR"; Table 3: PR
-        assert count(name, subgroup=sub, outcome="CR") == 0 and count(name, subgroup=sub, outcome="PR") == 1
+        assert (
+            count(name, subgroup=sub, outcome="CR") == 0
+            and count(name, subgroup=sub, outcome="PR") == 1
+        )
         assert has_flag(one(name, subgroup=sub, outcome="PR"), "CR_VS_PR")
     total = one(name, subgroup="Total", outcome="DCR")
     assert round(100 * int(total["events"]) / int(total["n"])) != 52  # Section 4.2 prints 52%
@@ -293,7 +355,8 @@ def test_osteosarcoma_table2_cells_add_to_margins_and_match_table1():
     assert c["CR"] + c["PR"] + c["SD"] + c["PD"] == 13 and c["DCR"] == c["CR"] + c["PR"] + c["SD"]
     # Section 4.1: beyond-second-line anlotinib alone 2 SD + 1 PD; Table 2 DCR 2/3
     assert count(name, outcome="SD", line="beyond second line", arm="anlotinib") == count(
-        name, outcome="DCR", line="beyond second line", arm="anlotinib")
+        name, outcome="DCR", line="beyond second line", arm="anlotinib"
+    )
 
 
 def test_sts_table5_cells_add_to_margins_and_match_table1():
@@ -307,7 +370,9 @@ def test_sts_table5_cells_add_to_margins_and_match_table1():
         assert int(one(name, outcome="DCR", line=line, arm="all")["n"]) == n
     # the printed Table 5 totals equal Table 3's totals
     for outcome in ("ORR", "DCR"):
-        assert count(name, outcome=outcome, line="all", arm="all") == count("cai2022_sts_subtypes", subgroup="Total", outcome=outcome)
+        assert count(name, outcome=outcome, line="all", arm="all") == count(
+            "cai2022_sts_subtypes", subgroup="Total", outcome=outcome
+        )
 
 
 def test_sts_text_response_counts_agree_with_table5_except_the_flagged_row():
@@ -320,12 +385,15 @@ def test_sts_text_response_counts_agree_with_table5_except_the_flagged_row():
         consistent = (
             int(pr["events"]) + int(sd["events"]) + int(pd_["events"]) == n
             and int(pr["events"]) == count(name, outcome="ORR", line=line, arm=arm)  # no CR in STS
-            and int(pr["events"]) + int(sd["events"]) == count(name, outcome="DCR", line=line, arm=arm)
+            and int(pr["events"]) + int(sd["events"])
+            == count(name, outcome="DCR", line=line, arm=arm)
         )
         if not consistent:
             flagged.append((line, arm))
             assert has_flag(pr, "TEXT_PR"), (line, arm)
-    assert flagged == [("all", "anlotinib")]  # "4 patients achieved PR ... in the anlotinib-alone group"
+    assert flagged == [
+        ("all", "anlotinib")
+    ]  # "4 patients achieved PR ... in the anlotinib-alone group"
 
 
 def test_cai_adverse_event_bands_add_up_and_the_35_patients_claim_is_flagged():
@@ -334,18 +402,29 @@ def test_cai_adverse_event_bands_add_up_and_the_35_patients_claim_is_flagged():
     terms = {o.split(":")[1] for o in t["outcome"]} - {"any"}
     assert len(terms) == 9  # Table 7 has nine rows
     for term in terms:
-        b = {band: count(name, outcome=f"AE:{term}:{band}", arm="all") for band in ("1-2", "3-4", "any")}
+        b = {
+            band: count(name, outcome=f"AE:{term}:{band}", arm="all")
+            for band in ("1-2", "3-4", "any")
+        }
         assert b["1-2"] + b["3-4"] == b["any"], term
     grade12 = sum(count(name, outcome=f"AE:{term}:1-2", arm="all") for term in terms)
     claim = one(name, outcome="AE:any:1-2")
     assert grade12 == int(claim["events"]) == 35  # the column sum equals the "35 patients"
     # ... but 12/23 + 10/19 patients had any AE: fewer than 35 patients
-    with_ae = count(name, outcome="AE:any:any", arm="anlotinib") + count(name, outcome="AE:any:any", arm="anlotinib plus chemotherapy")
+    with_ae = count(name, outcome="AE:any:any", arm="anlotinib") + count(
+        name, outcome="AE:any:any", arm="anlotinib plus chemotherapy"
+    )
     assert with_ae + 2 < 35 and has_flag(claim, "PATIENTS_VS_EVENTS")
     # the arms (23, 19) are Table 1's 7 + 16 and 6 + 13
-    assert int(one(name, outcome="AE:any:any", arm="anlotinib")["n"]) == TABLE1_OSTEO_ARMS["anlotinib"] + TABLE1_STS_ARMS["anlotinib"]
+    assert (
+        int(one(name, outcome="AE:any:any", arm="anlotinib")["n"])
+        == TABLE1_OSTEO_ARMS["anlotinib"] + TABLE1_STS_ARMS["anlotinib"]
+    )
     chemo = "anlotinib plus chemotherapy"
-    assert int(one(name, outcome="AE:any:any", arm=chemo)["n"]) == TABLE1_OSTEO_ARMS[chemo] + TABLE1_STS_ARMS[chemo]
+    assert (
+        int(one(name, outcome="AE:any:any", arm=chemo)["n"])
+        == TABLE1_OSTEO_ARMS[chemo] + TABLE1_STS_ARMS[chemo]
+    )
 
 
 def test_cai_printed_p_values_are_one_sided_fisher_tests_and_flagged():
@@ -398,7 +477,12 @@ def test_cai_survival_group_sizes_match_the_response_tables():
         n = patients[patients.subgroup == sub].value.item()
         assert n == int(one("cai2022_sts_subtypes", subgroup=sub, outcome="CR")["n"])
     for arm, n in TABLE1_STS_ARMS.items():
-        assert patients[(patients.subgroup == "soft tissue sarcoma") & (patients.arm == arm)].value.item() == n
+        assert (
+            patients[
+                (patients.subgroup == "soft tissue sarcoma") & (patients.arm == arm)
+            ].value.item()
+            == n
+        )
     for line, n in TABLE1_STS_LINES.items():
         hit = s[(s.quantity == "patients") & (s.subgroup == f"soft tissue sarcoma, {line}")]
         assert set(hit.value) == {n} and set(hit.line) == {line}
@@ -463,7 +547,11 @@ def test_s01_default_is_21_because_the_printed_ci_is_the_wald_interval_of_21():
 
 def test_extraction_flags_sit_on_their_studies():
     t = raw("sarcoma_literature_abstracts")
-    expected = {"S01_Chi2018": "S01_AMBIGUOUS_ORR", "S03_LiuJ2018": "S03_SUBSET_OF_ALTER0203", "S08_LiuZ2021": "S08_HISTOTYPES_47_OF_48"}
+    expected = {
+        "S01_Chi2018": "S01_AMBIGUOUS_ORR",
+        "S03_LiuJ2018": "S03_SUBSET_OF_ALTER0203",
+        "S08_LiuZ2021": "S08_HISTOTYPES_47_OF_48",
+    }
     for _, r in t.iterrows():
         want = {expected[r["study"]]} if r["study"] in expected else set()
         assert codes(r["flag"]) == want, r["study"]
@@ -471,10 +559,19 @@ def test_extraction_flags_sit_on_their_studies():
     assert set(t["outcome"]) == {"ORR", "DCR"} and set(t["arm"]) == {"anlotinib"}
     studies = sorted(set(t["study"]))  # README: ORR and DCR for 6, ORR only for S01 and S13
     assert [s[:3] for s in studies] == ["S01", "S02", "S03", "S04", "S05", "S08", "S11", "S13"]
-    assert sorted(t[t.outcome == "DCR"]["study"].str[:3]) == ["S02", "S03", "S04", "S05", "S08", "S11"]
+    assert sorted(t[t.outcome == "DCR"]["study"].str[:3]) == [
+        "S02",
+        "S03",
+        "S04",
+        "S05",
+        "S08",
+        "S11",
+    ]
 
 
-@pytest.mark.skipif(not SHARED_EXTRACTION.exists(), reason="shared/data/ is not beside the repository")
+@pytest.mark.skipif(
+    not SHARED_EXTRACTION.exists(), reason="shared/data/ is not beside the repository"
+)
 def test_extraction_conversion_keeps_every_anlotinib_orr_dcr_count_and_source():
     src = pd.read_csv(SHARED_EXTRACTION, dtype=str, keep_default_na=False)
     src = src[src.outcome.isin(["ORR", "DCR"])]
@@ -493,10 +590,12 @@ def test_extraction_conversion_keeps_every_anlotinib_orr_dcr_count_and_source():
         else:
             assert int(mine["events"]) == int(float(r.events)), key
     # only S03's placebo arm and its unlabelled subgroup are left out, and its flag says so
-    assert sorted(left_out) == sorted([
-        ("S03_LiuJ2018", "placebo arm (PPS)"),
-        ("S03_LiuJ2018", next(s for s in src.subgroup if "unlabeled" in s)),
-    ])
+    assert sorted(left_out) == sorted(
+        [
+            ("S03_LiuJ2018", "placebo arm (PPS)"),
+            ("S03_LiuJ2018", next(s for s in src.subgroup if "unlabeled" in s)),
+        ]
+    )
     flag = ours.loc[("S03_LiuJ2018", "DCR"), "flag"]
     assert "placebo arm DCR 3/11" in flag and "11/14" in flag
 
@@ -509,20 +608,39 @@ def test_meta_study_table_matches_the_papers_own_totals():
     assert studies.ngroups == 16
     design = studies.design.first().value_counts()
     assert (design["prospective"], design["retrospective"]) == (6, 10)  # Study characteristics
-    groups = studies.disease_group.agg(lambda g: "bone+STS" if set(g) == {"STS", "bone"} else g.iloc[0]).value_counts()
-    assert (groups["STS"], groups["bone"], groups["bone+STS"]) == (8, 3, 5)  # "Eight ... three ... five"
+    groups = studies.disease_group.agg(
+        lambda g: "bone+STS" if set(g) == {"STS", "bone"} else g.iloc[0]
+    ).value_counts()
+    assert (groups["STS"], groups["bone"], groups["bone+STS"]) == (
+        8,
+        3,
+        5,
+    )  # "Eight ... three ... five"
     assert studies.endpoints.first().str.contains("OS").sum() == 11  # "11 studies also reported OS"
-    assert studies.endpoints.first().str.contains("AEs>=3").sum() == 4  # "four ... exclusively ... grade>=3"
+    assert (
+        studies.endpoints.first().str.contains("AEs>=3").sum() == 4
+    )  # "four ... exclusively ... grade>=3"
     assert round(t.median_age.mean(), 1) == 40.4  # "a mean median age of 40.4 years"
     # the text's "male-to-female ratio of 1:1.15" is inverted: Table 1 gives 1.15:1
     assert round(t.n_male.sum() / t.n_female.sum(), 2) == 1.15
     assert "SEX_RATIO_INVERTED" in manifest_codes("li2025_meta_studies")
     found = t[t.extraction_n.notna()]
     assert (found.extraction_n == found.n).all()  # the extraction's n agree with Table 1
-    flagged = {code: set(t[t.flag.str.contains(code)].study_id) for code in
-               ("S01_AMBIGUOUS_ORR", "S03_SUBSET_OF_ALTER0203", "S06_N_34_VS_19", "S08_HISTOTYPES_47_OF_48")}
-    assert flagged == {"S01_AMBIGUOUS_ORR": {"S01_Chi2018"}, "S03_SUBSET_OF_ALTER0203": {"S03_LiuJ2018"},
-                       "S06_N_34_VS_19": {"S06_LuS2025"}, "S08_HISTOTYPES_47_OF_48": {"S08_LiuZ2021"}}
+    flagged = {
+        code: set(t[t.flag.str.contains(code)].study_id)
+        for code in (
+            "S01_AMBIGUOUS_ORR",
+            "S03_SUBSET_OF_ALTER0203",
+            "S06_N_34_VS_19",
+            "S08_HISTOTYPES_47_OF_48",
+        )
+    }
+    assert flagged == {
+        "S01_AMBIGUOUS_ORR": {"S01_Chi2018"},
+        "S03_SUBSET_OF_ALTER0203": {"S03_LiuJ2018"},
+        "S06_N_34_VS_19": {"S06_LuS2025"},
+        "S08_HISTOTYPES_47_OF_48": {"S08_LiuZ2021"},
+    }
 
 
 def test_meta_pooled_results_are_coherent_and_outside_subgroup_values_are_flagged():
@@ -534,8 +652,16 @@ def test_meta_pooled_results_are_coherent_and_outside_subgroup_values_are_flagge
     exact_p = p[p.p_heterogeneity.notna()]
     assert (exact_p.p_heterogeneity_printed.astype(float) == exact_p.p_heterogeneity).all()
     # required comparators are present (Abstract / Results)
-    printed = {("ORR", "all"): 8.8, ("DCR", "all"): 70.7, ("median_PFS", "all"): 6.68, ("PFS_3m", "all"): 71.1,
-               ("PFS_6m", "all"): 48.4, ("PFS_9m", "all"): 32.0, ("OS_6m", "all"): 85.7, ("OS_12m", "all"): 67.8}
+    printed = {
+        ("ORR", "all"): 8.8,
+        ("DCR", "all"): 70.7,
+        ("median_PFS", "all"): 6.68,
+        ("PFS_3m", "all"): 71.1,
+        ("PFS_6m", "all"): 48.4,
+        ("PFS_9m", "all"): 32.0,
+        ("OS_6m", "all"): 85.7,
+        ("OS_12m", "all"): 67.8,
+    }
     for (outcome, sub), value in printed.items():
         assert p[(p.outcome == outcome) & (p.subgroup == sub)].estimate.item() == value
     band = {"any": "any", "3+": "3-4"}  # Table 5 'Grade>=3' vs Table 4 'Grade 3-4'
@@ -561,11 +687,19 @@ def test_meta_pooled_survival_is_the_pooled_table_on_the_probability_scale():
     p = datasets.load("li2025_meta_pooled")
     s = datasets.load("li2025_meta_pooled_survival")
     assert BY_NAME["li2025_meta_pooled_survival"]["kind"] == "published_pooled"
-    labels = {("PFS", "median", None): "median_PFS", ("PFS", "landmark", 3): "PFS_3m", ("PFS", "landmark", 6): "PFS_6m",
-              ("PFS", "landmark", 9): "PFS_9m", ("OS", "landmark", 6): "OS_6m", ("OS", "landmark", 12): "OS_12m"}
+    labels = {
+        ("PFS", "median", None): "median_PFS",
+        ("PFS", "landmark", 3): "PFS_3m",
+        ("PFS", "landmark", 6): "PFS_6m",
+        ("PFS", "landmark", 9): "PFS_9m",
+        ("OS", "landmark", 6): "OS_6m",
+        ("OS", "landmark", 12): "OS_12m",
+    }
     for _, r in s.iterrows():
         t = None if math.isnan(r.time) else int(r.time)
-        src = p[(p.outcome == labels[(r.endpoint, r.quantity, t)]) & (p.subgroup == r.subgroup)].iloc[0]
+        src = p[
+            (p.outcome == labels[(r.endpoint, r.quantity, t)]) & (p.subgroup == r.subgroup)
+        ].iloc[0]
         scale = 1 if r.quantity == "median" else 100
         assert math.isclose(r.value * scale, src.estimate)
         for c in ("ci_low", "ci_high"):

@@ -47,10 +47,16 @@ def test_all_problems_reported_together():
 
 
 def test_binarydata_with_two_outcomes_is_refused():
-    data = load_binary(pd.DataFrame({
-        "study": ["a", "a", "b", "b"], "outcome": ["ORR", "DCR", "ORR", "DCR"],
-        "events": [2, 8, 3, 9], "n": [10, 10, 12, 12],
-    }))
+    data = load_binary(
+        pd.DataFrame(
+            {
+                "study": ["a", "a", "b", "b"],
+                "outcome": ["ORR", "DCR", "ORR", "DCR"],
+                "events": [2, 8, 3, 9],
+                "n": [10, 10, 12, 12],
+            }
+        )
+    )
     with pytest.raises(InputError, match="one outcome"):
         pool_proportions(data)
     assert pool_proportions(data.select("DCR")).k == 2

@@ -25,14 +25,28 @@ REF = Path(__file__).resolve().parents[1] / "reference"
 DATASETS = json.loads((REF / "proportions_datasets.json").read_text())["datasets"]
 GLMM = json.loads((REF / "proportions_glmm.json").read_text())["results"]
 KEYS = [
-    "tau2", "i2", "h2", "theta", "theta_se", "theta_ci_low", "theta_ci_high", "theta_pi_low",
-    "theta_pi_high", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+    "tau2",
+    "i2",
+    "h2",
+    "theta",
+    "theta_se",
+    "theta_ci_low",
+    "theta_ci_high",
+    "theta_pi_low",
+    "theta_pi_high",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
 ]
 
 
 @pytest.fixture(scope="module")
 def fits():
-    return {name: glmm_logit(d["events"], d["n"], labels=d["study"]) for name, d in DATASETS.items()}
+    return {
+        name: glmm_logit(d["events"], d["n"], labels=d["study"]) for name, d in DATASETS.items()
+    }
 
 
 def _compare(res, ref, rtol, atol):
@@ -78,8 +92,14 @@ def test_marginal_likelihood_by_quadrature():
     loglik = 0.0
     for xi, ni in zip(x, n, strict=True):
         val, _ = integrate.quad(
-            lambda z, xi=xi, ni=ni: stats.binom.pmf(xi, ni, expit(beta + theta * z)) * stats.norm.pdf(z),
-            -12, 12, epsabs=0, epsrel=1e-12, limit=200,
+            lambda z, xi=xi, ni=ni: (
+                stats.binom.pmf(xi, ni, expit(beta + theta * z)) * stats.norm.pdf(z)
+            ),
+            -12,
+            12,
+            epsabs=0,
+            epsrel=1e-12,
+            limit=200,
         )
         loglik += math.log(val)
     saturated = float(np.sum(stats.binom.logpmf(x, n, x / n)))

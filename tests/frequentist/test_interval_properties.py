@@ -50,7 +50,11 @@ def test_interval_mirrors_under_success_failure_swap(en, method, lvl):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.integers(min_value=2, max_value=300), st.sampled_from(["clopper-pearson", "wilson", "jeffreys", "agresti-coull"]), level)
+@given(
+    st.integers(min_value=2, max_value=300),
+    st.sampled_from(["clopper-pearson", "wilson", "jeffreys", "agresti-coull"]),
+    level,
+)
 def test_bounds_increase_with_events(n, method, lvl):
     ci = proportion_ci(np.arange(n + 1), np.full(n + 1, n), method, lvl)
     assert np.all(np.diff(ci.ci_low) >= -TOL)
@@ -71,6 +75,8 @@ def test_two_group_tests_are_valid_probabilities_and_symmetric(g1, g2):
             assert np.isclose(c.p_value, chi_square(e2, n2, e1, n1, correction=correction).p_value)
     yates, plain = chi_square(e1, n1, e2, n2, True), chi_square(e1, n1, e2, n2, False)
     if not np.isnan(plain.statistic):
-        assert yates.statistic <= plain.statistic + 1e-12  # the correction only ever shrinks the statistic
+        assert (
+            yates.statistic <= plain.statistic + 1e-12
+        )  # the correction only ever shrinks the statistic
     rd = risk_difference(e1, n1, e2, n2)
     assert -1.0 <= rd.ci_low <= rd.estimate + 1e-12 and rd.estimate - 1e-12 <= rd.ci_high <= 1.0

@@ -32,8 +32,21 @@ def _load(name: str) -> dict:
 DATASETS = _load("datasets")["datasets"]
 POOLING = _load("pooling")["results"]
 SCALARS = [
-    "tau2", "se_tau2", "i2", "h2", "q", "q_p", "theta", "theta_se", "z", "p_value",
-    "theta_ci_low", "theta_ci_high", "estimate", "ci_low", "ci_high",
+    "tau2",
+    "se_tau2",
+    "i2",
+    "h2",
+    "q",
+    "q_p",
+    "theta",
+    "theta_se",
+    "z",
+    "p_value",
+    "theta_ci_low",
+    "theta_ci_high",
+    "estimate",
+    "ci_low",
+    "ci_high",
 ]
 PI_KEYS = ["theta_pi_low", "theta_pi_high", "pi_low", "pi_high"]
 
@@ -68,14 +81,18 @@ def test_matches_metafor(name, transform, method):
     assert res.k == r["k"]
     assert res.q_df == r["q_df"]
     for key in SCALARS:
-        np.testing.assert_allclose(getattr(res, key), _num(r[key]), rtol=RTOL, atol=1e-12, err_msg=key)
+        np.testing.assert_allclose(
+            getattr(res, key), _num(r[key]), rtol=RTOL, atol=1e-12, err_msg=key
+        )
     np.testing.assert_allclose(res.weights, r["weights"], rtol=RTOL)
     if method == "FE":  # metafor gives no PI for an equal-effects model; ours is the CI
         assert r["pi_low"] is None
         assert (res.pi_low, res.pi_high) == (res.ci_low, res.ci_high)
     else:
         for key in PI_KEYS:
-            np.testing.assert_allclose(getattr(res, key), r[key], rtol=RTOL, atol=1e-12, err_msg=key)
+            np.testing.assert_allclose(
+                getattr(res, key), r[key], rtol=RTOL, atol=1e-12, err_msg=key
+            )
     assert res.method == f"{'PFT' if transform == 'pft' else 'PLO'}-{method}"
     if transform == "pft":
         assert res.harmonic_n == pytest.approx(r["harmonic_n"], rel=1e-12)
@@ -93,7 +110,9 @@ def test_reml_is_the_restricted_likelihood_maximum(name, transform):
         mu = np.sum(w * yi) / np.sum(w)
         return 0.5 * (np.sum(np.log(vi + tau2)) + math.log(np.sum(w)) + np.sum(w * (yi - mu) ** 2))
 
-    opt = optimize.minimize_scalar(neg_reml, bounds=(0, 50), method="bounded", options={"xatol": 1e-12})
+    opt = optimize.minimize_scalar(
+        neg_reml, bounds=(0, 50), method="bounded", options={"xatol": 1e-12}
+    )
     res = pool_proportions(d["events"], d["n"], transform=transform, method="REML")
     assert res.tau2 == pytest.approx(opt.x, abs=2e-5)
 
@@ -125,8 +144,15 @@ def test_ipft_inverts_pft(n):
 
 def test_binarydata_input_equals_arrays_and_keeps_labels():
     d = DATASETS["sarcoma_dcr"]
-    frame = pd.DataFrame({"study": d["study"], "outcome": "DCR", "events": d["events"], "n": d["n"],
-                          "subgroup": d["subgroup"]})
+    frame = pd.DataFrame(
+        {
+            "study": d["study"],
+            "outcome": "DCR",
+            "events": d["events"],
+            "n": d["n"],
+            "subgroup": d["subgroup"],
+        }
+    )
     data = load_binary(frame)
     a = pool_proportions(data, transform="logit", method="REML")
     b = pool_proportions(d["events"], d["n"], transform="logit", method="REML")
@@ -143,7 +169,18 @@ def test_result_containers():
     assert isinstance(res, PooledResult)
     frame = res.to_frame()
     assert frame.shape[0] == 1
-    for col in ("method", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "k"):
+    for col in (
+        "method",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "tau2",
+        "i2",
+        "q",
+        "k",
+    ):
         assert col in frame.columns
     assert frame.loc[0, "estimate"] == res.estimate
     studies = res.studies_frame()

@@ -17,8 +17,12 @@ REF = Path(__file__).resolve().parents[1] / "reference"
 INTERVALS = json.loads((REF / "proportions_intervals.json").read_text())["results"]
 TWO = json.loads((REF / "proportions_two_group.json").read_text())["results"]
 METHOD = {
-    "clopper_pearson": "clopper-pearson", "wilson": "wilson", "spss_t": "spss-t", "wald": "wald",
-    "agresti_coull": "agresti-coull", "jeffreys": "jeffreys",
+    "clopper_pearson": "clopper-pearson",
+    "wilson": "wilson",
+    "spss_t": "spss-t",
+    "wald": "wald",
+    "agresti_coull": "agresti-coull",
+    "jeffreys": "jeffreys",
 }
 
 
@@ -47,7 +51,11 @@ def test_intervals_match_r(level_key, ref_name):
 def test_spss_t_without_truncation_would_go_below_zero():
     """The reference shows where truncation matters: 1/10 has a negative t-interval lower bound."""
     cases = INTERVALS["cases"]
-    i = [j for j, (e, m) in enumerate(zip(cases["events"], cases["n"], strict=True)) if (e, m) == (1, 10)][0]
+    i = [
+        j
+        for j, (e, m) in enumerate(zip(cases["events"], cases["n"], strict=True))
+        if (e, m) == (1, 10)
+    ][0]
     assert INTERVALS["level_95"]["spss_t"]["low"][i] < 0
     assert proportion_ci(1, 10, "spss-t").ci_low[0] == 0.0
 
@@ -58,8 +66,12 @@ def test_two_group_matches_r(i):
     e1, n1, e2, n2 = (c[key][i] for key in ("e1", "n1", "e2", "n2"))
     ref = TWO["rows"][i]
     assert fisher_exact(e1, n1, e2, n2).p_value == pytest.approx(ref["fisher_p"], rel=1e-9)
-    assert fisher_exact(e1, n1, e2, n2, "less").p_value == pytest.approx(ref["fisher_p_less"], rel=1e-9)
-    assert fisher_exact(e1, n1, e2, n2, "greater").p_value == pytest.approx(ref["fisher_p_greater"], rel=1e-9)
+    assert fisher_exact(e1, n1, e2, n2, "less").p_value == pytest.approx(
+        ref["fisher_p_less"], rel=1e-9
+    )
+    assert fisher_exact(e1, n1, e2, n2, "greater").p_value == pytest.approx(
+        ref["fisher_p_greater"], rel=1e-9
+    )
     for correct, key in ((False, "chisq"), (True, "chisq_yates")):
         res = chi_square(e1, n1, e2, n2, correction=correct)
         if ref[key] is None:  # R: NaN when a column margin is zero
@@ -69,7 +81,10 @@ def test_two_group_matches_r(i):
             assert res.p_value == pytest.approx(ref[f"{key}_p"], rel=1e-9)
     if ref["rd_wald_low"] is not None:
         rd = risk_difference(e1, n1, e2, n2)
-        assert (rd.ci_low, rd.ci_high) == pytest.approx((ref["rd_wald_low"], ref["rd_wald_high"]), rel=1e-9, abs=1e-12)
+        assert (rd.ci_low, rd.ci_high) == pytest.approx(
+            (ref["rd_wald_low"], ref["rd_wald_high"]), rel=1e-9, abs=1e-12
+        )
     nw = risk_difference(e1, n1, e2, n2, method="newcombe")
-    assert (nw.ci_low, nw.ci_high) == pytest.approx((ref["rd_newcombe_low"], ref["rd_newcombe_high"]),
-                                                    rel=1e-9, abs=1e-12)
+    assert (nw.ci_low, nw.ci_high) == pytest.approx(
+        (ref["rd_newcombe_low"], ref["rd_newcombe_high"]), rel=1e-9, abs=1e-12
+    )

@@ -20,14 +20,32 @@ DATASETS = json.loads((REF / "proportions_datasets.json").read_text())["datasets
 SUBGROUPS = json.loads((REF / "proportions_subgroups.json").read_text())["results"]
 LOO = json.loads((REF / "proportions_leave1out.json").read_text())["results"]
 RTOL = 1e-6
-PER_KEYS = ["estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "h2", "q", "q_p",
-            "theta", "theta_se"]
+PER_KEYS = [
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "pi_low",
+    "pi_high",
+    "tau2",
+    "i2",
+    "h2",
+    "q",
+    "q_p",
+    "theta",
+    "theta_se",
+]
 
 
 def _close(actual, desired, key):
     desired = np.array([np.nan if v is None else v for v in np.atleast_1d(desired)], dtype=float)
-    np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, dtype=float)), desired, rtol=RTOL,
-                               atol=1e-12, equal_nan=True, err_msg=key)
+    np.testing.assert_allclose(
+        np.atleast_1d(np.asarray(actual, dtype=float)),
+        desired,
+        rtol=RTOL,
+        atol=1e-12,
+        equal_nan=True,
+        err_msg=key,
+    )
 
 
 @pytest.mark.parametrize("transform", ["pft", "logit"])
@@ -36,11 +54,17 @@ def _close(actual, desired, key):
 def test_subgroups_match_metafor(name, transform, method):
     d = DATASETS[name]
     ref = SUBGROUPS[name][transform][method]
-    res = subgroup_analysis(d["events"], d["subgroup"], n=d["n"], transform=transform, method=method)
+    res = subgroup_analysis(
+        d["events"], d["subgroup"], n=d["n"], transform=transform, method=method
+    )
     assert list(res.levels) == SUBGROUPS[name]["levels"]
     for level in res.levels:
         for key in PER_KEYS:
-            _close(getattr(res.per_subgroup[level], key), ref["per_subgroup"][level][key], f"{level}:{key}")
+            _close(
+                getattr(res.per_subgroup[level], key),
+                ref["per_subgroup"][level][key],
+                f"{level}:{key}",
+            )
     _close(res.q_between, ref["q_between"], "q_between")
     _close(res.q_between_p, ref["q_between_p"], "q_between_p")
     assert res.q_between_df == ref["q_between_df"]
@@ -68,8 +92,15 @@ def test_q_between_from_separate_fits():
 
 def test_binarydata_column_and_tables():
     d = DATASETS["sarcoma_dcr"]
-    frame = pd.DataFrame({"study": d["study"], "outcome": "DCR", "events": d["events"], "n": d["n"],
-                          "disease": d["subgroup"]})
+    frame = pd.DataFrame(
+        {
+            "study": d["study"],
+            "outcome": "DCR",
+            "events": d["events"],
+            "n": d["n"],
+            "disease": d["subgroup"],
+        }
+    )
     data = load_binary(frame)
     res = subgroup_analysis(data, "disease", transform="pft", method="DL")
     arrays = subgroup_analysis(d["events"], d["subgroup"], n=d["n"], transform="pft", method="DL")
@@ -105,7 +136,9 @@ def test_subgroup_errors(kwargs, message):
 
 
 def test_unknown_column_is_an_input_error():
-    data = load_binary(pd.DataFrame({"study": ["a", "b"], "outcome": "ORR", "events": [1, 2], "n": [5, 6]}))
+    data = load_binary(
+        pd.DataFrame({"study": ["a", "b"], "outcome": "ORR", "events": [1, 2], "n": [5, 6]})
+    )
     with pytest.raises(InputError, match="no column 'histology'"):
         subgroup_analysis(data, "histology")
 
@@ -116,11 +149,27 @@ def test_unknown_column_is_an_input_error():
 def test_leave_one_out_matches_leave1out(name, transform, method):
     d = DATASETS[name]
     ref = LOO[name][transform][method]
-    frame = leave_one_out(d["events"], d["n"], transform=transform, method=method, labels=d["study"])
+    frame = leave_one_out(
+        d["events"], d["n"], transform=transform, method=method, labels=d["study"]
+    )
     assert list(frame["left_out"]) == d["study"]
     assert (frame["k"] == len(d["study"]) - 1).all()
-    for key in ("theta", "theta_se", "z", "p_value", "theta_ci_low", "theta_ci_high", "q", "q_p",
-                "tau2", "i2", "h2", "estimate", "ci_low", "ci_high"):
+    for key in (
+        "theta",
+        "theta_se",
+        "z",
+        "p_value",
+        "theta_ci_low",
+        "theta_ci_high",
+        "q",
+        "q_p",
+        "tau2",
+        "i2",
+        "h2",
+        "estimate",
+        "ci_low",
+        "ci_high",
+    ):
         _close(frame[key], ref[key], key)
     if method == "FE":
         np.testing.assert_array_equal(frame["pi_low"], frame["ci_low"])

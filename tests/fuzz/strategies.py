@@ -32,14 +32,18 @@ def to_csv(header: list[str], rows: list[list]) -> str:
 @st.composite
 def binary_csv(draw):
     k = draw(st.integers(1, 8))
-    outcomes = draw(st.lists(st.sampled_from(sorted(KNOWN_OUTCOMES)), min_size=1, max_size=2, unique=True))
+    outcomes = draw(
+        st.lists(st.sampled_from(sorted(KNOWN_OUTCOMES)), min_size=1, max_size=2, unique=True)
+    )
     rows = []
     for i in range(k):
         study = f"S{i}{draw(labels)}"
         for outcome in outcomes:
             n = draw(st.integers(1, 500))
             events = draw(st.integers(0, n))
-            rows.append([study, outcome, events, n, draw(st.sampled_from(["", "bone", "soft tissue"]))])
+            rows.append(
+                [study, outcome, events, n, draw(st.sampled_from(["", "bone", "soft tissue"]))]
+            )
     return to_csv(["study", "outcome", "events", "n", "subgroup"], rows), len(rows)
 
 
@@ -54,8 +58,15 @@ def _times(draw, count: int, step: tuple[float, float] = (0.1, 12.0)) -> list[fl
 @st.composite
 def ipd_csv(draw):
     count = draw(st.integers(1, 30))
-    rows = [[f"S{draw(st.integers(0, 2))}", f"{draw(st.floats(0.01, 120.0)):.3f}", draw(st.integers(0, 1)),
-             draw(st.sampled_from(["", "A", "B"]))] for _ in range(count)]
+    rows = [
+        [
+            f"S{draw(st.integers(0, 2))}",
+            f"{draw(st.floats(0.01, 120.0)):.3f}",
+            draw(st.integers(0, 1)),
+            draw(st.sampled_from(["", "A", "B"])),
+        ]
+        for _ in range(count)
+    ]
     return to_csv(["study", "time", "event", "arm"], rows), len(rows)
 
 
@@ -87,10 +98,14 @@ def summaries_csv(draw):
     rows = []
     for i in range(draw(st.integers(1, 3))):
         study = f"S{i}"
-        for endpoint in draw(st.lists(st.sampled_from(["PFS", "OS"]), min_size=1, max_size=2, unique=True)):
+        for endpoint in draw(
+            st.lists(st.sampled_from(["PFS", "OS"]), min_size=1, max_size=2, unique=True)
+        ):
             median = round(draw(st.floats(1.0, 40.0)), 1)
             low = round(median * draw(st.floats(0.4, 1.0)), 1)
-            high = max(round(median * draw(st.floats(1.0, 2.5)), 1), round(low + 0.1, 1))  # a CI has width
+            high = max(
+                round(median * draw(st.floats(1.0, 2.5)), 1), round(low + 0.1, 1)
+            )  # a CI has width
             rows.append([study, "", endpoint, "median", median, low, high, "", "months"])
             s = 100.0
             for t in (6, 12, 24):
@@ -109,8 +124,12 @@ def audit_csv(draw):
     for i in range(draw(st.integers(1, 6))):
         n = draw(st.integers(1, 300))
         count = draw(st.integers(0, n))
-        rows.append([f"item{i}", "Results", f"quantity {i}", "percent", f"{100 * count / n:.1f}", count, n])
-    return to_csv(["item_id", "location", "quantity", "check", "value", "count", "n"], rows), len(rows)
+        rows.append(
+            [f"item{i}", "Results", f"quantity {i}", "percent", f"{100 * count / n:.1f}", count, n]
+        )
+    return to_csv(["item_id", "location", "quantity", "check", "value", "count", "n"], rows), len(
+        rows
+    )
 
 
 #: kind -> (strategy of valid files, CLI arguments after the file)
@@ -126,8 +145,29 @@ FORMATS = {
 # ------------------------------------------------------------------------------------------
 # corruptions
 # ------------------------------------------------------------------------------------------
-BAD_NUMBERS = ["1_0", "١٠", "１２", "1e18", "1e400", "10" * 16, "nan", "inf", "-inf", "-3", "2.5", "0x1A",
-               "1,5", "15%", " ", "NA", "1e-400", "+", ".", "e5", "٣.٥"]
+BAD_NUMBERS = [
+    "1_0",
+    "١٠",
+    "１２",
+    "1e18",
+    "1e400",
+    "10" * 16,
+    "nan",
+    "inf",
+    "-inf",
+    "-3",
+    "2.5",
+    "0x1A",
+    "1,5",
+    "15%",
+    " ",
+    "NA",
+    "1e-400",
+    "+",
+    ".",
+    "e5",
+    "٣.٥",
+]
 
 
 @st.composite
@@ -170,7 +210,9 @@ def bom_inside(draw, data):
 
 
 def bad_number_in_a_cell(draw, data):
-    text = data.decode("utf-8", errors="surrogateescape")  # an earlier corruption may have broken it
+    text = data.decode(
+        "utf-8", errors="surrogateescape"
+    )  # an earlier corruption may have broken it
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error:  # e.g. an earlier huge cell: leave the file as it is
@@ -191,14 +233,14 @@ def stray_quote(draw, data):
 
 
 def truncate(draw, data):
-    return data[:_position(draw, data)]
+    return data[: _position(draw, data)]
 
 
 def delete_byte(draw, data):
     if not data:
         return data
     i = draw(st.integers(0, len(data) - 1))
-    return data[:i] + data[i + 1:]
+    return data[:i] + data[i + 1 :]
 
 
 def insert_text(draw, data):
@@ -241,7 +283,7 @@ def duplicate_a_row(draw, data):
     if len(lines) < 3:
         return data
     i = draw(st.integers(1, len(lines) - 2))
-    return b"\n".join(lines[:i + 1] + [lines[i]] + lines[i + 1:])
+    return b"\n".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
 
 
 def non_utf8_byte(draw, data):
@@ -250,7 +292,23 @@ def non_utf8_byte(draw, data):
 
 
 CORRUPTIONS = [
-    cr_line_endings, mixed_line_endings, insert_nul, byte_order_marks, bom_inside, bad_number_in_a_cell,
-    bad_number_in_a_cell, stray_quote, truncate, delete_byte, insert_text, insert_bytes, insert_comma,
-    blank_lines, huge_cell, trailing_empty_columns, semicolons, duplicate_a_row, non_utf8_byte,
+    cr_line_endings,
+    mixed_line_endings,
+    insert_nul,
+    byte_order_marks,
+    bom_inside,
+    bad_number_in_a_cell,
+    bad_number_in_a_cell,
+    stray_quote,
+    truncate,
+    delete_byte,
+    insert_text,
+    insert_bytes,
+    insert_comma,
+    blank_lines,
+    huge_cell,
+    trailing_empty_columns,
+    semicolons,
+    duplicate_a_row,
+    non_utf8_byte,
 ]

@@ -45,8 +45,16 @@ EXAMPLES = 600 if LONG else 25
 HANG_SECONDS = 60
 
 settings.register_profile(
-    "loader-fuzz", max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    "loader-fuzz",
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 FUZZ = settings.get_profile("loader-fuzz")
 EXPECTED_STATUS = {"validate": {0, 2}, "rates": {0, 2}, "audit": {0, 1, 2}}
@@ -91,14 +99,18 @@ def check_located(result, file: Path, data: bytes, command: str, what: str) -> N
     assert result.exit_code in EXPECTED_STATUS[command], f"undocumented exit status{shown}"
     assert "Traceback" not in result.stderr + result.stdout, f"traceback{shown}"
     lines = result.stderr.splitlines()
-    assert all(line.startswith(("error: ", "warning: ")) for line in lines), f"unlabelled stderr line{shown}"
+    assert all(line.startswith(("error: ", "warning: ")) for line in lines), (
+        f"unlabelled stderr line{shown}"
+    )
     errors = [line for line in lines if line.startswith("error: ")]
-    assert (result.exit_code == 2) == bool(errors), f"exit 2 if and only if errors are printed{shown}"
+    assert (result.exit_code == 2) == bool(errors), (
+        f"exit 2 if and only if errors are printed{shown}"
+    )
     n_lines = data.count(b"\n") + data.count(b"\r") + 2
     for line in errors:
         head = f"error: {file}"
         assert line.startswith(head), f"error does not name the file{shown}"
-        match = LOCATION.match(line[len(head):])
+        match = LOCATION.match(line[len(head) :])
         assert match, f"error line is not located as FILE[:ROW[:COLUMN]]: {line!r}{shown}"
         if match.group("row"):
             assert 1 <= int(match.group("row")) <= n_lines, f"row outside the file: {line!r}{shown}"
@@ -175,7 +187,11 @@ def test_rates_on_corrupted_binary_files(data, tmp_path_factory):
 # one bad number is reported at its own row and column
 # ------------------------------------------------------------------------------------------
 @FUZZ
-@given(valid=binary_csv(), bad=st.sampled_from([b for b in BAD_NUMBERS if b.strip() and b != "1e-400"]), data=st.data())
+@given(
+    valid=binary_csv(),
+    bad=st.sampled_from([b for b in BAD_NUMBERS if b.strip() and b != "1e-400"]),
+    data=st.data(),
+)
 def test_a_bad_count_is_reported_at_its_cell(valid, bad, data, tmp_path_factory):
     text, n_rows = valid
     lines = text.splitlines()
@@ -192,7 +208,9 @@ def test_a_bad_count_is_reported_at_its_cell(valid, bad, data, tmp_path_factory)
     assert len(lines) == n_rows + 1
     path = write(tmp_path_factory.mktemp("cell"), raw)
     result = run_cli(["validate", str(path)])
-    assert result.exit_code == 2, f"{bad!r} in row {index + 1}, column {column} was accepted:\n{result.stdout}"
+    assert result.exit_code == 2, (
+        f"{bad!r} in row {index + 1}, column {column} was accepted:\n{result.stdout}"
+    )
     expected = f"error: {path}:{index + 1}:{column}: "
     assert any(line.startswith(expected) for line in result.stderr.splitlines()), (
         f"no error located at row {index + 1}, column {column} for {bad!r}:\n{result.stderr}"
@@ -205,14 +223,21 @@ def test_a_bad_count_is_reported_at_its_cell(valid, bad, data, tmp_path_factory)
 CONSOLE_SCRIPT = Path(sys.executable).with_name("bayes-anlo")
 
 
-@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="console script bayes-anlo is not installed")
+@pytest.mark.skipif(
+    not CONSOLE_SCRIPT.exists(), reason="console script bayes-anlo is not installed"
+)
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
 def test_console_script_refuses_a_fifo(tmp_path):
     """A FIFO would block a reader forever: it is refused before it is opened (exit 2, no hang)."""
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
-    proc = subprocess.run([str(CONSOLE_SCRIPT), "validate", str(fifo)], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.run(
+        [str(CONSOLE_SCRIPT), "validate", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"error: {fifo}: ") and "regular file" in proc.stderr, proc.stderr
@@ -223,13 +248,31 @@ def test_cr_only_file_with_a_nul_byte_is_located(tmp_path):
     bad.write_bytes(b"study,outcome,events,n\rA,ORR,3,10\rB,ORR,4\x00,12\r")
     result = run_cli(["validate", str(bad)])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {bad}:3:events: ") and "NUL" in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: {bad}:3:events: ") and "NUL" in result.stderr, (
+        result.stderr
+    )
 
 
 @pytest.mark.slow
 def test_long_fuzz_run():
     """`make test-slow`: this module again with ``BAYES_ANLO_FUZZ=long`` (600 examples per property)."""
     env = {**os.environ, "BAYES_ANLO_FUZZ": "long"}
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(Path(__file__)), "-q", "-p", "no:randomly",
-                           "-n", "0", "-m", "not slow"], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(Path(__file__)),
+            "-q",
+            "-p",
+            "no:randomly",
+            "-n",
+            "0",
+            "-m",
+            "not slow",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]

@@ -29,24 +29,55 @@ from bayes_anlo.errors import InputError
 from bayes_anlo.spec import Spec, load_spec
 
 BASE = {
-    "analysis": {"name": "fuzz", "title": "Fuzzed spec", "seed": 3, "audit": ["npc_qin2025"],
-                 "limitations": ["none"]},
+    "analysis": {
+        "name": "fuzz",
+        "title": "Fuzzed spec",
+        "seed": 3,
+        "audit": ["npc_qin2025"],
+        "limitations": ["none"],
+    },
     "data": {"dataset": "sarcoma_literature_abstracts"},
     "sampler": {"draws": 300, "tune": 300, "chains": 2, "target_accept": 0.9},
     "analyses": [
-        {"id": "orr", "model": "beta_binomial", "outcome": "ORR", "thresholds": [0.1, 0.2],
-         "priors": {"kappa": {"dist": "lognormal", "mu": 3, "sigma": 1.5}},
-         "published": {"dataset": "li2025_meta_pooled", "where": {"outcome": "ORR", "subgroup": "all"}},
-         "exclude": {"study": ["nobody"]}, "sensitivity": False},
-        {"id": "tissue", "model": "nested_beta_binomial", "outcome": "ORR", "by": "subgroup",
-         "options": {"within": "auto"}, "sampler": {"target_accept": 0.95}},
-        {"id": "pfs", "model": "piecewise_exponential", "endpoint": "PFS", "dataset": "qin2025_npc_survival",
-         "options": {"times": [3, 6], "grid_size": 25, "hierarchical": True},
-         "priors": {"study_sd": {"dist": "halfnormal", "sigma": 0.5}}},
+        {
+            "id": "orr",
+            "model": "beta_binomial",
+            "outcome": "ORR",
+            "thresholds": [0.1, 0.2],
+            "priors": {"kappa": {"dist": "lognormal", "mu": 3, "sigma": 1.5}},
+            "published": {
+                "dataset": "li2025_meta_pooled",
+                "where": {"outcome": "ORR", "subgroup": "all"},
+            },
+            "exclude": {"study": ["nobody"]},
+            "sensitivity": False,
+        },
+        {
+            "id": "tissue",
+            "model": "nested_beta_binomial",
+            "outcome": "ORR",
+            "by": "subgroup",
+            "options": {"within": "auto"},
+            "sampler": {"target_accept": 0.95},
+        },
+        {
+            "id": "pfs",
+            "model": "piecewise_exponential",
+            "endpoint": "PFS",
+            "dataset": "qin2025_npc_survival",
+            "options": {"times": [3, 6], "grid_size": 25, "hierarchical": True},
+            "priors": {"study_sd": {"dist": "halfnormal", "sigma": 0.5}},
+        },
     ],
 }
 
-PYDANTIC_WORDS = ("validation error", "Input should", "pydantic", "Traceback", "For further information")
+PYDANTIC_WORDS = (
+    "validation error",
+    "Input should",
+    "pydantic",
+    "Traceback",
+    "For further information",
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -86,18 +117,28 @@ def to_toml(tree: dict) -> str:
 # ------------------------------------------------------------------------------------------------
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 SCALARS = st.one_of(
-    st.booleans(), INT64, st.sampled_from([0, -1, 1, 2, 10**18]),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e300, -1e300, 1e-300, float("nan"), -0.0]),
-    st.text(max_size=12), st.sampled_from(["", "nuts", "exact", "PFS", "ORR", "auto", "quantiles", "é\u202e", "x" * 400]),
+    st.booleans(),
+    INT64,
+    st.sampled_from([0, -1, 1, 2, 10**18]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e300, -1e300, 1e-300, float("nan"), -0.0]),
+    st.text(max_size=12),
+    st.sampled_from(["", "nuts", "exact", "PFS", "ORR", "auto", "quantiles", "é\u202e", "x" * 400]),
 )
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-                      max_leaves=8)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @st.composite
 def deep(draw):
-    depth = draw(st.sampled_from([17, 40, 150]))  # deeper trees: test_deep_nesting_anywhere (as text)
+    depth = draw(
+        st.sampled_from([17, 40, 150])
+    )  # deeper trees: test_deep_nesting_anywhere (as text)
     value = draw(SCALARS)
     for _ in range(depth):
         value = [value] if draw(st.booleans()) else {"a": value}
@@ -167,9 +208,17 @@ def write(directory: Path, text: str | bytes) -> Path:
     return path
 
 
-FAST = settings(max_examples=40, derandomize=True, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 LONG = settings(FAST, max_examples=1500)
 
 
@@ -198,8 +247,26 @@ def corrupted_text(draw):
     if action == "cut":
         return text[:at]
     if action == "splice":
-        return text[:at] + draw(st.sampled_from([b"[", b"]", b"{", b"=", b"\"", b"\n[[analyses]]\n", b"\xff\xfe",
-                                                 b"\x00", b"\xc3", "é".encode()])) + text[at:]
+        return (
+            text[:at]
+            + draw(
+                st.sampled_from(
+                    [
+                        b"[",
+                        b"]",
+                        b"{",
+                        b"=",
+                        b'"',
+                        b"\n[[analyses]]\n",
+                        b"\xff\xfe",
+                        b"\x00",
+                        b"\xc3",
+                        "é".encode(),
+                    ]
+                )
+            )
+            + text[at:]
+        )
     return text[:at] + draw(st.binary(max_size=8)) + text[at:]
 
 
@@ -210,9 +277,20 @@ def test_corrupted_spec_text_loads_or_fails_with_located_errors(tmp_path, text):
 
 
 @FAST
-@given(where=st.sampled_from(["analysis.title", "data.dataset", "sampler.draws", "analyses.0.exclude.study",
-                               "analyses.2.options.times", "analyses.0.priors.kappa"]),
-       depth=st.sampled_from([17, 999, 1500, 5000]), brackets=st.booleans())
+@given(
+    where=st.sampled_from(
+        [
+            "analysis.title",
+            "data.dataset",
+            "sampler.draws",
+            "analyses.0.exclude.study",
+            "analyses.2.options.times",
+            "analyses.0.priors.kappa",
+        ]
+    ),
+    depth=st.sampled_from([17, 999, 1500, 5000]),
+    brackets=st.booleans(),
+)
 def test_deep_nesting_anywhere(tmp_path, where, depth, brackets):
     """Arrays or tables nested up to 5,000 deep at any key (written as text, as no writer recurses that deep)."""
     tree = copy.deepcopy(BASE)

@@ -23,8 +23,12 @@ CAI2022_SUBTYPES = {
 def make_binary(events, n, *, outcome="ORR", prefix="S", **columns):
     """BinaryData from arrays (study labels S01, S02 ...)."""
     events = np.asarray(events)
-    table = {"study": [f"{prefix}{i + 1:02d}" for i in range(len(events))], "outcome": outcome,
-             "events": events, "n": np.asarray(n)}
+    table = {
+        "study": [f"{prefix}{i + 1:02d}" for i in range(len(events))],
+        "outcome": outcome,
+        "events": events,
+        "n": np.asarray(n),
+    }
     table.update(columns)
     return load_binary(pd.DataFrame(table))
 

@@ -20,18 +20,28 @@ from tests.models._data import FAST_NUTS, make_binary, simulate_beta_binomial
 def test_beta_binomial_grid_against_dblquad():
     """Evidence and posterior mean of mu by scipy dblquad over (mu, kappa) in the original scale."""
     y, n = [1, 4, 2], [10, 12, 8]
-    log_c = [math.lgamma(b + 1) - math.lgamma(a + 1) - math.lgamma(b - a + 1) for a, b in zip(y, n, strict=True)]
+    log_c = [
+        math.lgamma(b + 1) - math.lgamma(a + 1) - math.lgamma(b - a + 1)
+        for a, b in zip(y, n, strict=True)
+    ]
 
     def joint(kappa, mu):
         if kappa <= 0 or not 0 < mu < 1:
             return 0.0
         a, b = mu * kappa, (1 - mu) * kappa
-        log_prior = -math.log(kappa * 1.5 * math.sqrt(2 * math.pi)) - (math.log(kappa) - 3) ** 2 / (2 * 1.5 ** 2)
-        log_lik = sum(c + betaln(yi + a, ni - yi + b) - betaln(a, b) for yi, ni, c in zip(y, n, log_c, strict=True))
+        log_prior = -math.log(kappa * 1.5 * math.sqrt(2 * math.pi)) - (math.log(kappa) - 3) ** 2 / (
+            2 * 1.5**2
+        )
+        log_lik = sum(
+            c + betaln(yi + a, ni - yi + b) - betaln(a, b)
+            for yi, ni, c in zip(y, n, log_c, strict=True)
+        )
         return math.exp(log_prior + log_lik)  # Beta(1, 1) prior on mu has density 1
 
     z = integrate.dblquad(joint, 0, 1, 0, np.inf, epsabs=0, epsrel=1e-8)[0]
-    m = integrate.dblquad(lambda k, mu: mu * joint(k, mu), 0, 1, 0, np.inf, epsabs=0, epsrel=1e-8)[0]
+    m = integrate.dblquad(lambda k, mu: mu * joint(k, mu), 0, 1, 0, np.inf, epsabs=0, epsrel=1e-8)[
+        0
+    ]
     exact = beta_binomial_exact(np.array(y), np.array(n), BetaBinomialPriors())
     assert exact.log_evidence == pytest.approx(math.log(z), abs=1e-8)
     assert exact.mean("mu") == pytest.approx(m / z, abs=1e-8)
@@ -48,8 +58,13 @@ def test_logit_normal_grid_against_brute_force():
     lik = np.ones_like(mu)
     for yi, ni in zip(y, n, strict=True):
         eta = mu[..., None] + tau[..., None] * zz
-        log_pmf = (math.lgamma(ni + 1) - math.lgamma(yi + 1) - math.lgamma(ni - yi + 1)
-                   + yi * log_expit(eta) + (ni - yi) * log_expit(-eta))
+        log_pmf = (
+            math.lgamma(ni + 1)
+            - math.lgamma(yi + 1)
+            - math.lgamma(ni - yi + 1)
+            + yi * log_expit(eta)
+            + (ni - yi) * log_expit(-eta)
+        )
         lik *= integrate.trapezoid(np.exp(log_pmf) * stats.norm.pdf(zz), zz, axis=-1)
     joint = stats.norm.pdf(mu, 0, 2) * stats.halfnorm.pdf(tau) * lik * weights
     z = joint.sum()
@@ -61,22 +76,32 @@ def test_logit_normal_grid_against_brute_force():
 
 
 def test_grid_is_converged_in_resolution(sixteen_studies):
-    coarse = beta_binomial_exact(sixteen_studies.events, sixteen_studies.n, BetaBinomialPriors(), n_fine=120)
-    fine = beta_binomial_exact(sixteen_studies.events, sixteen_studies.n, BetaBinomialPriors(), n_fine=300)
+    coarse = beta_binomial_exact(
+        sixteen_studies.events, sixteen_studies.n, BetaBinomialPriors(), n_fine=120
+    )
+    fine = beta_binomial_exact(
+        sixteen_studies.events, sixteen_studies.n, BetaBinomialPriors(), n_fine=300
+    )
     for name in ("mu", "log_kappa", "icc"):
         assert coarse.mean(name) == pytest.approx(fine.mean(name), rel=1e-6)
-        np.testing.assert_allclose(coarse.quantile(name, [0.05, 0.5, 0.95]), fine.quantile(name, [0.05, 0.5, 0.95]),
-                                   rtol=2e-3)
+        np.testing.assert_allclose(
+            coarse.quantile(name, [0.05, 0.5, 0.95]),
+            fine.quantile(name, [0.05, 0.5, 0.95]),
+            rtol=2e-3,
+        )
     assert coarse.log_evidence == pytest.approx(fine.log_evidence, abs=1e-8)
 
 
-@pytest.mark.parametrize(("events", "n"), [
-    ([0, 0, 0, 0], [20, 35, 12, 50]),          # no events at all
-    ([20, 35, 12, 50], [20, 35, 12, 50]),      # every patient responds
-    ([7], [25]),                               # a single study
-    ([480, 1510, 260], [5000, 15000, 2500]),   # very large studies: a narrow posterior
-    ([0, 1, 30], [40, 40, 40]),                # extreme heterogeneity
-])
+@pytest.mark.parametrize(
+    ("events", "n"),
+    [
+        ([0, 0, 0, 0], [20, 35, 12, 50]),  # no events at all
+        ([20, 35, 12, 50], [20, 35, 12, 50]),  # every patient responds
+        ([7], [25]),  # a single study
+        ([480, 1510, 260], [5000, 15000, 2500]),  # very large studies: a narrow posterior
+        ([0, 1, 30], [40, 40, 40]),  # extreme heterogeneity
+    ],
+)
 @pytest.mark.parametrize("prior", ["default", "bda_proper"])
 def test_grid_handles_edge_cases(events, n, prior):
     priors = BetaBinomialPriors.named(prior)
@@ -86,8 +111,11 @@ def test_grid_handles_edge_cases(events, n, prior):
     assert grid.weights.sum() == pytest.approx(1.0)
     # the grid covers the posterior: the outermost cells carry negligible mass
     top = grid.log_density.max()
-    for edge, hard in ((grid.log_density[0], grid.x_edges[0] <= -40), (grid.log_density[-1], grid.x_edges[-1] >= 40),
-                       (grid.log_density[:, -1], grid.y_edges[-1] >= 45)):
+    for edge, hard in (
+        (grid.log_density[0], grid.x_edges[0] <= -40),
+        (grid.log_density[-1], grid.x_edges[-1] >= 40),
+        (grid.log_density[:, -1], grid.y_edges[-1] >= 45),
+    ):
         assert hard or edge.max() < top - 20
     q = exact.quantile("mu", [0.025, 0.5, 0.975])
     assert 0 <= q[0] < q[1] < q[2] <= 1
@@ -117,7 +145,9 @@ def test_exact_fit_draws_match_the_grid(sixteen_studies):
     assert abs(draws.mean() - exact.mean("mu")) < 4 * exact.sd("mu") / math.sqrt(draws.size)
     y, n = sixteen_studies.events, sixteen_studies.n
     for i in (0, 7, 15):
-        expected = exact.grid.expect(lambda u, v, i=i: (expit(u) * np.exp(v) + y[i]) / (np.exp(v) + n[i]))
+        expected = exact.grid.expect(
+            lambda u, v, i=i: (expit(u) * np.exp(v) + y[i]) / (np.exp(v) + n[i])
+        )
         rates = tree["posterior"]["study_rate"].values[..., i].ravel()
         assert abs(rates.mean() - expected) < 4 * rates.std() / math.sqrt(rates.size)
     q = np.quantile(tree["posterior"]["icc"].values, [0.1, 0.5, 0.9])
@@ -138,11 +168,15 @@ def _prob_greater_closed_form(a1, b1, a2, b2) -> float:
     (the classical finite sum for independent Beta rates)."""
     total = 0.0
     for i in range(int(a1)):
-        total += math.exp(betaln(a2 + i, b1 + b2) - math.log(b1 + i) - betaln(1 + i, b1) - betaln(a2, b2))
+        total += math.exp(
+            betaln(a2 + i, b1 + b2) - math.log(b1 + i) - betaln(1 + i, b1) - betaln(a2, b2)
+        )
     return total
 
 
-@pytest.mark.parametrize(("a1", "b1", "a2", "b2"), [(6, 9, 2, 16), (1, 1, 1, 1), (13, 40, 9, 45), (3, 2.5, 4, 1.5)])
+@pytest.mark.parametrize(
+    ("a1", "b1", "a2", "b2"), [(6, 9, 2, 16), (1, 1, 1, 1), (13, 40, 9, 45), (3, 2.5, 4, 1.5)]
+)
 def test_prob_greater_against_closed_form(a1, b1, a2, b2):
     p = prob_greater(BetaPosterior(a1, b1), BetaPosterior(a2, b2))
     assert p == pytest.approx(_prob_greater_closed_form(a1, b1, a2, b2), abs=1e-9)
@@ -155,7 +189,9 @@ def test_difference_quantiles_against_simulation():
     q = exact.difference_quantile([0.025, 0.5, 0.975])
     np.testing.assert_allclose(q, np.quantile(d, [0.025, 0.5, 0.975]), atol=3e-3)
     assert exact.difference_mean() == pytest.approx(6 / 15 - 2 / 18)
-    assert exact.ratio_mean() == pytest.approx(np.mean(rng.beta(6, 9, 400_000) / rng.beta(2, 16, 400_000)), rel=0.02)
+    assert exact.ratio_mean() == pytest.approx(
+        np.mean(rng.beta(6, 9, 400_000) / rng.beta(2, 16, 400_000)), rel=0.02
+    )
     table = exact.to_frame()
     assert list(table["quantity"]) == ["rate[a]", "rate[b]", "difference", "prob_superior"]
 
@@ -166,9 +202,13 @@ def test_two_arm_exact_uses_the_conjugate_update():
     assert exact.arms == ("chemo", "alone")
     assert (exact.posteriors[0].alpha, exact.posteriors[0].beta) == (6.0, 9.0)
     assert (exact.posteriors[1].alpha, exact.posteriors[1].beta) == (2.0, 16.0)
-    tree = TwoArm(method="exact", sampler=FAST_NUTS, arms=["chemo", "alone"]).fit(data, random_seed=2)
+    tree = TwoArm(method="exact", sampler=FAST_NUTS, arms=["chemo", "alone"]).fit(
+        data, random_seed=2
+    )
     p = float((tree["posterior"]["difference"] > 0).mean())
-    assert abs(p - exact.prob_superior) < 4 * math.sqrt(exact.prob_superior * (1 - exact.prob_superior) / 2000)
+    assert abs(p - exact.prob_superior) < 4 * math.sqrt(
+        exact.prob_superior * (1 - exact.prob_superior) / 2000
+    )
 
 
 def test_logit_normal_exact_on_sixteen_studies_is_quick_and_proper(sixteen_studies):

@@ -30,7 +30,12 @@ def assert_agrees(tree, name, exact_mean, exact_quantiles, transform=None):
     assert abs(draws.mean() - exact_mean) < 4 * err, (name, draws.mean(), exact_mean, err)
     for q, target in zip(QUANTILES, exact_quantiles, strict=True):
         qerr = float(mcse(ds, method="quantile", prob=q)["x"])
-        assert abs(np.quantile(draws, q) - target) < 4 * qerr + 1e-12, (name, q, np.quantile(draws, q), target)
+        assert abs(np.quantile(draws, q) - target) < 4 * qerr + 1e-12, (
+            name,
+            q,
+            np.quantile(draws, q),
+            target,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,13 @@ def test_beta_binomial_nuts_matches_exact(fit, request):
     assert convergence(tree, ess_min=200).converged
     assert_agrees(tree, "mu", exact.mean("mu"), exact.quantile("mu", QUANTILES))
     assert_agrees(tree, "icc", exact.mean("icc"), exact.quantile("icc", QUANTILES))
-    assert_agrees(tree, "kappa", exact.mean("log_kappa"), exact.quantile("log_kappa", QUANTILES), transform=np.log)
+    assert_agrees(
+        tree,
+        "kappa",
+        exact.mean("log_kappa"),
+        exact.quantile("log_kappa", QUANTILES),
+        transform=np.log,
+    )
 
 
 def test_beta_binomial_study_rates_match_exact(bb_zero_event, zero_event_data):
@@ -59,7 +70,9 @@ def test_beta_binomial_study_rates_match_exact(bb_zero_event, zero_event_data):
     tree, exact = bb_zero_event
     y, n = zero_event_data.events, zero_event_data.n
     for i in range(len(y)):
-        expected = exact.grid.expect(lambda u, v, i=i: (1 / (1 + np.exp(-u)) * np.exp(v) + y[i]) / (np.exp(v) + n[i]))
+        expected = exact.grid.expect(
+            lambda u, v, i=i: (1 / (1 + np.exp(-u)) * np.exp(v) + y[i]) / (np.exp(v) + n[i])
+        )
         da = tree["posterior"]["study_rate"].isel(unit=i)
         err = float(mcse(xr.Dataset({"x": da}), method="mean")["x"])
         assert abs(float(da.mean()) - expected) < 4 * err
@@ -76,17 +89,23 @@ def test_logit_normal_nuts_matches_exact(ln_zero_event):
     assert convergence(tree, ess_min=200).converged
     assert_agrees(tree, "mu", exact.mean("mu"), exact.quantile("mu", QUANTILES))
     assert_agrees(tree, "tau", exact.mean("tau"), exact.quantile("tau", QUANTILES))
-    assert_agrees(tree, "pooled_rate", exact.mean("pooled_rate"), exact.quantile("pooled_rate", QUANTILES))
+    assert_agrees(
+        tree, "pooled_rate", exact.mean("pooled_rate"), exact.quantile("pooled_rate", QUANTILES)
+    )
 
 
 def test_logit_normal_exact_study_rates_match_nuts(ln_zero_event, zero_event_data):
     """Study rates: NUTS (sampled effects) against the exact engine (conditional draws)."""
     tree, _ = ln_zero_event
-    exact_tree = LogitNormal(method="exact", sampler=FAST_NUTS).fit(zero_event_data, random_seed=304)
+    exact_tree = LogitNormal(method="exact", sampler=FAST_NUTS).fit(
+        zero_event_data, random_seed=304
+    )
     for i in range(len(zero_event_data)):
         a = tree["posterior"]["study_rate"].isel(unit=i)
         b = exact_tree["posterior"]["study_rate"].isel(unit=i).values.ravel()
-        err = math.hypot(float(mcse(xr.Dataset({"x": a}), method="mean")["x"]), b.std() / math.sqrt(b.size))
+        err = math.hypot(
+            float(mcse(xr.Dataset({"x": a}), method="mean")["x"]), b.std() / math.sqrt(b.size)
+        )
         assert abs(float(a.mean()) - b.mean()) < 4 * err
 
 
@@ -101,5 +120,11 @@ def test_two_arm_nuts_matches_conjugate():
     assert_agrees(tree, "difference", exact.difference_mean(), exact.difference_quantile(QUANTILES))
     for k, post in enumerate(exact.posteriors):
         rate = tree["posterior"]["rate"].isel(arm=k)
-        assert_agrees(tree, "rate", post.mean(), post.quantile(QUANTILES), transform=lambda da, k=k: da.isel(arm=k))
+        assert_agrees(
+            tree,
+            "rate",
+            post.mean(),
+            post.quantile(QUANTILES),
+            transform=lambda da, k=k: da.isel(arm=k),
+        )
         assert rate["arm"].item() == exact.arms[k]

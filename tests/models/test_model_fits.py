@@ -30,13 +30,29 @@ from bayes_anlo.models import (
 )
 from tests.models._data import CAI2022_SUBTYPES, FAST_NUTS, make_binary, simulate_beta_binomial
 
-ROOT_ATTRS = {"model", "priors", "sampler", "random_seed", "data_source", "data_sha256", "versions", "outcome",
-              "method", "thresholds"}
+ROOT_ATTRS = {
+    "model",
+    "priors",
+    "sampler",
+    "random_seed",
+    "data_source",
+    "data_sha256",
+    "versions",
+    "outcome",
+    "method",
+    "thresholds",
+}
 
 
 def check_contract(tree, data, variables: dict[str, tuple[str, ...]]):
     """Groups, variables with their dims, coords and root attrs every fit must have."""
-    for group in ("posterior", "log_likelihood", "posterior_predictive", "observed_data", "constant_data"):
+    for group in (
+        "posterior",
+        "log_likelihood",
+        "posterior_predictive",
+        "observed_data",
+        "constant_data",
+    ):
         assert group in tree.children, group
     post = tree["posterior"]
     for name, dims in variables.items():
@@ -58,11 +74,27 @@ def check_contract(tree, data, variables: dict[str, tuple[str, ...]]):
 
 
 def test_beta_binomial_exact_tree_contract(sixteen_studies):
-    tree = BetaBinomial(method="exact", sampler=FAST_NUTS, thresholds=(0.1, 0.2)).fit(sixteen_studies, random_seed=1)
-    check_contract(tree, sixteen_studies, {"mu": (), "kappa": (), "pooled_rate": (), "icc": (),
-                                           "predictive_rate": (), "study_rate": ("unit",)})
+    tree = BetaBinomial(method="exact", sampler=FAST_NUTS, thresholds=(0.1, 0.2)).fit(
+        sixteen_studies, random_seed=1
+    )
+    check_contract(
+        tree,
+        sixteen_studies,
+        {
+            "mu": (),
+            "kappa": (),
+            "pooled_rate": (),
+            "icc": (),
+            "predictive_rate": (),
+            "study_rate": ("unit",),
+        },
+    )
     assert tree.attrs["method"] == "exact" and tree.attrs["model"] == "beta_binomial"
-    assert json.loads(tree.attrs["priors"])["kappa"] == {"dist": "lognormal", "mu": 3.0, "sigma": 1.5}
+    assert json.loads(tree.attrs["priors"])["kappa"] == {
+        "dist": "lognormal",
+        "mu": 3.0,
+        "sigma": 1.5,
+    }
     assert json.loads(tree.attrs["exact"])["parameters"]["mu"]["mean"] > 0
     assert tree["posterior"].sizes["chain"] == 2 and tree["posterior"].sizes["draw"] == 1000
     np.testing.assert_allclose(tree["posterior"]["icc"], 1 / (1 + tree["posterior"]["kappa"]))
@@ -73,7 +105,9 @@ def test_beta_binomial_log_likelihood_is_the_marginal(zero_event_data):
     tree = BetaBinomial(method="exact", sampler=FAST_NUTS).fit(zero_event_data, random_seed=2)
     mu = tree["posterior"]["mu"].values[0, :5, None]
     kappa = tree["posterior"]["kappa"].values[0, :5, None]
-    expected = stats.betabinom.logpmf(zero_event_data.events, zero_event_data.n, mu * kappa, (1 - mu) * kappa)
+    expected = stats.betabinom.logpmf(
+        zero_event_data.events, zero_event_data.n, mu * kappa, (1 - mu) * kappa
+    )
     np.testing.assert_allclose(tree["log_likelihood"]["events"].values[0, :5], expected, rtol=1e-9)
 
 
@@ -87,11 +121,17 @@ def test_exceedance_against_draws_and_grid(sixteen_studies):
     exact = model.exact_posterior(sixteen_studies)
     for t in (0.15, 0.2):
         row = table[(table["variable"] == "pooled_rate") & (table["threshold"] == t)].iloc[0]
-        assert row["probability"] == pytest.approx(float((tree["posterior"]["pooled_rate"] > t).mean()))
+        assert row["probability"] == pytest.approx(
+            float((tree["posterior"]["pooled_rate"] > t).mean())
+        )
         # exact P(mu > t) from the grid's marginal of logit mu
         p_exact = exact.grid.expect(lambda u, v, t=t: (u > logit(t)).astype(float))
-        assert abs(row["probability"] - p_exact) < 4 * math.sqrt(p_exact * (1 - p_exact) / 2000) + 0.01
-        assert row["mcse"] == pytest.approx(math.sqrt(row["probability"] * (1 - row["probability"]) / 2000), rel=0.2)
+        assert (
+            abs(row["probability"] - p_exact) < 4 * math.sqrt(p_exact * (1 - p_exact) / 2000) + 0.01
+        )
+        assert row["mcse"] == pytest.approx(
+            math.sqrt(row["probability"] * (1 - row["probability"]) / 2000), rel=0.2
+        )
     one = exceedance(tree, [0.5], var="study_rate")
     assert list(one["label"]) == sixteen_studies.labels
     with pytest.raises(KeyError):
@@ -100,8 +140,19 @@ def test_exceedance_against_draws_and_grid(sixteen_studies):
 
 def test_logit_normal_exact_tree_contract(zero_event_data):
     tree = LogitNormal(method="exact", sampler=FAST_NUTS).fit(zero_event_data, random_seed=4)
-    check_contract(tree, zero_event_data, {"mu": (), "tau": (), "z": ("unit",), "pooled_rate": (), "mean_rate": (),
-                                           "predictive_rate": (), "study_rate": ("unit",)})
+    check_contract(
+        tree,
+        zero_event_data,
+        {
+            "mu": (),
+            "tau": (),
+            "z": ("unit",),
+            "pooled_rate": (),
+            "mean_rate": (),
+            "predictive_rate": (),
+            "study_rate": ("unit",),
+        },
+    )
     post = tree["posterior"]
     np.testing.assert_allclose(post["pooled_rate"], 1 / (1 + np.exp(-post["mu"])))
     # the mean of the population distribution lies between the median rate and 1/2
@@ -110,7 +161,11 @@ def test_logit_normal_exact_tree_contract(zero_event_data):
 
 def test_complete_pooling_exact_is_conjugate(zero_event_data):
     tree = CompletePooling(method="exact", sampler=FAST_NUTS).fit(zero_event_data, random_seed=5)
-    check_contract(tree, zero_event_data, {"p": (), "pooled_rate": (), "predictive_rate": (), "study_rate": ("unit",)})
+    check_contract(
+        tree,
+        zero_event_data,
+        {"p": (), "pooled_rate": (), "predictive_rate": (), "study_rate": ("unit",)},
+    )
     a = 1 + zero_event_data.events.sum()
     b = 1 + (zero_event_data.n - zero_event_data.events).sum()
     draws = tree["posterior"]["p"].values.ravel()
@@ -141,8 +196,15 @@ def test_prior_predictive_of_the_logit_normal(zero_event_data):
 
 
 def test_data_errors():
-    two_outcomes = BinaryData(pd.concat([make_binary([1, 2], [10, 10]).table,
-                                         make_binary([3, 4], [10, 10], outcome="DCR").table], ignore_index=True))
+    two_outcomes = BinaryData(
+        pd.concat(
+            [
+                make_binary([1, 2], [10, 10]).table,
+                make_binary([3, 4], [10, 10], outcome="DCR").table,
+            ],
+            ignore_index=True,
+        )
+    )
     with pytest.raises(InputError, match="one outcome"):
         BetaBinomial().fit(two_outcomes)
     with pytest.raises(TypeError, match="BinaryData"):
@@ -151,10 +213,15 @@ def test_data_errors():
 
 # ---- nested model ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def subtypes():
-    return make_binary(CAI2022_SUBTYPES["events"], CAI2022_SUBTYPES["n"], prefix="Cai2022-",
-                       subgroup=CAI2022_SUBTYPES["subgroup"])
+    return make_binary(
+        CAI2022_SUBTYPES["events"],
+        CAI2022_SUBTYPES["n"],
+        prefix="Cai2022-",
+        subgroup=CAI2022_SUBTYPES["subgroup"],
+    )
 
 
 def test_nested_on_the_sarcoma_subtype_table(subtypes):
@@ -163,11 +230,26 @@ def test_nested_on_the_sarcoma_subtype_table(subtypes):
     # sigma_subgroup mixes slowly with 31 patients (bulk ESS about 0.25 per draw): 4 chains
     model = NestedBetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4))
     tree = model.fit(subtypes, random_seed=8)
-    check_contract(tree, subtypes, {"mu": (), "sigma_subgroup": (), "pooled_rate": (), "mean_rate": (),
-                                    "subgroup_rate": ("subgroup",), "subgroup_predictive_rate": ("subgroup",),
-                                    "predictive_rate": (), "study_rate": ("unit",)})
+    check_contract(
+        tree,
+        subtypes,
+        {
+            "mu": (),
+            "sigma_subgroup": (),
+            "pooled_rate": (),
+            "mean_rate": (),
+            "subgroup_rate": ("subgroup",),
+            "subgroup_predictive_rate": ("subgroup",),
+            "predictive_rate": (),
+            "study_rate": ("unit",),
+        },
+    )
     assert "kappa" not in tree["posterior"]
-    assert json.loads(tree.attrs["options"]) == {"by": "subgroup", "within": "binomial", "replicate": "new_subgroup"}
+    assert json.loads(tree.attrs["options"]) == {
+        "by": "subgroup",
+        "within": "binomial",
+        "replicate": "new_subgroup",
+    }
     assert list(tree["posterior"]["subgroup"].values) == CAI2022_SUBTYPES["subgroup"]
     assert convergence(tree, rhat_max=1.02, ess_min=400).converged
     exact = model.exact_posterior(subtypes)
@@ -180,7 +262,9 @@ def test_nested_on_the_sarcoma_subtype_table(subtypes):
     for g in range(len(CAI2022_SUBTYPES["subgroup"])):
         a = tree["posterior"]["subgroup_rate"].isel(subgroup=g)
         b = exact_tree["posterior"]["subgroup_rate"].isel(subgroup=g).values.ravel()
-        err = math.hypot(float(mcse(xr.Dataset({"x": a}), method="mean")["x"]), b.std() / math.sqrt(b.size))
+        err = math.hypot(
+            float(mcse(xr.Dataset({"x": a}), method="mean")["x"]), b.std() / math.sqrt(b.size)
+        )
         assert abs(float(a.mean()) - b.mean()) < 4 * err
     rates = tree["posterior"]["subgroup_rate"].mean(("chain", "draw")).values
     observed = np.array(CAI2022_SUBTYPES["events"]) / np.array(CAI2022_SUBTYPES["n"])
@@ -202,14 +286,18 @@ def test_nested_with_several_studies_per_subgroup():
     # a new study within a subgroup varies more than the subgroup mean
     post = tree["posterior"]
     assert float(post["subgroup_predictive_rate"].std()) > float(post["subgroup_rate"].std())
-    np.testing.assert_array_equal(tree["constant_data"]["subgroup_index"].values, [0] * 5 + [1] * 4 + [2] * 3)
+    np.testing.assert_array_equal(
+        tree["constant_data"]["subgroup_index"].values, [0] * 5 + [1] * 4 + [2] * 3
+    )
 
 
 def test_nested_input_errors(subtypes):
     with pytest.raises(InputError, match="no column 'histology'"):
         NestedBetaBinomial(by="histology").build(subtypes)
     with pytest.raises(ValueError, match="one row per subgroup"):
-        NestedBetaBinomial(method="exact").fit(make_binary([1, 2, 3], [9, 9, 9], subgroup=["a", "a", "b"]))
+        NestedBetaBinomial(method="exact").fit(
+            make_binary([1, 2, 3], [9, 9, 9], subgroup=["a", "a", "b"])
+        )
     with pytest.raises(InputError, match="at least two levels"):
         NestedBetaBinomial().build(make_binary([1, 2], [10, 10], subgroup=["a", "a"]))
     with pytest.warns(UserWarning, match="separated by their priors only"):
@@ -218,22 +306,41 @@ def test_nested_input_errors(subtypes):
 
 # ---- two-arm model --------------------------------------------------------------------------
 
+
 def test_two_arm_from_two_datasets_and_arm_order():
     alone = make_binary([1], [16], prefix="alone-")
     combo = make_binary([5], [13], prefix="chemo-")
-    tree = TwoArm(method="exact", sampler=FAST_NUTS, arms=("anlotinib+chemo", "anlotinib")).fit((combo, alone),
-                                                                                                random_seed=11)
-    check_contract(tree, BinaryData(pd.concat([combo.table.assign(arm="anlotinib+chemo"),
-                                               alone.table.assign(arm="anlotinib")], ignore_index=True)),
-                   {"rate": ("arm",), "difference": (), "ratio": (), "odds_ratio": (), "study_rate": ("unit",)})
+    tree = TwoArm(method="exact", sampler=FAST_NUTS, arms=("anlotinib+chemo", "anlotinib")).fit(
+        (combo, alone), random_seed=11
+    )
+    check_contract(
+        tree,
+        BinaryData(
+            pd.concat(
+                [combo.table.assign(arm="anlotinib+chemo"), alone.table.assign(arm="anlotinib")],
+                ignore_index=True,
+            )
+        ),
+        {
+            "rate": ("arm",),
+            "difference": (),
+            "ratio": (),
+            "odds_ratio": (),
+            "study_rate": ("unit",),
+        },
+    )
     post = tree["posterior"]
     assert list(post["arm"].values) == ["anlotinib+chemo", "anlotinib"]
-    np.testing.assert_allclose(post["difference"], post["rate"].isel(arm=0) - post["rate"].isel(arm=1))
+    np.testing.assert_allclose(
+        post["difference"], post["rate"].isel(arm=0) - post["rate"].isel(arm=1)
+    )
     np.testing.assert_allclose(post["ratio"], post["rate"].isel(arm=0) / post["rate"].isel(arm=1))
     exact = TwoArm(arms=("anlotinib+chemo", "anlotinib")).exact((combo, alone))
     for t in (0.0, 0.3, 0.5):
         p = 1 - float(difference_cdf(*exact.posteriors, t)[0])
-        assert abs(prob_superior(tree, "difference", t) - p) < 4 * math.sqrt(p * (1 - p) / 2000) + 1e-9
+        assert (
+            abs(prob_superior(tree, "difference", t) - p) < 4 * math.sqrt(p * (1 - p) / 2000) + 1e-9
+        )
 
 
 def test_two_arm_hierarchical_with_several_studies_per_arm():

@@ -47,7 +47,13 @@ EXAMPLES = {
     "exponential": DISTRIBUTIONS["exponential"](0.5),
     "pareto": Pareto(0.5, 1.0),
 }
-PRIOR_SETS = [BetaBinomialPriors, CompletePoolingPriors, LogitNormalPriors, NestedBetaBinomialPriors, TwoArmPriors]
+PRIOR_SETS = [
+    BetaBinomialPriors,
+    CompletePoolingPriors,
+    LogitNormalPriors,
+    NestedBetaBinomialPriors,
+    TwoArmPriors,
+]
 
 
 def test_every_family_has_an_example():
@@ -66,8 +72,12 @@ def test_density_integrates_to_one(family):
 def test_densities_against_formulas():
     x = 1.3
     assert HalfNormal(2.0).logpdf(x) == pytest.approx(math.log(2) + stats.norm.logpdf(x, 0, 2))
-    assert LogNormal(3.0, 1.5).logpdf(x) == pytest.approx(stats.norm.logpdf(math.log(x), 3.0, 1.5) - math.log(x))
-    assert Gamma(2.0, 0.1).logpdf(x) == pytest.approx(2 * math.log(0.1) + math.log(x) - 0.1 * x - math.lgamma(2))
+    assert LogNormal(3.0, 1.5).logpdf(x) == pytest.approx(
+        stats.norm.logpdf(math.log(x), 3.0, 1.5) - math.log(x)
+    )
+    assert Gamma(2.0, 0.1).logpdf(x) == pytest.approx(
+        2 * math.log(0.1) + math.log(x) - 0.1 * x - math.lgamma(2)
+    )
     assert Pareto(0.5, 1.0).logpdf(4.0) == pytest.approx(math.log(0.5) - 1.5 * math.log(4.0))
     assert Pareto(0.5, 1.0).logpdf(0.5) == -math.inf
 
@@ -82,7 +92,9 @@ def test_pymc_variable_has_the_same_density(family):
     rv = model["x"]
     transform = model.rvs_to_transforms[rv]
     value_var = model.rvs_to_values[rv]
-    point_value = transform.forward(value, *rv.owner.inputs).eval() if transform is not None else value
+    point_value = (
+        transform.forward(value, *rv.owner.inputs).eval() if transform is not None else value
+    )
     logp = model.compile_logp(jacobian=False)({value_var.name: point_value})
     assert float(logp) == pytest.approx(float(dist.logpdf(value)), rel=1e-6, abs=1e-6)
 
@@ -100,7 +112,10 @@ def test_rvs_follow_the_distribution(family):
 
 def test_from_dict_reads_spec_and_keeps_defaults():
     priors = BetaBinomialPriors.from_dict(
-        {"mu": {"dist": "beta", "alpha": 1, "beta": 1}, "kappa": {"dist": "lognormal", "mu": 2.5, "sigma": 1}}
+        {
+            "mu": {"dist": "beta", "alpha": 1, "beta": 1},
+            "kappa": {"dist": "lognormal", "mu": 2.5, "sigma": 1},
+        }
     )
     assert priors == BetaBinomialPriors(mu=Beta(1, 1), kappa=LogNormal(2.5, 1))
     partial = LogitNormalPriors.from_dict({"tau": {"dist": "halfcauchy", "beta": 0.5}})
@@ -168,8 +183,14 @@ def test_direct_construction_checks_support():
 
 
 def test_model_constructors_store_configuration_and_validate():
-    model = BetaBinomial({"mu": {"dist": "beta", "alpha": 0.5, "beta": 0.5}}, method="exact", thresholds=[0.1, 0.2])
-    assert model.priors.mu == Beta(0.5, 0.5) and model.thresholds == (0.1, 0.2) and model.method == "exact"
+    model = BetaBinomial(
+        {"mu": {"dist": "beta", "alpha": 0.5, "beta": 0.5}}, method="exact", thresholds=[0.1, 0.2]
+    )
+    assert (
+        model.priors.mu == Beta(0.5, 0.5)
+        and model.thresholds == (0.1, 0.2)
+        and model.method == "exact"
+    )
     assert BetaBinomial("bda_proper").priors == BetaBinomialPriors.named("bda_proper")
     with pytest.raises(TypeError):
         BetaBinomial(LogitNormalPriors())

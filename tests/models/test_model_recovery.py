@@ -96,7 +96,9 @@ def test_logit_normal_nuts_recovers_the_truth(seed):
     mu, tau = -1.5, 0.6
     n = rng.integers(40, 200, 20)
     data = make_binary(rng.binomial(n, 1 / (1 + np.exp(-(mu + tau * rng.standard_normal(20))))), n)
-    tree = LogitNormal(sampler=SamplerSettings(draws=1000, tune=1000, chains=4)).fit(data, random_seed=seed)
+    tree = LogitNormal(sampler=SamplerSettings(draws=1000, tune=1000, chains=4)).fit(
+        data, random_seed=seed
+    )
     assert convergence(tree).converged
     for name, truth in (("mu", mu), ("tau", tau)):
         lo, hi = np.quantile(tree["posterior"][name].values, [0.005, 0.995])
@@ -114,7 +116,9 @@ def test_nested_nuts_recovers_subgroup_means():
         ns.extend(n)
         groups.extend([name] * 5)
     data = make_binary(ys, ns, subgroup=groups)
-    tree = NestedBetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4)).fit(data, random_seed=12)
+    tree = NestedBetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4)).fit(
+        data, random_seed=12
+    )
     assert convergence(tree, rhat_max=1.02).converged
     for g, truth in means.items():
         draws = tree["posterior"]["subgroup_rate"].sel(subgroup=g).values

@@ -26,8 +26,14 @@ def _captured_progressbar(monkeypatch) -> list:
     with pm.Model() as model:
         pm.Normal("x")
     try:
-        sample_model(model, settings=SamplerSettings(), random_seed=1, attrs={}, log_likelihood=False,
-                     posterior_predictive=False)
+        sample_model(
+            model,
+            settings=SamplerSettings(),
+            random_seed=1,
+            attrs={},
+            log_likelihood=False,
+            posterior_predictive=False,
+        )
     except RuntimeError:
         pass
     return seen

@@ -22,14 +22,25 @@ print(hashlib.sha256(post["mu"].values.tobytes() + post["kappa"].values.tobytes(
 
 
 def draw_hash(cache: Path) -> str:
-    env = {**os.environ, "PYTENSOR_FLAGS": f"compiledir={cache / 'pytensor'}", "NUMBA_CACHE_DIR": str(cache / "numba")}
+    env = {
+        **os.environ,
+        "PYTENSOR_FLAGS": f"compiledir={cache / 'pytensor'}",
+        "NUMBA_CACHE_DIR": str(cache / "numba"),
+    }
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True, text=True,
-                         timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return out.stdout.strip().splitlines()[-1]
 
 
 def test_draws_do_not_depend_on_compile_caches(tmp_path):
-    cold = draw_hash(tmp_path)   # empty caches: compiled from scratch
-    warm = draw_hash(tmp_path)   # the same caches, now filled
+    cold = draw_hash(tmp_path)  # empty caches: compiled from scratch
+    warm = draw_hash(tmp_path)  # the same caches, now filled
     assert len(cold) == 64 and cold == warm

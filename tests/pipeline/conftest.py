@@ -52,7 +52,9 @@ thresholds = [0.5]
 
 #: A one-analysis spec (single study, conjugate, no sensitivity refits) for tests of the run
 #: directory's mechanics, where the statistics do not matter.
-SMALL_SPEC = SPEC.split("[[analyses]]")[0] + """[[analyses]]
+SMALL_SPEC = (
+    SPEC.split("[[analyses]]")[0]
+    + """[[analyses]]
 id = "dcr_single"
 title = "Synthetic DCR, first study only"
 outcome = "DCR"
@@ -61,6 +63,7 @@ method = "exact"
 where = { study = "S1" }
 sensitivity = false
 """
+)
 
 
 @pytest.fixture

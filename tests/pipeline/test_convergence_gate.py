@@ -44,5 +44,7 @@ def test_unconverged_run_is_flagged_and_exits_3(tmp_path):
     assert "**NOT CONVERGED.**" in report and "ESS" in report
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert record["converged"] == {"orr": False}
-    allowed = runner.invoke(app, ["run", str(spec), "--out", str(tmp_path / "out"), "--force", "--allow-unconverged"])
+    allowed = runner.invoke(
+        app, ["run", str(spec), "--out", str(tmp_path / "out"), "--force", "--allow-unconverged"]
+    )
     assert allowed.exit_code == 0, allowed.output

@@ -49,7 +49,12 @@ def test_hcc_example_runs_with_defaults_converges_and_agrees_with_the_papers(tmp
         table = pd.read_csv(out / "tables" / f"{analysis}__posterior.csv")
         row = table[(table["variable"] == variable) & (table["label"] == label)]
         assert len(row) == 1, (analysis, variable, label)
-        assert low <= row["median"].item() <= high, (analysis, variable, label, row["median"].item())
+        assert low <= row["median"].item() <= high, (
+            analysis,
+            variable,
+            label,
+            row["median"].item(),
+        )
 
     data = pd.read_csv(ROOT / "examples" / "hcc_pd1" / "response.csv").query("outcome == 'ORR'")
     observed = data["events"] / data["n"]

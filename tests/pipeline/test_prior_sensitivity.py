@@ -14,9 +14,13 @@ from bayes_anlo.pipeline.binary import prior_sensitivity
 
 def _tree(value: float) -> xr.DataTree:
     shape = (2, 5)
-    post = xr.Dataset({"log_hazard": (("chain", "draw", "interval"), np.full((*shape, 2), value)),
-                       "study_sd": (("chain", "draw"), np.full(shape, 0.3)),
-                       "median": (("chain", "draw"), np.full(shape, 6.0 + value))})
+    post = xr.Dataset(
+        {
+            "log_hazard": (("chain", "draw", "interval"), np.full((*shape, 2), value)),
+            "study_sd": (("chain", "draw"), np.full(shape, 0.3)),
+            "median": (("chain", "draw"), np.full(shape, 6.0 + value)),
+        }
+    )
     return xr.DataTree.from_dict({"posterior": post})
 
 
@@ -42,9 +46,16 @@ def test_alternatives_that_change_unused_priors_are_not_refitted():
     model = PiecewiseExponential()  # not smoothed: smooth_sd is not a prior of this fit
     verdicts = iter([True, False, True])
     table = prior_sensitivity(
-        model, None, _tree(-2.5), 1, _Recorder,
+        model,
+        None,
+        _tree(-2.5),
+        1,
+        _Recorder,
         lambda label, tree: {"prior": label, "median": float(tree["posterior"]["median"].mean())},
-        gate=lambda tree: SimpleNamespace(converged=(ok := next(verdicts)), reasons=() if ok else ("R-hat 1.2",)))
+        gate=lambda tree: SimpleNamespace(
+            converged=(ok := next(verdicts)), reasons=() if ok else ("R-hat 1.2",)
+        ),
+    )
     names = [label.split(" ")[0] for label in table["prior"]]
     assert names == ["default", "wide_hazard", "high_heterogeneity"]  # not tight_smoothing
     assert len(_Recorder.fitted) == 2

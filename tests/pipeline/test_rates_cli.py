@@ -23,28 +23,50 @@ POOLING = json.loads((REFERENCE / "proportions_pooling.json").read_text())["resu
 GLMM = json.loads((REFERENCE / "proportions_glmm.json").read_text())["results"]
 KEYS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2")
 #: method label in the JSON -> (transform, tau2 estimator) in the reference file
-METHODS = {"PFT-DL": ("pft", "DL"), "PFT-REML": ("pft", "REML"), "PLO-DL": ("logit", "DL"), "PLO-REML": ("logit", "REML")}
+METHODS = {
+    "PFT-DL": ("pft", "DL"),
+    "PFT-REML": ("pft", "REML"),
+    "PLO-DL": ("logit", "DL"),
+    "PLO-REML": ("logit", "REML"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_rates_json_reproduces_metafor(name, tmp_path):
     ds = DATASETS[name]
     path = tmp_path / f"{name}.csv"
-    pd.DataFrame({"study": ds["study"], "outcome": "ORR", "events": ds["events"], "n": ds["n"]}).to_csv(path, index=False)
-    result = CliRunner().invoke(app, ["rates", str(path), "--outcome", "ORR", "--json", "--threshold", "0.2"])
+    pd.DataFrame(
+        {"study": ds["study"], "outcome": "ORR", "events": ds["events"], "n": ds["n"]}
+    ).to_csv(path, index=False)
+    result = CliRunner().invoke(
+        app, ["rates", str(path), "--outcome", "ORR", "--json", "--threshold", "0.2"]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     by_method = {row["method"]: row for row in out["frequentist"]}
     for label, (transform, tau_method) in METHODS.items():
         ref = POOLING[name][transform][tau_method]
         for key in KEYS:
-            assert np.isclose(by_method[label][key], ref[key], rtol=1e-4, atol=1e-10), (name, label, key)
+            assert np.isclose(by_method[label][key], ref[key], rtol=1e-4, atol=1e-10), (
+                name,
+                label,
+                key,
+            )
     glmm_ref = GLMM[name]["default"]
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2"):
         # rma.glmm's default lme4 convergence is itself only accurate to ~1e-5 (see test_glmm_logit.py)
-        assert np.isclose(by_method["GLMM-ML"][key], glmm_ref[key], rtol=1e-4, atol=2e-5), (name, key)
+        assert np.isclose(by_method["GLMM-ML"][key], glmm_ref[key], rtol=1e-4, atol=2e-5), (
+            name,
+            key,
+        )
     bayes = out["bayesian"]
-    assert 0 < bayes["pooled_rate"]["ci_low"] < bayes["pooled_rate"]["median"] < bayes["pooled_rate"]["ci_high"] < 1
+    assert (
+        0
+        < bayes["pooled_rate"]["ci_low"]
+        < bayes["pooled_rate"]["median"]
+        < bayes["pooled_rate"]["ci_high"]
+        < 1
+    )
     assert {e["threshold"] for e in bayes["exceedance"]} == {0.2}
     assert len(bayes["study_rates"]) == len(ds["n"])
 
@@ -56,8 +78,10 @@ SUBGROUPS = json.loads((REFERENCE / "proportions_subgroups.json").read_text())["
 
 def _strict_json(text: str) -> dict:
     """Parse as strict JSON: NaN/Infinity are not JSON."""
+
     def refuse(token):
         raise AssertionError(f"non-JSON constant {token} in output")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -65,7 +89,9 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, ["rates", *map(str, args)])
 
 
-def _write(tmp_path, rows: list[tuple], columns=("study", "outcome", "events", "n"), name="studies.csv") -> Path:
+def _write(
+    tmp_path, rows: list[tuple], columns=("study", "outcome", "events", "n"), name="studies.csv"
+) -> Path:
     path = tmp_path / name
     pd.DataFrame(rows, columns=list(columns)).to_csv(path, index=False)
     return path
@@ -76,8 +102,14 @@ def test_by_subgroup_reproduces_metafor_subgroup_test(name, tmp_path):
     """--by: each level's PLO-REML row and the test for subgroup differences (separate tau^2)
     equal R's (tests/reference/proportions_subgroups.json)."""
     ds = DATASETS[name]
-    path = _write(tmp_path, [(s, "ORR", e, n, g) for s, e, n, g in zip(ds["study"], ds["events"], ds["n"], ds["subgroup"], strict=True)],
-                  columns=("study", "outcome", "events", "n", "subgroup"))
+    path = _write(
+        tmp_path,
+        [
+            (s, "ORR", e, n, g)
+            for s, e, n, g in zip(ds["study"], ds["events"], ds["n"], ds["subgroup"], strict=True)
+        ],
+        columns=("study", "outcome", "events", "n", "subgroup"),
+    )
     result = _invoke(path, "--outcome", "ORR", "--by", "subgroup", "--json")
     assert result.exit_code == 0, result.output
     out = _strict_json(result.output)
@@ -90,17 +122,29 @@ def test_by_subgroup_reproduces_metafor_subgroup_test(name, tmp_path):
     for level, sub in out["subgroups"].items():
         row = next(r for r in sub["frequentist"] if r["method"] == "PLO-REML")
         for key in ("estimate", "ci_low", "ci_high", "tau2"):
-            assert np.isclose(row[key], ref["per_subgroup"][level][key], rtol=1e-4, atol=1e-10), (level, key)
+            assert np.isclose(row[key], ref["per_subgroup"][level][key], rtol=1e-4, atol=1e-10), (
+                level,
+                key,
+            )
 
 
-BY_ROWS = [("S1", "ORR", 3, 30, "STS", 2019), ("S2", "ORR", 8, 41, "STS", 2020), ("S3", "ORR", 0, 18, "bone", 2019),
-           ("S4", "ORR", 12, 52, "bone", 2021), ("S5", "ORR", 5, 25, "STS", 2020), ("S6", "ORR", 2, 33, "other", 2021),
-           ("S7", "ORR", 4, 20, "", 2021), ("S1", "DCR", 20, 30, "STS", 2019)]
+BY_ROWS = [
+    ("S1", "ORR", 3, 30, "STS", 2019),
+    ("S2", "ORR", 8, 41, "STS", 2020),
+    ("S3", "ORR", 0, 18, "bone", 2019),
+    ("S4", "ORR", 12, 52, "bone", 2021),
+    ("S5", "ORR", 5, 25, "STS", 2020),
+    ("S6", "ORR", 2, 33, "other", 2021),
+    ("S7", "ORR", 4, 20, "", 2021),
+    ("S1", "DCR", 20, 30, "STS", 2019),
+]
 
 
 @pytest.fixture
 def by_csv(tmp_path):
-    return _write(tmp_path, BY_ROWS, columns=("study", "outcome", "events", "n", "subgroup", "year"))
+    return _write(
+        tmp_path, BY_ROWS, columns=("study", "outcome", "events", "n", "subgroup", "year")
+    )
 
 
 @pytest.mark.parametrize("column", ["subgroup", "year", "n", "study"])
@@ -119,7 +163,9 @@ def test_every_by_form_runs(by_csv, column):
     for level, sub in out["subgroups"].items():
         rows = table[values == level]
         assert sub["k"] == len(rows) and sub["total_events"] == rows["events"].sum()
-        assert sub["bayesian"]["model"] == ("complete_pooling" if len(rows) == 1 else "beta_binomial")
+        assert sub["bayesian"]["model"] == (
+            "complete_pooling" if len(rows) == 1 else "beta_binomial"
+        )
     test = out["subgroup_test"]
     if column == "study":  # every level a single study: the REML subgroup pools are single studies
         assert test["q_between"] is not None or test["note"].startswith("not computed")
@@ -134,13 +180,20 @@ def test_by_text_output(by_csv, column):
     assert f"Subgroups by {column}:" in result.output
     assert "Test for subgroup differences (PLO-REML, separate tau2): Q = " in result.output
     if column == "subgroup":
-        assert "subgroup = other: k = 1" in result.output and "left out of the subgroups): S7" in result.output
+        assert (
+            "subgroup = other: k = 1" in result.output
+            and "left out of the subgroups): S7" in result.output
+        )
 
 
 def test_by_level_equals_rates_on_that_level_alone(by_csv, tmp_path):
     whole = _strict_json(_invoke(by_csv, "--outcome", "ORR", "--by", "subgroup", "--json").output)
-    only = _write(tmp_path, [r[:5] for r in BY_ROWS if r[4] == "bone" and r[1] == "ORR"],
-                  columns=("study", "outcome", "events", "n", "subgroup"), name="bone.csv")
+    only = _write(
+        tmp_path,
+        [r[:5] for r in BY_ROWS if r[4] == "bone" and r[1] == "ORR"],
+        columns=("study", "outcome", "events", "n", "subgroup"),
+        name="bone.csv",
+    )
     alone = _strict_json(_invoke(only, "--outcome", "ORR", "--json").output)
     assert whole["subgroups"]["bone"]["frequentist"] == alone["frequentist"]
     assert whole["subgroups"]["bone"]["bayesian"] == alone["bayesian"]
@@ -149,10 +202,16 @@ def test_by_level_equals_rates_on_that_level_alone(by_csv, tmp_path):
 def test_by_unknown_column_is_an_input_error(by_csv):
     result = _invoke(by_csv, "--outcome", "ORR", "--by", "histology")
     assert result.exit_code == 2
-    assert "error:" in result.output and "histology" in result.output and "Traceback" not in result.output
+    assert (
+        "error:" in result.output
+        and "histology" in result.output
+        and "Traceback" not in result.output
+    )
 
 
-@pytest.mark.parametrize("bad", ["70", "2", "-0.5", "nan", "inf", "0", "1", "100%", "0%", "abc", "-5%"])
+@pytest.mark.parametrize(
+    "bad", ["70", "2", "-0.5", "nan", "inf", "0", "1", "100%", "0%", "abc", "-5%"]
+)
 def test_threshold_outside_zero_one_is_refused(by_csv, bad):
     result = _invoke(by_csv, "--outcome", "ORR", f"--threshold={bad}", "--json")
     assert result.exit_code == 2, result.output
@@ -201,11 +260,17 @@ def test_one_study_is_the_conjugate_model_as_run_does(tmp_path):
     assert result.exit_code == 0, result.output
     out = _strict_json(result.output)
     bayes = out["bayesian"]
-    assert bayes["model"] == "complete_pooling" and bayes["kappa"] is None and bayes["predictive_rate"] is None
+    assert (
+        bayes["model"] == "complete_pooling"
+        and bayes["kappa"] is None
+        and bayes["predictive_rate"] is None
+    )
     exact = stats.beta(1 + 20, 1 + 10)
     pooled = bayes["pooled_rate"]
     assert pooled["median"] == pytest.approx(exact.median(), abs=0.01)
-    assert (pooled["ci_low"], pooled["ci_high"]) == pytest.approx(exact.ppf([0.025, 0.975]), abs=0.015)
+    assert (pooled["ci_low"], pooled["ci_high"]) == pytest.approx(
+        exact.ppf([0.025, 0.975]), abs=0.015
+    )
     assert bayes["exceedance"][0]["probability"] == pytest.approx(exact.sf(0.5), abs=0.02)
 
     freq_run = comparison[comparison["paradigm"] == "frequentist"].set_index("method")
@@ -214,7 +279,9 @@ def test_one_study_is_the_conjugate_model_as_run_does(tmp_path):
         for key in ("estimate", "ci_low", "ci_high"):
             assert row[key] == pytest.approx(freq_run.loc[row["method"], key], rel=1e-12)
     bayes_run = comparison[comparison["paradigm"] != "frequentist"].iloc[0]
-    assert pooled["median"] == pytest.approx(bayes_run["estimate"], abs=0.01)  # two seeds: MC error only
+    assert pooled["median"] == pytest.approx(
+        bayes_run["estimate"], abs=0.01
+    )  # two seeds: MC error only
 
 
 def test_glmm_that_cannot_be_fitted_keeps_its_row(tmp_path):
@@ -232,7 +299,10 @@ def test_glmm_that_cannot_be_fitted_keeps_its_row(tmp_path):
 
 def test_text_reports_q_tau2_scales_heterogeneity_and_shrinkage(tmp_path):
     ds = DATASETS["large_het"]
-    path = _write(tmp_path, [(s, "ORR", e, n) for s, e, n in zip(ds["study"], ds["events"], ds["n"], strict=True)])
+    path = _write(
+        tmp_path,
+        [(s, "ORR", e, n) for s, e, n in zip(ds["study"], ds["events"], ds["n"], strict=True)],
+    )
     text = _invoke(path, "--outcome", "ORR").output
     q = POOLING["large_het"]["logit"]["DL"]["q"]
     assert f"{q:.2f} ({len(ds['n']) - 1}, p = " in text
@@ -244,13 +314,18 @@ def test_text_reports_q_tau2_scales_heterogeneity_and_shrinkage(tmp_path):
 
 def test_json_rows_carry_q_and_tau2_scale(tmp_path):
     ds = DATASETS["sarcoma_dcr"]
-    path = _write(tmp_path, [(s, "DCR", e, n) for s, e, n in zip(ds["study"], ds["events"], ds["n"], strict=True)])
+    path = _write(
+        tmp_path,
+        [(s, "DCR", e, n) for s, e, n in zip(ds["study"], ds["events"], ds["n"], strict=True)],
+    )
     out = _strict_json(_invoke(path, "--outcome", "DCR", "--json").output)
     rows = {r["method"]: r for r in out["frequentist"]}
     for label, (transform, tau_method) in METHODS.items():
         ref = POOLING["sarcoma_dcr"][transform][tau_method]
         assert rows[label]["tau2_scale"] == transform
-        assert np.isclose(rows[label]["q"], ref["q"], rtol=1e-6) and np.isclose(rows[label]["q_p"], ref["q_p"], rtol=1e-5)
+        assert np.isclose(rows[label]["q"], ref["q"], rtol=1e-6) and np.isclose(
+            rows[label]["q_p"], ref["q_p"], rtol=1e-5
+        )
     assert rows["GLMM-ML"]["tau2_scale"] == "logit"
     assert np.isclose(rows["GLMM-ML"]["q"], GLMM["sarcoma_dcr"]["default"]["q_lrt"], rtol=1e-6)
     assert set(out["bayesian"]["kappa"]) == {"median", "mean", "ci_low", "ci_high"}
@@ -259,11 +334,19 @@ def test_json_rows_carry_q_and_tau2_scale(tmp_path):
 def test_huge_counts_are_refused_not_hung(tmp_path):
     """n = 1e18 is refused with a located message (by the loader, or by `rates` itself), and a
     large n that is accepted gives finite results."""
-    huge = _write(tmp_path, [("A", "ORR", 3, 10**18), ("B", "ORR", 5, 40), ("C", "ORR", 7, 50)], name="huge.csv")
+    huge = _write(
+        tmp_path,
+        [("A", "ORR", 3, 10**18), ("B", "ORR", 5, 40), ("C", "ORR", 7, 50)],
+        name="huge.csv",
+    )
     result = _invoke(huge, "--outcome", "ORR")
     assert result.exit_code == 2 and result.output.startswith(f"error: {huge}:"), result.output
     assert "Traceback" not in result.output
-    big = _write(tmp_path, [("A", "ORR", 30, 10**7), ("B", "ORR", 5, 40), ("C", "ORR", 7, 50)], name="big.csv")
+    big = _write(
+        tmp_path,
+        [("A", "ORR", 30, 10**7), ("B", "ORR", 5, 40), ("C", "ORR", 7, 50)],
+        name="big.csv",
+    )
     result = _invoke(big, "--outcome", "ORR", "--json")
     assert result.exit_code == 0, result.output
     out = _strict_json(result.output)
@@ -276,8 +359,18 @@ def test_rates_refuses_study_sizes_its_numerics_cannot_hold():
     from bayes_anlo.errors import InputError
     from bayes_anlo.quick import MAX_N, check_study_sizes
 
-    table = pd.DataFrame({"study": ["A", "B"], "outcome": "ORR", "events": [3, 5], "n": [MAX_N + 1, MAX_N],
-                          "subgroup": "", "arm": "", "line": "", "source": ""})
+    table = pd.DataFrame(
+        {
+            "study": ["A", "B"],
+            "outcome": "ORR",
+            "events": [3, 5],
+            "n": [MAX_N + 1, MAX_N],
+            "subgroup": "",
+            "arm": "",
+            "line": "",
+            "source": "",
+        }
+    )
     with pytest.raises(InputError, match="study 'A': n above") as info:
         check_study_sizes(BinaryData(table, source="t.csv"), "t.csv")
     assert len(info.value.problems) == 1
@@ -293,13 +386,15 @@ def test_methods_are_the_pipelines():
 
 @pytest.mark.parametrize(
     "args",
-    [["rates", "x.csv"],                                    # missing option
-     ["rates"],                                             # missing argument
-     ["sweep", "spec.toml", "--analysis", "a", "--workers", "0"],  # bad option value
-     ["sweep", "spec.toml", "--analysis", "a", "--workers", "two"],
-     ["ratez", "x.csv"],                                    # unknown command
-     ["rates", "x.csv", "--outcome", "ORR", "--nope"],      # unknown option
-     []],                                                   # no command
+    [
+        ["rates", "x.csv"],  # missing option
+        ["rates"],  # missing argument
+        ["sweep", "spec.toml", "--analysis", "a", "--workers", "0"],  # bad option value
+        ["sweep", "spec.toml", "--analysis", "a", "--workers", "two"],
+        ["ratez", "x.csv"],  # unknown command
+        ["rates", "x.csv", "--outcome", "ORR", "--nope"],  # unknown option
+        [],
+    ],  # no command
 )
 def test_usage_errors_are_error_lines_with_exit_2(args):
     result = CliRunner().invoke(app, args)
@@ -319,8 +414,12 @@ def test_text_columns_stay_aligned_with_long_labels_and_small_tau2(tmp_path):
     """Trial names longer than 28 characters and a tau2 printed with 9 characters (0.0006453) used to
     push the following columns out of line: each table's columns now start at the same place in
     every row (found running the HCC PD-1 example, examples/hcc_pd1/)."""
-    rows = [("KEYNOTE-240 pembrolizumab arm (Finn 2020)", "ORR", 51, 278), ("Camrelizumab (Qin 2020)", "ORR", 32, 217),
-            ("CheckMate 040 dose expansion (El-Khoueiry 2017)", "ORR", 42, 214), ("RATIONALE-208 (Ren 2023)", "ORR", 32, 249)]
+    rows = [
+        ("KEYNOTE-240 pembrolizumab arm (Finn 2020)", "ORR", 51, 278),
+        ("Camrelizumab (Qin 2020)", "ORR", 32, 217),
+        ("CheckMate 040 dose expansion (El-Khoueiry 2017)", "ORR", 42, 214),
+        ("RATIONALE-208 (Ren 2023)", "ORR", 32, 249),
+    ]
     text = _invoke(_write(tmp_path, rows), "--outcome", "ORR").output
     lines = text.splitlines()
     study_rows = [line for line in lines if any(line.startswith(r[0]) for r in rows)]

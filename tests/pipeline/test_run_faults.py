@@ -38,8 +38,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def digest(directory):
-    return {p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def hidden_leftovers(parent, name="out"):
@@ -75,6 +78,7 @@ def dead_pid():
 
 def no_fitting(monkeypatch):
     """Make any fit fail loudly: a destination check must come before the fitting."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("fitting started before the destination was checked")
 
@@ -84,7 +88,9 @@ def no_fitting(monkeypatch):
 # ------------------------------------------------------------------------------------------
 # concurrent runs and folders appearing mid-run
 # ------------------------------------------------------------------------------------------
-def test_second_run_finishing_first_is_not_replaced_by_the_first(small_spec_path, tmp_path, monkeypatch):
+def test_second_run_finishing_first_is_not_replaced_by_the_first(
+    small_spec_path, tmp_path, monkeypatch
+):
     """Two runs to one --out: B starts and finishes while A computes; A must not replace B."""
     out = tmp_path / "out"
     real_audits = run_module.run_audits
@@ -103,7 +109,9 @@ def test_second_run_finishing_first_is_not_replaced_by_the_first(small_spec_path
     assert hidden_leftovers(tmp_path) == []
 
 
-def test_folder_created_at_out_while_computing_is_left_untouched(small_spec_path, tmp_path, monkeypatch):
+def test_folder_created_at_out_while_computing_is_left_untouched(
+    small_spec_path, tmp_path, monkeypatch
+):
     out = tmp_path / "out"
     before = {}
 
@@ -114,12 +122,16 @@ def test_folder_created_at_out_while_computing_is_left_untouched(small_spec_path
     monkeypatch.setattr(run_module, "run_audits", audits_and_a_user_creates_the_folder)
     result = cli("run", small_spec_path, "--out", out)
     assert result.exit_code == 2, result.output
-    assert "changed while this run was computing" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "changed while this run was computing" in result.stderr and "Traceback" not in result.stderr
+    )
     assert digest(out) == before
     assert hidden_leftovers(tmp_path) == []
 
 
-def test_forced_run_does_not_replace_a_folder_swapped_in_after_the_check(small_spec_path, tmp_path, monkeypatch):
+def test_forced_run_does_not_replace_a_folder_swapped_in_after_the_check(
+    small_spec_path, tmp_path, monkeypatch
+):
     """--force checked a run directory at start; by the end a user's folder stands there instead."""
     out = tmp_path / "out"
     earlier_run(out)
@@ -149,7 +161,9 @@ def test_exchange_that_displaced_a_different_folder_swaps_it_back(tmp_path):
     (new / "report.html").write_text("new")
     shutil.rmtree(checked)
     user_folder(checked)
-    (checked / "run.json").write_text(json.dumps({"format": run_directory.RUN_FORMAT, "other": "run"}))
+    (checked / "run.json").write_text(
+        json.dumps({"format": run_directory.RUN_FORMAT, "other": "run"})
+    )
     before = digest(checked)
     with pytest.raises(InputError, match="changed while"):
         run_directory.place(new, checked, identity)
@@ -159,13 +173,18 @@ def test_exchange_that_displaced_a_different_folder_swaps_it_back(tmp_path):
 # ------------------------------------------------------------------------------------------
 # --force only on run directories
 # ------------------------------------------------------------------------------------------
-def test_force_on_a_folder_that_is_not_a_run_exits_2_and_keeps_it(small_spec_path, tmp_path, monkeypatch):
+def test_force_on_a_folder_that_is_not_a_run_exits_2_and_keeps_it(
+    small_spec_path, tmp_path, monkeypatch
+):
     no_fitting(monkeypatch)
     project = tmp_path / "project"
     before = user_folder(project)
     result = cli("run", small_spec_path, "--out", project, "--force")
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith(f"error: {project}:") and "not a bayes_anlo run directory" in result.stderr
+    assert (
+        result.stderr.startswith(f"error: {project}:")
+        and "not a bayes_anlo run directory" in result.stderr
+    )
     assert digest(project) == before
 
 
@@ -179,14 +198,20 @@ def test_force_on_a_folder_with_a_foreign_run_json_keeps_it(small_spec_path, tmp
     assert result.exit_code == 2 and digest(project) == before
 
 
-def test_force_replaces_a_run_directory_and_the_new_one_carries_the_marker(small_spec_path, tmp_path):
+def test_force_replaces_a_run_directory_and_the_new_one_carries_the_marker(
+    small_spec_path, tmp_path
+):
     out = tmp_path / "out"
     run_spec(small_spec_path, out, log=None)
     first = json.loads((out / "run.json").read_text())
     (out / "notes.txt").write_text("added later")
     run_spec(small_spec_path, out, force=True, log=None)
     assert not (out / "notes.txt").exists()
-    assert json.loads((out / "run.json").read_text())["format"] == first["format"] == run_directory.RUN_FORMAT
+    assert (
+        json.loads((out / "run.json").read_text())["format"]
+        == first["format"]
+        == run_directory.RUN_FORMAT
+    )
     assert hidden_leftovers(tmp_path) == []
 
 
@@ -200,9 +225,13 @@ def _terminate_self(*args, **kwargs):
 
 
 @pytest.mark.parametrize("phase", ["run_analysis", "compose_report"])
-def test_sigterm_while_fitting_or_writing_leaves_the_old_run_and_no_leftovers(small_spec_path, tmp_path, monkeypatch, phase):
+def test_sigterm_while_fitting_or_writing_leaves_the_old_run_and_no_leftovers(
+    small_spec_path, tmp_path, monkeypatch, phase
+):
     if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signal handlers can only be installed in the main thread")  # SIGTERM would kill the worker
+        pytest.skip(
+            "signal handlers can only be installed in the main thread"
+        )  # SIGTERM would kill the worker
     out = tmp_path / "out"
     before = earlier_run(out)
     monkeypatch.setattr(run_module, phase, _terminate_self)
@@ -213,7 +242,9 @@ def test_sigterm_while_fitting_or_writing_leaves_the_old_run_and_no_leftovers(sm
     assert hidden_leftovers(tmp_path) == []
 
 
-def test_sigterm_during_the_rename_is_held_until_the_new_run_is_in_place(small_spec_path, tmp_path, monkeypatch):
+def test_sigterm_during_the_rename_is_held_until_the_new_run_is_in_place(
+    small_spec_path, tmp_path, monkeypatch
+):
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers can only be installed in the main thread")
     out = tmp_path / "out"
@@ -316,9 +347,23 @@ def kill_at(phase, sig, small_spec_path, out, tmp_path):
     driver.write_text(DRIVER)
     ready = tmp_path / "ready"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, str(driver), phase, str(ready), "run", str(small_spec_path),
-                              "--out", str(out), "--force"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            str(driver),
+            phase,
+            str(ready),
+            "run",
+            str(small_spec_path),
+            "--out",
+            str(out),
+            "--force",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 400
     while not ready.exists():
         if child.poll() is not None or time.monotonic() > deadline:
@@ -330,7 +375,9 @@ def kill_at(phase, sig, small_spec_path, out, tmp_path):
     return child.returncode, stderr
 
 
-def test_sigkill_between_renames_then_next_start_restores_the_previous_run(small_spec_path, tmp_path):
+def test_sigkill_between_renames_then_next_start_restores_the_previous_run(
+    small_spec_path, tmp_path
+):
     out = tmp_path / "out"
     before = earlier_run(out)
     code, _ = kill_at("between-renames", signal.SIGKILL, small_spec_path, out, tmp_path)
@@ -343,15 +390,26 @@ def test_sigkill_between_renames_then_next_start_restores_the_previous_run(small
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("phase", "sig"), [("fitting", signal.SIGKILL), ("writing", signal.SIGKILL),
-                                             ("fitting", signal.SIGTERM), ("writing", signal.SIGTERM)])
-def test_signal_in_a_child_process_never_loses_the_previous_run(small_spec_path, tmp_path, phase, sig):
+@pytest.mark.parametrize(
+    ("phase", "sig"),
+    [
+        ("fitting", signal.SIGKILL),
+        ("writing", signal.SIGKILL),
+        ("fitting", signal.SIGTERM),
+        ("writing", signal.SIGTERM),
+    ],
+)
+def test_signal_in_a_child_process_never_loses_the_previous_run(
+    small_spec_path, tmp_path, phase, sig
+):
     out = tmp_path / "out"
     before = earlier_run(out)
     code, stderr = kill_at(phase, sig, small_spec_path, out, tmp_path)
     assert digest(out) == before
     if sig == signal.SIGTERM:
-        assert code == 128 + signal.SIGTERM and "interrupted" in stderr and "Traceback" not in stderr
+        assert (
+            code == 128 + signal.SIGTERM and "interrupted" in stderr and "Traceback" not in stderr
+        )
         assert hidden_leftovers(tmp_path) == []
     else:
         assert code == -signal.SIGKILL
@@ -362,7 +420,9 @@ def test_signal_in_a_child_process_never_loses_the_previous_run(small_spec_path,
 # ------------------------------------------------------------------------------------------
 # full disk, read-only and unusable destinations, permissions
 # ------------------------------------------------------------------------------------------
-def test_full_disk_while_writing_posterior_exits_2_without_partial_output(small_spec_path, tmp_path, monkeypatch):
+def test_full_disk_while_writing_posterior_exits_2_without_partial_output(
+    small_spec_path, tmp_path, monkeypatch
+):
     out = tmp_path / "out"
     before = earlier_run(out)
     real = pathlib.Path.write_bytes
@@ -376,7 +436,9 @@ def test_full_disk_while_writing_posterior_exits_2_without_partial_output(small_
     result = cli("run", small_spec_path, "--out", out, "--force")
     assert result.exit_code == 2, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {out}: could not be written: no space left on the device (posterior.nc)"]
+    assert errors == [
+        f"error: {out}: could not be written: no space left on the device (posterior.nc)"
+    ]
     assert "Traceback" not in result.stderr
     assert digest(out) == before and hidden_leftovers(tmp_path) == []
 
@@ -386,7 +448,11 @@ def small_tmpfs(tmp_path):
     """A 300 kB tmpfs (root and mount permission needed; otherwise the test is skipped)."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)], capture_output=True, check=False)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)],
+        capture_output=True,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode()[:200]}")
     try:
@@ -411,17 +477,25 @@ def test_read_only_target_fails_before_fitting(small_spec_path, small_tmpfs, mon
     assert "read-only file system" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("case", ["parent_is_a_file", "dot", "cwd", "ancestor_of_spec", "name_300_chars",
-                                  "out_is_a_file"])
-def test_unusable_out_fails_before_fitting_with_exit_2(small_spec_path, tmp_path, tmp_path_factory, monkeypatch,
-                                                     case):
+@pytest.mark.parametrize(
+    "case",
+    ["parent_is_a_file", "dot", "cwd", "ancestor_of_spec", "name_300_chars", "out_is_a_file"],
+)
+def test_unusable_out_fails_before_fitting_with_exit_2(
+    small_spec_path, tmp_path, tmp_path_factory, monkeypatch, case
+):
     no_fitting(monkeypatch)
     elsewhere = tmp_path_factory.mktemp("cwd")
     monkeypatch.chdir(elsewhere)
     (tmp_path / "afile").write_text("x")
-    out = {"parent_is_a_file": tmp_path / "afile" / "out", "dot": ".", "cwd": str(elsewhere),
-           "ancestor_of_spec": str(small_spec_path.parent), "name_300_chars": tmp_path / ("r" * 300),
-           "out_is_a_file": tmp_path / "afile"}[case]
+    out = {
+        "parent_is_a_file": tmp_path / "afile" / "out",
+        "dot": ".",
+        "cwd": str(elsewhere),
+        "ancestor_of_spec": str(small_spec_path.parent),
+        "name_300_chars": tmp_path / ("r" * 300),
+        "out_is_a_file": tmp_path / "afile",
+    }[case]
     before = digest(tmp_path)
     result = cli("run", small_spec_path, "--out", out, "--force")
     assert result.exit_code == 2, result.output
@@ -434,10 +508,16 @@ def test_unusable_out_fails_before_fitting_with_exit_2(small_spec_path, tmp_path
 @pytest.mark.parametrize("case", ["a_folder", "missing_folder", "parent_is_a_file"])
 def test_audit_and_sweep_out_check_the_file_first(small_spec_path, tmp_path, command, case):
     (tmp_path / "afile").write_text("x")
-    out = {"a_folder": tmp_path, "missing_folder": tmp_path / "nowhere" / "t.csv",
-           "parent_is_a_file": tmp_path / "afile" / "t.csv"}[case]
-    args = (["audit", "npc_qin2025"] if command == "audit"
-            else ["sweep", small_spec_path, "--analysis", "dcr_single"]) + ["--out", out]
+    out = {
+        "a_folder": tmp_path,
+        "missing_folder": tmp_path / "nowhere" / "t.csv",
+        "parent_is_a_file": tmp_path / "afile" / "t.csv",
+    }[case]
+    args = (
+        ["audit", "npc_qin2025"]
+        if command == "audit"
+        else ["sweep", small_spec_path, "--analysis", "dcr_single"]
+    ) + ["--out", out]
     result = cli(*args)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"error: {out}:") and "Traceback" not in result.stderr

@@ -31,8 +31,19 @@ def test_dask_local_cluster_matches_serial_exact_engine(spec_path):
 @pytest.mark.slow
 def test_dask_local_cluster_matches_serial_nuts(spec_path):
     exact = sweeps.leave_one_out_tasks(spec_path, "orr")[:3]
-    tasks = [sweeps.Task(t.label + " (nuts)", t.model, t.table, t.seed, "nuts", t.priors, t.options,
-                         {"draws": 300, "tune": 300, "chains": 2}) for t in exact]
+    tasks = [
+        sweeps.Task(
+            t.label + " (nuts)",
+            t.model,
+            t.table,
+            t.seed,
+            "nuts",
+            t.priors,
+            t.options,
+            {"draws": 300, "tune": 300, "chains": 2},
+        )
+        for t in exact
+    ]
     serial = sweeps.run_tasks(tasks, scheduler=None)
     distributed = sweeps.run_tasks(tasks, scheduler="local", n_workers=2)
     pd.testing.assert_frame_equal(serial, distributed)
@@ -42,7 +53,9 @@ def test_prior_sweep_covers_every_alternative(spec_path):
     from bayes_anlo.models import BetaBinomialPriors
 
     tasks = sweeps.prior_tasks(spec_path, "orr")
-    assert [t.label for t in tasks[1:]] == [f"prior set {n}" for n in BetaBinomialPriors.alternatives()]
+    assert [t.label for t in tasks[1:]] == [
+        f"prior set {n}" for n in BetaBinomialPriors.alternatives()
+    ]
 
 
 def test_unknown_analysis_is_an_input_error(spec_path):
@@ -103,9 +116,13 @@ def test_two_arm_sweep_compares_arms_by_label(two_arm_spec):
     from bayes_anlo.models.two_arm import prepare_two_arm
 
     tasks = sweeps.leave_one_out_tasks(two_arm_spec, "arms")
-    assert all(t.options["by"] == "arm" and t.options["arms"] == ["combination", "alone"] for t in tasks)
+    assert all(
+        t.options["by"] == "arm" and t.options["arms"] == ["combination", "alone"] for t in tasks
+    )
     without_s1 = load_binary(tasks[1].table)
-    assert prepare_two_arm(without_s1).coords["arm"][0] == "alone"  # what first appearance would give
+    assert (
+        prepare_two_arm(without_s1).coords["arm"][0] == "alone"
+    )  # what first appearance would give
     table = sweeps.run_tasks(tasks)
     assert (table["arm_1"] == "combination").all() and (table["arm_2"] == "alone").all()
     for task, row in zip(tasks, table.itertuples(index=False), strict=True):
@@ -137,6 +154,8 @@ def test_sweep_cli_unreachable_scheduler_exits_2(spec_path, monkeypatch):
     from bayes_anlo.cli import app
 
     monkeypatch.setattr(sweeps, "SCHEDULER_TIMEOUT", 1)
-    result = CliRunner().invoke(app, ["sweep", str(spec_path), "--analysis", "orr", "--scheduler", "tcp://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        app, ["sweep", str(spec_path), "--analysis", "orr", "--scheduler", "tcp://127.0.0.1:9"]
+    )
     assert result.exit_code == 2, result.output
     assert "error:" in result.output and "Traceback" not in result.output

@@ -41,18 +41,27 @@ def exact_p_greater(e1, n1, e2, n2) -> float:
     return integrate.quad(lambda x: a.pdf(x) * b.cdf(x), 0, 1)[0]
 
 
-@pytest.mark.parametrize(("first", "second", "counts"), [
-    ("alpha", "beta", (12, 30, 4, 28)),
-    ("beta", "alpha", (4, 28, 12, 30)),
-])
-def test_headline_probability_is_the_named_row_for_either_arm_order(tmp_path, first, second, counts):
+@pytest.mark.parametrize(
+    ("first", "second", "counts"),
+    [
+        ("alpha", "beta", (12, 30, 4, 28)),
+        ("beta", "alpha", (4, 28, 12, 30)),
+    ],
+)
+def test_headline_probability_is_the_named_row_for_either_arm_order(
+    tmp_path, first, second, counts
+):
     (tmp_path / "arms.csv").write_text(DATA)
     (tmp_path / "spec.toml").write_text(SPEC.format(first=first, second=second))
     spec = load_spec(tmp_path / "spec.toml")
-    result = two_arm.run_two_arm_analysis(spec.analyses[0], seed=spec.seed, sampler=SamplerSettings(), index=0)
+    result = two_arm.run_two_arm_analysis(
+        spec.analyses[0], seed=spec.seed, sampler=SamplerSettings(), index=0
+    )
     shown = float(re.search(r"P\(ORR with \w+ > with \w+\) = ([0-9.]+)", result.headline).group(1))
     assert result.headline.startswith(f"P(ORR with {first} > with {second})")
-    assert shown == pytest.approx(exact_p_greater(*counts), abs=0.03)  # 4000 exact draws: MC SE < 0.008
+    assert shown == pytest.approx(
+        exact_p_greater(*counts), abs=0.03
+    )  # 4000 exact draws: MC SE < 0.008
     contrast = result.tables["contrast"]
     row = contrast[contrast["method"] == "P(p1 > p2)"]["estimate"].iloc[0]
     assert shown == pytest.approx(row, abs=5e-4)

@@ -41,14 +41,23 @@ ATTR_BREAK = f"x'><img src=x onerror={JS}>"
 QUOTE_BREAK = f'y"><svg onload={JS}>'
 LINK = f"[click me](javascript:{JS})"
 AUTOLINK = f"<javascript:{JS}>"
-FORMULAS = ['=HYPERLINK("http://example.invalid","x")', "+1+cmd|' /C calc'!A0", "-2+3+cmd", "@SUM(1,1)",
-            "\tTAB=1+1", "\r=1+1"]
+FORMULAS = [
+    '=HYPERLINK("http://example.invalid","x")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd",
+    "@SUM(1,1)",
+    "\tTAB=1+1",
+    "\r=1+1",
+]
 MARKUP = [SCRIPT, IMG, ATTR_BREAK, QUOTE_BREAK, LINK, AUTOLINK]
 
 AUDIT_NAME = f"x'><img src=x onerror={JS}>"  # the extraction's file name (without .csv)
 
 CSV_ROWS = [  # study, subgroup, events, n: every hostile label, with plausible numbers
-    (IMG, ATTR_BREAK, 3, 30), (SCRIPT, QUOTE_BREAK, 8, 41), (LINK, LINK, 2, 18), (AUTOLINK, "plain", 12, 52),
+    (IMG, ATTR_BREAK, 3, 30),
+    (SCRIPT, QUOTE_BREAK, 8, 41),
+    (LINK, LINK, 2, 18),
+    (AUTOLINK, "plain", 12, 52),
     *[(f, f, 5 + i, 25 + i) for i, f in enumerate(FORMULAS)],
 ]
 
@@ -85,13 +94,19 @@ notes = {toml_string("Note " + SCRIPT + " " + FORMULAS[3])}
 """
 
 
-AUDIT_CSV = ("item_id,location,quantity,check,printed,value,lower,upper,count,n,count2,n2,components,"
-             "alternatives,method,level,statistic,note\n")
+AUDIT_CSV = (
+    "item_id,location,quantity,check,printed,value,lower,upper,count,n,count2,n2,components,"
+    "alternatives,method,level,statistic,note\n"
+)
 
 
 def audit_rows() -> str:
-    rows = [["a1", IMG, SCRIPT, "percent", LINK, "50.0", "", "", "13", "30"] + [""] * 7 + [ATTR_BREAK],
-            ["a2", FORMULAS[0], FORMULAS[2], "percent", FORMULAS[3], "43.3", "", "", "13", "30"] + [""] * 7 + [FORMULAS[1]]]
+    rows = [
+        ["a1", IMG, SCRIPT, "percent", LINK, "50.0", "", "", "13", "30"] + [""] * 7 + [ATTR_BREAK],
+        ["a2", FORMULAS[0], FORMULAS[2], "percent", FORMULAS[3], "43.3", "", "", "13", "30"]
+        + [""] * 7
+        + [FORMULAS[1]],
+    ]
     lines = []
     for row in rows:
         lines.append(",".join('"' + cell.replace('"', '""') + '"' for cell in row))
@@ -103,8 +118,12 @@ def hostile_run(tmp_path_factory):
     from bayes_anlo.pipeline.run import run_spec
 
     base = tmp_path_factory.mktemp("hostile")
-    frame = pd.DataFrame(CSV_ROWS, columns=["study", "subgroup", "events", "n"]).assign(outcome="ORR", source="test")
-    frame.to_csv(base / "studies.csv", index=False, quoting=csv.QUOTE_NONNUMERIC)  # the attacker's file
+    frame = pd.DataFrame(CSV_ROWS, columns=["study", "subgroup", "events", "n"]).assign(
+        outcome="ORR", source="test"
+    )
+    frame.to_csv(
+        base / "studies.csv", index=False, quoting=csv.QUOTE_NONNUMERIC
+    )  # the attacker's file
     (base / f"{AUDIT_NAME}.csv").write_text(audit_rows(), encoding="utf-8")
     (base / "spec.toml").write_text(hostile_spec(base), encoding="utf-8")
     run_spec(base / "spec.toml", base / "out", log=None)
@@ -122,16 +141,47 @@ class Elements(HTMLParser):
         self.tags.append((tag, dict(attrs)))
 
 
-REPORT_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "h4", "nav", "a", "p", "ul",
-               "li", "table", "caption", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption",
-               "strong", "em", "code"}
+REPORT_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "nav",
+    "a",
+    "p",
+    "ul",
+    "li",
+    "table",
+    "caption",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "figure",
+    "img",
+    "figcaption",
+    "strong",
+    "em",
+    "code",
+}
 SAFE_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def test_hostile_inputs_reach_the_report_as_text(hostile_run):
     """Guard: the payloads really are in the report (escaped), so the checks below test something."""
     page = (hostile_run / "out" / "report.html").read_text()
-    assert "&lt;script&gt;" in page and "&lt;img src=x onerror=" in page and "javascript:document" in page
+    assert (
+        "&lt;script&gt;" in page
+        and "&lt;img src=x onerror=" in page
+        and "javascript:document" in page
+    )
     md = (hostile_run / "out" / "report.md").read_text()
     assert "&lt;script>" in md and "javascript:document" in md
     assert (hostile_run / "out" / "tables" / f"audit__{AUDIT_NAME}.csv").is_file()
@@ -158,13 +208,26 @@ def test_html_report_has_only_the_elements_and_attributes_the_report_makes(hosti
 def test_markdown_report_has_no_raw_html_and_no_links(hostile_run):
     md = (hostile_run / "out" / "report.md").read_text()
     assert not re.search(r"<[A-Za-z/!?]", md), re.search(r".{30}<[A-Za-z/!?].{30}", md)
-    assert not re.search(r"(?<!\\)\]\(javascript", md) and not re.search(r"(?<!\\)\[[^\]]*(?<!\\)\]\(", md.replace("![", "  "))
+    assert not re.search(r"(?<!\\)\]\(javascript", md) and not re.search(
+        r"(?<!\\)\[[^\]]*(?<!\\)\]\(", md.replace("![", "  ")
+    )
     from markdown_it import MarkdownIt
 
     rendered = MarkdownIt("commonmark").render(md)  # a viewer that passes HTML through
     parser = Elements()
     parser.feed(rendered)
-    assert {tag for tag, _ in parser.tags} <= {"h1", "h2", "h3", "p", "ul", "li", "em", "strong", "code", "img"}
+    assert {tag for tag, _ in parser.tags} <= {
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "ul",
+        "li",
+        "em",
+        "strong",
+        "code",
+        "img",
+    }
     hrefs = [attrs.get("href", "") + attrs.get("src", "") for _, attrs in parser.tags]
     assert all(h.startswith("figures/") or h == "" for h in hrefs), hrefs
 
@@ -182,12 +245,16 @@ def test_every_csv_cell_is_safe_in_a_spreadsheet_and_numbers_stay_numbers(hostil
                         float(cell)  # only a number may start like a formula
     assert "'" + FORMULAS[0] in seen and "'@SUM(1,1)" in seen and "'-2+3+cmd" in seen
     data = pd.read_csv(hostile_run / "out" / "tables" / "orr__data.csv")
-    assert pd.api.types.is_numeric_dtype(data["events"]) and pd.api.types.is_numeric_dtype(data["proportion"])
+    assert pd.api.types.is_numeric_dtype(data["events"]) and pd.api.types.is_numeric_dtype(
+        data["proportion"]
+    )
 
 
 def test_audit_out_csv_neutralises_formulas(hostile_run, tmp_path):
     out = tmp_path / "audit.csv"
-    result = CliRunner().invoke(app, ["audit", str(hostile_run / f"{AUDIT_NAME}.csv"), "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["audit", str(hostile_run / f"{AUDIT_NAME}.csv"), "--out", str(out)]
+    )
     assert result.exit_code in (0, 1), result.output
     cells = [cell for row in csv.reader(out.open(newline="", encoding="utf-8")) for cell in row]
     assert "'" + FORMULAS[0] in cells and "'" + FORMULAS[3] in cells
@@ -202,9 +269,23 @@ def _is_number(text: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize(("value", "written"), [
-    ("=1+1", "'=1+1"), ("+1", "+1"), ("-0.5", "-0.5"), ("-1e-3", "-1e-3"), ("-", "'-"), ("@x", "'@x"),
-    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("plain", "plain"), ("a=1", "a=1"), (-0.5, -0.5), (None, None)])
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "+1"),
+        ("-0.5", "-0.5"),
+        ("-1e-3", "-1e-3"),
+        ("-", "'-"),
+        ("@x", "'@x"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("plain", "plain"),
+        ("a=1", "a=1"),
+        (-0.5, -0.5),
+        (None, None),
+    ],
+)
 def test_neutralise_formula_prefixes_only_text_a_spreadsheet_would_evaluate(value, written):
     assert neutralise_formula(value) == written
 
@@ -222,8 +303,12 @@ def test_anchor_keeps_only_safe_characters():
 
 
 def test_renderers_escape_headings_paragraphs_tables_and_ids():
-    blocks = [Heading(IMG, 1), Heading("Section " + ATTR_BREAK, 2, anchor="s-" + ATTR_BREAK), Paragraph(SCRIPT, css="x' onclick='y"),
-              Table(pd.DataFrame({IMG: [LINK]}), caption=QUOTE_BREAK, table_id=ATTR_BREAK)]
+    blocks = [
+        Heading(IMG, 1),
+        Heading("Section " + ATTR_BREAK, 2, anchor="s-" + ATTR_BREAK),
+        Paragraph(SCRIPT, css="x' onclick='y"),
+        Table(pd.DataFrame({IMG: [LINK]}), caption=QUOTE_BREAK, table_id=ATTR_BREAK),
+    ]
     page = to_html(blocks, IMG)
     parser = Elements()
     parser.feed(page)
@@ -231,25 +316,42 @@ def test_renderers_escape_headings_paragraphs_tables_and_ids():
     md = to_markdown(blocks)
     assert not re.search(r"<[A-Za-z/!?]", md)
     assert md_text(LINK).startswith("\\[click me\\](javascript")
-    assert md_text("\\[x\\](javascript:y)") == "\\\\\\[x\\\\\\](javascript:y)"  # no link via an escaped escape
+    assert (
+        md_text("\\[x\\](javascript:y)") == "\\\\\\[x\\\\\\](javascript:y)"
+    )  # no link via an escaped escape
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--virtual-time-budget=3000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=3000",
+]
 
 
 def dump_dom(page, tmp_path) -> str:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
-    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                          capture_output=True, text=True, timeout=180, check=False)
+    done = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert "<body" in done.stdout, done.stderr[-2000:]
     return done.stdout
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium)"
+)
 def test_no_payload_runs_in_chromium_in_the_html_or_the_rendered_markdown(hostile_run, tmp_path):
     from markdown_it import MarkdownIt
 
@@ -260,8 +362,11 @@ def test_no_payload_runs_in_chromium_in_the_html_or_the_rendered_markdown(hostil
     dom = dump_dom(hostile_run / "out" / "report.html", tmp_path)
     assert RAN not in dom and "<table" in dom
     md_page = tmp_path / "report_md.html"
-    md_page.write_text("<html><head><title>md</title></head><body>"
-                       + MarkdownIt("commonmark").render((hostile_run / "out" / "report.md").read_text()) + "</body></html>")
+    md_page.write_text(
+        "<html><head><title>md</title></head><body>"
+        + MarkdownIt("commonmark").render((hostile_run / "out" / "report.md").read_text())
+        + "</body></html>"
+    )
     dom = dump_dom(md_page, tmp_path)
     assert RAN not in dom and "<h2>" in dom
 
@@ -279,5 +384,9 @@ def test_markdown_table_cells_show_inline_marks_literally():
     page = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md)
     assert not re.search(r"<(strong|em|code|s|del)>", page), page
     assert html_unescape(re.sub(r"<[^>]+>", "", page)).count(label) == 1
-    unescaped = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md.replace("\\", ""))
-    assert re.search(r"<(strong|em|code|s)>", unescaped)  # the same cell without the escapes is markup
+    unescaped = (
+        MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md.replace("\\", ""))
+    )
+    assert re.search(
+        r"<(strong|em|code|s)>", unescaped
+    )  # the same cell without the escapes is markup

@@ -19,10 +19,14 @@ from tests.models._data import make_binary  # noqa: E402
 @pytest.fixture(scope="module")
 def fitted():
     data = make_binary([3, 8, 0, 12, 5], [30, 41, 18, 52, 25])
-    tree = BetaBinomial(method="exact", sampler=SamplerSettings(chains=2, draws=500)).fit(data, random_seed=1)
+    tree = BetaBinomial(method="exact", sampler=SamplerSettings(chains=2, draws=500)).fit(
+        data, random_seed=1
+    )
     studies = tables.study_table(data.labels, data.events, data.n, tree)
     bayes = [tables.bayesian_comparison_rows(tree, "beta-binomial")]
-    comparison = tables.comparison_table(bayes, [fq.pool_proportions(data, transform="logit", method="REML")], None)
+    comparison = tables.comparison_table(
+        bayes, [fq.pool_proportions(data, transform="logit", method="REML")], None
+    )
     return studies, comparison
 
 

@@ -36,8 +36,11 @@ def panel(fig, label):
 
 
 def statistic_panels(fig) -> dict[str, plt.Axes]:
-    return {ax.get_label().removeprefix("statistic:"): ax for ax in fig.axes
-            if ax.get_label().startswith("statistic:")}
+    return {
+        ax.get_label().removeprefix("statistic:"): ax
+        for ax in fig.axes
+        if ax.get_label().startswith("statistic:")
+    }
 
 
 def tick_labels(ax) -> list[str]:
@@ -45,7 +48,11 @@ def tick_labels(ax) -> list[str]:
 
 
 def highlighted(ax) -> list[str]:
-    return [t.get_text() for t in ax.get_yticklabels() if matplotlib.colors.same_color(t.get_color(), HIGHLIGHT)]
+    return [
+        t.get_text()
+        for t in ax.get_yticklabels()
+        if matplotlib.colors.same_color(t.get_color(), HIGHLIGHT)
+    ]
 
 
 def observed_markers(ax) -> np.ndarray:
@@ -97,7 +104,9 @@ def test_binary_figure_has_one_row_per_unit_and_one_histogram_per_statistic(bina
         ax = panel(fig, "units")
         assert_labelled(ax)
         assert "ORR" in ax.get_xlabel()
-        assert tick_labels(ax) == [f"{r.label} ({int(r.observed)}/{int(r.n)})" for r in units.itertuples()]
+        assert tick_labels(ax) == [
+            f"{r.label} ({int(r.observed)}/{int(r.n)})" for r in units.itertuples()
+        ]
         np.testing.assert_allclose(observed_markers(ax), units["observed"] / units["n"])
         assert ax.xaxis.get_major_formatter().__class__.__name__ == "PercentFormatter"
 
@@ -113,7 +122,9 @@ def test_binary_figure_has_one_row_per_unit_and_one_histogram_per_statistic(bina
             assert len(vlines) == 1
             assert np.allclose(vlines[0].get_xdata(), row["observed"])
             assert len(hax.patches) > 0  # the histogram bars
-        assert [line.get_label() for line in hists["chi2_discrepancy"].lines] == ["observed (posterior mean)"]
+        assert [line.get_label() for line in hists["chi2_discrepancy"].lines] == [
+            "observed (posterior mean)"
+        ]
         assert "between-study variance of rates" in hists["variance"].get_title()
         for name in ("min_rate", "max_rate"):
             assert hists[name].xaxis.get_major_formatter().__class__.__name__ == "PercentFormatter"
@@ -132,10 +143,14 @@ def test_binary_highlights_exactly_the_units_outside_the_interval(binary_fit):
     units = ppc_interval_table(forced, data.labels, data.n)
     extreme = units[units["p_two_sided"] < 0.1]
     assert data.labels[3] in set(extreme["label"])
-    fig = binary_ppc_plot(ppc_statistics(forced), units, ppc_replicated(forced), title="forced", outcome="ORR")
+    fig = binary_ppc_plot(
+        ppc_statistics(forced), units, ppc_replicated(forced), title="forced", outcome="ORR"
+    )
     try:
         ax = panel(fig, "units")
-        assert highlighted(ax) == [f"{r.label} ({int(r.observed)}/{int(r.n)})" for r in extreme.itertuples()]
+        assert highlighted(ax) == [
+            f"{r.label} ({int(r.observed)}/{int(r.n)})" for r in extreme.itertuples()
+        ]
         assert any("outside 90% predictive interval" in t for t in legend_texts(fig))
     finally:
         plt.close(fig)
@@ -156,10 +171,15 @@ def test_binary_single_study_has_only_the_statistics_it_has():
     data = make_binary([7], [30])
     tree = CompletePooling(method="exact").fit(data, random_seed=3)
     ppc, replicated = ppc_statistics(tree), ppc_replicated(tree)
-    fig = binary_ppc_plot(ppc, ppc_interval_table(tree, data.labels, data.n), replicated, title="one", outcome="ORR")
+    fig = binary_ppc_plot(
+        ppc, ppc_interval_table(tree, data.labels, data.n), replicated, title="one", outcome="ORR"
+    )
     try:
         assert tick_labels(panel(fig, "units")) == ["S01 (7/30)"]
-        assert list(statistic_panels(fig)) == ["min_rate", "chi2_discrepancy"]  # lowest = highest: one panel
+        assert list(statistic_panels(fig)) == [
+            "min_rate",
+            "chi2_discrepancy",
+        ]  # lowest = highest: one panel
         for hax in statistic_panels(fig).values():
             assert_labelled(hax)
         assert statistic_panels(fig)["min_rate"].get_title().startswith("the study's rate")
@@ -204,7 +224,8 @@ SUMMARIES = HEADER + (
     "A,,PFS,landmark,0.30,0.19,0.42,12,,\n"
     "A,,PFS,events,42,,,,,\nA,,,patients,60,,,,,\nA,,,median_followup,20,14,26,,months,\n"
     "B,,PFS,median,4.5,3.9,5.3,,months,\n"
-    "B,,PFS,landmark,0.40,0.27,0.53,6,,\nB,,,patients,50,,,,,\n")
+    "B,,PFS,landmark,0.40,0.27,0.53,6,,\nB,,,patients,50,,,,,\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +234,9 @@ def survival_check(tmp_path_factory):
     terms (compiling the model takes most of the ~20 s)."""
     path = tmp_path_factory.mktemp("ppc") / "summaries.csv"
     path.write_text(SUMMARIES)
-    model = PiecewiseExponential(cuts=(0.0, 6.0, 12.0), sampler=SamplerSettings(draws=300, tune=400, chains=2))
+    model = PiecewiseExponential(
+        cuts=(0.0, 6.0, 12.0), sampler=SamplerSettings(draws=300, tune=400, chains=2)
+    )
     check = summary_check(model.fit(load_summaries(path), random_seed=1))
     assert list(dict.fromkeys(check["term"])) == TERMS
     return check
@@ -228,9 +251,13 @@ def test_survival_figure_has_one_panel_per_term(survival_check):
             part = survival_check[survival_check["term"] == term]
             assert_labelled(ax)
             assert len(ax.get_yticks()) == len(part)
-            np.testing.assert_allclose(observed_markers(ax), part["observed"].to_numpy(dtype=float))  # counts are ints (object column)
+            np.testing.assert_allclose(
+                observed_markers(ax), part["observed"].to_numpy(dtype=float)
+            )  # counts are ints (object column)
             extreme = (part["p_two_sided"] < 0.1).to_numpy()
-            assert highlighted(ax) == [lab for lab, hot in zip(tick_labels(ax), extreme, strict=True) if hot]
+            assert highlighted(ax) == [
+                lab for lab, hot in zip(tick_labels(ax), extreme, strict=True) if hot
+            ]
         assert panel(fig, "median").get_xlabel() == "median PFS (months)"
         assert panel(fig, "landmark").get_xlabel() == "PFS landmark survival"
         assert "count" in panel(fig, "events_after").get_xlabel()

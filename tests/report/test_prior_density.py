@@ -34,20 +34,33 @@ def assert_matches_draws(density, draws, cuts):
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
         p = mass(density, lo, hi)
         share = np.mean((draws > lo) & (draws <= hi))
-        assert abs(p - share) < 5 * np.sqrt(share * (1 - share) / len(draws)) + 1e-4, (lo, hi, p, share)
+        assert abs(p - share) < 5 * np.sqrt(share * (1 - share) / len(draws)) + 1e-4, (
+            lo,
+            hi,
+            p,
+            share,
+        )
 
 
 def test_icc_density_is_the_kappa_prior_carried_to_one_over_one_plus_kappa():
     kappa = LogNormal(3.0, 1.5)
     draws = 1.0 / (1.0 + kappa.rvs(N, RNG))
-    assert_matches_draws(lambda c: prior_density.icc_density(kappa, c), draws, [1e-6, 0.01, 0.03, 0.05, 0.1, 0.3, 1 - 1e-9])
+    assert_matches_draws(
+        lambda c: prior_density.icc_density(kappa, c),
+        draws,
+        [1e-6, 0.01, 0.03, 0.05, 0.1, 0.3, 1 - 1e-9],
+    )
     assert abs(mass(lambda c: prior_density.icc_density(kappa, c), 0, 1) - 1) < 1e-6
 
 
 def test_pooled_rate_density_on_the_logit_scale_is_carried_to_the_rate():
     mu = Normal(0.0, 2.0)
     draws = expit(mu.rvs(N, RNG))
-    assert_matches_draws(lambda r: prior_density.rate_density(mu, r), draws, [1e-9, 0.02, 0.1, 0.3, 0.5, 0.8, 1 - 1e-9])
+    assert_matches_draws(
+        lambda r: prior_density.rate_density(mu, r),
+        draws,
+        [1e-9, 0.02, 0.1, 0.3, 0.5, 0.8, 1 - 1e-9],
+    )
     beta = Beta(2.0, 5.0)  # already on (0, 1): the prior itself
     x = np.linspace(0.01, 0.99, 7)
     np.testing.assert_allclose(prior_density.rate_density(beta, x), np.exp(beta.logpdf(x)))
@@ -55,10 +68,14 @@ def test_pooled_rate_density_on_the_logit_scale_is_carried_to_the_rate():
 
 def test_difference_density_is_the_convolution_of_the_arm_priors():
     d = np.linspace(-0.95, 0.95, 9)
-    np.testing.assert_allclose(prior_density.difference_density(Beta(1.0, 1.0), d), 1 - np.abs(d), atol=1e-8)
+    np.testing.assert_allclose(
+        prior_density.difference_density(Beta(1.0, 1.0), d), 1 - np.abs(d), atol=1e-8
+    )
     rate = Beta(1.0, 4.0)
     draws = rate.rvs(N, RNG) - rate.rvs(N, RNG)
-    assert_matches_draws(lambda v: prior_density.difference_density(rate, v), draws, [-1, -0.2, 0, 0.2, 1])
+    assert_matches_draws(
+        lambda v: prior_density.difference_density(rate, v), draws, [-1, -0.2, 0, 0.2, 1]
+    )
 
 
 def _tree(**variables) -> xr.DataTree:
@@ -71,7 +88,12 @@ def test_table_has_each_prior_sensitive_parameter_with_prior_and_posterior(case)
     if case == "beta_binomial":
         priors = BetaBinomialPriors()
         kappa = RNG.lognormal(2.0, 0.5, 4000)
-        tree = _tree(mu=RNG.beta(10, 40, 4000), pooled_rate=RNG.beta(10, 40, 4000), kappa=kappa, icc=1 / (1 + kappa))
+        tree = _tree(
+            mu=RNG.beta(10, 40, 4000),
+            pooled_rate=RNG.beta(10, 40, 4000),
+            kappa=kappa,
+            icc=1 / (1 + kappa),
+        )
         expected = ["pooled_rate", "icc"]
     elif case == "logit_normal":
         priors = LogitNormalPriors(tau=HalfNormal(0.5))
@@ -93,4 +115,6 @@ def test_table_has_each_prior_sensitive_parameter_with_prior_and_posterior(case)
         assert 0.998 - 1e-9 <= (post["density"] * width).sum() <= 1 + 1e-9
         if name == "tau":  # HalfNormal(0.5) exactly, not a kernel estimate
             np.testing.assert_allclose(prior["density"], np.exp(HalfNormal(0.5).logpdf(prior["x"])))
-    assert table["percent"].tolist() == table["parameter"].isin(["pooled_rate", "difference"]).tolist()
+    assert (
+        table["percent"].tolist() == table["parameter"].isin(["pooled_rate", "difference"]).tolist()
+    )

@@ -19,7 +19,9 @@ EVENTS, N = [3, 8, 0, 12, 5], [30, 41, 18, 52, 25]
 @pytest.fixture(scope="module")
 def fit():
     data = make_binary(EVENTS, N)
-    return BetaBinomial(method="exact", sampler=SamplerSettings(chains=2, draws=500)).fit(data, random_seed=1)
+    return BetaBinomial(method="exact", sampler=SamplerSettings(chains=2, draws=500)).fit(
+        data, random_seed=1
+    )
 
 
 def test_summary_is_a_dataframe_of_posterior_medians_and_intervals(fit):
@@ -27,7 +29,9 @@ def test_summary_is_a_dataframe_of_posterior_medians_and_intervals(fit):
     assert isinstance(table, pd.DataFrame)
     row = table.set_index("variable").loc["pooled_rate"]
     draws = fit["posterior"]["pooled_rate"].values.ravel()
-    assert np.isclose(row["median"], np.median(draws)) and np.isclose(row["ci_low"], np.quantile(draws, 0.025))
+    assert np.isclose(row["median"], np.median(draws)) and np.isclose(
+        row["ci_low"], np.quantile(draws, 0.025)
+    )
     assert row["description"] == "Population mean rate (pooled)"
     assert {"kappa", "icc", "predictive_rate", "study_rate"} <= set(table["variable"])
 
@@ -37,7 +41,9 @@ def test_forest_is_one_call_and_draws_studies_and_pooled_rows(fit):
     assert isinstance(fig, matplotlib.figure.Figure)
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks[:5] == [f"S0{i + 1}  {e}/{n}" for i, (e, n) in enumerate(zip(EVENTS, N, strict=True))]
+    assert ticks[:5] == [
+        f"S0{i + 1}  {e}/{n}" for i, (e, n) in enumerate(zip(EVENTS, N, strict=True))
+    ]
     assert "PLO-REML (frequentist)" in ticks and "PFT-DL (frequentist)" in ticks
     assert ax.get_title() == "five studies"
     # the PLO-REML diamond is centred where metafor's estimate is (computed separately here)
@@ -48,8 +54,12 @@ def test_forest_is_one_call_and_draws_studies_and_pooled_rows(fit):
 
 
 def test_forest_of_a_nested_fit_groups_studies_by_subgroup():
-    data = make_binary([3, 8, 2, 12], [30, 41, 18, 52], subgroup=["soft $", "bone", "cartilage", "other"])
-    tree = NestedBetaBinomial(method="exact", sampler=SamplerSettings(chains=2, draws=500)).fit(data, random_seed=2)
+    data = make_binary(
+        [3, 8, 2, 12], [30, 41, 18, 52], subgroup=["soft $", "bone", "cartilage", "other"]
+    )
+    tree = NestedBetaBinomial(method="exact", sampler=SamplerSettings(chains=2, draws=500)).fit(
+        data, random_seed=2
+    )
     fig = ba.report.forest(tree)
     ticks = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert ticks[:2] == ["soft $ (single study)", "S01  3/30"]

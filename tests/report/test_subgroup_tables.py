@@ -30,8 +30,10 @@ def beta_tree() -> xr.DataTree:
     rng = np.random.default_rng(20261130)
     chains, draws = 4, 50_000
     values = np.stack([rng.beta(a, b, size=(chains, draws)) for a, b in BETAS.values()], axis=-1)
-    post = xr.Dataset({"subgroup_rate": (("chain", "draw", "subgroup"), values)},
-                      coords={"chain": np.arange(chains), "draw": np.arange(draws), "subgroup": list(BETAS)})
+    post = xr.Dataset(
+        {"subgroup_rate": (("chain", "draw", "subgroup"), values)},
+        coords={"chain": np.arange(chains), "draw": np.arange(draws), "subgroup": list(BETAS)},
+    )
     return xr.DataTree.from_dict({"posterior": post})
 
 
@@ -49,15 +51,26 @@ def exact_difference_cdf(a, b, d: float) -> float:
 
 def test_contrasts_match_exact_beta_integrals(beta_tree):
     table = tables.subgroup_contrasts(beta_tree)
-    assert list(zip(table["subgroup_a"], table["subgroup_b"], strict=True)) == [("A", "B $"), ("A", "C_1"), ("B $", "C_1")]
+    assert list(zip(table["subgroup_a"], table["subgroup_b"], strict=True)) == [
+        ("A", "B $"),
+        ("A", "C_1"),
+        ("B $", "C_1"),
+    ]
     n = 200_000
     for row in table.itertuples(index=False):
         a, b = BETAS[row.subgroup_a], BETAS[row.subgroup_b]
         p = exact_prob_greater(a, b)
         assert abs(row.prob_a_greater - p) < 5 * np.sqrt(p * (1 - p) / n) + 1e-4
         # the printed quantiles sit at the exact CDF levels 2.5%, 50%, 97.5% (within Monte Carlo error)
-        for value, level in ((row.difference_low, 0.025), (row.difference_median, 0.5), (row.difference_high, 0.975)):
-            assert abs(exact_difference_cdf(a, b, value) - level) < 5 * np.sqrt(level * (1 - level) / n) + 1e-4
+        for value, level in (
+            (row.difference_low, 0.025),
+            (row.difference_median, 0.5),
+            (row.difference_high, 0.975),
+        ):
+            assert (
+                abs(exact_difference_cdf(a, b, value) - level)
+                < 5 * np.sqrt(level * (1 - level) / n) + 1e-4
+            )
     # a contrast and its reverse are consistent: B - A would be the negation; A vs A is not listed
     assert (table["difference_low"] < table["difference_median"]).all()
     assert (table["difference_median"] < table["difference_high"]).all()
@@ -78,10 +91,14 @@ def test_subgroup_rows_hold_each_subgroup_pooled_on_its_own(beta_tree):
     assert rows["paradigm"].tolist() == ["Bayesian", "frequentist"] * 3
     for level in BETAS:
         mask = groups == level
-        alone = fq.pool_proportions(np.array(events)[mask], np.array(n)[mask], transform="logit", method="REML")
+        alone = fq.pool_proportions(
+            np.array(events)[mask], np.array(n)[mask], transform="logit", method="REML"
+        )
         f = rows[(rows["subgroup"] == level) & (rows["paradigm"] == "frequentist")].iloc[0]
         assert np.isclose(f["estimate"], alone.estimate, rtol=1e-10)
-        assert np.isclose(f["ci_low"], alone.ci_low, rtol=1e-10) and np.isclose(f["ci_high"], alone.ci_high, rtol=1e-10)
+        assert np.isclose(f["ci_low"], alone.ci_low, rtol=1e-10) and np.isclose(
+            f["ci_high"], alone.ci_high, rtol=1e-10
+        )
         b = rows[(rows["subgroup"] == level) & (rows["paradigm"] == "Bayesian")].iloc[0]
         a_, b_ = BETAS[level]
         assert abs(b["estimate"] - stats.beta(a_, b_).median()) < 2e-3
@@ -92,14 +109,37 @@ def test_subgroup_rows_hold_each_subgroup_pooled_on_its_own(beta_tree):
 def test_leave_one_out_table_is_on_the_rate_scale_and_matches_metafor(name):
     ref = LOO[name]["logit"]["REML"]
     data = DATASETS[name]
-    frame = tables.leave_one_out_rates(fq.leave_one_out(np.asarray(data["events"]), np.asarray(data["n"]),
-                                                        transform="logit", method="REML"))
-    assert list(frame.columns) == ["left_out", "method", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
-                                   "tau2_logit", "i2"]
-    for column, key in (("estimate", "estimate"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),
-                        ("tau2_logit", "tau2"), ("i2", "i2")):
-        np.testing.assert_allclose(frame[column].to_numpy(dtype=float), np.asarray(ref[key], dtype=float),
-                                   rtol=1e-5, atol=1e-8, err_msg=column)
+    frame = tables.leave_one_out_rates(
+        fq.leave_one_out(
+            np.asarray(data["events"]), np.asarray(data["n"]), transform="logit", method="REML"
+        )
+    )
+    assert list(frame.columns) == [
+        "left_out",
+        "method",
+        "k",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "tau2_logit",
+        "i2",
+    ]
+    for column, key in (
+        ("estimate", "estimate"),
+        ("ci_low", "ci_low"),
+        ("ci_high", "ci_high"),
+        ("tau2_logit", "tau2"),
+        ("i2", "i2"),
+    ):
+        np.testing.assert_allclose(
+            frame[column].to_numpy(dtype=float),
+            np.asarray(ref[key], dtype=float),
+            rtol=1e-5,
+            atol=1e-8,
+            err_msg=column,
+        )
     assert ((frame["estimate"] > 0) & (frame["estimate"] < 1)).all()
 
 

@@ -34,7 +34,11 @@ def test_blocks_are_reused_only_for_the_same_cell_and_code(tmp_path, monkeypatch
 
 
 def test_fingerprint_covers_the_interval_code():
-    assert {"bayes_anlo.frequentist.glmm", "bayes_anlo.exact.beta_binomial", "bayes_anlo.exact.logit_normal",
-            "bayes_anlo.frequentist.pooling"} <= set(coverage.FINGERPRINTED_MODULES)
+    assert {
+        "bayes_anlo.frequentist.glmm",
+        "bayes_anlo.exact.beta_binomial",
+        "bayes_anlo.exact.logit_normal",
+        "bayes_anlo.frequentist.pooling",
+    } <= set(coverage.FINGERPRINTED_MODULES)
     value = coverage.code_fingerprint()
     assert len(value) == 12 and value == coverage.code_fingerprint()

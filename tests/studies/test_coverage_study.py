@@ -35,8 +35,10 @@ def test_coverage_in_well_specified_cells():
     study = run_coverage(WELL_SPECIFIED, replicates=100, seed=20260405, workers=2)
     s = study.summary
     assert (s["n_failed"] == 0).all()
-    checked = s[s["method"].isin(["GLMM", "LN-exact", "LN-exact-mean"])
-                | ((s["method"] == "BB-exact") & (s["tau"] == 0.0))]
+    checked = s[
+        s["method"].isin(["GLMM", "LN-exact", "LN-exact-mean"])
+        | ((s["method"] == "BB-exact") & (s["tau"] == 0.0))
+    ]
     assert len(checked) == 4 * 3 + 2
     bound = np.where((checked["method"] == "GLMM") & (checked["tau"] > 0), 0.80, 0.88)
     low = checked[checked["coverage"] < bound]

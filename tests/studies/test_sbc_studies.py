@@ -31,10 +31,15 @@ KNOWN_FAILURES: dict[str, str] = {
 }
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n])) if n in KNOWN_FAILURES else n
-    for n in all_setups()
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n]))
+        if n in KNOWN_FAILURES
+        else n
+        for n in all_setups()
+    ],
+)
 def test_sbc_ranks_are_uniform(name):
     setup = all_setups()[name]
     res = run_sbc(setup, DATASETS, seed=SEED, workers=2)
@@ -60,7 +65,10 @@ def test_piecewise_exponential_mirrors_equal_package_model():
     cuts = (0.0, 3.0, 6.0, 12.0)
     rng = np.random.default_rng(7)
     truth = PiecewiseExponentialTruth(cuts, (0.1, 0.08, 0.06, 0.05))
-    data = [simulate_patients(rng, 30, truth, study=f"S{s + 1}", accrual=6.0, followup=4.0) for s in range(3)]
+    data = [
+        simulate_patients(rng, 30, truth, study=f"S{s + 1}", accrual=6.0, followup=4.0)
+        for s in range(3)
+    ]
     inputs = prepare_survival(data, cuts=cuts)
     assert (inputs.ipd_exposure > 0).all()
     mirror = pwe_graph(inputs, priors, n_cells=3)

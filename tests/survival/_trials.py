@@ -20,15 +20,27 @@ def colon() -> pd.DataFrame:
     return d.assign(study="colon")[["study", "arm", "time", "event"]].reset_index(drop=True)
 
 
-def digitised(tmp_path: Path, *, totals_events: dict | None = None, cut_at: float | None = None,
-              risk_until: float = 60.0):
+def digitised(
+    tmp_path: Path,
+    *,
+    totals_events: dict | None = None,
+    cut_at: float | None = None,
+    risk_until: float = 60.0,
+):
     """colon digitised per arm: coordinates, a 6-monthly risk table and totals files."""
     data = SurvivalData(colon())
     rng = np.random.default_rng(5)
     coords, risks, totals = [], [], []
     for arm in ("Obs", "Lev+5FU"):
         part = data.select(arm=arm)
-        c, r = digitise(part, risk_times=np.arange(0, risk_until, 6.0), rng=rng, survival_noise=0.002, study="colon", arm=arm)
+        c, r = digitise(
+            part,
+            risk_times=np.arange(0, risk_until, 6.0),
+            rng=rng,
+            survival_noise=0.002,
+            study="colon",
+            arm=arm,
+        )
         if cut_at is not None:
             c = c[c["time"] <= cut_at]
         coords.append(c)

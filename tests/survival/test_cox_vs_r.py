@@ -26,10 +26,12 @@ def _check(res, r):
     assert res.reference == r.reference and res.arms == [r.arm]
     np.testing.assert_allclose(res.coef[0], r.coef, rtol=RTOL)
     np.testing.assert_allclose(res.se[0], r.se, rtol=RTOL)
-    np.testing.assert_allclose([res.hazard_ratio[0], res.ci_low[0], res.ci_high[0]], [r.hr, r.hr_low, r.hr_high],
-                               rtol=RTOL)
-    np.testing.assert_allclose([res.loglik_null, res.loglik, res.lr_chisq], [r.loglik_null, r.loglik, r.lr],
-                               rtol=RTOL)
+    np.testing.assert_allclose(
+        [res.hazard_ratio[0], res.ci_low[0], res.ci_high[0]], [r.hr, r.hr_low, r.hr_high], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        [res.loglik_null, res.loglik, res.lr_chisq], [r.loglik_null, r.loglik, r.lr], rtol=RTOL
+    )
     assert res.n == r.n and res.n_event == r.nevent
 
 
@@ -62,7 +64,9 @@ def test_reference_arm_is_not_row_order_and_can_be_chosen():
     c = cox_ph(d["time"], d["event"], d["arm"], reference="Obs")
     assert c.reference == "Obs" and c.arms == ["Lev+5FU"]
     np.testing.assert_allclose(c.hazard_ratio[0], 1 / r.hr, rtol=RTOL)
-    np.testing.assert_allclose([c.ci_low[0], c.ci_high[0]], [1 / r.hr_high, 1 / r.hr_low], rtol=RTOL)
+    np.testing.assert_allclose(
+        [c.ci_low[0], c.ci_high[0]], [1 / r.hr_high, 1 / r.hr_low], rtol=RTOL
+    )
     with pytest.raises(ValueError, match="not in the data"):
         arm_levels(d["arm"], "placebo")
 

@@ -31,16 +31,33 @@ def true_vs_reconstructed(data, ipd_time, ipd_event, grid_points=3000, min_at_ri
 
 SCENARIOS = {
     # name: (truth, trial design, n, patients at risk from which the 0.02 bound applies)
-    "exponential": (PiecewiseExponentialTruth((0,), (0.1,)), {"accrual": 12, "followup": 12}, 200, 0),
+    "exponential": (
+        PiecewiseExponentialTruth((0,), (0.1,)),
+        {"accrual": 12, "followup": 12},
+        200,
+        0,
+    ),
     # plateau at ~40% from ~15 months with many patients at risk
-    "cure_fraction_flat_tail": (PiecewiseExponentialTruth((0, 6), (0.2, 0.08), cure_fraction=0.4),
-                                {"accrual": 24, "followup": 36}, 300, 0),
+    "cure_fraction_flat_tail": (
+        PiecewiseExponentialTruth((0, 6), (0.2, 0.08), cure_fraction=0.4),
+        {"accrual": 24, "followup": 36},
+        300,
+        0,
+    ),
     # events in the first 10 months, then almost none while everyone is censored between 10 and 30
-    "heavy_late_censoring": (PiecewiseExponentialTruth((0, 10), (0.12, 0.002)), {"accrual": 20, "followup": 10},
-                             150, 0),
+    "heavy_late_censoring": (
+        PiecewiseExponentialTruth((0, 10), (0.12, 0.002)),
+        {"accrual": 20, "followup": 10},
+        150,
+        0,
+    ),
     # the curve runs down to a handful of patients; the bound applies while >= 10 are at risk
-    "weibull_with_dropout": (WeibullTruth(1.5, 8.0), {"accrual": 12, "followup": 12, "dropout_rate": 0.03},
-                             150, 10),
+    "weibull_with_dropout": (
+        WeibullTruth(1.5, 8.0),
+        {"accrual": 12, "followup": 12, "dropout_rate": 0.03},
+        150,
+        10,
+    ),
 }
 
 
@@ -56,7 +73,9 @@ def test_reconstructed_km_matches_the_true_km(tmp_path, name, noise):
     km = load_digitised_km(tmp_path / "coords.csv", tmp_path / "risk.csv")
     true_median = kaplan_meier(data.time, data.event).median().estimate
     rec = reconstruct(km, printed_medians={("sim", ""): true_median})
-    gap, true, rec_km = true_vs_reconstructed(data, rec.ipd.time, rec.ipd.event, min_at_risk=min_at_risk)
+    gap, true, rec_km = true_vs_reconstructed(
+        data, rec.ipd.time, rec.ipd.event, min_at_risk=min_at_risk
+    )
     assert gap < 0.02
     assert true_vs_reconstructed(data, rec.ipd.time, rec.ipd.event)[0] < 0.05
     diag = rec.diagnostics.iloc[0]
@@ -108,7 +127,9 @@ def test_total_events_with_a_risk_table_fix_the_last_interval():
     data = simulate_patients(rng, 200, WeibullTruth(1.0, 12.0), accrual=12, followup=12)
     coords, risk = digitise(data, risk_times=[0, 6, 12], rng=rng)
     d_true = int(data.event.sum())
-    fit = reconstruct_curve(coords["time"], coords["survival"], risk["time"], risk["n_risk"], total_events=d_true)
+    fit = reconstruct_curve(
+        coords["time"], coords["survival"], risk["time"], risk["n_risk"], total_events=d_true
+    )
     assert fit.event.sum() == pytest.approx(d_true, abs=1)
 
 

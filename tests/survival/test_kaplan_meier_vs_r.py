@@ -56,8 +56,13 @@ def test_quantiles_and_brookmeyer_crowley_limits_match_r(name, conf_type):
     km = kaplan_meier(d["time"], d["event"], conf_type=conf_type)
     for _, r in ref.iterrows():
         q = km.quantile(r["p"])
-        np.testing.assert_allclose([q.estimate, q.lower, q.upper], r[["estimate", "lower", "upper"]].astype(float),
-                                   rtol=RTOL, equal_nan=True, err_msg=f"{name} {conf_type} p={r['p']}")
+        np.testing.assert_allclose(
+            [q.estimate, q.lower, q.upper],
+            r[["estimate", "lower", "upper"]].astype(float),
+            rtol=RTOL,
+            equal_nan=True,
+            err_msg=f"{name} {conf_type} p={r['p']}",
+        )
 
 
 def test_median_conventions_flat_stretch_and_end_at_one_half():

@@ -37,11 +37,19 @@ def mixed():
     rng = np.random.default_rng(2024)
     a = simulate_patients(rng, 250, TRUTH, study="A", accrual=12, followup=18)
     b = simulate_patients(rng, 150, TRUTH, study="B", accrual=12, followup=18)
-    c = paper_summaries(simulate_patients(rng, 90, TRUTH, study="C", accrual=12, followup=18), endpoint="PFS")
-    coords, risk = digitise(simulate_patients(rng, 120, TRUTH, study="D", accrual=12, followup=18),
-                            risk_times=np.arange(0, 31, 6), rng=rng, survival_noise=0.002)
+    c = paper_summaries(
+        simulate_patients(rng, 90, TRUTH, study="C", accrual=12, followup=18), endpoint="PFS"
+    )
+    coords, risk = digitise(
+        simulate_patients(rng, 120, TRUTH, study="D", accrual=12, followup=18),
+        risk_times=np.arange(0, 31, 6),
+        rng=rng,
+        survival_noise=0.002,
+    )
     d = reconstruct(load_digitised_km(coords, risk))
-    model = PiecewiseExponential(CUTS, sampler=SMALL, times=(3, 6, 9, 12))  # default cuts: test_time_grid.py
+    model = PiecewiseExponential(
+        CUTS, sampler=SMALL, times=(3, 6, 9, 12)
+    )  # default cuts: test_time_grid.py
     fit = model.fit([a, b, c, d], random_seed=7)
     return fit, (a, b, c, d)
 
@@ -59,8 +67,14 @@ def expected_horizon(data) -> float:
 
 def test_tree_groups_dims_and_variables(mixed):
     fit, data = mixed
-    assert {"posterior", "sample_stats", "log_likelihood", "posterior_predictive", "observed_data",
-            "constant_data"} <= set(fit.children)
+    assert {
+        "posterior",
+        "sample_stats",
+        "log_likelihood",
+        "posterior_predictive",
+        "observed_data",
+        "constant_data",
+    } <= set(fit.children)
     post = fit["posterior"]
     assert post["hazard"].dims == ("chain", "draw", "interval")
     assert post["survival"].dims == ("chain", "draw", "time")
@@ -68,10 +82,23 @@ def test_tree_groups_dims_and_variables(mixed):
     assert list(post["landmark_time"].values) == [3, 6, 9, 12]
     assert post["median"].dims == ("chain", "draw") and post["rmst"].dims == ("chain", "draw")
     assert post["study_hazard"].dims == ("chain", "draw", "study", "interval")
-    assert list(post["study"].values) == ["A", "B", "D", "C"]  # patient-level cells first, then summaries
-    for name in ("predictive_survival", "predictive_median", "study_sd", "study_effect", "log_hazard"):
+    assert list(post["study"].values) == [
+        "A",
+        "B",
+        "D",
+        "C",
+    ]  # patient-level cells first, then summaries
+    for name in (
+        "predictive_survival",
+        "predictive_median",
+        "study_sd",
+        "study_effect",
+        "log_hazard",
+    ):
         assert name in post
-    assert post["time"].values[0] == 0 and post["time"].values[-1] == pytest.approx(expected_horizon(data))
+    assert post["time"].values[0] == 0 and post["time"].values[-1] == pytest.approx(
+        expected_horizon(data)
+    )
     for group in ("log_likelihood", "posterior_predictive"):
         assert set(fit[group].data_vars) == {"ipd_events", "km_summary", "events_after"}
         for name in fit[group].data_vars:
@@ -104,7 +131,9 @@ def test_posterior_recovers_the_truth(mixed):
     h = post["hazard"].values[0, :5]
     np.testing.assert_allclose(post["median"].values[0, :5], pwexp.median(h, CUTS))
     horizon = float(fit.attrs["horizon_used"])
-    np.testing.assert_allclose(post["rmst"].values[0, :5], pwexp.restricted_mean(h, CUTS, [horizon])[:, 0])
+    np.testing.assert_allclose(
+        post["rmst"].values[0, :5], pwexp.restricted_mean(h, CUTS, [horizon])[:, 0]
+    )
     # a new study is less certain than the population mean
     assert post["predictive_median"].std() > post["median"].std()
     # cell hazards of a study are its study effect on the baseline
@@ -133,8 +162,9 @@ def test_bad_arguments_are_reported():
     with pytest.raises(TypeError):
         PiecewiseExponential().prepare("not data")
     with pytest.raises(InputError, match="needs patient data"):
-        PiecewiseExponential(cuts="quantiles").prepare(paper_summaries(
-            simulate_patients(np.random.default_rng(1), 40, TRUTH)))
+        PiecewiseExponential(cuts="quantiles").prepare(
+            paper_summaries(simulate_patients(np.random.default_rng(1), 40, TRUTH))
+        )
 
 
 def test_arm_and_subgroup_dims_from_synthetic_draws():
@@ -146,27 +176,43 @@ def test_arm_and_subgroup_dims_from_synthetic_draws():
 
     rng = np.random.default_rng(0)
     n = 120
-    table = pd.DataFrame({"study": "S", "arm": np.repeat(["ctl", "trt"], n // 2),
-                          "subgroup": np.tile(["x", "y", "z"], n // 3), "time": rng.exponential(8, n) + 0.1,
-                          "event": 1})
+    table = pd.DataFrame(
+        {
+            "study": "S",
+            "arm": np.repeat(["ctl", "trt"], n // 2),
+            "subgroup": np.tile(["x", "y", "z"], n // 3),
+            "time": rng.exponential(8, n) + 0.1,
+            "event": 1,
+        }
+    )
     model = PiecewiseExponential(CUTS, hierarchical=False)  # explicit: default cuts follow the data
     inputs = model.prepare(SurvivalData(table))
     chains, draws = 2, 3
     lh = rng.normal(-2.5, 0.2, (chains, draws, len(CUTS)))
     hr_arm = rng.normal(0, 0.3, (chains, draws, 1))
     hr_sub = rng.normal(0, 0.3, (chains, draws, 2))
-    post = xr.Dataset({"log_hazard": (("chain", "draw", "interval"), lh),
-                       "log_hr_arm": (("chain", "draw", "arm_contrast"), hr_arm),
-                       "log_hr_subgroup": (("chain", "draw", "subgroup_contrast"), hr_sub)},
-                      coords={"chain": range(chains), "draw": range(draws)})
+    post = xr.Dataset(
+        {
+            "log_hazard": (("chain", "draw", "interval"), lh),
+            "log_hr_arm": (("chain", "draw", "arm_contrast"), hr_arm),
+            "log_hr_subgroup": (("chain", "draw", "subgroup_contrast"), hr_sub),
+        },
+        coords={"chain": range(chains), "draw": range(draws)},
+    )
     groups = model.derive(post, inputs, seed=1)
     out = groups["posterior"]
     assert out["hazard"].dims == ("chain", "draw", "arm", "subgroup", "interval")
     assert out["median"].dims == ("chain", "draw", "arm", "subgroup")
-    assert list(out["arm"].values) == ["ctl", "trt"] and list(out["subgroup"].values) == ["x", "y", "z"]
+    assert list(out["arm"].values) == ["ctl", "trt"] and list(out["subgroup"].values) == [
+        "x",
+        "y",
+        "z",
+    ]
     h = np.exp(lh[0, 1] + hr_arm[0, 1, 0] + hr_sub[0, 1, 1])
     np.testing.assert_allclose(out["hazard"].sel(arm="trt", subgroup="z").values[0, 1], h)
-    np.testing.assert_allclose(out["median"].sel(arm="trt", subgroup="z").values[0, 1], pwexp.median(h, CUTS))
+    np.testing.assert_allclose(
+        out["median"].sel(arm="trt", subgroup="z").values[0, 1], pwexp.median(h, CUTS)
+    )
     # complete pooling: the new-study prediction is the population
     np.testing.assert_allclose(out["predictive_median"].values, out["median"].values)
     assert groups["log_likelihood"]["ipd_events"].dims == ("chain", "draw", "ipd_cell")

@@ -91,4 +91,9 @@ endpoint = "OS"
     assert "run to 12 months" in report and "run to 7.3 months" in report
     posterior = pd.read_csv(tmp_path / "run" / "tables" / "pfs__posterior.csv")
     flagged = posterior.loc[posterior["variable"] == "landmark", "beyond_data"].fillna("")
-    assert flagged.str.startswith("extrapolated").tolist() == [False, False, True, True]  # 9 and 12 > 7.3
+    assert flagged.str.startswith("extrapolated").tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]  # 9 and 12 > 7.3

@@ -53,15 +53,22 @@ def coverage_study(truth, n_studies: int = N_STUDIES, seed: int = 1000) -> dict:
         data = simulate_patients(rng, int(rng.integers(40, 121)), truth, accrual=12, followup=12)
         fit = model.refit(paper_summaries(data), random_seed=i)
         post = fit["posterior"]
-        draws = [post["median"].values.ravel(), post["landmark"].sel(landmark_time=6.0).values.ravel(),
-                 post["landmark"].sel(landmark_time=12.0).values.ravel()]
+        draws = [
+            post["median"].values.ravel(),
+            post["landmark"].sel(landmark_time=6.0).values.ravel(),
+            post["landmark"].sel(landmark_time=12.0).values.ravel(),
+        ]
         limits = np.array([np.quantile(d, [0.05, 0.95]) for d in draws])
         hits.append((limits[:, 0] <= true) & (true <= limits[:, 1]))
         widths.append(limits[:, 1] - limits[:, 0])
         divergent += int(fit["sample_stats"]["diverging"].sum())
     transitions = n_studies * SETTINGS.chains * SETTINGS.draws
-    return {"coverage": np.mean(hits, axis=0), "mean_width": np.mean(widths, axis=0),
-            "divergent_share": divergent / transitions, "seconds": time.perf_counter() - start}
+    return {
+        "coverage": np.mean(hits, axis=0),
+        "mean_width": np.mean(widths, axis=0),
+        "divergent_share": divergent / transitions,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 @pytest.mark.slow
@@ -69,8 +76,10 @@ def coverage_study(truth, n_studies: int = N_STUDIES, seed: int = 1000) -> dict:
 def test_90_percent_intervals_from_summaries_cover_the_truth(name):
     result = coverage_study(TRUTHS[name])
     cov = result["coverage"]
-    print(f"\n{name}: coverage of 90% intervals over {N_STUDIES} studies - median {cov[0]:.2f}, "
-          f"S(6) {cov[1]:.2f}, S(12) {cov[2]:.2f}; mean widths {np.round(result['mean_width'], 3)}; "
-          f"divergent transitions {100 * result['divergent_share']:.2f}%; {result['seconds']:.0f} s")
+    print(
+        f"\n{name}: coverage of 90% intervals over {N_STUDIES} studies - median {cov[0]:.2f}, "
+        f"S(6) {cov[1]:.2f}, S(12) {cov[2]:.2f}; mean widths {np.round(result['mean_width'], 3)}; "
+        f"divergent transitions {100 * result['divergent_share']:.2f}%; {result['seconds']:.0f} s"
+    )
     assert np.all(cov >= 0.80) and np.all(cov <= 0.98)
     assert result["divergent_share"] < 0.01

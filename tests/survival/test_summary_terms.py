@@ -55,12 +55,12 @@ def test_median_and_events_terms_for_the_npc_numbers(tmp_path):
 
 def test_landmark_ses_correlations_and_fallbacks(tmp_path):
     text = HEADER + (
-        "A,,PFS,median,6,5,,,months,\n"          # upper limit not reached: one-sided width
+        "A,,PFS,median,6,5,,,months,\n"  # upper limit not reached: one-sided width
         "A,,PFS,landmark,0.6,0.45,0.72,4,,\n"
         "A,,PFS,landmark,0.3,0.18,0.42,12,,\n"
-        "B,,PFS,landmark,0.5,,,6,,\n"            # no CI: binomial se with the patients
+        "B,,PFS,landmark,0.5,,,6,,\n"  # no CI: binomial se with the patients
         "B,,,patients,40,,,,,\n"
-        "C,,PFS,median,7,,,,months,\n"           # no CI: 1/sqrt(events)
+        "C,,PFS,median,7,,,,months,\n"  # no CI: 1/sqrt(events)
         "C,,PFS,events,25,,,,,\n"
     )
     s = summaries(tmp_path, text)
@@ -73,7 +73,9 @@ def test_landmark_ses_correlations_and_fallbacks(tmp_path):
     assert terms.landmark_se[2] == pytest.approx(math.sqrt(0.5 / (40 * 0.5)) / math.log(2))
     cov = terms.km_cov
     assert np.all(np.linalg.eigvalsh(cov) > 0)
-    np.testing.assert_allclose(np.sqrt(np.diag(cov)), np.concatenate([terms.median_se, terms.landmark_se]))
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(cov)), np.concatenate([terms.median_se, terms.landmark_se])
+    )
     corr = cov / np.outer(np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov)))
     labels = terms.km_label
     i_med, i_4, i_12 = labels.index("A median"), labels.index("A @ 4"), labels.index("A @ 12")
@@ -86,16 +88,24 @@ def test_landmark_ses_correlations_and_fallbacks(tmp_path):
     assert corr[i_med, i_4] == pytest.approx(-min(s4, s_med) / max(s4, s_med))
     # different cells are independent
     assert corr[labels.index("B @ 6"), i_4] == 0
-    assert any("binomial se" in n for n in terms.notes) and any("1/sqrt(events)" in n for n in terms.notes)
+    assert any("binomial se" in n for n in terms.notes) and any(
+        "1/sqrt(events)" in n for n in terms.notes
+    )
 
 
 def test_summaries_that_cannot_be_weighted_are_errors_and_unusable_events_notes(tmp_path):
-    text = HEADER + "A,,PFS,median,6,,,,months,\nA,,PFS,landmark,0.5,,,6,,\nB,,PFS,events,5,,,,,\nB,,,patients,9,,,,,\n"
+    text = (
+        HEADER
+        + "A,,PFS,median,6,,,,months,\nA,,PFS,landmark,0.5,,,6,,\nB,,PFS,events,5,,,,,\nB,,,patients,9,,,,,\n"
+    )
     s = summaries(tmp_path, text)
     with pytest.raises(InputError) as err:
         prepare_terms(s, {("A", "", ""): 0, ("B", "", ""): 1}, "PFS")
     text = "\n".join(str(p) for p in err.value.problems)
-    assert "median needs a CI, an events or a patients row" in text and "landmark needs a CI or a patients row" in text
+    assert (
+        "median needs a CI, an events or a patients row" in text
+        and "landmark needs a CI or a patients row" in text
+    )
     ok = summaries(tmp_path, HEADER + "B,,PFS,events,5,,,,,\nB,,,patients,9,,,,,\n", "ok.csv")
     terms = prepare_terms(ok, {("B", "", ""): 0}, "PFS")
     assert terms.events_group.size == 0
@@ -124,19 +134,37 @@ def test_pointwise_mvnormal_terms_sum_to_the_joint_density():
 def test_model_log_density_at_fixed_parameters_matches_scipy(tmp_path):
     rng = np.random.default_rng(42)
     n = 60
-    table = pd.DataFrame({"study": rng.choice(["A", "B"], n), "arm": rng.choice(["ctl", "trt"], n), "subgroup": "",
-                          "time": rng.exponential(9, n) + 0.05, "event": rng.integers(0, 2, n)})
+    table = pd.DataFrame(
+        {
+            "study": rng.choice(["A", "B"], n),
+            "arm": rng.choice(["ctl", "trt"], n),
+            "subgroup": "",
+            "time": rng.exponential(9, n) + 0.05,
+            "event": rng.integers(0, 2, n),
+        }
+    )
     ipd = SurvivalData(table)
-    s = summaries(tmp_path, HEADER + (
-        "C,trt,PFS,median,6.5,5,8.4,,months,\n"
-        "C,trt,PFS,landmark,0.7,0.6,0.8,3,,\n"
-        "C,trt,PFS,landmark,0.3,0.2,0.41,12,,\n"
-        "C,trt,PFS,events,40,,,,,\nC,trt,,patients,60,,,,,\nC,trt,,median_followup,15,9,22,,months,\n"))
+    s = summaries(
+        tmp_path,
+        HEADER
+        + (
+            "C,trt,PFS,median,6.5,5,8.4,,months,\n"
+            "C,trt,PFS,landmark,0.7,0.6,0.8,3,,\n"
+            "C,trt,PFS,landmark,0.3,0.2,0.41,12,,\n"
+            "C,trt,PFS,events,40,,,,,\nC,trt,,patients,60,,,,,\nC,trt,,median_followup,15,9,22,,months,\n"
+        ),
+    )
     priors = PiecewiseExponentialPriors()
-    inputs = prepare_survival([ipd, s], cuts=(0, 3, 6, 9, 12, 18, 24))  # fixed: defaults now follow the data
+    inputs = prepare_survival(
+        [ipd, s], cuts=(0, 3, 6, 9, 12, 18, 24)
+    )  # fixed: defaults now follow the data
     model = build_piecewise_exponential(inputs, priors, hierarchical=True, smooth=False)
-    point = {"log_hazard": np.log([0.1, 0.12, 0.08, 0.07, 0.05, 0.05, 0.04]),
-             "study_sd_log__": np.log(0.3), "study_z": np.array([0.5, -1.0, 0.2]), "log_hr_arm": np.array([-0.4])}
+    point = {
+        "log_hazard": np.log([0.1, 0.12, 0.08, 0.07, 0.05, 0.05, 0.04]),
+        "study_sd_log__": np.log(0.3),
+        "study_z": np.array([0.5, -1.0, 0.2]),
+        "log_hr_arm": np.array([-0.4]),
+    }
     logp = model.compile_logp(jacobian=False)(point)
 
     # independent computation
@@ -159,8 +187,11 @@ def test_model_log_density_at_fixed_parameters_matches_scipy(tmp_path):
         keep = col.exposure[g] > 0
         expected += stats.poisson.logpmf(col.events[g][keep], mu[keep]).sum()
     h = haz("C", "trt")
-    mean = [np.log(pwexp.median(h, cuts)), np.log(pwexp.cumulative_hazard(h, cuts, [3.0])[0]),
-            np.log(pwexp.cumulative_hazard(h, cuts, [12.0])[0])]
+    mean = [
+        np.log(pwexp.median(h, cuts)),
+        np.log(pwexp.cumulative_hazard(h, cuts, [3.0])[0]),
+        np.log(pwexp.cumulative_hazard(h, cuts, [12.0])[0]),
+    ]
     terms = inputs.terms
     assert terms.km_label == ["C | trt median", "C | trt @ 3", "C | trt @ 12"]
     expected += stats.multivariate_normal(mean, terms.km_cov).logpdf(terms.km_observed)
@@ -185,8 +216,11 @@ def test_mixed_inputs_prepare_without_sampling(tmp_path):
     from bayes_anlo.survival.simulate import WeibullTruth, digitise, simulate_patients
 
     rng = np.random.default_rng(3)
-    coords, risk = digitise(simulate_patients(rng, 60, WeibullTruth(1.2, 9.0), study="K"), risk_times=[0, 6, 12],
-                            rng=rng)
+    coords, risk = digitise(
+        simulate_patients(rng, 60, WeibullTruth(1.2, 9.0), study="K"),
+        risk_times=[0, 6, 12],
+        rng=rng,
+    )
     km = load_digitised_km(coords, risk)
     pfs_only = summaries(tmp_path, HEADER + "P,,PFS,median,6,5,7.5,,months,\n", "p.csv")
     inputs = prepare_survival([km, summaries(tmp_path, NPC), pfs_only], endpoint="OS")

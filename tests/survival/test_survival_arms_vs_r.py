@@ -32,7 +32,9 @@ NAMES = sorted(set(TRIALS["trial"]))
 
 def trial(name: str) -> SurvivalData:
     d = TRIALS[TRIALS["trial"] == name]
-    return SurvivalData.from_arrays(d["time"], d["event"], study=name, arm=d["arm"].tolist(), source=name)
+    return SurvivalData.from_arrays(
+        d["time"], d["event"], study=name, arm=d["arm"].tolist(), source=name
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -40,16 +42,29 @@ def test_compare_arms_matches_survfit_survdiff_and_coxph(name):
     res = compare_arms(trial(name))
     cox, ref_cox = res.cox, COX[COX["name"] == name].iloc[0]
     assert res.reference == ref_cox.reference and cox.arms == [ref_cox.arm]
-    np.testing.assert_allclose([cox.hazard_ratio[0], cox.ci_low[0], cox.ci_high[0]],
-                               [ref_cox.hr, ref_cox.hr_low, ref_cox.hr_high], rtol=1e-6)
-    np.testing.assert_allclose(res.log_rank.chisq, LOGRANK[LOGRANK["name"] == name]["chisq"].iloc[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        [cox.hazard_ratio[0], cox.ci_low[0], cox.ci_high[0]],
+        [ref_cox.hr, ref_cox.hr_low, ref_cox.hr_high],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        res.log_rank.chisq, LOGRANK[LOGRANK["name"] == name]["chisq"].iloc[0], rtol=1e-6
+    )
     med = MEDIANS[MEDIANS["name"] == name].set_index("arm")
     for r in res.arms.itertuples(index=False):
-        np.testing.assert_allclose([r.median, r.median_low, r.median_high],
-                                   med.loc[r.arm, ["median", "lower", "upper"]].to_numpy(dtype=float),
-                                   rtol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(
+            [r.median, r.median_low, r.median_high],
+            med.loc[r.arm, ["median", "lower", "upper"]].to_numpy(dtype=float),
+            rtol=1e-6,
+            equal_nan=True,
+        )
     frame = res.to_frame()
-    assert list(frame["quantity"]) == ["median (months)", "median (months)", "hazard ratio", "equal survival"]
+    assert list(frame["quantity"]) == [
+        "median (months)",
+        "median (months)",
+        "hazard ratio",
+        "equal survival",
+    ]
     assert frame["group"].iloc[2] == f"{ref_cox.arm} vs {ref_cox.reference}"
 
 
@@ -67,8 +82,15 @@ def digitised_trial(data: SurvivalData, rng) -> tuple[pd.DataFrame, pd.DataFrame
     end = data.time.max()
     for arm in data.table["arm"].unique():
         part = data.select(arm=arm)
-        c, r = digitise(part, risk_times=np.arange(0, end, 6.0), rng=rng, survival_noise=0.002, decimals=3,
-                        study="trial", arm=arm)
+        c, r = digitise(
+            part,
+            risk_times=np.arange(0, end, 6.0),
+            rng=rng,
+            survival_noise=0.002,
+            decimals=3,
+            study="trial",
+            arm=arm,
+        )
         coords.append(c)
         risks.append(r)
         totals.append({"study": "trial", "arm": arm, "total_events": int(part.event.sum())})

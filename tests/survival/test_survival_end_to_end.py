@@ -26,7 +26,9 @@ pytestmark = pytest.mark.slow
 REF = Path(__file__).resolve().parents[1] / "reference" / "survival_inputs"
 COX = pd.read_csv(REF / "trials_cox.csv").query("name == 'colon_death' and ties == 'efron'").iloc[0]
 MEDIANS = pd.read_csv(REF / "trials_median.csv").query("name == 'colon_death'").set_index("arm")
-HR_LABEL = "hazard ratio (Obs vs Lev+5FU)"  # default reference: Lev+5FU (first in sorted order, as R)
+HR_LABEL = (
+    "hazard ratio (Obs vs Lev+5FU)"  # default reference: Lev+5FU (first in sorted order, as R)
+)
 
 
 def _run(tmp_path: Path, data: str, name: str) -> Path:
@@ -71,13 +73,21 @@ def test_patient_data_spec(tmp_path):
     out = _run(tmp_path, 'file = "colon.csv"\nkind = "ipd"', "ipd")
     table = _comparison(out)
     cox = _row(table, HR_LABEL, "Cox PH")
-    np.testing.assert_allclose(cox[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float),
-                               [COX.hr, COX.hr_low, COX.hr_high], rtol=1e-6)
+    np.testing.assert_allclose(
+        cox[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float),
+        [COX.hr, COX.hr_low, COX.hr_high],
+        rtol=1e-6,
+    )
     post = _posterior_hr_covers_r(table)
-    assert abs(math.log(post["estimate"]) - COX.coef) < 0.1  # piecewise-exponential vs Cox: same data, close
+    assert (
+        abs(math.log(post["estimate"]) - COX.coef) < 0.1
+    )  # piecewise-exponential vs Cox: same data, close
     km = _row(table, "median (months)", "Kaplan-Meier, patient data (Obs)")
-    np.testing.assert_allclose(km[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float),
-                               MEDIANS.loc["Obs", ["median", "lower", "upper"]].to_numpy(dtype=float), rtol=1e-6)
+    np.testing.assert_allclose(
+        km[["estimate", "ci_low", "ci_high"]].to_numpy(dtype=float),
+        MEDIANS.loc["Obs", ["median", "lower", "upper"]].to_numpy(dtype=float),
+        rtol=1e-6,
+    )
     obs = _row(table, "median (months)", "posterior, typical study (Obs)")
     assert obs["ci_low"] < MEDIANS.loc["Obs", "median"] < obs["ci_high"]
     report = (out / "report.md").read_text()
@@ -87,7 +97,11 @@ def test_patient_data_spec(tmp_path):
 
 def test_digitised_spec(tmp_path):
     digitised(tmp_path)
-    out = _run(tmp_path, 'file = "km.csv"\nkind = "km"\nrisk_table = "risk.csv"\ntotals = "totals.csv"', "km")
+    out = _run(
+        tmp_path,
+        'file = "km.csv"\nkind = "km"\nrisk_table = "risk.csv"\ntotals = "totals.csv"',
+        "km",
+    )
     table = _comparison(out)
     cox = _row(table, HR_LABEL, "Cox PH (Efron), reconstructed")
     assert abs(math.log(cox["estimate"]) - COX.coef) < 0.02
@@ -103,12 +117,38 @@ def test_printed_summaries_spec(tmp_path):
     rows = []
     for arm in ("Obs", "Lev+5FU"):
         part = d[d["arm"] == arm]
-        rows += [{"study": "colon", "arm": arm, "endpoint": "", "quantity": "patients", "value": len(part)},
-                 {"study": "colon", "arm": arm, "endpoint": "OS", "quantity": "events", "value": part["event"].sum()}]
+        rows += [
+            {
+                "study": "colon",
+                "arm": arm,
+                "endpoint": "",
+                "quantity": "patients",
+                "value": len(part),
+            },
+            {
+                "study": "colon",
+                "arm": arm,
+                "endpoint": "OS",
+                "quantity": "events",
+                "value": part["event"].sum(),
+            },
+        ]
         km = kaplan_meier(part["time"], part["event"]).survival_at([12, 24, 36, 48])
         for r in km.itertuples(index=False):
-            rows.append({"study": "colon", "arm": arm, "endpoint": "OS", "quantity": "landmark", "value": round(r.survival, 3),
-                         "ci_low": round(r.ci_low, 3), "ci_high": round(r.ci_high, 3), "time": r.time})
-    pd.DataFrame(rows).assign(source="R survival colon (test)").to_csv(tmp_path / "summaries.csv", index=False)
+            rows.append(
+                {
+                    "study": "colon",
+                    "arm": arm,
+                    "endpoint": "OS",
+                    "quantity": "landmark",
+                    "value": round(r.survival, 3),
+                    "ci_low": round(r.ci_low, 3),
+                    "ci_high": round(r.ci_high, 3),
+                    "time": r.time,
+                }
+            )
+    pd.DataFrame(rows).assign(source="R survival colon (test)").to_csv(
+        tmp_path / "summaries.csv", index=False
+    )
     out = _run(tmp_path, 'file = "summaries.csv"\nkind = "summaries"', "summaries")
     _posterior_hr_covers_r(_comparison(out))

@@ -31,7 +31,9 @@ def messages(exc: InputError) -> list[str]:
 
 # --- patient data ------------------------------------------------------------------------------
 def test_patient_data_loads_with_optional_columns(tmp_path):
-    path = write(tmp_path, "study,time,event,arm,extra\nA,3.5,1,x,k\nA,10,0,x,\nB,0.2,1,y,\n", "ipd.csv")
+    path = write(
+        tmp_path, "study,time,event,arm,extra\nA,3.5,1,x,k\nA,10,0,x,\nB,0.2,1,y,\n", "ipd.csv"
+    )
     data = load_survival(path)
     assert data.time.tolist() == [3.5, 10.0, 0.2]
     assert data.event.tolist() == [1, 0, 1]
@@ -65,7 +67,9 @@ def test_from_arrays_validates_like_the_loader():
 
 # --- digitised curves --------------------------------------------------------------------------
 def test_digitised_percent_is_detected_sorted_and_origin_added(tmp_path):
-    coords = write(tmp_path, "study,arm,time,survival\nS,a,6,60\nS,a,2,90\nS,a,2,100\nS,a,9,45\n", "km.csv")
+    coords = write(
+        tmp_path, "study,arm,time,survival\nS,a,6,60\nS,a,2,90\nS,a,2,100\nS,a,9,45\n", "km.csv"
+    )
     risk = write(tmp_path, "study,arm,time,n_risk\nS,a,0,50\nS,a,6,25\n", "risk.csv")
     km = load_digitised_km(coords, risk)
     c = km.curve("S", "a")
@@ -134,26 +138,34 @@ def test_summaries_convert_units_and_keep_endpoint_free_rows(tmp_path):
     assert os_med["value"] == pytest.approx(50 * 7 / DAYS_PER_MONTH)
     assert np.isnan(os_med["ci_high"])
     lm = t[t["quantity"] == "landmark"].iloc[0]
-    assert (lm["value"], lm["ci_low"], lm["ci_high"], lm["time"]) == pytest.approx((0.45, 0.30, 0.60, 6.0))
+    assert (lm["value"], lm["ci_low"], lm["ci_high"], lm["time"]) == pytest.approx(
+        (0.45, 0.30, 0.60, 6.0)
+    )
     pfs = s.select(endpoint="pfs")
-    assert set(pfs.table["quantity"]) == {"median", "landmark", "events", "patients", "median_followup"}
+    assert set(pfs.table["quantity"]) == {
+        "median",
+        "landmark",
+        "events",
+        "patients",
+        "median_followup",
+    }
     assert set(pfs.table["endpoint"]) == {"PFS", ""}
 
 
 def test_summaries_report_every_bad_cell(tmp_path):
     text = SUMMARY_HEADER + (
-        "A,,PFS,median,5.7,6.0,8.0,,months,\n"     # row 2: CI does not contain estimate
-        "A,,PFS,landmark,45,,,6,,\n"               # row 3: 45 as a proportion (hint: %)
-        "A,,PFS,landmark,0.4,0.3,0.5,,,\n"         # row 4: landmark without time
-        "A,,XYZ,median,5,4,6,,months,\n"           # row 5: endpoint
-        "A,,PFS,mean,5,,,,months,\n"               # row 6: quantity
-        "A,,PFS,events,12.5,,,,,\n"                # row 7: not whole
-        "A,,,events,3,,,,,\n"                      # row 8: events need an endpoint
-        "A,,PFS,median,-1,,,,months,\n"            # row 9: median <= 0 (and duplicate median)
-        "B,,PFS,events,40,,,,,\n"                  # row 10: events exceed patients
+        "A,,PFS,median,5.7,6.0,8.0,,months,\n"  # row 2: CI does not contain estimate
+        "A,,PFS,landmark,45,,,6,,\n"  # row 3: 45 as a proportion (hint: %)
+        "A,,PFS,landmark,0.4,0.3,0.5,,,\n"  # row 4: landmark without time
+        "A,,XYZ,median,5,4,6,,months,\n"  # row 5: endpoint
+        "A,,PFS,mean,5,,,,months,\n"  # row 6: quantity
+        "A,,PFS,events,12.5,,,,,\n"  # row 7: not whole
+        "A,,,events,3,,,,,\n"  # row 8: events need an endpoint
+        "A,,PFS,median,-1,,,,months,\n"  # row 9: median <= 0 (and duplicate median)
+        "B,,PFS,events,40,,,,,\n"  # row 10: events exceed patients
         "B,,,patients,30,,,,,\n"
-        "B,,PFS,median,5,4,6,,fortnights,\n"       # row 12: unit
-        "B,,PFS,median,5,,6,,months,\n"            # row 13: ci_high without ci_low
+        "B,,PFS,median,5,4,6,,fortnights,\n"  # row 12: unit
+        "B,,PFS,median,5,,6,,months,\n"  # row 13: ci_high without ci_low
     )
     path = write(tmp_path, text, "s.csv")
     with pytest.raises(InputError) as err:

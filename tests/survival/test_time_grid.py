@@ -63,19 +63,24 @@ def test_patient_grid_merges_sparse_intervals():
     time = np.array([1, 2, 4, 5, 7, 8, 10, 11, 13, 14, 16, 30.0] * 2)
     event = np.ones_like(time, dtype=int)
     grid = patient_time_grid(time, event, min_events=8)
-    counts = [np.sum((time > lo) & (time <= hi)) for lo, hi in zip(grid.cuts, np.append(grid.cuts[1:], np.inf),
-                                                                    strict=True)]
+    counts = [
+        np.sum((time > lo) & (time <= hi))
+        for lo, hi in zip(grid.cuts, np.append(grid.cuts[1:], np.inf), strict=True)
+    ]
     assert min(counts) >= 8 and sum(counts) == time.size
     assert grid.cuts[0] == 0 and len(grid.cuts) < 7
 
 
 def test_summary_grid_drops_a_landmark_cut_nothing_reaches_beyond():
     # medians below 12 and a 12-month landmark: the interval after 12 would be prior only
-    grid = summary_time_grid([0.0, 12.0], median_months=[9.8, 8.7], landmark_months=[12, 12, 12],
-                             followup_months=[])
+    grid = summary_time_grid(
+        [0.0, 12.0], median_months=[9.8, 8.7], landmark_months=[12, 12, 12], followup_months=[]
+    )
     assert grid.cuts.tolist() == [0.0] and grid.informed_until == 12 and grid.horizon == 12
     # events observed over an 18-month median follow-up inform the time after 12 months
-    grid = summary_time_grid([0.0, 12.0], median_months=[9.8], landmark_months=[12], followup_months=[18.0])
+    grid = summary_time_grid(
+        [0.0, 12.0], median_months=[9.8], landmark_months=[12], followup_months=[18.0]
+    )
     assert grid.cuts.tolist() == [0.0, 12.0] and grid.informed_until == 18
 
 
@@ -90,7 +95,9 @@ def test_sparse_summaries_of_the_issue_get_an_informed_grid():
     assert model.smooth_for(inputs) and model.horizon_for(inputs) == 12.0
     assert not PiecewiseExponential(smooth=False).smooth_for(inputs)
     # with patient data, smoothing stays off by default
-    assert not PiecewiseExponential().smooth_for(PiecewiseExponential().prepare(long_follow_up(n=60)))
+    assert not PiecewiseExponential().smooth_for(
+        PiecewiseExponential().prepare(long_follow_up(n=60))
+    )
 
 
 def test_summaries_with_events_and_follow_up_reach_the_follow_up():
@@ -139,7 +146,11 @@ def test_retry_raises_target_accept_until_the_gate_passes():
 
     never = fit_with_retry(model, object(), 1, lambda tree: (False, ["R-hat"]))
     assert [a["target_accept"] for a in fit_attempts(never)] == [0.9, 0.95, 0.99]
-    assert [a["draws"] for a in fit_attempts(never)] == [1000, 1000, 2000]  # the last refit is longer
+    assert [a["draws"] for a in fit_attempts(never)] == [
+        1000,
+        1000,
+        2000,
+    ]  # the last refit is longer
     assert [a["tune"] for a in fit_attempts(never)] == [1000, 1000, 2000]
     assert "still failed" in retry_note(never)
     first_time = fit_with_retry(model, object(), 1, lambda tree: (True, []))
@@ -148,29 +159,61 @@ def test_retry_raises_target_accept_until_the_gate_passes():
 
 def _tree(informed: float, horizon: float, options: dict | None = None) -> xr.DataTree:
     tree = xr.DataTree()
-    tree.attrs.update({"informed_until": informed, "horizon_used": horizon, "time_grid_basis": "test",
-                       "options": json.dumps(options or {"horizon": None, "smooth": True})})
+    tree.attrs.update(
+        {
+            "informed_until": informed,
+            "horizon_used": horizon,
+            "time_grid_basis": "test",
+            "options": json.dumps(options or {"horizon": None, "smooth": True}),
+        }
+    )
     return tree
 
 
 def test_extrapolation_flags_in_posterior_and_comparison_tables():
     tree = _tree(24.0, 30.0)
-    posterior = pd.DataFrame({
-        "variable": ["median", "median", "predictive_median", "landmark", "landmark", "rmst", "hazard"],
-        "label": ["", "arm B", "", "12.0", "arm B | 36.0", "", "0-3"],
-        "median": [101.0, 14.0, 20.0, 0.5, 0.3, 20.0, 0.1],
-        "ci_low": [50.0, 10.0, 8.0, 0.4, 0.2, 18.0, 0.05],
-        "ci_high": [300.0, 19.0, 40.0, 0.6, 0.4, 22.0, 0.2],
-    })
+    posterior = pd.DataFrame(
+        {
+            "variable": [
+                "median",
+                "median",
+                "predictive_median",
+                "landmark",
+                "landmark",
+                "rmst",
+                "hazard",
+            ],
+            "label": ["", "arm B", "", "12.0", "arm B | 36.0", "", "0-3"],
+            "median": [101.0, 14.0, 20.0, 0.5, 0.3, 20.0, 0.1],
+            "ci_low": [50.0, 10.0, 8.0, 0.4, 0.2, 18.0, 0.05],
+            "ci_high": [300.0, 19.0, 40.0, 0.6, 0.4, 22.0, 0.2],
+        }
+    )
     flags = extrapolation_flags(posterior, tree)
-    assert flags.str.startswith("extrapolated").tolist() == [True, False, False, False, True, True, False]
+    assert flags.str.startswith("extrapolated").tolist() == [
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]
     assert flags[2].startswith("upper limit extrapolated") and flags[1] == ""
-    comparison = pd.DataFrame({
-        "quantity": ["median (months)", "median (months)", "survival at 36 months"],
-        "source": ["posterior, typical study", "reported: A", "posterior, typical study"],
-        "estimate": [101.0, 101.0, 0.3], "ci_low": [50, 80, 0.2], "ci_high": [300, 120, 0.4],
-    })
-    assert extrapolation_flags(comparison, tree).str.startswith("extrapolated").tolist() == [True, False, True]
+    comparison = pd.DataFrame(
+        {
+            "quantity": ["median (months)", "median (months)", "survival at 36 months"],
+            "source": ["posterior, typical study", "reported: A", "posterior, typical study"],
+            "estimate": [101.0, 101.0, 0.3],
+            "ci_low": [50, 80, 0.2],
+            "ci_high": [300, 120, 0.4],
+        }
+    )
+    assert extrapolation_flags(comparison, tree).str.startswith("extrapolated").tolist() == [
+        True,
+        False,
+        True,
+    ]
 
 
 def test_time_notes_state_the_horizon():
@@ -181,10 +224,18 @@ def test_time_notes_state_the_horizon():
 
 
 def test_rmst_rows_state_the_horizon():
-    table = pd.DataFrame({"variable": ["rmst", "rmst", "median"], "label": ["", "arm B", ""],
-                          "median": [9.0, 8.0, 10.0], "ci_low": [8, 7, 9], "ci_high": [10, 9, 11]})
+    table = pd.DataFrame(
+        {
+            "variable": ["rmst", "rmst", "median"],
+            "label": ["", "arm B", ""],
+            "median": [9.0, 8.0, 10.0],
+            "ci_low": [8, 7, 9],
+            "ci_high": [10, 9, 11],
+        }
+    )
     out = annotate_time(table, _tree(12.0, 12.0))
     assert out["label"].tolist() == ["to 12 months", "arm B | to 12 months", ""]
     assert (out["beyond_data"] == "").all()
-    assert annotate_time(table, _tree(12.0, 36.0))["beyond_data"].str.startswith("extrapolated").tolist() == [
-        True, True, False]
+    assert annotate_time(table, _tree(12.0, 36.0))["beyond_data"].str.startswith(
+        "extrapolated"
+    ).tolist() == [True, True, False]
