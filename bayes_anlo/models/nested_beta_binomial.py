@@ -28,9 +28,12 @@ separated only by subgroups holding several studies. Hence:
 * forcing ``within="beta_binomial"`` with single-row subgroups only is allowed, with a warning;
 * at least two subgroups are required (with one, use :class:`~bayes_anlo.models.BetaBinomial`).
 
-``method="exact"`` is available when every subgroup is one row (the model is then logit-normal
-over subgroups, with the Beta prior on ``mu`` carried to the logit scale): grid quadrature over
-``(logit mu, sigma_subgroup)`` as in :mod:`bayes_anlo.exact.logit_normal`.
+``method="exact"`` gives iid draws from a quadrature posterior for every configuration: with a
+beta-binomial within level, a 3-D grid over ``(logit mu, sigma_subgroup, log kappa)`` with the
+subgroup effects integrated by adaptive Gauss-Hermite (:mod:`bayes_anlo.exact.nested`); with a
+binomial one, the logit-normal model over subgroups (subgroup counts pooled, which is exact for a
+binomial within level), with the Beta prior on ``mu`` carried to the logit scale: grid quadrature
+over ``(logit mu, sigma_subgroup)`` as in :mod:`bayes_anlo.exact.logit_normal`.
 
 Replication (posterior predictive) and log-likelihood draw afresh / integrate out the lowest random
 level: a new study in the same subgroup (beta-binomial within), or a new subgroup when every
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pymc as pm
@@ -53,11 +57,13 @@ from bayes_anlo.errors import InputError
 from bayes_anlo.exact._special import (
     betabinom_logpmf,
     binom_logpmf_logit,
+    log_binom_coef,
     logit_normal_marginal,
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
 from bayes_anlo.exact.logit_normal import logit_normal_exact
+from bayes_anlo.exact.nested import NestedExactPosterior, nested_beta_binomial_exact
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
 from bayes_anlo.models._base import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models._sampling import SamplerSettings
@@ -182,20 +188,35 @@ class _LogitNormalView:
         self.tau = priors.sigma_subgroup
 
 
-def nested_exact(prep: Prepared, priors: NestedBetaBinomialPriors) -> ExactPosterior:
-    """Grid posterior of ``(logit mu, sigma_subgroup)`` when every subgroup is one row.
+def subgroup_counts(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Events and patients summed within each subgroup (subgroup order)."""
+    idx = prep.index["subgroup"]
+    groups = len(prep.coords["subgroup"])
+    return (
+        np.bincount(idx, weights=prep.events, minlength=groups).astype(np.int64),
+        np.bincount(idx, weights=prep.n, minlength=groups).astype(np.int64),
+    )
 
-    The model is then the logit-normal model over subgroups, so the logit-normal engine applies
-    (subgroup effects integrated by adaptive Gauss-Hermite), with the Beta prior on ``mu`` carried
-    to the logit scale with its Jacobian.
+
+def nested_exact(prep: Prepared, priors: NestedBetaBinomialPriors) -> ExactPosterior:
+    """Grid posterior of ``(logit mu, sigma_subgroup)`` with a binomial within level.
+
+    The model is then the logit-normal model over subgroups (a subgroup's rows pooled: the product
+    of its binomial likelihoods is the binomial likelihood of its totals times the constant
+    ``prod_i C(n_i, y_i) / C(N_g, Y_g)``, added to the evidence), so the logit-normal engine
+    applies (subgroup effects integrated by adaptive Gauss-Hermite), with the Beta prior on ``mu``
+    carried to the logit scale with its Jacobian.
     """
-    exact = logit_normal_exact(prep.events, prep.n, _LogitNormalView(priors))
+    y_g, n_g = subgroup_counts(prep)
+    exact = logit_normal_exact(y_g, n_g, _LogitNormalView(priors))
+    shift = float(np.sum(log_binom_coef(prep.n, prep.events)) - np.sum(log_binom_coef(n_g, y_g)))
+    grid = replace(exact.grid, log_evidence=exact.grid.log_evidence + shift)
     params = {
         "mu": Parameter(0, expit),
         "logit_mu": Parameter(0, lambda m: m),
         "sigma_subgroup": Parameter(1, lambda t: t),
     }
-    return ExactPosterior("nested_beta_binomial", exact.grid, params)
+    return ExactPosterior("nested_beta_binomial", grid, params)
 
 
 def _beta(rng, a, b, size=None):
@@ -230,8 +251,8 @@ class NestedBetaBinomial(BinaryModel):
     within : {"auto", "beta_binomial", "binomial"}
         Within-subgroup level (see the module docstring).
     method : {"nuts", "exact"}
-        ``"exact"`` when every subgroup is one row: the model is then the logit-normal model over
-        subgroups and the grid engine of :mod:`bayes_anlo.exact.logit_normal` applies.
+        ``"exact"``: iid draws from a grid posterior (3-D with a beta-binomial within level,
+        :mod:`bayes_anlo.exact.nested`; the logit-normal engine over subgroups with a binomial one).
     """
 
     name = "nested_beta_binomial"
@@ -264,25 +285,44 @@ class NestedBetaBinomial(BinaryModel):
         return build_nested_beta_binomial(prep, self.priors, by=self.by, within=self.within)
 
     def exact_posterior(self, data) -> ExactPosterior:
-        """Grid posterior of ``(mu, sigma_subgroup)`` (one row per subgroup only)."""
+        """Grid posterior of the hyperparameters: ``(mu, sigma_subgroup, kappa)`` with a
+        beta-binomial within level (:func:`~bayes_anlo.exact.nested.nested_beta_binomial_exact`),
+        ``(mu, sigma_subgroup)`` with a binomial one (:func:`nested_exact`)."""
         prep = self._prepare(data)
-        if self._scheme(prep)[1] != "new_subgroup":
-            raise ValueError("method='exact' needs one row per subgroup (then within = 'binomial')")
+        if self._scheme(prep)[0] == "beta_binomial":
+            return nested_beta_binomial_exact(
+                prep.events,
+                prep.n,
+                prep.index["subgroup"],
+                self.priors,
+                groups=len(prep.coords["subgroup"]),
+            )
         return nested_exact(prep, self.priors)
 
     def _exact(self, prep, chains, draws, rng):
         exact = self.exact_posterior(prep)
-        m, sigma = exact.sample(chains * draws, rng)
-        sigma = np.maximum(sigma, 1e-12)
-        eta = sample_logit_normal_conditional(prep.events, prep.n, m[:, None], sigma[:, None], rng)
-        z = (eta - m[:, None]) / sigma[:, None]  # units are subgroups, in subgroup order
-        order = np.argsort(prep.index["subgroup"])
         shape = (chains, draws)
+        extra = {}
+        if isinstance(exact, NestedExactPosterior):
+            m, sigma, v = exact.sample(chains * draws, rng)
+            z = exact.sample_effects(m, sigma, v, rng)  # subgroups in index order
+            extra["kappa"] = (_CD, np.exp(v).reshape(shape))
+        else:
+            m, sigma = exact.sample(chains * draws, rng)
+            sigma = np.maximum(sigma, 1e-12)
+            if self._scheme(prep)[1] == "new_subgroup":  # one row per subgroup, in row order
+                y, n, order = prep.events, prep.n, np.argsort(prep.index["subgroup"])
+            else:
+                (y, n), order = subgroup_counts(prep), slice(None)
+            eta = sample_logit_normal_conditional(y, n, m[:, None], sigma[:, None], rng)
+            z = ((eta - m[:, None]) / sigma[:, None])[:, order]
+        groups = len(prep.coords["subgroup"])
         post = dataset(
             {
                 "mu": (_CD, expit(m).reshape(shape)),
                 "sigma_subgroup": (_CD, sigma.reshape(shape)),
-                "z_subgroup": (_CDG, z[:, order].reshape(shape + (len(order),))),
+                "z_subgroup": (_CDG, z.reshape(shape + (groups,))),
+                **extra,
             },
             {
                 "chain": np.arange(chains),

@@ -294,10 +294,6 @@ def test_nested_with_several_studies_per_subgroup():
 def test_nested_input_errors(subtypes):
     with pytest.raises(InputError, match="no column 'histology'"):
         NestedBetaBinomial(by="histology").build(subtypes)
-    with pytest.raises(ValueError, match="one row per subgroup"):
-        NestedBetaBinomial(method="exact").fit(
-            make_binary([1, 2, 3], [9, 9, 9], subgroup=["a", "a", "b"])
-        )
     with pytest.raises(InputError, match="at least two levels"):
         NestedBetaBinomial().build(make_binary([1, 2], [10, 10], subgroup=["a", "a"]))
     with pytest.warns(UserWarning, match="separated by their priors only"):
