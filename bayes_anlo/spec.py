@@ -13,8 +13,8 @@ before anything is fitted, and every problem of every pass is reported together 
    that exist) and the audits;
 3. :func:`check_spec_data`: every analysis's data is loaded and the columns, values and model
    options it names are checked against it (``where``/``exclude``/``by`` columns, the outcome or
-   endpoint, rows left after selection, the arms of a two-arm model, one row per subgroup for a
-   nested model with ``method = "exact"``, the published rows, the survival model's inputs).
+   endpoint, rows left after selection, the arms of a two-arm model, the published rows, the
+   survival model's inputs).
 
 The reference of every key, generated from the schema, is ``docs/spec.md``. A minimal spec::
 
@@ -535,20 +535,6 @@ def _check_entry(
                 f"{where}.options",
                 "hierarchical",
                 'method = "exact" covers independent arms only (hierarchical = false or "auto")',
-            )
-        )
-    if (
-        entry.method == "exact"
-        and entry.model == "nested_beta_binomial"
-        and options is not None
-        and options.within == "beta_binomial"
-    ):
-        problems.append(
-            Problem(
-                file,
-                f"{where}.options",
-                "within",
-                'method = "exact" needs within = "binomial" (one row per subgroup) or "auto"',
             )
         )
     if entry.published is not None:

@@ -4,9 +4,9 @@ Every analysis's data are loaded (a broken data file reports its own ``file:row:
 problems) and what the analysis says about them is checked: the columns ``where``, ``exclude``,
 ``by`` and ``options.collapse`` name, the outcome or endpoint, that rows are left after the
 selection, the model's own preparation of the selected data (two distinct arms, two or more
-subgroups, the survival model's cut points and summaries), one row per subgroup for a nested model
-with ``method = "exact"``, one row per arm for an exact two-arm model, the reference arm, and the
-rows of the published results. Problems are located in the spec (``analyses[2].where:histology``).
+subgroups, the survival model's cut points and summaries), one row per arm for an exact two-arm
+model, the reference arm, and the rows of the published results. Problems are located in the
+spec (``analyses[2].where:histology``).
 """
 
 from __future__ import annotations
@@ -160,21 +160,7 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
     by = entry.by or GROUPED_MODELS.get(entry.model)
     try:
         if entry.model == "nested_beta_binomial":
-            prep = prepare_nested(data, by)
-            counts = np.bincount(prep.index["subgroup"])
-            if entry.method == "exact" and np.any(counts > 1):
-                crowded = [
-                    level for level, c in zip(prep.coords["subgroup"], counts, strict=True) if c > 1
-                ]
-                return [
-                    Problem(
-                        file,
-                        where,
-                        "method",
-                        f'method = "exact" needs one row per {by}; {", ".join(map(repr, crowded))} '
-                        f'have several (use method = "nuts")',
-                    )
-                ]
+            prepare_nested(data, by)
         elif entry.model == "two_arm":
             prep = prepare_two_arm(data, by, entry.options.get("arms"))
             counts = np.bincount(prep.index["arm"])

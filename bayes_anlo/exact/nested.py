@@ -9,31 +9,42 @@ already integrated out by conjugacy). With ``u = logit(mu)``, ``s = sigma_subgro
     L_g(u, s, v) = Int N(z | 0, 1) exp(l_g(u + s z, kappa)) dz,
     l_g(eta, kappa) = sum_{i in g} log BetaBinomial(y_i | n_i, expit(eta) kappa, expit(-eta) kappa),
 
-by adaptive Gauss-Hermite quadrature in ``z`` (centred at the integrand's mode, found by Newton
-steps, and scaled by its curvature ``1 / sqrt(1 - s^2 l_g'')``; exact at ``s = 0``). For the grid,
-``l_g(., kappa)`` is tabulated once per value of ``kappa`` on knots 0.025 apart in ``eta`` and
+by adaptive Gauss-Hermite quadrature in ``z`` (32 nodes, centred at the integrand's mode found by
+Newton steps, scaled by its curvature ``1 / sqrt(1 - s^2 l_g'')``; exact at ``s = 0``). For the
+grid, ``l_g(., kappa)`` is tabulated once per value of ``kappa`` on knots 0.025 apart in ``eta`` and
 interpolated by a cubic spline (values and derivatives; error about 1e-8 on the bundled data,
-growing with the subgroup's size as ``N h^4``), so the cost does not grow with the number of studies in a subgroup.
+growing with a subgroup's size as ``N h^4``), so the cost does not grow with the number of studies.
 
-The three hyperparameters are integrated by the adaptive 3-D grid of
-:mod:`bayes_anlo.exact.grid3d` over ``(t, s, v)`` with ``u = c + t r(s)``,
-``r(s) = sqrt(r0^2 + s^2 / G)``: ``c`` is the pooled logit rate and ``r(s)`` the approximate
-posterior scale of ``u`` given ``s`` (``r0`` with no between-subgroup variation, the SD of a mean
-of ``G`` subgroup logits for large ``s``), which straightens the funnel of ``u`` widening with
-``s`` so that a box grid fits the posterior. The log joint on the grid is
+The hyperparameters are integrated by the adaptive 3-D grid of :mod:`bayes_anlo.exact.grid3d`
+over coordinates ``(t, w, v)`` chosen so that a box of cells fits the posterior:
 
-    log p_mu(expit u) + log expit(u) + log expit(-u) + log r(s)      (Jacobian d mu / d t)
-  + log p_sigma(s) + log p_kappa(exp v) + v                          (Jacobian d kappa / d v)
+* ``s = a sinh(w)``: linear near ``s = 0`` with cells ``a`` times finer there, where the posterior
+  of ``s`` bends on the scale of a subgroup's standard error ``a``, logarithmic for large ``s``;
+* ``u = c + t r(s, v)``, ``r(s, v) = sqrt(1 / info(kappa) + s^2 / G)``: ``c`` is the pooled logit
+  rate and ``r`` the approximate posterior SD of ``u`` given ``s`` and ``kappa`` (the pooled
+  beta-binomial information ``info``, or the SD of a mean of ``G`` subgroup logits for large
+  ``s``), which straightens the funnels of ``u`` widening with ``s`` and narrowing with ``kappa``.
+
+The log joint on the grid is
+
+    log p_mu(expit u) + log expit(u) + log expit(-u) + log r(s, v)  (Jacobians d mu / du, du / dt)
+  + log p_sigma(s) + log(a cosh w)                                  (Jacobian ds / dw)
+  + log p_kappa(exp v) + v                                          (Jacobian d kappa / dv)
   + sum_g log L_g(u, s, v)
 
 with every constant kept, so the grid's normalising constant is the evidence ``log p(y)``. The grid
-starts at ``s = 0``; the integrated likelihood and ``r`` are even functions of ``s`` (``z -> -z``),
-so with the half-normal or half-Cauchy priors the midpoint rule keeps its fast convergence there.
-Accuracy is checked by refinement (:func:`~bayes_anlo.exact.grid3d.refinement_change`; tests).
+starts at ``w = 0``; the integrated likelihood, ``r`` and ``a cosh w`` are even functions of ``w``
+(``z -> -z``), so with the half-normal or half-Cauchy priors the midpoint rule keeps its fast
+convergence there; for means of odd functions (``s`` itself) the midpoint rule's end correction
+is applied (:meth:`NestedExactPosterior.mean`). Accuracy, checked by refinement in the tests: on
+the bundled subgroup data, going from 32 to 44 cells per axis changes the log evidence by about
+1e-6 and the posterior means by less than 1e-5 (relative); the grid's quantiles are good to about
+1% of a cell. Quantiles of ``u`` (which depends on ``t``, ``w`` and ``v``) come from the CDF of the
+cell-uniform mixture.
 
-Draws: ``(t, s, v)`` iid from the grid, then each ``z_g`` from its exact conditional
-``p(z_g | y, u, s, kappa)`` (direct evaluation, no table) by inverse CDF on a fine 1-D grid around
-the same mode.
+Draws: ``(t, w, v)`` iid from the grid (a cell by its probability, uniform inside), mapped to
+``(u, s, v)``; then each ``z_g`` from its exact conditional ``p(z_g | y, u, s, kappa)`` (direct
+evaluation, no table) by inverse CDF on a fine 1-D grid around the same mode.
 """
 
 from __future__ import annotations
@@ -49,7 +60,7 @@ from bayes_anlo.exact._special import log_binom_coef, log_rising
 from bayes_anlo.exact.grid3d import Grid3D, adaptive_grid_3d
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
 
-#: Hard limits of the grid on (t, sigma_subgroup, log kappa) (t: see the module docstring).
+#: Hard limits on (t, sigma_subgroup, log kappa); sigma's becomes a limit on w = asinh(s / a).
 LIMITS = (-60.0, 60.0, 0.0, 30.0, -12.0, 45.0)
 #: Gauss-Hermite nodes per subgroup integral.
 NODES = 32
@@ -429,7 +440,7 @@ def nested_beta_binomial_exact(
     groups: int | None = None,
     n_fine: int = 32,
     n_coarse: int = 14,
-    drop: float = 25.0,
+    drop: float = 20.0,
     nodes: int = NODES,
 ) -> NestedExactPosterior:
     """Grid posterior of ``(mu, sigma_subgroup, kappa)`` for the nested beta-binomial model.
@@ -444,6 +455,10 @@ def nested_beta_binomial_exact(
         Anything with ``.mu``, ``.sigma_subgroup``, ``.kappa`` (``logpdf``, ``bounds``).
     n_fine, n_coarse : int
         Cells per axis of the final and pilot grids.
+    drop : float
+        Log-density drop below the maximum that the grid covers (the mass left out is below
+        ``e^-20`` relative to the mode's cell per cell beyond it); 20 rather than the 2-D engines'
+        25 keeps the 3-D cells finer for the same count.
 
     Returns
     -------

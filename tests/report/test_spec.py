@@ -281,15 +281,6 @@ def _set(key_line: str):
         (
             BINARY,
             lambda t: t.replace(
-                'model = "beta_binomial"',
-                'model = "nested_beta_binomial"\nmethod = "exact"\nby = "subgroup"',
-            ),
-            "analyses[1]:method",
-            "one row per subgroup",
-        ),
-        (
-            BINARY,
-            lambda t: t.replace(
                 'model = "beta_binomial"', 'model = "two_arm"\noptions = { hierarchical = "no" }'
             ),
             "analyses[1].options:hierarchical",
