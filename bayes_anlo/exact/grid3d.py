@@ -16,7 +16,7 @@ Adaptation, driven by a coarse pilot:
 With ``drop = 25`` the mass left outside the grid is below ``e^-25`` relative to the mode's cell.
 On a box that covers the posterior this way the midpoint rule converges faster than any power of
 the cell width for smooth densities (and at a boundary such as ``sigma = 0`` when the density is an
-even function of the coordinate there); :func:`refinement_change` measures it on a given problem.
+even function of the coordinate there); the engines' tests check it by refining the grid.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
+
+from bayes_anlo.exact.grid import Grid2D
 
 #: ``(x, y, z) -> log joint``, called with arrays of shapes (nx,1,1), (1,ny,1), (1,1,nz).
 LogDensity3 = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -65,15 +66,9 @@ class Grid3D:
         values = fn(x[:, None, None], y[None, :, None], z[None, None, :])
         return float(np.sum(self.weights * values))
 
-    def quantile(self, axis: int, q) -> np.ndarray:
-        """Quantiles of one coordinate: marginal CDF exact at cell edges (midpoint rule), monotone
-        cubic (PCHIP) in between, inverted on a fine sub-grid."""
-        edges, probs = self.marginal(axis)
-        cdf = np.concatenate([[0.0], np.cumsum(probs)])
-        cdf /= cdf[-1]
-        fine = np.linspace(edges[0], edges[-1], 16 * (len(edges) - 1) + 1)
-        values = np.maximum.accumulate(np.clip(PchipInterpolator(edges, cdf)(fine), 0.0, 1.0))
-        return np.interp(np.asarray(q, dtype=float), values, fine)
+    #: Quantiles of one coordinate, by the 2-D grid's rule (it only uses :meth:`marginal`): the
+    #: marginal CDF exact at cell edges, monotone cubic (PCHIP) in between, inverted.
+    quantile = Grid2D.quantile
 
     def sample(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         """``size`` iid draws: a cell chosen by its probability, then uniform inside the cell."""
@@ -178,15 +173,3 @@ def adaptive_grid_3d(
     log_evidence = float(top + np.log(np.exp(log_mass - top).sum()))
     weights = np.exp(log_mass - log_evidence)
     return Grid3D(tuple(names), edges, lf, log_evidence, weights / weights.sum())
-
-
-def refinement_change(make_grid: Callable[[int], Grid3D], n: int, n_refined: int) -> dict:
-    """Relative change of the evidence and of each coordinate's mean and sd when the fine pass goes
-    from ``n`` to ``n_refined`` cells per axis (the documented accuracy check)."""
-    a, b = make_grid(n), make_grid(n_refined)
-    out = {"log_evidence": abs(a.log_evidence - b.log_evidence)}
-    for axis, name in enumerate(a.names):
-        for stat, fn in (("mean", lambda x: x), ("second_moment", np.square)):
-            va, vb = a.expect_axis(axis, fn), b.expect_axis(axis, fn)
-            out[f"{name}_{stat}"] = abs(va - vb) / max(abs(vb), 1e-300)
-    return out
