@@ -306,7 +306,7 @@ def test_effect_draws_follow_their_conditional():
     the sampler's piecewise-constant cells widen the SD by about 0.15%)."""
     y, n, group = [0, 3, 9, 4], [12, 30, 40, 9], [0, 0, 1, 1]
     sub = Subgroups.from_rows(y, n, group)
-    size = 20000
+    size = 8000
     z = np.linspace(-10.0, 10.0, 4001)
     for u, s, kappa in ((-2.0, 0.6, 30.0), (-1.0, 2.5, 4.0)):
         draws = sample_effects(
