@@ -37,7 +37,7 @@ starts at ``w = 0``; the integrated likelihood, ``r`` and ``a cosh w`` are even 
 (``z -> -z``), so with the half-normal or half-Cauchy priors the midpoint rule keeps its fast
 convergence there; for means of odd functions (``s`` itself) the midpoint rule's end correction
 is applied (:meth:`NestedExactPosterior.mean`). Accuracy, checked by refinement in the tests: on
-the bundled subgroup data, going from 32 to 44 cells per axis changes the log evidence by about
+the bundled subgroup data, going from 32 to 48 cells per axis changes the log evidence by about
 1e-7 and the posterior means by less than 1e-6 (relative); the grid's quantiles are good to about
 1% of a cell. Quantiles of ``u`` (which depends on ``t``, ``w`` and ``v``) come from the CDF of the
 cell-uniform mixture.
