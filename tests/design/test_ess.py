@@ -63,4 +63,4 @@ def test_rbest_vignette_ess_of_the_published_mixture():
 
 def test_robustifying_lowers_the_elir_ess_monotonically():
     values = [ess_elir(robustify(RBEST_AS_MAP, w)) for w in (0.0, 0.1, 0.3, 0.5, 0.9)]
-    assert all(x > y for x, y in zip(values, values[1:]))
+    assert all(x > y for x, y in zip(values[:-1], values[1:], strict=True))

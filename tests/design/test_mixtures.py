@@ -58,7 +58,7 @@ def test_predictive_pmf_by_quadrature():
     n = 10
     pmf = MIX.predictive_pmf(n)
     expected = [
-        integrate.quad(lambda t: MIX.pdf(t) * stats.binom.pmf(y, n, t), 0, 1)[0]
+        integrate.quad(lambda t, y=y: MIX.pdf(t) * stats.binom.pmf(y, n, t), 0, 1)[0]
         for y in range(n + 1)
     ]
     assert np.allclose(pmf, expected, atol=1e-10)
