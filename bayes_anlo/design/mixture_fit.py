@@ -180,7 +180,10 @@ def _polish(lx, l1x, start: BetaMixture, max_iter: int) -> tuple[BetaMixture, fl
     )
     w, a, b, _, _ = _unpack(res.x, k)
     order = np.argsort(-w)  # largest weight first, as components are usually read
-    return BetaMixture.of(w[order], a[order], b[order]), -float(res.fun), bool(res.success)
+    # converged: the optimiser met its tolerance, or stopped where the gradient is already nil
+    # (EM had converged, so no line search could improve)
+    converged = bool(res.success) or float(np.abs(res.jac).max()) < 1e-6 * lx.size
+    return BetaMixture.of(w[order], a[order], b[order]), -float(res.fun), converged
 
 
 def fit_beta_mixture(
