@@ -201,7 +201,9 @@ def _components_lines(mix: dict) -> list[str]:
 
 
 def _ess_line(ess: dict) -> str:
-    return "  ESS: " + ", ".join(f"{k} {v:.1f}" for k, v in ess.items())
+    return "  ESS: " + ", ".join(
+        f"{k} {v:.1f}" if v is not None else f"{k} undefined" for k, v in ess.items()
+    )
 
 
 def format_map(result: dict) -> str:

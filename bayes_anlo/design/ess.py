@@ -97,7 +97,9 @@ def ess_morita(mixture: BetaMixture, s: float = MORITA_S) -> float:
             "is ill-defined for multimodal priors)",
             stacklevel=2,
         )
-    t = float(np.clip(modes[0], 1e-12, 1 - 1e-12))
+    t = float(modes[0])
+    if not 0.0 < t < 1.0:
+        raise ValueError("Morita's ESS needs a mode inside (0, 1); this prior's is at a boundary")
     d_prior = float(local_information(mixture, np.array([t]))[0])
     a0, b0 = t / s, (1 - t) / s
     d_flat = (a0 - 1) / t**2 + (b0 - 1) / (1 - t) ** 2
@@ -113,6 +115,13 @@ def ess(mixture: BetaMixture, method: str = "elir") -> float:
     return {"elir": ess_elir, "moment": ess_moment, "morita": ess_morita}[method](mixture)
 
 
-def ess_all(mixture: BetaMixture) -> dict[str, float]:
-    """``{"elir": ..., "moment": ..., "morita": ...}``."""
-    return {m: ess(mixture, m) for m in METHODS}
+def ess_all(mixture: BetaMixture) -> dict[str, float | None]:
+    """``{"elir": ..., "moment": ..., "morita": ...}``, ``None`` for a method undefined for this
+    mixture (ELIR with a component below ``a, b = 1``; Morita with the mode at 0 or 1)."""
+    out: dict[str, float | None] = {}
+    for method in METHODS:
+        try:
+            out[method] = ess(mixture, method)
+        except ValueError:
+            out[method] = None
+    return out
