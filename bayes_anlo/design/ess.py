@@ -91,6 +91,8 @@ def ess_elir(mixture: BetaMixture) -> float:
 def ess_morita(mixture: BetaMixture, s: float = MORITA_S) -> float:
     """Morita's ESS in the Neuenschwander et al. (2020, Eq. 9) form (module docstring)."""
     modes = mixture.modes()
+    if modes.size == 0:
+        raise ValueError("Morita's ESS needs a mode; this prior's density is flat")
     if modes.size > 1:
         warnings.warn(
             "the prior has several modes; Morita's ESS is taken at the highest one (the concept "
@@ -117,7 +119,7 @@ def ess(mixture: BetaMixture, method: str = "elir") -> float:
 
 def ess_all(mixture: BetaMixture) -> dict[str, float | None]:
     """``{"elir": ..., "moment": ..., "morita": ...}``, ``None`` for a method undefined for this
-    mixture (ELIR with a component below ``a, b = 1``; Morita with the mode at 0 or 1)."""
+    mixture (ELIR with a component below ``a, b = 1``; Morita with no mode or the mode at 0 or 1)."""
     out: dict[str, float | None] = {}
     for method in METHODS:
         try:

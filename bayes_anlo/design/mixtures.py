@@ -183,8 +183,11 @@ class BetaMixture:
         return np.array([m for _, m in found])
 
     def mode(self) -> float:
-        """The highest mode."""
-        return float(self.modes()[0])
+        """The highest mode (ValueError for a flat density, which has none)."""
+        modes = self.modes()
+        if modes.size == 0:
+            raise ValueError("the density is flat: no mode")
+        return float(modes[0])
 
     def sample(self, size: int, rng: np.random.Generator) -> np.ndarray:
         w, a, b = self._wab()

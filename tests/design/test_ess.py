@@ -64,3 +64,10 @@ def test_rbest_vignette_ess_of_the_published_mixture():
 def test_robustifying_lowers_the_elir_ess_monotonically():
     values = [ess_elir(robustify(RBEST_AS_MAP, w)) for w in (0.0, 0.1, 0.3, 0.5, 0.9)]
     assert all(x > y for x, y in zip(values[:-1], values[1:], strict=True))
+
+
+def test_undefined_methods_are_none():
+    assert ess_all(BetaMixture.beta(1, 1))["morita"] is None  # flat: no mode
+    values = ess_all(BetaMixture.beta(0.5, 1))  # a < 1, mode at 0
+    assert values["elir"] is None and values["morita"] is None
+    assert values["moment"] == pytest.approx(1.5)
