@@ -449,7 +449,10 @@ def design(
         float | None, typer.Option(help="two samples: control rate of the power curve")
     ] = None,
     interim: Annotated[
-        str | None, typer.Option(help="one sample: EVENTS/PATIENTS seen at an interim (PoS)")
+        str | None,
+        typer.Option(
+            help="one sample: EVENTS/PATIENTS of the --n seen at an interim (predictive PoS)"
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="write design.json, tables (CSV) and oc.png here")

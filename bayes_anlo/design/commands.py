@@ -290,11 +290,17 @@ def _one_sample(prior, n, criteria, rates, interim):
         "probability_of_success": pos_one_sample(rule, prior, n),
         "oc": oc.to_dict(orient="records"),
     }
-    if interim != (0, 0):
+    if interim != (0, 0):  # the interim patients are part of the n
+        if interim[1] >= n:
+            raise InputError(
+                f"--interim {interim[0]}/{interim[1]}: the interim must have fewer than --n "
+                f"({n}) patients",
+                file="<command line>",
+            )
         result["interim"] = {
             "events": interim[0],
             "patients": interim[1],
-            "probability_of_success": pos_one_sample(rule, prior, n, interim=interim),
+            "probability_of_success": pos_one_sample(rule, prior, n - interim[1], interim=interim),
         }
     return result, {"oc": oc, "boundary": boundary}
 
@@ -364,7 +370,8 @@ def format_design(result: dict) -> str:
         if "interim" in result:
             it = result["interim"]
             lines.append(
-                f"Probability of success given {it['events']}/{it['patients']} at interim: "
+                f"Probability of success given {it['events']}/{it['patients']} at interim "
+                f"({result['n'] - it['patients']} patients to come): "
                 f"{it['probability_of_success']:.4f}"
             )
         lines.append("")

@@ -7,7 +7,14 @@ import pytest
 from typer.testing import CliRunner
 
 from bayes_anlo.cli import app
-from bayes_anlo.design import BetaMixture, Criterion, OneSampleRule, robustify
+from bayes_anlo.design import (
+    BetaMixture,
+    Criterion,
+    OneSampleRule,
+    ess,
+    pos_one_sample,
+    robustify,
+)
 
 AS_DATA = "examples/design/ankylosing_spondylitis_placebo.csv"
 RBEST_MIX = "mix(0.6167463, 19.1916387, 57.7779318; 0.3832537, 3.5278745, 9.3735980)"
@@ -33,9 +40,7 @@ def test_map_json_has_the_documented_keys(tmp_path):
     path = tmp_path / "map.json"
     path.write_text(result.stdout)
     mix = BetaMixture.from_dict(out["mixture"])
-    assert out["ess"]["elir"] == pytest.approx(
-        __import__("bayes_anlo.design", fromlist=["ess"]).ess(mix, "elir")
-    )
+    assert out["ess"]["elir"] == pytest.approx(ess(mix, "elir"))
     design = invoke(
         ["design", "--prior", f"{path}:robust", "--n", "30", "--criterion", "0.2:0.9", "--json"]
     )
@@ -168,3 +173,12 @@ def test_robust_prior_file_without_robust_part_is_refused(tmp_path):
     result = invoke(["design", "--prior", f"{path}:robust", "--n", "10", "--criterion", "0.2:0.9"])
     assert result.exit_code == 2
     assert "robust" in result.stderr
+
+
+def test_interim_patients_are_part_of_n():
+    args = ["design", "--prior", "beta(1, 1)", "--n", "40", "--criterion", "0.2:0.9", "--json"]
+    out = json.loads(invoke([*args, "--interim", "8/20"]).stdout)
+    rule = OneSampleRule([Criterion(0.2, 0.9)])
+    expected = pos_one_sample(rule, BetaMixture.beta(1, 1), 20, interim=(8, 20))
+    assert out["interim"]["probability_of_success"] == pytest.approx(expected)
+    assert invoke([*args, "--interim", "8/40"]).exit_code == 2
