@@ -7,8 +7,11 @@
   ``i(theta) = -d^2/dtheta^2 log prior(theta)`` and the Bernoulli Fisher information
   ``i_F(theta) = 1 / (theta (1 - theta))``. The only predictively consistent method of the three
   (the ESS of a posterior after ``n`` patients is, in expectation, the prior's plus ``n``); for a
-  single ``Beta(a, b)`` it is exactly ``a + b``. It needs every component with ``a, b >= 1``
-  (otherwise the integral diverges).
+  single ``Beta(a, b)`` with ``a, b > 1`` it is exactly ``a + b``. It needs every component with
+  ``a, b >= 1`` (otherwise the integral diverges). At ``a = 1`` it is discontinuous: the side's
+  information term vanishes, so ``Beta(1, 1)`` has ELIR 0 and ``Beta(1, b)`` has 1 (not ``1 + b``);
+  RBesT's ``ess`` (which admits ``a, b >= 1`` the same way) gives the same, e.g. the vignette's
+  robustified MAP with its ``Beta(1, 1)`` component (26, reproduced in the tests).
 * ``morita``: Morita, Thall & Mueller (2008), Biometrics 64:595, in the form of Neuenschwander et
   al. (2020, Eq. 9) that R RBesT's ``ess`` implements: at the prior's (highest) mode ``t``,
   ``(D_prior(t) - D_0(t)) / E_Y[i_Y(t)]``, where ``D`` is minus the second derivative of a log

@@ -71,3 +71,9 @@ def test_undefined_methods_are_none():
     values = ess_all(BetaMixture.beta(0.5, 1))  # a < 1, mode at 0
     assert values["elir"] is None and values["morita"] is None
     assert values["moment"] == pytest.approx(1.5)
+
+
+def test_elir_at_a_equal_one_loses_that_side():
+    # Beta(1, b): i(t) t (1 - t) = (b - 1) t / (1 - t), whose mean is exactly 1
+    assert ess_elir(BetaMixture.beta(1.0, 5.0)) == pytest.approx(1.0, rel=1e-6)
+    assert ess_elir(BetaMixture.beta(1.0, 1.0)) == 0.0
