@@ -182,3 +182,36 @@ def test_interim_patients_are_part_of_n():
     expected = pos_one_sample(rule, BetaMixture.beta(1, 1), 20, interim=(8, 20))
     assert out["interim"]["probability_of_success"] == pytest.approx(expected)
     assert invoke([*args, "--interim", "8/40"]).exit_code == 2
+
+
+def test_two_sample_design_writes_its_tables_and_figure(tmp_path):
+    out = tmp_path / "two"
+    result = invoke(
+        [
+            "design",
+            "--prior",
+            "beta(1, 1)",
+            "--control-prior",
+            "beta(1, 1)",
+            "--n",
+            "10",
+            "--n-control",
+            "10",
+            "--criterion",
+            "0:0.9",
+            "--rates",
+            "0.2,0.5",
+            "--differences",
+            "0:0.4:0.2",
+            "--control-rate",
+            "0.3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    names = {p.name for p in out.iterdir()}
+    assert names == {"design.json", "type1.csv", "power.csv", "boundary.csv", "oc.png"}
+    written = json.loads((out / "design.json").read_text())
+    assert [round(r["difference"], 6) for r in written["power"]] == [0.0, 0.2, 0.4]
+    assert written["control_rate"] == 0.3
