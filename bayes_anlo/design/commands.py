@@ -35,6 +35,11 @@ from bayes_anlo.design.mixtures import BetaMixture
 from bayes_anlo.errors import InputError
 
 MAP_SEED = 20251130
+#: Largest beta parameter accepted on the command line (a prior worth a million patients).
+MAX_AB = 1e6
+#: Largest arm of a two-sample design (its success matrix is decided by bisection per control
+#: outcome, each decision a quadrature), and of a one-sample design.
+MAX_N_TWO_SAMPLE, MAX_N_ONE_SAMPLE = 1000, 10_000
 _NUMBER = r"\s*([-+0-9.eE]+)\s*"
 
 
@@ -73,8 +78,8 @@ def parse_prior(text: str, what: str = "--prior") -> BetaMixture:
         else:
             return _prior_from_file(raw, what)
     w, a, b = (np.array(col) for col in zip(*rows, strict=True))
-    if np.any(a <= 0) or np.any(b <= 0):
-        raise _bad(text, what, "beta parameters a and b must be positive")
+    if np.any(a <= 0) or np.any(b <= 0) or np.any(a > MAX_AB) or np.any(b > MAX_AB):
+        raise _bad(text, what, f"beta parameters a and b must be positive and at most {MAX_AB:g}")
     if np.any(w <= 0):
         raise _bad(text, what, "mixture weights must be positive")
     return BetaMixture.of(w, a, b)
@@ -168,6 +173,7 @@ def run_map(
     robust_mean: float = 0.5,
     criterion: str = "rbest",
     seed: int = MAP_SEED,
+    mixture_draws: int = 4000,
 ) -> dict:
     """The MAP prior of ``outcome`` in ``file`` (CSV or bundled dataset) as a JSON-ready dict."""
     from bayes_anlo.design.map_prior import map_prior
@@ -181,7 +187,11 @@ def run_map(
     check_study_sizes(data, str(file))
     if len(data) < 2:
         raise InputError("a MAP prior needs at least two historical studies", file=str(file))
-    prior = map_prior(data, model, random_seed=seed, criterion=criterion)
+    if not 100 <= mixture_draws <= 20_000:
+        raise InputError(f"--mixture-draws {mixture_draws}: need 100 to 20,000", file=str(file))
+    prior = map_prior(
+        data, model, random_seed=seed, criterion=criterion, mixture_draws=mixture_draws
+    )
     result = prior.to_dict(robust_weight, robust_mean)
     return strict({"file": str(file), "outcome": outcome, "seed": seed, **result})
 
@@ -261,12 +271,15 @@ def run_design(
     """A one-sample design (no ``control_prior``) or a two-sample one: the rule, its boundary,
     operating characteristics over ``rates`` (and ``deltas`` for two samples), probability of
     success; returns the JSON-ready result and the tables (for CSV files and the figure)."""
-    if n < 1 or n > 10_000:
-        raise InputError(f"--n {n}: need 1 to 10,000 patients", file="<command line>")
+    limit = MAX_N_ONE_SAMPLE if control_prior is None else MAX_N_TWO_SAMPLE
+    if n < 1 or n > limit:
+        raise InputError(f"--n {n}: need 1 to {limit:,} patients", file="<command line>")
     if control_prior is None:
         return _one_sample(prior, n, criteria, rates, interim)
-    if n_control is None or n_control < 1 or n_control > 10_000:
-        raise InputError("--n-control: need 1 to 10,000 control patients", file="<command line>")
+    if n_control is None or n_control < 1 or n_control > MAX_N_TWO_SAMPLE:
+        raise InputError(
+            f"--n-control: need 1 to {MAX_N_TWO_SAMPLE:,} control patients", file="<command line>"
+        )
     return _two_sample(
         prior, control_prior, n, n_control, criteria, rates, deltas, control_rate, power
     )
