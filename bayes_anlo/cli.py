@@ -362,6 +362,166 @@ def sweep(
         typer.echo(f"\nTable: {out}")
 
 
+# ---- designing the next trial (bayes_anlo.design) ---------------------------------------------
+
+
+@app.command("map")
+def map_prior_command(
+    file: Annotated[
+        str, typer.Argument(help="binary-outcome CSV of historical studies, or a bundled dataset")
+    ],
+    outcome: Annotated[str, typer.Option(help="outcome label, e.g. ORR")],
+    model: Annotated[str, typer.Option(help="logit_normal or beta_binomial")] = "logit_normal",
+    robust_weight: Annotated[
+        float, typer.Option(help="weight of the robustifying component (0 to 1)")
+    ] = 0.2,
+    robust_mean: Annotated[
+        float, typer.Option(help="mean of the robustifying component Beta(2m, 2(1-m))")
+    ] = 0.5,
+    criterion: Annotated[
+        str, typer.Option(help="components chosen by rbest (AIC with penalty 6), aic or bic")
+    ] = "rbest",
+    seed: Annotated[int, typer.Option(help="random seed of the fit")] = 20251130,
+    mixture_draws: Annotated[
+        int,
+        typer.Option(
+            help="predictive draws the mixture is fitted to (of 20,000; RBesT uses 4000): more "
+            "fit the draws closer, take longer and may choose more components"
+        ),
+    ] = 4000,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Meta-analytic-predictive prior of a new study's rate: a beta mixture fitted to the
+    predictive draws of a hierarchical fit (exact engine), with its accuracy, effective sample
+    sizes (ELIR, moment, Morita) and a robustified version."""
+    from bayes_anlo.design.commands import format_map, run_map
+
+    try:
+        if model not in ("logit_normal", "beta_binomial"):
+            raise InputError(
+                f"--model must be logit_normal or beta_binomial, not {model!r}",
+                file="<command line>",
+            )
+        if criterion not in ("rbest", "aic", "bic"):
+            raise InputError(
+                f"--criterion must be rbest, aic or bic, not {criterion!r}", file="<command line>"
+            )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_map(
+                file,
+                outcome=outcome,
+                model=model,
+                robust_weight=robust_weight,
+                robust_mean=robust_mean,
+                criterion=criterion,
+                seed=seed,
+                mixture_draws=mixture_draws,
+            )
+    except InputError as exc:
+        _fail(exc)
+    for w in caught:
+        if not issubclass(w.category, DeprecationWarning | FutureWarning):
+            typer.echo(f"warning: {w.message}", err=True)
+    typer.echo(json.dumps(result, indent=2, allow_nan=False) if as_json else format_map(result))
+
+
+@app.command()
+def design(
+    prior: Annotated[
+        str,
+        typer.Option(
+            help="prior of the (treatment) rate: beta(a, b), mix(w, a, b; w, a, b ...), or a "
+            "JSON file from `map --json` (append :robust for its robustified mixture)"
+        ),
+    ],
+    n: Annotated[int, typer.Option(help="patients (treatment arm for two samples)")],
+    criterion: Annotated[
+        list[str],
+        typer.Option(
+            help="T:C means P(rate > T) > C (two samples: P(p_T - p_C > T) > C); <T:C for "
+            "P(... < T) > C; repeat to require several"
+        ),
+    ],
+    control_prior: Annotated[
+        str | None, typer.Option(help="prior of the control rate: makes a two-sample design")
+    ] = None,
+    n_control: Annotated[int | None, typer.Option(help="control patients")] = None,
+    rates: Annotated[
+        str, typer.Option(help="true rates for the operating characteristics: FROM:TO:STEP or a,b")
+    ] = "0.05:0.95:0.05",
+    differences: Annotated[
+        str | None, typer.Option(help="two samples: true differences for the power curve")
+    ] = None,
+    control_rate: Annotated[
+        float | None, typer.Option(help="two samples: control rate of the power curve")
+    ] = None,
+    interim: Annotated[
+        str | None,
+        typer.Option(
+            help="one sample: EVENTS/PATIENTS of the --n seen at an interim (predictive PoS)"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="write design.json, tables (CSV) and oc.png here")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Decision rule of the next trial: its decision boundary, operating characteristics over
+    true rates, and probability of success (exact, by conjugate beta-mixture arithmetic)."""
+    from bayes_anlo.design import commands as dc
+
+    out = _checked_output(out, kind="directory")
+    try:
+        kwargs = {
+            "prior": dc.parse_prior(prior),
+            "n": n,
+            "criteria": [dc.parse_criterion(c) for c in criterion],
+            "rates": dc.parse_grid(rates, "--rates"),
+            "interim": dc.parse_interim(interim),
+        }
+        if control_prior is not None:
+            kwargs["control_prior"] = dc.parse_prior(control_prior, "--control-prior")
+            kwargs["n_control"] = n_control
+            if differences is not None:
+                kwargs["deltas"] = dc.parse_grid(differences, "--differences")
+            if control_rate is not None:
+                if not 0.0 < control_rate < 1.0:
+                    raise InputError("--control-rate must lie in (0, 1)", file="<command line>")
+                kwargs["control_rate"] = control_rate
+        elif n_control is not None or differences is not None or control_rate is not None:
+            raise InputError(
+                "--n-control, --differences and --control-rate need --control-prior",
+                file="<command line>",
+            )
+        if interim is not None and control_prior is not None:
+            raise InputError("--interim is for one-sample designs", file="<command line>")
+        result, tables = dc.run_design(**kwargs)
+        if out is not None:
+            _write_design(out, result, tables)
+    except InputError as exc:
+        _fail(exc)
+    typer.echo(
+        json.dumps(result, indent=2, allow_nan=False) if as_json else dc.format_design(result)
+    )
+    if out is not None and not as_json:
+        typer.echo(f"\nWritten: {out}")
+
+
+def _write_design(out: Path, result: dict, tables: dict) -> None:
+    from bayes_anlo.design.figures import oc_figure
+    from bayes_anlo.outputs import disk_errors, write_bytes_atomic, write_csv
+    from bayes_anlo.report.canvas import save
+
+    with disk_errors(out):
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+        write_bytes_atomic(text.encode("utf-8"), out / "design.json")
+        for name, frame in tables.items():
+            write_csv(frame, out / f"{name}.csv")
+        save(oc_figure(tables, title=f"Success if {result['rule']}"), out / "oc.png")
+
+
 def main() -> None:  # console script entry point
     import os
 
