@@ -1,0 +1,456 @@
+"""Draft an audit extraction from a paper's text: one row per printed statistic it recognises.
+
+``draft_extraction(text)`` reads the text paragraph by paragraph (and tables row by row) and
+writes rows in the extraction format (:mod:`bayes_anlo.audit.extraction`), each with its
+location (section or table and line) and the verbatim text it was read from:
+
+==============================================  ================  ==============================
+printed                                         check             filled
+==============================================  ================  ==============================
+``10 (33.3%)``, ``Thirteen patients (43.3%)``,  ``percent``       value, count; n when printed
+``(n = 15; 50.0%)``, ``(12, 27%)``, ``82%                           in the sentence ("of 30",
+(36/44)``, table cells ``25 (83.3)``,                              "n = 30", "30 patients") or
+``57 (4/7)``                                                       the table column / caption
+``13.3% (95% CI, 0.4–26.2%)``                   ``proportion_ci`` value, lower, upper (+ count, n)
+``11.5 months (95% CI, 7.5–15.5)``, ``28        ``estimate_ci``   value, lower, upper; method
+(8–62)``, ``(range, 12.5–24.1)``, table                            ``range`` for a range
+median and CI cells
+``P = 0.047``, ``p < 0.01``                     ``pvalue``        value (the groups are left empty)
+``I2 = 38%, P = 0.12``                          ``heterogeneity`` statistic, value
+``ratio of 1:1.15``                             ``ratio``         value
+``A total of 44 patients, including 13 with     ``sum``           value, components
+X and 31 with Y``; a table's categories whose
+percentages add to 100
+a percentage alone (``13.3%``)                  ``percent``       value only
+==============================================  ================  ==============================
+
+What the text does not say stays empty, and the extraction loader accepts the empty counts: the
+draft audits as it is, and a row without what its check needs comes out ``unverifiable`` (with
+back-solved candidates for percentages and intervals). Sections named Introduction, References,
+Acknowledgements and the like are skipped (their numbers are other papers' results). The draft is
+a start for a hand extraction, not a replacement: check the counts it attaches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bayes_anlo.audit.extraction import ALL_COLUMNS
+
+# --- numbers -------------------------------------------------------------------------------------
+_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen".split()
+    )
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70}
+_TENS |= {"eighty": 80, "ninety": 90}
+_WORD_NUMBER = (
+    r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four|"
+    r"five|six|seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+)
+NUM = r"\d+(?:\.\d+)?"
+DASH = r"\s*(?:[-–—]|to)\s*"
+REL = r"(?:<=|>=|≤|≥|<|>|=)"
+
+
+def word_count(text: str) -> int | None:
+    """``"Twenty-two"`` -> 22, ``"13"`` -> 13; ``None`` when it is not a whole number."""
+    t = text.strip().lower()
+    if t.isdigit():
+        return int(t)
+    if t in _WORDS:
+        return _WORDS[t]
+    parts = re.split(r"[- ]", t)
+    if parts[0] in _TENS and (len(parts) == 1 or (len(parts) == 2 and parts[1] in _WORDS)):
+        return _TENS[parts[0]] + (_WORDS[parts[1]] if len(parts) == 2 else 0)
+    return None
+
+
+# --- patterns in running text ----------------------------------------------------------------------
+_CI_LEAD = r"(?:(?:\d{2}\s?%\s*)?(?:CI|confidence interval)s?\s*[:,=]?\s*)"
+_RANGE_LEAD = r"(?:(?:range|IQR|interquartile range)\s*[:,=]?\s*)"
+_UNIT = r"(?:\s*(?:%|months?|mo|years?|weeks?|days?))?"
+INTERVAL = re.compile(
+    rf"(?P<value>{NUM})(?P<vpct>\s?%)?(?:\s*(?:months?|mo|years?|weeks?|days?))?"
+    rf"\s*(?:\(|,\s*|\[)\s*(?P<lead>{_CI_LEAD}|{_RANGE_LEAD})?"
+    rf"(?P<lower>{NUM})(?P<lpct>\s?%)?{DASH}(?P<upper>{NUM})(?P<upct>\s?%)?{_UNIT}\s*[);\]]"
+)
+#: "(3.0%, 95%CI: 1.1% - 5.6%)": the estimate inside the parentheses
+INNER_INTERVAL = re.compile(
+    rf"\(\s*(?P<value>{NUM})(?P<vpct>\s?%)\s*[,;]\s*(?P<lead>{_CI_LEAD})"
+    rf"(?P<lower>{NUM})(?P<lpct>\s?%)?{DASH}(?P<upper>{NUM})(?P<upct>\s?%)?\s*\)"
+)
+PERCENT_OF = re.compile(rf"(?P<value>{NUM})\s?%\s*\(\s*(?P<count>\d+)\s*/\s*(?P<n>\d+)\s*\)")
+COUNT_PERCENT = re.compile(
+    rf"(?<![\d.])(?P<count>\d+|{_WORD_NUMBER})(?:\s+[A-Za-z-]+){{0,2}}\s*"
+    rf"\(\s*(?P<value>{NUM})\s?%\s*\)",
+    re.IGNORECASE,
+)
+N_PERCENT = re.compile(
+    rf"\(\s*(?:n\s*=\s*)?(?P<count>\d+)(?:\s+[A-Za-z]+)?\s*[;,]\s*(?P<value>{NUM})\s?%\s*\)",
+    re.IGNORECASE,
+)
+BARE_PERCENT = re.compile(rf"(?<![\d.\-–])(?P<value>{NUM})\s?%")
+PVALUE = re.compile(
+    rf"(?<![A-Za-z])[Pp](?:\s*-?\s*value)?\s*(?P<rel>{REL})\s*(?P<value>0?\.\d+|[01](?:\.0+)?)"
+    rf"(?![\d.])"
+)
+I2 = re.compile(
+    rf"I\s?(?:2|²|\^2)\s*(?:\(%\))?\s*(?:=|:|of|was)?\s*(?P<stat>{NUM})\s?%"
+    rf"[^.;()]{{0,40}}?[Pp](?:\s*-?\s*value)?\s*(?P<rel>{REL})?\s*(?P<value>0?\.\d+|[01])(?![\d.])"
+)
+RATIO = re.compile(rf"ratio\s+(?:of\s+|was\s+|=\s*)?(?P<a>{NUM})\s*:\s*(?P<b>{NUM})")
+TOTAL_PARTS = re.compile(
+    rf"(?P<total>\d+|{_WORD_NUMBER})\s+(?:patients|participants|subjects|cases|studies|trials)"
+    rf"[^.;]{{0,30}}?(?:including|comprising|of whom|of which|consisting of)\s+"
+    rf"(?P<parts>(?:(?:\d+|{_WORD_NUMBER})\s+[^,;.]{{1,60}}?(?:,\s*|\s+and\s+|,\s+and\s+))+"
+    rf"(?:\d+|{_WORD_NUMBER})\s+[^,;.]{{1,60}})",
+    re.IGNORECASE,
+)
+PART = re.compile(rf"(?P<count>\d+|{_WORD_NUMBER})\s+(?P<label>[^,;.]+?)(?=,|\s+and\s+|$)", re.I)
+N_IN_TEXT = re.compile(
+    rf"(?:\bn\s*=\s*(?P<n1>\d+)(?!\s*[;,]\s*\d))|(?:\b(?:of|among|in|for)\s+(?:the|all|these)\s+"
+    rf"(?P<n2>\d+|{_WORD_NUMBER})\s+(?:\w+\s+)?(?:patients|participants|subjects|cases))",
+    re.IGNORECASE,
+)
+
+_SKIP_SECTIONS = re.compile(
+    r"^(introduction|background|references?|acknowledge?ments?|funding|author contributions|"
+    r"conflicts? of interest|data availability|ethics|supplementary|abbreviations|"
+    r"publisher'?s note|generative ai)",
+    re.IGNORECASE,
+)
+_HEADING = re.compile(r"^\s*#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+_NUMBERED_HEADING = re.compile(r"^\s*(?P<title>\d+(?:\.\d+)*\.?\s+[A-Z][^.]{2,60})\.?\s*$")
+_INLINE_NUMBERED = re.compile(r"^\s*(?P<title>\d+\.\d+(?:\.\d+)*\.\s+[A-Z][^.]{2,60})\.\s")
+_BOLD_LEAD = re.compile(r"^\s*\*\*(?P<title>[^*]{2,60}?)\.?\*\*")
+_TABLE_CAPTION = re.compile(
+    r"^\s*(?:\*\*)?(?P<title>table\s+(?:\d+|[IVX]+)|supplementary table\s+\d+)\b",
+    re.IGNORECASE,
+)
+_PLAIN_HEADING = re.compile(
+    r"^\s*(?P<title>abstract|introduction|background|methods?|materials and methods|patients and "
+    r"methods|results?|discussion|conclusions?|references?|acknowledge?ments?|funding|"
+    r"data availability statement|author contributions|conflicts? of interest)\s*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Draft:
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, location: str, check: str, printed: str, **cells) -> None:
+        row = {c: "" for c in ALL_COLUMNS}
+        row.update(
+            item_id=f"d{len(self.rows) + 1}",
+            location=location,
+            # a draft cannot know which printings are the same quantity: one per row
+            quantity=f"d{len(self.rows) + 1}: {' '.join(printed.split())[:80]}",
+            check=check,
+            printed=" ".join(printed.split())[:300],
+        )
+        row.update({k: "" if v is None else str(v) for k, v in cells.items()})
+        self.rows.append(row)
+
+
+def _n_in(text: str) -> int | None:
+    """A denominator printed in a sentence or heading ("n = 30", "of the 30 patients")."""
+    found = set()
+    for m in N_IN_TEXT.finditer(text):
+        value = word_count(m.group("n1") or m.group("n2"))
+        if value:
+            found.add(value)
+    return found.pop() if len(found) == 1 else None
+
+
+def _sentences(paragraph: str) -> list[tuple[int, str]]:
+    """Sentences of a paragraph with their start offsets (split at '. ' before a capital)."""
+    out, start = [], 0
+    for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z(])", paragraph):
+        out.append((start, paragraph[start : m.start()]))
+        start = m.end()
+    out.append((start, paragraph[start:]))
+    return [(s, t) for s, t in out if t.strip()]
+
+
+def _draft_sentence(sentence: str, location: str, context_n: int | None, draft: _Draft) -> None:
+    taken: list[tuple[int, int]] = []
+
+    def free(m) -> bool:
+        return all(m.end() <= a or m.start() >= b for a, b in taken)
+
+    def take(m) -> None:
+        taken.append((m.start(), m.end()))
+
+    n = _n_in(sentence) or context_n
+    for m in I2.finditer(sentence):
+        rel = m.group("rel") or ""
+        value = (rel if rel not in ("", "=") else "") + m.group("value")
+        draft.add(location, "heterogeneity", m.group(0), value=value, statistic=m.group("stat"))
+        take(m)
+    for m in INNER_INTERVAL.finditer(sentence):
+        draft.add(
+            location,
+            "proportion_ci",
+            m.group(0),
+            value=m.group("value"),
+            lower=m.group("lower"),
+            upper=m.group("upper"),
+        )
+        take(m)
+    for m in INTERVAL.finditer(sentence):
+        if not free(m) or _is_not_interval(sentence, m):
+            continue
+        lead = (m.group("lead") or "").lower()
+        is_pct = bool(m.group("vpct") or m.group("lpct") or m.group("upct"))
+        method = "range" if lead.startswith(("range", "iqr", "interquartile")) else ""
+        if not lead and not is_pct:
+            method = "range" if re.search(r"range|median\s*\(", sentence[: m.start()], re.I) else ""
+            if not method and not re.search(r"\bCI\b|confidence", sentence, re.I):
+                continue  # "3 (8-62)" without a label: not known to be an interval
+        check = "proportion_ci" if is_pct and not method else "estimate_ci"
+        cells = {"value": m.group("value"), "lower": m.group("lower"), "upper": m.group("upper")}
+        if check == "estimate_ci":
+            cells["method"] = method
+        draft.add(location, check, m.group(0), **cells)
+        take(m)
+    for m in PERCENT_OF.finditer(sentence):
+        if free(m):
+            draft.add(
+                location, "percent", m.group(0), value=m.group("value"), count=m.group("count"),
+                n=m.group("n"),
+            )  # fmt: skip
+            take(m)
+    for pattern in (N_PERCENT, COUNT_PERCENT):
+        for m in pattern.finditer(sentence):
+            count = word_count(m.group("count"))
+            if not free(m) or count is None:
+                continue
+            value_start = m.start("value")
+            if re.search(r"\d\s*$", sentence[max(0, m.start() - 2) : m.start()]):
+                continue
+            shown_n = n if n is not None and count <= n else None
+            draft.add(
+                location, "percent", m.group(0), value=m.group("value"), count=count, n=shown_n
+            )
+            taken.append((m.start("count"), value_start + len(m.group("value")) + 1))
+    for m in PVALUE.finditer(sentence):
+        if free(m):
+            rel = m.group("rel")
+            value = ("" if rel == "=" else rel) + m.group("value")
+            draft.add(location, "pvalue", m.group(0), value=value)
+            take(m)
+    for m in RATIO.finditer(sentence):
+        if free(m):
+            a, b = float(m.group("a")), float(m.group("b"))
+            shown = m.group("b") if a == 1 else m.group("a") if b == 1 else ""
+            if shown:
+                draft.add(location, "ratio", m.group(0), value=shown)
+            take(m)
+    for m in TOTAL_PARTS.finditer(sentence):
+        total = word_count(m.group("total"))
+        parts = []
+        for p in PART.finditer(m.group("parts")):
+            count = word_count(p.group("count"))
+            if count is not None:
+                parts.append(f"{_label(p.group('label'))}={count}")
+        if total is not None and len(parts) >= 2:
+            draft.add(location, "sum", m.group(0), value=total, components=";".join(parts))
+    for m in BARE_PERCENT.finditer(sentence):
+        if free(m) and not _is_threshold(sentence, m):
+            draft.add(location, "percent", m.group(0), value=m.group("value"))
+            take(m)
+
+
+def _label(text: str) -> str:
+    return re.sub(r"[=;]", " ", " ".join(text.split()))[:60] or "part"
+
+
+def _is_not_interval(sentence: str, m) -> bool:
+    """Dates, versions, grades and reference lists look like intervals and are not."""
+    lower, upper = float(m.group("lower")), float(m.group("upper"))
+    if lower > upper:
+        return True
+    value = float(m.group("value"))
+    if 1900 <= lower <= 2100 and 1900 <= upper <= 2100:
+        return True
+    before = sentence[max(0, m.start() - 12) : m.start()].lower()
+    return bool(re.search(r"grade|version|stage|figure|table|ref", before)) and not (
+        lower <= value <= upper
+    )
+
+
+def _is_threshold(sentence: str, m) -> bool:
+    """'more than 20%', '< 10%', '95% CI', '5% significance': not a printed estimate."""
+    before = sentence[max(0, m.start() - 16) : m.start()].lower()
+    after = sentence[m.end() : m.end() + 12].lower()
+    if re.search(r"(?:than|over|under|exceed\w*|below|above|[<>≤≥]|least|most|to)\s*$", before):
+        return True
+    if re.match(r"\s*(?:ci\b|confidence|significan|level|of the (?:dose|drug))", after):
+        return True
+    return bool(re.search(r"[-–]\s*$", before))
+
+
+# --- tables --------------------------------------------------------------------------------------
+CELL_PERCENT_OF = re.compile(rf"(?P<value>{NUM})\s?%?\s*\(\s*(?P<count>\d+)\s*/\s*(?P<n>\d+)\s*\)")
+CELL_COUNT_PERCENT = re.compile(rf"^\s*(?P<count>\d+)\s*\(\s*(?P<value>{NUM})\s?%?\s*\)\s*$")
+CELL_RANGE = re.compile(
+    rf"^\s*(?P<value>{NUM})\s*\(\s*(?P<lower>{NUM}){DASH}(?P<upper>{NUM})\s*\)$"
+)
+CELL_BOUNDS = re.compile(rf"^\s*(?P<lower>{NUM})\s*[-–—]\s*(?P<upper>{NUM})\s*$")
+CELL_NUMBER = re.compile(rf"^\s*(?P<value>{NUM})\s*$")
+COLUMN_N = re.compile(r"\(?\s*\bn\s*=\s*(?P<n>\d+)\s*\)?", re.IGNORECASE)
+CAPTION_N = re.compile(
+    r"\b(?:of|in|for)\s+(?:the\s+)?(?P<n>\d+)\s+(?:\w+\s+)?(?:patients|participants|subjects)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class _Table:
+    title: str
+    caption_n: int | None
+    header: list[str] | None = None
+    column_n: dict[int, int] = field(default_factory=dict)
+    group: str = ""
+    group_parts: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
+
+
+def _flush_group(table: _Table, draft: _Draft) -> None:
+    """A table category whose parts' percentages add to 100: its counts must add to the column n."""
+    for col, parts in table.group_parts.items():
+        n = table.column_n.get(col, table.caption_n)
+        if n is None or len(parts) < 2:
+            continue
+        pct_total = sum(float(p) for _, _, p in parts)
+        if abs(pct_total - 100) > 0.6 * len(parts):
+            continue  # not a partition (several sites per patient...)
+        where = f"{table.title}: {table.group}".strip(": ")
+        components = ";".join(f"{_label(label)}={count}" for label, count, _ in parts)
+        draft.add(
+            f"{where}, column {col}",
+            "sum",
+            f"{table.group} ({' + '.join(str(c) for _, c, _ in parts)} = {n})",
+            value=n,
+            components=components,
+        )
+    table.group_parts = {}
+
+
+def _draft_table_row(cells: list[str], table: _Table, line_no: int, draft: _Draft) -> None:
+    label = cells[0].strip()
+    body = cells[1:]
+    if table.header is None:
+        table.header = cells
+        for i, cell in enumerate(body, start=1):
+            m = COLUMN_N.search(cell)
+            if m:
+                table.column_n[i] = int(m.group("n"))
+        return
+    if not any(re.search(r"\d", c) for c in body):
+        _flush_group(table, draft)
+        table.group = label
+        return
+    where = f"{table.title}: {', '.join(x for x in (table.group, label) if x)} (line {line_no})"
+    for i, cell in enumerate(body, start=1):
+        loc = f"{where}, column {i}"
+        if CELL_PERCENT_OF.search(cell):
+            for m in CELL_PERCENT_OF.finditer(cell):
+                draft.add(
+                    loc, "percent", m.group(0), value=m.group("value"), count=m.group("count"),
+                    n=m.group("n"),
+                )  # fmt: skip
+            continue
+        m = CELL_COUNT_PERCENT.match(cell)
+        if m:
+            n = table.column_n.get(i, table.caption_n)
+            draft.add(loc, "percent", cell, value=m.group("value"), count=m.group("count"), n=n)
+            table.group_parts.setdefault(i, []).append(
+                (label, int(m.group("count")), m.group("value"))
+            )
+            continue
+        m = CELL_RANGE.match(cell)
+        if m:
+            method = "range" if re.search(r"range", " ".join(cells + [table.group]), re.I) else ""
+            draft.add(loc, "estimate_ci", cell, method=method, **m.groupdict())
+            continue
+        m = CELL_BOUNDS.match(cell)
+        if m and i >= 2 and CELL_NUMBER.match(body[i - 2]):
+            value = CELL_NUMBER.match(body[i - 2]).group("value")
+            lo, hi = float(m.group("lower")), float(m.group("upper"))
+            if lo <= float(value) <= hi:
+                draft.add(
+                    loc, "estimate_ci", f"{body[i - 2]} ({cell})", value=value, **m.groupdict()
+                )
+    text = " ".join(cells)
+    for m in I2.finditer(text):
+        draft.add(
+            where, "heterogeneity", m.group(0), value=m.group("value"), statistic=m.group("stat")
+        )
+
+
+# --- the whole text -------------------------------------------------------------------------------
+def draft_extraction(text: str) -> pd.DataFrame:
+    """Draft an audit extraction from a paper's (cleaned) text; see the module docstring.
+
+    Returns a DataFrame with the extraction columns (:data:`~bayes_anlo.audit.extraction.ALL_COLUMNS`),
+    cells as strings, one row per recognised printed statistic, in reading order.
+    """
+    draft = _Draft()
+    section, skipping = "Text", False
+    table: _Table | None = None
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        caption = _TABLE_CAPTION.match(stripped)
+        if caption and "\t" not in line:
+            if table is not None:
+                _flush_group(table, draft)
+            m = CAPTION_N.search(stripped)
+            title = " ".join(caption.group("title").split()).title()
+            table = _Table(title, int(m.group("n")) if m else None)
+            continue
+        if table is not None and "\t" in line:
+            if not skipping:
+                _draft_table_row(line.split("\t"), table, line_no, draft)
+            continue
+        if table is not None and table.header is not None:
+            _flush_group(table, draft)
+            table = None
+        heading = (
+            _HEADING.match(stripped)
+            or _PLAIN_HEADING.match(stripped)
+            or _NUMBERED_HEADING.match(stripped)
+        )
+        if heading:
+            section = " ".join(heading.group("title").strip("*# ").split())
+            skipping = bool(_SKIP_SECTIONS.match(re.sub(r"^[\d.\s]+", "", section)))
+            continue
+        lead = _BOLD_LEAD.match(stripped) or _INLINE_NUMBERED.match(stripped)
+        if lead:
+            section = " ".join(lead.group("title").strip("*# ").split())
+            skipping = bool(_SKIP_SECTIONS.match(re.sub(r"^[\d.\s]+", "", section))) and not (
+                section.lower().startswith("background") and "abstract" not in section.lower()
+            )
+            if section.lower().startswith("background"):
+                skipping = False  # a structured abstract's Background paragraph
+        if skipping:
+            continue
+        context_n = _n_in(section)
+        for _, sentence in _sentences(stripped):
+            _draft_sentence(sentence, f"{section} (line {line_no})", context_n, draft)
+    if table is not None:
+        _flush_group(table, draft)
+    return pd.DataFrame(draft.rows, columns=ALL_COLUMNS)
+
+
+__all__ = ["draft_extraction", "word_count"]
