@@ -322,6 +322,11 @@ class _Table:
     column_n: dict[int, int] = field(default_factory=dict)
     group: str = ""
     group_parts: dict[int, list[tuple[str, int, str]]] = field(default_factory=dict)
+    #: counts per column since the header or the last "Total" row: (row label, count), keyed by
+    #: (column, part); part 0 is a cell's count, part 1 its denominator ("57 (4/7)")
+    column_counts: dict[tuple[int, int], list[tuple[str, int]]] = field(default_factory=dict)
+    total_column: int | None = None
+    heterogeneity: bool = False
 
 
 def _flush_group(table: _Table, draft: _Draft) -> None:
@@ -345,21 +350,87 @@ def _flush_group(table: _Table, draft: _Draft) -> None:
     table.group_parts = {}
 
 
+_TOTAL = re.compile(r"^\s*(?:total|all grades|any grade|overall)\s*$", re.IGNORECASE)
+_P_CELL = re.compile(r"^\s*(?:[<>≤≥]\s*)?(?:0?\.\d+|[01])\s*$")
+
+
+def _cell_counts(cell: str) -> tuple[int, ...] | None:
+    """The count (and denominator) a table cell prints: ``"4 (13.3)"`` -> (4,), ``"57 (4/7)"`` ->
+    (4, 7), ``"0"`` -> (0,); ``None`` for anything else (several statistics, decimals, text)."""
+    m = CELL_PERCENT_OF.fullmatch(cell.strip())
+    if m:
+        return int(m.group("count")), int(m.group("n"))
+    m = CELL_COUNT_PERCENT.match(cell)
+    if m:
+        return (int(m.group("count")),)
+    if re.fullmatch(r"\s*\d+\s*", cell):
+        return (int(cell),)
+    return None
+
+
+def _column_name(table: _Table, i: int) -> str:
+    header = table.header or []
+    return _label(header[i]) if i < len(header) and header[i].strip() else f"column {i}"
+
+
+def _draft_totals(cells, table: _Table, where: str, draft: _Draft) -> None:
+    """A row's "Total" column against its other count columns, and a "Total" row against the
+    rows above it, column by column."""
+    label = cells[0].strip()
+    counts = {i: _cell_counts(c) for i, c in enumerate(cells[1:], start=1)}
+    t = table.total_column
+    if t is not None and counts.get(t) is not None:
+        others = [(i, c) for i, c in counts.items() if i != t and c is not None]
+        for part in range(len(counts[t])):
+            parts = [(i, c[part]) for i, c in others if len(c) > part]
+            if len(parts) >= 2:
+                shown = " + ".join(str(c) for _, c in parts)
+                draft.add(
+                    f"{where}, row total",
+                    "sum",
+                    f"{label}: {shown} = {counts[t][part]}",
+                    value=counts[t][part],
+                    components=";".join(f"{_column_name(table, i)}={c}" for i, c in parts),
+                )
+    if _TOTAL.match(label):
+        for i, c in counts.items():
+            for part in range(len(c or ())):
+                parts = table.column_counts.get((i, part), [])
+                if len(parts) >= 2:
+                    draft.add(
+                        f"{where}, column {i} total",
+                        "sum",
+                        f"{label}: {' + '.join(str(x) for _, x in parts)} = {c[part]}",
+                        value=c[part],
+                        components=";".join(f"{_label(lab) or 'row'}={x}" for lab, x in parts),
+                    )
+        table.column_counts = {}
+        return
+    for i, c in counts.items():
+        for part, x in enumerate(c or ()):
+            table.column_counts.setdefault((i, part), []).append((label, x))
+
+
 def _draft_table_row(cells: list[str], table: _Table, line_no: int, draft: _Draft) -> None:
     label = cells[0].strip()
     body = cells[1:]
+    if re.search(r"[Il]\s?(?:2|²)\s*\(%\)|heterogen", " ".join(cells), re.IGNORECASE):
+        table.heterogeneity = True
     if table.header is None:
         table.header = cells
         for i, cell in enumerate(body, start=1):
             m = COLUMN_N.search(cell)
             if m:
                 table.column_n[i] = int(m.group("n"))
+            if _TOTAL.match(cell):
+                table.total_column = i
         return
     if not any(re.search(r"\d", c) for c in body):
         _flush_group(table, draft)
         table.group = label
         return
     where = f"{table.title}: {', '.join(x for x in (table.group, label) if x)} (line {line_no})"
+    _draft_totals(cells, table, where, draft)
     for i, cell in enumerate(body, start=1):
         loc = f"{where}, column {i}"
         if CELL_PERCENT_OF.search(cell):
@@ -390,6 +461,21 @@ def _draft_table_row(cells: list[str], table: _Table, line_no: int, draft: _Draf
                 draft.add(
                     loc, "estimate_ci", f"{body[i - 2]} ({cell})", value=value, **m.groupdict()
                 )
+                rest = body[i : i + 2]
+                if (
+                    table.heterogeneity
+                    and len(rest) == 2
+                    and CELL_NUMBER.match(rest[0])
+                    and float(rest[0]) < 100
+                    and _P_CELL.match(rest[1])
+                ):
+                    draft.add(
+                        loc,
+                        "heterogeneity",
+                        f"I2 {rest[0].strip()}%, P {rest[1].strip()}",
+                        value=re.sub(r"\s+", "", rest[1]),
+                        statistic=rest[0].strip(),
+                    )
     text = " ".join(cells)
     for m in I2.finditer(text):
         draft.add(
