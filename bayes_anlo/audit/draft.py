@@ -357,9 +357,10 @@ _P_CELL = re.compile(r"^\s*(?:[<>≤≥]\s*)?(?:0?\.\d+|[01])\s*$")
 def _cell_counts(cell: str) -> tuple[int, ...] | None:
     """The count (and denominator) a table cell prints: ``"4 (13.3)"`` -> (4,), ``"57 (4/7)"`` ->
     (4, 7), ``"0"`` -> (0,); ``None`` for anything else (several statistics, decimals, text)."""
-    m = CELL_PERCENT_OF.fullmatch(cell.strip())
-    if m:
-        return int(m.group("count")), int(m.group("n"))
+    stats = [x.strip() for x in cell.split(",")]
+    several = [CELL_PERCENT_OF.fullmatch(x) for x in stats]
+    if all(several):
+        return tuple(int(m.group(g)) for m in several for g in ("count", "n"))
     m = CELL_COUNT_PERCENT.match(cell)
     if m:
         return (int(m.group("count")),)
@@ -426,6 +427,12 @@ def _draft_table_row(cells: list[str], table: _Table, line_no: int, draft: _Draf
                 table.total_column = i
         return
     if not any(re.search(r"\d", c) for c in body):
+        for i, cell in enumerate(body, start=1):
+            if _TOTAL.match(cell):
+                table.total_column = i  # a header on a second line
+        if any(_TOTAL.match(c) for c in body):
+            table.header = cells
+            return
         _flush_group(table, draft)
         table.group = label
         return
