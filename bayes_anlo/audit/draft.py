@@ -38,7 +38,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bayes_anlo.audit.extraction import ALL_COLUMNS
+from bayes_anlo.audit.extraction import (
+    ALL_COLUMNS,
+    COUNT_COLUMNS,
+    MAX_ITEMS,
+    load_extraction,
+)
+from bayes_anlo.errors import InputError
 
 # --- numbers -------------------------------------------------------------------------------------
 _WORDS = {
@@ -79,7 +85,7 @@ _RANGE_LEAD = r"(?:(?:range|IQR|interquartile range)\s*[:,=]?\s*)"
 _UNIT = r"(?:\s*(?:%|months?|mo|years?|weeks?|days?))?"
 INTERVAL = re.compile(
     rf"(?P<value>{NUM})(?P<vpct>\s?%)?(?:\s*(?:months?|mo|years?|weeks?|days?))?"
-    rf"\s*(?:\(|,\s*|\[)\s*(?P<lead>{_CI_LEAD}|{_RANGE_LEAD})?"
+    rf"\s*(?:\(|[,;]\s*|\[)\s*(?P<lead>{_CI_LEAD}|{_RANGE_LEAD})?"
     rf"(?P<lower>{NUM})(?P<lpct>\s?%)?{DASH}(?P<upper>{NUM})(?P<upct>\s?%)?{_UNIT}\s*[);\]]"
 )
 #: "(3.0%, 95%CI: 1.1% - 5.6%)": the estimate inside the parentheses
@@ -87,9 +93,18 @@ INNER_INTERVAL = re.compile(
     rf"\(\s*(?P<value>{NUM})(?P<vpct>\s?%)\s*[,;]\s*(?P<lead>{_CI_LEAD})"
     rf"(?P<lower>{NUM})(?P<lpct>\s?%)?{DASH}(?P<upper>{NUM})(?P<upct>\s?%)?\s*\)"
 )
+K_OF_N = re.compile(
+    rf"(?<![\d.])(?P<count>\d+|{_WORD_NUMBER})\s*(?:of|out of|/)\s*(?:the\s+)?(?P<n>\d+)(?![\d.])",
+    re.IGNORECASE,
+)
+K_OF_N_PERCENT = re.compile(
+    rf"(?<![\d.])(?P<count>\d+|{_WORD_NUMBER})\s+(?:of|out of)\s+(?:the\s+)?(?P<n>\d+)"
+    rf"(?:\s+[A-Za-z-]+){{0,2}}\s*\(\s*(?P<value>{NUM})\s?%\s*\)",
+    re.IGNORECASE,
+)
 PERCENT_OF = re.compile(rf"(?P<value>{NUM})\s?%\s*\(\s*(?P<count>\d+)\s*/\s*(?P<n>\d+)\s*\)")
 COUNT_PERCENT = re.compile(
-    rf"(?<![\d.])(?P<count>\d+|{_WORD_NUMBER})(?:\s+[A-Za-z-]+){{0,2}}\s*"
+    rf"(?<![\d.])(?P<count>\d+|{_WORD_NUMBER})(?:\s+[A-Za-z-]+){{0,5}}\s*"
     rf"\(\s*(?P<value>{NUM})\s?%\s*\)",
     re.IGNORECASE,
 )
@@ -106,7 +121,7 @@ I2 = re.compile(
     rf"I\s?(?:2|²|\^2)\s*(?:\(%\))?\s*(?:=|:|of|was)?\s*(?P<stat>{NUM})\s?%"
     rf"[^.;()]{{0,40}}?[Pp](?:\s*-?\s*value)?\s*(?P<rel>{REL})?\s*(?P<value>0?\.\d+|[01])(?![\d.])"
 )
-RATIO = re.compile(rf"ratio\s+(?:of\s+|was\s+|=\s*)?(?P<a>{NUM})\s*:\s*(?P<b>{NUM})")
+RATIO = re.compile(rf"ratio\s+(?:of\s+|was\s+|=\s*)?(?P<a>{NUM})\s*:\s*(?P<b>{NUM})(?![\d.eE])")
 TOTAL_PARTS = re.compile(
     rf"(?P<total>\d+|{_WORD_NUMBER})\s+(?:patients|participants|subjects|cases|studies|trials)"
     rf"[^.;]{{0,30}}?(?:including|comprising|of whom|of which|consisting of)\s+"
@@ -116,7 +131,7 @@ TOTAL_PARTS = re.compile(
 )
 PART = re.compile(rf"(?P<count>\d+|{_WORD_NUMBER})\s+(?P<label>[^,;.]+?)(?=,|\s+and\s+|$)", re.I)
 N_IN_TEXT = re.compile(
-    rf"(?:\bn\s*=\s*(?P<n1>\d+)(?!\s*[;,]\s*\d))|(?:\b(?:of|among|in|for)\s+(?:the|all|these)\s+"
+    rf"(?:\bn\s*=\s*(?P<n1>\d+)(?!\s*[;,]\s*\d))|(?:\b(?:(?:of|among)\s+(?:the\s+|all\s+|these\s+)?|(?:in|for)\s+(?:the|all|these)\s+)"
     rf"(?P<n2>\d+|{_WORD_NUMBER})\s+(?:\w+\s+)?(?:patients|participants|subjects|cases))",
     re.IGNORECASE,
 )
@@ -191,6 +206,9 @@ def _draft_sentence(sentence: str, location: str, context_n: int | None, draft: 
         taken.append((m.start(), m.end()))
 
     n = _n_in(sentence) or context_n
+    pairs = [(word_count(m.group("count")), int(m.group("n"))) for m in K_OF_N.finditer(sentence)]
+    pairs = [(k, m) for k, m in pairs if k is not None and k <= m]
+    only_pair = pairs[0] if len(set(pairs)) == 1 else (None, None)
     for m in I2.finditer(sentence):
         rel = m.group("rel") or ""
         value = (rel if rel not in ("", "=") else "") + m.group("value")
@@ -204,6 +222,8 @@ def _draft_sentence(sentence: str, location: str, context_n: int | None, draft: 
             value=m.group("value"),
             lower=m.group("lower"),
             upper=m.group("upper"),
+            count=only_pair[0],
+            n=only_pair[1],
         )
         take(m)
     for m in INTERVAL.finditer(sentence):
@@ -220,12 +240,22 @@ def _draft_sentence(sentence: str, location: str, context_n: int | None, draft: 
         cells = {"value": m.group("value"), "lower": m.group("lower"), "upper": m.group("upper")}
         if check == "estimate_ci":
             cells["method"] = method
+        else:  # "10 of 27 patients responded: 37.0% (95% CI ...)": the one pair in the sentence
+            cells["count"], cells["n"] = only_pair
         draft.add(location, check, m.group(0), **cells)
         take(m)
     for m in PERCENT_OF.finditer(sentence):
         if free(m):
             draft.add(
                 location, "percent", m.group(0), value=m.group("value"), count=m.group("count"),
+                n=m.group("n"),
+            )  # fmt: skip
+            take(m)
+    for m in K_OF_N_PERCENT.finditer(sentence):
+        count = word_count(m.group("count"))
+        if free(m) and count is not None and count <= int(m.group("n")):
+            draft.add(
+                location, "percent", m.group(0), value=m.group("value"), count=count,
                 n=m.group("n"),
             )  # fmt: skip
             take(m)
@@ -543,7 +573,31 @@ def draft_extraction(text: str) -> pd.DataFrame:
             _draft_sentence(sentence, f"{section} (line {line_no})", context_n, draft)
     if table is not None:
         _flush_group(table, draft)
-    return pd.DataFrame(draft.rows, columns=ALL_COLUMNS)
+    return loadable(pd.DataFrame(draft.rows[:MAX_ITEMS], columns=ALL_COLUMNS))
+
+
+def loadable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The draft with what the extraction loader would refuse taken out, so that it audits as it
+    is: a count or denominator it refuses (too large, above its n) is emptied, a row with a printed
+    number it refuses (a percentage above 100, a number too large or too precise) is dropped."""
+    for _ in range(5):
+        try:
+            load_extraction(frame, label="<draft>")
+            return frame
+        except InputError as exc:
+            drop = set()
+            for problem in exc.problems:
+                if not isinstance(problem.row, int):
+                    return frame.iloc[0:0]  # a whole-file problem: nothing safe to keep
+                index = problem.row - 2
+                if problem.column == "count" and "exceeds" in problem.message:
+                    frame.loc[index, "n"] = ""
+                elif problem.column in COUNT_COLUMNS:
+                    frame.loc[index, problem.column] = ""
+                else:
+                    drop.add(index)
+            frame = frame.drop(index=sorted(drop)).reset_index(drop=True)
+    return frame.iloc[0:0]
 
 
 __all__ = ["draft_extraction", "word_count"]

@@ -2,7 +2,7 @@
 
 Text is decoded as UTF-8 (with or without a byte-order mark), else UTF-16 when it starts with a
 UTF-16 mark, else Windows-1252 (which maps every byte, so a mis-encoded file still reads). Inline
-markup some extractions carry (``<sup>2</sup>``, ``<i>n</i>``) is dropped and control characters
+markup some extractions carry (``<sup>2</sup>``, ``<i>n</i>``, TeX ``$n = 4$``) is dropped and control characters
 other than tab and newline are removed: the text is only read, never rendered or executed.
 A PDF is read with ``pypdf``; a PDF without a text layer (a scan) is an input error.
 """
@@ -19,6 +19,8 @@ from bayes_anlo.errors import InputError, Problem
 MAX_BYTES = 50_000_000
 
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,9}(?:\s[^<>]{0,200})?/?>")
+#: "$n = 4$" (inline TeX some text extractions leave): keep the content
+_INLINE_MATH = re.compile(r"\$\s*([^$\n]{1,60}?)\s*\$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
@@ -41,6 +43,7 @@ def clean_text(text: str) -> str:
     removed, CR line ends made LF, non-breaking and thin spaces made spaces."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _TAG.sub("", text)
+    text = _INLINE_MATH.sub(lambda m: m.group(1), text)
     text = _CONTROL.sub("", text)
     return re.sub(r"[\u00a0\u2002-\u200a\u202f]", " ", text)
 
