@@ -301,7 +301,8 @@ def _draft_sentence(sentence: str, location: str, context_n: int | None, draft: 
 
 
 def _label(text: str) -> str:
-    return re.sub(r"[=;]", " ", " ".join(text.split()))[:60] or "part"
+    text = re.sub(r"^(?:with|had|in|were|was|for|of)\s+", "", " ".join(text.split()), flags=re.I)
+    return re.sub(r"[=;]", " ", text)[:60] or "part"
 
 
 def _is_not_interval(sentence: str, m) -> bool:
@@ -521,6 +522,38 @@ def _draft_table_row(cells: list[str], table: _Table, line_no: int, draft: _Draf
 
 
 # --- the whole text -------------------------------------------------------------------------------
+def _is_own_line(line: str) -> bool:
+    """Table rows, captions and headings stand alone; other lines are joined into paragraphs."""
+    stripped = line.strip()
+    return bool(
+        "\t" in line
+        or _TABLE_CAPTION.match(stripped)
+        or _HEADING.match(stripped)
+        or _PLAIN_HEADING.match(stripped)
+        or _NUMBERED_HEADING.match(stripped)
+    )
+
+
+def _blocks(text: str):
+    """(first line number, text) of each table row, caption, heading and paragraph; the lines of
+    a paragraph (wrapped text, a PDF's lines) are joined, a hyphen at a line end kept."""
+    para: list[str] = []
+    start = 0
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if not line.strip() or _is_own_line(line):
+            if para:
+                yield start, " ".join(para)
+                para = []
+            if line.strip():
+                yield line_no, line
+            continue
+        if not para:
+            start = line_no
+        para.append(line.strip())
+    if para:
+        yield start, " ".join(para)
+
+
 def draft_extraction(text: str) -> pd.DataFrame:
     """Draft an audit extraction from a paper's (cleaned) text; see the module docstring.
 
@@ -530,10 +563,8 @@ def draft_extraction(text: str) -> pd.DataFrame:
     draft = _Draft()
     section, skipping = "Text", False
     table: _Table | None = None
-    for line_no, line in enumerate(text.split("\n"), start=1):
+    for line_no, line in _blocks(text):
         stripped = line.strip()
-        if not stripped:
-            continue
         caption = _TABLE_CAPTION.match(stripped)
         if caption and "\t" not in line:
             if table is not None:
