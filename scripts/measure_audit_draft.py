@@ -42,7 +42,7 @@ def main(argv: list[str]) -> None:
     args = [a for a in argv if not a.startswith("--")]
     seed_dir = Path(args[0]) if args else Path("/work/shared/seeds")
     results = measure(seed_dir)
-    hand = matched = drafted = not_real = 0
+    hand = matched = drafted = not_real = cross = cross_matched = 0
     for name, q in results.items():
         print(f"{name}: {q.summary()}")
         print(q.by_kind.to_string(float_format=lambda x: f"{x:.1%}"))
@@ -50,10 +50,13 @@ def main(argv: list[str]) -> None:
             print(q.missed[["location", "check", "printed", "value", "lower", "upper"]].to_string())
             print(q.unmatched_draft[["location", "check", "printed", "value"]].to_string())
         hand, matched = hand + q.hand_rows, matched + q.matched
+        own_rows = q.hand_rows - q.cross_references
+        cross, cross_matched = cross + own_rows, cross_matched + round(q.recall_own * own_rows)
         drafted, not_real = drafted + q.draft_rows, not_real + q.not_real
     print(
-        f"all three: recall {matched}/{hand} = {matched / hand:.1%}; drafted rows not in the "
-        f"hand extractions {not_real}/{drafted} = {not_real / drafted:.1%}"
+        f"all three: recall {matched}/{hand} = {matched / hand:.1%} (without cross-references "
+        f"{cross_matched}/{cross} = {cross_matched / cross:.1%}); drafted rows not in the hand "
+        f"extractions {not_real}/{drafted} = {not_real / drafted:.1%}"
     )
 
 

@@ -104,7 +104,7 @@ K_OF_N_PERCENT = re.compile(
 )
 PERCENT_OF = re.compile(rf"(?P<value>{NUM})\s?%\s*\(\s*(?P<count>\d+)\s*/\s*(?P<n>\d+)\s*\)")
 COUNT_PERCENT = re.compile(
-    rf"(?<![\d.])(?P<count>\d+|{_WORD_NUMBER})(?:\s+[A-Za-z-]+){{0,5}}\s*"
+    rf"(?<![\d.])(?P<count>\d+|{_WORD_NUMBER})(?:\s+(?!(?:{_WORD_NUMBER}|and|or)\b)[A-Za-z-]+){{0,5}}\s*"
     rf"\(\s*(?P<value>{NUM})\s?%\s*\)",
     re.IGNORECASE,
 )
@@ -131,7 +131,7 @@ TOTAL_PARTS = re.compile(
 )
 PART = re.compile(rf"(?P<count>\d+|{_WORD_NUMBER})\s+(?P<label>[^,;.]+?)(?=,|\s+and\s+|$)", re.I)
 N_IN_TEXT = re.compile(
-    rf"(?:\bn\s*=\s*(?P<n1>\d+)(?!\s*[;,]\s*\d))|(?:\b(?:(?:of|among)\s+(?:the\s+|all\s+|these\s+)?|(?:in|for)\s+(?:the|all|these)\s+)"
+    rf"(?:\bn\s*=\s*(?P<n1>\d+)(?!\s*[;,]\s*\d))|(?:\b(?:(?<!total\s)(?:of|among)\s+(?:the\s+|all\s+|these\s+)?|(?:in|for)\s+(?:the|all|these)\s+)"
     rf"(?P<n2>\d+|{_WORD_NUMBER})\s+(?:\w+\s+)?(?:patients|participants|subjects|cases))",
     re.IGNORECASE,
 )
