@@ -163,6 +163,8 @@ class _Draft:
     rows: list[dict] = field(default_factory=list)
 
     def add(self, location: str, check: str, printed: str, **cells) -> None:
+        if len(self.rows) >= MAX_ITEMS:
+            return  # an extraction holds at most MAX_ITEMS rows
         row = {c: "" for c in ALL_COLUMNS}
         row.update(
             item_id=f"d{len(self.rows) + 1}",
@@ -197,13 +199,16 @@ def _sentences(paragraph: str) -> list[tuple[int, str]]:
 
 
 def _draft_sentence(sentence: str, location: str, context_n: int | None, draft: _Draft) -> None:
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(sentence) + 1)  # characters already read as part of a statistic
 
     def free(m) -> bool:
-        return all(m.end() <= a or m.start() >= b for a, b in taken)
+        return not any(taken[m.start() : m.end()])
 
     def take(m) -> None:
-        taken.append((m.start(), m.end()))
+        mark(m.start(), m.end())
+
+    def mark(start: int, end: int) -> None:
+        taken[start:end] = b"\x01" * (end - start)
 
     n = _n_in(sentence) or context_n
     pairs = [(word_count(m.group("count")), int(m.group("n"))) for m in K_OF_N.finditer(sentence)]
@@ -271,7 +276,7 @@ def _draft_sentence(sentence: str, location: str, context_n: int | None, draft: 
             draft.add(
                 location, "percent", m.group(0), value=m.group("value"), count=count, n=shown_n
             )
-            taken.append((m.start("count"), value_start + len(m.group("value")) + 1))
+            mark(m.start("count"), min(len(sentence), value_start + len(m.group("value")) + 1))
     for m in PVALUE.finditer(sentence):
         if free(m):
             rel = m.group("rel")
