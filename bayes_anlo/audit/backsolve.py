@@ -8,10 +8,11 @@ under every method it knows and lists the combinations that *print* as the paper
 Search ranges (documented in ``docs/audit.md``):
 
 * with a stated count ``k`` and denominator ``n``: counts ``k ± max(3, 10% of k)`` and
-  denominators ``n ± max(2, 5% of n)`` (:func:`near`);
+  denominators ``n ± max(2, 5% of n)``, each step at most 50 (:func:`near`);
 * with a stated ``n`` only: every count ``0..n`` that the interval allows;
 * with no denominator: ``n`` implied by the interval's width (``n ≈ z² p(1-p) / half-width²``)
   from a third to three times that value, within :data:`PLAUSIBLE_N` (1 to 10,000 patients);
+  for each n the counts within half the interval's half-width (at least 3) of its midpoint;
   a printed percentage beside the interval restricts the counts to those that print as it;
 * p-values: the 2x2 tables with each count within ±:data:`PVALUE_COUNT_STEP` of the stated
   ones, and each denominator within ±1 (the stated counts), under each test.
@@ -42,7 +43,7 @@ PVALUE_COUNT_STEP = 2
 #: Candidates shown in a note or the ``candidates`` column (the total is always given).
 SHOWN = 5
 #: Most (count, n) pairs evaluated per interval method (keeps a search fast whatever is printed).
-MAX_PAIRS = 400_000
+MAX_PAIRS = 50_000
 #: Most candidates kept (the most plausible; the total found is still reported).
 MAX_CANDIDATES = 200
 
@@ -68,9 +69,14 @@ class Candidate:
         return f"{self.method} on {pair}" if self.method else pair
 
 
+#: Widest step either side of a stated count or denominator (keeps searches small for huge n).
+MAX_STEP = 50
+
+
 def near(stated: int, *, fraction: float, minimum: int) -> range:
-    """Whole numbers around ``stated``: ``stated ± max(minimum, ceil(fraction * stated))``."""
-    step = max(minimum, math.ceil(fraction * stated))
+    """Whole numbers around ``stated``: ``stated ± max(minimum, ceil(fraction * stated))``, the
+    step at most :data:`MAX_STEP`."""
+    step = min(MAX_STEP, max(minimum, math.ceil(fraction * stated)))
     return range(max(0, stated - step), stated + step + 1)
 
 
@@ -105,7 +111,12 @@ def percent_candidates(
     if n is not None and count is not None:
         ks, ms = near(count, fraction=0.1, minimum=3), near(n, fraction=0.05, minimum=2)
     elif n is not None:
-        ks, ms = range(0, n + 1), range(n, n + 1)
+        lo, hi = value.bounds
+        first = max(0, math.floor(max(lo, 0) * n / scale) - 1)
+        last = min(n, math.ceil(hi * n / scale) + 1)
+        centre = round(value.value * n / scale)
+        first, last = max(first, centre - 1000), min(last, centre + 1000)
+        ks, ms = range(first, last + 1), range(n, n + 1)
     else:
         lo, hi = value.bounds
         first = count if hi <= 0 else max(count, 1, math.floor(scale * count / hi) - 1)
@@ -149,9 +160,13 @@ def _interval_pairs(
         kk, mm = (a.ravel() for a in np.meshgrid(ks, ms, indexing="ij"))
         keep = kk <= mm
         return kk[keep], mm[keep]
-    first = np.floor(lo_frac * ms).astype(int)
-    last = np.minimum(ms, np.ceil(hi_frac * ms).astype(int))
-    sizes = np.maximum(last - first + 1, 0)
+    # a binomial interval's count lies near its midpoint: within half its half-width (at least
+    # 3 counts), and inside the printed bounds
+    mid, half = (lo_frac + hi_frac) / 2, (hi_frac - lo_frac) / 2
+    reach = np.maximum(3, np.ceil(0.5 * half * ms))
+    first = np.maximum(np.floor(lo_frac * ms), np.floor(mid * ms - reach)).astype(int)
+    last = np.minimum(np.minimum(ms, np.ceil(hi_frac * ms)), np.ceil(mid * ms + reach)).astype(int)
+    sizes = np.minimum(np.maximum(last - first + 1, 0), MAX_PAIRS)
     within = np.cumsum(sizes) <= MAX_PAIRS
     ms, first, sizes = ms[within], first[within], sizes[within]
     mm = np.repeat(ms, sizes)
