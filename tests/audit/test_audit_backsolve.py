@@ -126,3 +126,43 @@ def test_extreme_intervals_stay_bounded(lower, upper):
     for c in cands[:50]:
         k, n = c.counts
         assert 0 <= k <= n <= 10_000
+
+
+def test_huge_denominators_give_bounded_exact_candidates():
+    frame = make_extraction(
+        {"check": "percent", "value": "33.3", "n": 10_000_000},
+        {"check": "proportion_ci", "lower": "10", "upper": "90", "n": 10_000_000},
+        {
+            "check": "proportion_ci",
+            "lower": "49.9",
+            "upper": "50.1",
+            "count": 5_000_000,
+            "n": 10_000_000,
+        },  # fmt: skip
+    )
+    table = run_audit(frame).table
+    first = table.candidates[0].split("; ")[0]
+    k, n = (int(x) for x in first.split("/"))
+    assert n == 10_000_000 and f"{100 * k / n:.1f}" == "33.3"
+    assert table.candidates[1] == ""  # no binomial interval of n = 10^7 is that wide
+    assert table.verdict.tolist() == ["unverifiable", "unverifiable", "not_reproduced"]
+
+
+def test_flagged_rows_show_candidates_in_markdown_and_report():
+    from bayes_anlo.report.compose import audit_blocks
+
+    frame = make_extraction(
+        {
+            "check": "proportion_ci",
+            "value": "13",
+            "lower": "7.6",
+            "upper": "18",
+            "count": 22,
+            "n": 166,
+        },  # fmt: skip
+    )
+    result = run_audit(frame)
+    assert "| wald on 21/166;" in result.to_markdown()
+    tables = [b for b in audit_blocks({"x": result}) if hasattr(b, "frame")]
+    assert tables and "candidates" in tables[0].frame.columns
+    assert tables[0].frame["candidates"].iloc[0].startswith("wald on 21/166")
