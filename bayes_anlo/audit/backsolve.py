@@ -100,7 +100,7 @@ def _method_order(named: str, methods) -> dict[str, int]:
 def percent_candidates(
     value: Printed, count: int | None, n: int | None, *, scale: float = 100.0
 ) -> list[Candidate]:
-    """Pairs ``(k, m)`` near the stated ``count``/``n`` with ``scale * k / m`` printing as ``value``.
+    """Pairs ``(k, m)`` near the stated ``count``/``n`` whose ``scale * k / m`` prints as ``value``.
 
     With only a count, the smallest denominators that reproduce it (``m >= k``, up to
     :data:`PLAUSIBLE_N`); with only ``n``, the counts out of ``n``. Without both there is nothing to
@@ -284,7 +284,7 @@ def pvalue_candidates(
 
 
 def describe_candidates(candidates: list[Candidate], shown: int = SHOWN) -> str:
-    """``"wald on 21/166; wilson on 22/171 (7 combinations)"``: the first few, most plausible first."""
+    """``"wald on 21/166; wilson on 22/171 (7 combinations)"``: the most plausible few."""
     if not candidates:
         return ""
     text = "; ".join(c.describe() for c in candidates[:shown])

@@ -79,7 +79,7 @@ def word_count(text: str) -> int | None:
     return None
 
 
-# --- patterns in running text ----------------------------------------------------------------------
+# --- patterns in running text ---------------------------------------------------------------
 _CI_LEAD = r"(?:(?:\d{2}\s?%\s*)?(?:CI|confidence interval)s?\s*[:,=]?\s*)"
 _RANGE_LEAD = r"(?:(?:range|IQR|interquartile range)\s*[:,=]?\s*)"
 _UNIT = r"(?:\s*(?:%|months?|mo|years?|weeks?|days?))?"
@@ -131,7 +131,8 @@ TOTAL_PARTS = re.compile(
 )
 PART = re.compile(rf"(?P<count>\d+|{_WORD_NUMBER})\s+(?P<label>[^,;.]+?)(?=,|\s+and\s+|$)", re.I)
 N_IN_TEXT = re.compile(
-    rf"(?:\bn\s*=\s*(?P<n1>\d+)(?!\s*[;,]\s*\d))|(?:\b(?:(?<!total\s)(?:of|among)\s+(?:the\s+|all\s+|these\s+)?|(?:in|for)\s+(?:the|all|these)\s+)"
+    rf"(?:\bn\s*=\s*(?P<n1>\d+)(?!\s*[;,]\s*\d))|"
+    rf"(?:\b(?:of|among|in|for)\s+(?:the|all|these)\s+"
     rf"(?P<n2>\d+|{_WORD_NUMBER})\s+(?:\w+\s+)?(?:patients|participants|subjects|cases))",
     re.IGNORECASE,
 )
@@ -562,8 +563,9 @@ def _blocks(text: str):
 def draft_extraction(text: str) -> pd.DataFrame:
     """Draft an audit extraction from a paper's (cleaned) text; see the module docstring.
 
-    Returns a DataFrame with the extraction columns (:data:`~bayes_anlo.audit.extraction.ALL_COLUMNS`),
-    cells as strings, one row per recognised printed statistic, in reading order.
+    Returns a DataFrame with the extraction columns
+    (:data:`~bayes_anlo.audit.extraction.ALL_COLUMNS`), cells as strings, one row per
+    recognised printed statistic, in reading order.
     """
     draft = _Draft()
     section, skipping = "Text", False

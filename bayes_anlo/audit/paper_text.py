@@ -2,9 +2,10 @@
 
 Text is decoded as UTF-8 (with or without a byte-order mark), else UTF-16 when it starts with a
 UTF-16 mark, else Windows-1252 (which maps every byte, so a mis-encoded file still reads). Inline
-markup some extractions carry (``<sup>2</sup>``, ``<i>n</i>``, TeX ``$n = 4$``) is dropped and control characters
-other than tab and newline are removed: the text is only read, never rendered or executed.
-A PDF is read with ``pypdf``; a PDF without a text layer (a scan) is an input error.
+markup some extractions carry (``<sup>2</sup>``, ``<i>n</i>``, TeX ``$n = 4$``) is dropped and
+control characters other than tab and newline are removed: the text is only read, never
+rendered or executed. A PDF is read with ``pypdf``; a PDF without a text layer (a scan) is an
+input error.
 """
 
 from __future__ import annotations

@@ -109,7 +109,8 @@ def test_issue_examples_end_to_end_from_text(tmp_path):
 
 def test_counts_and_denominators_filled_from_the_sentence():
     text = (
-        "## Results\n\nAmong the 30 evaluable patients, 8/49 was not used; PR in 4 patients (13.3%)."
+        "## Results\n\nAmong the 30 evaluable patients, 8/49 was not used; "
+        "PR in 4 patients (13.3%)."
         "\n\nEleven of 35 patients (31.4%) responded. Toxicity included HFS (n = 15; 50.0%).\n"
         "\nThe ORR was 82% (36/44). A total of 44 patients, including 13 with osteosarcoma and "
         "31 with soft tissue sarcoma, were analysed.\n"
@@ -163,7 +164,7 @@ def test_word_numbers():
     ]
 
 
-# --- hostile inputs --------------------------------------------------------------------------------
+# --- hostile inputs ---------------------------------------------------------------------------
 HOSTILE = (
     "## Results\n\n<script>alert('x')</script> 5 (50%) of <b>10</b> patients; "
     '=HYPERLINK("http://x") 7 (70.0%) responded | a | b |.\n\n'
