@@ -65,3 +65,23 @@ def test_seed_recall_and_share_not_real_do_not_regress():
             if kind in by_kind.index:
                 assert by_kind.loc[kind, "recall"] >= 0.93, (kind, by_kind)
     assert isinstance(next(iter(results.values())).missed, pd.DataFrame)
+
+
+@pytest.mark.skipif(not SEED_DIR.is_dir(), reason=f"seed texts not found in {SEED_DIR}")
+def test_drafts_of_the_seeds_flag_only_known_findings():
+    from bayes_anlo.audit import draft_extraction, read_paper_text, run_audit
+
+    expected = {
+        # Qin 2025: the truncated 16.6 and the 'range' symmetric about the median (docs/audit.md)
+        "000_8244fcdffbc92567.txt": {"5 (16.6)", "18.3 months (range, 12.5–24.1 months)"},
+        # Cai 2022: ECOG 64/36 of 31 and four '0 (0/0)' cells
+        "003_c39130c357ef1613.txt": {"20 (64)", "11 (36)", "0 (0/0)"},
+        # Li 2025: six MINORS totals of 13 over items adding to 11
+        "004_4467cdd37a5c6f82.txt": {"13"},
+    }
+    for file, printed in expected.items():
+        result = run_audit(draft_extraction(read_paper_text(SEED_DIR / file)))
+        flagged = result.flagged_table
+        got = {p.rsplit(" = ", 1)[-1] if c == "sum" else p for p, c in zip(
+            flagged.printed, flagged.check, strict=True)}  # fmt: skip
+        assert got == printed, (file, flagged[["location", "printed", "verdict"]])
