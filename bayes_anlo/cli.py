@@ -291,7 +291,31 @@ def rates(
         typer.echo(format_quick_rates(result))
 
 
-@app.command()
+class _AuditGroup(typer.core.TyperGroup):
+    """``bayes-anlo audit FILE`` audits an extraction; ``bayes-anlo audit draft TEXT`` (and the
+    other subcommands) are dispatched by name, anything else is taken as the FILE."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands:
+            args.insert(0, "run")
+        return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args.insert(0, "run")
+        return super().parse_args(ctx, args)
+
+
+audit_app = typer.Typer(
+    cls=_AuditGroup,
+    no_args_is_help=True,
+    help="Recompute a paper's printed statistics (bayes-anlo audit FILE), or draft an extraction "
+    "from its text (bayes-anlo audit draft TEXT --out CSV).",
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("run")
 def audit(
     file: Annotated[
         str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")
@@ -316,6 +340,28 @@ def audit(
         typer.echo(f"\nAudit table: {out}")
     if result.flagged:
         raise typer.Exit(EXIT_FLAGGED)
+
+
+@audit_app.command("draft")
+def audit_draft(
+    text: Annotated[Path, typer.Argument(help="the paper: plain text, or a PDF with a text layer")],
+    out: Annotated[Path, typer.Option(help="write the drafted extraction (CSV) here")],
+) -> None:
+    """Draft an audit extraction from a paper's text: one row per printed statistic recognised."""
+    from bayes_anlo.audit.draft import draft_extraction
+    from bayes_anlo.audit.paper_text import read_paper_text
+    from bayes_anlo.outputs import write_csv
+
+    out = _checked_output(out)
+    try:
+        frame = draft_extraction(read_paper_text(text))
+        write_csv(frame, out)
+    except InputError as exc:
+        _fail(exc)
+    counts = frame["check"].value_counts()
+    shown = ", ".join(f"{n} {check}" for check, n in counts.items()) or "nothing recognised"
+    typer.echo(f"Drafted {len(frame)} rows ({shown}): {out}")
+    typer.echo(f"Audit it with: bayes-anlo audit {out}")
 
 
 @app.command()

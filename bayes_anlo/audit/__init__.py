@@ -15,6 +15,14 @@ of the same quantity with each other::
     result.flagged                                 # True when anything needs a look
     print(result.to_markdown())
 
+Drafting an extraction from a paper's text (:func:`draft_extraction`, after
+:func:`read_paper_text` for a text or PDF file) and back-solving which counts and methods
+reproduce a printing (:func:`interval_candidates`, :func:`percent_candidates`,
+:func:`pvalue_candidates`; the audit fills its ``candidates`` column with them)::
+
+    draft = ba.audit.draft_extraction(ba.audit.read_paper_text("paper.pdf"))
+    ba.audit.run_audit(draft)                      # audits as it is
+
 Bundled audits of the seed papers: :func:`list_bundled_audits`, :func:`bundled_audit_path`.
 The module itself is callable: ``bayes_anlo.audit(source)`` is ``run_audit(source)``.
 """
@@ -22,9 +30,17 @@ The module itself is callable: ``bayes_anlo.audit(source)`` is ``run_audit(sourc
 import sys as _sys
 import types as _types
 
+from bayes_anlo.audit.backsolve import (
+    interval_candidates,
+    percent_candidates,
+    pvalue_candidates,
+)
 from bayes_anlo.audit.checks import FLAGGED_VERDICTS, VERDICTS
+from bayes_anlo.audit.draft import draft_extraction
+from bayes_anlo.audit.draft_quality import compare_draft
 from bayes_anlo.audit.engine import run_audit
 from bayes_anlo.audit.extraction import CHECKS, Extraction, Item, load_extraction
+from bayes_anlo.audit.paper_text import read_paper_text
 from bayes_anlo.audit.registry import (
     bundled_audit_citation,
     bundled_audit_path,
@@ -41,8 +57,14 @@ __all__ = [
     "VERDICTS",
     "bundled_audit_citation",
     "bundled_audit_path",
+    "compare_draft",
+    "draft_extraction",
+    "interval_candidates",
     "list_bundled_audits",
     "load_extraction",
+    "percent_candidates",
+    "pvalue_candidates",
+    "read_paper_text",
     "run_audit",
 ]
 

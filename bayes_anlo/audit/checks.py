@@ -35,6 +35,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from bayes_anlo.audit.backsolve import (
+    PLAUSIBLE_N,
+    describe_candidates,
+    interval_candidates,
+    percent_candidates,
+    pvalue_candidates,
+)
 from bayes_anlo.audit.extraction import PVALUE_FAMILIES, PVALUE_METHODS, Item
 from bayes_anlo.audit.printed import Printed, format_number
 from bayes_anlo.frequentist.intervals import METHODS as INTERVAL_METHODS
@@ -74,7 +81,9 @@ def worst(*verdicts: str) -> str:
 class CheckOutcome:
     """What one check found for one item.
 
-    ``details`` is a list of tidy rows ``{method, value, low, high, recomputed, match}``.
+    ``details`` is a list of tidy rows ``{method, value, low, high, recomputed, match}``;
+    ``candidates`` the back-solved combinations that reproduce the printing
+    (:mod:`bayes_anlo.audit.backsolve`), most plausible first, when the stated numbers do not.
     """
 
     verdict: str
@@ -82,6 +91,7 @@ class CheckOutcome:
     recomputed: str = ""
     note: str = ""
     details: list[dict] = field(default_factory=list)
+    candidates: str = ""
 
 
 def _detail(method, value=math.nan, low=math.nan, high=math.nan, text="", match=False) -> dict:
@@ -107,6 +117,8 @@ def check_percent(item: Item, scale: float = 100.0) -> CheckOutcome:
     denominator, e.g. enrolled vs evaluable patients).
     """
     v = item.value
+    if item.count is None or item.n is None:
+        return _percent_without_counts(item, scale)
     candidates = [("stated", item.count, item.n)] + list(item.alternatives)
     details, matching = [], []
     for label, num, den in candidates:
@@ -147,7 +159,27 @@ def check_percent(item: Item, scale: float = 100.0) -> CheckOutcome:
                 notes.append(f"{v} is {format_number(x, 5)} truncated, not rounded")
             if scale == 100.0:
                 notes.append(_percent_hints(item))
-    return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details)
+    found = ""
+    if verdict != "ok" and item.n:
+        found = describe_candidates(percent_candidates(v, item.count, item.n, scale=scale))
+    return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details, found)
+
+
+def _percent_without_counts(item: Item, scale: float) -> CheckOutcome:
+    """A percentage printed without its count or denominator (a drafted row): ``unverifiable``,
+    with the denominators (or counts) that would print it when one of the two is printed."""
+    cands = percent_candidates(item.value, item.count, item.n, scale=scale)
+    found = describe_candidates(cands)
+    if item.count is None and item.n is None:
+        note = "no count or denominator printed"
+    elif not cands:
+        note = f"no count or denominator printed beside it reproduces {item.value}"
+    elif item.n is None:
+        dens = ", ".join(str(c.counts[1]) for c in cands[:5])
+        note = f"no denominator printed; {item.count}/m prints {item.value} for m = {dens} ..."
+    else:
+        note = f"no count printed; {found} would print {item.value}"
+    return CheckOutcome("unverifiable", (), "", note, [], found)
 
 
 #: Most candidate counts or denominators _percent_hints tries (its search is bounded whatever n is).
@@ -191,7 +223,14 @@ def _percent_hints(item: Item) -> str:
 
 # --- proportion intervals --------------------------------------------------------------------------
 def check_proportion_ci(item: Item) -> CheckOutcome:
-    """A printed confidence interval of ``count / n`` (in percent) against six interval methods."""
+    """A printed confidence interval of ``count / n`` (in percent) against six interval methods.
+
+    When the stated count and n do not reproduce it under the named (or, with none named, any)
+    method, or are not printed, the counts, denominators and methods that do are back-solved
+    (:func:`bayes_anlo.audit.backsolve.interval_candidates`) and named in the note.
+    """
+    if item.count is None or item.n is None:
+        return _interval_without_counts(item)
     lo_p, hi_p = item.lower, item.upper
     details, matching = [], []
     for method in INTERVAL_METHODS:
@@ -231,6 +270,13 @@ def check_proportion_ci(item: Item) -> CheckOutcome:
         notes.append(
             f"no method gives {printed}; closest is {closest['method']} {closest['recomputed']}"
         )
+    found = ""
+    if verdict != "ok":
+        cands = interval_candidates(
+            lo_p, hi_p, count=item.count, n=item.n, named=named, level=item.level
+        )
+        found = describe_candidates(cands)
+        notes.append(_interval_backsolve_note(cands, item, printed))
     if item.value is not None:
         x = 100 * item.count / item.n
         if not item.value.matches(x):
@@ -239,7 +285,53 @@ def check_proportion_ci(item: Item) -> CheckOutcome:
                 f"point estimate {item.value} does not match {item.count}/{item.n} = "
                 f"{item.value.format(x)}"
             )
-    return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details)
+    return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details, found)
+
+
+def _interval_backsolve_note(cands, item: Item, printed: str) -> str:
+    """The sentence naming the most plausible back-solved (count, n, method)."""
+    stated = (item.count, item.n)
+    if not cands:
+        return f"no count or n near {item.count}/{item.n} gives {printed} under any method"
+    best = cands[0]
+    parts = []
+    if best.counts != stated:
+        parts.append(
+            f"the printed interval is {best.method} on {best.describe().split(' on ')[1]}, "
+            f"not the stated {item.count}/{item.n}"
+        )
+    named = item.method
+    if named:
+        other = next((c for c in cands if c.method == named and c.counts != stated), None)
+        if other is not None and other is not best:
+            parts.append(f"the named {named} gives it on {other.describe().split(' on ')[1]}")
+    return _join(parts)
+
+
+def _interval_without_counts(item: Item) -> CheckOutcome:
+    """An interval printed without count or n: ``unverifiable``, with the (count, n, method)
+    combinations in the plausible range that reproduce it."""
+    lo_p, hi_p = item.lower, item.upper
+    cands = interval_candidates(
+        lo_p,
+        hi_p,
+        value=item.value,
+        count=item.count,
+        n=item.n,
+        named=item.method,
+        level=item.level,
+    )
+    found = describe_candidates(cands)
+    missing = "count" if item.n is not None else "n" if item.count is not None else "count or n"
+    if cands:
+        note = f"no {missing} printed; reproduced by {found}"
+    else:
+        where = f"n = {item.n}" if item.n is not None else f"n in {PLAUSIBLE_N[0]}-{PLAUSIBLE_N[1]}"
+        note = (
+            f"no {missing} printed; no binomial interval of a count with {where} gives "
+            f"{lo_p}–{hi_p} (not a proportion's interval?)"
+        )
+    return CheckOutcome("unverifiable", (), "", note, [], found)
 
 
 # --- two-group p-values ----------------------------------------------------------------------------
@@ -268,6 +360,8 @@ def check_pvalue(item: Item) -> CheckOutcome:
     a one-sided test reproduces is a ``method_mismatch`` (one-sidedness must be stated).
     """
     p = item.value
+    if None in (item.count, item.n, item.count2, item.n2):
+        return CheckOutcome("unverifiable", (), "", "the two groups' counts are not printed")
     values = pvalues(item.count, item.n, item.count2, item.n2)
     details, matching = [], []
     for method in PVALUE_METHODS:
@@ -292,7 +386,17 @@ def check_pvalue(item: Item) -> CheckOutcome:
     if p.value <= 0.05 and p.relation in ("=", "<", "<=") and verdict != "ok":
         if all(values[m] >= 0.05 for m in accepted if math.isfinite(values[m])):
             notes.append("significant at 0.05 only under " + (" / ".join(matching) or "no test"))
-    return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details)
+    found = ""
+    if verdict != "ok":
+        stated = (item.count, item.n, item.count2, item.n2)
+        cands = pvalue_candidates(p, *stated, accepted=accepted)
+        found = describe_candidates(cands)
+        other = next((c for c in cands if c.method in accepted), None)
+        if other is not None:
+            notes.append(f"an accepted test gives P = {p} for {other.describe()}")
+        elif not matching:
+            notes.append("no nearby table gives it under any test")
+    return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details, found)
 
 
 # --- totals, bounds and means ----------------------------------------------------------------------

@@ -38,7 +38,7 @@ def facets(item: Item) -> dict[str, int | Printed | tuple]:
     c = item.check
     if c in ("percent", "proportion_ci", "ratio"):
         out["count"], out["n"] = item.count, item.n
-    elif c == "pvalue":
+    elif c == "pvalue" and None not in (item.count, item.n, item.count2, item.n2):
         out["groups"] = (item.count, item.n, item.count2, item.n2)
     elif c in ("sum", "count") and item.value is not None and item.value.decimals == 0:
         out["count"] = int(item.value.value)

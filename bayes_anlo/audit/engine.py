@@ -22,6 +22,7 @@ def _row(item_id, location, quantity, check, printed, named, outcome: CheckOutco
         "named_method": named,
         "recomputed": outcome.recomputed,
         "matching": ", ".join(outcome.matching),
+        "candidates": outcome.candidates,
         "verdict": outcome.verdict,
         "note": outcome.note,
     }

@@ -27,6 +27,10 @@ that need them and may be left out of the header when no row uses them)::
 * ``level``     confidence level of an interval, default 0.95.
 * ``note``      free text kept in the output.
 
+Counts and denominators (``count``, ``n``, ``count2``, ``n2``) may be left empty even where a check
+needs them: the paper did not print them. Such a row is ``unverifiable``; for a percentage or an
+interval the audit back-solves which counts would print it (:mod:`bayes_anlo.audit.backsolve`).
+
 Limits (refused with a located message, exit 2): at most :data:`MAX_ITEMS` rows (10,000);
 counts are whole numbers of at most ten million (``bayes_anlo.data._csv.MAX_COUNT``: the exact
 tests and the searches for other counts and denominators stay fast); printed numbers use ASCII
@@ -154,6 +158,12 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "count": ("value",),
     "note": ("note",),
 }
+
+
+#: Counts a paper may not print beside a number (a drafted extraction leaves them empty). A row
+#: whose check needs one of them and lacks it is audited as ``unverifiable`` (with the back-solved
+#: candidates where the printing allows: :mod:`bayes_anlo.audit.backsolve`), not refused.
+COUNT_COLUMNS = ("count", "n", "count2", "n2")
 
 
 def _split_label(part: str, default: str) -> tuple[str, str]:
@@ -361,7 +371,7 @@ def _parse_row(
             row, "check", f"unknown check {rec['check']!r}; choose from {', '.join(CHECKS)}"
         )
     for column in CHECKS.get(check, ()):
-        if rec[column] == "":
+        if rec[column] == "" and column not in COUNT_COLUMNS:
             problems.add(
                 row, column, f"missing value; check {check!r} needs {', '.join(CHECKS[check])}"
             )

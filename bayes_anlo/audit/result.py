@@ -19,6 +19,7 @@ TABLE_COLUMNS = [
     "named_method",
     "recomputed",
     "matching",
+    "candidates",
     "verdict",
     "note",
 ]
@@ -44,7 +45,9 @@ class AuditResult:
     table : pandas.DataFrame
         One row per item and check (:data:`TABLE_COLUMNS`): where the number is printed, what it
         is, the check, the printing, the method the paper names, the recomputed values per method
-        (as text at the printed precision), the methods that reproduce the printing, the verdict
+        (as text at the printed precision), the methods that reproduce the printing, the
+        back-solved ``candidates`` (count, n and method that reproduce a printing the stated numbers
+        do not, most plausible first: :mod:`bayes_anlo.audit.backsolve`), the verdict
         (vocabulary :data:`bayes_anlo.audit.checks.VERDICTS`) and a short note.
     details : pandas.DataFrame
         Tidy long table (:data:`DETAIL_COLUMNS`): every recomputed value per method, unrounded,
@@ -124,7 +127,8 @@ class AuditResult:
         status = "flagged" if self.flagged else "nothing flagged"
         lines.append(f"{len(self.table)} checks: {counts} ({status}).")
         lines.append("")
-        cols = ["item_id", "location", "check", "printed", "matching", "verdict", "note"]
+        cols = ["item_id", "location", "check", "printed", "matching", "candidates", "verdict"]
+        cols.append("note")
         flagged = self.flagged_table
         if len(flagged):
             lines += [f"{hashes}# Flagged", "", _markdown_table(flagged[cols]), ""]

@@ -184,7 +184,8 @@ def audit_blocks(audits: dict) -> list[Block]:
             "Before re-analysing a paper, its printed statistics were recomputed under the methods it could have "
             "used (bayes-anlo audit). Flagged rows are numbers that no method reproduces, that only a method other "
             "than the one named reproduces, that disagree with another printing of the same quantity, or whose "
-            "parts do not sum to their total."
+            "parts do not sum to their total. Candidates are the counts, denominators and methods "
+            "that do reproduce a flagged number, most plausible first."
         ),
     ]
     for name, audit in audits.items():
@@ -201,7 +202,10 @@ def audit_blocks(audits: dict) -> list[Block]:
         if len(flagged):
             blocks.append(
                 Table(
-                    flagged[["location", "printed", "named_method", "matching", "verdict", "note"]],
+                    flagged[
+                        ["location", "printed", "named_method", "matching", "candidates"]
+                        + ["verdict", "note"]
+                    ],
                     "Flagged numbers",
                     table_id=anchor(f"audit-{name}-flagged"),
                 )
