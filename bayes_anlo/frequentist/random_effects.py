@@ -198,6 +198,8 @@ def fit_uni(
     p = X.shape[1]
     if p > k:
         raise ValueError(f"{p} coefficients cannot be estimated from {k} studies")
+    if k == 1:
+        test = "z"  # as metafor: 'Setting argument test="z" since k=1'
     if names is None:
         names = ("intrcpt",) if p == 1 else ("intrcpt", *(f"x{j}" for j in range(1, p)))
     est: Tau2Estimate = estimate_tau2(y, v, X, method)
@@ -304,3 +306,44 @@ def _heterogeneity(y, v, X, tau2: float, method: str):
         i2 = 100 * tau2 / (vt + tau2)
         h2 = tau2 / vt + 1
     return q, k - p, q_p, i2, h2, vt
+
+
+@dataclass(frozen=True, eq=False)
+class StudyEffects:
+    """Validated counts with their transformed proportions ``yi`` and sampling variances ``vi``."""
+
+    counts: object  # pooling.StudyCounts
+    transform: str
+    yi: np.ndarray
+    vi: np.ndarray
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.counts.labels
+
+    @property
+    def k(self) -> int:
+        return int(self.yi.size)
+
+
+def study_effects(data, n=None, *, transform: str = "logit", labels=None) -> StudyEffects:
+    """Counts (a single-outcome BinaryData, or events with n) on the transform scale (escalc)."""
+    from bayes_anlo.frequentist.pooling import _check_transform, escalc, study_counts
+
+    transform = _check_transform(transform)
+    counts = study_counts(data, n, labels=labels)
+    yi, vi = escalc(counts.events, counts.n, transform)
+    return StudyEffects(counts, transform, np.asarray(yi, float), np.asarray(vi, float))
+
+
+def model_label(transform: str, method: str, test: str) -> str:
+    """``"PLO-REML"``, ``"PFT-DL-HK"``, ...: the row name of a pooled result."""
+    measure = {"pft": "PFT", "logit": "PLO"}[transform]
+    return f"{measure}-{method}{'-HK' if test == 'knha' else ''}"
+
+
+def to_rate(theta, transform: str, n) -> np.ndarray:
+    """Back to the probability scale (inverse logit, or PFT inverse at the harmonic mean of n)."""
+    from bayes_anlo.frequentist.pooling import back_transform
+
+    return back_transform(np.asarray(theta, dtype=float), transform, n)
