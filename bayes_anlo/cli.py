@@ -276,13 +276,32 @@ def rates(
     as_json: Annotated[
         bool, typer.Option("--json", help="print JSON (documented in README)")
     ] = False,
+    tau2: Annotated[
+        str | None,
+        typer.Option(
+            "--tau2",
+            help="tau^2 estimators to show, comma-separated from DL,REML,PM,ML,SJ,HS,EB "
+            "(default DL,REML); each gets a Hartung-Knapp twin",
+        ),
+    ] = None,
+    moderator: Annotated[
+        str | None,
+        typer.Option(help="column of the data for a frequentist meta-regression (logit, REML)"),
+    ] = None,
 ) -> None:
     """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial (one study:
     the conjugate single-rate model)."""
     from bayes_anlo.quick import format_quick_rates, quick_rates
 
     try:
-        result = quick_rates(file, outcome=outcome, by=by, thresholds=tuple(threshold or ()))
+        result = quick_rates(
+            file,
+            outcome=outcome,
+            by=by,
+            thresholds=tuple(threshold or ()),
+            tau2=tau2,
+            moderator=moderator,
+        )
     except InputError as exc:
         _fail(exc)
     if as_json:

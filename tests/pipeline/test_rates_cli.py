@@ -289,7 +289,7 @@ def test_glmm_that_cannot_be_fitted_keeps_its_row(tmp_path):
     result = _invoke(path, "--outcome", "ORR", "--json")
     assert result.exit_code == 0, result.output
     rows = {r["method"]: r for r in _strict_json(result.output)["frequentist"]}
-    assert set(rows) == set(METHODS) | {"GLMM-ML"}
+    assert set(rows) == set(METHODS) | {f"{m}-HK" for m in METHODS} | {"GLMM-ML"}
     glmm = rows["GLMM-ML"]
     assert glmm["estimate"] is None and glmm["tau2"] is None and "0 events" in glmm["note"]
     assert rows["PLO-DL"]["note"] is None and rows["PLO-DL"]["estimate"] > 0
