@@ -34,7 +34,7 @@ from bayes_anlo.frequentist.tau2 import (
     Tau2Estimate,
     check_tau2_method,
     estimate_tau2,
-    p_matrix,
+    p_stats,
 )
 
 TESTS = ("z", "knha")
@@ -294,11 +294,11 @@ def _heterogeneity(y, v, X, tau2: float, method: str):
     k, p = X.shape
     if k <= p:
         return 0.0, 0, 1.0, 0.0, 1.0, 0.0
-    P = p_matrix(1.0 / v, X)
     yc = y - y.mean()  # metafor centres y before every quadratic form
-    q = max(0.0, float(yc @ P @ yc))
+    ps = p_stats(1.0 / v, X, yc)
+    q = max(0.0, ps.ypy)
     q_p = float(stats.chi2.sf(q, k - p))
-    vt = (k - p) / float(np.trace(P))
+    vt = (k - p) / ps.trace
     if method == COMMON_EFFECT:
         i2 = max(0.0, 100 * (q - (k - p)) / q) if q > 0 else 0.0
         h2 = q / (k - p)
