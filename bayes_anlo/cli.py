@@ -288,6 +288,10 @@ def rates(
         str | None,
         typer.Option(help="column of the data for a frequentist meta-regression (logit, REML)"),
     ] = None,
+    cumulative_by: Annotated[
+        str | None,
+        typer.Option(help="column to order a cumulative meta-analysis by (e.g. year)"),
+    ] = None,
 ) -> None:
     """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial (one study:
     the conjugate single-rate model)."""
@@ -301,6 +305,7 @@ def rates(
             thresholds=tuple(threshold or ()),
             tau2=tau2,
             moderator=moderator,
+            cumulative_by=cumulative_by,
         )
     except InputError as exc:
         _fail(exc)

@@ -11,7 +11,8 @@ Diagnostics (two or more studies), all on the PLO-REML model (:data:`DIAGNOSTIC_
 ``heterogeneity`` (Q-profile CIs of tau^2, I^2, H^2), ``small_study`` (Egger's and the sample-size
 regression test: method, z, p), ``trim_and_fill``, ``influence`` (studentized residuals, Cook's
 distance, DFFITS, hat values, weights), ``leave_one_out`` (rate scale); ``caveat`` when k < 10.
-With ``moderator``, ``meta_regression`` (``rma(mods = ~ moderator)``, logit, REML).
+With ``moderator``, ``meta_regression`` (``rma(mods = ~ moderator)``, logit, REML); with
+``cumulative_by``, ``cumulative`` (``cumul``, studies ordered by that column).
 
 Bayesian: the hierarchical beta-binomial computed by the exact (quadrature) engine with its
 default priors; for a single study the conjugate single-rate model (``complete_pooling``,
@@ -384,15 +385,20 @@ def quick_rates(
     thresholds: tuple[float | str, ...] = (),
     tau2: str | tuple | list | None = None,
     moderator: str | None = None,
+    cumulative_by: str | None = None,
 ) -> dict:
     """Frequentist and Bayesian pooled rates for one outcome (see module docstring).
 
     ``file`` is a CSV path, a DataFrame or the name of a bundled binary dataset; thresholds are
     proportions in (0, 1) or percentages as text (``"20%"``); ``tau2`` the estimators to show
     (``"DL,REML,PM"``; default :data:`DEFAULT_TAU2`); ``moderator`` a column of the data for a
-    meta-regression.
+    meta-regression; ``cumulative_by`` a column to order a cumulative meta-analysis by.
     """
-    from bayes_anlo.quick_diagnostics import diagnostics, meta_regression_summary
+    from bayes_anlo.quick_diagnostics import (
+        cumulative_summary,
+        diagnostics,
+        meta_regression_summary,
+    )
 
     thresholds = tuple(dict.fromkeys(parse_threshold(t) for t in thresholds))
     tau2_methods = parse_tau2_methods(tau2)
@@ -403,6 +409,10 @@ def quick_rates(
         from bayes_anlo.frequentist.meta_regression import moderator_design
 
         moderator_design(data, moderator)
+    if cumulative_by is not None and cumulative_by not in data.table.columns:
+        raise InputError(
+            Problem(source, None, cumulative_by, f"no column {cumulative_by!r} to order by")
+        )
     result = {"file": source, "outcome": outcome, **_one(data, thresholds, tau2_methods)}
     result["rows"] = {
         "tau2": list(tau2_methods),
@@ -414,6 +424,8 @@ def quick_rates(
         result.update(diagnostics(data, *DIAGNOSTIC_MODEL))
     if moderator is not None:
         result["meta_regression"] = meta_regression_summary(data, moderator, *DIAGNOSTIC_MODEL)
+    if cumulative_by is not None:
+        result["cumulative"] = cumulative_summary(data, cumulative_by, *DIAGNOSTIC_MODEL)
     if by is not None:
         result.update(_subgroups(data, by, thresholds, source, tau2_methods))
     return strict(result)

@@ -96,6 +96,26 @@ def meta_regression_summary(
         return {"moderator": moderator, "note": f"not computed: {_reason(exc)}"}
 
 
+def cumulative_summary(
+    data: BinaryData, column: str, transform: str = "logit", method: str = "REML"
+) -> dict:
+    """``cumul(rma(...), order = column)`` as a dict (rate-scale rows in the order added)."""
+    from bayes_anlo import frequentist as fq
+
+    try:
+        return fq.cumulative_meta_analysis(
+            data, order=column, transform=transform, method=method
+        ).to_dict()
+    except InputError:
+        raise
+    except _FAILURES as exc:
+        return {"order_by": column, "note": f"not computed: {_reason(exc)}"}
+
+
+def _value(v) -> str:
+    return format(v, "g") if isinstance(v, float) else str(v)
+
+
 def _p(p) -> str:
     if p is None:
         return "NA"
@@ -146,6 +166,16 @@ def diagnostics_lines(result: dict) -> list[str]:
         lines.append(f"  {key.replace('_', ' ')}: {note}")
     if result.get("caveat"):
         lines.append(f"  Caveat: {result['caveat']}.")
+    cu = result.get("cumulative")
+    if cu:
+        lines += ["", f"Cumulative meta-analysis by {cu['order_by']} ({cu.get('method', model)}):"]
+        if cu.get("note"):
+            lines.append(f"  {cu['note']}")
+        for r in cu.get("rows", []):
+            lines.append(
+                f"  + {r['added']} ({_value(r['order_value'])}): k = {r['k']}, {_pct(r['estimate'])} "
+                f"({_pct(r['ci_low'])} to {_pct(r['ci_high'])})"
+            )
     mr = result.get("meta_regression")
     if mr:
         lines += ["", f"Meta-regression on {mr['moderator']} ({mr.get('method', model)}):"]

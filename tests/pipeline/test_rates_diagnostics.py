@@ -31,7 +31,13 @@ def close(actual, expected):
 
 @pytest.fixture(scope="module")
 def every_estimator():
-    return quick_rates(SARCOMA, outcome="ORR", tau2=",".join(TAU2_METHODS), moderator="year")
+    return quick_rates(
+        SARCOMA,
+        outcome="ORR",
+        tau2=",".join(TAU2_METHODS),
+        moderator="year",
+        cumulative_by="year",
+    )
 
 
 def test_every_estimator_has_a_row_and_a_hartung_knapp_twin_matching_metafor(every_estimator):
@@ -82,12 +88,21 @@ def test_meta_regression_key_matches_rma_mods(every_estimator):
     close([mr["qm"], mr["qm_p"], mr["tau2"]], [ref["qm"], ref["qm_p"], ref["tau2"]])
 
 
+def test_cumulative_key_matches_cumul(every_estimator):
+    cu = every_estimator["cumulative"]
+    ref = REF["cumulative"]["sarcoma_orr/logit-REML-z"]
+    assert cu["order_by"] == "year" and [r["added"] for r in cu["rows"]] == ref["added"]
+    close([r["estimate"] for r in cu["rows"]], ref["estimate"])
+    close([r["ci_high"] for r in cu["rows"]], ref["ci_high"])
+
+
 def test_text_says_which_rows_and_why_and_prints_the_caveat(every_estimator):
     text = format_quick_rates(every_estimator)
     assert "PLO-PM-HK" in text and "Hartung-Knapp" in text
     assert "Egger regression test" in text and "trim and fill" in text
     assert "Caveat: fewer than 10 studies" in text
     assert "Meta-regression on year" in text
+    assert "Cumulative meta-analysis by year" in text and "(2018)" in text
 
 
 def test_default_rows_are_dl_and_reml_with_twins_and_no_caveat_for_18_studies(tmp_path):
@@ -121,6 +136,7 @@ def test_default_rows_are_dl_and_reml_with_twins_and_no_caveat_for_18_studies(tm
     [
         (["--tau2", "DL,XYZ"], "unknown tau^2 estimator 'XYZ'"),
         (["--moderator", "nosuch"], "no column 'nosuch' for the moderator"),
+        (["--cumulative-by", "when"], "no column 'when' to order by"),
     ],
 )
 def test_bad_options_exit_2_with_located_errors(args, message):
