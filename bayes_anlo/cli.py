@@ -315,56 +315,31 @@ def rates(
         typer.echo(format_quick_rates(result))
 
 
-class AuditGroup(TyperGroup):
-    """``bayes-anlo audit FILE`` checks an extraction (the subcommand ``check``, implied when the
-    first argument names no subcommand); ``bayes-anlo audit pooled FILE --printed ...`` audits a
-    printed pooled result."""
+class _AuditGroup(typer.core.TyperGroup):
+    """``bayes-anlo audit FILE`` audits an extraction; ``bayes-anlo audit draft TEXT`` (and the
+    other subcommands) are dispatched by name, anything else is taken as the FILE."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands:
+            args.insert(0, "run")
+        return super().resolve_command(ctx, args)
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["check", *args]
+            args.insert(0, "run")
         return super().parse_args(ctx, args)
 
 
 audit_app = typer.Typer(
-    cls=AuditGroup,
+    cls=_AuditGroup,
     no_args_is_help=True,
-    rich_markup_mode=None,
-    help="Recompute a paper's printed statistics (audit FILE) or a pooled result (audit pooled).",
+    help="Recompute a paper's printed statistics (bayes-anlo audit FILE), or draft an extraction "
+    "from its text (bayes-anlo audit draft TEXT --out CSV).",
 )
 app.add_typer(audit_app, name="audit")
 
 
-@audit_app.command("pooled")
-def audit_pooled_command(
-    file: Annotated[
-        str, typer.Argument(help="binary-outcome CSV of the pooled studies, or a bundled dataset")
-    ],
-    printed: Annotated[
-        str, typer.Option(help='the printed pooled estimate and CI, e.g. "8.8% (6.2-11.7%)"')
-    ],
-    outcome: Annotated[
-        str | None, typer.Option(help="outcome label (needed when the data hold several)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
-    """Recompute a printed pooled proportion under PFT/PLO x every tau^2 estimator, with and
-    without Hartung-Knapp, and the GLMM; say which reproduces it (exit 1 when none does)."""
-    from bayes_anlo.audit.pooled import audit_pooled
-
-    try:
-        result = audit_pooled(file, printed, outcome=outcome)
-    except InputError as exc:
-        _fail(exc)
-    if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
-    else:
-        typer.echo(result.to_text())
-    if not result.reproduced:
-        raise typer.Exit(EXIT_FLAGGED)
-
-
-@audit_app.command("check")
+@audit_app.command("run")
 def audit(
     file: Annotated[
         str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")
@@ -433,6 +408,35 @@ def sweep(
         except InputError as exc:
             _fail(exc)
         typer.echo(f"\nTable: {out}")
+
+
+@audit_app.command("pooled")
+def audit_pooled_command(
+    file: Annotated[
+        str, typer.Argument(help="binary-outcome CSV of the pooled studies, or a bundled dataset")
+    ],
+    printed: Annotated[
+        str, typer.Option(help='the printed pooled estimate and CI, e.g. "8.8% (6.2-11.7%)"')
+    ],
+    outcome: Annotated[
+        str | None, typer.Option(help="outcome label (needed when the data hold several)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Recompute a printed pooled proportion under PFT/PLO x every tau^2 estimator, with and
+    without Hartung-Knapp, and the GLMM; say which reproduces it (exit 1 when none does)."""
+    from bayes_anlo.audit.pooled import audit_pooled
+
+    try:
+        result = audit_pooled(file, printed, outcome=outcome)
+    except InputError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+    else:
+        typer.echo(result.to_text())
+    if not result.reproduced:
+        raise typer.Exit(EXIT_FLAGGED)
 
 
 def main() -> None:  # console script entry point
