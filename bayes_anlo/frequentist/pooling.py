@@ -24,7 +24,14 @@ of ``predict.rma``. ``tau^2`` by
   estimate, step ``(y'PPy - tr P) / tr(PP)`` (halved while it would make ``tau^2 < 0``), stop when
   the change is <= 1e-5, at most 100 steps, then metafor's check that the REML likelihood at
   ``tau^2 = 0`` is not higher;
+* ``"PM"``, ``"ML"``, ``"SJ"``, ``"HS"``, ``"EB"`` as metafor computes them
+  (:mod:`bayes_anlo.frequentist.tau2`);
 * ``"FE"`` (also ``"CE"``/``"EE"``) a common-effect model, ``tau^2 = 0``.
+
+``test="knha"`` gives the Hartung-Knapp (Sidik-Jonkman) interval of metafor's ``test="knha"``:
+the variance of ``theta_hat`` times ``sum w (y - theta_hat)^2 / (k - 1)`` and t quantiles with
+``k - 1`` df for the CI and the prediction interval
+(:mod:`bayes_anlo.frequentist.random_effects`).
 
 Heterogeneity: Cochran's ``Q = y'Py`` with ``P = W - W X (X'WX)^-1 X'W`` at ``W = diag(1/v)``,
 ``I^2 = 100 tau^2 / (tau^2 + s^2)`` and ``H^2 = tau^2/s^2 + 1`` with metafor's typical
