@@ -29,7 +29,7 @@ def diagnostics(data: BinaryData, transform: str = "logit", method: str = "REML"
     """``heterogeneity``, ``small_study``, ``trim_and_fill``, ``influence``, ``leave_one_out``,
     ``caveat`` and ``notes`` for the model ``transform``-``method`` (z tests)."""
     from bayes_anlo import frequentist as fq
-    from bayes_anlo.frequentist.random_effects import study_effects
+    from bayes_anlo.frequentist.effects import study_effects
     from bayes_anlo.frequentist.small_study import MIN_STUDIES, SMALL_K_CAVEAT
 
     k = len(data)

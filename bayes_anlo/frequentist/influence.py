@@ -29,12 +29,8 @@ import pandas as pd
 from scipy import stats
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.frequentist.random_effects import (
-    check_test,
-    fit_uni,
-    model_label,
-    study_effects,
-)
+from bayes_anlo.frequentist.effects import model_label, study_effects
+from bayes_anlo.frequentist.random_effects import check_test, fit_uni
 from bayes_anlo.frequentist.tau2 import check_tau2_method
 
 _COLUMNS = (
