@@ -134,13 +134,15 @@ def load_rates_data(source: str | Path | pd.DataFrame) -> BinaryData:
             data = datasets.load(str(source))
             if not isinstance(data, BinaryData):
                 raise InputError(
-                    f"bundled dataset {str(source)!r} is {datasets.info(str(source))['kind']} data, "
+                    f"bundled dataset {str(source)!r} is "
+                    f"{datasets.info(str(source))['kind']} data, "
                     "not responders out of n (binary)",
                     file=str(source),
                 )
             return data
         raise InputError(
-            "no such file, nor a bundled binary dataset of that name (`bayes-anlo datasets` lists them)",
+            "no such file, nor a bundled binary dataset of that name "
+            "(`bayes-anlo datasets` lists them)",
             file=str(source),
         )
     return load_binary(source)
@@ -282,7 +284,8 @@ def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
         out[row.variable] = _interval(row)
     if single:
         out["note"] = (
-            "one study: the conjugate single-rate model; no between-study heterogeneity or predictive rate"
+            "one study: the conjugate single-rate model; no between-study heterogeneity or "
+            "predictive rate"
         )
     variables = ["pooled_rate"] if single else ["pooled_rate", "predictive_rate"]
     out["exceedance"] = []
@@ -360,7 +363,8 @@ def _subgroups(data: BinaryData, by: str, thresholds, source: str, tau2_methods)
     test = {"method": SUBGROUP_TEST_METHOD, "q_between": None, "df": None, "p": None, "note": None}
     if len(levels) < 2:
         test["note"] = (
-            f"not computed: {by!r} has {len(levels)} level{'s' if len(levels) != 1 else ''} among the studies"
+            f"not computed: {by!r} has {len(levels)} level{'s' if len(levels) != 1 else ''} "
+            "among the studies"
         )
     else:
         grouped = (
@@ -448,7 +452,8 @@ def _threshold_text(t: float) -> str:
 
 def _frequentist_lines(rows: list[dict]) -> list[str]:
     lines = [
-        f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>10} {'(scale)':<8}"
+        f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>10} "
+        f"{'(scale)':<8}"
         f"{'I2 %':>6}  {'Q (df, p)':<20}"
     ]
     for r in rows:
@@ -461,7 +466,8 @@ def _frequentist_lines(rows: list[dict]) -> list[str]:
         q = "" if r.get("q") is None else f"{r['q']:.2f} ({r['q_df']}, p = {_p(r['q_p'])})"
         lines.append(
             f"{r['method']:<34}{_pct(r['estimate']):>9}  {_range(r['ci_low'], r['ci_high']):>11}  "
-            f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>10} {scale:<8}{i2:>6}  {q:<20}".rstrip()
+            f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>10} {scale:<8}{i2:>6}  "
+            f"{q:<20}".rstrip()
         )
     return lines
 
@@ -494,7 +500,8 @@ def _bayesian_lines(b: dict) -> list[str]:
     if b.get("kappa"):
         k, icc = b["kappa"], b["icc"]
         lines.append(
-            f"Bayesian heterogeneity: kappa {k['median']:.3g} (95% CrI {k['ci_low']:.3g}-{k['ci_high']:.3g}); "
+            f"Bayesian heterogeneity: kappa {k['median']:.3g} "
+            f"(95% CrI {k['ci_low']:.3g}-{k['ci_high']:.3g}); "
             f"ICC {icc['median']:.3f} (95% CrI {icc['ci_low']:.3f}-{icc['ci_high']:.3f})"
         )
     if b.get("note"):
@@ -503,8 +510,9 @@ def _bayesian_lines(b: dict) -> list[str]:
         lines.append(
             f"P({e['variable']} > {_threshold_text(e['threshold'])}) = {e['probability']:.3f}"
         )
-    # the label column is as wide as the longest label (trial names such as "KEYNOTE-240 pembrolizumab
-    # arm (Finn 2020)" are longer than 28 characters and pushed the other columns out of line)
+    # the label column is as wide as the longest label (trial names such as "KEYNOTE-240
+    # pembrolizumab arm (Finn 2020)" are longer than 28 characters and pushed the other columns
+    # out of line)
     width = max([28, *(len(s["label"]) + 2 for s in b["study_rates"])])
     lines += [
         "",
@@ -512,7 +520,8 @@ def _bayesian_lines(b: dict) -> list[str]:
     ]
     for s in b["study_rates"]:
         lines.append(
-            f"{s['label']:<{width}}{str(s['events']) + '/' + str(s['n']):>14}  {_pct(s['observed']):>8}  "
+            f"{s['label']:<{width}}{str(s['events']) + '/' + str(s['n']):>14}  "
+            f"{_pct(s['observed']):>8}  "
             f"{_pct(s['shrunken'])} ({_range(s['ci_low'], s['ci_high'])})"
         )
     return lines
@@ -524,7 +533,8 @@ def format_quick_rates(result: dict) -> str:
 
     lines = [
         f"{result['file']}: {result['outcome']}, k = {result['k']} "
-        f"{'study' if result['k'] == 1 else 'studies'}, {result['total_events']}/{result['total_n']} patients",
+        f"{'study' if result['k'] == 1 else 'studies'}, "
+        f"{result['total_events']}/{result['total_n']} patients",
         "",
     ]
     lines += _frequentist_lines(result["frequentist"])
@@ -544,22 +554,26 @@ def format_quick_rates(result: dict) -> str:
             freq_text = (
                 ""
                 if freq.get("estimate") is None
-                else f"; {freq['method']} {_pct(freq['estimate'])}% ({_range(freq['ci_low'], freq['ci_high'])})"
+                else f"; {freq['method']} {_pct(freq['estimate'])}% "
+                f"({_range(freq['ci_low'], freq['ci_high'])})"
             )
             lines.append(
-                f"  {result['by']} = {level}: k = {sub['k']}, Bayes {_interval_text(sub['bayesian']['pooled_rate'])}"
+                f"  {result['by']} = {level}: k = {sub['k']}, "
+                f"Bayes {_interval_text(sub['bayesian']['pooled_rate'])}"
                 f"{freq_text}"
             )
         if result.get("unassigned"):
             lines.append(
-                f"  no {result['by']} (left out of the subgroups): {', '.join(result['unassigned'])}"
+                f"  no {result['by']} (left out of the subgroups): "
+                f"{', '.join(result['unassigned'])}"
             )
         t = result["subgroup_test"]
         if t.get("note"):
             lines.append(f"Test for subgroup differences ({t['method']}): {t['note']}")
         else:
             lines.append(
-                f"Test for subgroup differences ({t['method']}, separate tau2): Q = {t['q_between']:.2f}, "
+                f"Test for subgroup differences ({t['method']}, separate tau2): "
+                f"Q = {t['q_between']:.2f}, "
                 f"df = {t['df']}, p = {_p(t['p'])}"
             )
     if "rows" in result:
@@ -571,8 +585,9 @@ def format_quick_rates(result: dict) -> str:
         ]
     lines += [
         "",
-        "(percent; estimates as metafor prints them; tau2 on its method's scale: pft = Freeman-Tukey double "
-        "arcsine, logit = log odds; Q for GLMM-ML is the likelihood-ratio statistic; Bayesian: posterior median "
+        "(percent; estimates as metafor prints them; tau2 on its method's scale: pft = "
+        "Freeman-Tukey double arcsine, logit = log odds; Q for GLMM-ML is the likelihood-ratio "
+        "statistic; Bayesian: posterior median "
         "and 95% credible interval)",
     ]
     return "\n".join(lines)

@@ -172,8 +172,9 @@ def diagnostics_lines(result: dict) -> list[str]:
         if cu.get("note"):
             lines.append(f"  {cu['note']}")
         for r in cu.get("rows", []):
+            added = f"{r['added']} ({_value(r['order_value'])})"
             lines.append(
-                f"  + {r['added']} ({_value(r['order_value'])}): k = {r['k']}, {_pct(r['estimate'])} "
+                f"  + {added}: k = {r['k']}, {_pct(r['estimate'])} "
                 f"({_pct(r['ci_low'])} to {_pct(r['ci_high'])})"
             )
     mr = result.get("meta_regression")

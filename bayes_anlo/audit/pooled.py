@@ -30,7 +30,8 @@ from bayes_anlo.errors import InputError, Problem
 _NUM = r"\d+(?:\.\d*)?|\.\d+"
 _PRINTED = re.compile(
     rf"^\s*(?P<est>{_NUM})\s*(?P<p1>%)?\s*[\(\[]\s*(?:95\s*%\s*CI\s*[:,]?\s*)?"
-    rf"(?P<lo>{_NUM})\s*(?P<p2>%)?\s*(?:-|–|—|to|,|;)\s*(?P<hi>{_NUM})\s*(?P<p3>%)?\s*[\)\]]\s*$",
+    rf"(?P<lo>{_NUM})\s*(?P<p2>%)?\s*(?:-|–|—|to|,|;)\s*"
+    rf"(?P<hi>{_NUM})\s*(?P<p3>%)?\s*[\)\]]\s*$",
     re.IGNORECASE,
 )
 CANDIDATE_COLUMNS = (

@@ -1,7 +1,7 @@
 """Random-effects pooling of single proportions, as R ``metafor::rma`` computes it.
 
-Each study ``i`` gives ``x_i`` events out of ``n_i``. The proportion is transformed to ``y_i`` with an
-approximate sampling variance ``v_i`` (``metafor::escalc``):
+Each study ``i`` gives ``x_i`` events out of ``n_i``. The proportion is transformed to ``y_i``
+with an approximate sampling variance ``v_i`` (``metafor::escalc``):
 
 ``transform="pft"`` (``measure="PFT"``, Freeman and Tukey 1950 double arcsine)
     ``y = 1/2 [asin sqrt(x/(n+1)) + asin sqrt((x+1)/(n+1))]``, ``v = 1/(4n + 2)``; no continuity
@@ -202,7 +202,8 @@ def escalc(events, n, transform: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def back_transform(t, transform: str, n=None) -> np.ndarray:
-    """Back to the probability scale: inverse logit, or the PFT inverse at the harmonic mean of n."""
+    """Back to the probability scale: inverse logit, or the PFT inverse at the harmonic mean
+    of n."""
     if transform == "pft":
         return ipft_hm(t, n)
     return expit(np.asarray(t, dtype=float))
@@ -404,7 +405,8 @@ class PooledResult:
         return math.sqrt(self.tau2)
 
     def to_frame(self) -> pd.DataFrame:
-        """One tidy row: method, k, estimate with CI and PI, tau^2, I^2, Q, transform-scale values."""
+        """One tidy row: method, k, estimate with CI and PI, tau^2, I^2, Q, transform-scale
+        values."""
         row = {c: getattr(self, c) for c in _FRAME_COLUMNS}
         return pd.DataFrame([row], columns=list(_FRAME_COLUMNS))
 

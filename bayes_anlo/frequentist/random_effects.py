@@ -135,7 +135,8 @@ class UniFit:
         )
 
     def coefficients_frame(self) -> pd.DataFrame:
-        """One row per coefficient: estimate, se, statistic, p-value, CI (``coef(summary(res))``)."""
+        """One row per coefficient: estimate, se, statistic, p-value, CI
+        (``coef(summary(res))``)."""
         return pd.DataFrame(
             {
                 "term": list(self.names),
