@@ -410,6 +410,21 @@ def sweep(
         typer.echo(f"\nTable: {out}")
 
 
+def main() -> None:  # console script entry point
+    import os
+
+    os.environ["MPLBACKEND"] = (
+        "Agg"  # files only: no window, whatever the environment offers (no import here)
+    )
+    try:
+        app()
+    except InputError as exc:  # raised outside a command's own handler
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        sys.exit(EXIT_INPUT)
+
+
+# `audit pooled` (issue 16 item 4); kept apart from the other commands so branches merge cleanly
 @audit_app.command("pooled")
 def audit_pooled_command(
     file: Annotated[
@@ -437,20 +452,6 @@ def audit_pooled_command(
         typer.echo(result.to_text())
     if not result.reproduced:
         raise typer.Exit(EXIT_FLAGGED)
-
-
-def main() -> None:  # console script entry point
-    import os
-
-    os.environ["MPLBACKEND"] = (
-        "Agg"  # files only: no window, whatever the environment offers (no import here)
-    )
-    try:
-        app()
-    except InputError as exc:  # raised outside a command's own handler
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        sys.exit(EXIT_INPUT)
 
 
 if __name__ == "__main__":
