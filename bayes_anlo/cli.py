@@ -424,7 +424,7 @@ def main() -> None:  # console script entry point
         sys.exit(EXIT_INPUT)
 
 
-# `audit pooled` (issue 16 item 4); kept apart from the other commands so branches merge cleanly
+# `bayes-anlo audit pooled` (issue 16 item 4)
 @audit_app.command("pooled")
 def audit_pooled_command(
     file: Annotated[
