@@ -49,12 +49,12 @@ patients, and a (study, arm, subgroup, endpoint, quantity, time) key appears onc
 weeks, days or years are converted to months.
 
 Limits (refused with a located message): patient data up to two million rows
-(:data:`bayes_anlo.data._csv.MAX_ROWS`; the piecewise-exponential model collapses patients to
+(:data:`bayes_anlo.data.csv_reader.MAX_ROWS`; the piecewise-exponential model collapses patients to
 events and exposure, so its cost does not grow with them); digitised coordinates up to
 :data:`MAX_KM_POINTS` (50,000: a curve is digitised with tens to hundreds of points), risk tables
 and totals up to :data:`MAX_TABLE_ROWS` and summaries up to :data:`MAX_TABLE_ROWS` rows (10,000);
 numbers of magnitude at most 1e9 and counts of at most ten million; the file-level limits
-(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data._csv`.
+(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data.csv_reader`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.data._csv import (
+from bayes_anlo.data._table import HashedTable, table_hash
+from bayes_anlo.data.csv_reader import (
     parse_count,
     parse_float,
     read_text_table,
@@ -75,7 +76,6 @@ from bayes_anlo.data._csv import (
     row_number,
     rows_matching,
 )
-from bayes_anlo.data._table import HashedTable, table_hash
 from bayes_anlo.errors import InputError, Problem, ProblemCollector
 
 DAYS_PER_MONTH = 365.25 / 12

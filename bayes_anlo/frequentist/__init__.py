@@ -17,6 +17,7 @@ Efron ties) and :func:`compare_arms` (all three per arm of patient data).
 from bayes_anlo.frequentist.cox import CoxResult, cox_ph
 from bayes_anlo.frequentist.glmm import glmm_logit
 from bayes_anlo.frequentist.intervals import ProportionInterval, proportion_ci
+from bayes_anlo.frequentist.pool_table import pool_summary
 from bayes_anlo.frequentist.pooling import (
     PooledResult,
     back_transform,
@@ -25,7 +26,6 @@ from bayes_anlo.frequentist.pooling import (
     ipft_hm,
     pft,
     pool_proportions,
-    pool_summary,
 )
 from bayes_anlo.frequentist.subgroups import (
     ModeratorTest,

@@ -25,9 +25,9 @@ import pymc as pm
 import xarray as xr
 from scipy.special import expit
 
-from bayes_anlo.exact._special import betabinom_logpmf, binom_logpmf_logit
 from bayes_anlo.exact.beta_binomial import beta_binomial_exact
 from bayes_anlo.exact.conjugate import beta_update
+from bayes_anlo.exact.special_functions import betabinom_logpmf, binom_logpmf_logit
 from bayes_anlo.models._base import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.priors import Beta, BetaBinomialPriors, CompletePoolingPriors
 

@@ -24,12 +24,12 @@ import numpy as np
 import pymc as pm
 from scipy.special import expit
 
-from bayes_anlo.exact._special import (
+from bayes_anlo.exact.logit_normal import logit_normal_exact
+from bayes_anlo.exact.special_functions import (
     logit_normal_marginal,
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
-from bayes_anlo.exact.logit_normal import logit_normal_exact
 from bayes_anlo.models._base import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.priors import LogitNormalPriors
 

@@ -50,15 +50,15 @@ from scipy.special import expit, log_expit, logit
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
-from bayes_anlo.exact._special import (
+from bayes_anlo.exact.logit_normal import logit_normal_exact
+from bayes_anlo.exact.posterior import ExactPosterior, Parameter
+from bayes_anlo.exact.special_functions import (
     betabinom_logpmf,
     binom_logpmf_logit,
     logit_normal_marginal,
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
-from bayes_anlo.exact.logit_normal import logit_normal_exact
-from bayes_anlo.exact.posterior import ExactPosterior, Parameter
 from bayes_anlo.models._base import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models._sampling import SamplerSettings
 from bayes_anlo.models.priors import NestedBetaBinomialPriors

@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = {
-    "b": "Binary-outcome CSV (bayes_anlo/data/binary.py, bayes_anlo/data/_csv.py)",
+    "b": "Binary-outcome CSV (bayes_anlo/data/binary.py, bayes_anlo/data/csv_reader.py)",
     "s": "Analysis specs (bayes_anlo/spec.py, pipeline)",
     "k": "Digitised Kaplan-Meier coordinates (bayes_anlo/data/survival.py)",
     "r": "Numbers at risk (bayes_anlo/data/survival.py)",
