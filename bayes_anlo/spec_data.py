@@ -1,4 +1,5 @@
-"""Checks of a spec against its data, run before any fit (pass 3 of :func:`bayes_anlo.spec.load_spec`).
+"""Checks of a spec against its data, run before any fit (pass 3 of
+:func:`bayes_anlo.spec.load_spec`).
 
 Every analysis's data are loaded (a broken data file reports its own ``file:row:column``
 problems) and what the analysis says about them is checked: the columns ``where``, ``exclude``,
@@ -188,7 +189,8 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
                         file,
                         where,
                         "method",
-                        f'method = "exact" needs one row per arm; an arm has {int(counts.max())} rows '
+                        f'method = "exact" needs one row per arm; an arm has {int(counts.max())} '
+                        f"rows "
                         f'(use method = "nuts")',
                     )
                 ]
@@ -246,7 +248,8 @@ def _survival_problems(entry, file: str) -> list[Problem]:
                     file,
                     where,
                     "reference_arm",
-                    f"arm {entry.reference_arm!r} is not in the data (has: {', '.join(map(repr, arms))})",
+                    f"arm {entry.reference_arm!r} is not in the data (has: "
+                    f"{', '.join(map(repr, arms))})",
                 )
             )
     if problems:

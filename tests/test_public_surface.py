@@ -99,3 +99,30 @@ def test_frequentist_modules_import_each_other_without_cycles():
     graph = _module_graph("frequentist")
     assert "bayes_anlo.frequentist.pooling" in graph["bayes_anlo.frequentist.glmm"]
     assert _cycle(graph) is None
+
+
+#: Declared dependencies that the package does not import by name, each with the reason it stays.
+USED_WITHOUT_IMPORT = {
+    "h5netcdf": "xarray's engine for posterior.nc (to_netcdf(engine='h5netcdf'))",
+    "h5py": "the HDF5 library under h5netcdf",
+    "arviz-base": "arviz-stats' data layer (DataTree groups); pinned to the 1.x API",
+}
+
+
+def test_every_declared_dependency_is_used():
+    import re
+    import tomllib
+
+    root = PACKAGE.parent
+    declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = [re.match(r"[A-Za-z0-9_.-]+", d).group(0).lower() for d in declared]
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
+    unused = []
+    for name in names:
+        module = name.replace("-", "_")
+        if name in USED_WITHOUT_IMPORT:
+            continue
+        if not re.search(rf"^\s*(import|from) {module}\b", sources, re.M):
+            unused.append(name)
+    assert not unused, f"declared but never imported: {unused}"
+    assert not {"jinja2", "pandera", "arviz-plots"} & set(names)

@@ -405,7 +405,8 @@ def _parse_row(
             problems.add(
                 row,
                 "method",
-                f"unknown method {rec['method']!r} for check {check!r}; choose from {', '.join(allowed)}",
+                f"unknown method {rec['method']!r} for check {check!r}; choose from "
+                f"{', '.join(allowed)}",
             )
     level = 0.95
     if rec["level"]:

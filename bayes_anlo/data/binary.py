@@ -189,8 +189,8 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
         problems.add(
             row_number(int(i), raw),
             "outcome",
-            f"more than {MAX_ROWS_PER_OUTCOME:,} rows of outcome {raw['outcome'].iloc[i]!r}, the most "
-            "one analysis takes (see the documented limits)",
+            f"more than {MAX_ROWS_PER_OUTCOME:,} rows of outcome {raw['outcome'].iloc[i]!r}, the "
+            "most one analysis takes (see the documented limits)",
         )
     events = parse_count(raw, "events", problems)
     n = parse_count(raw, "n", problems, positive=True)
@@ -219,8 +219,8 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
     for i, label_ in enumerate(table["outcome"]):
         if not is_known_outcome(label_):
             warnings.warn(
-                f"{name}:{row_number(i, raw)}:outcome: unknown outcome label {label_!r} (loaded as given; "
-                f"known: {', '.join(sorted(KNOWN_OUTCOMES))}, AE:<term>:<grade>)",
+                f"{name}:{row_number(i, raw)}:outcome: unknown outcome label {label_!r} (loaded as "
+                f"given; known: {', '.join(sorted(KNOWN_OUTCOMES))}, AE:<term>:<grade>)",
                 UnknownOutcomeWarning,
                 stacklevel=2,
             )

@@ -5,9 +5,10 @@
 * Two arms with independent ``Beta(a, b)`` priors: each arm's rate is Beta as above, and
 
   - ``P(p1 > p2) = Int_0^1 f1(x) F2(x) dx`` (one-dimensional quadrature),
-  - the CDF of ``D = p1 - p2`` is ``P(D <= d) = P(p2 >= p1 - d) = Int_0^1 f1(x) (1 - F2(x - d)) dx``,
-    and its quantiles come from root-finding on that CDF,
-  - ``E[p1 - p2] = E p1 - E p2``, ``E[p1 / p2] = E p1 * E[1 / p2] = E p1 * (a2 + b2 - 1) / (a2 - 1)``.
+  - the CDF of ``D = p1 - p2`` is ``P(D <= d) = P(p2 >= p1 - d) = Int_0^1 f1(x) (1 - F2(x - d))
+    dx``, and its quantiles come from root-finding on that CDF,
+  - ``E[p1 - p2] = E p1 - E p2``, ``E[p1 / p2] = E p1 * E[1 / p2] = E p1 * (a2 + b2 - 1) / (a2 -
+    1)``.
 """
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 
 Model: ``y_i ~ Binomial(n_i, expit(eta_i))``, ``eta_i ~ Normal(mu, tau)``, ``mu ~ p_mu``,
 ``tau ~ p_tau``. Each study's random effect is integrated out by adaptive Gauss-Hermite
-quadrature (:func:`~bayes_anlo.exact.special_functions.logit_normal_marginal`, 32 nodes centred and scaled
-at the integrand's mode), and the two hyperparameters by a 2-D grid directly over ``(mu, tau)``
-(no transformation, so no Jacobian; the grid starts at tau = 0 where the half-normal prior puts
-positive density):
+quadrature (:func:`~bayes_anlo.exact.special_functions.logit_normal_marginal`, 32 nodes centred and
+scaled at the integrand's mode), and the two hyperparameters by a 2-D grid directly over ``(mu,
+tau)`` (no transformation, so no Jacobian; the grid starts at tau = 0 where the half-normal prior
+puts positive density):
 
-    log p_mu(mu) + log p_tau(tau) + sum_i log Int Binomial(y_i | n_i, expit eta) N(eta | mu, tau) d eta
+    log p_mu(mu) + log p_tau(tau) + sum_i log Int Binomial(y_i | n_i, expit eta) N(eta | mu, tau) d
+    eta
 
 Study rates given ``(mu, tau)`` are drawn from their exact conditional
 ``p(eta_i | y_i, mu, tau)`` by inverse CDF on a fine 1-D grid

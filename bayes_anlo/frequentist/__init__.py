@@ -2,7 +2,8 @@
 
 * :func:`pool_proportions`  random-effects (DL, REML) or common-effect pooling on the double arcsine
   (PFT) or logit scale, as ``metafor::rma``; :class:`PooledResult`.
-* :func:`glmm_logit`        random-intercept logistic model, as ``metafor::rma.glmm(measure="PLO")``.
+* :func:`glmm_logit`        random-intercept logistic model, as
+  ``metafor::rma.glmm(measure="PLO")``.
 * :func:`pool_summary`      PFT/logit x DL/REML and the GLMM side by side, one row each.
 * :func:`subgroup_analysis` per-subgroup pooling and tests for subgroup differences;
   :func:`leave_one_out`     ``metafor::leave1out``.

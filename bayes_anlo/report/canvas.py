@@ -29,7 +29,8 @@ LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
 
 
 def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
-    """Mark every text artist of ``fig`` literal (no mathtext), including tick labels made so far."""
+    """Mark every text artist of ``fig`` literal (no mathtext), including tick labels made so
+    far."""
     for text in fig.findobj(matplotlib.text.Text):
         text.set_parse_math(False)
         text.set_usetex(False)

@@ -61,7 +61,8 @@ def tables(cases: list[dict]) -> str:
         rows = [c for c in cases if c["id"][0] == group]
         out += [f"## {title}", "", "| case | input | command | expected |", "|---|---|---|---|"]
         out += [
-            f"| `{c['id']}` | `{c['file']}`: {c['description'].replace('|', '/')} | `{command(c)}` | {expected(c)} |"
+            f"| `{c['id']}` | `{c['file']}`: {c['description'].replace('|', '/')} | `{command(c)}` "
+            f"| {expected(c)} |"
             for c in rows
         ]
         out.append("")

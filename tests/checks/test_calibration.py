@@ -142,7 +142,7 @@ def test_sbc_is_reproducible_and_parallel_equals_serial(tmp_path):
     assert fig_path.stat().st_size > 5000
 
 
-# ---- the NUTS set-ups mirror the package's model builders -----------------------------------------
+# ---- the NUTS set-ups mirror the package's model builders ----------------------------------------
 def _logp_at_random_points(model_a, model_b, data_setter=None, n_points=3, seed=0):
     """Log densities of two models at the same random points of their (identical) value vars."""
     fa, fb = model_a.compile_logp(), model_b.compile_logp()

@@ -97,7 +97,8 @@ NON_ASCII_DIGITS = st.characters(categories=["Nd"]).filter(lambda c: not c.isasc
 @FAST
 @given(st.lists(NON_ASCII_DIGITS, min_size=1, max_size=4), st.sampled_from(["", "1", "2."]))
 def test_non_ascii_digits_are_refused(digits, prefix):
-    """Python's float() reads any Unicode decimal digit (float('١٠') == 10.0); a data file must not."""
+    """Python's float() reads any Unicode decimal digit (float('١٠') == 10.0); a data file must
+    not."""
     text = prefix + "".join(digits)
     assert all(unicodedata.category(c) == "Nd" for c in digits)
     with pytest.raises(ValueError, match="non-ASCII"):

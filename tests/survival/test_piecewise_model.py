@@ -168,7 +168,8 @@ def test_bad_arguments_are_reported():
 
 
 def test_arm_and_subgroup_dims_from_synthetic_draws():
-    """Derived quantities get leading arm/subgroup dims; checked on hand-made draws (no sampling)."""
+    """Derived quantities get leading arm/subgroup dims; checked on hand-made draws (no
+    sampling)."""
     import pandas as pd
     import xarray as xr
 
