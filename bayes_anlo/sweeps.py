@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 
 
 @dataclass(frozen=True)

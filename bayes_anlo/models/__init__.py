@@ -14,7 +14,7 @@ layer relies on them): ``pooled_rate``, ``predictive_rate``, ``study_rate`` (dim
 """
 
 from bayes_anlo.models._base import BinaryModel, exceedance, prob_superior
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.beta_binomial import (
     BetaBinomial,
     CompletePooling,

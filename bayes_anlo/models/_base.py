@@ -20,7 +20,7 @@ constructor stores configuration only; :meth:`BinaryModel.fit` computes and retu
   hyperparameter, e.g. ``mu`` and ``kappa``), for power-scaling sensitivity
   (:mod:`bayes_anlo.checks.power_scaling`);
 
-and root attrs from :func:`~bayes_anlo.models._sampling.run_attrs` plus ``outcome``, ``method``,
+and root attrs from :func:`~bayes_anlo.models.sampling.run_attrs` plus ``outcome``, ``method``,
 ``thresholds`` and model options. ``method="exact"`` (where available) returns the same groups
 with iid draws from a quadrature or conjugate posterior (root attr ``method = "exact"``).
 
@@ -44,7 +44,7 @@ import xarray as xr
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import (
+from bayes_anlo.models.sampling import (
     SamplerSettings,
     derived_seed,
     quiet_pymc,

@@ -60,7 +60,7 @@ from bayes_anlo.exact._special import (
 from bayes_anlo.exact.logit_normal import logit_normal_exact
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
 from bayes_anlo.models._base import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.priors import NestedBetaBinomialPriors
 
 _CD = ("chain", "draw")

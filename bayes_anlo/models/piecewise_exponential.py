@@ -69,7 +69,7 @@ from scipy import stats
 
 from bayes_anlo.data.survival import DigitisedKM, SurvivalData, SurvivalSummaries, table_hash
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import (
+from bayes_anlo.models.sampling import (
     SamplerSettings,
     derived_seed,
     run_attrs,

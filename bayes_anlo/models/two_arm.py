@@ -30,7 +30,7 @@ from bayes_anlo.errors import InputError
 from bayes_anlo.exact._special import betabinom_logpmf, binom_logpmf_logit
 from bayes_anlo.exact.conjugate import TwoArmExact, beta_update
 from bayes_anlo.models._base import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.priors import Beta, TwoArmPriors
 
 _CD = ("chain", "draw")

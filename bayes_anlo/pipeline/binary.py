@@ -10,7 +10,7 @@ import pandas as pd
 
 from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, prior_density, tables
 from bayes_anlo.spec import AnalysisEntry

@@ -39,7 +39,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_anlo.errors import InputError, Problem
-from bayes_anlo.models._sampling import SamplerSettings, package_versions
+from bayes_anlo.models.sampling import SamplerSettings, package_versions
 from bayes_anlo.outputs import check_output_path, disk_errors, write_csv
 from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.pipeline.run_directory import (

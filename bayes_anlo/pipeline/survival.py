@@ -29,7 +29,7 @@ import pandas as pd
 
 from bayes_anlo.data.survival import SurvivalData, SurvivalSummaries
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
     add_power_scaling,
     describe_priors,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
     add_binary_ppc,
     add_power_scaling,
