@@ -133,6 +133,12 @@ class BetaBinomial(BinaryModel):
         )
         return post, exact.to_dict()
 
+    def _prior_free_draws(self, prep, draws, rng):
+        return {
+            "mu": ((), self.priors.mu.rvs(draws, rng)),
+            "kappa": ((), self.priors.kappa.rvs(draws, rng)),
+        }
+
     def _derive(self, post, prep, rng, conditional):
         a, b = _ab(post)
         out = post.copy()
@@ -214,6 +220,9 @@ class CompletePooling(BinaryModel):
         return dataset(
             {"p": (_CD, p)}, {"chain": np.arange(chains), "draw": np.arange(draws)}
         ), summary
+
+    def _prior_free_draws(self, prep, draws, rng):
+        return {"p": ((), self.priors.p.rvs(draws, rng))}
 
     def _derive(self, post, prep, rng, conditional):
         p = post["p"].values

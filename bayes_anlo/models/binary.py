@@ -214,31 +214,53 @@ class BinaryModel(Model):
         """Draws from the prior and the prior predictive (groups ``prior``, ``prior_predictive``).
 
         The prior group holds the hyperparameters and the same derived rates as the posterior
-        (``pooled_rate``, ``predictive_rate``, ``study_rate`` ... drawn without the data).
+        (``pooled_rate``, ``predictive_rate``, ``study_rate`` ... drawn without the data); the
+        prior predictive replicates every unit from them. Families whose free variables are their
+        priors' fields (plus standard normals) draw them by NumPy (``_prior_free_draws``), the
+        others through PyMC.
         """
         prep = self._prepare(data)
         seed = int(random_seed)
-        model = self._build(prep)
-        with model, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*object mode.*")
-            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
-            with quiet_pymc():
-                pr = pm.sample_prior_predictive(draws=int(draws), random_seed=seed)
-        prior_ds = pr["prior"].to_dataset()
-        prior_ds = prior_ds.drop_vars([v for v in prior_ds.data_vars if v.startswith("prior_")])
+        free = self._prior_free_draws(prep, int(draws), np.random.default_rng(seed))
+        if free is None:
+            prior_ds, predictive = self._pymc_prior_predictive(prep, int(draws), seed)
+        else:
+            coords = {"chain": [0], "draw": np.arange(int(draws)), **prep.coords}
+            prior_ds = dataset(
+                {k: (("chain", "draw", *dims), v[None]) for k, (dims, v) in free.items()}, coords
+            )
         prior = self._derive(
             prior_ds,
             prep,
             np.random.default_rng(derived_seed(seed, 2)),
             conditional=False,
         )
-        groups = {"prior": prior, "prior_predictive": pr["prior_predictive"].to_dataset()}
+        if free is not None:
+            rep = self._replicate(prior, prep, np.random.default_rng(derived_seed(seed, 1)))
+            predictive = dataset({"events": (("chain", "draw", "unit"), rep)}, coords)
+        groups = {"prior": prior, "prior_predictive": predictive}
         groups.update(self._data_groups(prep))
         tree = xr.DataTree.from_dict(groups)
         tree.attrs = self._attrs(
             prep, seed, {"method": "prior_predictive", "draws": int(draws)}, {}
         )
         return tree
+
+    def _prior_free_draws(self, prep: Prepared, draws: int, rng) -> dict | None:
+        """Prior draws of the free variables, ``name -> (dims beyond chain/draw, array)``, by
+        NumPy (no graph to compile); None: the family leaves it to PyMC."""
+        return None
+
+    def _pymc_prior_predictive(self, prep: Prepared, draws: int, seed: int):
+        model = self._build(prep)
+        with model, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*object mode.*")
+            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+            with quiet_pymc():
+                pr = pm.sample_prior_predictive(draws=draws, random_seed=seed)
+        prior_ds = pr["prior"].to_dataset()
+        prior_ds = prior_ds.drop_vars([v for v in prior_ds.data_vars if v.startswith("prior_")])
+        return prior_ds, pr["prior_predictive"].to_dataset()
 
     # ---- helpers --------------------------------------------------------------------------
     def _data_groups(self, prep: Prepared) -> dict[str, xr.Dataset]:

@@ -65,11 +65,13 @@ def sample_cached(
     random_seed: int,
     *,
     nutpie_seed: int | None = None,
+    cores: int | None = None,
 ) -> xr.DataTree:
     """NUTS by nutpie on the cached model of ``key`` with ``values`` swapped in (by data name;
     names the compiled graph does not hold, such as the prior of an unused level, are skipped).
 
-    ``nutpie_seed`` defaults to :func:`pymc_equivalent_seed` of ``random_seed``.
+    ``nutpie_seed`` defaults to :func:`pymc_equivalent_seed` of ``random_seed``; ``cores``
+    to ``min(chains, 2)``.
     """
     import nutpie
 
@@ -84,7 +86,7 @@ def sample_cached(
         draws=settings.draws,
         tune=settings.tune,
         chains=settings.chains,
-        cores=min(settings.chains, 2),
+        cores=min(settings.chains, 2) if cores is None else int(cores),
         seed=int(seed),
         target_accept=settings.target_accept,
         save_warmup=False,

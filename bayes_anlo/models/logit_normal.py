@@ -109,6 +109,13 @@ class LogitNormal(BinaryModel):
         )
         return post, exact.to_dict()
 
+    def _prior_free_draws(self, prep, draws, rng):
+        return {
+            "mu": ((), self.priors.mu.rvs(draws, rng)),
+            "tau": ((), self.priors.tau.rvs(draws, rng)),
+            "z": (("unit",), rng.standard_normal((draws, prep.units))),
+        }
+
     def _derive(self, post, prep, rng, conditional):
         mu = post["mu"].values
         tau = post["tau"].values

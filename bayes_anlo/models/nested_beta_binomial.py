@@ -312,6 +312,18 @@ class NestedBetaBinomial(BinaryModel):
         attrs["options"] = json.dumps({"by": self.by, "within": within, "replicate": replicate})
         return attrs
 
+    def _prior_free_draws(self, prep, draws, rng):
+        within, _ = self._scheme(prep)
+        groups = len(prep.coords["subgroup"])
+        free = {
+            "mu": ((), self.priors.mu.rvs(draws, rng)),
+            "sigma_subgroup": ((), self.priors.sigma_subgroup.rvs(draws, rng)),
+            "z_subgroup": (("subgroup",), rng.standard_normal((draws, groups))),
+        }
+        if within == "beta_binomial":
+            free["kappa"] = ((), self.priors.kappa.rvs(draws, rng))
+        return free
+
     def _derive(self, post, prep, rng, conditional):
         within, _ = self._scheme(prep)
         idx = prep.index["subgroup"]

@@ -184,3 +184,27 @@ def test_run_main_path_matches_the_old_nuts_path_within_monte_carlo_error():
         for q in (0.025, 0.5, 0.975):  # quantiles: a looser, scale-aware bound
             qa, qb = float(a.quantile(q)), float(b.quantile(q))
             assert abs(qa - qb) < 0.1 * float(b.std()) + 6 * tol, (var, q)
+
+
+@pytest.mark.parametrize("cls", [BetaBinomial, LogitNormal, NestedBetaBinomial])
+def test_numpy_prior_draws_match_pymc_prior_predictive(cls, zero_event_data):
+    """The prior draws made without compiling a graph agree with PyMC's prior predictive of the
+    family's graph (an independent computation), in distribution."""
+    from scipy import stats
+
+    model = cls()
+    data = zero_event_data
+    if cls is NestedBetaBinomial:  # two subgroups of three studies: beta-binomial within
+        table = zero_event_data.table.assign(subgroup=["a", "a", "a", "b", "b", "b"])
+        data = make_binary(table["events"], table["n"], subgroup=table["subgroup"])
+    prep = model.prepare(data)
+    fast = model.sample_prior_predictive(data, draws=4000, random_seed=1)
+    prior_pm, predictive_pm = model._pymc_prior_predictive(prep, 4000, 2)
+    for var in ("mu", "pooled_rate"):
+        a = fast["prior"][var].values.ravel()
+        b = prior_pm[var].values.ravel()
+        assert stats.ks_2samp(a, b).pvalue > 1e-3, var
+    ev_a = fast["prior_predictive"]["events"].values.reshape(-1, prep.units)
+    ev_b = predictive_pm["events"].values.reshape(-1, prep.units)
+    se = np.hypot(ev_a.std(0), ev_b.std(0)) / np.sqrt(4000)
+    assert np.all(np.abs(ev_a.mean(0) - ev_b.mean(0)) < 4.5 * se)
