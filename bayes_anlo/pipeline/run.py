@@ -286,17 +286,9 @@ def _with_method(entry, method: str):
 
 
 def _dispatch(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> AnalysisResult:
-    if entry.model == "piecewise_exponential":
-        from bayes_anlo.pipeline.survival import run_survival_analysis
+    from bayes_anlo.pipeline.skeleton import run_steps, steps_for
 
-        return run_survival_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
-    if entry.model == "two_arm":
-        from bayes_anlo.pipeline.two_arm import run_two_arm_analysis
-
-        return run_two_arm_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
-    from bayes_anlo.pipeline.binary import run_binary_analysis
-
-    return run_binary_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
+    return run_steps(steps_for(entry.model), entry, seed=spec.seed, sampler=sampler, index=index)
 
 
 def run_audits(spec: Spec) -> dict:
