@@ -126,3 +126,40 @@ def test_every_declared_dependency_is_used():
             unused.append(name)
     assert not unused, f"declared but never imported: {unused}"
     assert not {"jinja2", "pandera", "arviz-plots"} & set(names)
+
+
+def test_rates_path_runs_without_pymc_pytensor_arviz_or_matplotlib():
+    """`bayes-anlo rates` (frequentist fits + exact beta-binomial) loads none of the sampling or
+    plotting stack; PyMC is bound lazily in the model modules and never executed here."""
+    code = (
+        "from bayes_anlo.lazy_import import is_loaded\n"
+        "from typer.testing import CliRunner\n"
+        "from bayes_anlo.cli import app\n"
+        "r = CliRunner().invoke(app, ['rates', 'examples/my_studies.csv', '--outcome', 'ORR'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if is_loaded(m)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", f"import json\n{code}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PACKAGE.parent,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.splitlines()[-1]) == []
+
+
+def test_lazy_module_loads_on_first_attribute_access():
+    from bayes_anlo.lazy_import import is_loaded, lazy_module
+
+    code = (
+        "import sys\nfrom bayes_anlo.lazy_import import lazy_module, is_loaded\n"
+        "m = lazy_module('colorsys')\nbefore = is_loaded('colorsys')\n"
+        "v = m.rgb_to_hsv(1, 0, 0)\nprint(before, is_loaded('colorsys'), v)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split()[:2] == ["False", "True"]
+    assert lazy_module("json") is sys.modules["json"] and is_loaded("json")

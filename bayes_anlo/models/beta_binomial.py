@@ -21,15 +21,18 @@ posterior draw; ``predictive_rate ~ Beta(mu kappa, (1 - mu) kappa)`` is the rate
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
 import xarray as xr
 from scipy.special import expit
 
 from bayes_anlo.exact.beta_binomial import beta_binomial_exact
 from bayes_anlo.exact.conjugate import beta_update
 from bayes_anlo.exact.special_functions import betabinom_logpmf, binom_logpmf_logit
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.priors import Beta, BetaBinomialPriors, CompletePoolingPriors
+
+pm = lazy_module("pymc")
+
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")

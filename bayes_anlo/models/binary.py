@@ -38,15 +38,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.contract import DEFAULT_SAMPLER, Model
 from bayes_anlo.models.options import NoOptions
 from bayes_anlo.models.priors import Distribution, log_prior_dataset, prior_terms
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed, quiet_pymc, run_attrs
+
+pm = lazy_module("pymc")
 
 METHODS = ("nuts", "exact")
 SAMPLE_DIMS = ("chain", "draw")

@@ -33,12 +33,15 @@ from dataclasses import asdict
 from typing import Any, ClassVar
 
 import numpy as np
-import pymc as pm
 import xarray as xr
 
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models import compile_cache
 from bayes_anlo.models.priors import PriorSet
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed, sample_model
+
+pm = lazy_module("pymc")
+
 
 #: Default NUTS settings (frozen, so one shared instance is safe as an argument default).
 DEFAULT_SAMPLER = SamplerSettings()

@@ -21,7 +21,6 @@ exact conditional posteriors.
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
 from scipy.special import expit
 
 from bayes_anlo.exact.logit_normal import logit_normal_exact
@@ -30,8 +29,12 @@ from bayes_anlo.exact.special_functions import (
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.priors import LogitNormalPriors
+
+pm = lazy_module("pymc")
+
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")

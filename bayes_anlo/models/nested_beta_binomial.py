@@ -45,7 +45,6 @@ import json
 import warnings
 
 import numpy as np
-import pymc as pm
 from scipy.special import expit, log_expit, logit
 
 from bayes_anlo.data.binary import BinaryData
@@ -59,10 +58,14 @@ from bayes_anlo.exact.special_functions import (
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.options import NestedOptions
 from bayes_anlo.models.priors import NestedBetaBinomialPriors
 from bayes_anlo.models.sampling import SamplerSettings
+
+pm = lazy_module("pymc")
+
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")

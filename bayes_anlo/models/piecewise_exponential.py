@@ -62,13 +62,12 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 from scipy import stats
 
 from bayes_anlo.data.survival import DigitisedKM, SurvivalData, SurvivalSummaries, table_hash
 from bayes_anlo.errors import InputError
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models import compile_cache
 from bayes_anlo.models.contract import DEFAULT_SAMPLER, Model
 from bayes_anlo.models.options import PiecewiseExponentialOptions
@@ -103,6 +102,9 @@ from bayes_anlo.survival.summaries import (
     term_means,
 )
 from bayes_anlo.survival.time_grid import TimeGrid, combine, patient_time_grid, summary_time_grid
+
+pm = lazy_module("pymc")
+
 
 MODEL_NAME = "piecewise_exponential"
 _CD = ("chain", "draw")
@@ -469,6 +471,8 @@ def build_piecewise_exponential(
     :func:`data_values`. Derived quantities (survival curves, medians, predictions) are computed
     from the draws in NumPy by :class:`PiecewiseExponential`, which keeps the compiled graph small.
     """
+    import pytensor.tensor as pt  # here: pytensor loads with PyMC, on first use
+
     priors = priors or PiecewiseExponentialPriors()
     j = inputs.cuts.size
     terms = inputs.terms

@@ -23,16 +23,19 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
 from bayes_anlo.exact.conjugate import TwoArmExact, beta_update
 from bayes_anlo.exact.special_functions import betabinom_logpmf, binom_logpmf_logit
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.options import TwoArmOptions
 from bayes_anlo.models.priors import Beta, TwoArmPriors
 from bayes_anlo.models.sampling import SamplerSettings
+
+pm = lazy_module("pymc")
+
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")
