@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,15 +60,20 @@ def prob_greater(p1: BetaPosterior, p2: BetaPosterior) -> float:
     return float(value)
 
 
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(400)
+@functools.cache
+def _gauss_legendre(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on [-1, 1], computed on first use (an n x n eigenproblem: not at
+    import, which ``bayes-anlo rates`` would pay for without needing it)."""
+    return np.polynomial.legendre.leggauss(n)
 
 
 def difference_cdf(p1: BetaPosterior, p2: BetaPosterior, d) -> np.ndarray:
     """``P(p1 - p2 <= d) = Int f1(x) P(p2 >= x - d) dx`` (400-node Gauss-Legendre over the central
     1 - 2e-13 of p1's distribution; vectorised over ``d``)."""
     lo, hi = _integrand_limits(p1)
-    x = 0.5 * (hi - lo) * _GL_NODES + 0.5 * (hi + lo)
-    w = 0.5 * (hi - lo) * _GL_WEIGHTS * p1.dist.pdf(x)
+    nodes, weights = _gauss_legendre()
+    x = 0.5 * (hi - lo) * nodes + 0.5 * (hi + lo)
+    w = 0.5 * (hi - lo) * weights * p1.dist.pdf(x)
     d = np.atleast_1d(np.asarray(d, dtype=float))
     return (w * p2.dist.sf(x[None, :] - d[:, None])).sum(axis=1)
 
