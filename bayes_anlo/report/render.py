@@ -149,8 +149,8 @@ def to_markdown(blocks: list[Block]) -> str:
 
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1050px;margin:2em
-auto;padding:0 1.2em; color:#1d1d1f;line-height:1.45;font-size:15px}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1050px;
+margin:2em auto;padding:0 1.2em;color:#1d1d1f;line-height:1.45;font-size:15px}
 h1{font-size:1.7em;border-bottom:2px solid #d62728;padding-bottom:.2em}
 h2{font-size:1.35em;margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.15em}
 h3{font-size:1.12em;margin-top:1.5em}

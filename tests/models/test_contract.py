@@ -123,7 +123,7 @@ def test_from_spec_is_the_one_factory():
     assert orr.priors == BetaBinomialPriors.named("bda_proper") and orr.sampler == TINY
 
 
-# ---- compile once ---------------------------------------------------------------------------------
+# ---- compile once --------------------------------------------------------------------------------
 
 
 def test_one_compilation_serves_every_prior_set_of_the_same_families(zero_event_data):
@@ -142,7 +142,7 @@ def test_one_compilation_serves_every_prior_set_of_the_same_families(zero_event_
     assert np.median(default["posterior"]["kappa"].values) < 100
 
 
-# ---- the exact engine on the main path --------------------------------------------------------------
+# ---- the exact engine on the main path -----------------------------------------------------------
 
 
 def test_auto_uses_the_exact_engine_where_it_applies(zero_event_data):

@@ -1,4 +1,5 @@
-"""The sampler's progress bar is drawn on a terminal only (issue 12: `run` says what it is doing)."""
+"""The sampler's progress bar is drawn on a terminal only (issue 12: `run` says what it is
+doing)."""
 
 from __future__ import annotations
 
