@@ -39,5 +39,7 @@ sbc: $(STAMP)
 coverage: $(STAMP)
 	$(PY) scripts/run_coverage.py
 
+# ruff with the configuration in pyproject.toml: the package, tests, scripts, benchmarks, notebooks.
 lint: $(STAMP)
-	$(PY) -m ruff check bayes_anlo tests
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .

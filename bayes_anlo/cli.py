@@ -148,9 +148,10 @@ def _reconstruct_km(file: Path, risk_table: Path | None, totals: Path | None) ->
     rec = reconstruct(load_digitised_km(file, risk_table, totals))
     d = rec.diagnostics
     return (
-        f"{len(d)} curves reconstructed, {int(d['n_patients'].sum())} patients, {int(d['events'].sum())} events; "
-        f"largest distance of a digitised point from the reconstructed curve {d['max_abs_diff'].max():.3f} "
-        "(fit to the clicks, not accuracy against the true data)"
+        f"{len(d)} curves reconstructed, {int(d['n_patients'].sum())} patients, "
+        f"{int(d['events'].sum())} events; largest distance of a digitised point from the "
+        f"reconstructed curve {d['max_abs_diff'].max():.3f} (fit to the clicks, not accuracy "
+        "against the true data)"
     )
 
 
@@ -183,7 +184,8 @@ def datasets(
 
 
 def _checked_output(out: Path | None, *, kind: str = "file") -> Path | None:
-    """The one check of an ``--out`` argument, before any work (exit 2 with a message if unusable)."""
+    """The one check of an ``--out`` argument, before any work (exit 2 with a message if
+    unusable)."""
     if out is None:
         return None
     from bayes_anlo.outputs import check_output_path
@@ -237,7 +239,8 @@ def run(
             typer.echo(f"interrupted after the run directory was complete: {out}", err=True)
         else:
             typer.echo(
-                f"interrupted: nothing was written to {out} (an existing run directory there is unchanged)",
+                f"interrupted: nothing was written to {out} (an existing run directory there is "
+                "unchanged)",
                 err=True,
             )
         raise typer.Exit(128 + (int(exc.signum) if isinstance(exc, Terminated) else 2)) from None
@@ -247,7 +250,8 @@ def run(
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     typer.echo(
-        f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} s)"
+        f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} "
+        "s)"
     )
     if not outcome.gate_applied:
         typer.echo("FAST MODE: not for inference; the convergence gate was not applied.", err=True)
@@ -346,7 +350,8 @@ def audit(
     ],
     out: Annotated[Path | None, typer.Option(help="write the audit table (CSV) here")] = None,
 ) -> None:
-    """Recompute a paper's printed statistics and flag what no method reproduces (exit 1 if flagged)."""
+    """Recompute a paper's printed statistics and flag what no method reproduces (exit 1 if
+    flagged)."""
     from bayes_anlo.audit import run_audit
     from bayes_anlo.outputs import write_csv
 

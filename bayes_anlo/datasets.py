@@ -1,8 +1,8 @@
 """Bundled datasets: numbers transcribed from the seed papers, each with its source.
 
-The files live in ``bayes_anlo/data/bundled/`` and are listed in ``manifest.toml`` there (parsed with
-:mod:`tomllib`). Every row of every file carries a ``source`` (seed file and table/section, or the
-URL a number was read from); counts computed rather than printed say so in ``derived``; where a
+The files live in ``bayes_anlo/data/bundled/`` and are listed in ``manifest.toml`` there (parsed
+with :mod:`tomllib`). Every row of every file carries a ``source`` (seed file and table/section, or
+the URL a number was read from); counts computed rather than printed say so in ``derived``; where a
 paper contradicts itself the printed number is kept and a ``flag`` explains the problem (the flag
 codes of a dataset are listed in its manifest entry). ``docs/datasets.md`` describes each dataset.
 
@@ -24,9 +24,9 @@ Kinds
     Two-group comparisons printed with P values, with the counts they compare.
 
 All kinds but ``binary`` load as a :class:`pandas.DataFrame`: the value columns (``value``,
-``ci_low``, ``ci_high``, ``time``, ``estimate``, ``i2``, ``p_heterogeneity``, ``k``, ``n`` ...) and any
-column whose every non-empty cell is a number become numeric (empty cells NaN; int64 when complete and
-whole), other cells stay text (empty string where blank).
+``ci_low``, ``ci_high``, ``time``, ``estimate``, ``i2``, ``p_heterogeneity``, ``k``, ``n`` ...) and
+any column whose every non-empty cell is a number become numeric (empty cells NaN; int64 when
+complete and whole), other cells stay text (empty string where blank).
 
 Examples
 --------
@@ -153,9 +153,9 @@ def load(name: str) -> BinaryData | pd.DataFrame:
     Returns
     -------
     BinaryData or pandas.DataFrame
-        Binary datasets are validated by :func:`bayes_anlo.data.binary.load_binary` and labelled with
-        the dataset name (so messages and run records say ``name``, not a file path); other kinds are
-        returned as a DataFrame (see the module docstring for the conversion of cells).
+        Binary datasets are validated by :func:`bayes_anlo.data.binary.load_binary` and labelled
+        with the dataset name (so messages and run records say ``name``, not a file path); other
+        kinds are returned as a DataFrame (see the module docstring for the conversion of cells).
 
     Raises
     ------

@@ -4,7 +4,8 @@ Every problem with a user's input is reported as ``file:row:column: message`` so
 straight to the cell at fault. Rows are the line numbers an editor shows (the CSV header is row 1,
 the first data row is row 2); for TOML specs the "row" is the dotted key path and the column is the
 key. Parts that do not apply are left out (``file: message`` for a problem of the whole file),
-never printed empty. A validation pass collects *all* problems before raising, so one run lists every bad row.
+never printed empty. A validation pass collects *all* problems before raising, so one run lists
+every bad row.
 
 The CLI turns :class:`InputError` into a one-line-per-problem message and exit status 2, without a
 traceback; anything else is a bug and keeps its traceback.

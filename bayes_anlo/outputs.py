@@ -111,7 +111,8 @@ def check_output_path(
             if resolved == p or resolved in p.parents:
                 raise _problem(
                     raw,
-                    f"contains {protected}, which a run must not replace; give a new folder for the run",
+                    f"contains {protected}, which a run must not replace; give a new folder for "
+                    "the run",
                 )
     parent = target.parent
     existing = _nearest_existing(parent)
@@ -120,7 +121,8 @@ def check_output_path(
     if len(os.fsencode(target.name)) + room > limit:
         raise _problem(
             raw,
-            f"name is too long ({len(os.fsencode(target.name))} bytes; at most {limit - room} here)",
+            f"name is too long ({len(os.fsencode(target.name))} bytes; at most {limit - room} "
+            "here)",
         )
     for part in parent.relative_to(existing).parts if existing != parent else ():
         if len(os.fsencode(part)) > limit:
@@ -137,7 +139,8 @@ def check_output_path(
 
 
 def neutralise_formula(value):
-    """``value`` with a leading ``'`` if it is text a spreadsheet would evaluate (see module docs)."""
+    """``value`` with a leading ``'`` if it is text a spreadsheet would evaluate (see module
+    docs)."""
     if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
         return value
     try:
@@ -180,7 +183,8 @@ def disk_errors(path: str | Path):
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
-    """Write ``data`` to ``path`` through a temporary sibling renamed into place (no partial file)."""
+    """Write ``data`` to ``path`` through a temporary sibling renamed into place (no partial
+    file)."""
     path = Path(path)
     with disk_errors(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

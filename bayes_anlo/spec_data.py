@@ -1,4 +1,5 @@
-"""Checks of a spec against its data, run before any fit (pass 3 of :func:`bayes_anlo.spec.load_spec`).
+"""Checks of a spec against its data, run before any fit (pass 3 of
+:func:`bayes_anlo.spec.load_spec`).
 
 Every analysis's data are loaded (a broken data file reports its own ``file:row:column``
 problems) and what the analysis says about them is checked: the columns ``where``, ``exclude``,
@@ -174,7 +175,8 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
                         file,
                         where,
                         "method",
-                        f'method = "exact" needs one row per arm; an arm has {int(counts.max())} rows '
+                        f'method = "exact" needs one row per arm; an arm has {int(counts.max())} '
+                        f"rows "
                         f'(use method = "nuts")',
                     )
                 ]
@@ -205,7 +207,8 @@ def _survival_container(entry):
 
 def _survival_problems(entry, file: str) -> list[Problem]:
     from bayes_anlo.models import SamplerSettings
-    from bayes_anlo.pipeline.survival import load_survival_entry, make_survival_model
+    from bayes_anlo.models.contract import Model
+    from bayes_anlo.pipeline.survival import load_survival_entry
 
     where = entry.location
     try:
@@ -232,7 +235,8 @@ def _survival_problems(entry, file: str) -> list[Problem]:
                     file,
                     where,
                     "reference_arm",
-                    f"arm {entry.reference_arm!r} is not in the data (has: {', '.join(map(repr, arms))})",
+                    f"arm {entry.reference_arm!r} is not in the data (has: "
+                    f"{', '.join(map(repr, arms))})",
                 )
             )
     if problems:
@@ -255,7 +259,7 @@ def _survival_problems(entry, file: str) -> list[Problem]:
             )
         ]
     try:
-        make_survival_model(entry, SamplerSettings()).prepare(data)
+        Model.from_spec(entry, SamplerSettings()).prepare(data)
     except (InputError, ValueError) as exc:
         if isinstance(exc, InputError):
             return _relocated(exc, file, where, "options")

@@ -14,7 +14,17 @@ prints one JSON line; this driver collects them and prints a table with the targ
 4. ``survival``: piecewise-exponential collapse + fit for 1e3, 1e5, 1e6 patients, peak memory;
 5. ``brms``: the same logit-normal model in R brms (cold: compile + sample; warm: reuse), when
    ``Rscript`` with brms is installed (Debian ``r-cran-brms``); skipped with a message otherwise;
-6. ``sbc``: simulation-based calibration of 200 datasets (beta-binomial), wall time and memory.
+6. ``sbc``: simulation-based calibration of 200 datasets (beta-binomial), wall time and memory;
+7. ``rates``: ``bayes-anlo rates examples/my_studies.csv --outcome ORR`` as a whole process (wall
+   and CPU), beside ``Rscript benchmarks/metafor_rates.R`` doing the same five fits with metafor,
+   in the same run (best of ``--repeat``); skipped with a message when ``Rscript`` or metafor is
+   missing;
+8. ``figures``: build and save time of every figure of the meta spec (``benchmarks/figures.py``);
+9. ``suite``: the default test-suite time, quoted from the last measurement recorded in
+   ``benchmarks/suite_time.json`` (running the suite here would take minutes).
+
+The targets of issue 13 are printed beside the figures: ``run`` of the meta spec warm < 8 s and
+cold < 20 s, ``rates`` < 1 s and faster than R, the test suite 3 to 4 minutes.
 """
 
 from __future__ import annotations
@@ -85,7 +95,7 @@ def case_nuts(quick: bool) -> dict:
     import warnings
 
     from bayes_anlo.models import BetaBinomial
-    from bayes_anlo.models._sampling import SamplerSettings
+    from bayes_anlo.models.sampling import SamplerSettings
 
     data = _studies(16)
     model = BetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4))
@@ -105,7 +115,7 @@ def case_refit(quick: bool) -> dict:
     import warnings
 
     from bayes_anlo.models import BetaBinomial
-    from bayes_anlo.models._sampling import SamplerSettings
+    from bayes_anlo.models.sampling import SamplerSettings
 
     model = BetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4))
     a, b, c = _studies(16, seed=1), _studies(16, seed=2), _studies(16, seed=3)
@@ -179,6 +189,82 @@ def case_run(quick: bool) -> dict:
     seconds = time.perf_counter() - t
     shutil.rmtree(out.parent, ignore_errors=True)
     return {"run_seconds": seconds, "exit_status": proc.returncode}
+
+
+def _timed_process(cmd: list[str], cwd: Path = ROOT) -> dict:
+    """Wall and CPU seconds (user + system) of one process run to completion."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "exit": proc.returncode, "stderr": proc.stderr[-400:]}
+
+
+def rates_vs_metafor(repeat: int) -> dict:
+    """``bayes-anlo rates`` and Rscript + metafor on the same file, alternated, best of
+    ``repeat`` (the machine may be shared: the best run is the least disturbed one)."""
+    data = ROOT / "examples" / "my_studies.csv"
+    ours_cmd = [str(Path(PY).with_name("bayes-anlo")), "rates", str(data), "--outcome", "ORR"]
+    r_cmd = ["Rscript", str(ROOT / "benchmarks" / "metafor_rates.R"), str(data), "ORR"]
+    have_r = shutil.which("Rscript") is not None
+    if have_r:
+        probe = subprocess.run(
+            ["Rscript", "-e", "library(metafor)"], capture_output=True, text=True, check=False
+        )
+        have_r = probe.returncode == 0
+    ours, theirs = [], []
+    for _ in range(repeat):
+        ours.append(_timed_process(ours_cmd))
+        if have_r:
+            theirs.append(_timed_process(r_cmd))
+    out = {
+        "rates_wall": min(r["wall"] for r in ours),
+        "rates_cpu": min(r["cpu"] for r in ours),
+        "rates_exit": max(r["exit"] for r in ours),
+    }
+    if theirs:
+        out["metafor_wall"] = min(r["wall"] for r in theirs)
+        out["metafor_cpu"] = min(r["cpu"] for r in theirs)
+        out["metafor_exit"] = max(r["exit"] for r in theirs)
+    else:
+        out["metafor_skipped"] = "Rscript with metafor not found (apt-get install r-cran-metafor)"
+    return out
+
+
+def rates_imports() -> list[str]:
+    """Heavy modules that the ``rates`` command path loads (should be none; PyMC is bound
+    lazily, so it is in ``sys.modules`` but its code never runs)."""
+    code = (
+        "import bayes_anlo.cli, bayes_anlo.quick as q\n"
+        "from bayes_anlo.lazy_import import is_loaded\n"
+        "q.quick_rates('examples/my_studies.csv', outcome='ORR')\n"
+        "heavy = ('pymc', 'pytensor', 'arviz_base', 'arviz_stats', 'matplotlib', 'numba')\n"
+        "print(' '.join(m for m in heavy if is_loaded(m)))"
+    )
+    proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT)
+    return proc.stdout.split() if proc.returncode == 0 else ["error: " + proc.stderr[-200:]]
+
+
+def figures(quick: bool) -> dict:
+    proc = subprocess.run(
+        [PY, str(ROOT / "benchmarks" / "figures.py"), "--repeat", "1" if quick else "3"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": proc.stderr[-600:]}
+
+
+def suite_time() -> dict:
+    path = ROOT / "benchmarks" / "suite_time.json"
+    if not path.exists():
+        return {"error": f"no measurement recorded in {path.name}"}
+    return json.loads(path.read_text())
 
 
 CASES = {
@@ -286,7 +372,8 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="run,exact,refit,survival,brms,sbc")
+    parser.add_argument("--only", default="run,rates,figures,suite,exact,refit,survival,brms,sbc")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of rates and of Rscript")
     parser.add_argument("--child")
     parser.add_argument("--arg")
     args = parser.parse_args()
@@ -311,11 +398,57 @@ def main() -> int:
         warm = spawn("run", args.quick, env=env)
         shutil.rmtree(cache, ignore_errors=True)
         row(
-            "(1) bayes-anlo run meta spec, cold (empty compile cache)", fmt(cold.get("run_seconds"))
+            "(1) bayes-anlo run meta spec, cold (empty compile cache)",
+            fmt(cold.get("run_seconds")),
+            "target < 20 s",
         )
-        row("(1) bayes-anlo run meta spec, warm", fmt(warm.get("run_seconds")))
+        row("(1) bayes-anlo run meta spec, warm", fmt(warm.get("run_seconds")), "target < 8 s")
         if cold.get("run_seconds") and warm.get("run_seconds"):
             row("(1) cold / warm", f"{cold['run_seconds'] / warm['run_seconds']:.2f}x")
+    if "rates" in only:
+        rt = rates_vs_metafor(args.repeat)
+        row(
+            "(7) bayes-anlo rates, 8 studies, whole process (wall)",
+            fmt(rt["rates_wall"]),
+            "target < 1 s",
+        )
+        row("(7) bayes-anlo rates, CPU (user + system)", fmt(rt["rates_cpu"]))
+        heavy = rates_imports()
+        row("(7) heavy modules imported by rates", ", ".join(heavy) or "none", "target: none")
+        if "metafor_wall" in rt:
+            row("(7) Rscript + metafor, same five fits (wall)", fmt(rt["metafor_wall"]))
+            row("(7) Rscript + metafor, CPU (user + system)", fmt(rt["metafor_cpu"]))
+            row(
+                "(7) rates / R metafor (wall)",
+                f"{rt['rates_wall'] / rt['metafor_wall']:.2f}",
+                "target < 1",
+            )
+            row("(7) rates / R metafor (CPU)", f"{rt['rates_cpu'] / rt['metafor_cpu']:.2f}")
+        else:
+            row("(7) Rscript + metafor", rt["metafor_skipped"])
+    if "figures" in only:
+        fg = figures(args.quick)
+        if "error" in fg:
+            row("(8) figures of the meta spec", "error: " + fg["error"][-200:])
+        else:
+            for r in fg["figures"]:
+                row(
+                    f"(8) figure {r['figure']}: build / save",
+                    f"{fmt(r['build_seconds'])} / {fmt(r['save_seconds'])}",
+                )
+            row("(8) all figures: build", fmt(fg["build_seconds_total"]))
+            row("(8) all figures: save", fmt(fg["save_seconds_total"]))
+    if "suite" in only:
+        st = suite_time()
+        if "error" in st:
+            row("(9) default test suite", st["error"])
+        else:
+            row(
+                f"(9) default test suite ({st['command']}, {st['date']})",
+                fmt(st["seconds"]),
+                "target 3-4 min",
+            )
+            row("(9) ... measured on", st["conditions"])
     if "exact" in only:
         ex = spawn("exact", args.quick)
         nu = spawn("nuts", args.quick)

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bayes_anlo.models._sampling import SamplerSettings  # noqa: E402
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential  # noqa: E402
+from bayes_anlo.models.sampling import SamplerSettings  # noqa: E402
 from bayes_anlo.survival.collapse import DEFAULT_CUTS  # noqa: E402
 from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, simulate_patients  # noqa: E402
 
@@ -98,9 +98,10 @@ def main() -> None:
     )
     for r in rows:
         print(
-            f"{r['n_patients']:>10.0e} {r['events']:>8d} {r['collapse_seconds']:>11.3f} {r['fit_seconds']:>7.2f} "
-            f"{r['fit_seconds'] / base['fit_seconds']:>13.2f} {r['fit_cold_seconds']:>11.1f} "
-            f"{r['median_posterior_mean']:>7.3f} ({r['median_true']:.3f})"
+            f"{r['n_patients']:>10.0e} {r['events']:>8d} {r['collapse_seconds']:>11.3f} "
+            f"{r['fit_seconds']:>7.2f} {r['fit_seconds'] / base['fit_seconds']:>13.2f} "
+            f"{r['fit_cold_seconds']:>11.1f} {r['median_posterior_mean']:>7.3f} "
+            f"({r['median_true']:.3f})"
         )
     print(
         f"collapse time ratio {rows[-1]['n_patients']:.0e} / {base['n_patients']:.0e}: "
@@ -108,8 +109,8 @@ def main() -> None:
         f"fit time ratio: {rows[-1]['fit_seconds'] / base['fit_seconds']:.2f}x (independent of n)"
     )
     print(
-        f"peak traced memory during the {max(args.sizes):.0e}-patient case (simulate + collapse + fit): "
-        f"{traced_peak_mb:.0f} MB; process peak RSS: "
+        f"peak traced memory during the {max(args.sizes):.0e}-patient case (simulate + collapse + "
+        f"fit): {traced_peak_mb:.0f} MB; process peak RSS: "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )
 

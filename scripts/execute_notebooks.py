@@ -1,8 +1,9 @@
 """Execute the notebooks in notebooks/.
 
-    python scripts/execute_notebooks.py --write          # full draws, save outputs in place (committed)
-    python scripts/execute_notebooks.py --fast           # fewer draws, outputs discarded (what CI does)
-    python scripts/execute_notebooks.py --fast NAME ...  # only these notebooks
+    python scripts/execute_notebooks.py --write          # full draws, save outputs in place
+    (committed) python scripts/execute_notebooks.py --fast           # fewer draws, outputs
+    discarded (what CI does) python scripts/execute_notebooks.py --fast NAME ...  # only these
+    notebooks
 
 Notebooks read the environment variable ``BAYES_ANLO_FAST`` (set to 1 by ``--fast``) and then use
 fewer draws. Exit status 1 if any notebook raises.

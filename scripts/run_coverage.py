@@ -91,7 +91,8 @@ def main(argv=None) -> int:
         )
         if not files:
             raise SystemExit(
-                f"no cached blocks in {args.cache} match this code and design: run without --from-cache"
+                f"no cached blocks in {args.cache} match this code and design: run without "
+                "--from-cache"
             )
         raw = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
         if args.replicates:  # keep complete passes only: replicates 0 .. R-1 of every cell
@@ -115,7 +116,8 @@ def main(argv=None) -> int:
     (out / "results" / "coverage_overview.md").write_text(coverage_overview(summary) + "\n")
     plot_coverage(summary, out / "figures" / "coverage.png")
     print(
-        f"wrote {out / 'results' / 'coverage.csv'}, coverage_table.md and {out / 'figures' / 'coverage.png'}"
+        f"wrote {out / 'results' / 'coverage.csv'}, coverage_table.md and "
+        f"{out / 'figures' / 'coverage.png'}"
     )
     print(f"elapsed {time.perf_counter() - start:.1f} s")
     return 0

@@ -1,8 +1,8 @@
 """Simulation-based calibration of every model family (docs/calibration.md).
 
     .venv/bin/python scripts/run_sbc.py                    # all set-ups, 200 datasets each
-    .venv/bin/python scripts/run_sbc.py --quick            # smoke test: 10 datasets each, temp output
-    .venv/bin/python scripts/run_sbc.py --only beta_binomial_exact logit_normal_exact
+    .venv/bin/python scripts/run_sbc.py --quick            # smoke test: 10 datasets each, temp
+    output .venv/bin/python scripts/run_sbc.py --only beta_binomial_exact logit_normal_exact
 
 Set-ups (bayes_anlo.studies.sbc_runs): beta_binomial_exact, beta_binomial_nuts, logit_normal_exact,
 logit_normal_nuts, nested_nuts, piecewise_exponential_ipd, piecewise_exponential_summaries.
@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     figures_dir.mkdir(parents=True, exist_ok=True)
     names = [] if args.summary_only else (args.only or list(setups))
     print(
-        f"SBC: {', '.join(names)}; {n} datasets each, {args.workers} worker(s), seed {args.seed}, output {out}",
+        f"SBC: {', '.join(names)}; {n} datasets each, {args.workers} worker(s), seed {args.seed}, "
+        f"output {out}",
         flush=True,
     )
     start = time.perf_counter()
@@ -110,7 +111,8 @@ def main(argv=None) -> int:
         )
     )
     print(
-        f"wrote {results_dir}/sbc_*.csv and {figures_dir}/sbc_*.png; elapsed {time.perf_counter() - start:.1f} s"
+        f"wrote {results_dir}/sbc_*.csv and {figures_dir}/sbc_*.png; elapsed "
+        f"{time.perf_counter() - start:.1f} s"
     )
     return 0
 

@@ -1,11 +1,12 @@
 """The re-analysis notebooks: committed executed, and still executable.
 
 * ``test_committed_notebook_is_executed``: the file in ``notebooks/`` holds the outputs of one clean
-  top-to-bottom run (every code cell executed, in order, counts 1..N), no error outputs, no traceback on
-  stderr, and at least one rendered figure (``image/png``).
+  top-to-bottom run (every code cell executed, in order, counts 1..N), no error outputs, no
+  traceback on stderr, and at least one rendered figure (``image/png``).
 * ``test_notebook_executes_in_fast_mode``: re-executes the notebook with nbclient in fast mode
-  (``BAYES_ANLO_FAST=1``: fewer draws, slow extras skipped) through ``scripts/execute_notebooks.py``, as CI
-  does; a cell that raises fails the test with the cell's traceback. The executed copy is discarded.
+  (``BAYES_ANLO_FAST=1``: fewer draws, slow extras skipped) through
+  ``scripts/execute_notebooks.py``, as CI does; a cell that raises fails the test with the cell's
+  traceback. The executed copy is discarded.
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ __all__ = [
 
 class _CallableModule(_types.ModuleType):
     """Makes ``bayes_anlo.audit(source)`` a shorthand for :func:`run_audit` while the name stays
-    this subpackage (so ``import bayes_anlo.audit`` and ``from bayes_anlo.audit import ...`` work)."""
+    this subpackage (so ``import bayes_anlo.audit`` and ``from bayes_anlo.audit import ...``
+    work)."""
 
     def __call__(self, source):
         return run_audit(source)

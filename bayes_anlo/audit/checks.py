@@ -109,7 +109,7 @@ def _join(parts) -> str:
     return "; ".join(p for p in parts if p)
 
 
-# --- percentages and ratios ------------------------------------------------------------------------
+# --- percentages and ratios -----------------------------------------------------------------------
 def check_percent(item: Item, scale: float = 100.0) -> CheckOutcome:
     """A printed percentage (``scale=100``) or ratio (``scale=1``) of ``count / n``.
 
@@ -221,7 +221,7 @@ def _percent_hints(item: Item) -> str:
     return _join(hint)
 
 
-# --- proportion intervals --------------------------------------------------------------------------
+# --- proportion intervals -------------------------------------------------------------------------
 def check_proportion_ci(item: Item) -> CheckOutcome:
     """A printed confidence interval of ``count / n`` (in percent) against six interval methods.
 
@@ -334,9 +334,10 @@ def _interval_without_counts(item: Item) -> CheckOutcome:
     return CheckOutcome("unverifiable", (), "", note, [], found)
 
 
-# --- two-group p-values ----------------------------------------------------------------------------
+# --- two-group p-values ---------------------------------------------------------------------------
 def pvalues(e1: int, n1: int, e2: int, n2: int) -> dict[str, float]:
-    """p-values of the 2x2 comparison ``e1/n1`` vs ``e2/n2`` by each method of :data:`PVALUE_METHODS`."""
+    """p-values of the 2x2 comparison ``e1/n1`` vs ``e2/n2`` by each method of
+    :data:`PVALUE_METHODS`."""
     less = fisher_exact(e1, n1, e2, n2, alternative="less").p_value
     greater = fisher_exact(e1, n1, e2, n2, alternative="greater").p_value
     return {
@@ -399,7 +400,7 @@ def check_pvalue(item: Item) -> CheckOutcome:
     return CheckOutcome(verdict, tuple(matching), recomputed, _join(notes), details, found)
 
 
-# --- totals, bounds and means ----------------------------------------------------------------------
+# --- totals, bounds and means ---------------------------------------------------------------------
 def _sum_tolerance(item: Item) -> float:
     v = item.value
     if v.decimals == 0 and all(c.decimals == 0 for _, c in item.components):
@@ -421,7 +422,8 @@ def check_sum(item: Item) -> CheckOutcome:
         note = (
             ""
             if ok
-            else f"parts add to {total:.{digits}f}, printed total {v} (difference {v.value - total:+.{digits}f})"
+            else f"parts add to {total:.{digits}f}, printed total {v} (difference "
+            f"{v.value - total:+.{digits}f})"
         )
         label = "sum"
     elif item.check == "at_most":
@@ -467,7 +469,7 @@ def check_mean(item: Item) -> CheckOutcome:
     return CheckOutcome(verdict, matching, recomputed, _join(notes), details)
 
 
-# --- estimates with intervals ----------------------------------------------------------------------
+# --- estimates with intervals ---------------------------------------------------------------------
 def interval_shape(value: Printed, lower: Printed, upper: Printed) -> str:
     """``"symmetric"``, ``"symmetric, cut at 0"`` or ``"asymmetric"`` at the printed precision.
 
@@ -499,7 +501,8 @@ def check_estimate_ci(item: Item) -> CheckOutcome:
     v, lo, hi = item.value, item.lower, item.upper
     shape = interval_shape(v, lo, hi)
     matching = ("plain",) if shape.startswith("symmetric") else ("transformed", "range")
-    text = f"{shape} (below {format_number(v.value - lo.value, 3)}, above {format_number(hi.value - v.value, 3)})"
+    below, above = format_number(v.value - lo.value, 3), format_number(hi.value - v.value, 3)
+    text = f"{shape} (below {below}, above {above})"
     details = [
         _detail(m, v.value, lo.value, hi.value, text, m in matching)
         for m in ("plain", "transformed", "range")
@@ -527,7 +530,7 @@ def check_estimate_ci(item: Item) -> CheckOutcome:
     return CheckOutcome(verdict, matching, text, _join(notes), details)
 
 
-# --- heterogeneity ---------------------------------------------------------------------------------
+# --- heterogeneity --------------------------------------------------------------------------------
 def q_pvalue_range(i2: Printed, k: int) -> tuple[float, float]:
     """Range of the Q-test p-values compatible with a printed I2 (percent) and ``k`` studies."""
     df = k - 1
@@ -572,7 +575,8 @@ def check_heterogeneity(item: Item, k_max: int = 100) -> CheckOutcome:
         note = (
             ""
             if ok
-            else f"I2 = {i2}% with k = {item.n} studies gives P in [{format_number(lo, 3)}, {format_number(hi, 3)}], printed {p}"
+            else f"I2 = {i2}% with k = {item.n} studies gives P in [{format_number(lo, 3)}, "
+            f"{format_number(hi, 3)}], printed {p}"
         )
         return CheckOutcome(
             "ok" if ok else "not_reproduced",

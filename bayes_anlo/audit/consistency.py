@@ -97,7 +97,9 @@ def check_consistency(group: list[Item]) -> CheckOutcome:
                         "value": float("nan"),
                         "low": float("nan"),
                         "high": float("nan"),
-                        "recomputed": f"{a.item_id} {_show(fa[name])} vs {b.item_id} {_show(fb[name])}",
+                        "recomputed": (
+                            f"{a.item_id} {_show(fa[name])} vs {b.item_id} {_show(fb[name])}"
+                        ),
                         "match": same,
                     }
                 )

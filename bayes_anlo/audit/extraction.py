@@ -32,11 +32,11 @@ needs them: the paper did not print them. Such a row is ``unverifiable``; for a 
 interval the audit back-solves which counts would print it (:mod:`bayes_anlo.audit.backsolve`).
 
 Limits (refused with a located message, exit 2): at most :data:`MAX_ITEMS` rows (10,000);
-counts are whole numbers of at most ten million (``bayes_anlo.data._csv.MAX_COUNT``: the exact
+counts are whole numbers of at most ten million (``bayes_anlo.data.csv_reader.MAX_COUNT``: the exact
 tests and the searches for other counts and denominators stay fast); printed numbers use ASCII
 digits, have magnitude at most 1e9 and at most 15 decimals. A percentage of ``0/0`` is not an
 input error: the paper printed it, and the audit flags it as not reproduced (exit 1). File-level
-rules are those of :mod:`bayes_anlo.data._csv`.
+rules are those of :mod:`bayes_anlo.data.csv_reader`.
 
 Checks (see :mod:`bayes_anlo.audit.checks` for the arithmetic):
 
@@ -70,7 +70,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_anlo.audit.printed import Printed, parse_printed
-from bayes_anlo.data._csv import (
+from bayes_anlo.data.csv_reader import (
     MAX_COUNT,
     MAX_MAGNITUDE,
     count_from_text,
@@ -415,7 +415,8 @@ def _parse_row(
             problems.add(
                 row,
                 "method",
-                f"unknown method {rec['method']!r} for check {check!r}; choose from {', '.join(allowed)}",
+                f"unknown method {rec['method']!r} for check {check!r}; choose from "
+                f"{', '.join(allowed)}",
             )
     level = 0.95
     if rec["level"]:

@@ -74,7 +74,8 @@ class Printed:
         return x >= self.value - slack
 
     def is_tie(self, x: float) -> bool:
-        """True when ``x`` lies on a rounding tie at this precision (half-up and half-even differ)."""
+        """True when ``x`` lies on a rounding tie at this precision (half-up and half-even
+        differ)."""
         if self.relation != "=" or not math.isfinite(x):
             return False
         scaled = x * 10.0**self.decimals

@@ -1,4 +1,5 @@
-"""The result of an audit: a table of checks with verdicts, and its views (summary, CSV, Markdown)."""
+"""The result of an audit: a table of checks with verdicts, and its views (summary, CSV,
+Markdown)."""
 
 from __future__ import annotations
 
@@ -145,7 +146,10 @@ class AuditResult:
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{v}={n}" for v, n in self.summary().items() if n)
-        return f"AuditResult(source={self.source!r}, checks={len(self.table)}, {counts}, flagged={self.flagged})"
+        return (
+            f"AuditResult(source={self.source!r}, checks={len(self.table)}, {counts}, "
+            f"flagged={self.flagged})"
+        )
 
 
 def _cell(x) -> str:

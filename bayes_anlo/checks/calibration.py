@@ -196,7 +196,8 @@ def ecdf_uniformity(
 
 
 def ecdf_band(n: int, n_draws: int, gamma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(z, lower, upper)``: the ECDF-difference band ``F^-1(gamma/2)/N - z`` ... at ``z = j/(L+1)``."""
+    """``(z, lower, upper)``: the ECDF-difference band ``F^-1(gamma/2)/N - z`` ... at ``z =
+    j/(L+1)``."""
     z = np.arange(1, n_draws + 1) / (n_draws + 1)
     lo = stats.binom.ppf(gamma / 2, n, z) / n - z
     hi = stats.binom.ppf(1 - gamma / 2, n, z) / n - z

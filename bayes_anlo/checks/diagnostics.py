@@ -37,8 +37,8 @@ def flatten_elements(ds: xr.Dataset) -> dict[str, float]:
 def diagnostics_table(tree: xr.DataTree, var_names: list[str] | None = None) -> pd.DataFrame:
     """R-hat, bulk/tail ESS and MCSE (mean, SD) for every element of the posterior variables.
 
-    Returns a DataFrame with columns :data:`COLUMNS`, one row per scalar element (``study_rate[S01]``).
-    ``attrs["divergences"]`` holds the number of divergent transitions.
+    Returns a DataFrame with columns :data:`COLUMNS`, one row per scalar element
+    (``study_rate[S01]``). ``attrs["divergences"]`` holds the number of divergent transitions.
     """
     post = tree["posterior"].to_dataset()
     if var_names is not None:

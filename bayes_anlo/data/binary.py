@@ -21,8 +21,8 @@ and :data:`MAX_ROWS_PER_OUTCOME` rows (2,000) of one outcome, since an analysis 
 and its cost grows faster than linearly with the number of studies (`bayes-anlo rates` on 3,000
 studies took 106 s and 1.2 GB on this project's 2-core machine; 100,000 studies would need tens of
 GiB), while the largest published meta-analyses pool a few hundred studies. Counts are whole
-numbers of at most ten million (:data:`bayes_anlo.data._csv.MAX_COUNT`). The file-level limits
-(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data._csv`.
+numbers of at most ten million (:data:`bayes_anlo.data.csv_reader.MAX_COUNT`). The file-level limits
+(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data.csv_reader`.
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.data._csv import (
+from bayes_anlo.data._table import HashedTable
+from bayes_anlo.data.csv_reader import (
     parse_count,
     read_text_table,
     require_text,
     row_number,
     rows_matching,
 )
-from bayes_anlo.data._table import HashedTable
 from bayes_anlo.errors import InputError, Problem, ProblemCollector
 
 REQUIRED_COLUMNS = ["study", "outcome", "events", "n"]
@@ -189,8 +189,8 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
         problems.add(
             row_number(int(i), raw),
             "outcome",
-            f"more than {MAX_ROWS_PER_OUTCOME:,} rows of outcome {raw['outcome'].iloc[i]!r}, the most "
-            "one analysis takes (see the documented limits)",
+            f"more than {MAX_ROWS_PER_OUTCOME:,} rows of outcome {raw['outcome'].iloc[i]!r}, the "
+            "most one analysis takes (see the documented limits)",
         )
     events = parse_count(raw, "events", problems)
     n = parse_count(raw, "n", problems, positive=True)
@@ -219,8 +219,8 @@ def load_binary(source: str | Path | pd.DataFrame, *, label: str | None = None) 
     for i, label_ in enumerate(table["outcome"]):
         if not is_known_outcome(label_):
             warnings.warn(
-                f"{name}:{row_number(i, raw)}:outcome: unknown outcome label {label_!r} (loaded as given; "
-                f"known: {', '.join(sorted(KNOWN_OUTCOMES))}, AE:<term>:<grade>)",
+                f"{name}:{row_number(i, raw)}:outcome: unknown outcome label {label_!r} (loaded as "
+                f"given; known: {', '.join(sorted(KNOWN_OUTCOMES))}, AE:<term>:<grade>)",
                 UnknownOutcomeWarning,
                 stacklevel=2,
             )

@@ -49,12 +49,12 @@ patients, and a (study, arm, subgroup, endpoint, quantity, time) key appears onc
 weeks, days or years are converted to months.
 
 Limits (refused with a located message): patient data up to two million rows
-(:data:`bayes_anlo.data._csv.MAX_ROWS`; the piecewise-exponential model collapses patients to
+(:data:`bayes_anlo.data.csv_reader.MAX_ROWS`; the piecewise-exponential model collapses patients to
 events and exposure, so its cost does not grow with them); digitised coordinates up to
 :data:`MAX_KM_POINTS` (50,000: a curve is digitised with tens to hundreds of points), risk tables
 and totals up to :data:`MAX_TABLE_ROWS` and summaries up to :data:`MAX_TABLE_ROWS` rows (10,000);
 numbers of magnitude at most 1e9 and counts of at most ten million; the file-level limits
-(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data._csv`.
+(regular files, size, characters, quoting) are those of :mod:`bayes_anlo.data.csv_reader`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.data._csv import (
+from bayes_anlo.data._table import HashedTable, table_hash
+from bayes_anlo.data.csv_reader import (
     parse_count,
     parse_float,
     read_text_table,
@@ -75,7 +76,6 @@ from bayes_anlo.data._csv import (
     row_number,
     rows_matching,
 )
-from bayes_anlo.data._table import HashedTable, table_hash
 from bayes_anlo.errors import InputError, Problem, ProblemCollector
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -219,7 +219,8 @@ def load_survival(source: str | Path | pd.DataFrame, *, label: str | None = None
 # digitised Kaplan-Meier curves
 # ------------------------------------------------------------------------------------------
 class RisingCurveWarning(UserWarning):
-    """A digitised curve rose by more than the tolerance and was lowered (``on_rise="monotonise"``)."""
+    """A digitised curve rose by more than the tolerance and was lowered
+    (``on_rise="monotonise"``)."""
 
 
 @dataclass(frozen=True)
@@ -567,14 +568,16 @@ class SurvivalSummaries(HashedTable):
         return [e for e in dict.fromkeys(self.table["endpoint"]) if e != ""]
 
     def select(self, endpoint: str | None = None, **equals: str | list[str]) -> SurvivalSummaries:
-        """Rows of one endpoint (plus the endpoint-free ``patients``/``median_followup`` rows) and/or
+        """Rows of one endpoint (plus the endpoint-free ``patients``/``median_followup`` rows)
+        and/or
         rows where columns equal the given values."""
         mask = pd.Series(True, index=self.table.index)
         if endpoint is not None:
             endpoint = endpoint.upper()
             if endpoint not in self.endpoints:
                 raise InputError(
-                    f"endpoint {endpoint!r} not in the summaries (has: {', '.join(self.endpoints)})",
+                    f"endpoint {endpoint!r} not in the summaries (has: "
+                    f"{', '.join(self.endpoints)})",
                     file=self.source,
                 )
             mask &= self.table["endpoint"].isin([endpoint, ""])
@@ -787,7 +790,8 @@ def load_km_coordinates(
     label: str | None = None,
 ) -> pd.DataFrame:
     """Validate a digitised-coordinates file on its own (the checks of :func:`load_digitised_km`
-    for the coordinates: times >= 0, survival in [0, 1] or percent, no rise beyond ``tolerance``)."""
+    for the coordinates: times >= 0, survival in [0, 1] or percent, no rise beyond
+    ``tolerance``)."""
     table, _ = _load_coordinates(source, label, scale, on_rise, tolerance)
     return table
 
@@ -810,14 +814,15 @@ def load_totals(source: str | Path | pd.DataFrame, *, label: str | None = None) 
 # ------------------------------------------------------------------------------------------
 # one survival input of a spec: the file's kind decides the loader
 # ------------------------------------------------------------------------------------------
-#: The survival kinds of data a spec or ``validate`` names: (description, required columns, all columns).
+#: The survival kinds of data a spec or ``validate`` names: (description, required columns, all
+#: columns).
 SURVIVAL_KINDS = {
     "ipd": ("patient data", ("study", "time", "event"), "study, time, event[, arm, subgroup]"),
     "km": (
         "digitised Kaplan-Meier coordinates",
         ("study", "arm", "time", "survival"),
-        "study, arm, time, survival (with risk_table = study, arm, time, n_risk and totals = study, arm, "
-        "total_events[, n_patients])",
+        "study, arm, time, survival (with risk_table = study, arm, time, n_risk and totals = "
+        "study, arm, total_events[, n_patients])",
     ),
     "summaries": (
         "published summaries",

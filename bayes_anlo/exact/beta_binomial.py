@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, logit
 
-from bayes_anlo.exact._special import log_binom_coef, log_rising
 from bayes_anlo.exact.grid import adaptive_grid
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
+from bayes_anlo.exact.special_functions import log_binom_coef, log_rising
 
 #: Hard limits of the grid on (logit mu, log kappa).
 LIMITS = (-40.0, 40.0, -12.0, 45.0)

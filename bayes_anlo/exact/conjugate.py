@@ -5,13 +5,15 @@
 * Two arms with independent ``Beta(a, b)`` priors: each arm's rate is Beta as above, and
 
   - ``P(p1 > p2) = Int_0^1 f1(x) F2(x) dx`` (one-dimensional quadrature),
-  - the CDF of ``D = p1 - p2`` is ``P(D <= d) = P(p2 >= p1 - d) = Int_0^1 f1(x) (1 - F2(x - d)) dx``,
-    and its quantiles come from root-finding on that CDF,
-  - ``E[p1 - p2] = E p1 - E p2``, ``E[p1 / p2] = E p1 * E[1 / p2] = E p1 * (a2 + b2 - 1) / (a2 - 1)``.
+  - the CDF of ``D = p1 - p2`` is ``P(D <= d) = P(p2 >= p1 - d) = Int_0^1 f1(x) (1 - F2(x - d))
+    dx``, and its quantiles come from root-finding on that CDF,
+  - ``E[p1 - p2] = E p1 - E p2``, ``E[p1 / p2] = E p1 * E[1 / p2] = E p1 * (a2 + b2 - 1) / (a2 -
+    1)``.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,15 +60,20 @@ def prob_greater(p1: BetaPosterior, p2: BetaPosterior) -> float:
     return float(value)
 
 
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(400)
+@functools.cache
+def _gauss_legendre(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights on [-1, 1], computed on first use (an n x n eigenproblem: not at
+    import, which ``bayes-anlo rates`` would pay for without needing it)."""
+    return np.polynomial.legendre.leggauss(n)
 
 
 def difference_cdf(p1: BetaPosterior, p2: BetaPosterior, d) -> np.ndarray:
     """``P(p1 - p2 <= d) = Int f1(x) P(p2 >= x - d) dx`` (400-node Gauss-Legendre over the central
     1 - 2e-13 of p1's distribution; vectorised over ``d``)."""
     lo, hi = _integrand_limits(p1)
-    x = 0.5 * (hi - lo) * _GL_NODES + 0.5 * (hi + lo)
-    w = 0.5 * (hi - lo) * _GL_WEIGHTS * p1.dist.pdf(x)
+    nodes, weights = _gauss_legendre()
+    x = 0.5 * (hi - lo) * nodes + 0.5 * (hi + lo)
+    w = 0.5 * (hi - lo) * weights * p1.dist.pdf(x)
     d = np.atleast_1d(np.asarray(d, dtype=float))
     return (w * p2.dist.sf(x[None, :] - d[:, None])).sum(axis=1)
 

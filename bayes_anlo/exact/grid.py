@@ -14,8 +14,9 @@ The grid adapts in two steps: a coarse pass over a starting box that is widened 
 limits) until no edge carries log density within ``drop`` of the maximum, then a fine pass over
 the bounding box of the cells above ``max - drop`` (one cell of margin), widened again if one of its
 edges is still within ``drop`` of the maximum (a narrow ridge the coarse pass undersampled) and
-redone on a tighter box if the occupied region is less than half of it. With ``drop = 25`` the mass left out is below ``e^-25`` relative to the mode's cell.
-Same idea as R ``bayesmeta`` (Roever 2020, J Stat Softw 93(6)) for the normal-normal model.
+redone on a tighter box if the occupied region is less than half of it. With ``drop = 25`` the mass
+left out is below ``e^-25`` relative to the mode's cell. Same idea as R ``bayesmeta`` (Roever 2020,
+J Stat Softw 93(6)) for the normal-normal model.
 """
 
 from __future__ import annotations

@@ -2,16 +2,17 @@
 
 Model: ``y_i ~ Binomial(n_i, expit(eta_i))``, ``eta_i ~ Normal(mu, tau)``, ``mu ~ p_mu``,
 ``tau ~ p_tau``. Each study's random effect is integrated out by adaptive Gauss-Hermite
-quadrature (:func:`~bayes_anlo.exact._special.logit_normal_marginal`, 32 nodes centred and scaled
-at the integrand's mode), and the two hyperparameters by a 2-D grid directly over ``(mu, tau)``
-(no transformation, so no Jacobian; the grid starts at tau = 0 where the half-normal prior puts
-positive density):
+quadrature (:func:`~bayes_anlo.exact.special_functions.logit_normal_marginal`, 32 nodes centred and
+scaled at the integrand's mode), and the two hyperparameters by a 2-D grid directly over ``(mu,
+tau)`` (no transformation, so no Jacobian; the grid starts at tau = 0 where the half-normal prior
+puts positive density):
 
-    log p_mu(mu) + log p_tau(tau) + sum_i log Int Binomial(y_i | n_i, expit eta) N(eta | mu, tau) d eta
+    log p_mu(mu) + log p_tau(tau) + sum_i log Int Binomial(y_i | n_i, expit eta) N(eta | mu, tau) d
+    eta
 
 Study rates given ``(mu, tau)`` are drawn from their exact conditional
 ``p(eta_i | y_i, mu, tau)`` by inverse CDF on a fine 1-D grid
-(:func:`~bayes_anlo.exact._special.sample_logit_normal_conditional`).
+(:func:`~bayes_anlo.exact.special_functions.sample_logit_normal_conditional`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit
 
-from bayes_anlo.exact._special import logit_normal_marginal
 from bayes_anlo.exact.grid import adaptive_grid
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
+from bayes_anlo.exact.special_functions import logit_normal_marginal
 
 #: Hard limits of the grid on (mu, tau).
 LIMITS = (-40.0, 40.0, 0.0, 30.0)

@@ -1,4 +1,5 @@
-"""The result of a grid quadrature: exact moments and quantiles of named parameters, and iid draws."""
+"""The result of a grid quadrature: exact moments and quantiles of named parameters, and iid
+draws."""
 
 from __future__ import annotations
 

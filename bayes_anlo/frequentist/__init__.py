@@ -27,6 +27,7 @@ from bayes_anlo.frequentist.cumulative import CumulativeResult, cumulative_meta_
 from bayes_anlo.frequentist.glmm import glmm_logit
 from bayes_anlo.frequentist.influence import InfluenceResult, influence_diagnostics
 from bayes_anlo.frequentist.intervals import ProportionInterval, proportion_ci
+from bayes_anlo.frequentist.pool_table import pool_summary
 from bayes_anlo.frequentist.meta_regression import (
     MetaRegressionResult,
     meta_regression,
@@ -39,7 +40,6 @@ from bayes_anlo.frequentist.pooling import (
     ipft_hm,
     pft,
     pool_proportions,
-    pool_summary,
 )
 from bayes_anlo.frequentist.random_effects import UniFit, fit_uni
 from bayes_anlo.frequentist.small_study import (

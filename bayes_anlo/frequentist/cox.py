@@ -7,10 +7,10 @@ approximation (R's default). Intervals are Wald intervals ``exp(coef +- z se)`` 
 ``summary.coxph`` prints them; the likelihood-ratio test compares with the model without arm.
 
 Engine: :class:`lifelines.CoxPHFitter` (Efron ties), fitted to a convergence precision of 1e-12.
-It was chosen over a hand-written Newton-Raphson because it matches R ``coxph`` (R 4.2.2, survival 3.5-3)
-at rtol 1e-6 for coefficients, standard errors, interval limits and the log partial likelihood
-on six trials of R's survival package and on simulated two-group data sets with heavy ties
-(``tests/survival/test_cox_vs_r.py``, references made by
+It was chosen over a hand-written Newton-Raphson because it matches R ``coxph`` (R 4.2.2, survival
+3.5-3) at rtol 1e-6 for coefficients, standard errors, interval limits and the log partial
+likelihood on six trials of R's survival package and on simulated two-group data sets with heavy
+ties (``tests/survival/test_cox_vs_r.py``, references made by
 ``tests/reference/make_reference_survival_inputs.R``); statsmodels is not a dependency.
 """
 

@@ -195,7 +195,8 @@ class KaplanMeier:
 
     @property
     def se_survival(self) -> np.ndarray:
-        """Greenwood standard error of S (``S * std_err``), as summary.survfit prints it (NaN at S = 0)."""
+        """Greenwood standard error of S (``S * std_err``), as summary.survfit prints it (NaN at S =
+        0)."""
         with np.errstate(invalid="ignore"):
             return self.survival * self.std_err
 
@@ -252,7 +253,8 @@ class KaplanMeier:
         )
 
     def step(self, times) -> np.ndarray:
-        """The estimate as a right-continuous step function at arbitrary times (last value carried)."""
+        """The estimate as a right-continuous step function at arbitrary times (last value
+        carried)."""
         t = np.asarray(times, dtype=float)
         k = np.searchsorted(self.time, t, side="right") - 1
         return np.where(k < 0, 1.0, self.survival[np.maximum(k, 0)])

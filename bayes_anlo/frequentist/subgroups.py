@@ -45,7 +45,8 @@ from bayes_anlo.frequentist.pooling import (
 
 @dataclass(frozen=True)
 class ModeratorTest:
-    """Mixed-effects model with subgroup as a categorical moderator (``rma(mods = ~ factor(g))``)."""
+    """Mixed-effects model with subgroup as a categorical moderator (``rma(mods = ~
+    factor(g))``)."""
 
     qm: float
     qm_df: int
@@ -152,7 +153,8 @@ def _groups(data, by, k: int) -> tuple[str, list[str]]:
     if isinstance(by, str):
         if not isinstance(data, BinaryData):
             raise InputError(
-                f"by={by!r} names a column, which needs BinaryData; for arrays pass one label per study"
+                f"by={by!r} names a column, which needs BinaryData; for arrays pass one label per "
+                "study"
             )
         if by not in data.table.columns:
             raise InputError(

@@ -21,17 +21,20 @@ exact conditional posteriors.
 from __future__ import annotations
 
 import numpy as np
-import pymc as pm
 from scipy.special import expit
 
-from bayes_anlo.exact._special import (
+from bayes_anlo.exact.logit_normal import logit_normal_exact
+from bayes_anlo.exact.special_functions import (
     logit_normal_marginal,
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
-from bayes_anlo.exact.logit_normal import logit_normal_exact
-from bayes_anlo.models._base import BinaryModel, Prepared, dataset, prepare_binary
+from bayes_anlo.lazy_import import lazy_module
+from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.priors import LogitNormalPriors
+
+pm = lazy_module("pymc")
+
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")
@@ -50,8 +53,8 @@ def build_logit_normal(data, priors: LogitNormalPriors | None = None) -> pm.Mode
         events_obs = pm.Data(
             "events_obs", prep.events, dims="unit"
         )  # swappable (compiled-model reuse)
-        mu = priors.mu.to_pymc("mu")
-        tau = priors.tau.to_pymc("tau")
+        mu = priors.to_pymc("mu")
+        tau = priors.to_pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
         eta = mu + tau * z
         pm.Deterministic("pooled_rate", pm.math.invlogit(mu))
@@ -108,6 +111,13 @@ class LogitNormal(BinaryModel):
             {"chain": np.arange(chains), "draw": np.arange(draws), "unit": prep.labels},
         )
         return post, exact.to_dict()
+
+    def _prior_free_draws(self, prep, draws, rng):
+        return {
+            "mu": ((), self.priors.mu.rvs(draws, rng)),
+            "tau": ((), self.priors.tau.rvs(draws, rng)),
+            "z": (("unit",), rng.standard_normal((draws, prep.units))),
+        }
 
     def _derive(self, post, prep, rng, conditional):
         mu = post["mu"].values

@@ -7,7 +7,7 @@ Layout of ``DIR``::
     figures/<id>__<name>.png
     report.md, report.html
     run.json            what was run: run marker, spec text and hash, seed, data hashes, versions,
-                        convergence, seconds per analysis
+                        convergence, seconds per analysis, number of NUTS models compiled
 
 The destination is checked before any fitting (:func:`bayes_anlo.outputs.check_output_path`).
 Everything is written to a hidden sibling and put in place only when complete, with the checks of
@@ -39,9 +39,9 @@ import numpy as np
 import xarray as xr
 
 from bayes_anlo.errors import InputError, Problem
-from bayes_anlo.models._sampling import SamplerSettings, package_versions
+from bayes_anlo.models import compile_cache
+from bayes_anlo.models.sampling import SamplerSettings, package_versions
 from bayes_anlo.outputs import check_output_path, disk_errors, write_csv
-from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.pipeline.run_directory import (
     RUN_FORMAT,
     claim_destination,
@@ -52,6 +52,7 @@ from bayes_anlo.pipeline.run_directory import (
 from bayes_anlo.report import plots
 from bayes_anlo.report.compose import compose_report
 from bayes_anlo.report.render import Paragraph, to_html, to_markdown
+from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import Spec, load_spec
 
 #: Sampler settings of ``--fast`` for analyses without an exact engine.
@@ -200,6 +201,7 @@ def run_spec(
         try:
             started = datetime.now(UTC)
             t0 = time.perf_counter()
+            compiled_before = compile_cache.compilations()
             results, timings = [], {}
             for k, (index, entry) in enumerate(chosen, start=1):
                 label = f"[{k}/{len(chosen)}] {entry.id}"
@@ -209,13 +211,16 @@ def run_spec(
                     run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast)
                 )
                 timings[entry.id] = round(time.perf_counter() - t_start, 3)
+                used = results[-1].tree.attrs.get("method", "")
                 log(
-                    f"{label}: done in {timings[entry.id]:.1f} s (elapsed {time.perf_counter() - t0:.1f} s)"
+                    f"{label}: done in {timings[entry.id]:.1f} s by {used} "
+                    f"(elapsed {time.perf_counter() - t0:.1f} s)"
                 )
             audits = run_audits(spec)
             wall = time.perf_counter() - t0
             record = run_record(spec, results, sampler, started, wall, fast)
             record["seconds_per_analysis"] = timings
+            record["nuts_compilations"] = compile_cache.compilations() - compiled_before
             if only:
                 record["only"] = [entry.id for _, entry in chosen]
             log(f"writing {out} ...")
@@ -243,14 +248,15 @@ def run_spec(
 
 
 def _engine(entry, fast: bool) -> str:
-    return "exact" if entry.method == "exact" or (fast and _has_exact(entry)) else "nuts"
+    """The method asked for: ``auto`` (exact engine where it applies, else NUTS), nuts or exact."""
+    return "auto" if fast and entry.method == "nuts" else entry.method
 
 
 def _has_exact(entry) -> bool:
-    from bayes_anlo.models import MODELS
+    from bayes_anlo.models.registry import FAMILIES
 
-    cls = MODELS.get(entry.model)
-    return cls is not None and "exact" in getattr(cls, "methods", ())
+    cls = FAMILIES.get(entry.model)
+    return cls is not None and "exact" in cls.methods
 
 
 def run_analysis(
@@ -258,28 +264,22 @@ def run_analysis(
 ) -> AnalysisResult:
     """Dispatch one analysis to its family's pipeline (with its own sampler overrides applied).
 
-    With ``fast``, a model that has an exact engine is fitted with it; if the exact engine does not
-    apply to these data (e.g. a nested model with several studies per subgroup), the analysis is
-    fitted by NUTS with the fast sampler settings and a note says so.
+    With ``fast``, every model is fitted with ``method = "auto"`` (its exact engine where it has
+    one that applies to the data); an analysis fitted by NUTS anyway, although its family has an
+    exact engine (e.g. a nested model with several studies per subgroup), gets a note saying so.
     """
     if entry.sampler:
         sampler = SamplerSettings(**{**sampler.__dict__, **entry.sampler})
     if fast:
         sampler = SamplerSettings(**{**sampler.__dict__, **FAST_SAMPLER})
-        if entry.method != "exact" and _has_exact(entry):
-            try:
-                return _dispatch(
-                    _with_method(entry, "exact"), spec=spec, sampler=sampler, index=index
-                )
-            except ValueError as exc:
-                if isinstance(exc, InputError) or "exact" not in str(exc):
-                    raise
-                result = _dispatch(entry, spec=spec, sampler=sampler, index=index)
-                result.notes.append(
-                    f"Fast mode: the exact engine does not apply here ({exc}); fitted by NUTS with few draws."
-                )
-                return result
-    return _dispatch(entry, spec=spec, sampler=sampler, index=index)
+        if entry.method == "nuts":
+            entry = _with_method(entry, "auto")
+    result = _dispatch(entry, spec=spec, sampler=sampler, index=index)
+    if fast and _has_exact(entry) and str(result.tree.attrs.get("method")) != "exact":
+        result.notes.append(
+            "Fast mode: the exact engine does not apply here; fitted by NUTS with few draws."
+        )
+    return result
 
 
 def _with_method(entry, method: str):
@@ -289,17 +289,9 @@ def _with_method(entry, method: str):
 
 
 def _dispatch(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> AnalysisResult:
-    if entry.model == "piecewise_exponential":
-        from bayes_anlo.pipeline.survival import run_survival_analysis
+    from bayes_anlo.pipeline.skeleton import run_steps, steps_for
 
-        return run_survival_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
-    if entry.model == "two_arm":
-        from bayes_anlo.pipeline.two_arm import run_two_arm_analysis
-
-        return run_two_arm_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
-    from bayes_anlo.pipeline.binary import run_binary_analysis
-
-    return run_binary_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
+    return run_steps(steps_for(entry.model), entry, seed=spec.seed, sampler=sampler, index=index)
 
 
 def run_audits(spec: Spec) -> dict:

@@ -23,13 +23,15 @@ from pathlib import Path
 import matplotlib
 import matplotlib.figure
 import matplotlib.text
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: rcParams under which every figure of the project is built and saved.
 LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
 
 
 def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
-    """Mark every text artist of ``fig`` literal (no mathtext), including tick labels made so far."""
+    """Mark every text artist of ``fig`` literal (no mathtext), including tick labels made so
+    far."""
     for text in fig.findobj(matplotlib.text.Text):
         text.set_parse_math(False)
         text.set_usetex(False)
@@ -39,8 +41,14 @@ def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
 def new_figure(
     *, figsize: tuple[float, float], dpi: float = 110, layout: str | None = None
 ) -> matplotlib.figure.Figure:
-    """A figure not tracked by pyplot (call inside a :func:`literal_text` function)."""
-    return matplotlib.figure.Figure(figsize=figsize, dpi=dpi, layout=layout)
+    """A figure not tracked by pyplot (call inside a :func:`literal_text` function).
+
+    It gets an Agg canvas from the start, so ``tight_layout`` while it is built and :func:`save`
+    later use the same renderer (texts already laid out are not laid out again for the layout).
+    """
+    fig = matplotlib.figure.Figure(figsize=figsize, dpi=dpi, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def literal_text(
@@ -59,13 +67,20 @@ def literal_text(
 
 
 def save(fig: matplotlib.figure.Figure, path: str | Path) -> None:
-    """Write ``fig`` as a PNG (texts literal, layout warnings silenced) and close it."""
+    """Write ``fig`` as a PNG (texts literal, layout warnings silenced) and close it.
+
+    The figure is drawn once, straight to PNG by its Agg canvas: its layout was fitted when it was
+    built (``tight_layout``) or is fitted in that one draw (``layout="constrained"``). ``savefig``
+    would draw it twice (a draw without rendering first, for the layout engine or for
+    ``bbox_inches="tight"``), laying out every text again only to trim the margins.
+    """
     import matplotlib.pyplot as plt
 
     try:
         with matplotlib.rc_context(LITERAL_TEXT), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
             make_literal(fig)
-            fig.savefig(path, dpi=fig.dpi, bbox_inches="tight")
+            canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+            canvas.print_png(path)
     finally:
         plt.close(fig)

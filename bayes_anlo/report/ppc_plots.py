@@ -223,7 +223,8 @@ def binary_ppc_plot(
             hax.axis("off")
             hax.set_label("unused")
         bottom.suptitle(
-            "Test statistics, replicated vs observed (p = share of replicates above the observed value)",
+            "Test statistics, replicated vs observed (p = share of replicates above the observed "
+            "value)",
             fontsize=9.5,
         )
         bottom.legend(

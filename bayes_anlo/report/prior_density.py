@@ -45,7 +45,8 @@ def density(dist: Distribution, x) -> np.ndarray:
 
 
 def rate_density(mu: Distribution, x) -> np.ndarray:
-    """Prior density of ``pooled_rate`` at rates ``x``: ``mu`` itself on (0, 1), else ``expit(mu)``."""
+    """Prior density of ``pooled_rate`` at rates ``x``: ``mu`` itself on (0, 1), else
+    ``expit(mu)``."""
     x = np.asarray(x, dtype=float)
     lo, hi = mu.bounds()
     if lo >= 0.0 and hi <= 1.0:

@@ -7,15 +7,16 @@ always say the same thing. HTML embeds figures as base64 PNG, so the file can be
 Every text of a block may come from a user's files (study and subgroup labels, spec title,
 description, notes and limitations, audit file names), so the renderers escape it, once, here:
 
-* HTML: all text is escaped (:func:`html.escape`); the only markup made from text is the report's own
-  ``**bold**``, ``*italic*`` and ```code``` marks, added after escaping. Anchors and ids are reduced
-  to ``[A-Za-z0-9_-]`` (:func:`anchor`), class names likewise, and every attribute is quoted and
-  escaped.
+* HTML: all text is escaped (:func:`html.escape`); the only markup made from text is the report's
+  own ``**bold**``, ``*italic*`` and ```code``` marks, added after escaping. Anchors and ids are
+  reduced to ``[A-Za-z0-9_-]`` (:func:`anchor`), class names likewise, and every attribute is quoted
+  and escaped.
 * Markdown: a ``<`` that could open an HTML tag, comment or autolink (followed by a letter, ``/``,
-  ``!`` or ``?``) is written as ``&lt;``, and ``\\``, ``[`` and ``]`` are backslash-escaped so no text forms a
-  link or an image (``javascript:`` URLs included); in table cells (labels) ``*``, a backtick, ``~``,
-  ``$`` and a ``_`` at a word boundary are escaped too; figure paths are percent-encoded. A Markdown
-  viewer that renders HTML therefore shows the text instead of running it.
+  ``!`` or ``?``) is written as ``&lt;``, and ``\\``, ``[`` and ``]`` are backslash-escaped so no
+  text forms a link or an image (``javascript:`` URLs included); in table cells (labels) ``*``, a
+  backtick, ``~``, ``$`` and a ``_`` at a word boundary are escaped too; figure paths are
+  percent-encoded. A Markdown viewer that renders HTML therefore shows the text instead of running
+  it.
 """
 
 from __future__ import annotations
@@ -108,8 +109,9 @@ def _md_line(text) -> str:
     return md_text(text).replace("\r", " ").replace("\n", " ")
 
 
-#: emphasis, code, strikethrough and math marks: `*`, a backtick, `~`, `$` anywhere, and `_` unless it is
-#: inside a word (``ci_low`` cannot open emphasis in CommonMark, so column names stay readable)
+#: emphasis, code, strikethrough and math marks: `*`, a backtick, `~`, `$` anywhere, and `_` unless
+#: it is inside a word (``ci_low`` cannot open emphasis in CommonMark, so column names stay
+#: readable)
 _MD_INLINE_MARK = re.compile(r"[*`~$]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
@@ -147,8 +149,8 @@ def to_markdown(blocks: list[Block]) -> str:
 
 
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1050px;margin:2em auto;padding:0 1.2em;
-color:#1d1d1f;line-height:1.45;font-size:15px}
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1050px;
+margin:2em auto;padding:0 1.2em;color:#1d1d1f;line-height:1.45;font-size:15px}
 h1{font-size:1.7em;border-bottom:2px solid #d62728;padding-bottom:.2em}
 h2{font-size:1.35em;margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.15em}
 h3{font-size:1.12em;margin-top:1.5em}
@@ -190,14 +192,16 @@ def _inline(text: str) -> str:
 
 def to_html(blocks: list[Block], title: str) -> str:
     parts = [
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<!DOCTYPE html><html lang='en'><head><meta "
+        f"charset='utf-8'><title>{html.escape(title)}</title>",
         f"<style>{_CSS}</style></head><body>",
     ]
     toc = [b for b in blocks if isinstance(b, Heading) and b.level == 2]
     for block in blocks:
         if isinstance(block, Heading):
             parts.append(
-                f'<h{block.level} id="{_attr(_heading_anchor(block))}">{_inline(block.text)}</h{block.level}>'
+                f"<h{block.level} "
+                f'id="{_attr(_heading_anchor(block))}">{_inline(block.text)}</h{block.level}>'
             )
             if block.level == 1 and toc:
                 links = " · ".join(

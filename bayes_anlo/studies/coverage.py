@@ -322,7 +322,7 @@ FINGERPRINTED_MODULES = (
     "bayes_anlo.exact.logit_normal",
     "bayes_anlo.exact.grid",
     "bayes_anlo.exact.posterior",
-    "bayes_anlo.exact._special",
+    "bayes_anlo.exact.special_functions",
     "bayes_anlo.frequentist.pooling",
     "bayes_anlo.frequentist.glmm",
     "bayes_anlo.models.priors",

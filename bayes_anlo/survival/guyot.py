@@ -24,8 +24,8 @@ are chosen so that the total number of deaths equals ``D`` when it is given (the
 is searched, deaths falling as it grows); otherwise the censoring rate per month of the earlier
 intervals is assumed to continue, lowered as far as needed so that someone is still at risk at
 every later fall of the curve (the rate of the busy early follow-up otherwise censors the last
-few patients before their visible deaths). Patients still at risk at the end of the curve are censored
-at its last time.
+few patients before their visible deaths). Patients still at risk at the end of the curve are
+censored at its last time.
 
 Fallback without a risk table (documented, as in the paper): the whole curve is one "last"
 interval starting with ``n_patients``; with ``D`` the censor count matches ``D``, without it no
@@ -66,15 +66,21 @@ DIAGNOSTIC_DESCRIPTIONS = {
     "events": "events of the reconstructed pseudo-patients",
     "total_events_given": "total events given in the totals file (empty: none given)",
     "events_implied": "events reconstructed from the curve and risk table alone, without the total",
-    "max_events_possible": "most events the curve allows: n_patients x (1 - last survival), plus the digitisation "
-    "tolerance",
+    "max_events_possible": (
+        "most events the curve allows: n_patients x (1 - last survival), plus the digitisation "
+        "tolerance"
+    ),
     "risk_table_rows": "rows of the risk table used",
-    "risk_rows_past_curve": "risk-table rows with patients still at risk after the end of the digitised curve "
-    "(not used: the curve was cut short or the table belongs to another curve)",
+    "risk_rows_past_curve": (
+        "risk-table rows with patients still at risk after the end of the digitised curve (not "
+        "used: the curve was cut short or the table belongs to another curve)"
+    ),
     "risk_table_mismatch": "largest |reconstructed - printed| number at risk at a printed time",
     "n_points": "digitised points",
-    "max_abs_diff": "largest vertical distance between a digitised point and the reconstructed KM: the fit to the "
-    "clicks, not the accuracy against the unknown true data",
+    "max_abs_diff": (
+        "largest vertical distance between a digitised point and the reconstructed KM: the fit to "
+        "the clicks, not the accuracy against the unknown true data"
+    ),
     "rmse": "root mean square of the same distances (fit to the clicks, not to the truth)",
     "median_reconstructed": "median of the reconstructed KM (months)",
     "median_printed": "median printed in the paper, when given",
@@ -338,8 +344,8 @@ def reconstruction_warnings(label: str, diagnostics: dict) -> list[str]:
         if most is not None and given > most:
             out.append(
                 f"{label}: the totals give {given} events but the curve allows at most {most} "
-                f"({diagnostics['n_patients']} patients, falling to its last level); the totals contradict "
-                "the curve"
+                f"({diagnostics['n_patients']} patients, falling to its last level); the totals "
+                "contradict the curve"
             )
         elif (
             implied is not None
@@ -348,21 +354,23 @@ def reconstruction_warnings(label: str, diagnostics: dict) -> list[str]:
             > max(CONTRADICTION_EVENTS, CONTRADICTION_FRACTION * given)
         ):
             out.append(
-                f"{label}: the totals give {given} events but the curve and risk table imply {int(implied)}; "
-                "the totals contradict the curve (check that they describe the same endpoint and arm)"
+                f"{label}: the totals give {given} events but the curve and risk table imply "
+                f"{int(implied)}; the totals contradict the curve (check that they describe the "
+                "same endpoint and arm)"
             )
         if events != given:
             gap = given - events
             what = f"{gap} short of" if gap > 0 else f"{-gap} more than"
             out.append(
-                f"{label}: the reconstruction has {events} events, {what} the {given} given in the totals"
+                f"{label}: the reconstruction has {events} events, {what} the {given} given in the "
+                "totals"
             )
     past = diagnostics.get("risk_times_past_curve") or []
     if past:
         out.append(
-            f"{label}: {len(past)} risk-table row(s) at {', '.join(f'{t:g}' for t in past)} months, with "
-            f"patients still at risk, lie past the end of the digitised curve ({diagnostics['end_time']:g} "
-            "months) and were not used"
+            f"{label}: {len(past)} risk-table row(s) at {', '.join(f'{t:g}' for t in past)} "
+            "months, with patients still at risk, lie past the end of the digitised curve "
+            f"({diagnostics['end_time']:g} months) and were not used"
         )
     return out
 

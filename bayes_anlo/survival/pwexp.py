@@ -1,13 +1,14 @@
 """Closed forms of the piecewise-exponential distribution, for NumPy arrays and PyTensor tensors.
 
 Cut points ``c_0 = 0 < c_1 < ... < c_{J-1}`` define ``J`` intervals ``(c_k, c_{k+1}]``, the last one
-open (``c_J = inf``); the hazard is ``lambda_k`` on interval ``k``. With ``e_k(t)`` the time spent in
-interval ``k`` up to ``t`` (``min(max(t - c_k, 0), c_{k+1} - c_k)``):
+open (``c_J = inf``); the hazard is ``lambda_k`` on interval ``k``. With ``e_k(t)`` the time spent
+in interval ``k`` up to ``t`` (``min(max(t - c_k, 0), c_{k+1} - c_k)``):
 
 * cumulative hazard ``H(t) = sum_k lambda_k e_k(t)``, survival ``S(t) = exp(-H(t))``;
 * quantile: with ``h* = -log(1 - p)``, ``H_k = H(c_k)``, the time is ``c_k + (h* - H_k) / lambda_k``
   in the interval with ``H_k <= h* < H_{k+1}`` (the median is ``p = 1/2``);
-* restricted mean ``RMST(tau) = int_0^tau S = sum_k exp(-H_k) (1 - exp(-lambda_k e_k(tau))) / lambda_k``.
+* restricted mean ``RMST(tau) = int_0^tau S = sum_k exp(-H_k) (1 - exp(-lambda_k e_k(tau))) /
+  lambda_k``.
 
 Every function takes hazards with the interval on the last axis (any leading dims) and a module
 ``xp`` (``numpy`` or ``pytensor.tensor``); time points are fixed NumPy values, so the exposure
@@ -33,7 +34,8 @@ def check_cuts(cuts) -> np.ndarray:
 
 
 def exposure_matrix(cuts, times) -> np.ndarray:
-    """``E[i, k] = e_k(t_i)``: time spent in interval ``k`` up to ``t_i`` (shape times x intervals)."""
+    """``E[i, k] = e_k(t_i)``: time spent in interval ``k`` up to ``t_i`` (shape times x
+    intervals)."""
     cuts = check_cuts(cuts)
     t = np.atleast_1d(np.asarray(times, dtype=float))
     upper = np.append(cuts[1:], np.inf)
@@ -79,7 +81,8 @@ def median(hazard, cuts, xp=np):
 
 
 def restricted_mean(hazard, cuts, taus, xp=np):
-    """``RMST(tau) = int_0^tau S(t) dt`` at fixed ``taus``; shape ``hazard.shape[:-1] + (len(taus),)``."""
+    """``RMST(tau) = int_0^tau S(t) dt`` at fixed ``taus``; shape ``hazard.shape[:-1] +
+    (len(taus),)``."""
     lower, widths = _start_matrix(cuts)
     h_start = xp.dot(hazard * widths, lower)
     e = exposure_matrix(cuts, taus)  # taus x intervals
@@ -111,7 +114,8 @@ def restricted_mean_rows(hazard, cuts, exposure, xp=np):
 
 
 def mean_survival_over(hazard, cuts, low, mid, high, xp=np):
-    """``E[S(C)]`` for ``C`` with half its mass uniform on ``[low, mid]`` and half on ``[mid, high]``.
+    """``E[S(C)]`` for ``C`` with half its mass uniform on ``[low, mid]`` and half on ``[mid,
+    high]``.
 
     ``hazard`` (..., J) and the bounds (...) are paired row by row (bounds may be tensors). A
     degenerate half (``mid - low`` or ``high - mid`` below 1e-9 months) contributes ``S(mid)``.

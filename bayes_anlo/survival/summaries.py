@@ -270,8 +270,8 @@ def prepare_terms(
             elif lo == 0 and hi > m:
                 se = (hi - m) / (Z95 * m)
                 notes.append(
-                    f"{where}: CI lower limit printed as 0 (a symmetric interval cut at 0); se of the log "
-                    f"median from the upper half-width by the delta method = {se:.3g}"
+                    f"{where}: CI lower limit printed as 0 (a symmetric interval cut at 0); se of "
+                    f"the log median from the upper half-width by the delta method = {se:.3g}"
                 )
             if not se > 0:
                 events = _find(t, key, "events", endpoint)
@@ -281,8 +281,8 @@ def prepare_terms(
                 elif n_pat:
                     se = math.sqrt(2 / n_pat)
                     notes.append(
-                        f"{where}: no CI and no events; se = sqrt(2 / patients) = {se:.3g} (the n/2 events "
-                        "up to the median only)"
+                        f"{where}: no CI and no events; se = sqrt(2 / patients) = {se:.3g} (the "
+                        "n/2 events up to the median only)"
                     )
             if not se > 0:
                 problems.add(

@@ -74,8 +74,8 @@ def patient_time_grid(time, event, *, min_events: int = MIN_EVENTS_PER_INTERVAL)
         else:
             k += 1
     basis = (
-        f"patient data followed up to {last:.4g} months; cut points every 3 months in the first year, "
-        f"then at 18, 24 and yearly, merged so each interval holds >= {min_events} events"
+        f"patient data followed up to {last:.4g} months; cut points every 3 months in the first "
+        f"year, then at 18, 24 and yearly, merged so each interval holds >= {min_events} events"
     )
     return TimeGrid(np.asarray(cuts, dtype=float), horizon_from(last), last, basis)
 
@@ -99,8 +99,8 @@ def summary_time_grid(candidate_cuts, median_months, landmark_months, followup_m
     cuts = [float(c) for c in candidate_cuts if c == 0 or c < informed - MIN_INFORMED_WIDTH]
     dropped = [float(c) for c in candidate_cuts if c > 0 and c >= informed - MIN_INFORMED_WIDTH]
     parts = [
-        f"published summaries inform the curve up to {informed:.4g} months (latest landmark, median "
-        "or median follow-up with reported events)"
+        f"published summaries inform the curve up to {informed:.4g} months (latest landmark, "
+        "median or median follow-up with reported events)"
     ]
     if dropped:
         parts.append(

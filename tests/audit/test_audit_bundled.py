@@ -33,9 +33,10 @@ def items(name):
     return {item.item_id: item for item in load_extraction(name).items}
 
 
-# ================================================================ seed 000: NPC case series (Qin 2025)
+# ============================================================= seed 000: NPC case series (Qin 2025)
 def t_interval(k, n):
-    """SPSS Explore's CI of the mean of a 0/1 variable: mean +/- t_{n-1} s / sqrt(n), s with n - 1."""
+    """SPSS Explore's CI of the mean of a 0/1 variable: mean +/- t_{n-1} s / sqrt(n), s with n -
+    1."""
     x = [1.0] * k + [0.0] * (n - k)
     mean = sum(x) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in x) / (n - 1))
@@ -100,7 +101,7 @@ def test_npc_follow_up_range_symmetric(results):
         assert row.verdict == "ok" and row.matching == "plain"
 
 
-# ================================================================ seed 003: sarcoma retrospective (Cai 2022)
+# ======================================================= seed 003: sarcoma retrospective (Cai 2022)
 @pytest.mark.parametrize(
     ("item_id", "printed", "parts"),
     [
@@ -297,12 +298,14 @@ EXPECTED_FLAGGED = {
         "res-sts-dcr-line-p",
         "t5-second-line-anlotinib-plus-radiotherapy-orr",
         "t5-second-line-anlotinib-plus-radiotherapy-dcr",
-        "res-sts-alone-pr | abs-sts-orr-alone | res-sts-orr-alone | dis-sts-orr-alone | t5-total-anlotinib-orr",
+        "res-sts-alone-pr | abs-sts-orr-alone | res-sts-orr-alone | dis-sts-orr-alone | "
+        "t5-total-anlotinib-orr",
         "abs-sts-dcr | res-sts-dcr | dis-sts-dcr | t3-total-dcr | t5-total-total-dcr",
         "res-ae12-bound",
         "res-dose-red10",
         "res-dose-red8",
-        "t7-pneumothorax-g34 | res-g34-pneumothorax | abs-g34-pneumothorax | dis-severe-pneumothorax",
+        "t7-pneumothorax-g34 | res-g34-pneumothorax | abs-g34-pneumothorax | "
+        "dis-severe-pneumothorax",
     },
     "sarcoma_meta_li2025": {
         "res-sex-ratio",

@@ -46,7 +46,7 @@ def one(frame):
     return result, result.table.iloc[0]
 
 
-# --- intervals --------------------------------------------------------------------------------------
+# --- intervals ------------------------------------------------------------------------------------
 def test_wilson_printed_but_labelled_clopper_pearson_is_method_mismatch():
     k, n = 7, 25
     lo, hi = wilson(k, n)
@@ -141,7 +141,7 @@ def test_interval_level():
     assert row.verdict == "ok"
 
 
-# --- percentages ------------------------------------------------------------------------------------
+# --- percentages ----------------------------------------------------------------------------------
 def test_percent_ok_and_wrong():
     frame = make_extraction(
         dict(check="percent", count=5, n=30, value=fmt(500 / 30)),
@@ -153,7 +153,8 @@ def test_percent_ok_and_wrong():
 
 
 def test_percent_other_denominator_is_method_mismatch():
-    # 20 responders of 47 enrolled, 44 evaluable: the paper says "of evaluable" but divided by enrolled
+    # 20 responders of 47 enrolled, 44 evaluable: the paper says "of evaluable" but divided by
+    # enrolled
     printed = fmt(100 * 20 / 47)
     assert printed != fmt(100 * 20 / 44)
     _, row = one(
@@ -194,7 +195,7 @@ def test_ratio_inverted():
     assert row.verdict == "method_mismatch" and row.matching == "men per woman"
 
 
-# --- p-values ---------------------------------------------------------------------------------------
+# --- p-values -------------------------------------------------------------------------------------
 TABLE = (1, 16, 5, 13)
 
 
@@ -289,7 +290,7 @@ def test_pvalue_not_reproduced_and_bounds():
     assert list(run_audit(frame).table.verdict) == ["not_reproduced", "ok", "not_reproduced"]
 
 
-# --- sums, bounds, means ----------------------------------------------------------------------------
+# --- sums, bounds, means --------------------------------------------------------------------------
 def test_sums_and_bounds():
     parts = [8, 21]
     frame = make_extraction(
@@ -315,7 +316,7 @@ def test_mean_with_range():
     assert list(run_audit(frame).table.verdict) == ["ok", "not_reproduced", "not_reproduced"]
 
 
-# --- estimates with intervals -----------------------------------------------------------------------
+# --- estimates with intervals ---------------------------------------------------------------------
 def test_estimate_intervals():
     frame = make_extraction(
         dict(
@@ -343,7 +344,7 @@ def test_estimate_intervals():
     assert table.recomputed[3].startswith("symmetric, cut at 0")
 
 
-# --- heterogeneity ----------------------------------------------------------------------------------
+# --- heterogeneity --------------------------------------------------------------------------------
 def test_heterogeneity_consistent_and_not():
     k, i2 = 9, 0.38
     q = (k - 1) / (1 - i2)
@@ -355,12 +356,13 @@ def test_heterogeneity_consistent_and_not():
         dict(check="heterogeneity", statistic="20", value="0.50"),
     )
     table = run_audit(frame).table
-    # I2 = 20% needs p = P(chi2_df > df / 0.8), largest at df = 1 (0.26): p = 0.50 is impossible for any k
+    # I2 = 20% needs p = P(chi2_df > df / 0.8), largest at df = 1 (0.26): p = 0.50 is impossible for
+    # any k
     assert max(stats.chi2.sf(d / 0.795, d) for d in range(1, 100)) < 0.495
     assert list(table.verdict) == ["ok", "not_reproduced", "ok", "not_reproduced"]
 
 
-# --- consistency ------------------------------------------------------------------------------------
+# --- consistency ----------------------------------------------------------------------------------
 def test_text_versus_table():
     frame = make_extraction(
         dict(
@@ -409,7 +411,7 @@ def test_text_versus_table():
     assert "c1" not in set(table.item_id)  # a grouped count row only feeds the comparison
 
 
-# --- the result object ------------------------------------------------------------------------------
+# --- the result object ----------------------------------------------------------------------------
 def test_result_views(tmp_path):
     lo, hi = wilson(7, 25)
     frame = make_extraction(

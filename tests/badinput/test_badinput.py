@@ -86,7 +86,8 @@ def check_output(case: dict, exit_code: int, stdout: str, stderr: str, workdir: 
     lines = stderr.splitlines()
     for line in lines:
         assert line.startswith(("error: ", "warning: ")), (
-            f"stderr line does not start with 'error:'/'warning:' (one line per problem): {line!r}{shown}"
+            "stderr line does not start with 'error:'/'warning:' (one line per problem): "
+            f"{line!r}{shown}"
         )
     for text in case.get("absent", []):
         assert text not in stderr, f"{text!r} appears in stderr{shown}"
@@ -108,7 +109,8 @@ def check_output(case: dict, exit_code: int, stdout: str, stderr: str, workdir: 
         for column in _alternatives(case["column"])
     ]
     assert first.startswith(tuple(starts)), (
-        f"first {prefix} line should start with {' or '.join(repr(s) for s in starts)}, got {first!r}{shown}"
+        f"first {prefix} line should start with {' or '.join(repr(s) for s in starts)}, got "
+        f"{first!r}{shown}"
     )
     assert "::" not in first.replace(file, "<file>", 1), (
         f"an empty location part printed as '::'{shown}"
@@ -156,7 +158,8 @@ def make_run_directory(out: Path) -> None:
 # the corpus itself
 # ------------------------------------------------------------------------------------------
 def test_corpus_is_complete():
-    """At least 200 cases spread over every format; every case file exists (``no_such*`` must not)."""
+    """At least 200 cases spread over every format; every case file exists (``no_such*`` must
+    not)."""
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids)), "duplicate case id"
     assert len(CASES) >= 200
@@ -183,7 +186,8 @@ def test_readme_lists_every_case():
 
 
 def test_bom_file_really_has_a_bom():
-    """Guard the corpus: the BOM cases start with the UTF-8 byte-order mark; the non-UTF-8 cases are not UTF-8."""
+    """Guard the corpus: the BOM cases start with the UTF-8 byte-order mark; the non-UTF-8 cases are
+    not UTF-8."""
     for name in ("binary/bom_valid.csv", "binary/bom_missing_study.csv"):
         assert (FILES / name).read_bytes().startswith(b"\xef\xbb\xbf")
     for name in (

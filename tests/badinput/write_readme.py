@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = {
-    "b": "Binary-outcome CSV (bayes_anlo/data/binary.py, bayes_anlo/data/_csv.py)",
+    "b": "Binary-outcome CSV (bayes_anlo/data/binary.py, bayes_anlo/data/csv_reader.py)",
     "s": "Analysis specs (bayes_anlo/spec.py, pipeline)",
     "k": "Digitised Kaplan-Meier coordinates (bayes_anlo/data/survival.py)",
     "r": "Numbers at risk (bayes_anlo/data/survival.py)",
@@ -61,7 +61,8 @@ def tables(cases: list[dict]) -> str:
         rows = [c for c in cases if c["id"][0] == group]
         out += [f"## {title}", "", "| case | input | command | expected |", "|---|---|---|---|"]
         out += [
-            f"| `{c['id']}` | `{c['file']}`: {c['description'].replace('|', '/')} | `{command(c)}` | {expected(c)} |"
+            f"| `{c['id']}` | `{c['file']}`: {c['description'].replace('|', '/')} | `{command(c)}` "
+            f"| {expected(c)} |"
             for c in rows
         ]
         out.append("")

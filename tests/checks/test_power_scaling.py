@@ -28,13 +28,13 @@ from bayes_anlo.models import (
     PiecewiseExponentialPriors,
     TwoArm,
 )
-from bayes_anlo.models._sampling import SamplerSettings
 from bayes_anlo.models.priors import (
     Beta,
     BetaBinomialPriors,
     CompletePoolingPriors,
     LogNormal,
 )
+from bayes_anlo.models.sampling import SamplerSettings
 from tests.models._data import make_binary, simulate_beta_binomial
 
 A, B, Y, N = 3.0, 12.0, 5, 20
@@ -203,8 +203,8 @@ def test_a_strong_prior_on_a_weakly_informed_quantity_is_called_prior_dominated(
 def test_conflict_only_when_the_posterior_sits_in_the_tail_of_its_prior():
     """Both sensitivities above 0.05 in both cases; a prior Beta(200, 800) (20% +- 1.3%) against
     80/100 responders puts the posterior median beyond the prior's 97.5% quantile (a conflict); a
-    Beta(20, 80) prior with 10/25 responders pulls the other way but keeps the posterior median inside
-    the prior's central 95% (prior and data together). The
+    Beta(20, 80) prior with 10/25 responders pulls the other way but keeps the posterior median
+    inside the prior's central 95% (prior and data together). The
     prior percentile is checked against the exact Beta CDF at the exact posterior median."""
     conflict, prior = _conjugate_fit(200.0, 800.0, 80, 100)
     row = power_scaling(conflict, ["p"], prior=prior).table.iloc[0]
@@ -241,7 +241,8 @@ def test_logit_normal_reports_both_hyperpriors():
 
 
 def test_survival_prior_terms_follow_the_parametrisation():
-    """Smoothed: the log-hazard prior is on the first interval only; log_hr covers arms and subgroups."""
+    """Smoothed: the log-hazard prior is on the first interval only; log_hr covers arms and
+    subgroups."""
     draws = {"chain": 2, "draw": 3}
     post = xr.Dataset(
         {

@@ -1,4 +1,4 @@
-"""The shared CSV reader and number parsers (bayes_anlo/data/_csv.py) and problem locations.
+"""The shared CSV reader and number parsers (bayes_anlo/data/csv_reader.py) and problem locations.
 
 Numbers are checked against Python's own parsing of the same ASCII text (``int``/``float`` of the
 ``repr``), and against Unicode's digit categories for what must be refused.
@@ -14,15 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bayes_anlo.data import _csv, binary
-from bayes_anlo.data._csv import (
+from bayes_anlo.data import binary, csv_reader
+from bayes_anlo.data.binary import load_binary
+from bayes_anlo.data.csv_reader import (
     MAX_COUNT,
     MAX_MAGNITUDE,
     count_from_text,
     number_from_text,
     read_text_table,
 )
-from bayes_anlo.data.binary import load_binary
 from bayes_anlo.data.survival import load_summaries
 from bayes_anlo.errors import InputError, Problem
 
@@ -97,7 +97,8 @@ NON_ASCII_DIGITS = st.characters(categories=["Nd"]).filter(lambda c: not c.isasc
 @FAST
 @given(st.lists(NON_ASCII_DIGITS, min_size=1, max_size=4), st.sampled_from(["", "1", "2."]))
 def test_non_ascii_digits_are_refused(digits, prefix):
-    """Python's float() reads any Unicode decimal digit (float('١٠') == 10.0); a data file must not."""
+    """Python's float() reads any Unicode decimal digit (float('١٠') == 10.0); a data file must
+    not."""
     text = prefix + "".join(digits)
     assert all(unicodedata.category(c) == "Nd" for c in digits)
     with pytest.raises(ValueError, match="non-ASCII"):
@@ -190,7 +191,7 @@ def test_a_device_is_refused():
 
 
 def test_file_size_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(_csv, "MAX_FILE_BYTES", 40)
+    monkeypatch.setattr(csv_reader, "MAX_FILE_BYTES", 40)
     path = write(tmp_path, "study,outcome,events,n\nA,ORR,3,20\nB,ORR,5,25\n")
     with pytest.raises(InputError, match="larger than"):
         load_binary(path)

@@ -244,7 +244,8 @@ def test_npc_adverse_event_grades_add_up():
         }
         assert g["any"] == g["1"] + g["2"] + g["3"] + g["4"], term
         assert g["3+"] == g["3"] + g["4"], term
-    # Toxicity text: grade >= 3 HFS 4, oral mucositis 4, nasal bleeding 3, hypertension 1, arthralgia 1
+    # Toxicity text: grade >= 3 HFS 4, oral mucositis 4, nasal bleeding 3, hypertension 1,
+    # arthralgia 1
     text = {
         "hand-foot syndrome": 4,
         "oral mucositis": 4,

@@ -39,9 +39,11 @@ from bayes_anlo.cli import app
 from tests.fuzz.strategies import BAD_NUMBERS, FORMATS, binary_csv, corrupted
 
 LONG = os.environ.get("BAYES_ANLO_FUZZ") == "long"
-#: Examples per property: small in the default suite (it runs on 2 shared cores), large in long mode.
+#: Examples per property: small in the default suite (it runs on 2 shared cores), large in long
+#: mode.
 EXAMPLES = 600 if LONG else 25
-#: No single CLI call on these small files may take longer (a hang guard, generous for a busy machine).
+#: No single CLI call on these small files may take longer (a hang guard, generous for a busy
+#: machine).
 HANG_SECONDS = 60
 
 settings.register_profile(
@@ -94,8 +96,12 @@ def run_cli(args: list[str]):
 
 
 def check_located(result, file: Path, data: bytes, command: str, what: str) -> None:
-    """The documented status, and every stderr line an ``error:``/``warning:`` located in the file."""
-    shown = f"\ncorruption: {what}\nfile bytes: {data[:300]!r}\nexit {result.exit_code}\nstderr:\n{result.stderr}"
+    """The documented status, and every stderr line an ``error:``/``warning:`` located in the
+    file."""
+    shown = (
+        f"\ncorruption: {what}\nfile bytes: {data[:300]!r}\nexit {result.exit_code}"
+        f"\nstderr:\n{result.stderr}"
+    )
     assert result.exit_code in EXPECTED_STATUS[command], f"undocumented exit status{shown}"
     assert "Traceback" not in result.stderr + result.stdout, f"traceback{shown}"
     lines = result.stderr.splitlines()
@@ -255,7 +261,8 @@ def test_cr_only_file_with_a_nul_byte_is_located(tmp_path):
 
 @pytest.mark.slow
 def test_long_fuzz_run():
-    """`make test-slow`: this module again with ``BAYES_ANLO_FUZZ=long`` (600 examples per property)."""
+    """`make test-slow`: this module again with ``BAYES_ANLO_FUZZ=long`` (600 examples per
+    property)."""
     env = {**os.environ, "BAYES_ANLO_FUZZ": "long"}
     proc = subprocess.run(
         [

@@ -292,7 +292,8 @@ def test_corrupted_spec_text_loads_or_fails_with_located_errors(tmp_path, text):
     brackets=st.booleans(),
 )
 def test_deep_nesting_anywhere(tmp_path, where, depth, brackets):
-    """Arrays or tables nested up to 5,000 deep at any key (written as text, as no writer recurses that deep)."""
+    """Arrays or tables nested up to 5,000 deep at any key (written as text, as no writer recurses
+    that deep)."""
     tree = copy.deepcopy(BASE)
     *path, key = [int(s) if s.isdigit() else s for s in where.split(".")]
     _container(tree, path)[key] = "@DEEP@"
@@ -303,7 +304,8 @@ def test_deep_nesting_anywhere(tmp_path, where, depth, brackets):
 
 
 class FitStarted(Exception):
-    """Raised by the patched fit: proves a valid spec reached the first fit (and no invalid one did)."""
+    """Raised by the patched fit: proves a valid spec reached the first fit (and no invalid one
+    did)."""
 
 
 @settings(FAST, max_examples=8)

@@ -48,7 +48,8 @@ def test_beta_binomial_grid_against_dblquad():
 
 
 def test_logit_normal_grid_against_brute_force():
-    """Evidence and posterior means by Gauss-Legendre over (mu, tau) x trapezoid over each effect."""
+    """Evidence and posterior means by Gauss-Legendre over (mu, tau) x trapezoid over each
+    effect."""
     y, n = np.array([0, 5]), np.array([12, 20])
     xm, wm = np.polynomial.legendre.leggauss(80)
     xt, wt = np.polynomial.legendre.leggauss(80)
@@ -164,7 +165,8 @@ def test_exact_fits_are_reproducible(zero_event_data):
 
 
 def _prob_greater_closed_form(a1, b1, a2, b2) -> float:
-    """P(p1 > p2) for integer a1: sum_{i < a1} B(a2 + i, b1 + b2) / ((b1 + i) B(1 + i, b1) B(a2, b2))
+    """P(p1 > p2) for integer a1: sum_{i < a1} B(a2 + i, b1 + b2) / ((b1 + i) B(1 + i, b1) B(a2,
+    b2))
     (the classical finite sum for independent Beta rates)."""
     total = 0.0
     for i in range(int(a1)):

@@ -15,15 +15,15 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import expit, logit
 
-from bayes_anlo.exact._special import (
+from bayes_anlo.exact.beta_binomial import beta_binomial_log_joint
+from bayes_anlo.exact.logit_normal import logit_normal_log_joint
+from bayes_anlo.exact.special_functions import (
     betabinom_logpmf,
     log_rising,
     logit_normal_marginal,
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
-from bayes_anlo.exact.beta_binomial import beta_binomial_log_joint
-from bayes_anlo.exact.logit_normal import logit_normal_log_joint
 from bayes_anlo.models import (
     BetaBinomialPriors,
     LogitNormalPriors,

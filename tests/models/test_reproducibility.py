@@ -12,10 +12,11 @@ SCRIPT = """
 import hashlib, warnings
 warnings.simplefilter("ignore")
 from bayes_anlo.models import BetaBinomial
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from tests.models._data import make_binary
 data = make_binary([3, 8, 0, 12, 5, 2], [30, 41, 18, 52, 25, 33])
-tree = BetaBinomial(sampler=SamplerSettings(chains=2, draws=300, tune=300)).fit(data, random_seed=123)
+sampler = SamplerSettings(chains=2, draws=300, tune=300)
+tree = BetaBinomial(sampler=sampler).fit(data, random_seed=123)
 post = tree["posterior"]
 print(hashlib.sha256(post["mu"].values.tobytes() + post["kappa"].values.tobytes()).hexdigest())
 """

@@ -1,4 +1,5 @@
-"""A small spec that runs end to end in seconds (exact engine only), shared by the pipeline tests."""
+"""A small spec that runs end to end in seconds (exact engine only), shared by the pipeline
+tests."""
 
 from __future__ import annotations
 

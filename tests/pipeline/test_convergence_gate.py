@@ -29,6 +29,7 @@ chains = 2
 id = "orr"
 outcome = "ORR"
 model = "beta_binomial"
+method = "nuts"   # the default, "auto", would use the exact engine, which needs no gate
 sensitivity = false
 """
 

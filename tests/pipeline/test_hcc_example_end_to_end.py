@@ -20,8 +20,8 @@ SPEC = ROOT / "models" / "hcc_pd1_example.toml"
 
 #: printed 95% CIs (months or proportions), from the papers named in examples/hcc_pd1/README.md
 PRINTED = {
-    # camrelizumab (Qin 2020, Lancet Oncol): ORR 14.7% (10.3-20.2), PFS 2.1 (2.0-3.2), OS 13.8 (11.5-16.3),
-    # 12-month OS 55.9% (49.0-62.3)
+    # camrelizumab (Qin 2020, Lancet Oncol): ORR 14.7% (10.3-20.2), PFS 2.1 (2.0-3.2), OS 13.8
+    # (11.5-16.3), 12-month OS 55.9% (49.0-62.3)
     ("orr", "study_rate", "Camrelizumab (Qin 2020)"): (0.103, 0.202),
     ("pfs", "median", "camrelizumab"): (2.0, 3.2),
     ("os", "median", "camrelizumab"): (11.5, 16.3),
@@ -29,7 +29,8 @@ PRINTED = {
     # CheckMate 040 expansion (El-Khoueiry 2017, Lancet): ORR 20% (15-26)
     ("orr", "study_rate", "CheckMate 040 dose expansion (El-Khoueiry 2017)"): (0.15, 0.26),
     # pembrolizumab: KEYNOTE-224 PFS 4.9 (3.4-7.2), OS 12.9 (9.7-15.5), 12-month OS 54% (44-63);
-    # KEYNOTE-240 PFS 3.0 (2.8-4.1), OS 13.9 (11.6-16.0): the arm's typical study lies within their span
+    # KEYNOTE-240 PFS 3.0 (2.8-4.1), OS 13.9 (11.6-16.0): the arm's typical study lies within their
+    # span
     ("pfs", "median", "pembrolizumab"): (2.8, 7.2),
     ("os", "median", "pembrolizumab"): (9.7, 16.0),
     ("os", "landmark", "pembrolizumab | 12.0"): (0.44, 0.63),

@@ -54,8 +54,8 @@ def test_rates_json_reproduces_metafor(name, tmp_path):
             )
     glmm_ref = GLMM[name]["default"]
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2"):
-        # rma.glmm's default lme4 convergence is itself only accurate to ~1e-5
-        # (see test_glmm_logit.py)
+        # rma.glmm's default lme4 convergence is itself only accurate to ~1e-5 (see
+        # test_glmm_logit.py)
         assert np.isclose(by_method["GLMM-ML"][key], glmm_ref[key], rtol=1e-4, atol=2e-5), (
             name,
             key,
@@ -72,7 +72,7 @@ def test_rates_json_reproduces_metafor(name, tmp_path):
     assert len(bayes["study_rates"]) == len(ds["n"])
 
 
-# --- `--by`, thresholds, inputs, one study, failures, messages (issue 12 items 1-2, issue 11) ---
+# --- `--by`, thresholds, inputs, one study, failures, messages (issue 12 items 1-2, issue 11) -----
 
 SUBGROUPS = json.loads((REFERENCE / "proportions_subgroups.json").read_text())["results"]
 

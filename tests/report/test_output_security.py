@@ -175,7 +175,8 @@ SAFE_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def test_hostile_inputs_reach_the_report_as_text(hostile_run):
-    """Guard: the payloads really are in the report (escaped), so the checks below test something."""
+    """Guard: the payloads really are in the report (escaped), so the checks below test
+    something."""
     page = (hostile_run / "out" / "report.html").read_text()
     assert (
         "&lt;script&gt;" in page
@@ -372,9 +373,10 @@ def test_no_payload_runs_in_chromium_in_the_html_or_the_rendered_markdown(hostil
 
 
 def test_markdown_table_cells_show_inline_marks_literally():
-    """A study label such as ``**Zhu** $x^2$ `code` ~~old~~ _it_`` rendered bold, italic, as code and
-    struck through in a Markdown viewer (found trying the HCC example with hostile labels). Rendered
-    by markdown-it (CommonMark + tables + strikethrough), the cell shows the label's characters and
+    """A study label such as ``**Zhu** $x^2$ `code` ~~old~~ _it_`` rendered bold, italic, as code
+    and struck through in a Markdown viewer (found trying the HCC example with hostile labels).
+    Rendered by markdown-it (CommonMark + tables + strikethrough), the cell shows the label's
+    characters and
     no element; a column name like ``ci_low`` is left as it is."""
     from markdown_it import MarkdownIt
 

@@ -489,9 +489,11 @@ def test_kind_km_with_risk_table_and_totals_resolves_paths(tmp_path):
     (tmp_path / "risk.csv").write_text("study,arm,time,n_risk\nS,a,0,20\n")
     (tmp_path / "totals.csv").write_text("study,arm,total_events,n_patients\nS,a,10,20\n")
     text = (
-        '[analysis]\nname = "km"\n[data]\nfile = "km.csv"\nkind = "km"\nrisk_table = "risk.csv"\n'
-        'totals = "totals.csv"\n[[analyses]]\nid = "pfs"\nmodel = "piecewise_exponential"\nendpoint = "PFS"\n'
-        'reference_arm = "a"\n'
+        '[analysis]\nname = "km"\n[data]\nfile = "km.csv"\nkind = "km"\nrisk_table = '
+        '"risk.csv"\ntotals = "totals.csv"\n[[analyses]]\nid = "pfs"\nmodel = '
+        '"piecewise_exponential"\nendpoint '
+        ""
+        '= "PFS"\nreference_arm = "a"\n'
     )
     spec = load_spec(
         write(tmp_path, text), check_data=False
@@ -520,10 +522,10 @@ def test_bundled_specs_load_with_their_data():
 
 def test_model_option_schemas_match_the_model_constructors():
     """Every constructor argument a spec can set is in the model's option schema with the
-    constructor's default (or None: left to the model), and the schema has nothing the constructor (or the survival pipeline's
+    constructor's default (or None: left to the model), and the schema has nothing the constructor
+    (or the survival pipeline's
     ``collapse``) would not take."""
     from bayes_anlo.models import MODELS
-    from bayes_anlo.pipeline.survival import PIPELINE_OPTIONS
     from bayes_anlo.spec_schema import GROUPED_MODELS, MODEL_OPTIONS
 
     set_elsewhere = {"self", "priors", "method", "sampler", "thresholds", "by", "endpoint"}
@@ -535,7 +537,7 @@ def test_model_option_schemas_match_the_model_constructors():
             if k not in set_elsewhere
         }
         fields = MODEL_OPTIONS[name].model_fields
-        extra = set(PIPELINE_OPTIONS) if name == "piecewise_exponential" else set()
+        extra = set(cls.pipeline_options)
         assert set(fields) == set(params) | extra, name
         for key, param in params.items():
             default = fields[key].default

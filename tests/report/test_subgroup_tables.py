@@ -61,7 +61,8 @@ def test_contrasts_match_exact_beta_integrals(beta_tree):
         a, b = BETAS[row.subgroup_a], BETAS[row.subgroup_b]
         p = exact_prob_greater(a, b)
         assert abs(row.prob_a_greater - p) < 5 * np.sqrt(p * (1 - p) / n) + 1e-4
-        # the printed quantiles sit at the exact CDF levels 2.5%, 50%, 97.5% (within Monte Carlo error)
+        # the printed quantiles sit at the exact CDF levels 2.5%, 50%, 97.5% (within Monte Carlo
+        # error)
         for value, level in (
             (row.difference_low, 0.025),
             (row.difference_median, 0.5),

@@ -1,4 +1,5 @@
-"""R's colon trial (death; Obs vs Lev+5FU) as patient data and digitised, for the survival-input tests
+"""R's colon trial (death; Obs vs Lev+5FU) as patient data and digitised, for the survival-input
+tests
 (data from tests/reference/survival_inputs/trials.csv, made by make_reference_survival_inputs.R)."""
 
 from __future__ import annotations

@@ -66,8 +66,8 @@ def test_quantiles_and_brookmeyer_crowley_limits_match_r(name, conf_type):
 
 
 def test_median_conventions_flat_stretch_and_end_at_one_half():
-    # R: S = 0.5 from t = 5 to t = 8 gives the median (5 + 8) / 2; a curve that ends at 0.5 gives the
-    # midpoint of the last drop and the end of follow-up (both in the reference files too)
+    # R: S = 0.5 from t = 5 to t = 8 gives the median (5 + 8) / 2; a curve that ends at 0.5 gives
+    # the midpoint of the last drop and the end of follow-up (both in the reference files too)
     flat = data("flathalf")
     assert kaplan_meier(flat["time"], flat["event"]).median().estimate == 6.5
     end = data("endhalf")

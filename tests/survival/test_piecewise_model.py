@@ -12,12 +12,12 @@ import pytest
 
 from bayes_anlo import InputError
 from bayes_anlo.data.survival import load_digitised_km
-from bayes_anlo.models._sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import (
     PiecewiseExponential,
     cell_hazard_draws,
     notes_of,
 )
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.survival import pwexp
 from bayes_anlo.survival.guyot import reconstruct
 from bayes_anlo.survival.simulate import (
@@ -168,7 +168,8 @@ def test_bad_arguments_are_reported():
 
 
 def test_arm_and_subgroup_dims_from_synthetic_draws():
-    """Derived quantities get leading arm/subgroup dims; checked on hand-made draws (no sampling)."""
+    """Derived quantities get leading arm/subgroup dims; checked on hand-made draws (no
+    sampling)."""
     import pandas as pd
     import xarray as xr
 

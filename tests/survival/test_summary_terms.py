@@ -96,7 +96,8 @@ def test_landmark_ses_correlations_and_fallbacks(tmp_path):
 def test_summaries_that_cannot_be_weighted_are_errors_and_unusable_events_notes(tmp_path):
     text = (
         HEADER
-        + "A,,PFS,median,6,,,,months,\nA,,PFS,landmark,0.5,,,6,,\nB,,PFS,events,5,,,,,\nB,,,patients,9,,,,,\n"
+        + "A,,PFS,median,6,,,,months,\nA,,PFS,landmark,0.5,,,6,,\n"
+        + "B,,PFS,events,5,,,,,\nB,,,patients,9,,,,,\n"
     )
     s = summaries(tmp_path, text)
     with pytest.raises(InputError) as err:

@@ -291,7 +291,8 @@ def test_arms_from_different_studies_are_named_a_cross_study_comparison(tmp_path
 
 
 def test_published_counts_print_as_integers_in_the_data_table():
-    """The report's data table printed a count of 217 patients as 217.000 (found on new evidence)."""
+    """The report's data table printed a count of 217 patients as 217.000 (found on new
+    evidence)."""
     import pandas as pd
 
     from bayes_anlo.pipeline.survival import counts_as_integers

@@ -132,8 +132,9 @@ def test_median_after_the_plotted_range_is_marked():
 
 
 def test_reported_median_ci_past_the_horizon_is_not_cut():
-    """A reported median CI reaching past the survival grid (OS 13.8 months, 95% CI 11.5-16.3, with a
-    horizon of 13.9 months in the HCC example) was cut at the frame: the x-axis now reaches the end of
+    """A reported median CI reaching past the survival grid (OS 13.8 months, 95% CI 11.5-16.3, with
+    a horizon of 13.9 months in the HCC example) was cut at the frame: the x-axis now reaches the
+    end of
     every reported median's CI and every reported landmark."""
     rep = reported(True)
     rep.loc[rep["kind"] == "median", ["time", "time_low", "time_high"]] = [13.8, 11.5, 16.3]

@@ -29,8 +29,11 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 
 import numpy as np
-import pymc as pm
 import xarray as xr
+
+from bayes_anlo.lazy_import import lazy_module
+
+pm = lazy_module("pymc")
 
 VERSIONED_PACKAGES = (
     "bayes_anlo",

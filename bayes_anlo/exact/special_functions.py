@@ -4,8 +4,8 @@
   difference of ``gammaln`` suffers for large ``a`` (the beta-binomial with a large concentration).
 * :func:`betabinom_logpmf` - the beta-binomial log-pmf built from it, exact for any concentration.
 * :func:`binom_logpmf_logit` - the binomial log-pmf with the probability given on the logit scale.
-* :func:`logit_normal_marginal` - ``log Int Binomial(y | n, expit(eta)) Normal(eta | mu, tau) d eta``
-  by adaptive Gauss-Hermite quadrature (centred and scaled at the integrand's mode, as lme4's
+* :func:`logit_normal_marginal` - ``log Int Binomial(y | n, expit(eta)) Normal(eta | mu, tau) d
+  eta`` by adaptive Gauss-Hermite quadrature (centred and scaled at the integrand's mode, as lme4's
   ``nAGQ`` does), accurate for any ``tau`` including ``tau -> 0`` and for large ``n``.
 * :func:`logit_normal_moments` - mean and variance of ``expit(mu + tau Z)``, ``Z ~ N(0, 1)``.
 """
@@ -129,7 +129,8 @@ def logit_normal_marginal(y, n, mu, tau, nodes: int = 32) -> np.ndarray:
 def sample_logit_normal_conditional(
     y, n, mu, tau, rng: np.random.Generator, half_width: float = 12.0, points: int = 97
 ) -> np.ndarray:
-    """One draw of ``eta`` from ``p(eta | y, mu, tau) ~ Binomial(y | n, expit eta) N(eta | mu, tau)``.
+    """One draw of ``eta`` from ``p(eta | y, mu, tau) ~ Binomial(y | n, expit eta) N(eta | mu,
+    tau)``.
 
     Arrays broadcast; the density is evaluated on ``points`` cells spanning ``eta_hat +- half_width
     * s`` (mode and Laplace scale), a cell is chosen with probability proportional to its density
@@ -156,7 +157,8 @@ def sample_logit_normal_conditional(
 
 
 def logit_normal_moments(mu, tau, nodes: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance of ``expit(mu + tau Z)`` with ``Z ~ N(0, 1)`` (Gauss-Hermite, broadcast)."""
+    """Mean and variance of ``expit(mu + tau Z)`` with ``Z ~ N(0, 1)`` (Gauss-Hermite,
+    broadcast)."""
     mu = np.asarray(mu, dtype=float)
     tau = np.asarray(tau, dtype=float)
     x, w = np.polynomial.hermite.hermgauss(nodes)

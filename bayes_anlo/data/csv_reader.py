@@ -311,7 +311,10 @@ def _character_problems(
                 continue
             char = bad.group()
             if "\udc80" <= char <= "\udcff":
-                reason = f"is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02X}); save the file as UTF-8 CSV"
+                reason = (
+                    f"is not UTF-8 text (byte 0x{ord(char) - 0xDC00:02X}); "
+                    "save the file as UTF-8 CSV"
+                )
             elif char == _BOM:
                 reason = (
                     "contains a byte-order mark (U+FEFF) inside the file; were two files joined?"
@@ -561,7 +564,8 @@ def rows_matching(table: pd.DataFrame, equals: dict, source: str) -> pd.Series:
                     source,
                     1,
                     column,
-                    f"no column {column!r} to select on (has: {', '.join(map(str, table.columns))})",
+                    f"no column {column!r} to select on (has: "
+                    f"{', '.join(map(str, table.columns))})",
                 )
             )
         values = [value] if isinstance(value, str) else list(value)
