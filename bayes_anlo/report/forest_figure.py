@@ -193,7 +193,8 @@ def forest_plot(
 
     # column widths (inches), left to right
     label_w = min(
-        3.4, _text_width([lb for lb, k in zip(labels, kinds) if k != "note"], label_header)
+        3.4,
+        _text_width([lb for lb, k in zip(labels, kinds, strict=True) if k != "note"], label_header),
     )
     extra_w = [_text_width(_cells(rows[c]), h) for c, h in columns]
     text_w = [
@@ -242,7 +243,7 @@ def forest_plot(
         fig.text(col_x, y, s, transform=trans, va="center", fontsize=FONT_SIZE, **kw)
 
     text(fx[0], header_y, label_header, fontweight="bold")
-    for j, (c, h) in enumerate(columns):
+    for j, (_, h) in enumerate(columns):
         text(fx[1 + j], header_y, h, fontweight="bold")
     for i, panel in enumerate(panels):
         col = n_label_cols + 2 * i + 1
