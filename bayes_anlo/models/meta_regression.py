@@ -161,9 +161,7 @@ def moderator_matrix(
 def prepare_regression(data, moderators: Sequence[str]) -> PreparedRegression:
     """Validated counts and the standardised moderator matrix of ``data`` (``BinaryData``)."""
     prep = prepare_binary(data)
-    names, x = moderator_matrix(
-        data.table, moderators, source=data.source, labels=prep.labels
-    )
+    names, x = moderator_matrix(data.table, moderators, source=data.source, labels=prep.labels)
     k, p = x.shape
     if k < p + 2:
         raise InputError(
