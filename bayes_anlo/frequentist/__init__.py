@@ -1,7 +1,11 @@
 """Frequentist comparators for published proportions, matched to R ``metafor`` and ``stats``.
 
-* :func:`pool_proportions`  random-effects (DL, REML) or common-effect pooling on the double arcsine
-  (PFT) or logit scale, as ``metafor::rma``; :class:`PooledResult`.
+* :func:`pool_proportions`  random-effects (tau^2 by DL, REML, PM, ML, SJ, HS or EB; z or
+  Hartung-Knapp tests) or common-effect pooling on the double arcsine (PFT) or logit scale, as
+  ``metafor::rma``; :class:`PooledResult`. :func:`q_profile_ci` (``confint``) for tau^2, I^2, H^2.
+* :func:`influence_diagnostics` (``influence``, Baujat coordinates), :func:`cumulative_meta_analysis`
+  (``cumul``), :func:`regression_test` (``regtest``: Egger, sample size), :func:`trim_and_fill`,
+  :func:`funnel_data`, :func:`meta_regression` (``rma(mods = ~ x)``).
 * :func:`glmm_logit`        random-intercept logistic model, as ``metafor::rma.glmm(measure="PLO")``.
 * :func:`pool_summary`      PFT/logit x DL/REML and the GLMM side by side, one row each.
 * :func:`subgroup_analysis` per-subgroup pooling and tests for subgroup differences;
@@ -15,8 +19,11 @@ Efron ties) and :func:`compare_arms` (all three per arm of patient data).
 """
 
 from bayes_anlo.frequentist.cox import CoxResult, cox_ph
+from bayes_anlo.frequentist.cumulative import CumulativeResult, cumulative_meta_analysis
 from bayes_anlo.frequentist.glmm import glmm_logit
+from bayes_anlo.frequentist.influence import InfluenceResult, influence_diagnostics
 from bayes_anlo.frequentist.intervals import ProportionInterval, proportion_ci
+from bayes_anlo.frequentist.meta_regression import MetaRegressionResult, meta_regression
 from bayes_anlo.frequentist.pooling import (
     PooledResult,
     back_transform,
@@ -27,6 +34,15 @@ from bayes_anlo.frequentist.pooling import (
     pool_proportions,
     pool_summary,
 )
+from bayes_anlo.frequentist.random_effects import UniFit, fit_uni
+from bayes_anlo.frequentist.small_study import (
+    FunnelData,
+    SmallStudyTest,
+    TrimFillResult,
+    funnel_data,
+    regression_test,
+    trim_and_fill,
+)
 from bayes_anlo.frequentist.subgroups import (
     ModeratorTest,
     SubgroupResult,
@@ -34,6 +50,7 @@ from bayes_anlo.frequentist.subgroups import (
     subgroup_analysis,
 )
 from bayes_anlo.frequentist.survival_arms import ArmComparison, compare_arms
+from bayes_anlo.frequentist.tau2 import TAU2_METHODS, HeterogeneityCI, q_profile_ci
 from bayes_anlo.frequentist.two_group import (
     RiskDifference,
     TestResult,
@@ -43,6 +60,23 @@ from bayes_anlo.frequentist.two_group import (
 )
 
 __all__ = [
+    "CumulativeResult",
+    "FunnelData",
+    "HeterogeneityCI",
+    "InfluenceResult",
+    "MetaRegressionResult",
+    "SmallStudyTest",
+    "TAU2_METHODS",
+    "TrimFillResult",
+    "UniFit",
+    "cumulative_meta_analysis",
+    "fit_uni",
+    "funnel_data",
+    "influence_diagnostics",
+    "meta_regression",
+    "q_profile_ci",
+    "regression_test",
+    "trim_and_fill",
     "ArmComparison",
     "CoxResult",
     "compare_arms",

@@ -52,11 +52,6 @@ METHODS = ("DL", "REML", "FE")
 _MEASURE = {"pft": "PFT", "logit": "PLO"}
 _FE_ALIASES = {"FE": "FE", "CE": "FE", "EE": "FE", "FIXED": "FE", "COMMON": "FE"}
 
-#: metafor's Fisher-scoring controls (``rma.uni`` defaults: threshold, maxiter, tol).
-REML_THRESHOLD = 1e-5
-REML_MAXITER = 100
-LL0_TOL = np.finfo(float).eps ** 0.25
-
 
 # ------------------------------------------------------------------------------------------------
 # Input
@@ -216,12 +211,12 @@ def _check_transform(transform: str) -> str:
 
 
 def _check_method(method: str) -> str:
+    from bayes_anlo.frequentist.tau2 import check_tau2_method
+
     key = str(method).upper()
     if key in _FE_ALIASES:
         return "FE"
-    if key in ("DL", "REML"):
-        return key
-    raise ValueError(f"unknown tau^2 method {method!r}; choose 'DL', 'REML' or 'FE'")
+    return check_tau2_method(key)
 
 
 def _check_level(level: float) -> float:
@@ -251,33 +246,16 @@ class RmaFit:
     iterations: int
     k: int
     p: int
+    test: str = "z"
+    crit_df: int | None = None
 
 
-def _p_matrix(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``P = W - W X (X'WX)^-1 X' W`` for diagonal ``W = diag(w)``."""
-    WX = X * w[:, None]
-    return np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+def fit_rma(yi, vi, X=None, method: str = "DL", test: str = "z") -> RmaFit:
+    """Fit ``y ~ N(X beta, diag(v) + tau^2 I)`` the way ``metafor::rma.uni`` does.
 
-
-def _reml_ll(yc: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
-    """metafor's REML log-likelihood (without the REMLf constant) used in its tau^2 = 0 check."""
-    k, p = X.shape
-    w = 1 / v
-    WX = X * w[:, None]
-    XtWX = X.T @ WX
-    b = np.linalg.solve(XtWX, WX.T @ yc)
-    rss = float(np.sum(w * (yc - X @ b) ** 2))
-    logdet = np.linalg.slogdet(XtWX)[1]
-    return (
-        -0.5 * (k - p) * math.log(2 * math.pi)
-        - 0.5 * float(np.sum(np.log(v)))
-        - 0.5 * logdet
-        - 0.5 * rss
-    )
-
-
-def fit_rma(yi, vi, X=None, method: str = "DL") -> RmaFit:
-    """Fit ``y ~ N(X beta, diag(v) + tau^2 I)`` the way ``metafor::rma.uni`` does (test="z").
+    A thin view of :func:`bayes_anlo.frequentist.random_effects.fit_uni`, which holds the model
+    (every tau^2 estimator of :data:`bayes_anlo.frequentist.tau2.TAU2_METHODS`, z or
+    Hartung-Knapp tests).
 
     Parameters
     ----------
@@ -285,84 +263,38 @@ def fit_rma(yi, vi, X=None, method: str = "DL") -> RmaFit:
         Effect sizes and their sampling variances (all ``vi > 0``).
     X : array (k, p), optional
         Design matrix; default an intercept column.
-    method : {"DL", "REML", "FE"}
+    method : str
+        tau^2 estimator (``"DL"``, ``"REML"``, ``"PM"``, ...) or ``"FE"``.
+    test : {"z", "knha"}
     """
+    from bayes_anlo.frequentist.random_effects import fit_uni
+
     method = _check_method(method)
     y = np.asarray(yi, dtype=float)
-    v = np.asarray(vi, dtype=float)
-    k = y.size
-    X = np.ones((k, 1)) if X is None else np.asarray(X, dtype=float)
-    p = X.shape[1]
-    if method != "FE" and p + 1 > k and k > 1:
-        raise ValueError(f"{p} coefficients plus tau^2 cannot be estimated from {k} studies")
-    if p > k:
-        raise ValueError(f"{p} coefficients cannot be estimated from {k} studies")
-    yc = y - y.mean()
-    iterations = 0
-    w_fe = 1 / v
-    if k == 1 or method == "FE":
-        tau2 = 0.0
-    elif method == "DL":
-        P = _p_matrix(w_fe, X)
-        tau2 = (float(yc @ P @ yc) - (k - p)) / float(np.trace(P))
-    else:  # REML by metafor's Fisher scoring, started at the Hedges (HE) estimator
-        P0 = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-        tau2 = (float(yc @ P0 @ yc) - float(np.trace(P0 * v[None, :]))) / (k - p)
-        tau2 = max(0.0, tau2)
-        change = REML_THRESHOLD + 1
-        while change > REML_THRESHOLD:
-            iterations += 1
-            old = tau2
-            P = _p_matrix(1 / (v + tau2), X)
-            Py = P @ yc
-            adj = (float(Py @ Py) - float(np.trace(P))) / float(np.sum(P * P))
-            if not np.isfinite(adj):
-                adj = 0.0
-            while tau2 + adj < 0:
-                adj /= 2
-            tau2 = tau2 + adj
-            change = abs(old - tau2)
-            if iterations > REML_MAXITER:
-                raise RuntimeError(
-                    "REML Fisher scoring did not converge in 100 iterations (as metafor would stop)"
-                )
-        ll0 = _reml_ll(yc, v, X)
-        ll = _reml_ll(yc, v + tau2, X)
-        if ll0 - ll > LL0_TOL and tau2 > REML_THRESHOLD:
-            tau2 = 0.0
-    tau2 = max(0.0, float(tau2))
-
-    w = 1 / (v + tau2)
-    WX = X * w[:, None]
-    vb = np.linalg.inv(X.T @ WX)
-    beta = vb @ (WX.T @ y)
-
-    if k > p:
-        P = _p_matrix(w_fe, X)
-        q = max(0.0, float(yc @ P @ yc))
-        q_p = float(stats.chi2.sf(q, k - p))
-        vt = (k - p) / float(np.trace(P))
-        if method == "FE":
-            i2 = max(0.0, 100 * (q - (k - p)) / q) if q > 0 else 0.0
-            h2 = q / (k - p)
-        else:
-            i2 = 100 * tau2 / (vt + tau2)
-            h2 = tau2 / vt + 1
-    else:
-        q, q_p, i2, h2 = 0.0, 1.0, 0.0, 1.0
-    if method == "DL" and k > p:
-        P = _p_matrix(w_fe, X)
-        trP = float(np.trace(P))
-        se_tau2 = math.sqrt(
-            (2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * float(np.sum(P * P))) / trP**2
+    X = np.ones((y.size, 1)) if X is None else np.asarray(X, dtype=float)
+    if method != "FE" and X.shape[1] + 1 > y.size and y.size > 1:
+        raise ValueError(
+            f"{X.shape[1]} coefficients plus tau^2 cannot be estimated from {y.size} studies"
         )
-    elif method == "REML" and k > p:
-        P = _p_matrix(w, X)
-        se_tau2 = math.sqrt(2 / float(np.sum(P * P)))
-    else:
-        se_tau2 = float("nan")
-    weights = 100 * w / w.sum()
-    return RmaFit(method, beta, vb, tau2, se_tau2, q, k - p, q_p, i2, h2, weights, iterations, k, p)
+    u = fit_uni(y, vi, X, method=method, test=test)
+    return RmaFit(
+        u.method,
+        u.beta,
+        u.vb,
+        u.tau2,
+        u.se_tau2,
+        u.q,
+        u.q_df,
+        u.q_p,
+        u.i2,
+        u.h2,
+        u.weights,
+        u.iterations,
+        u.k,
+        u.p,
+        test=u.test,
+        crit_df=u.ddf,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -404,8 +336,9 @@ class PooledResult:
     Attributes
     ----------
     method : str
-        Label ``"<transform>-<tau2 method>"``: ``"PFT-DL"``, ``"PFT-REML"``, ``"PFT-FE"``,
-        ``"PLO-DL"``, ``"PLO-REML"``, ``"PLO-FE"`` or ``"GLMM-ML"``.
+        Label ``"<transform>-<tau2 method>"``: ``"PFT-DL"``, ``"PFT-REML"``, ``"PLO-PM"``, ...,
+        ``"PLO-FE"`` or ``"GLMM-ML"``; Hartung-Knapp results end in ``-HK`` (``"PLO-REML-HK"``,
+        with ``extras = {"test": "knha", "df": k - 1}``).
     transform, tau2_method : str
         ``"pft"``/``"logit"`` and ``"DL"``/``"REML"``/``"FE"``/``"ML"``.
     estimate, ci_low, ci_high, pi_low, pi_high : float
@@ -529,6 +462,7 @@ def pool_proportions(
     method: str = "DL",
     level: float = 0.95,
     labels: Sequence[str] | None = None,
+    test: str = "z",
 ) -> PooledResult:
     """Pool single proportions with a random-effects (or common-effect) model, as metafor does.
 
@@ -541,17 +475,22 @@ def pool_proportions(
     transform : {"pft", "logit"}
         Freeman-Tukey double arcsine (``escalc(measure="PFT")``) or logit (``measure="PLO"``);
         see the module docstring for formulas and back-transforms.
-    method : {"DL", "REML", "FE"}
-        tau^2 estimator (DerSimonian-Laird, REML by metafor's Fisher scoring) or common effect.
+    method : str
+        tau^2 estimator, metafor's names: ``"DL"``, ``"REML"``, ``"PM"``, ``"ML"``, ``"SJ"``,
+        ``"HS"``, ``"EB"`` (:mod:`bayes_anlo.frequentist.tau2`), or ``"FE"`` (common effect).
     level : float
         Confidence level of the CI and the prediction interval (default 0.95).
     labels : list of str, optional
         Study labels (default: from the data, or "study 1", ...).
+    test : {"z", "knha"}
+        z-based intervals (metafor's default) or Hartung-Knapp (``test="knha"``: SE scaled by
+        the weighted residual variance, t quantiles with k-1 df for CI and prediction interval);
+        a Hartung-Knapp result is labelled ``"<TRANSFORM>-<METHOD>-HK"``.
 
     Returns
     -------
     PooledResult
-        Matches ``rma(measure=..., xi, ni, method=...)`` and ``predict(..., transf=...)``:
+        Matches ``rma(measure=..., xi, ni, method=..., test=...)`` and ``predict(..., transf=...)``:
         ``transf.ipft.hm`` with ``targs=list(ni=n)`` for PFT, ``transf.ilogit`` for logit.
     """
     transform = _check_transform(transform)
@@ -559,7 +498,7 @@ def pool_proportions(
     level = _check_level(level)
     counts = study_counts(data, n, labels=labels)
     yi, vi = escalc(counts.events, counts.n, transform)
-    fit = fit_rma(yi, vi, method=method)
+    fit = fit_rma(yi, vi, method=method, test=test)
     return _result_from_fit(fit, counts, yi, vi, transform, level)
 
 
@@ -568,7 +507,8 @@ def _result_from_fit(
 ) -> PooledResult:
     theta = float(fit.beta[0])
     se = math.sqrt(float(fit.vb[0, 0]))
-    crit = z_crit(level)
+    hk = fit.test == "knha"
+    crit = float(stats.t.isf((1 - level) / 2, fit.crit_df)) if hk else z_crit(level)
     ci = (theta - crit * se, theta + crit * se)
     half_pi = crit * math.sqrt(se**2 + fit.tau2)
     pi = (theta - half_pi, theta + half_pi)
@@ -576,9 +516,10 @@ def _result_from_fit(
     est, lo, hi, plo, phi = back_transform(
         np.array([theta, ci[0], ci[1], pi[0], pi[1]]), transform, n_for_back
     )
-    z = theta / se
+    z = theta / se if se > 0 else float("nan")
+    p_value = 2 * (stats.t.sf(abs(z), fit.crit_df) if hk else stats.norm.sf(abs(z)))
     return PooledResult(
-        method=f"{_MEASURE[transform]}-{fit.method}",
+        method=f"{_MEASURE[transform]}-{fit.method}{'-HK' if hk else ''}",
         transform=transform,
         tau2_method=fit.method,
         level=level,
@@ -603,7 +544,7 @@ def _result_from_fit(
         theta_pi_low=pi[0],
         theta_pi_high=pi[1],
         z=z,
-        p_value=float(2 * stats.norm.sf(abs(z))),
+        p_value=float(p_value),
         labels=counts.labels,
         events=counts.events,
         n=counts.n,
@@ -613,6 +554,7 @@ def _result_from_fit(
         se_tau2=fit.se_tau2,
         harmonic_n=harmonic_mean(counts.n) if transform == "pft" else None,
         iterations=fit.iterations,
+        extras={"test": "knha", "df": fit.crit_df} if hk else {},
     )
 
 

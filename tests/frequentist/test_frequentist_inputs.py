@@ -68,7 +68,7 @@ def test_binarydata_with_two_outcomes_is_refused():
     ("kwargs", "message"),
     [
         ({"transform": "arcsine"}, "unknown transform"),
-        ({"method": "PM"}, "unknown tau"),
+        ({"method": "GENQ"}, "unknown tau"),
         ({"level": 95}, "level must lie in"),
         ({"labels": ["only one"]}, "1 labels for 2 studies"),
     ],
