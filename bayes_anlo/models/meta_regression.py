@@ -17,8 +17,9 @@ that it means the same thing for a year, a sample size or a 0/1 indicator: a cha
 the moderator shifts the odds by a factor within 1/7 to 7 with 95% prior probability.
 
 Moderators are columns of the data table (e.g. ``year``, ``median_age``); a column whose values
-are not all numbers is a factor, coded by indicators against its first level (in order of
-appearance), one moderator ``column=level`` per other level.
+are not all numbers is a factor, coded by indicators against its first level in sorted order, one
+moderator ``<column><level>`` per other level, exactly as the frequentist ``meta_regression``
+(``rma(mods = ~ factor(x))``) codes it.
 
 Posterior variables: ``mu``, ``tau``, ``z`` (dim ``unit``), ``slope_std`` and ``slope`` (dim
 ``moderator``), ``pooled_rate`` (= expit(mu), the median study rate at mean moderators),
@@ -31,7 +32,6 @@ target. :func:`slope_table` gives each slope's posterior median, 95% CrI and ``P
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -45,6 +45,7 @@ from scipy.special import expit
 
 from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.exact._special import logit_normal_marginal, logit_normal_moments
+from bayes_anlo.frequentist.meta_regression import moderator_design
 from bayes_anlo.models._base import BinaryModel, Prepared, prepare_binary
 from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet, prior_terms
 
@@ -96,63 +97,23 @@ class PreparedRegression(Prepared):
     scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def _number(text) -> float | None:
-    try:
-        value = float(str(text).strip())
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def moderator_matrix(
-    table: pd.DataFrame, moderators: Sequence[str], *, source: str, labels: Sequence[str]
-) -> tuple[list[str], np.ndarray]:
-    """Design columns (without intercept) for ``moderators`` from ``table``.
-
-    A column whose every value reads as a finite number is numeric; any other column is a factor
-    coded by indicators of its levels after the first. Missing columns, empty cells and constant
-    moderators are reported together as one :class:`InputError`.
-    """
+def moderator_matrix(data, moderators: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Design columns (without intercept) for ``moderators``, coded as the frequentist
+    meta-regression codes them (:func:`bayes_anlo.frequentist.meta_regression.moderator_design`:
+    numbers as they are, factors by indicators of their levels after the first in sorted order,
+    as R's ``factor``), so that Bayesian and frequentist slopes are the same contrasts. Problems
+    of every moderator are reported together as one :class:`InputError`."""
     problems: list[Problem] = []
     names: list[str] = []
     columns: list[np.ndarray] = []
     for column in moderators:
-        if column not in table:
-            problems.append(
-                Problem(source, None, column, f"moderator column {column!r} is not in the data")
-            )
+        try:
+            X, coefficient_names, _, _ = moderator_design(data, column)
+        except InputError as exc:
+            problems.extend(exc.problems)
             continue
-        raw = ["" if pd.isna(v) else str(v).strip() for v in table[column]]
-        empty = [lab for lab, v in zip(labels, raw, strict=True) if v == ""]
-        if empty:
-            problems.append(
-                Problem(
-                    source,
-                    None,
-                    column,
-                    f"moderator {column!r} is empty for {', '.join(map(str, empty[:5]))}"
-                    + (" ..." if len(empty) > 5 else ""),
-                )
-            )
-            continue
-        values = [_number(v) for v in raw]
-        if all(v is not None for v in values):
-            x = np.asarray(values, dtype=float)
-            if np.ptp(x) == 0:
-                problems.append(
-                    Problem(source, None, column, f"moderator {column!r} has one value only")
-                )
-                continue
-            names.append(column)
-            columns.append(x)
-            continue
-        levels = list(dict.fromkeys(raw))
-        if len(levels) < 2:
-            problems.append(Problem(source, None, column, f"moderator {column!r} has one level"))
-            continue
-        for level in levels[1:]:
-            names.append(f"{column}={level}")
-            columns.append(np.array([v == level for v in raw], dtype=float))
+        names.extend(coefficient_names[1:])
+        columns.append(X[:, 1:])
     if problems:
         raise InputError(problems)
     return names, np.column_stack(columns)
@@ -161,7 +122,7 @@ def moderator_matrix(
 def prepare_regression(data, moderators: Sequence[str]) -> PreparedRegression:
     """Validated counts and the standardised moderator matrix of ``data`` (``BinaryData``)."""
     prep = prepare_binary(data)
-    names, x = moderator_matrix(data.table, moderators, source=data.source, labels=prep.labels)
+    names, x = moderator_matrix(data, moderators)
     k, p = x.shape
     if k < p + 2:
         raise InputError(
