@@ -16,6 +16,7 @@ arXiv:2008.10296); :func:`loo_caveat` says so in words for a report.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -93,8 +94,10 @@ def loo_table(fits: Mapping[str, xr.DataTree], var_name: str = "events") -> pd.D
     from arviz_stats import compare, loo
 
     check_same_data(fits, var_name)
-    elpd = {name: loo(tree, pointwise=True, var_name=var_name) for name, tree in fits.items()}
-    ranked = compare(elpd, round_to="none")
+    with warnings.catch_warnings():  # high Pareto k is reported in the table, not warned
+        warnings.filterwarnings("ignore", message=".*Pareto distribution.*", category=UserWarning)
+        elpd = {name: loo(tree, pointwise=True, var_name=var_name) for name, tree in fits.items()}
+        ranked = compare(elpd, round_to="none")
     rows = []
     for name, row in ranked.iterrows():
         e = elpd[name]
