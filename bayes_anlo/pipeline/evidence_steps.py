@@ -216,3 +216,100 @@ def add_model_comparison(
     caveat = loo_caveat(table)
     if caveat:
         result.notes.append(f"Model comparison (LOO): {caveat}")
+
+
+def common_landmark_time(summaries: pd.DataFrame, endpoint: str) -> float | None:
+    """The landmark time (months) reported by the most studies for ``endpoint``, or None."""
+    rows = summaries[
+        (summaries["endpoint"].astype(str).str.upper() == endpoint.upper())
+        & (summaries["quantity"] == "landmark")
+    ]
+    times = pd.to_numeric(rows["time"], errors="coerce").dropna().round(2)
+    if times.empty:
+        return None
+    counts = rows.assign(_t=times).dropna(subset=["_t"]).groupby("_t")["study"].nunique()
+    return float(counts.idxmax())
+
+
+def _posterior_row(posterior, name: str, label: str, prefix: str, select=None) -> dict | None:
+    if name not in posterior:
+        return None
+    da = posterior[name]
+    if select:
+        dim, value = select
+        if dim not in da.dims:
+            return None
+        coords = np.asarray(da[dim].values, dtype=float)
+        nearest = int(np.argmin(np.abs(coords - value)))
+        if abs(coords[nearest] - value) > 0.05:
+            return None
+        da = da.isel({dim: nearest})
+    other = [d for d in da.dims if d not in ("chain", "draw")]
+    if other:  # one row per arm or group is beyond this step: take single-element dims only
+        if any(da.sizes[d] != 1 for d in other):
+            return None
+        da = da.isel({d: 0 for d in other})
+    draws = da.values.ravel()
+    return {
+        "kind": "pooled",
+        "label": label,
+        "paradigm": "Bayesian",
+        f"{prefix}estimate": float(np.median(draws)),
+        f"{prefix}ci_low": float(np.quantile(draws, 0.025)),
+        f"{prefix}ci_high": float(np.quantile(draws, 0.975)),
+    }
+
+
+def add_survival_forest(result, summaries, tree, *, endpoint: str, title: str) -> None:
+    """Forest of the published study medians (and the landmark rate most studies report), with
+    the Bayesian typical-study median and landmark rows; ``survival_forest_table`` and
+    ``survival_forest``. ``summaries`` is a ``SurvivalSummaries`` (or its table)."""
+    from bayes_anlo.report import forest_figure, forest_tables
+
+    frame = summaries.table if hasattr(summaries, "table") else summaries
+    landmark = common_landmark_time(frame, endpoint)
+    table = forest_tables.survival_forest_table(
+        frame, endpoint=endpoint, landmark_time=landmark, label_columns=()
+    )
+    if len(table) < 1:
+        return
+    posterior = tree["posterior"].to_dataset() if tree is not None else None
+    pooled = []
+    if posterior is not None:
+        row = _posterior_row(posterior, "median", "Bayesian: typical study", "")
+        if row is not None:
+            if landmark is not None:
+                lm = _posterior_row(
+                    posterior, "landmark", "", "landmark_", select=("landmark_time", landmark)
+                )
+                if lm is not None:
+                    row.update({k: v for k, v in lm.items() if k.startswith("landmark_")})
+            pooled.append(row)
+    if pooled:
+        gap = pd.DataFrame([{"kind": "gap", "label": ""}])
+        table = pd.concat([table, gap, pd.DataFrame(pooled)], ignore_index=True, sort=False)
+    panels = [
+        forest_figure.Panel(
+            xlabel=f"median {endpoint} (months)", percent=False, header="Median [95% CI]"
+        )
+    ]
+    if landmark is not None:
+        panels.append(
+            forest_figure.Panel(
+                prefix="landmark_",
+                xlabel=f"{endpoint} at {landmark:g} months",
+                header=f"{landmark:g}-month % [95% CI]",
+                limits=(0.0, 1.0),
+            )
+        )
+    result.tables["survival_forest_table"] = table
+    result.figures["survival_forest"] = forest_figure.forest_plot(
+        table,
+        columns=[("n", "n")],
+        panels=panels,
+        title=title,
+        notes=[
+            "Studies: published median (and landmark rate) with the interval printed in the "
+            "paper; Bayesian row: posterior median and 95% credible interval of the typical study."
+        ],
+    )

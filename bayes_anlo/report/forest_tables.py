@@ -260,21 +260,28 @@ def survival_forest_table(
 
     ``summaries`` is long, as the bundled ``sarcoma_literature_survival`` dataset: columns
     ``study``, ``endpoint``, ``quantity`` (``median``, ``landmark``, ``patients`` ...), ``value``,
-    ``ci_low``, ``ci_high``, ``time`` (landmark time in months), optional ``subgroup`` (one row
-    per study and subgroup; ``overall`` rows are labelled by the study alone) and label columns.
+    ``ci_low``, ``ci_high``, ``time`` (landmark time in months), optional ``arm`` and
+    ``subgroup`` (one row per study, arm and subgroup, labelled ``study: arm: subgroup`` with
+    only the parts that vary between rows, never empty or ``overall``) and label columns.
     A landmark row is used when its time is within ``tolerance`` months of ``landmark_time``.
     Columns: the forest-table columns for the medians, ``landmark_estimate``/``_ci_low``/
     ``_ci_high`` for the landmark panel, ``n`` (patients) and the label columns.
     """
-    part = summaries[summaries["endpoint"].astype(str) == endpoint]
-    if "subgroup" not in part:
-        part = part.assign(subgroup="")
+    ends = summaries["endpoint"].astype(str).str.upper()
+    part = summaries[(ends == endpoint.upper()) | (ends == "")]  # "" rows: patients, follow-up
+    keys = ["study"] + [c for c in ("arm", "subgroup") if c in part]
+    varies = [part[c].astype(str).nunique() > 1 for c in keys]
     rows = []
-    for (study, subgroup), block in part.groupby(["study", "subgroup"], sort=False):
-        whole = str(subgroup) in ("", "overall", "all")
+    for key, block in part.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        parts = [str(key[0])] + [
+            str(v)
+            for v, shown in zip(key[1:], varies[1:], strict=True)
+            if shown and str(v) not in ("", "nan", "overall", "all")
+        ]
         row = {
             "kind": "study",
-            "label": str(study) if whole else f"{study}: {subgroup}",
+            "label": ": ".join(parts),
             "paradigm": "observed",
             "estimate": np.nan,
             "ci_low": np.nan,
@@ -302,10 +309,11 @@ def survival_forest_table(
                     landmark_ci_low=m["ci_low"],
                     landmark_ci_high=m["ci_high"],
                 )
-        patients = block[block["quantity"] == "patients"]
+        patients = block[block["quantity"].isin(["patients", "n"])]
         if len(patients):
             row["n"] = float(patients["value"].iloc[0])
-        rows.append(row)
+        if len(median) or np.isfinite(row["landmark_estimate"]):
+            rows.append(row)
     frame = _frame(rows)
     for c in ("estimate", "ci_low", "ci_high", "landmark_estimate", "landmark_ci_low"):
         frame[c] = pd.to_numeric(frame[c], errors="coerce")

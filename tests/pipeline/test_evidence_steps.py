@@ -82,3 +82,34 @@ def test_meta_regression_and_loo_tables(data, fit):
     )
     assert np.isfinite(loo["elpd_loo"]).all()
     assert any("Only 8 studies" in note for note in result.notes)
+
+
+def test_survival_forest_shows_study_medians_landmarks_and_the_bayesian_row():
+    import xarray as xr
+
+    from bayes_anlo.datasets import load
+
+    summaries = load("sarcoma_literature_survival")
+    overall = summaries[summaries["subgroup"].astype(str).str.startswith("overall")]
+    rng = np.random.default_rng(0)
+    median = rng.normal(6.0, 0.5, size=(2, 500))
+    landmark = rng.beta(60, 30, size=(2, 500, 2))
+    posterior = xr.Dataset(
+        {
+            "median": (("chain", "draw"), median),
+            "landmark": (("chain", "draw", "landmark_time"), landmark),
+        },
+        coords={"landmark_time": [2.7598, 6.0]},
+    )
+    tree = xr.DataTree.from_dict({"posterior": posterior})
+    result = new_result()
+    evidence_steps.add_survival_forest(result, overall, tree, endpoint="PFS", title="PFS")
+    table = result.tables["survival_forest_table"]
+    # 12 weeks (2.76 months) is the landmark most studies report for PFS
+    assert evidence_steps.common_landmark_time(overall, "PFS") == pytest.approx(2.76)
+    bayes = table[table["kind"] == "pooled"].iloc[0]
+    assert bayes["estimate"] == pytest.approx(np.median(median))
+    assert bayes["landmark_estimate"] == pytest.approx(np.median(landmark[..., 0]))
+    chi = table[table["label"] == "S01_Chi2018"].iloc[0]
+    assert chi["estimate"] == 5.6 and chi["landmark_estimate"] == pytest.approx(0.68)
+    assert len(result.figures["survival_forest"].axes) == 2
