@@ -14,8 +14,14 @@ from pathlib import Path
 from bayes_anlo.report.model_comparison import loo_caveat, loo_report_table
 from bayes_anlo.report.render import Block, Figure, Heading, Paragraph, Table
 
-#: Figures saved as PNG, SVG and PDF in a run directory (figures to paste into a paper).
-PUBLICATION_FIGURES = ("publication_forest", "survival_forest", "funnel", "baujat")
+#: Figures a run directory saves beside the PNG, and in which formats. PDF (TrueType fonts
+#: embedded, as journals ask) costs about 1 s of CPU per figure, so only the forests get one.
+PUBLICATION_FIGURES = {
+    "publication_forest": ("png", "svg", "pdf"),
+    "survival_forest": ("png", "svg", "pdf"),
+    "funnel": ("png", "svg"),
+    "baujat": ("png", "svg"),
+}
 
 META_REGRESSION_COLUMNS = (
     "paradigm",
@@ -55,8 +61,9 @@ def _figure(result, name: str, run_dir: Path, caption: str) -> list[Block]:
     if name not in result.figures:
         return []
     rel = f"figures/{result.id}__{name}.png"
-    if name in PUBLICATION_FIGURES:
-        caption += f" Also as `{result.id}__{name}.svg` and `.pdf` in figures/."
+    others = [f".{fmt}" for fmt in PUBLICATION_FIGURES.get(name, ()) if fmt != "png"]
+    if others:
+        caption += f" Also as {' and '.join(others)} (figures/{result.id}__{name})."
     return [Figure(run_dir / rel, rel, caption)]
 
 
@@ -160,6 +167,6 @@ def evidence_blocks(result, run_dir: Path, key: str) -> list[Block]:
     return blocks
 
 
-def publication_figure_names(figures: dict) -> list[str]:
-    """The names among ``figures`` that a run directory also saves as SVG and PDF."""
-    return [name for name in figures if name in PUBLICATION_FIGURES]
+def figure_formats(name: str) -> tuple[str, ...]:
+    """The formats a run directory writes for the figure ``name`` (PNG for every figure)."""
+    return PUBLICATION_FIGURES.get(name, ("png",))

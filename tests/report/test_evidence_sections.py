@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.pipeline import evidence_steps
-from bayes_anlo.report.evidence_sections import evidence_blocks, publication_figure_names
+from bayes_anlo.report.evidence_sections import evidence_blocks, figure_formats
 from bayes_anlo.report.model_comparison import LOO_COLUMNS
 from bayes_anlo.report.render import Figure, Heading, Paragraph, Table
 from tests.models._data import make_binary
@@ -40,5 +40,6 @@ def test_blocks_follow_the_tables_present_and_print_the_caveats(tmp_path):
     )
     loo_table = [b for b in blocks if isinstance(b, Table)][-1].frame
     assert list(loo_table["elpd difference (SE)"]) == ["0 (best)", "-2.50 (1.10)"]
-    assert publication_figure_names(result.figures) == ["funnel", "baujat"]
+    assert figure_formats("publication_forest") == ("png", "svg", "pdf")
+    assert figure_formats("funnel") == ("png", "svg") and figure_formats("ppc") == ("png",)
     assert np.isfinite(result.tables["small_study"]["p_value"]).all()
