@@ -116,7 +116,7 @@ class AnalysisEntry:
     title: str = ""
     outcome: str | None = None
     endpoint: str | None = None
-    method: str = "nuts"
+    method: str = "auto"
     by: str | None = None
     where: dict[str, Any] = field(default_factory=dict)
     exclude: dict[str, Any] = field(default_factory=dict)
@@ -457,7 +457,7 @@ def _check_entry(
             )
         ]
     survival = entry.model in SURVIVAL_MODELS
-    if entry.method not in methods_of(entry.model):
+    if entry.method != "auto" and entry.method not in methods_of(entry.model):
         problems.append(
             Problem(
                 file,

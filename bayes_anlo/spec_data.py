@@ -219,7 +219,8 @@ def _survival_container(entry):
 
 def _survival_problems(entry, file: str) -> list[Problem]:
     from bayes_anlo.models import SamplerSettings
-    from bayes_anlo.pipeline.survival import load_survival_entry, make_survival_model
+    from bayes_anlo.models.contract import Model
+    from bayes_anlo.pipeline.survival import load_survival_entry
 
     where = entry.location
     try:
@@ -269,7 +270,7 @@ def _survival_problems(entry, file: str) -> list[Problem]:
             )
         ]
     try:
-        make_survival_model(entry, SamplerSettings()).prepare(data)
+        Model.from_spec(entry, SamplerSettings()).prepare(data)
     except (InputError, ValueError) as exc:
         if isinstance(exc, InputError):
             return _relocated(exc, file, where, "options")

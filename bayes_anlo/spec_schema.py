@@ -10,9 +10,10 @@ The schema is written once, here, with :mod:`pydantic` models, and serves three 
 * :mod:`bayes_anlo.spec_reference` renders ``docs/spec.md`` from it, so the documentation of the
   spec cannot drift from what is checked.
 
-Model options (``options = {...}`` of an analysis) have one schema per model, keyed by the model's
-registry name in :data:`bayes_anlo.models.MODELS` (:data:`MODEL_OPTIONS`); the prior tables are
-checked by the prior sets of :mod:`bayes_anlo.models.priors` (:func:`priors_class_of`), with the
+Model options (``options = {...}`` of an analysis) have one schema per model family, declared by
+the family (``options_schema``, tables in :mod:`bayes_anlo.models.options`) and read through the
+one registry, :mod:`bayes_anlo.models.registry` (:data:`MODEL_OPTIONS`, :data:`GROUPED_MODELS`,
+:data:`SURVIVAL_MODELS` and the methods all come from it); the prior tables are checked by the prior sets of :mod:`bayes_anlo.models.priors` (:func:`priors_class_of`), with the
 range limits of :data:`PRIOR_PARAMETER_LIMIT` on top.
 """
 
@@ -31,7 +32,6 @@ from pydantic import (
     Field,
     PlainValidator,
     ValidationError,
-    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -40,8 +40,6 @@ from bayes_anlo.errors import Problem
 #: Kinds of data file an analysis reads: binary outcomes (events out of n), patient-level survival,
 #: digitised Kaplan-Meier coordinates, published survival summaries.
 DATA_KINDS = ("binary", "ipd", "km", "summaries")
-#: Models that analyse survival data; every other model analyses binary (events out of n) data.
-SURVIVAL_MODELS = frozenset({"piecewise_exponential"})
 #: Survival endpoints a survival analysis can name.
 ENDPOINTS = ("PFS", "OS")
 #: Largest absolute value of a prior parameter read from a spec, and smallest positive one: a
@@ -77,7 +75,7 @@ class DocType:
     text: str
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -90,7 +88,7 @@ def _selection_value(value: Any) -> str | list[str]:
     raise PydanticCustomError(
         "selection",
         "must be text or a non-empty list of text, got {got}",
-        {"got": _describe(value)},
+        {"got": describe_value(value)},
     )
 
 
@@ -100,7 +98,7 @@ def _text_or_list(value: Any) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise PydanticCustomError(
-        "text_list", "must be text or a list of text, got {got}", {"got": _describe(value)}
+        "text_list", "must be text or a list of text, got {got}", {"got": describe_value(value)}
     )
 
 
@@ -114,25 +112,25 @@ def _thresholds(value: Any) -> tuple[float, ...]:
     raise PydanticCustomError(
         "thresholds",
         "must be a list of numbers strictly between 0 and 1 (at most 50), got {got}",
-        {"got": _describe(value)},
+        {"got": describe_value(value)},
     )
 
 
-def _auto_or_bool(value: Any) -> str | bool:
+def auto_or_bool(value: Any) -> str | bool:
     if value == "auto" or isinstance(value, bool):
         return value
     raise PydanticCustomError(
-        "auto_or_bool", 'must be true, false or "auto", got {got}', {"got": _describe(value)}
+        "auto_or_bool", 'must be true, false or "auto", got {got}', {"got": describe_value(value)}
     )
 
 
-def _cuts(value: Any) -> str | tuple[float, ...]:
+def cuts_value(value: Any) -> str | tuple[float, ...]:
     if value == "quantiles":
         return value
     bad = PydanticCustomError(
         "cuts",
         'must be "quantiles" or a list of months starting at 0, finite and strictly increasing, got {got}',
-        {"got": _describe(value)},
+        {"got": describe_value(value)},
     )
     if not isinstance(value, list) or not value:
         raise bad
@@ -247,10 +245,10 @@ class AnalysisTable(Table):
     endpoint: Literal["PFS", "OS"] | None = Field(
         None, description="survival endpoint (survival models; required)"
     )
-    method: Literal["nuts", "exact"] = Field(
-        "nuts",
-        description="NUTS, or quadrature/conjugacy where the model has it "
-        "(survival models: nuts only)",
+    method: Literal["auto", "nuts", "exact"] = Field(
+        "auto",
+        description="auto: the model's exact engine (quadrature/conjugacy) where it has one and "
+        "it applies to the data, NUTS otherwise; or force nuts or exact (survival models: nuts)",
     )
     by: OneLine | None = Field(
         None, description="grouping column (nested_beta_binomial: subgroups; two_arm: arms)"
@@ -306,118 +304,36 @@ class SpecFile(Table):
 
 
 # ------------------------------------------------------------------------------------------------
-# model options, one schema per model (keyed by bayes_anlo.models.MODELS)
+# model options: each family's table (bayes_anlo.models.options), listed by the registry
 # ------------------------------------------------------------------------------------------------
 
 
-class NoOptions(Table):
-    """This model takes no options."""
+def __getattr__(name: str):
+    """``MODEL_OPTIONS``, ``GROUPED_MODELS`` and ``SURVIVAL_MODELS`` come from the model registry
+    (:mod:`bayes_anlo.models.registry`), read when first asked for."""
+    if name in ("MODEL_OPTIONS", "GROUPED_MODELS", "SURVIVAL_MODELS"):
+        from bayes_anlo.models import registry
 
-
-class NestedOptions(Table):
-    """Options of ``nested_beta_binomial``."""
-
-    within: Literal["auto", "beta_binomial", "binomial"] = Field(
-        "auto",
-        description="within-subgroup model: beta-binomial studies, binomial (one row per subgroup), "
-        "or auto (binomial when every subgroup has one row)",
-    )
-
-
-class TwoArmOptions(Table):
-    """Options of ``two_arm``."""
-
-    arms: Annotated[list[OneLine], Field(min_length=2, max_length=2)] | None = Field(
-        None,
-        description="the two arms as [p1, p2] (difference = p1 - p2); default: order of the data",
-    )
-    hierarchical: Annotated[
-        Any, PlainValidator(_auto_or_bool), DocType('true, false or "auto"')
-    ] = Field(
-        "auto",
-        description="beta-binomial studies within arms: true, false, or auto (when an arm has several rows)",
-    )
-
-    @field_validator("arms")
-    @classmethod
-    def _distinct(cls, value):
-        if value is not None and value[0] == value[1]:
-            raise PydanticCustomError(
-                "arms", "must name two different arms, got {got}", {"got": _describe(value)}
-            )
-        return value
-
-
-class PiecewiseExponentialOptions(Table):
-    """Options of ``piecewise_exponential``."""
-
-    cuts: (
-        Annotated[
-            Any,
-            PlainValidator(_cuts),
-            DocType('"quantiles" or list of months [0, ...], increasing'),
-        ]
-        | None
-    ) = Field(
-        None,
-        description='interval starts in months (first 0, strictly increasing), or "quantiles" of the event '
-        "times (patient data); default: chosen by the model from the data",
-    )
-    hierarchical: bool = Field(
-        True, description="partially pooled study effects (false: complete pooling)"
-    )
-    smooth: bool | None = Field(
-        None,
-        description="random-walk prior linking neighbouring intervals' log hazards "
-        "(default: the model's choice)",
-    )
-    times: Annotated[list[PositiveMonths], Field(min_length=1, max_length=50)] = Field(
-        (3, 6, 9, 12), description="landmark times in months (each > 0)"
-    )
-    horizon: PositiveMonths | None = Field(
-        None,
-        description="end of the survival grid and of the restricted mean, in months (default: chosen by the "
-        "model from the data)",
-    )
-    grid_size: int = Field(
-        73, ge=2, le=2001, description="points of the survival grid from 0 to horizon"
-    )
-    collapse: TextList = Field(
-        (),
-        description="columns whose labels describe rather than group (blanked after "
-        "where/exclude, so the model pools their rows)",
-    )
-
-
-MODEL_OPTIONS: dict[str, type[Table]] = {
-    "beta_binomial": NoOptions,
-    "nested_beta_binomial": NestedOptions,
-    "logit_normal": NoOptions,
-    "two_arm": TwoArmOptions,
-    "complete_pooling": NoOptions,
-    "piecewise_exponential": PiecewiseExponentialOptions,
-}
-#: Models that take the analysis key ``by`` (and its default).
-GROUPED_MODELS = {"nested_beta_binomial": "subgroup", "two_arm": "arm"}
+        return {
+            "MODEL_OPTIONS": registry.option_schemas,
+            "GROUPED_MODELS": registry.grouped_models,
+            "SURVIVAL_MODELS": registry.survival_models,
+        }[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def priors_class_of(model: str):
     """The prior set class of a registered model."""
-    from bayes_anlo.models import MODELS
+    from bayes_anlo.models.registry import family
 
-    cls = MODELS[model]
-    if model in SURVIVAL_MODELS:
-        from bayes_anlo.models.piecewise_exponential import PiecewiseExponentialPriors
-
-        return PiecewiseExponentialPriors
-    return cls.priors_class
+    return family(model).priors_class
 
 
 def methods_of(model: str) -> tuple[str, ...]:
-    """Fitting methods a registered model offers (survival models: NUTS only)."""
-    from bayes_anlo.models import MODELS
+    """Fitting methods a registered model offers (``method = "auto"`` chooses among them)."""
+    from bayes_anlo.models.registry import family
 
-    return tuple(getattr(MODELS[model], "methods", ("nuts",)))
+    return family(model).methods
 
 
 # ------------------------------------------------------------------------------------------------
@@ -511,23 +427,21 @@ def _message(error: dict, root: type[BaseModel]) -> str:
         table = _table_at(root, name_loc[:-1])
         field = table.model_fields.get(name_loc[-1]) if table is not None and name_loc else None
         if field is not None and not item:
-            return f"must be {range_text(field)}, got {_describe(given)}"
+            return f"must be {range_text(field)}, got {describe_value(given)}"
         if field is not None and typing.get_origin(field.annotation) is list:
             element = typing.get_args(field.annotation)[0]
             if typing.get_origin(element) is Annotated:
                 base, *metadata = typing.get_args(element)
-                return (
-                    f"must be {range_text(metadata, integer=base is int)}, got {_describe(given)}"
-                )
+                return f"must be {range_text(metadata, integer=base is int)}, got {describe_value(given)}"
         op = {
             "greater_than": ">",
             "greater_than_equal": ">=",
             "less_than": "<",
             "less_than_equal": "<=",
         }[kind]
-        return f"must be {op} {next(iter(ctx.values())):g}, got {_describe(given)}"
+        return f"must be {op} {next(iter(ctx.values())):g}, got {describe_value(given)}"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}, got {_describe(given)}"
+        return f"must be one of {ctx.get('expected', '')}, got {describe_value(given)}"
     if kind in ("string_too_short", "too_short"):
         return (
             f"needs at least {ctx.get('min_length', 1)} {'character' if kind.startswith('string') else 'item'}(s)"
@@ -540,14 +454,14 @@ def _message(error: dict, root: type[BaseModel]) -> str:
     if kind in ("string_too_long", "too_long"):
         return f"is too long (at most {ctx.get('max_length')} {'characters' if kind.startswith('string') else 'items'})"
     if kind == "string_pattern_mismatch" and error["loc"][-1] == "id":
-        return f"{_describe(given)} must contain only letters, digits, '_' and '-'"
+        return f"{describe_value(given)} must contain only letters, digits, '_' and '-'"
     if kind == "string_pattern_mismatch":
         return "must be one line of text"
     if kind in _MESSAGES:
-        return _MESSAGES[kind] + ("" if kind == "missing" else f", got {_describe(given)}")
+        return _MESSAGES[kind] + ("" if kind == "missing" else f", got {describe_value(given)}")
     if kind in ("selection", "text_list", "cuts", "arms", "thresholds", "auto_or_bool"):
         return error["msg"]
-    return f"invalid value {_describe(given)}"  # a type this module does not name: stay short, no pydantic text
+    return f"invalid value {describe_value(given)}"  # a type this module does not name: stay short, no pydantic text
 
 
 def bounds(metadata) -> dict[str, float]:

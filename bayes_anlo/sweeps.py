@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.sampling import derived_seed
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,20 @@ class Task:
     model: str
     table: pd.DataFrame
     seed: int
-    method: str = "nuts"
+    method: str = "auto"
     priors: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     sampler: dict = field(default_factory=dict)
+
+    def config(self) -> dict:
+        """The model configuration of this task (:meth:`bayes_anlo.models.Model.from_config`)."""
+        return {
+            "model": self.model,
+            "priors": self.priors or None,
+            "method": self.method,
+            "sampler": dict(self.sampler),
+            "options": dict(self.options),
+        }
 
 
 def fit_task(task: Task) -> dict:
@@ -44,16 +54,10 @@ def fit_task(task: Task) -> dict:
     import warnings
 
     from bayes_anlo.data.binary import load_binary
-    from bayes_anlo.models import MODELS
+    from bayes_anlo.models.contract import Model
     from bayes_anlo.report.tables import summarise_variable
 
-    cls = MODELS[task.model]
-    model = cls(
-        priors=task.priors or None,
-        method=task.method,
-        sampler=SamplerSettings(**task.sampler),
-        **task.options,
-    )
+    model = Model.from_config(task.config())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = model.fit(load_binary(task.table, label=task.label), random_seed=task.seed)
@@ -157,8 +161,8 @@ def _entry_and_data(spec_path: str | Path, analysis_id: str, method: str | None 
                     f"sweeps support response-rate analyses; {analysis_id!r} is a survival analysis"
                 )
             if method is not None:
-                if method not in ("nuts", "exact"):
-                    raise InputError(f"method must be 'nuts' or 'exact', not {method!r}")
+                if method not in ("auto", "nuts", "exact"):
+                    raise InputError(f"method must be 'auto', 'nuts' or 'exact', not {method!r}")
                 entry = dataclasses.replace(entry, method=method)
             return spec, index, entry, load_entry_data(entry)
     raise InputError(
@@ -188,7 +192,7 @@ def leave_one_out_tasks(
     spec_path: str | Path, analysis_id: str, sampler: dict | None = None, method: str | None = None
 ) -> list[Task]:
     """The full fit plus one fit per left-out study (Bayesian leave-one-study-out); ``method``
-    overrides the spec's ("exact" or "nuts")."""
+    overrides the spec's ("auto", "exact" or "nuts")."""
     spec, index, entry, data = _entry_and_data(spec_path, analysis_id, method)
     base = derived_seed(spec.seed, 1000 + index)
     table = data.table
@@ -229,10 +233,10 @@ def prior_tasks(
     spec_path: str | Path, analysis_id: str, sampler: dict | None = None, method: str | None = None
 ) -> list[Task]:
     """One fit per prior set: the spec's priors and each of the model's named alternatives."""
-    from bayes_anlo.models import MODELS
+    from bayes_anlo.models.registry import family
 
     spec, index, entry, data = _entry_and_data(spec_path, analysis_id, method)
-    priors_class = MODELS[entry.model].priors_class
+    priors_class = family(entry.model).priors_class
     base = derived_seed(spec.seed, 2000 + index)
     options = _options(entry, data)
     tasks = [

@@ -85,7 +85,7 @@ def case_nuts(quick: bool) -> dict:
     import warnings
 
     from bayes_anlo.models import BetaBinomial
-    from bayes_anlo.models._sampling import SamplerSettings
+    from bayes_anlo.models.sampling import SamplerSettings
 
     data = _studies(16)
     model = BetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4))
@@ -105,7 +105,7 @@ def case_refit(quick: bool) -> dict:
     import warnings
 
     from bayes_anlo.models import BetaBinomial
-    from bayes_anlo.models._sampling import SamplerSettings
+    from bayes_anlo.models.sampling import SamplerSettings
 
     model = BetaBinomial(sampler=SamplerSettings(draws=1000, tune=1000, chains=4))
     a, b, c = _studies(16, seed=1), _studies(16, seed=2), _studies(16, seed=3)

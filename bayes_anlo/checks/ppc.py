@@ -2,7 +2,7 @@
 
 Each test statistic ``T`` is computed on the observed counts and on every replicated data set
 (``posterior_predictive/events``; the models replicate with the lowest random effect drawn afresh,
-a new study of the same size, see :mod:`bayes_anlo.models._base`). The posterior predictive
+a new study of the same size, see :mod:`bayes_anlo.models.binary`). The posterior predictive
 p-value is the mid-p ``P(T_rep > T_obs) + 0.5 P(T_rep = T_obs)`` (the half-weight on ties keeps
 discrete statistics such as the minimum of a table with zero-event studies from sitting at 1).
 

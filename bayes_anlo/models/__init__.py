@@ -6,21 +6,23 @@ Every model is a thin class over a pure ``build_<model>(data, priors) -> pymc.Mo
     fit = BetaBinomial(method="exact", thresholds=(0.1, 0.2)).fit(data, random_seed=1)
     exceedance(fit)                     # P(rate > t) per rate variable and threshold
 
-``MODELS`` maps the spec names to the classes. Variable names shared by all fits (the reporting
+Every family implements one contract (:class:`~bayes_anlo.models.contract.Model`: ``fit``,
+``config``/``from_config``/``from_tree``, ``from_spec``, the exact-engine hook); ``MODELS`` (the
+registry, :mod:`bayes_anlo.models.registry`) maps the spec names to the classes. Variable names shared by all fits (the reporting
 layer relies on them): ``pooled_rate``, ``predictive_rate``, ``study_rate`` (dim ``unit``),
 ``subgroup_rate``/``subgroup_predictive_rate`` (dim ``subgroup``), ``kappa``/``icc`` or ``tau``,
 ``rate`` (dim ``arm``), ``difference``, ``ratio``, ``odds_ratio``; groups ``log_likelihood``,
 ``posterior_predictive``, ``observed_data`` (``events``) and ``constant_data`` (``n``).
 """
 
-from bayes_anlo.models._base import BinaryModel, exceedance, prob_superior
-from bayes_anlo.models._sampling import SamplerSettings
 from bayes_anlo.models.beta_binomial import (
     BetaBinomial,
     CompletePooling,
     build_beta_binomial,
     build_complete_pooling,
 )
+from bayes_anlo.models.binary import BinaryModel, exceedance, prob_superior
+from bayes_anlo.models.contract import Model
 from bayes_anlo.models.logit_normal import LogitNormal, build_logit_normal
 from bayes_anlo.models.nested_beta_binomial import NestedBetaBinomial, build_nested_beta_binomial
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential, PiecewiseExponentialPriors
@@ -31,19 +33,16 @@ from bayes_anlo.models.priors import (
     NestedBetaBinomialPriors,
     TwoArmPriors,
 )
+from bayes_anlo.models.registry import FAMILIES
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.two_arm import TwoArm, build_two_arm, two_arm_exact
 
-MODELS: dict[str, type] = {
-    "beta_binomial": BetaBinomial,
-    "nested_beta_binomial": NestedBetaBinomial,
-    "logit_normal": LogitNormal,
-    "two_arm": TwoArm,
-    "complete_pooling": CompletePooling,
-    "piecewise_exponential": PiecewiseExponential,
-}
+#: The registry (spec name -> family class); the same dict as ``registry.FAMILIES``.
+MODELS = FAMILIES
 
 __all__ = [
     "MODELS",
+    "Model",
     "PiecewiseExponential",
     "PiecewiseExponentialPriors",
     "BetaBinomial",

@@ -28,7 +28,7 @@ from scipy.special import expit
 from bayes_anlo.exact._special import betabinom_logpmf, binom_logpmf_logit
 from bayes_anlo.exact.beta_binomial import beta_binomial_exact
 from bayes_anlo.exact.conjugate import beta_update
-from bayes_anlo.models._base import BinaryModel, Prepared, dataset, prepare_binary
+from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.priors import Beta, BetaBinomialPriors, CompletePoolingPriors
 
 _CD = ("chain", "draw")
@@ -48,8 +48,8 @@ def build_beta_binomial(data, priors: BetaBinomialPriors | None = None) -> pm.Mo
         events_obs = pm.Data(
             "events_obs", prep.events, dims="unit"
         )  # swappable (compiled-model reuse)
-        mu = priors.mu.to_pymc("mu")
-        kappa = priors.kappa.to_pymc("kappa")
+        mu = priors.to_pymc("mu")
+        kappa = priors.to_pymc("kappa")
         pm.Deterministic("pooled_rate", mu)
         pm.Deterministic("icc", 1.0 / (1.0 + kappa))
         pm.BetaBinomial(
@@ -133,6 +133,12 @@ class BetaBinomial(BinaryModel):
         )
         return post, exact.to_dict()
 
+    def _prior_free_draws(self, prep, draws, rng):
+        return {
+            "mu": ((), self.priors.mu.rvs(draws, rng)),
+            "kappa": ((), self.priors.kappa.rvs(draws, rng)),
+        }
+
     def _derive(self, post, prep, rng, conditional):
         a, b = _ab(post)
         out = post.copy()
@@ -176,7 +182,7 @@ def build_complete_pooling(data, priors: CompletePoolingPriors | None = None) ->
         events_obs = pm.Data(
             "events_obs", prep.events, dims="unit"
         )  # swappable (compiled-model reuse)
-        p = priors.p.to_pymc("p")
+        p = priors.to_pymc("p")
         pm.Deterministic("pooled_rate", p)
         pm.Binomial("events", n=n, p=p, observed=events_obs, dims="unit")
     return model
@@ -201,6 +207,10 @@ class CompletePooling(BinaryModel):
     def _build(self, prep):
         return build_complete_pooling(prep, self.priors)
 
+    def exact_applies(self, prep) -> bool:
+        """Conjugacy needs a Beta prior on ``p``."""
+        return isinstance(self.priors.p, Beta)
+
     def _exact(self, prep, chains, draws, rng):
         if not isinstance(self.priors.p, Beta):
             raise ValueError("the exact complete-pooling posterior needs a Beta prior on p")
@@ -210,6 +220,9 @@ class CompletePooling(BinaryModel):
         return dataset(
             {"p": (_CD, p)}, {"chain": np.arange(chains), "draw": np.arange(draws)}
         ), summary
+
+    def _prior_free_draws(self, prep, draws, rng):
+        return {"p": ((), self.priors.p.rvs(draws, rng))}
 
     def _derive(self, post, prep, rng, conditional):
         p = post["p"].values

@@ -30,7 +30,7 @@ from bayes_anlo.exact._special import (
     sample_logit_normal_conditional,
 )
 from bayes_anlo.exact.logit_normal import logit_normal_exact
-from bayes_anlo.models._base import BinaryModel, Prepared, dataset, prepare_binary
+from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.priors import LogitNormalPriors
 
 _CD = ("chain", "draw")
@@ -50,8 +50,8 @@ def build_logit_normal(data, priors: LogitNormalPriors | None = None) -> pm.Mode
         events_obs = pm.Data(
             "events_obs", prep.events, dims="unit"
         )  # swappable (compiled-model reuse)
-        mu = priors.mu.to_pymc("mu")
-        tau = priors.tau.to_pymc("tau")
+        mu = priors.to_pymc("mu")
+        tau = priors.to_pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
         eta = mu + tau * z
         pm.Deterministic("pooled_rate", pm.math.invlogit(mu))
@@ -108,6 +108,13 @@ class LogitNormal(BinaryModel):
             {"chain": np.arange(chains), "draw": np.arange(draws), "unit": prep.labels},
         )
         return post, exact.to_dict()
+
+    def _prior_free_draws(self, prep, draws, rng):
+        return {
+            "mu": ((), self.priors.mu.rvs(draws, rng)),
+            "tau": ((), self.priors.tau.rvs(draws, rng)),
+            "z": (("unit",), rng.standard_normal((draws, prep.units))),
+        }
 
     def _derive(self, post, prep, rng, conditional):
         mu = post["mu"].values

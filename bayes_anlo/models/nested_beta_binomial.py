@@ -59,9 +59,10 @@ from bayes_anlo.exact._special import (
 )
 from bayes_anlo.exact.logit_normal import logit_normal_exact
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
-from bayes_anlo.models._base import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.binary import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
+from bayes_anlo.models.options import NestedOptions
 from bayes_anlo.models.priors import NestedBetaBinomialPriors
+from bayes_anlo.models.sampling import SamplerSettings
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")
@@ -137,14 +138,14 @@ def build_nested_beta_binomial(
         events_obs = pm.Data(
             "events_obs", prep.events, dims="unit"
         )  # swappable (compiled-model reuse)
-        mu = priors.mu.to_pymc("mu")
-        sigma = priors.sigma_subgroup.to_pymc("sigma_subgroup")
+        mu = priors.to_pymc("mu")
+        sigma = priors.to_pymc("sigma_subgroup")
         z = pm.Normal("z_subgroup", 0.0, 1.0, dims="subgroup")
         logit_g = pm.math.logit(mu) + sigma * z
         rate_g = pm.Deterministic("subgroup_rate", pm.math.invlogit(logit_g), dims="subgroup")
         pm.Deterministic("pooled_rate", mu)
         if within == "beta_binomial":
-            kappa = priors.kappa.to_pymc("kappa")
+            kappa = priors.to_pymc("kappa")
             pm.Deterministic("icc", 1.0 / (1.0 + kappa))
             pm.BetaBinomial(
                 "events",
@@ -237,6 +238,8 @@ class NestedBetaBinomial(BinaryModel):
     name = "nested_beta_binomial"
     priors_class = NestedBetaBinomialPriors
     methods = ("nuts", "exact")
+    grouping = "subgroup"
+    options_schema = NestedOptions
 
     def __init__(
         self,
@@ -269,6 +272,10 @@ class NestedBetaBinomial(BinaryModel):
         if self._scheme(prep)[1] != "new_subgroup":
             raise ValueError("method='exact' needs one row per subgroup (then within = 'binomial')")
         return nested_exact(prep, self.priors)
+
+    def exact_applies(self, prep) -> bool:
+        """The grid engine covers one row per subgroup (then the within level is binomial)."""
+        return self._scheme(prep)[1] == "new_subgroup"
 
     def _exact(self, prep, chains, draws, rng):
         exact = self.exact_posterior(prep)
@@ -304,6 +311,18 @@ class NestedBetaBinomial(BinaryModel):
         within, replicate = self._scheme(prep)
         attrs["options"] = json.dumps({"by": self.by, "within": within, "replicate": replicate})
         return attrs
+
+    def _prior_free_draws(self, prep, draws, rng):
+        within, _ = self._scheme(prep)
+        groups = len(prep.coords["subgroup"])
+        free = {
+            "mu": ((), self.priors.mu.rvs(draws, rng)),
+            "sigma_subgroup": ((), self.priors.sigma_subgroup.rvs(draws, rng)),
+            "z_subgroup": (("subgroup",), rng.standard_normal((draws, groups))),
+        }
+        if within == "beta_binomial":
+            free["kappa"] = ((), self.priors.kappa.rvs(draws, rng))
+        return free
 
     def _derive(self, post, prep, rng, conditional):
         within, _ = self._scheme(prep)

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
@@ -69,13 +69,9 @@ from scipy import stats
 
 from bayes_anlo.data.survival import DigitisedKM, SurvivalData, SurvivalSummaries, table_hash
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import (
-    SamplerSettings,
-    derived_seed,
-    run_attrs,
-    sample_model,
-    show_progress,
-)
+from bayes_anlo.models import compile_cache
+from bayes_anlo.models.contract import DEFAULT_SAMPLER, Model
+from bayes_anlo.models.options import PiecewiseExponentialOptions
 from bayes_anlo.models.priors import (
     Distribution,
     HalfNormal,
@@ -83,6 +79,11 @@ from bayes_anlo.models.priors import (
     PriorSet,
     log_prior_dataset,
     prior_terms,
+)
+from bayes_anlo.models.sampling import (
+    SamplerSettings,
+    derived_seed,
+    run_attrs,
 )
 from bayes_anlo.survival import pwexp
 from bayes_anlo.survival.collapse import (
@@ -104,7 +105,6 @@ from bayes_anlo.survival.summaries import (
 from bayes_anlo.survival.time_grid import TimeGrid, combine, patient_time_grid, summary_time_grid
 
 MODEL_NAME = "piecewise_exponential"
-DEFAULT_SAMPLER = SamplerSettings()
 _CD = ("chain", "draw")
 _P_EDGE = 1e-12
 
@@ -506,25 +506,25 @@ def build_piecewise_exponential(
             for name, value in values.items()
         }
         if smooth and j > 1:
-            first = priors.log_hazard.to_pymc("log_hazard_first")
-            rw_sd = priors.smooth_sd.to_pymc("smooth_sd")
+            first = priors.to_pymc("log_hazard", "log_hazard_first")
+            rw_sd = priors.to_pymc("smooth_sd")
             steps = pm.Normal("log_hazard_step_z", 0.0, 1.0, dims="interval_step")
             base = first + pt.concatenate([pt.zeros(1), pt.cumsum(rw_sd * steps)])
             pm.Deterministic("log_hazard", base, dims="interval")
         else:
-            base = priors.log_hazard.to_pymc("log_hazard", dims="interval")
+            base = priors.to_pymc("log_hazard", dims="interval")
         cell_lh = pt.zeros(len(inputs.cells))
         if hierarchical:
-            study_sd = priors.study_sd.to_pymc("study_sd")
+            study_sd = priors.to_pymc("study_sd")
             if _has_study_effects(inputs, hierarchical):
                 z = pm.Normal("study_z", 0.0, 1.0, dims="study")
                 effect = pm.Deterministic("study_effect", study_sd * z, dims="study")
                 cell_lh = cell_lh + effect[inputs.cell_study]
         if len(inputs.arms) > 1:
-            hr = priors.log_hr.to_pymc("log_hr_arm", dims="arm_contrast")
+            hr = priors.to_pymc("log_hr", "log_hr_arm", dims="arm_contrast")
             cell_lh = cell_lh + pt.concatenate([pt.zeros(1), hr])[inputs.cell_arm]
         if len(inputs.subgroups) > 1:
-            hr = priors.log_hr.to_pymc("log_hr_subgroup", dims="subgroup_contrast")
+            hr = priors.to_pymc("log_hr", "log_hr_subgroup", dims="subgroup_contrast")
             cell_lh = cell_lh + pt.concatenate([pt.zeros(1), hr])[inputs.cell_subgroup]
         hazard = pt.exp(base[None, :] + cell_lh[:, None])  # cells x intervals
         if inputs.ipd_cell.size:
@@ -558,8 +558,11 @@ def _dataset(variables: dict, coords: dict) -> xr.Dataset:
     )
 
 
-class PiecewiseExponential:
+class PiecewiseExponential(Model):
     """Bayesian piecewise-exponential survival model (see the module docstring).
+
+    Implements the model contract (:mod:`bayes_anlo.models.contract`): the front end (``fit``,
+    ``config``/``from_tree``, ``from_spec``, compiled-model reuse) is the one every family shares.
 
     Parameters
     ----------
@@ -577,6 +580,8 @@ class PiecewiseExponential:
         fits to published summaries only (where neighbouring hazards are otherwise identified
         only through their sum), off with patient data.
     sampler : SamplerSettings
+    method : {"auto", "nuts"}
+        NUTS (the family has no exact engine; ``"auto"`` means NUTS here).
     times : sequence of float
         Landmark times (months) for ``landmark``; default 3, 6, 9, 12.
     horizon : float, optional
@@ -591,6 +596,12 @@ class PiecewiseExponential:
     """
 
     name: ClassVar[str] = MODEL_NAME
+    kind: ClassVar[str] = "survival"
+    priors_class: ClassVar[type] = PiecewiseExponentialPriors
+    methods: ClassVar[tuple[str, ...]] = ("nuts",)
+    options_schema: ClassVar[type] = PiecewiseExponentialOptions
+    #: spec options the pipeline reads, not the model
+    pipeline_options: ClassVar[tuple[str, ...]] = ("collapse",)
 
     def __init__(
         self,
@@ -600,21 +611,13 @@ class PiecewiseExponential:
         hierarchical: bool = True,
         smooth: bool | None = None,
         sampler: SamplerSettings = DEFAULT_SAMPLER,
+        method: str = "nuts",
         times: Sequence[float] = (3, 6, 9, 12),
         horizon: float | None = None,
         endpoint: str | None = None,
         grid_size: int = 73,
     ):
-        if priors is None:
-            priors = PiecewiseExponentialPriors()
-        elif isinstance(priors, Mapping | str):
-            priors = PiecewiseExponentialPriors.from_dict(priors)
-        elif not isinstance(priors, PiecewiseExponentialPriors):
-            raise TypeError(
-                f"priors must be PiecewiseExponentialPriors, not {type(priors).__name__}"
-            )
-        if not isinstance(sampler, SamplerSettings):
-            raise TypeError("sampler must be a SamplerSettings")
+        self._init_common(priors, method, sampler)
         if cuts is not None and not isinstance(cuts, str):
             cuts = tuple(float(c) for c in pwexp.check_cuts(cuts))
         times = tuple(float(t) for t in times)
@@ -625,10 +628,8 @@ class PiecewiseExponential:
         if grid_size < 2:
             raise ValueError("grid_size must be >= 2")
         self.cuts = cuts
-        self.priors = priors
         self.hierarchical = bool(hierarchical)
         self.smooth = None if smooth is None else bool(smooth)
-        self.sampler = sampler
         self.times = times
         self.horizon = horizon
         self.endpoint = endpoint
@@ -649,18 +650,22 @@ class PiecewiseExponential:
             "grid_size": self.grid_size,
         }
 
+    def config_options(self) -> dict:
+        cuts = list(self.cuts) if isinstance(self.cuts, tuple) else self.cuts
+        return {**self.options(), "cuts": cuts, "endpoint": self.endpoint}
+
+    @classmethod
+    def spec_options(cls, entry) -> dict:
+        return {"endpoint": entry.endpoint}
+
     def prepare(self, data) -> SurvivalInputs:
+        if isinstance(data, SurvivalInputs):
+            return data
         return prepare_survival(data, cuts=self.cuts, endpoint=self.endpoint)
 
     def smooth_for(self, inputs: SurvivalInputs) -> bool:
         """The random-walk prior is used when asked for, or by default for summary-only data."""
         return bool(inputs.ipd_cell.size == 0) if self.smooth is None else self.smooth
-
-    def build(self, data) -> pm.Model:
-        inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
-        return build_piecewise_exponential(
-            inputs, self.priors, hierarchical=self.hierarchical, smooth=self.smooth_for(inputs)
-        )
 
     def horizon_for(self, inputs: SurvivalInputs) -> float:
         """The given horizon, else the data's (:mod:`bayes_anlo.survival.time_grid`)."""
@@ -668,75 +673,53 @@ class PiecewiseExponential:
             return float(self.horizon)
         return float(inputs.time_grid.horizon) if inputs.time_grid is not None else 36.0
 
-    def fit(self, data, random_seed: int = 0) -> xr.DataTree:
-        """Fit by NUTS and return the DataTree described in the module docstring."""
-        inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
-        seed = int(random_seed)
-        model = build_piecewise_exponential(
-            inputs, self.priors, hierarchical=self.hierarchical, smooth=self.smooth_for(inputs)
+    def structure_key(self, inputs: SurvivalInputs) -> tuple:
+        """Cuts, options, the cell/row index arrays and the prior families (see
+        :func:`structure_key`)."""
+        smooth = self.smooth_for(inputs)
+        return (
+            type(self).__name__,
+            self.priors.structure(),
+            structure_key(inputs, self.hierarchical, smooth),
         )
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*object mode.*")
-            tree = sample_model(
-                model,
-                settings=self.sampler,
-                random_seed=seed,
-                attrs={},
-                log_likelihood=False,
-                posterior_predictive=False,
-            )
-        return self._assemble(
-            tree["posterior"].to_dataset(),
-            tree["sample_stats"].to_dataset(),
-            inputs,
-            seed,
-            {"method": "nuts", **asdict(self.sampler)},
+
+    def data_values(self, inputs: SurvivalInputs) -> dict[str, np.ndarray]:
+        return {**data_values(inputs), **self.priors.data_values()}
+
+    def _build(self, inputs: SurvivalInputs) -> pm.Model:
+        return build_piecewise_exponential(
+            inputs, self.priors, hierarchical=self.hierarchical, smooth=self.smooth_for(inputs)
         )
 
     def refit(self, data, random_seed: int = 0) -> xr.DataTree:
-        """:meth:`fit` for simulation studies: the model is compiled once per data structure.
+        """:meth:`fit` for simulation studies, nutpie seeded with ``random_seed`` directly (so the
+        draws differ from :meth:`fit`'s); the root attr ``method`` is ``"nuts-refit"``.
 
-        The nutpie model compiled for the first dataset of a structure (same cut points, cells
-        and rows; see :func:`structure_key`) is cached on this instance and re-used for the next
-        datasets by swapping the data containers, which saves the 10-30 s compilation per fit.
-        Always samples with nutpie (seeded with ``random_seed`` directly, so the draws differ
-        from :meth:`fit`'s); the returned tree has the same layout (root attr ``method`` =
-        ``"nuts-refit"``).
+        Both go through the one compile cache (:mod:`bayes_anlo.models.compile_cache`), so a
+        structure (same cut points, cells and rows; see :func:`structure_key`) is compiled once.
         """
-        import nutpie
-
-        inputs = data if isinstance(data, SurvivalInputs) else self.prepare(data)
+        inputs = self.prepare(data)
         seed = int(random_seed)
-        smooth = self.smooth_for(inputs)
-        key = structure_key(inputs, self.hierarchical, smooth)
-        cache = self.__dict__.setdefault("_compiled_", {})
-        if key not in cache:
-            model = build_piecewise_exponential(
-                inputs, self.priors, hierarchical=self.hierarchical, smooth=smooth
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*object mode.*")
+            raw = compile_cache.sample_cached(
+                self.structure_key(inputs),
+                lambda: self._build(inputs),
+                self.data_values(inputs),
+                self.sampler,
+                seed,
+                nutpie_seed=seed,
             )
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*object mode.*")
-                cache[key] = nutpie.compile_pymc_model(model)
-        compiled = cache[key].with_data(**data_values(inputs))
-        s = self.sampler
-        raw = nutpie.sample(
-            compiled,
-            draws=s.draws,
-            tune=s.tune,
-            chains=s.chains,
-            cores=min(s.chains, 2),
-            seed=seed,
-            save_warmup=False,
-            progress_bar=show_progress(),
-            target_accept=s.target_accept,
-        )
-        return self._assemble(
+        tree = self._assemble(
             raw["posterior"].to_dataset(),
             raw["sample_stats"].to_dataset(),
             inputs,
             seed,
-            {"method": "nuts-refit", **asdict(s), "sampler": "nutpie"},
+            {"method": "nuts-refit", **asdict(self.sampler), "sampler": "nutpie"},
+            {},
         )
+        tree.attrs["config"] = json.dumps(self.config(), sort_keys=True)
+        return tree
 
     def _assemble(
         self,
@@ -745,6 +728,7 @@ class PiecewiseExponential:
         inputs: SurvivalInputs,
         seed: int,
         settings: dict,
+        extra: dict,
     ) -> xr.DataTree:
         groups = self.derive(post, inputs, seed)
         groups["log_prior"] = log_prior_dataset(post, self.prior_terms(post))

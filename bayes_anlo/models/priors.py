@@ -91,11 +91,25 @@ class Distribution:
         want_lo, want_hi = SUPPORTS[support]
         return lo >= want_lo and hi <= want_hi
 
-    def to_pymc(self, name: str, **kwargs):
-        """A PyMC random variable with this distribution (inside a model context)."""
+    def to_pymc(self, name: str, *, data_prefix: str | None = None, **kwargs):
+        """A PyMC random variable with this distribution (inside a model context).
+
+        With ``data_prefix``, each parameter enters the graph as ``pm.Data`` named
+        ``<data_prefix>_<parameter>`` (re-used when the model has it already), so a compiled model
+        serves every prior of the same family (see :meth:`PriorSet.data_values`).
+        """
         import pymc as pm
 
-        return getattr(pm, self._pymc_name())(name, **self.params(), **kwargs)
+        params = self.params()
+        if data_prefix is not None:
+            model = pm.modelcontext(None)
+            params = {
+                k: model[f"{data_prefix}_{k}"]
+                if f"{data_prefix}_{k}" in model.named_vars
+                else pm.Data(f"{data_prefix}_{k}", float(v))
+                for k, v in params.items()
+            }
+        return getattr(pm, self._pymc_name())(name, **params, **kwargs)
 
     def _pymc_name(self) -> str:
         return type(self).__name__
@@ -473,6 +487,25 @@ class PriorSet:
 
     def items(self):
         return [(f.name, getattr(self, f.name)) for f in fields(self)]
+
+    def to_pymc(self, field_name: str, name: str | None = None, **kwargs):
+        """The PyMC variable ``name`` (default ``field_name``) with the prior of ``field_name``,
+        its parameters as ``pm.Data`` named ``prior_<field>_<parameter>``: one compiled model then
+        serves every prior set whose priors have the same families (:meth:`structure`)."""
+        dist = getattr(self, field_name)
+        return dist.to_pymc(name or field_name, data_prefix=f"prior_{field_name}", **kwargs)
+
+    def data_values(self) -> dict[str, np.ndarray]:
+        """The prior parameters by their ``pm.Data`` name (what :meth:`to_pymc` declares)."""
+        return {
+            f"prior_{field_name}_{k}": np.asarray(float(v))
+            for field_name, dist in self.items()
+            for k, v in dist.params().items()
+        }
+
+    def structure(self) -> tuple:
+        """What of the prior set fixes a compiled graph: the family of each prior."""
+        return tuple((field_name, dist.family) for field_name, dist in self.items())
 
 
 #: Default concentration prior: median kappa = e^3 = 20 (ICC 0.047), 95% range about 1 to 380.

@@ -29,9 +29,10 @@ from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
 from bayes_anlo.exact._special import betabinom_logpmf, binom_logpmf_logit
 from bayes_anlo.exact.conjugate import TwoArmExact, beta_update
-from bayes_anlo.models._base import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.binary import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
+from bayes_anlo.models.options import TwoArmOptions
 from bayes_anlo.models.priors import Beta, TwoArmPriors
+from bayes_anlo.models.sampling import SamplerSettings
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")
@@ -115,9 +116,9 @@ def build_two_arm(
         events_obs = pm.Data(
             "events_obs", prep.events, dims="unit"
         )  # swappable (compiled-model reuse)
-        rate = priors.rate.to_pymc("rate", dims="arm")
+        rate = priors.to_pymc("rate", dims="arm")
         if hier:
-            kappa = priors.kappa.to_pymc("kappa")
+            kappa = priors.to_pymc("kappa")
             pm.Deterministic("icc", 1.0 / (1.0 + kappa))
             pm.BetaBinomial(
                 "events",
@@ -186,6 +187,8 @@ class TwoArm(BinaryModel):
     name = "two_arm"
     priors_class = TwoArmPriors
     methods = ("nuts", "exact")
+    grouping = "arm"
+    options_schema = TwoArmOptions
 
     def __init__(
         self,
@@ -231,6 +234,10 @@ class TwoArm(BinaryModel):
     def exact(self, data) -> TwoArmExact:
         """The exact (conjugate) answer for ``data`` (non-hierarchical model)."""
         return two_arm_exact(data, self.priors, by=self.by, arms=self.arms)
+
+    def exact_applies(self, prep) -> bool:
+        """The conjugate answer covers one row per arm (no study level)."""
+        return not self._hier(prep)
 
     def _exact(self, prep, chains, draws, rng):
         if self._hier(prep):

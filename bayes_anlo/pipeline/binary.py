@@ -10,9 +10,10 @@ import pandas as pd
 
 from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
-from bayes_anlo.pipeline.result import AnalysisResult
+from bayes_anlo.models.contract import Model
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.report import plots, prior_density, tables
+from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
 
 #: Frequentist pooled results computed for every multi-study analysis.
@@ -36,26 +37,6 @@ def load_entry_data(entry: AnalysisEntry) -> BinaryData:
     if len(data) == 0:
         raise InputError(f"analysis {entry.id!r}: no rows left after `where`/`exclude`")
     return data
-
-
-def make_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
-    """Instantiate the spec's model class with its priors (from the spec unless given)."""
-    from bayes_anlo.models import MODELS
-
-    cls = MODELS[entry.model]
-    default = cls()
-    if priors is None and entry.priors:
-        priors = type(default.priors).from_dict(entry.priors)
-    kwargs = {
-        "priors": priors,
-        "method": entry.method,
-        "sampler": sampler,
-        "thresholds": entry.thresholds,
-    }
-    if entry.by is not None:
-        kwargs["by"] = entry.by
-    kwargs.update(entry.options)
-    return cls(**kwargs)
 
 
 def describe_priors(priors) -> str:
@@ -246,7 +227,7 @@ def run_binary_analysis(
 
     data = load_entry_data(entry)
     analysis_seed = derived_seed(seed, index)
-    model = make_model(entry, sampler)
+    model = Model.from_spec(entry, sampler)
     tree = model.fit(data, random_seed=analysis_seed)
     outcome = entry.outcome
     labels, events, n = data.labels, data.events, data.n
@@ -293,7 +274,7 @@ def run_binary_analysis(
     freq, freq_notes = frequentist_results(data)
     result.notes.extend(freq_notes)
     published = published_rows(entry)
-    bayes_rows = [tables.bayesian_comparison_rows(tree, _model_label(entry))]
+    bayes_rows = [tables.bayesian_comparison_rows(tree, model_label(entry.model, tree))]
     comparison = tables.comparison_table(bayes_rows, freq, published)
     result.tables["comparison"] = comparison
     if len(data) >= 2 and entry.by is None:
@@ -315,7 +296,7 @@ def run_binary_analysis(
     result.tables["studies"] = studies
     subgroup_pooled = None
     if grouped:
-        subgroup_pooled = tables.subgroup_pooled_rows(tree, sub, _model_label(entry))
+        subgroup_pooled = tables.subgroup_pooled_rows(tree, sub, model_label(entry.model, tree))
         single = set(tables.single_study_subgroups(groups))
         subgroup_pooled["note"] = [
             "single study" if g in single else "" for g in subgroup_pooled["subgroup"]
@@ -360,7 +341,7 @@ def run_binary_analysis(
             data,
             tree,
             analysis_seed,
-            lambda priors: make_model(entry, sampler, priors=priors),
+            lambda priors: Model.from_spec(entry, sampler, priors=priors),
             _sensitivity_row,
         )
     result.headline = _headline(
@@ -381,8 +362,10 @@ def add_prior_posterior(result: AnalysisResult, model, tree, title: str) -> None
     )
 
 
-def _model_label(entry: AnalysisEntry) -> str:
-    return entry.model.replace("_", "-") + (" (exact)" if entry.method == "exact" else "")
+def model_label(model: str, tree) -> str:
+    """The model's name for tables, marked "(exact)" when the fit used the exact engine."""
+    exact = str(tree.attrs.get("method", "")) == "exact"
+    return model.replace("_", "-") + (" (exact)" if exact else "")
 
 
 def prior_sensitivity(

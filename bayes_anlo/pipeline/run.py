@@ -39,9 +39,8 @@ import numpy as np
 import xarray as xr
 
 from bayes_anlo.errors import InputError, Problem
-from bayes_anlo.models._sampling import SamplerSettings, package_versions
+from bayes_anlo.models.sampling import SamplerSettings, package_versions
 from bayes_anlo.outputs import check_output_path, disk_errors, write_csv
-from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.pipeline.run_directory import (
     RUN_FORMAT,
     claim_destination,
@@ -52,6 +51,7 @@ from bayes_anlo.pipeline.run_directory import (
 from bayes_anlo.report import plots
 from bayes_anlo.report.compose import compose_report
 from bayes_anlo.report.render import Paragraph, to_html, to_markdown
+from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import Spec, load_spec
 
 #: Sampler settings of ``--fast`` for analyses without an exact engine.
@@ -209,8 +209,10 @@ def run_spec(
                     run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast)
                 )
                 timings[entry.id] = round(time.perf_counter() - t_start, 3)
+                used = results[-1].tree.attrs.get("method", "")
                 log(
-                    f"{label}: done in {timings[entry.id]:.1f} s (elapsed {time.perf_counter() - t0:.1f} s)"
+                    f"{label}: done in {timings[entry.id]:.1f} s by {used} "
+                    f"(elapsed {time.perf_counter() - t0:.1f} s)"
                 )
             audits = run_audits(spec)
             wall = time.perf_counter() - t0
@@ -243,14 +245,15 @@ def run_spec(
 
 
 def _engine(entry, fast: bool) -> str:
-    return "exact" if entry.method == "exact" or (fast and _has_exact(entry)) else "nuts"
+    """The method asked for: ``auto`` (exact engine where it applies, else NUTS), nuts or exact."""
+    return "auto" if fast and entry.method == "nuts" else entry.method
 
 
 def _has_exact(entry) -> bool:
-    from bayes_anlo.models import MODELS
+    from bayes_anlo.models.registry import FAMILIES
 
-    cls = MODELS.get(entry.model)
-    return cls is not None and "exact" in getattr(cls, "methods", ())
+    cls = FAMILIES.get(entry.model)
+    return cls is not None and "exact" in cls.methods
 
 
 def run_analysis(
@@ -258,28 +261,22 @@ def run_analysis(
 ) -> AnalysisResult:
     """Dispatch one analysis to its family's pipeline (with its own sampler overrides applied).
 
-    With ``fast``, a model that has an exact engine is fitted with it; if the exact engine does not
-    apply to these data (e.g. a nested model with several studies per subgroup), the analysis is
-    fitted by NUTS with the fast sampler settings and a note says so.
+    With ``fast``, every model is fitted with ``method = "auto"`` (its exact engine where it has
+    one that applies to the data); an analysis fitted by NUTS anyway, although its family has an
+    exact engine (e.g. a nested model with several studies per subgroup), gets a note saying so.
     """
     if entry.sampler:
         sampler = SamplerSettings(**{**sampler.__dict__, **entry.sampler})
     if fast:
         sampler = SamplerSettings(**{**sampler.__dict__, **FAST_SAMPLER})
-        if entry.method != "exact" and _has_exact(entry):
-            try:
-                return _dispatch(
-                    _with_method(entry, "exact"), spec=spec, sampler=sampler, index=index
-                )
-            except ValueError as exc:
-                if isinstance(exc, InputError) or "exact" not in str(exc):
-                    raise
-                result = _dispatch(entry, spec=spec, sampler=sampler, index=index)
-                result.notes.append(
-                    f"Fast mode: the exact engine does not apply here ({exc}); fitted by NUTS with few draws."
-                )
-                return result
-    return _dispatch(entry, spec=spec, sampler=sampler, index=index)
+        if entry.method == "nuts":
+            entry = _with_method(entry, "auto")
+    result = _dispatch(entry, spec=spec, sampler=sampler, index=index)
+    if fast and _has_exact(entry) and str(result.tree.attrs.get("method")) != "exact":
+        result.notes.append(
+            "Fast mode: the exact engine does not apply here; fitted by NUTS with few draws."
+        )
+    return result
 
 
 def _with_method(entry, method: str):

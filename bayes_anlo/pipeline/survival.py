@@ -29,15 +29,16 @@ import pandas as pd
 
 from bayes_anlo.data.survival import SurvivalData, SurvivalSummaries
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.contract import Model
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
     add_power_scaling,
     describe_priors,
     prior_sensitivity,
     published_table,
 )
-from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import survival_plots, tables
+from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
 
 #: Posterior variables summarised in the report (survival-curve grids are plotted, not tabled).
@@ -62,7 +63,6 @@ GATED_VARIABLES = (
     "landmark",
     "rmst",
 )
-SURVIVAL_OPTIONS = ("cuts", "hierarchical", "smooth", "times", "horizon", "grid_size")
 #: Pipeline options (not model options): ``collapse`` lists columns whose labels are descriptions,
 #: not groups (e.g. "overall" vs "overall (ITT)"), blanked after filtering so the model pools them.
 PIPELINE_OPTIONS = ("collapse",)
@@ -199,18 +199,6 @@ def load_survival_entry(entry: AnalysisEntry) -> SurvivalInput:
         reconstruction,
         arms,
     )
-
-
-def make_survival_model(entry: AnalysisEntry, sampler: SamplerSettings, priors=None):
-    from bayes_anlo.models.piecewise_exponential import (
-        PiecewiseExponential,
-        PiecewiseExponentialPriors,
-    )
-
-    if priors is None and entry.priors:
-        priors = PiecewiseExponentialPriors.from_dict(entry.priors)
-    options = {k: v for k, v in entry.options.items() if k in SURVIVAL_OPTIONS}
-    return PiecewiseExponential(priors=priors, sampler=sampler, endpoint=entry.endpoint, **options)
 
 
 def published_survival(entry: AnalysisEntry) -> pd.DataFrame | None:
@@ -503,7 +491,7 @@ def run_survival_analysis(
 
     data = load_survival_entry(entry)
     analysis_seed = derived_seed(seed, index)
-    model = make_survival_model(entry, sampler)
+    model = Model.from_spec(entry, sampler)
     from bayes_anlo.models import piecewise_exponential as pwe
 
     with warnings.catch_warnings():
@@ -600,7 +588,7 @@ def run_survival_analysis(
             data.data,
             tree,
             analysis_seed,
-            lambda priors: make_survival_model(entry, sampler, priors=priors),
+            lambda priors: Model.from_spec(entry, sampler, priors=priors),
             lambda label, fit: _sensitivity_row(label, with_hazard_ratio(fit, data.arms)),
             gate=lambda fit: convergence(_gated(fit)),
         )

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.models._sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.contract import Model
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
     add_binary_ppc,
     add_power_scaling,
@@ -20,12 +21,11 @@ from bayes_anlo.pipeline.binary import (
     describe_priors,
     figure_title,
     load_entry_data,
-    make_model,
     prior_sensitivity,
     published_table,
 )
-from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report import plots, tables
+from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
 
 
@@ -157,7 +157,7 @@ def run_two_arm_analysis(
 
     data = load_entry_data(entry)
     analysis_seed = derived_seed(seed, index)
-    model = make_model(entry, sampler)
+    model = Model.from_spec(entry, sampler)
     tree = model.fit(data, random_seed=analysis_seed)
     conv = convergence(tree)
     counts = arm_counts(tree)
@@ -252,7 +252,7 @@ def run_two_arm_analysis(
             data,
             tree,
             analysis_seed,
-            lambda priors: make_model(entry, sampler, priors=priors),
+            lambda priors: Model.from_spec(entry, sampler, priors=priors),
             _sensitivity_row,
         )
     fisher2 = _rows(freq, "Fisher exact, two-sided")["p_value"].iloc[0]

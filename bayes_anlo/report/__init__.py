@@ -34,7 +34,7 @@ def summary(
 
 def forest(source, *, title: str | None = None, frequentist: bool = True):
     """Forest plot of a binary fit (a DataTree from ``Model.fit``) or of a run's analysis result
-    (:class:`~bayes_anlo.pipeline.result.AnalysisResult`).
+    (:class:`~bayes_anlo.report.result.AnalysisResult`).
 
     For a fit: observed rates with Clopper-Pearson intervals, shrunken study rates, the Bayesian
     pooled rate and, with ``frequentist=True`` and at least two studies, the metafor-exact

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bayes_anlo.pipeline.result import AnalysisResult
 from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table
+from bayes_anlo.report.result import AnalysisResult
 
 #: Columns that hold proportions (shown as percentages) in the tables where they appear.
 RATE_COLUMNS = (

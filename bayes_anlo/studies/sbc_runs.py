@@ -11,20 +11,13 @@ Two kinds of fitter:
   package's model class with ``method="exact"`` (grid quadrature / conjugacy, iid draws), fitted
   through its public ``fit`` on a :class:`~bayes_anlo.data.binary.BinaryData`. This validates the
   exact engines and the class code that derives study rates.
-* **NUTS** (``*NutsSBC``, ``PiecewiseExponential*SBC``): the model compiled once per process by
-  nutpie (``compile_pymc_model``) and re-used for every dataset through
-  ``CompiledModel.with_data`` (no recompilation: 0.2 to 1 s of sampling per dataset instead of 20 s
-  to 3 minutes of compilation). That needs every dataset-dependent array in a ``pm.Data``
-  container. ``build_beta_binomial``, ``build_logit_normal`` and ``build_nested_beta_binomial``
-  pass the counts as constants, so this module holds mirrors of their graphs (same variable
-  names, priors and likelihood) with ``pm.Data`` counts; the patient-data piecewise-exponential
-  model is mirrored with events and exposure as full (cells x intervals) arrays so that the graph
-  does not depend on which intervals the patients reach. ``tests/checks/test_calibration.py`` and
-  ``tests/studies/test_sbc_studies.py`` check that each mirror's log density equals the package
-  builder's at random points, so an SBC of the mirror is an SBC of the package's model.
-  ``build_piecewise_exponential`` keeps all its numbers in ``pm.Data`` already, so the summaries
-  set-up uses it directly, with :func:`forward_sampler` drawing each dataset from its prior
-  predictive.
+* **NUTS** (``*NutsSBC``, ``PiecewiseExponential*SBC``): the package's own graph (the family's
+  ``build``, every number of it in ``pm.Data``), compiled once per process and structure by the
+  package's one compile cache (:mod:`bayes_anlo.models.compile_cache`) and re-used for every
+  dataset through ``with_data`` (no recompilation: 0.2 to 1 s of sampling per dataset instead of
+  seconds to minutes of compilation). An SBC here is therefore an SBC of the package's model, not
+  of a copy. The summaries set-up draws each dataset from the package model's prior predictive
+  (:func:`forward_sampler`).
   Draws: ``chains x draws`` after ``tune`` warm-up, concatenated and thinned to ``n_draws``
   (:func:`~bayes_anlo.checks.calibration.thin`); the mean bulk ESS of the ranked hyperparameters
   and the number of divergences are recorded per dataset.
@@ -118,91 +111,50 @@ def _bulk_ess(post, names) -> float:
     return float(np.mean(values))
 
 
-# per-process cache of compiled nutpie models: key -> CompiledModel
-_COMPILED: dict = {}
+def _sampler(settings: NutsSettings):
+    from bayes_anlo.models.sampling import SamplerSettings
+
+    return SamplerSettings(
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        target_accept=settings.target_accept,
+    )
 
 
-def compiled_model(key, builder):
-    """Compile ``builder()`` (a pm.Model) with nutpie once per process and ``key``."""
-    if key not in _COMPILED:
-        import nutpie
+def sample_package_model(model, data, seed: int, settings: NutsSettings):
+    """NUTS on the package model ``model`` (a family instance) for ``data`` through the one compile
+    cache (compiled once per structure); returns (posterior, divergences)."""
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _COMPILED[key] = nutpie.compile_pymc_model(builder())
-    return _COMPILED[key]
+    prep = model.prepare(data)
+    return sample_compiled(
+        model.structure_key(prep),
+        lambda: model.build(prep),
+        model.data_values(prep),
+        seed,
+        settings,
+    )
 
 
 def sample_compiled(key, builder, data: dict, seed: int, settings: NutsSettings):
-    """Swap ``data`` into the compiled model and run nutpie; returns (posterior, divergences)."""
-    import nutpie
+    """Swap ``data`` into the cached compiled model of ``key`` (built by ``builder()`` once) and
+    run nutpie seeded with ``seed``; returns (posterior, divergences)."""
+    from bayes_anlo.models import compile_cache
 
-    compiled = compiled_model(key, builder).with_data(**data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tree = nutpie.sample(
-            compiled,
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
+        tree = compile_cache.sample_cached(
+            key,
+            builder,
+            data,
+            _sampler(settings),
+            seed,
+            nutpie_seed=int(seed) % (2**63),
             cores=settings.cores,
-            seed=int(seed) % (2**63),
-            progress_bar=False,
-            target_accept=settings.target_accept,
         )
     post = tree["posterior"].to_dataset()
     div = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())
     return post, div
-
-
-# --------------------------------------------------------------------------------------------
-# mirrors of the package's binary model builders, with pm.Data for every dataset array
-# --------------------------------------------------------------------------------------------
-def beta_binomial_graph(events, n, priors: BetaBinomialPriors):
-    """``build_beta_binomial`` with ``events`` as data (``y_obs``) so datasets can be swapped."""
-    import pymc as pm
-
-    with pm.Model() as model:
-        n_ = pm.Data("n", np.asarray(n, dtype=np.int64))
-        y_ = pm.Data("y_obs", np.asarray(events, dtype=np.int64))
-        mu = priors.mu.to_pymc("mu")
-        kappa = priors.kappa.to_pymc("kappa")
-        pm.BetaBinomial("events", n=n_, alpha=mu * kappa, beta=(1.0 - mu) * kappa, observed=y_)
-    return model
-
-
-def logit_normal_graph(events, n, priors: LogitNormalPriors):
-    """``build_logit_normal`` (non-centred) with ``events`` as data."""
-    import pymc as pm
-
-    k = len(events)
-    with pm.Model(coords={"unit": [f"S{i + 1:02d}" for i in range(k)]}) as model:
-        n_ = pm.Data("n", np.asarray(n, dtype=np.int64))
-        y_ = pm.Data("y_obs", np.asarray(events, dtype=np.int64))
-        mu = priors.mu.to_pymc("mu")
-        tau = priors.tau.to_pymc("tau")
-        z = pm.Normal("z", 0.0, 1.0, dims="unit")
-        pm.Binomial("events", n=n_, logit_p=mu + tau * z, observed=y_)
-    return model
-
-
-def nested_graph(events, n, subgroup, n_subgroups: int, priors: NestedBetaBinomialPriors):
-    """``build_nested_beta_binomial`` (beta-binomial within) with ``events`` as data."""
-    import pymc as pm
-
-    idx = np.asarray(subgroup, dtype=np.int64)
-    with pm.Model(coords={"subgroup": [f"G{g + 1}" for g in range(n_subgroups)]}) as model:
-        n_ = pm.Data("n", np.asarray(n, dtype=np.int64))
-        y_ = pm.Data("y_obs", np.asarray(events, dtype=np.int64))
-        mu = priors.mu.to_pymc("mu")
-        sigma = priors.sigma_subgroup.to_pymc("sigma_subgroup")
-        z = pm.Normal("z_subgroup", 0.0, 1.0, dims="subgroup")
-        rate_g = pm.math.invlogit(pm.math.logit(mu) + sigma * z)
-        kappa = priors.kappa.to_pymc("kappa")
-        pm.BetaBinomial(
-            "events", n=n_, alpha=rate_g[idx] * kappa, beta=(1.0 - rate_g[idx]) * kappa, observed=y_
-        )
-    return model
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,7 +212,7 @@ class BetaBinomialExactSBC:
 
 @dataclass(frozen=True)
 class BetaBinomialNutsSBC:
-    """Beta-binomial model by NUTS (mirror of ``build_beta_binomial``)."""
+    """Beta-binomial model by NUTS (the package's ``BetaBinomial`` graph)."""
 
     name: str = "beta_binomial_nuts"
     design: BinaryDesign = BinaryDesign()
@@ -272,14 +224,12 @@ class BetaBinomialNutsSBC:
     def simulate(self, rng):
         return _simulate_beta_binomial(rng, self.priors, self.design)
 
-    def graph(self):
-        k = self.design.k
-        return beta_binomial_graph(np.ones(k, dtype=int), np.full(k, 10), self.priors)
-
     def fit(self, data, seed):
+        from bayes_anlo.models import BetaBinomial
+
         y, n = data
-        post, div = sample_compiled(
-            (self.name, self.design, self.priors), self.graph, {"y_obs": y, "n": n}, seed, self.nuts
+        post, div = sample_package_model(
+            BetaBinomial(self.priors), binary_frame(y, n), seed, self.nuts
         )
         mu, kappa = _flat(post, "mu"), _flat(post, "kappa")
         rng = np.random.default_rng([int(seed), 2])
@@ -330,7 +280,7 @@ class LogitNormalExactSBC:
 
 @dataclass(frozen=True)
 class LogitNormalNutsSBC:
-    """Logit-normal model by NUTS (mirror of ``build_logit_normal``, non-centred)."""
+    """Logit-normal model by NUTS (the package's ``LogitNormal`` graph, non-centred)."""
 
     name: str = "logit_normal_nuts"
     design: BinaryDesign = BinaryDesign()
@@ -342,14 +292,12 @@ class LogitNormalNutsSBC:
     def simulate(self, rng):
         return _simulate_logit_normal(rng, self.priors, self.design)
 
-    def graph(self):
-        k = self.design.k
-        return logit_normal_graph(np.ones(k, dtype=int), np.full(k, 10), self.priors)
-
     def fit(self, data, seed):
+        from bayes_anlo.models import LogitNormal
+
         y, n = data
-        post, div = sample_compiled(
-            (self.name, self.design, self.priors), self.graph, {"y_obs": y, "n": n}, seed, self.nuts
+        post, div = sample_package_model(
+            LogitNormal(self.priors), binary_frame(y, n), seed, self.nuts
         )
         mu, tau, z = _flat(post, "mu"), _flat(post, "tau"), _flat(post, "z")
         draws = {"mu": mu, "tau": tau, "study_rate_1": expit(mu + tau * z[:, 0])}
@@ -361,7 +309,8 @@ class LogitNormalNutsSBC:
 
 @dataclass(frozen=True)
 class NestedNutsSBC:
-    """Nested overall -> subgroup -> study model by NUTS (beta-binomial within subgroups).
+    """Nested overall -> subgroup -> study model by NUTS (the package's ``NestedBetaBinomial``
+    graph, beta-binomial within subgroups).
 
     Design: ``subgroups`` subgroups of ``per_subgroup`` studies each, ``n_i ~ U{20..100}``.
     Ranked: the overall rate ``mu``, ``sigma_subgroup``, ``log kappa``, the first subgroup's
@@ -407,20 +356,13 @@ class NestedNutsSBC:
         }
         return truth, (y, n)
 
-    def graph(self):
-        idx = self.index
-        return nested_graph(
-            np.ones(idx.size, dtype=int), np.full(idx.size, 10), idx, self.subgroups, self.priors
-        )
-
     def fit(self, data, seed):
+        from bayes_anlo.models import NestedBetaBinomial
+
         y, n = data
-        post, div = sample_compiled(
-            (self.name, self.subgroups, self.per_subgroup, self.priors),
-            self.graph,
-            {"y_obs": y, "n": n},
-            seed,
-            self.nuts,
+        model = NestedBetaBinomial(self.priors, within="beta_binomial")
+        post, div = sample_package_model(
+            model, binary_frame(y, n, subgroup=self.index), seed, self.nuts
         )
         mu, sigma, kappa = _flat(post, "mu"), _flat(post, "sigma_subgroup"), _flat(post, "kappa")
         z = _flat(post, "z_subgroup")
@@ -480,30 +422,6 @@ class CompletePoolingExactSBC:
 SURVIVAL_CUTS = (0.0, 3.0, 6.0, 12.0)
 
 
-def pwe_graph(inputs, priors, *, n_cells: int, hierarchical: bool = True):
-    """``build_piecewise_exponential`` for patient data only (independent interval log hazards,
-    study effects, one arm and subgroup) with the collapsed data as (cells x intervals) arrays
-    ``ipd_d`` (events) and ``ipd_e`` (exposure), so that every dataset has the same graph whatever
-    intervals its patients reach (cells with zero exposure add ``Poisson(0 | 0)``, log 1 = 0)."""
-    import pymc as pm
-    import pytensor.tensor as pt
-
-    j = inputs.cuts.size
-    with pm.Model(coords={"interval": inputs.intervals, "study": inputs.studies}) as model:
-        base = priors.log_hazard.to_pymc("log_hazard", dims="interval")
-        cell_lh = pt.zeros(n_cells)
-        if hierarchical:
-            study_sd = priors.study_sd.to_pymc("study_sd")
-            if len(inputs.studies) > 1:
-                z = pm.Normal("study_z", 0.0, 1.0, dims="study")
-                cell_lh = cell_lh + (study_sd * z)[inputs.cell_study]
-        hazard = pt.exp(base[None, :] + cell_lh[:, None])
-        d = pm.Data("ipd_d", np.zeros((n_cells, j), dtype=np.int64))
-        e = pm.Data("ipd_e", np.zeros((n_cells, j)))
-        pm.Poisson("ipd_events", mu=hazard * e, observed=d)
-    return model
-
-
 def observed_data_name(model, rv) -> str:
     """Name of the ``pm.Data`` container that holds the observations of ``rv`` (possibly behind a
     cast); raises when the observations are constants."""
@@ -558,16 +476,6 @@ def forward_sampler(key, builder, names: tuple[str, ...]):
     return draw
 
 
-def ipd_arrays(inputs, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """The prepared patient data as (cells x intervals) events and exposure."""
-    j = inputs.cuts.size
-    d = np.zeros((n_cells, j), dtype=np.int64)
-    e = np.zeros((n_cells, j))
-    d[inputs.ipd_cell, inputs.ipd_interval] = inputs.ipd_events
-    e[inputs.ipd_cell, inputs.ipd_interval] = inputs.ipd_exposure
-    return d, e
-
-
 def _pwe_truth(rng, priors, n_intervals: int, n_studies: int):
     log_hazard = np.asarray(priors.log_hazard.rvs(n_intervals, rng), dtype=float)
     study_sd = float(priors.study_sd.rvs(None, rng))
@@ -601,7 +509,8 @@ def _pwe_truth_dict(log_hazard, study_sd, cuts) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class PiecewiseExponentialIPDSBC:
-    """Piecewise-exponential model from patient data (hierarchical study effects), by NUTS.
+    """Piecewise-exponential model from patient data (hierarchical study effects), by NUTS on the
+    package's ``PiecewiseExponential`` graph (compiled once per pattern of cells reached).
 
     Ranked: the first and last interval's baseline log hazard, ``study_sd`` and the log median
     of the typical study's survival (``log median(exp(log_hazard))``).
@@ -641,35 +550,14 @@ class PiecewiseExponentialIPDSBC:
         ]
         return _pwe_truth_dict(log_hazard, study_sd, self.cuts), data
 
-    def _template(self):
-        from bayes_anlo.models.piecewise_exponential import prepare_survival
-        from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, simulate_patients
-
-        rng = np.random.default_rng(0)
-        truth = PiecewiseExponentialTruth(self.cuts, tuple(np.full(len(self.cuts), 0.08)))
-        data = [
-            simulate_patients(rng, self.patients, truth, study=f"S{s + 1}")
-            for s in range(self.studies)
-        ]
-        return prepare_survival(data, cuts=self.cuts)
-
-    def graph(self):
-        return pwe_graph(self._template(), self._priors(), n_cells=self.studies)
-
     def fit(self, data, seed):
-        from bayes_anlo.models.piecewise_exponential import prepare_survival
+        from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
 
-        inputs = prepare_survival(data, cuts=self.cuts)
+        model = PiecewiseExponential(cuts=self.cuts, priors=self._priors(), smooth=False)
+        inputs = model.prepare(data)
         if inputs.studies != [f"S{s + 1}" for s in range(self.studies)]:
             raise ValueError(f"unexpected study order {inputs.studies}")
-        d, e = ipd_arrays(inputs, self.studies)
-        post, div = sample_compiled(
-            (self.name, self.cuts, self.studies),
-            self.graph,
-            {"ipd_d": d, "ipd_e": e},
-            seed,
-            self.nuts,
-        )
+        post, div = sample_package_model(model, inputs, seed, self.nuts)
         return (
             _pwe_draws(post, np.asarray(self.cuts), self.n_draws),
             {"divergences": div, "ess_bulk": _bulk_ess(post, ["log_hazard", "study_sd"])},
@@ -746,7 +634,7 @@ class PiecewiseExponentialSummarySBC:
         return _pwe_truth_dict(log_hazard, float(params["study_sd"]), self.cuts), data
 
     def fit(self, data, seed):
-        post, div = sample_compiled(self._key(), self.graph, dict(data), seed, self.nuts)
+        post, div = sample_compiled(("sbc", *self._key()), self.graph, dict(data), seed, self.nuts)
         return (
             _pwe_draws(post, np.asarray(self.cuts), self.n_draws),
             {"divergences": div, "ess_bulk": _bulk_ess(post, ["log_hazard", "study_sd"])},

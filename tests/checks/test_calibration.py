@@ -142,51 +142,22 @@ def test_sbc_is_reproducible_and_parallel_equals_serial(tmp_path):
     assert fig_path.stat().st_size > 5000
 
 
-# ---- the NUTS set-ups mirror the package's model builders -----------------------------------------
-def _logp_at_random_points(model_a, model_b, data_setter=None, n_points=3, seed=0):
-    """Log densities of two models at the same random points of their (identical) value vars."""
-    fa, fb = model_a.compile_logp(), model_b.compile_logp()
-    start = model_a.initial_point()
-    names_b = set(model_b.initial_point())
-    assert set(start) == names_b, (set(start), names_b)
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n_points):
-        point = {
-            k: np.asarray(v) + 0.7 * rng.standard_normal(np.shape(v)) for k, v in start.items()
-        }
-        out.append((float(fa(point)), float(fb(point))))
-    return out
+# ---- the NUTS set-ups fit the package's own graphs ----------------------------------------------
+def test_nuts_set_ups_fit_the_package_model_through_the_one_compile_cache():
+    """No mirror graphs: the SBC set-up samples the package's BetaBinomial graph, compiled once
+    for every dataset of its design (the cache counts compilations)."""
+    from bayes_anlo.models import compile_cache
+    from bayes_anlo.studies.sbc_runs import BetaBinomialNutsSBC, NutsSettings
 
-
-def test_beta_binomial_mirror_equals_package_model():
-    from bayes_anlo.models import build_beta_binomial
-    from bayes_anlo.models.priors import BetaBinomialPriors
-    from bayes_anlo.studies.sbc_runs import beta_binomial_graph, binary_frame
-
-    y, n = np.array([3, 0, 12, 7]), np.array([20, 15, 40, 33])
-    pairs = _logp_at_random_points(
-        build_beta_binomial(binary_frame(y, n)), beta_binomial_graph(y, n, BetaBinomialPriors())
-    )
-    for a, b in pairs:
-        assert a == pytest.approx(b, rel=1e-9)
-
-
-def test_logit_normal_and_nested_mirrors_equal_package_models():
-    from bayes_anlo.models import build_logit_normal, build_nested_beta_binomial
-    from bayes_anlo.models.priors import LogitNormalPriors, NestedBetaBinomialPriors
-    from bayes_anlo.studies.sbc_runs import binary_frame, logit_normal_graph, nested_graph
-
-    y, n = np.array([3, 0, 12, 7, 9, 1]), np.array([20, 15, 40, 33, 25, 30])
-    for a, b in _logp_at_random_points(
-        build_logit_normal(binary_frame(y, n)), logit_normal_graph(y, n, LogitNormalPriors())
-    ):
-        assert a == pytest.approx(b, rel=1e-9)
-    groups = np.repeat([0, 1, 2], 2)
-    pkg = build_nested_beta_binomial(binary_frame(y, n, subgroup=groups))
-    mirror = nested_graph(y, n, groups, 3, NestedBetaBinomialPriors())
-    for a, b in _logp_at_random_points(pkg, mirror):
-        assert a == pytest.approx(b, rel=1e-9)
+    setup = BetaBinomialNutsSBC(nuts=NutsSettings(draws=60, tune=60, chains=1), n_draws=19)
+    compile_cache.clear()
+    before = compile_cache.compilations()
+    rng = np.random.default_rng(3)
+    for seed in (1, 2):
+        truth, data = setup.simulate(rng)
+        draws, diag = setup.fit(data, seed)
+        assert set(draws) == set(setup.parameters) and len(draws["mu"]) == 19
+    assert compile_cache.compilations() == before + 1
 
 
 # ---- coverage study machinery (bayes_anlo.studies.coverage; the study itself is slow) ----------

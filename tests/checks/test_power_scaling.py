@@ -28,7 +28,7 @@ from bayes_anlo.models import (
     PiecewiseExponentialPriors,
     TwoArm,
 )
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.priors import (
     Beta,
     BetaBinomialPriors,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.data.binary import load_binary
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 
 #: NUTS settings for default tests: 2 chains x 1000 draws keep MCSE small and fits a few seconds.
 FAST_NUTS = SamplerSettings(draws=1000, tune=1000, chains=2)

@@ -6,8 +6,8 @@ import io
 
 import pymc as pm
 
-from bayes_anlo.models import _sampling
-from bayes_anlo.models._sampling import SamplerSettings, sample_model, show_progress
+from bayes_anlo.models import sampling
+from bayes_anlo.models.sampling import SamplerSettings, sample_model, show_progress
 
 
 class _Terminal(io.StringIO):
@@ -22,7 +22,7 @@ def _captured_progressbar(monkeypatch) -> list:
         seen.append(kwargs["progressbar"])
         raise RuntimeError("stop after the call")
 
-    monkeypatch.setattr(_sampling.pm, "sample", fake_sample)
+    monkeypatch.setattr(sampling.pm, "sample", fake_sample)
     with pm.Model() as model:
         pm.Normal("x")
     try:
@@ -41,15 +41,15 @@ def _captured_progressbar(monkeypatch) -> list:
 
 def test_progress_bar_on_a_terminal_only(monkeypatch):
     monkeypatch.delenv("BAYES_ANLO_PROGRESS", raising=False)
-    monkeypatch.setattr(_sampling.sys, "stderr", io.StringIO())
+    monkeypatch.setattr(sampling.sys, "stderr", io.StringIO())
     assert not show_progress()
     assert _captured_progressbar(monkeypatch) == [False]
-    monkeypatch.setattr(_sampling.sys, "stderr", _Terminal())
+    monkeypatch.setattr(sampling.sys, "stderr", _Terminal())
     assert show_progress()
     assert _captured_progressbar(monkeypatch) == [True]
 
 
 def test_progress_bar_can_be_switched_off(monkeypatch):
-    monkeypatch.setattr(_sampling.sys, "stderr", _Terminal())
+    monkeypatch.setattr(sampling.sys, "stderr", _Terminal())
     monkeypatch.setenv("BAYES_ANLO_PROGRESS", "0")
     assert not show_progress()

@@ -12,7 +12,7 @@ SCRIPT = """
 import hashlib, warnings
 warnings.simplefilter("ignore")
 from bayes_anlo.models import BetaBinomial
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from tests.models._data import make_binary
 data = make_binary([3, 8, 0, 12, 5, 2], [30, 41, 18, 52, 25, 33])
 tree = BetaBinomial(sampler=SamplerSettings(chains=2, draws=300, tune=300)).fit(data, random_seed=123)

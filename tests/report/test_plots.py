@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 
 from bayes_anlo import frequentist as fq  # noqa: E402
 from bayes_anlo.models import BetaBinomial  # noqa: E402
-from bayes_anlo.models._sampling import SamplerSettings  # noqa: E402
+from bayes_anlo.models.sampling import SamplerSettings  # noqa: E402
 from bayes_anlo.report import plots, tables  # noqa: E402
 from tests.models._data import make_binary  # noqa: E402
 

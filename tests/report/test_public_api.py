@@ -10,7 +10,7 @@ import pytest
 import bayes_anlo as ba
 from bayes_anlo import frequentist as fq
 from bayes_anlo.models import BetaBinomial, NestedBetaBinomial
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from tests.models._data import make_binary
 
 EVENTS, N = [3, 8, 0, 12, 5], [30, 41, 18, 52, 25]

@@ -532,7 +532,6 @@ def test_model_option_schemas_match_the_model_constructors():
     constructor's default (or None: left to the model), and the schema has nothing the constructor (or the survival pipeline's
     ``collapse``) would not take."""
     from bayes_anlo.models import MODELS
-    from bayes_anlo.pipeline.survival import PIPELINE_OPTIONS
     from bayes_anlo.spec_schema import GROUPED_MODELS, MODEL_OPTIONS
 
     set_elsewhere = {"self", "priors", "method", "sampler", "thresholds", "by", "endpoint"}
@@ -544,7 +543,7 @@ def test_model_option_schemas_match_the_model_constructors():
             if k not in set_elsewhere
         }
         fields = MODEL_OPTIONS[name].model_fields
-        extra = set(PIPELINE_OPTIONS) if name == "piecewise_exponential" else set()
+        extra = set(cls.pipeline_options)
         assert set(fields) == set(params) | extra, name
         for key, param in params.items():
             default = fields[key].default

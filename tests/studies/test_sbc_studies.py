@@ -15,7 +15,6 @@ import pytest
 
 from bayes_anlo.checks.calibration import run_sbc
 from bayes_anlo.studies.sbc_runs import all_setups
-from tests.checks.test_calibration import _logp_at_random_points
 
 pytestmark = pytest.mark.slow
 
@@ -48,36 +47,6 @@ def test_sbc_ranks_are_uniform(name):
     if "diag_divergences" in res.table:
         # more than 1% divergent transitions (10 of 1000 draws) in at most 5% of the fits
         assert (res.table["diag_divergences"] > 10).mean() <= 0.05
-
-
-def test_piecewise_exponential_mirrors_equal_package_model():
-    import pymc as pm
-
-    from bayes_anlo.models.piecewise_exponential import (
-        PiecewiseExponentialPriors,
-        build_piecewise_exponential,
-        prepare_survival,
-    )
-    from bayes_anlo.studies.sbc_runs import ipd_arrays, pwe_graph
-    from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, simulate_patients
-
-    priors = PiecewiseExponentialPriors()
-    cuts = (0.0, 3.0, 6.0, 12.0)
-    rng = np.random.default_rng(7)
-    truth = PiecewiseExponentialTruth(cuts, (0.1, 0.08, 0.06, 0.05))
-    data = [
-        simulate_patients(rng, 30, truth, study=f"S{s + 1}", accrual=6.0, followup=4.0)
-        for s in range(3)
-    ]
-    inputs = prepare_survival(data, cuts=cuts)
-    assert (inputs.ipd_exposure > 0).all()
-    mirror = pwe_graph(inputs, priors, n_cells=3)
-    d, e = ipd_arrays(inputs, 3)
-    assert (e == 0).any()  # some cells have no exposure: Poisson(0 | 0) must add nothing
-    with mirror:
-        pm.set_data({"ipd_d": d, "ipd_e": e})
-    for a, b in _logp_at_random_points(build_piecewise_exponential(inputs, priors), mirror):
-        assert a == pytest.approx(b, rel=1e-9)
 
 
 def test_summary_set_up_draws_prior_predictive_data_for_the_package_model():

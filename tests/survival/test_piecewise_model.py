@@ -12,7 +12,7 @@ import pytest
 
 from bayes_anlo import InputError
 from bayes_anlo.data.survival import load_digitised_km
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import (
     PiecewiseExponential,
     cell_hazard_draws,

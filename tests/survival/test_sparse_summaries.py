@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from bayes_anlo.data.survival import load_summaries
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
 from bayes_anlo.survival import pwexp
 

@@ -9,7 +9,7 @@ import pytest
 
 from bayes_anlo.checks.survival_ppc import events_check, km_check, summary_check
 from bayes_anlo.data.survival import load_summaries
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
 from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, WeibullTruth, simulate_patients
 

@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from bayes_anlo.data.survival import SurvivalData, load_summaries
-from bayes_anlo.models._sampling import SamplerSettings
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import (
     PiecewiseExponential,
     annotate_time,

@@ -20,7 +20,7 @@ constructor stores configuration only; :meth:`BinaryModel.fit` computes and retu
   hyperparameter, e.g. ``mu`` and ``kappa``), for power-scaling sensitivity
   (:mod:`bayes_anlo.checks.power_scaling`);
 
-and root attrs from :func:`~bayes_anlo.models._sampling.run_attrs` plus ``outcome``, ``method``,
+and root attrs from :func:`~bayes_anlo.models.sampling.run_attrs` plus ``outcome``, ``method``,
 ``thresholds`` and model options. ``method="exact"`` (where available) returns the same groups
 with iid draws from a quadrature or conjugate posterior (root attr ``method = "exact"``).
 
@@ -33,9 +33,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import ClassVar
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -44,21 +43,12 @@ import xarray as xr
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
-from bayes_anlo.models._sampling import (
-    SamplerSettings,
-    derived_seed,
-    quiet_pymc,
-    run_attrs,
-    sample_model,
-    show_progress,
-)
-from bayes_anlo.models.priors import Distribution, PriorSet, log_prior_dataset, prior_terms
+from bayes_anlo.models.contract import DEFAULT_SAMPLER, Model
+from bayes_anlo.models.options import NoOptions
+from bayes_anlo.models.priors import Distribution, log_prior_dataset, prior_terms
+from bayes_anlo.models.sampling import SamplerSettings, derived_seed, quiet_pymc, run_attrs
 
 METHODS = ("nuts", "exact")
-#: nutpie-compiled models of this process, by structure key (see BinaryModel._structure_key).
-_COMPILED: dict = {}
-#: Default NUTS settings (frozen, so one shared instance is safe as an argument default).
-DEFAULT_SAMPLER = SamplerSettings()
 SAMPLE_DIMS = ("chain", "draw")
 #: Rate variables that :func:`exceedance` reports when present.
 RATE_VARIABLES = (
@@ -109,14 +99,13 @@ def dataset(variables: dict[str, tuple[tuple[str, ...], np.ndarray]], coords: di
     )
 
 
-class BinaryModel:
+class BinaryModel(Model):
     """Front shared by the binary models (see the module docstring). Subclasses set ``name``,
     ``priors_class``, ``methods`` and implement the ``_build``/``_exact``/``_derive``/
     ``_log_likelihood``/``_replicate`` hooks and ``replication_moments``."""
 
-    name: ClassVar[str] = ""
-    priors_class: ClassVar[type[PriorSet]] = PriorSet
-    methods: ClassVar[tuple[str, ...]] = ("nuts",)
+    kind = "binary"
+    options_schema = NoOptions
 
     def __init__(
         self,
@@ -126,46 +115,38 @@ class BinaryModel:
         sampler: SamplerSettings = DEFAULT_SAMPLER,
         thresholds: Sequence[float] = (),
     ):
-        if priors is None:
-            priors = self.priors_class()
-        elif isinstance(priors, Mapping | str):
-            priors = self.priors_class.from_dict(priors)
-        elif not isinstance(priors, self.priors_class):
-            raise TypeError(
-                f"{type(self).__name__} takes {self.priors_class.__name__}, not {type(priors).__name__}"
-            )
-        if method not in self.methods:
-            raise ValueError(
-                f"{type(self).__name__}: method must be one of {', '.join(self.methods)}, not {method!r}"
-            )
-        if not isinstance(sampler, SamplerSettings):
-            raise TypeError("sampler must be a SamplerSettings")
+        self._init_common(priors, method, sampler)
         thresholds = tuple(float(t) for t in thresholds)
         for t in thresholds:
             if not 0.0 < t < 1.0:
                 raise ValueError(f"thresholds are rates in (0, 1), not {t:g}")
-        self.priors = priors
-        self.method = method
-        self.sampler = sampler
         self.thresholds = thresholds
 
     def __repr__(self) -> str:
         options = "".join(f", {k}={v!r}" for k, v in self.options().items())
         return f"{type(self).__name__}({self.priors!r}, method={self.method!r}{options})"
 
+    def config(self) -> dict:
+        return {**super().config(), "thresholds": list(self.thresholds)}
+
+    @classmethod
+    def config_arguments(cls, config) -> dict:
+        return {"thresholds": tuple(config.get("thresholds", ()))}
+
+    @classmethod
+    def spec_options(cls, entry) -> dict:
+        options = {"thresholds": entry.thresholds}
+        if entry.by is not None:
+            options["by"] = entry.by
+        return options
+
     # ---- hooks ----------------------------------------------------------------------------
-    def options(self) -> dict:
-        """Model options beyond the common ones (recorded in the run attrs)."""
-        return {}
+    def prepare(self, data) -> Prepared:
+        """Validated arrays of ``data`` (one-outcome :class:`BinaryData`) with named coords."""
+        return self._prepare(data)
 
     def _prepare(self, data) -> Prepared:
-        return prepare_binary(data)
-
-    def _build(self, prep: Prepared) -> pm.Model:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _exact(self, prep: Prepared, chains: int, draws: int, rng) -> tuple[xr.Dataset, dict]:
-        raise NotImplementedError(f"{type(self).__name__} has no exact method")
+        return prepare_binary(data) if not isinstance(data, Prepared) else data
 
     def _derive(self, post: xr.Dataset, prep: Prepared, rng, conditional: bool) -> xr.Dataset:
         raise NotImplementedError  # pragma: no cover
@@ -183,41 +164,28 @@ class BinaryModel:
         + n (n - 1) v``); shapes ``(chain, draw, unit)``. Used by the chi-square discrepancy."""
         raise NotImplementedError  # pragma: no cover
 
-    # ---- public API -----------------------------------------------------------------------
-    def build(self, data) -> pm.Model:
-        """The PyMC model for ``data`` (named dims; observed ``events``, data ``n``)."""
-        return self._build(self._prepare(data))
+    # ---- compiled-model reuse ---------------------------------------------------------------
+    def structure_key(self, prep: Prepared) -> tuple:
+        """What fixes the compiled graph: model, prior families, options, number of units, group
+        indices. Two fits with the same key differ only in ``n``, ``events`` and the prior
+        parameters, which are swapped into the compiled model."""
+        return (
+            type(self).__name__,
+            self.priors.structure(),
+            json.dumps(self.options(), sort_keys=True, default=str),
+            prep.units,
+            tuple((k, tuple(int(i) for i in v)) for k, v in sorted(prep.index.items())),
+        )
 
-    def fit(self, data, random_seed: int = 0) -> xr.DataTree:
-        """Fit to ``data`` and return the DataTree described in :mod:`bayes_anlo.models._base`."""
-        prep = self._prepare(data)
-        seed = int(random_seed)
-        chains, draws = self.sampler.chains, self.sampler.draws
-        sample_stats = None
-        extra: dict = {}
-        if self.method == "exact":
-            post, summary = self._exact(
-                prep, chains, draws, np.random.default_rng(derived_seed(seed, 3))
-            )
-            settings = {"method": "exact", "chains": chains, "draws": draws}
-            extra["exact"] = json.dumps(summary, sort_keys=True)
-        else:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*object mode.*")
-                if self.sampler.sampler == "nutpie":
-                    tree = self._sample_reusing_compiled(prep, seed)
-                else:
-                    tree = sample_model(
-                        self._build(prep),
-                        settings=self.sampler,
-                        random_seed=seed,
-                        attrs={},
-                        log_likelihood=False,
-                        posterior_predictive=False,
-                    )
-            post = tree["posterior"].to_dataset()
-            sample_stats = tree["sample_stats"].to_dataset()
-            settings = {"method": "nuts", **asdict(self.sampler)}
+    def data_values(self, prep: Prepared) -> dict[str, np.ndarray]:
+        return {
+            "n": prep.n.astype(np.int64),
+            "events_obs": prep.events.astype(np.int64),
+            **self.priors.data_values(),
+        }
+
+    # ---- assembling a fit -----------------------------------------------------------------
+    def _assemble(self, post, sample_stats, prep, seed, settings, extra) -> xr.DataTree:
         post = self._derive(
             post, prep, np.random.default_rng(derived_seed(seed, 2)), conditional=True
         )
@@ -233,6 +201,7 @@ class BinaryModel:
         groups["log_prior"] = log_prior_dataset(post, self.prior_terms(post))
         groups.update(self._data_groups(prep))
         tree = xr.DataTree.from_dict(groups)
+        extra = {k: json.dumps(v, sort_keys=True) for k, v in extra.items()}
         tree.attrs = self._attrs(prep, seed, settings, extra)
         return tree
 
@@ -245,23 +214,31 @@ class BinaryModel:
         """Draws from the prior and the prior predictive (groups ``prior``, ``prior_predictive``).
 
         The prior group holds the hyperparameters and the same derived rates as the posterior
-        (``pooled_rate``, ``predictive_rate``, ``study_rate`` ... drawn without the data).
+        (``pooled_rate``, ``predictive_rate``, ``study_rate`` ... drawn without the data); the
+        prior predictive replicates every unit from them. Families whose free variables are their
+        priors' fields (plus standard normals) draw them by NumPy (``_prior_free_draws``), the
+        others through PyMC.
         """
         prep = self._prepare(data)
         seed = int(random_seed)
-        model = self._build(prep)
-        with model, warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*object mode.*")
-            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
-            with quiet_pymc():
-                pr = pm.sample_prior_predictive(draws=int(draws), random_seed=seed)
+        free = self._prior_free_draws(prep, int(draws), np.random.default_rng(seed))
+        if free is None:
+            prior_ds, predictive = self._pymc_prior_predictive(prep, int(draws), seed)
+        else:
+            coords = {"chain": [0], "draw": np.arange(int(draws)), **prep.coords}
+            prior_ds = dataset(
+                {k: (("chain", "draw", *dims), v[None]) for k, (dims, v) in free.items()}, coords
+            )
         prior = self._derive(
-            pr["prior"].to_dataset(),
+            prior_ds,
             prep,
             np.random.default_rng(derived_seed(seed, 2)),
             conditional=False,
         )
-        groups = {"prior": prior, "prior_predictive": pr["prior_predictive"].to_dataset()}
+        if free is not None:
+            rep = self._replicate(prior, prep, np.random.default_rng(derived_seed(seed, 1)))
+            predictive = dataset({"events": (("chain", "draw", "unit"), rep)}, coords)
+        groups = {"prior": prior, "prior_predictive": predictive}
         groups.update(self._data_groups(prep))
         tree = xr.DataTree.from_dict(groups)
         tree.attrs = self._attrs(
@@ -269,45 +246,21 @@ class BinaryModel:
         )
         return tree
 
-    # ---- compiled-model reuse ---------------------------------------------------------------
-    def _structure_key(self, prep: Prepared) -> tuple:
-        """What fixes the compiled graph: model, priors, options, number of units, group indices.
-        Two datasets with the same key differ only in ``n`` and ``events``, which are swapped."""
-        return (
-            type(self).__name__,
-            json.dumps(self.priors.to_dict(), sort_keys=True),
-            json.dumps(self.options(), sort_keys=True, default=str),
-            prep.units,
-            tuple((k, tuple(int(i) for i in v)) for k, v in sorted(prep.index.items())),
-        )
+    def _prior_free_draws(self, prep: Prepared, draws: int, rng) -> dict | None:
+        """Prior draws of the free variables, ``name -> (dims beyond chain/draw, array)``, by
+        NumPy (no graph to compile); None: the family leaves it to PyMC."""
+        return None
 
-    def _sample_reusing_compiled(self, prep: Prepared, seed: int) -> xr.DataTree:
-        """NUTS by nutpie on a model compiled once per structure (per process); a refit on new data
-        of the same structure swaps ``n`` and ``events_obs`` and skips building and compiling."""
-        import nutpie
-
-        key = self._structure_key(prep)
-        compiled = _COMPILED.get(key)
-        if compiled is None:
-            compiled = nutpie.compile_pymc_model(self._build(prep))
-            _COMPILED[key] = compiled
-        compiled = compiled.with_data(
-            n=prep.n.astype(np.int64), events_obs=prep.events.astype(np.int64)
-        )
-        s = self.sampler
-        # the seed pm.sample(random_seed=seed, nuts_sampler="nutpie") would give nutpie, so that
-        # reusing a compiled model changes nothing but the time
-        nutpie_seed = int(np.random.default_rng(seed).spawn(s.chains)[0].integers(2**30))
-        return nutpie.sample(
-            compiled,
-            draws=s.draws,
-            tune=s.tune,
-            chains=s.chains,
-            cores=min(s.chains, 2),
-            seed=nutpie_seed,
-            target_accept=s.target_accept,
-            progress_bar=show_progress(),
-        )
+    def _pymc_prior_predictive(self, prep: Prepared, draws: int, seed: int):
+        model = self._build(prep)
+        with model, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*object mode.*")
+            warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
+            with quiet_pymc():
+                pr = pm.sample_prior_predictive(draws=draws, random_seed=seed)
+        prior_ds = pr["prior"].to_dataset()
+        prior_ds = prior_ds.drop_vars([v for v in prior_ds.data_vars if v.startswith("prior_")])
+        return prior_ds, pr["prior_predictive"].to_dataset()
 
     # ---- helpers --------------------------------------------------------------------------
     def _data_groups(self, prep: Prepared) -> dict[str, xr.Dataset]:
@@ -324,7 +277,7 @@ class BinaryModel:
     def _attrs(self, prep: Prepared, seed: int, settings: dict, extra: dict) -> dict:
         extra = {
             "outcome": prep.outcome,
-            "method": self.method,
+            "method": settings["method"],
             "thresholds": list(self.thresholds),
             "options": self.options(),
             **{k: list(v) for k, v in prep.coords.items() if k != "unit"},
