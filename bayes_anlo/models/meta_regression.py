@@ -46,7 +46,8 @@ from scipy.special import expit
 from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.exact._special import logit_normal_marginal, logit_normal_moments
 from bayes_anlo.frequentist.meta_regression import moderator_design
-from bayes_anlo.models._base import BinaryModel, Prepared, prepare_binary
+from bayes_anlo.models.binary import BinaryModel, Prepared, prepare_binary
+from bayes_anlo.models.options import MetaRegressionOptions
 from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet, prior_terms
 
 _CD = ("chain", "draw")
@@ -163,9 +164,9 @@ def build_meta_regression(prep: PreparedRegression, priors: MetaRegressionPriors
         n = pm.Data("n", prep.n, dims="unit")
         events_obs = pm.Data("events_obs", prep.events, dims="unit")
         x = pt.as_tensor_variable(prep.x_std)
-        mu = priors.mu.to_pymc("mu")
-        slope_std = priors.slope.to_pymc("slope_std", dims="moderator")
-        tau = priors.tau.to_pymc("tau")
+        mu = priors.to_pymc("mu")
+        slope_std = priors.to_pymc("slope", name="slope_std", dims="moderator")
+        tau = priors.to_pymc("tau")
         z = pm.Normal("z", 0.0, 1.0, dims="unit")
         eta = mu + pt.dot(x, slope_std) + tau * z
         pm.Deterministic("slope", slope_std / prep.scale, dims="moderator")
@@ -190,6 +191,7 @@ class MetaRegression(BinaryModel):
     name = "meta_regression"
     priors_class = MetaRegressionPriors
     methods = ("nuts",)
+    options_schema = MetaRegressionOptions
 
     def __init__(self, priors=None, *, moderators: Sequence[str] = (), **kwargs):
         if isinstance(moderators, str):
@@ -206,15 +208,17 @@ class MetaRegression(BinaryModel):
         return {"moderators": list(self.moderators)}
 
     def _prepare(self, data) -> PreparedRegression:
+        if isinstance(data, PreparedRegression):
+            return data
         return prepare_regression(data, self.moderators)
 
     def _build(self, prep):
         return build_meta_regression(prep, self.priors)
 
-    def _structure_key(self, prep) -> tuple:
+    def structure_key(self, prep) -> tuple:
         # the moderator values are compiled into the graph: a new matrix is a new structure
         digest = hashlib.sha256(np.ascontiguousarray(prep.x_std).tobytes()).hexdigest()
-        return super()._structure_key(prep) + (digest,)
+        return super().structure_key(prep) + (digest,)
 
     def prior_terms(self, posterior: xr.Dataset) -> dict[str, Distribution]:
         return prior_terms(self.priors, posterior, names={"slope": ("slope_std",)})

@@ -100,3 +100,12 @@ class PiecewiseExponentialOptions(Table):
         description="columns whose labels describe rather than group (blanked after "
         "where/exclude, so the model pools their rows)",
     )
+
+
+class MetaRegressionOptions(Table):
+    """Options of ``meta_regression``."""
+
+    moderators: Annotated[TextList, Field(min_length=1)] = Field(
+        description="study-level columns of the data (numbers, or factors coded against their "
+        "first level in sorted order, as R's factor)",
+    )

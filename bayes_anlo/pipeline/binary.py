@@ -12,6 +12,7 @@ from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
 from bayes_anlo.models.contract import Model
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed
+from bayes_anlo.pipeline import evidence_steps
 from bayes_anlo.report import plots, prior_density, tables
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
@@ -309,6 +310,18 @@ def run_binary_analysis(
         outcome=outcome,
         subgroup_pooled=subgroup_pooled,
         subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "",
+    )
+    evidence_steps.add_evidence_steps(
+        result,
+        entry,
+        data,
+        tree,
+        freq,
+        sub,
+        model_label=model_label(entry.model, tree),
+        title=title,
+        sampler=sampler,
+        seed=analysis_seed,
     )
     pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
     if "shrunken" in studies and len(studies) >= 2:

@@ -313,3 +313,47 @@ def add_survival_forest(result, summaries, tree, *, endpoint: str, title: str) -
             "paper; Bayesian row: posterior median and 95% credible interval of the typical study."
         ],
     )
+
+
+def add_evidence_steps(
+    result,
+    entry,
+    data: BinaryData,
+    tree,
+    frequentist: Sequence,
+    subgroups,
+    *,
+    model_label: str,
+    title: str,
+    sampler,
+    seed: int,
+) -> None:
+    """Every evidence step a response-rate analysis entry asks for: the publication forest and
+    (without ``by``) the small-study diagnostics always; the meta-regression on
+    ``entry.moderators``; the LOO comparison when ``entry.compare_models``."""
+    from bayes_anlo.models.sampling import derived_seed
+
+    add_publication_forest(
+        result,
+        data,
+        tree,
+        frequentist,
+        model_label=model_label,
+        title=title,
+        subgroups=subgroups,
+        by=entry.by or "",
+    )
+    if entry.by is None:
+        add_small_study_diagnostics(result, data, title=title)
+    fits = {model_label: tree}
+    if entry.moderators:
+        fits["meta-regression"] = add_meta_regression(
+            result,
+            data,
+            entry.moderators,
+            sampler=sampler,
+            seed=derived_seed(seed, 11),
+            thresholds=entry.thresholds,
+        )
+    if entry.compare_models and "log_likelihood" in tree.children:
+        add_model_comparison(result, data, fits, sampler=sampler, seed=derived_seed(seed, 12))

@@ -31,6 +31,7 @@ from bayes_anlo.data.survival import SurvivalData, SurvivalSummaries
 from bayes_anlo.errors import InputError
 from bayes_anlo.models.contract import Model
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed
+from bayes_anlo.pipeline import evidence_steps
 from bayes_anlo.pipeline.binary import (
     add_power_scaling,
     describe_priors,
@@ -581,6 +582,10 @@ def run_survival_analysis(
         informed_until=pwe.informed_until(tree),
         observed_km=result.tables.get("kaplan_meier"),
     )
+    if summaries is not None:  # a forest of the published medians and landmark rates
+        evidence_steps.add_survival_forest(
+            result, summaries, tree, endpoint=endpoint, title=entry.title
+        )
     add_power_scaling(result, model)
     if entry.sensitivity:
         result.tables["sensitivity"] = prior_sensitivity(
