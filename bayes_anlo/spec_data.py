@@ -204,7 +204,16 @@ def _moderator_problems(entry, data, file: str) -> list[Problem]:
     from bayes_anlo.models.meta_regression import prepare_regression
 
     problems = []
-    own = entry.options.get("moderators", ()) if entry.model == "meta_regression" else ()
+    own = entry.options.get("moderators") or () if entry.model == "meta_regression" else ()
+    if entry.model == "meta_regression" and not own:
+        problems.append(
+            Problem(
+                file,
+                f"{entry.location}.options",
+                "moderators",
+                "meta_regression needs options.moderators: the study-level column(s) to regress on",
+            )
+        )
     for key, moderators in (("moderators", entry.moderators), ("options", own)):
         moderators = [moderators] if isinstance(moderators, str) else list(moderators)
         if not moderators:

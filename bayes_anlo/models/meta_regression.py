@@ -47,8 +47,10 @@ from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.exact._special import logit_normal_marginal, logit_normal_moments
 from bayes_anlo.frequentist.meta_regression import moderator_design
 from bayes_anlo.models.binary import BinaryModel, Prepared, prepare_binary
+from bayes_anlo.models.contract import DEFAULT_SAMPLER
 from bayes_anlo.models.options import MetaRegressionOptions
 from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet, prior_terms
+from bayes_anlo.models.sampling import SamplerSettings
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")
@@ -193,15 +195,23 @@ class MetaRegression(BinaryModel):
     methods = ("nuts",)
     options_schema = MetaRegressionOptions
 
-    def __init__(self, priors=None, *, moderators: Sequence[str] = (), **kwargs):
+    def __init__(
+        self,
+        priors=None,
+        *,
+        moderators: Sequence[str] = (),
+        method: str = "nuts",
+        sampler: SamplerSettings = DEFAULT_SAMPLER,
+        thresholds: Sequence[float] = (),
+    ):
         if isinstance(moderators, str):
             moderators = [moderators]
-        moderators = [str(m) for m in moderators]
+        moderators = [str(m) for m in moderators or ()]
         if not moderators:
             raise ValueError("MetaRegression needs at least one moderator column")
         if len(set(moderators)) != len(moderators):
             raise ValueError(f"moderators repeat a column: {moderators}")
-        super().__init__(priors, **kwargs)
+        super().__init__(priors, method=method, sampler=sampler, thresholds=thresholds)
         self.moderators = tuple(moderators)
 
     def options(self) -> dict:

@@ -105,7 +105,8 @@ class PiecewiseExponentialOptions(Table):
 class MetaRegressionOptions(Table):
     """Options of ``meta_regression``."""
 
-    moderators: Annotated[TextList, Field(min_length=1)] = Field(
-        description="study-level columns of the data (numbers, or factors coded against their "
-        "first level in sorted order, as R's factor)",
+    moderators: TextList | None = Field(
+        None,
+        description="study-level columns of the data (required; numbers, or factors coded "
+        "against their first level in sorted order, as R's factor)",
     )
