@@ -105,14 +105,14 @@ def add_publication_forest(
     )
 
 
-def add_small_study_diagnostics(result, data: BinaryData, *, title: str) -> None:
-    """Egger (``sei``) and sample-size (``ninv``) regression tests, influence, trim and fill, and
-    the funnel and Baujat figures (logit, REML, as metafor); the small-k caveat as a note."""
+def small_study_tables(result, data: BinaryData) -> dict | None:
+    """Egger (``sei``) and sample-size (``ninv``) regression tests, influence and trim and fill
+    (logit, REML, as metafor) as tables, the small-k caveat as a note; returns what the figures
+    need (None when not computed)."""
     from bayes_anlo import frequentist as fq
-    from bayes_anlo.report import diagnostic_plots
 
     if len(data) < MIN_DIAGNOSTIC_STUDIES:
-        return
+        return None
     try:
         tests = [fq.regression_test(data, predictor=p) for p in ("sei", "ninv")]
         influence = fq.influence_diagnostics(data)
@@ -120,13 +120,24 @@ def add_small_study_diagnostics(result, data: BinaryData, *, title: str) -> None
         funnel = fq.funnel_data(data)
     except (ValueError, RuntimeError, InputError) as exc:
         result.notes.append(f"Small-study diagnostics not computed: {exc}")
-        return
+        return None
     result.tables["small_study"] = pd.concat([t.to_frame() for t in tests], ignore_index=True)
     result.tables["influence"] = influence.to_frame()
     result.tables["trim_and_fill"] = trimfill.to_frame()
     caveat = tests[0].caveat
     if caveat:
         result.notes.append(f"Small-study diagnostics: {caveat}.")
+    return {"funnel": funnel, "trimfill": trimfill, "influence": influence, "caveat": caveat}
+
+
+def small_study_figures(result, diagnostics: dict | None, *, title: str) -> None:
+    """The funnel and Baujat figures of :func:`small_study_tables`' results."""
+    from bayes_anlo.report import diagnostic_plots
+
+    if diagnostics is None:
+        return
+    funnel, trimfill = diagnostics["funnel"], diagnostics["trimfill"]
+    influence, caveat = diagnostics["influence"], diagnostics["caveat"]
     studies, region = diagnostic_plots.funnel_tables(funnel, trimfill)
     result.figures["funnel"] = diagnostic_plots.funnel_plot(
         studies,
@@ -139,6 +150,11 @@ def add_small_study_diagnostics(result, data: BinaryData, *, title: str) -> None
     result.figures["baujat"] = diagnostic_plots.baujat_plot(
         influence.to_frame(), title=f"{title}: Baujat ({influence.method})", caveat=caveat
     )
+
+
+def add_small_study_diagnostics(result, data: BinaryData, *, title: str) -> None:
+    """:func:`small_study_tables` then :func:`small_study_figures`."""
+    small_study_figures(result, small_study_tables(result, data), title=title)
 
 
 def add_meta_regression(
@@ -315,36 +331,13 @@ def add_survival_forest(result, summaries, tree, *, endpoint: str, title: str) -
     )
 
 
-def add_evidence_steps(
-    result,
-    entry,
-    data: BinaryData,
-    tree,
-    frequentist: Sequence,
-    subgroups,
-    *,
-    model_label: str,
-    title: str,
-    sampler,
-    seed: int,
-) -> None:
-    """Every evidence step a response-rate analysis entry asks for: the publication forest and
-    (without ``by``) the small-study diagnostics always; the meta-regression on
-    ``entry.moderators``; the LOO comparison when ``entry.compare_models``."""
+def evidence_tables(result, entry, data: BinaryData, tree, *, model_label: str, sampler, seed):
+    """The tables step of the evidence a response-rate entry asks for: small-study diagnostics
+    (without ``by``), the meta-regression on ``entry.moderators``, the LOO comparison when
+    ``entry.compare_models``. Returns what :func:`evidence_figures` needs."""
     from bayes_anlo.models.sampling import derived_seed
 
-    add_publication_forest(
-        result,
-        data,
-        tree,
-        frequentist,
-        model_label=model_label,
-        title=title,
-        subgroups=subgroups,
-        by=entry.by or "",
-    )
-    if entry.by is None:
-        add_small_study_diagnostics(result, data, title=title)
+    state = {"small_study": small_study_tables(result, data) if entry.by is None else None}
     fits = {model_label: tree}
     if entry.moderators:
         fits["meta-regression"] = add_meta_regression(
@@ -357,3 +350,31 @@ def add_evidence_steps(
         )
     if entry.compare_models and "log_likelihood" in tree.children:
         add_model_comparison(result, data, fits, sampler=sampler, seed=derived_seed(seed, 12))
+    return state
+
+
+def evidence_figures(
+    result,
+    entry,
+    data: BinaryData,
+    tree,
+    frequentist: Sequence,
+    subgroups,
+    state: dict,
+    *,
+    model_label: str,
+    title: str,
+) -> None:
+    """The figures step: the publication forest (both paradigms, subgroup blocks with ``by``),
+    and the funnel and Baujat figures of the small-study tables."""
+    add_publication_forest(
+        result,
+        data,
+        tree,
+        frequentist,
+        model_label=model_label,
+        title=title,
+        subgroups=subgroups,
+        by=entry.by or "",
+    )
+    small_study_figures(result, state.get("small_study"), title=title)
