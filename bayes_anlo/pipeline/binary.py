@@ -10,9 +10,9 @@ import pandas as pd
 
 from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
-from bayes_anlo.models.contract import Model
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline import evidence_steps
+from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
 from bayes_anlo.report import plots, prior_density, tables
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
@@ -162,35 +162,28 @@ def ppc_interval_table(tree, labels: list[str], n: np.ndarray, level: float = 0.
     )
 
 
-def add_binary_ppc(
-    result: AnalysisResult,
-    tree,
-    labels: list[str],
-    n: np.ndarray,
-    entry: AnalysisEntry,
-    title: str | None = None,
+def add_binary_ppc_tables(result: AnalysisResult, tree, labels: list[str], n: np.ndarray) -> None:
+    """Posterior predictive checks of a binary fit: the statistics table and the per-unit table."""
+    from bayes_anlo.checks.ppc import ppc_statistics
+
+    result.tables["ppc"] = ppc_statistics(tree)
+    result.tables["ppc_units"] = ppc_interval_table(tree, labels, n)
+
+
+def add_binary_ppc_figure(
+    result: AnalysisResult, tree, entry: AnalysisEntry, title: str | None = None
 ) -> None:
-    """Posterior predictive checks of a binary fit: the statistics table, the per-unit table and
-    their figure."""
-    from bayes_anlo.checks.ppc import ppc_replicated, ppc_statistics
+    """The figure of the posterior predictive check tables."""
+    from bayes_anlo.checks.ppc import ppc_replicated
     from bayes_anlo.report.ppc_plots import binary_ppc_plot
 
-    ppc = ppc_statistics(tree)
-    units = ppc_interval_table(tree, labels, n)
-    result.tables["ppc"] = ppc
-    result.tables["ppc_units"] = units
     result.figures["ppc"] = binary_ppc_plot(
-        ppc,
-        units,
+        result.tables["ppc"],
+        result.tables["ppc_units"],
         ppc_replicated(tree),
         title=f"{title or entry.title}: posterior predictive check",
         outcome=entry.outcome,
     )
-
-
-def figure_title(title: str, converged: bool) -> str:
-    """A figure title, marked when the analysis did not pass the convergence gate."""
-    return title if converged else f"NOT CONVERGED: {title}"
 
 
 def add_subgroup_tables(
@@ -220,147 +213,157 @@ def add_subgroup_tables(
     return sub
 
 
+class BinarySteps(Steps):
+    """The steps of a response-rate analysis (every binary family but ``two_arm``)."""
+
+    def prepare(self, a: Analysis) -> None:
+        a.data = load_entry_data(a.entry)
+
+    def result(self, a: Analysis) -> AnalysisResult:
+        from bayes_anlo.checks.diagnostics import convergence
+
+        entry, data = a.entry, a.data
+        conv = convergence(a.tree)
+        result = AnalysisResult(
+            id=entry.id,
+            title=entry.title,
+            model=entry.model,
+            tree=a.tree,
+            converged=bool(conv.converged),
+            convergence_reasons=list(conv.reasons),
+            priors_text=describe_priors(a.model.priors),
+            data_sources=sorted(set(data.table["source"]) - {""}),
+        )
+        result.by = entry.by or ""
+        if "flag" in data.table:
+            result.flags = [
+                f"{r.study}: {r.flag}"
+                for r in data.table.itertuples()
+                if str(r.flag) not in ("", "nan")
+            ]
+        if entry.notes:
+            result.notes.append(entry.notes)
+        return result
+
+    def checks(self, a: Analysis) -> None:
+        from bayes_anlo.checks.diagnostics import diagnostics_table
+
+        result, tree, data = a.result, a.tree, a.data
+        result.tables["diagnostics"] = diagnostics_table(tree)
+        add_binary_ppc_tables(result, tree, data.labels, data.n)
+        prior_tree = a.model.sample_prior_predictive(
+            data, draws=4000, random_seed=derived_seed(a.seed, 7)
+        )
+        add_power_scaling(result, a.model, prior=prior_tree["prior"].to_dataset())
+        if a.entry.sensitivity:
+            result.tables["sensitivity"] = prior_sensitivity(
+                a.model, data, tree, a.seed, a.refit_model, _sensitivity_row
+            )
+
+    def tables(self, a: Analysis) -> None:
+        entry, data, tree, result = a.entry, a.data, a.tree, a.result
+        result.tables["data"] = data.to_frame()
+        summary = tables.posterior_summary(tree)
+        result.tables["posterior"] = summary
+        if entry.thresholds:
+            from bayes_anlo.models import exceedance
+
+            shown = ("pooled_rate", "predictive_rate", "subgroup_rate")
+            result.tables["exceedance"] = exceedance(
+                tree, entry.thresholds, var=[v for v in shown if v in tree["posterior"]]
+            )
+        freq, freq_notes = frequentist_results(data)
+        result.notes.extend(freq_notes)
+        bayes_rows = [tables.bayesian_comparison_rows(tree, model_label(entry.model, tree))]
+        comparison = tables.comparison_table(bayes_rows, freq, published_rows(entry))
+        result.tables["comparison"] = comparison
+        if len(data) >= 2 and entry.by is None:
+            from bayes_anlo import frequentist as fq
+
+            try:
+                result.tables["leave_one_out"] = tables.leave_one_out_rates(
+                    fq.leave_one_out(data, transform="logit", method="REML")
+                )
+            except (ValueError, RuntimeError) as exc:
+                result.notes.append(f"Leave-one-out not computed: {exc}")
+        grouped = entry.by is not None and entry.by in data.table
+        sub = add_subgroup_tables(result, entry, data, tree) if grouped else None
+        groups = [str(g) for g in data.table[entry.by]] if grouped else None
+        result.tables["studies"] = tables.study_table(
+            data.labels, data.events, data.n, tree, groups=groups
+        )
+        if grouped:
+            pooled = tables.subgroup_pooled_rows(tree, sub, model_label(entry.model, tree))
+            single = set(tables.single_study_subgroups(groups))
+            pooled["note"] = ["single study" if g in single else "" for g in pooled["subgroup"]]
+            result.tables["subgroup_pooled"] = pooled
+        a.state.update(grouped=grouped, subgroup_analysis=sub, frequentist=freq)
+        a.state["evidence"] = evidence_steps.evidence_tables(
+            result,
+            entry,
+            data,
+            tree,
+            model_label=model_label(entry.model, tree),
+            sampler=a.sampler,
+            seed=a.seed,
+        )
+
+    def figures(self, a: Analysis) -> None:
+        entry, tree, result, title = a.entry, a.tree, a.result, a.title
+        outcome, studies = entry.outcome, result.tables["studies"]
+        add_binary_ppc_figure(result, tree, entry, title)
+        sub = a.state["subgroup_analysis"]
+        result.figures["forest"] = plots.forest_plot(
+            studies,
+            result.tables["comparison"],
+            title=title,
+            outcome=outcome,
+            subgroup_pooled=result.tables.get("subgroup_pooled"),
+            subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "",
+        )
+        evidence_steps.evidence_figures(
+            result,
+            entry,
+            a.data,
+            tree,
+            a.state["frequentist"],
+            sub,
+            a.state["evidence"],
+            model_label=model_label(entry.model, tree),
+            title=title,
+        )
+        pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
+        if "shrunken" in studies and len(studies) >= 2:
+            means = None
+            if a.state["grouped"] and "subgroup_rate" in tree["posterior"]:
+                means = tables.summarise_variable(
+                    tree["posterior"].to_dataset(), "subgroup_rate"
+                ).rename(columns={"label": "subgroup"})
+            result.figures["shrinkage"] = plots.shrinkage_plot(
+                studies, pooled, title=f"{title}: shrinkage", outcome=outcome, subgroup_means=means
+            )
+        add_prior_posterior(result, a.model, tree, title)
+        if entry.thresholds:
+            series = {"pooled rate": plots.pooled_draws(tree, "pooled_rate")}
+            if "predictive_rate" in tree["posterior"]:
+                series["rate in a new study"] = plots.pooled_draws(tree, "predictive_rate")
+            curve = plots.exceedance_curve(series, np.linspace(0, 1, 201))
+            result.figures["exceedance"] = plots.exceedance_plot(
+                curve, entry.thresholds, title=f"{title}: P(rate > t)", outcome=outcome
+            )
+
+    def headline(self, a: Analysis) -> str:
+        t = a.result.tables
+        return _headline(
+            a.entry, t["posterior"], t["comparison"], t.get("exceedance"), k=len(a.data)
+        )
+
+
 def run_binary_analysis(
     entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int
 ) -> AnalysisResult:
     """Fit one binary analysis and assemble every table and figure of its report section."""
-    from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
-
-    data = load_entry_data(entry)
-    analysis_seed = derived_seed(seed, index)
-    model = Model.from_spec(entry, sampler)
-    tree = model.fit(data, random_seed=analysis_seed)
-    outcome = entry.outcome
-    labels, events, n = data.labels, data.events, data.n
-
-    conv = convergence(tree)
-    result = AnalysisResult(
-        id=entry.id,
-        title=entry.title,
-        model=entry.model,
-        tree=tree,
-        converged=bool(conv.converged),
-        convergence_reasons=list(conv.reasons),
-        priors_text=describe_priors(model.priors),
-        data_sources=sorted(set(data.table["source"]) - {""}),
-    )
-    result.by = entry.by or ""
-    title = figure_title(entry.title, result.converged)
-    if "flag" in data.table:
-        result.flags = [
-            f"{r.study}: {r.flag}"
-            for r in data.table.itertuples()
-            if str(r.flag) not in ("", "nan")
-        ]
-    if entry.notes:
-        result.notes.append(entry.notes)
-
-    result.tables["data"] = data.to_frame()
-    result.tables["diagnostics"] = diagnostics_table(tree)
-    summary = tables.posterior_summary(tree)
-    result.tables["posterior"] = summary
-    if entry.thresholds:
-        from bayes_anlo.models import exceedance
-
-        result.tables["exceedance"] = exceedance(
-            tree,
-            entry.thresholds,
-            var=[
-                v
-                for v in ("pooled_rate", "predictive_rate", "subgroup_rate")
-                if v in tree["posterior"]
-            ],
-        )
-
-    freq, freq_notes = frequentist_results(data)
-    result.notes.extend(freq_notes)
-    published = published_rows(entry)
-    bayes_rows = [tables.bayesian_comparison_rows(tree, model_label(entry.model, tree))]
-    comparison = tables.comparison_table(bayes_rows, freq, published)
-    result.tables["comparison"] = comparison
-    if len(data) >= 2 and entry.by is None:
-        from bayes_anlo import frequentist as fq
-
-        try:
-            result.tables["leave_one_out"] = tables.leave_one_out_rates(
-                fq.leave_one_out(data, transform="logit", method="REML")
-            )
-        except (ValueError, RuntimeError) as exc:
-            result.notes.append(f"Leave-one-out not computed: {exc}")
-    grouped = entry.by is not None and entry.by in data.table
-    sub = add_subgroup_tables(result, entry, data, tree) if grouped else None
-
-    add_binary_ppc(result, tree, labels, n, entry, title=title)
-
-    groups = [str(g) for g in data.table[entry.by]] if grouped else None
-    studies = tables.study_table(labels, events, n, tree, groups=groups)
-    result.tables["studies"] = studies
-    subgroup_pooled = None
-    if grouped:
-        subgroup_pooled = tables.subgroup_pooled_rows(tree, sub, model_label(entry.model, tree))
-        single = set(tables.single_study_subgroups(groups))
-        subgroup_pooled["note"] = [
-            "single study" if g in single else "" for g in subgroup_pooled["subgroup"]
-        ]
-        result.tables["subgroup_pooled"] = subgroup_pooled
-    result.figures["forest"] = plots.forest_plot(
-        studies,
-        comparison,
-        title=title,
-        outcome=outcome,
-        subgroup_pooled=subgroup_pooled,
-        subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "",
-    )
-    evidence_steps.add_evidence_steps(
-        result,
-        entry,
-        data,
-        tree,
-        freq,
-        sub,
-        model_label=model_label(entry.model, tree),
-        title=title,
-        sampler=sampler,
-        seed=analysis_seed,
-    )
-    pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
-    if "shrunken" in studies and len(studies) >= 2:
-        means = None
-        if grouped and "subgroup_rate" in tree["posterior"]:
-            means = tables.summarise_variable(
-                tree["posterior"].to_dataset(), "subgroup_rate"
-            ).rename(columns={"label": "subgroup"})
-        result.figures["shrinkage"] = plots.shrinkage_plot(
-            studies, pooled, title=f"{title}: shrinkage", outcome=outcome, subgroup_means=means
-        )
-
-    add_prior_posterior(result, model, tree, title)
-    if entry.thresholds:
-        series = {"pooled rate": plots.pooled_draws(tree, "pooled_rate")}
-        if "predictive_rate" in tree["posterior"]:
-            series["rate in a new study"] = plots.pooled_draws(tree, "predictive_rate")
-        curve = plots.exceedance_curve(series, np.linspace(0, 1, 201))
-        result.figures["exceedance"] = plots.exceedance_plot(
-            curve, entry.thresholds, title=f"{title}: P(rate > t)", outcome=outcome
-        )
-
-    prior_tree = model.sample_prior_predictive(
-        data, draws=4000, random_seed=derived_seed(analysis_seed, 7)
-    )
-    add_power_scaling(result, model, prior=prior_tree["prior"].to_dataset())
-    if entry.sensitivity:
-        result.tables["sensitivity"] = prior_sensitivity(
-            model,
-            data,
-            tree,
-            analysis_seed,
-            lambda priors: Model.from_spec(entry, sampler, priors=priors),
-            _sensitivity_row,
-        )
-    result.headline = _headline(
-        entry, summary, comparison, result.tables.get("exceedance"), k=len(data)
-    )
-    return result
+    return run_steps(BinarySteps(), entry, seed=seed, sampler=sampler, index=index)
 
 
 def add_prior_posterior(result: AnalysisResult, model, tree, title: str) -> None:

@@ -2,7 +2,7 @@
 meta-regression on moderators and a LOO model comparison to an analysis result.
 
 Each step takes the result being assembled (anything with ``tables``, ``figures`` and ``notes``,
-e.g. :class:`~bayes_anlo.pipeline.result.AnalysisResult`), the validated data and what was
+e.g. :class:`~bayes_anlo.report.result.AnalysisResult`), the validated data and what was
 already computed, and adds named tables and figures; none reaches into the report.
 
 Tables added: ``forest_table``; ``small_study`` (Egger and sample-size regression tests),

@@ -7,7 +7,7 @@ Layout of ``DIR``::
     figures/<id>__<name>.png
     report.md, report.html
     run.json            what was run: run marker, spec text and hash, seed, data hashes, versions,
-                        convergence, seconds per analysis
+                        convergence, seconds per analysis, number of NUTS models compiled
 
 The destination is checked before any fitting (:func:`bayes_anlo.outputs.check_output_path`).
 Everything is written to a hidden sibling and put in place only when complete, with the checks of
@@ -39,6 +39,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_anlo.errors import InputError, Problem
+from bayes_anlo.models import compile_cache
 from bayes_anlo.models.sampling import SamplerSettings, package_versions
 from bayes_anlo.outputs import check_output_path, disk_errors, write_csv
 from bayes_anlo.pipeline.run_directory import (
@@ -202,6 +203,7 @@ def run_spec(
         try:
             started = datetime.now(UTC)
             t0 = time.perf_counter()
+            compiled_before = compile_cache.compilations()
             results, timings = [], {}
             for k, (index, entry) in enumerate(chosen, start=1):
                 label = f"[{k}/{len(chosen)}] {entry.id}"
@@ -220,6 +222,7 @@ def run_spec(
             wall = time.perf_counter() - t0
             record = run_record(spec, results, sampler, started, wall, fast)
             record["seconds_per_analysis"] = timings
+            record["nuts_compilations"] = compile_cache.compilations() - compiled_before
             if only:
                 record["only"] = [entry.id for _, entry in chosen]
             log(f"writing {out} ...")
@@ -288,17 +291,9 @@ def _with_method(entry, method: str):
 
 
 def _dispatch(entry, *, spec: Spec, sampler: SamplerSettings, index: int) -> AnalysisResult:
-    if entry.model == "piecewise_exponential":
-        from bayes_anlo.pipeline.survival import run_survival_analysis
+    from bayes_anlo.pipeline.skeleton import run_steps, steps_for
 
-        return run_survival_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
-    if entry.model == "two_arm":
-        from bayes_anlo.pipeline.two_arm import run_two_arm_analysis
-
-        return run_two_arm_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
-    from bayes_anlo.pipeline.binary import run_binary_analysis
-
-    return run_binary_analysis(entry, seed=spec.seed, sampler=sampler, index=index)
+    return run_steps(steps_for(entry.model), entry, seed=spec.seed, sampler=sampler, index=index)
 
 
 def run_audits(spec: Spec) -> dict:

@@ -29,8 +29,7 @@ import pandas as pd
 
 from bayes_anlo.data.survival import SurvivalData, SurvivalSummaries
 from bayes_anlo.errors import InputError
-from bayes_anlo.models.contract import Model
-from bayes_anlo.models.sampling import SamplerSettings, derived_seed
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.pipeline import evidence_steps
 from bayes_anlo.pipeline.binary import (
     add_power_scaling,
@@ -38,6 +37,7 @@ from bayes_anlo.pipeline.binary import (
     prior_sensitivity,
     published_table,
 )
+from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
 from bayes_anlo.report import survival_plots, tables
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
@@ -483,64 +483,143 @@ def counts_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
     return integer_cells(frame, frame["quantity"].isin(COUNT_QUANTITIES), ("value",))
 
 
-def run_survival_analysis(
-    entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int
-) -> AnalysisResult:
-    from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
-    from bayes_anlo.frequentist.survival_arms import compare_arms, km_curves
-    from bayes_anlo.models.piecewise_exponential import notes_of
+class SurvivalSteps(Steps):
+    """The steps of a survival analysis (piecewise-exponential model)."""
 
-    data = load_survival_entry(entry)
-    analysis_seed = derived_seed(seed, index)
-    model = Model.from_spec(entry, sampler)
+    def prepare(self, a: Analysis) -> None:
+        a.data = load_survival_entry(a.entry)
+
+    def fit(self, a: Analysis) -> None:
+        from bayes_anlo.models import piecewise_exponential as pwe
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*object mode.*")
+            tree = pwe.fit_with_retry(a.model, a.data.data, a.seed, _gate)
+        a.tree = with_hazard_ratio(tree, a.data.arms)
+
+    def result(self, a: Analysis) -> AnalysisResult:
+        from bayes_anlo.checks.diagnostics import convergence
+        from bayes_anlo.models import piecewise_exponential as pwe
+
+        entry, data, tree = a.entry, a.data, a.tree
+        conv = convergence(_gated(tree))
+        result = AnalysisResult(
+            id=entry.id,
+            title=entry.title,
+            model=entry.model,
+            tree=tree,
+            converged=bool(conv.converged),
+            convergence_reasons=list(conv.reasons),
+            priors_text=describe_priors(a.model.priors),
+            data_sources=data.sources,
+        )
+        if entry.notes:
+            result.notes.append(entry.notes)
+        result.notes.extend(pwe.notes_of(tree))
+        cuts = tree.attrs.get("cuts", "")
+        endpoint = entry.endpoint or "survival"
+        result.notes.append(
+            f"Endpoint {endpoint}; hazard intervals start at {cuts} months."
+            if cuts
+            else f"Endpoint {endpoint}."
+        )
+        result.notes.extend(pwe.time_notes(tree) + [n for n in [pwe.retry_note(tree)] if n])
+        result.notes.append(_input_note(data))
+        summaries = data.data if data.kind == "summaries" else None
+        if summaries is not None and "flag" in summaries.table:
+            result.flags = [
+                f"{r.study}: {r.flag}"
+                for r in summaries.table.itertuples()
+                if str(r.flag) not in ("", "nan")
+            ]
+        a.state["summaries"] = summaries
+        return result
+
+    def checks(self, a: Analysis) -> None:
+        from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
+
+        result, tree, data = a.result, a.tree, a.data
+        result.tables["diagnostics"] = diagnostics_table(_gated(tree))
+        _add_ppc(result, tree, data)
+        add_power_scaling(result, a.model)
+        if a.entry.sensitivity:
+            result.tables["sensitivity"] = prior_sensitivity(
+                a.model,
+                data.data,
+                tree,
+                a.seed,
+                a.refit_model,
+                lambda label, fit: _sensitivity_row(label, with_hazard_ratio(fit, data.arms)),
+                gate=lambda fit: convergence(_gated(fit)),
+            )
+
+    def tables(self, a: Analysis) -> None:
+        from bayes_anlo.frequentist.survival_arms import compare_arms, km_curves
+        from bayes_anlo.models import piecewise_exponential as pwe
+
+        entry, data, tree, result = a.entry, a.data, a.tree, a.result
+        summaries = a.state["summaries"]
+        comparison = (
+            compare_arms(data.patients, data.reference) if data.patients is not None else None
+        )
+        a.state["arm_comparison"] = comparison
+        if data.reconstruction is not None:
+            result.flags.extend(data.reconstruction.warnings)
+            result.tables["reconstruction"] = data.reconstruction.diagnostics
+        result.tables["data"] = (
+            counts_as_integers(summaries.to_frame())
+            if summaries is not None
+            else patient_summary(data, comparison)
+        )
+        result.tables["posterior"] = posterior_table(tree)
+        extra = hazard_ratio_rows(tree)
+        if comparison is not None:
+            extra += frequentist_rows(comparison, data.kind)
+            result.tables["frequentist"] = comparison.to_frame()
+            result.tables["kaplan_meier"] = km_curves(data.patients)
+        rows = comparison_rows(tree, summaries, published_survival(entry), extra)
+        rows["beyond_data"] = pwe.extrapolation_flags(rows, tree)
+        result.tables["comparison"] = rows
+        result.tables["survival_curve"] = survival_band_table(tree)
+
+    def figures(self, a: Analysis) -> None:
+        from bayes_anlo.models import piecewise_exponential as pwe
+        from bayes_anlo.report.ppc_plots import survival_ppc_plot
+
+        result = a.result
+        if a.data.kind == "summaries":
+            result.figures["ppc"] = survival_ppc_plot(
+                result.tables["ppc"],
+                title=f"{a.entry.title}: posterior predictive check",
+                endpoint=a.entry.endpoint,
+            )
+        result.figures["survival_curve"] = survival_plots.survival_plot(
+            result.tables["survival_curve"],
+            reported_points(a.state["summaries"]),
+            title=a.entry.title,
+            endpoint=a.entry.endpoint or "survival",
+            informed_until=pwe.informed_until(a.tree),
+            observed_km=result.tables.get("kaplan_meier"),
+        )
+        if a.state["summaries"] is not None:  # the published medians and landmark rates
+            evidence_steps.add_survival_forest(
+                result,
+                a.state["summaries"],
+                a.tree,
+                endpoint=a.entry.endpoint or "survival",
+                title=a.entry.title,
+            )
+
+    def headline(self, a: Analysis) -> str:
+        endpoint = a.entry.endpoint or "survival"
+        return _headline(a.result, endpoint, a.state["summaries"], a.state["arm_comparison"])
+
+
+def posterior_table(tree) -> pd.DataFrame:
+    """Posterior summaries of the survival quantities (hazard ratios with P(HR < 1)), with the
+    times beyond the data marked."""
     from bayes_anlo.models import piecewise_exponential as pwe
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*object mode.*")
-        tree = pwe.fit_with_retry(model, data.data, analysis_seed, _gate)
-    tree = with_hazard_ratio(tree, data.arms)
-    gated = _gated(tree)
-    conv = convergence(gated)
-    result = AnalysisResult(
-        id=entry.id,
-        title=entry.title,
-        model=entry.model,
-        tree=tree,
-        converged=bool(conv.converged),
-        convergence_reasons=list(conv.reasons),
-        priors_text=describe_priors(model.priors),
-        data_sources=data.sources,
-    )
-    if entry.notes:
-        result.notes.append(entry.notes)
-    result.notes.extend(notes_of(tree))
-    cuts = tree.attrs.get("cuts", "")
-    endpoint = entry.endpoint or "survival"
-    result.notes.append(
-        f"Endpoint {endpoint}; hazard intervals start at {cuts} months."
-        if cuts
-        else f"Endpoint {endpoint}."
-    )
-    result.notes.extend(pwe.time_notes(tree) + [n for n in [pwe.retry_note(tree)] if n])
-    result.notes.append(_input_note(data))
-    summaries = data.data if data.kind == "summaries" else None
-    if summaries is not None and "flag" in summaries.table:
-        result.flags = [
-            f"{r.study}: {r.flag}"
-            for r in summaries.table.itertuples()
-            if str(r.flag) not in ("", "nan")
-        ]
-
-    comparison = compare_arms(data.patients, data.reference) if data.patients is not None else None
-    if data.reconstruction is not None:
-        result.flags.extend(data.reconstruction.warnings)
-        result.tables["reconstruction"] = data.reconstruction.diagnostics
-    result.tables["data"] = (
-        counts_as_integers(summaries.to_frame())
-        if summaries is not None
-        else patient_summary(data, comparison)
-    )
-    result.tables["diagnostics"] = diagnostics_table(gated)
     post = tree["posterior"].to_dataset()
     summary = pd.concat(
         [tables.summarise_variable(post, v) for v in SUMMARY_VARIABLES if v in post],
@@ -559,46 +638,14 @@ def run_survival_analysis(
             below.get(r.label, np.nan) if r.variable == "hazard_ratio" else np.nan
             for r in summary.itertuples()
         ]
-    summary = pwe.annotate_time(summary, tree)
-    result.tables["posterior"] = summary
-    extra = hazard_ratio_rows(tree)
-    if comparison is not None:
-        extra += frequentist_rows(comparison, data.kind)
-        result.tables["frequentist"] = comparison.to_frame()
-        result.tables["kaplan_meier"] = km_curves(data.patients)
-    result.tables["comparison"] = comparison_rows(tree, summaries, published_survival(entry), extra)
-    result.tables["comparison"]["beyond_data"] = pwe.extrapolation_flags(
-        result.tables["comparison"], tree
-    )
-    _add_ppc(result, tree, entry, data)
-    band = survival_band_table(tree)
-    points = reported_points(summaries)
-    result.tables["survival_curve"] = band
-    result.figures["survival_curve"] = survival_plots.survival_plot(
-        band,
-        points,
-        title=entry.title,
-        endpoint=endpoint,
-        informed_until=pwe.informed_until(tree),
-        observed_km=result.tables.get("kaplan_meier"),
-    )
-    if summaries is not None:  # a forest of the published medians and landmark rates
-        evidence_steps.add_survival_forest(
-            result, summaries, tree, endpoint=endpoint, title=entry.title
-        )
-    add_power_scaling(result, model)
-    if entry.sensitivity:
-        result.tables["sensitivity"] = prior_sensitivity(
-            model,
-            data.data,
-            tree,
-            analysis_seed,
-            lambda priors: Model.from_spec(entry, sampler, priors=priors),
-            lambda label, fit: _sensitivity_row(label, with_hazard_ratio(fit, data.arms)),
-            gate=lambda fit: convergence(_gated(fit)),
-        )
-    result.headline = _headline(result, endpoint, summaries, comparison)
-    return result
+    return pwe.annotate_time(summary, tree)
+
+
+def run_survival_analysis(
+    entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int
+) -> AnalysisResult:
+    """Fit one survival analysis and assemble every table and figure of its report section."""
+    return run_steps(SurvivalSteps(), entry, seed=seed, sampler=sampler, index=index)
 
 
 def _input_note(data: SurvivalInput) -> str:
@@ -633,21 +680,11 @@ def arms_share_a_study(data: SurvivalInput) -> bool:
     return bool((rows.groupby(rows["study"].astype(str))["arm"].nunique() > 1).any())
 
 
-def _add_ppc(result: AnalysisResult, tree, entry: AnalysisEntry, data: SurvivalInput) -> None:
-    """Posterior predictive checks: reported summaries (with their figure), or events per interval
-    for patient data."""
+def _add_ppc(result: AnalysisResult, tree, data: SurvivalInput) -> None:
+    """Posterior predictive checks: reported summaries, or events per interval for patient data."""
     from bayes_anlo.checks.survival_ppc import events_check, summary_check
-    from bayes_anlo.report.ppc_plots import survival_ppc_plot
 
-    if data.kind == "summaries":
-        result.tables["ppc"] = summary_check(tree)
-        result.figures["ppc"] = survival_ppc_plot(
-            result.tables["ppc"],
-            title=f"{entry.title}: posterior predictive check",
-            endpoint=entry.endpoint,
-        )
-    else:
-        result.tables["ppc"] = events_check(tree)
+    result.tables["ppc"] = summary_check(tree) if data.kind == "summaries" else events_check(tree)
 
 
 def _headline(result: AnalysisResult, endpoint: str, summaries, comparison) -> str:

@@ -12,18 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.models.contract import Model
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline.binary import (
-    add_binary_ppc,
+    add_binary_ppc_figure,
+    add_binary_ppc_tables,
     add_power_scaling,
     add_prior_posterior,
     describe_priors,
-    figure_title,
     load_entry_data,
     prior_sensitivity,
     published_table,
 )
+from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
 from bayes_anlo.report import plots, tables
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
@@ -150,122 +150,144 @@ def _rows(frame: pd.DataFrame, method: str) -> pd.DataFrame:
     return rows
 
 
+class TwoArmSteps(Steps):
+    """The steps of a two-arm comparison of rates."""
+
+    def prepare(self, a: Analysis) -> None:
+        a.data = load_entry_data(a.entry)
+
+    def result(self, a: Analysis) -> AnalysisResult:
+        from bayes_anlo.checks.diagnostics import convergence
+
+        entry, data = a.entry, a.data
+        conv = convergence(a.tree)
+        arm1, arm2 = arm_counts(a.tree)["arm"]
+        result = AnalysisResult(
+            id=entry.id,
+            title=entry.title,
+            model=entry.model,
+            tree=a.tree,
+            converged=bool(conv.converged),
+            convergence_reasons=list(conv.reasons),
+            priors_text=describe_priors(a.model.priors),
+            data_sources=sorted(set(data.table["source"]) - {""}),
+        )
+        result.notes.append(f"p1 = {entry.outcome} with {arm1}; p2 = {entry.outcome} with {arm2}.")
+        if entry.notes:
+            result.notes.append(entry.notes)
+        if "flag" in data.table:
+            result.flags = [
+                f"{r.study} ({r.arm}): {r.flag}"
+                for r in data.table.itertuples()
+                if str(r.flag) not in ("", "nan")
+            ]
+        return result
+
+    def checks(self, a: Analysis) -> None:
+        from bayes_anlo.checks.diagnostics import diagnostics_table
+
+        result, tree = a.result, a.tree
+        result.tables["diagnostics"] = diagnostics_table(tree)
+        add_binary_ppc_tables(
+            result,
+            tree,
+            [str(u) for u in tree["observed_data"]["unit"].values],
+            tree["constant_data"]["n"].values,
+        )
+        prior_tree = a.model.sample_prior_predictive(
+            a.data, draws=4000, random_seed=derived_seed(a.seed, 7)
+        )
+        add_power_scaling(result, a.model, prior=prior_tree["prior"].to_dataset())
+        if a.entry.sensitivity:
+            result.tables["sensitivity"] = prior_sensitivity(
+                a.model, a.data, tree, a.seed, a.refit_model, _sensitivity_row
+            )
+
+    def tables(self, a: Analysis) -> None:
+        entry, tree, result = a.entry, a.tree, a.result
+        counts = arm_counts(tree)
+        result.tables["data"] = a.data.to_frame()
+        result.tables["posterior"] = tables.posterior_summary(tree)
+        bayes = bayesian_contrast(tree).assign(paradigm="Bayesian")
+        freq = frequentist_contrast(counts).assign(paradigm="frequentist")
+        parts = [bayes, freq]
+        printed = published_tests(entry, counts)
+        if printed is not None:
+            parts.append(printed.assign(paradigm="published"))
+            for flag in printed["flag"]:
+                if str(flag) not in ("", "nan"):
+                    result.flags.append(f"printed p-value: {flag}")
+        contrast = pd.concat(parts, ignore_index=True)
+        result.tables["contrast"] = contrast[
+            ["paradigm", "method", "estimate", "ci_low", "ci_high", "p_value"]
+            + [c for c in ("source",) if c in contrast]
+        ]
+        studies = tables.study_table(
+            list(counts["arm"]), counts["events"].to_numpy(), counts["n"].to_numpy(), None
+        )
+        rates = tables.summarise_variable(tree["posterior"].to_dataset(), "rate")
+        studies["shrunken"], studies["shrunken_low"], studies["shrunken_high"] = (
+            rates["median"].to_numpy(),
+            rates["ci_low"].to_numpy(),
+            rates["ci_high"].to_numpy(),
+        )
+        result.tables["studies"] = studies
+        a.state.update(bayes=bayes, freq=freq, printed=printed, arms=tuple(counts["arm"]))
+
+    def figures(self, a: Analysis) -> None:
+        entry, tree, result, title = a.entry, a.tree, a.result, a.title
+        bayes, freq = a.state["bayes"], a.state["freq"]
+        add_binary_ppc_figure(result, tree, entry, title)
+        diff_rows = _rows(bayes, "posterior of p1 - p2").assign(
+            paradigm="Bayesian",
+            method="difference p1 - p2 (Bayesian)",
+            pi_low=np.nan,
+            pi_high=np.nan,
+        )
+        wald = _rows(freq, "risk difference (Wald 95% CI)").assign(
+            paradigm="frequentist",
+            method="difference p1 - p2 (Wald)",
+            pi_low=np.nan,
+            pi_high=np.nan,
+        )
+        result.figures["forest"] = plots.forest_plot(
+            result.tables["studies"],
+            pd.concat([diff_rows, wald], ignore_index=True),
+            title=title,
+            outcome=entry.outcome,
+            signed=True,
+        )
+        add_prior_posterior(result, a.model, tree, title)
+        diff = tree["posterior"]["difference"].values.ravel()
+        curve = plots.exceedance_curve({"p1 - p2": diff}, np.linspace(-0.5, 0.5, 201))
+        result.figures["exceedance"] = plots.exceedance_plot(
+            curve,
+            entry.thresholds or (0.0,),
+            title=f"{title}: P(p1 - p2 > t)",
+            outcome=f"{entry.outcome} difference",
+        )
+
+    def headline(self, a: Analysis) -> str:
+        entry, bayes, freq, printed = a.entry, a.state["bayes"], a.state["freq"], a.state["printed"]
+        arm1, arm2 = a.state["arms"]
+        fisher2 = _rows(freq, "Fisher exact, two-sided")["p_value"].iloc[0]
+        d = _rows(bayes, "posterior of p1 - p2").iloc[0]
+        p_greater = _rows(bayes, "P(p1 > p2)")["estimate"].iloc[0]
+        return (
+            f"P({entry.outcome} with {arm1} > with {arm2}) = {p_greater:.3f}; "
+            f"difference {tables.format_percent(d['estimate'])} "
+            f"(95% CrI {tables.format_interval(d['ci_low'], d['ci_high'])}); "
+            f"Fisher exact two-sided p = {fisher2:.3f}"
+            + (f" (printed: p = {printed['p_value'].iloc[0]:.3f})" if printed is not None else "")
+            + "."
+        )
+
+
 def run_two_arm_analysis(
     entry: AnalysisEntry, *, seed: int, sampler: SamplerSettings, index: int
 ) -> AnalysisResult:
-    from bayes_anlo.checks.diagnostics import convergence, diagnostics_table
-
-    data = load_entry_data(entry)
-    analysis_seed = derived_seed(seed, index)
-    model = Model.from_spec(entry, sampler)
-    tree = model.fit(data, random_seed=analysis_seed)
-    conv = convergence(tree)
-    counts = arm_counts(tree)
-    arm1, arm2 = counts["arm"]
-    result = AnalysisResult(
-        id=entry.id,
-        title=entry.title,
-        model=entry.model,
-        tree=tree,
-        converged=bool(conv.converged),
-        convergence_reasons=list(conv.reasons),
-        priors_text=describe_priors(model.priors),
-        data_sources=sorted(set(data.table["source"]) - {""}),
-    )
-    title = figure_title(entry.title, result.converged)
-    result.notes.append(f"p1 = {entry.outcome} with {arm1}; p2 = {entry.outcome} with {arm2}.")
-    if entry.notes:
-        result.notes.append(entry.notes)
-    if "flag" in data.table:
-        result.flags = [
-            f"{r.study} ({r.arm}): {r.flag}"
-            for r in data.table.itertuples()
-            if str(r.flag) not in ("", "nan")
-        ]
-    result.tables["data"] = data.to_frame()
-    result.tables["diagnostics"] = diagnostics_table(tree)
-    result.tables["posterior"] = tables.posterior_summary(tree)
-    add_binary_ppc(
-        result,
-        tree,
-        [str(u) for u in tree["observed_data"]["unit"].values],
-        tree["constant_data"]["n"].values,
-        entry,
-        title=title,
-    )
-
-    bayes = bayesian_contrast(tree).assign(paradigm="Bayesian")
-    freq = frequentist_contrast(counts).assign(paradigm="frequentist")
-    parts = [bayes, freq]
-    printed = published_tests(entry, counts)
-    if printed is not None:
-        parts.append(printed.assign(paradigm="published"))
-        for flag in printed["flag"]:
-            if str(flag) not in ("", "nan"):
-                result.flags.append(f"printed p-value: {flag}")
-    contrast = pd.concat(parts, ignore_index=True)
-    result.tables["contrast"] = contrast[
-        ["paradigm", "method", "estimate", "ci_low", "ci_high", "p_value"]
-        + [c for c in ("source",) if c in contrast]
-    ]
-
-    studies = tables.study_table(
-        list(counts["arm"]), counts["events"].to_numpy(), counts["n"].to_numpy(), None
-    )
-    rates = tables.summarise_variable(tree["posterior"].to_dataset(), "rate")
-    studies["shrunken"], studies["shrunken_low"], studies["shrunken_high"] = (
-        rates["median"].to_numpy(),
-        rates["ci_low"].to_numpy(),
-        rates["ci_high"].to_numpy(),
-    )
-    result.tables["studies"] = studies
-    diff_rows = _rows(bayes, "posterior of p1 - p2").assign(
-        paradigm="Bayesian", method="difference p1 - p2 (Bayesian)", pi_low=np.nan, pi_high=np.nan
-    )
-    wald = _rows(freq, "risk difference (Wald 95% CI)").assign(
-        paradigm="frequentist", method="difference p1 - p2 (Wald)", pi_low=np.nan, pi_high=np.nan
-    )
-    result.figures["forest"] = plots.forest_plot(
-        studies,
-        pd.concat([diff_rows, wald], ignore_index=True),
-        title=title,
-        outcome=entry.outcome,
-        signed=True,
-    )
-
-    diff = tree["posterior"]["difference"].values.ravel()
-    add_prior_posterior(result, model, tree, title)
-    curve = plots.exceedance_curve({"p1 - p2": diff}, np.linspace(-0.5, 0.5, 201))
-    result.figures["exceedance"] = plots.exceedance_plot(
-        curve,
-        entry.thresholds or (0.0,),
-        title=f"{title}: P(p1 - p2 > t)",
-        outcome=f"{entry.outcome} difference",
-    )
-    prior_tree = model.sample_prior_predictive(
-        data, draws=4000, random_seed=derived_seed(analysis_seed, 7)
-    )
-    add_power_scaling(result, model, prior=prior_tree["prior"].to_dataset())
-    if entry.sensitivity:
-        result.tables["sensitivity"] = prior_sensitivity(
-            model,
-            data,
-            tree,
-            analysis_seed,
-            lambda priors: Model.from_spec(entry, sampler, priors=priors),
-            _sensitivity_row,
-        )
-    fisher2 = _rows(freq, "Fisher exact, two-sided")["p_value"].iloc[0]
-    d = _rows(bayes, "posterior of p1 - p2").iloc[0]
-    p_greater = _rows(bayes, "P(p1 > p2)")["estimate"].iloc[0]
-    result.headline = (
-        f"P({entry.outcome} with {arm1} > with {arm2}) = {p_greater:.3f}; "
-        f"difference {tables.format_percent(d['estimate'])} (95% CrI {tables.format_interval(d['ci_low'], d['ci_high'])}); "
-        f"Fisher exact two-sided p = {fisher2:.3f}"
-        + (f" (printed: p = {printed['p_value'].iloc[0]:.3f})" if printed is not None else "")
-        + "."
-    )
-    return result
+    """Fit one two-arm analysis and assemble every table and figure of its report section."""
+    return run_steps(TwoArmSteps(), entry, seed=seed, sampler=sampler, index=index)
 
 
 def _sensitivity_row(label: str, tree) -> dict:
