@@ -276,13 +276,37 @@ def rates(
     as_json: Annotated[
         bool, typer.Option("--json", help="print JSON (documented in README)")
     ] = False,
+    tau2: Annotated[
+        str | None,
+        typer.Option(
+            "--tau2",
+            help="tau^2 estimators to show, comma-separated from DL,REML,PM,ML,SJ,HS,EB "
+            "(default DL,REML); each gets a Hartung-Knapp twin",
+        ),
+    ] = None,
+    moderator: Annotated[
+        str | None,
+        typer.Option(help="column of the data for a frequentist meta-regression (logit, REML)"),
+    ] = None,
+    cumulative_by: Annotated[
+        str | None,
+        typer.Option(help="column to order a cumulative meta-analysis by (e.g. year)"),
+    ] = None,
 ) -> None:
     """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial (one study:
     the conjugate single-rate model)."""
     from bayes_anlo.quick import format_quick_rates, quick_rates
 
     try:
-        result = quick_rates(file, outcome=outcome, by=by, thresholds=tuple(threshold or ()))
+        result = quick_rates(
+            file,
+            outcome=outcome,
+            by=by,
+            thresholds=tuple(threshold or ()),
+            tau2=tau2,
+            moderator=moderator,
+            cumulative_by=cumulative_by,
+        )
     except InputError as exc:
         _fail(exc)
     if as_json:
@@ -291,7 +315,31 @@ def rates(
         typer.echo(format_quick_rates(result))
 
 
-@app.command()
+class _AuditGroup(typer.core.TyperGroup):
+    """``bayes-anlo audit FILE`` audits an extraction; ``bayes-anlo audit draft TEXT`` (and the
+    other subcommands) are dispatched by name, anything else is taken as the FILE."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands:
+            args.insert(0, "run")
+        return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args.insert(0, "run")
+        return super().parse_args(ctx, args)
+
+
+audit_app = typer.Typer(
+    cls=_AuditGroup,
+    no_args_is_help=True,
+    help="Recompute a paper's printed statistics (bayes-anlo audit FILE), or draft an extraction "
+    "from its text (bayes-anlo audit draft TEXT --out CSV).",
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("run")
 def audit(
     file: Annotated[
         str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")
@@ -374,6 +422,36 @@ def main() -> None:  # console script entry point
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         sys.exit(EXIT_INPUT)
+
+
+# `bayes-anlo audit pooled` (issue 16 item 4)
+@audit_app.command("pooled")
+def audit_pooled_command(
+    file: Annotated[
+        str, typer.Argument(help="binary-outcome CSV of the pooled studies, or a bundled dataset")
+    ],
+    printed: Annotated[
+        str, typer.Option(help='the printed pooled estimate and CI, e.g. "8.8% (6.2-11.7%)"')
+    ],
+    outcome: Annotated[
+        str | None, typer.Option(help="outcome label (needed when the data hold several)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Recompute a printed pooled proportion under PFT/PLO x every tau^2 estimator, with and
+    without Hartung-Knapp, and the GLMM; say which reproduces it (exit 1 when none does)."""
+    from bayes_anlo.audit.pooled import audit_pooled
+
+    try:
+        result = audit_pooled(file, printed, outcome=outcome)
+    except InputError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+    else:
+        typer.echo(result.to_text())
+    if not result.reproduced:
+        raise typer.Exit(EXIT_FLAGGED)
 
 
 if __name__ == "__main__":

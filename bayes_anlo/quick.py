@@ -1,9 +1,18 @@
 """``bayes-anlo rates``: a quick analysis of one outcome in one call, as a JSON-friendly dict.
 
-Frequentist: PFT-DL, PFT-REML, PLO-DL, PLO-REML (metafor conventions) and the ML logit GLMM, each
-with Cochran's Q (for the GLMM: the likelihood-ratio statistic, as ``rma.glmm`` prints it) and
-tau^2 on its own scale (``tau2_scale``: ``pft`` or ``logit``). A method that cannot be computed
-keeps its row, with nulls and the reason in ``note``.
+Frequentist: PFT and PLO (metafor conventions) with each chosen tau^2 estimator (default DL and
+REML; ``tau2`` picks from DL, REML, PM, ML, SJ, HS, EB), each z-based row followed by its
+Hartung-Knapp twin ``<TRANSFORM>-<ESTIMATOR>-HK``, and the ML logit GLMM; each with Cochran's Q
+(for the GLMM: the likelihood-ratio statistic, as ``rma.glmm`` prints it) and tau^2 on its own
+scale (``tau2_scale``: ``pft`` or ``logit``). ``rows`` says which rows are shown and why. A method
+that cannot be computed keeps its row, with nulls and the reason in ``note``.
+
+Diagnostics (two or more studies), all on the PLO-REML model (:data:`DIAGNOSTIC_MODEL`):
+``heterogeneity`` (Q-profile CIs of tau^2, I^2, H^2), ``small_study`` (Egger's and the sample-size
+regression test: method, z, p), ``trim_and_fill``, ``influence`` (studentized residuals, Cook's
+distance, DFFITS, hat values, weights), ``leave_one_out`` (rate scale); ``caveat`` when k < 10.
+With ``moderator``, ``meta_regression`` (``rma(mods = ~ moderator)``, logit, REML); with
+``cumulative_by``, ``cumulative`` (``cumul``, studies ordered by that column).
 
 Bayesian: the hierarchical beta-binomial computed by the exact (quadrature) engine with its
 default priors; for a single study the conjugate single-rate model (``complete_pooling``,
@@ -60,6 +69,20 @@ FREQUENTIST_KEYS = (
     "note",
 )
 SUBGROUP_TEST_METHOD = "PLO-REML"
+#: tau^2 estimators shown when none are asked for, and why (printed in the text and the JSON).
+DEFAULT_TAU2 = ("DL", "REML")
+ROWS_WHY = (
+    "DL because most published meta-analyses of proportions print it (Stata metaprop, RevMan), "
+    "REML because it is metafor's default and less biased; each z row is followed by its "
+    "Hartung-Knapp twin (-HK), which keeps its coverage with few studies where z intervals are "
+    "too narrow (IntHout et al. 2014, BMC Med Res Methodol 14:25); the GLMM needs no transform"
+)
+ROWS_WHY_CHOSEN = (
+    "the tau^2 estimators asked for with --tau2, each z row followed by its Hartung-Knapp twin "
+    "(-HK), and the GLMM"
+)
+#: The model the diagnostics use: logit (no back-transform problem, unlike PFT) with REML.
+DIAGNOSTIC_MODEL = ("logit", "REML")
 HETEROGENEITY = ("kappa", "icc")
 #: The largest study size ``rates`` accepts. Far beyond any clinical study; above it the
 #: quadrature of the beta-binomial and the GLMM lose precision (float64 represents counts
@@ -111,13 +134,15 @@ def load_rates_data(source: str | Path | pd.DataFrame) -> BinaryData:
             data = datasets.load(str(source))
             if not isinstance(data, BinaryData):
                 raise InputError(
-                    f"bundled dataset {str(source)!r} is {datasets.info(str(source))['kind']} data, "
+                    f"bundled dataset {str(source)!r} is "
+                    f"{datasets.info(str(source))['kind']} data, "
                     "not responders out of n (binary)",
                     file=str(source),
                 )
             return data
         raise InputError(
-            "no such file, nor a bundled binary dataset of that name (`bayes-anlo datasets` lists them)",
+            "no such file, nor a bundled binary dataset of that name "
+            "(`bayes-anlo datasets` lists them)",
             file=str(source),
         )
     return load_binary(source)
@@ -170,7 +195,29 @@ def _pooled_row(result) -> dict:
     return row
 
 
-def _frequentist(data: BinaryData) -> list[dict]:
+def parse_tau2_methods(value: str | tuple | list | None) -> tuple[str, ...]:
+    """``"DL,REML,PM"`` (or a sequence) -> ("DL", "REML", "PM"); unknown names are an InputError."""
+    from bayes_anlo.frequentist.tau2 import TAU2_METHODS
+
+    if value is None:
+        return DEFAULT_TAU2
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(v).strip().upper() for v in items if str(v).strip()]
+    bad = [v for v in names if v not in TAU2_METHODS]
+    if bad or not names:
+        raise InputError(
+            Problem(
+                "command line",
+                None,
+                "--tau2",
+                f"unknown tau^2 estimator {', '.join(map(repr, bad)) or '(none given)'}; "
+                f"choose from {', '.join(TAU2_METHODS)} (comma-separated)",
+            )
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _frequentist(data: BinaryData, tau2_methods: tuple[str, ...] = DEFAULT_TAU2) -> list[dict]:
     from bayes_anlo import frequentist as fq
 
     if len(data) < 2:
@@ -187,12 +234,18 @@ def _frequentist(data: BinaryData) -> list[dict]:
             rows.append(row)
         return rows
     rows = []
-    for transform, method in POOLING_METHODS:
-        label = f"{'PFT' if transform == 'pft' else 'PLO'}-{method}"
-        try:
-            rows.append(_pooled_row(fq.pool_proportions(data, transform=transform, method=method)))
-        except (ValueError, RuntimeError, ArithmeticError) as exc:  # e.g. REML not converging
-            rows.append(_null_row(label, transform, _reason(exc)))
+    for transform in ("pft", "logit"):
+        for method in tau2_methods:
+            for test in ("z", "knha"):
+                label = f"{'PFT' if transform == 'pft' else 'PLO'}-{method}"
+                label += "-HK" if test == "knha" else ""
+                try:
+                    result = fq.pool_proportions(
+                        data, transform=transform, method=method, test=test
+                    )
+                    rows.append(_pooled_row(result))
+                except (ValueError, RuntimeError, ArithmeticError) as exc:  # e.g. no convergence
+                    rows.append(_null_row(label, transform, _reason(exc)))
     try:
         rows.append(_pooled_row(fq.glmm_logit(data)))
     except (ValueError, RuntimeError, ArithmeticError) as exc:  # e.g. every study with 0 events
@@ -231,7 +284,8 @@ def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
         out[row.variable] = _interval(row)
     if single:
         out["note"] = (
-            "one study: the conjugate single-rate model; no between-study heterogeneity or predictive rate"
+            "one study: the conjugate single-rate model; no between-study heterogeneity or "
+            "predictive rate"
         )
     variables = ["pooled_rate"] if single else ["pooled_rate", "predictive_rate"]
     out["exceedance"] = []
@@ -261,12 +315,12 @@ def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
     return out
 
 
-def _one(data: BinaryData, thresholds) -> dict:
+def _one(data: BinaryData, thresholds, tau2_methods=DEFAULT_TAU2) -> dict:
     return {
         "k": len(data),
         "total_n": sum(int(v) for v in data.n),
         "total_events": sum(int(v) for v in data.events),
-        "frequentist": _frequentist(data),
+        "frequentist": _frequentist(data, tau2_methods),
         "bayesian": _bayesian(data, thresholds),
     }
 
@@ -291,7 +345,7 @@ def _by_values(data: BinaryData, by: str, source: str) -> pd.Series:
     )
 
 
-def _subgroups(data: BinaryData, by: str, thresholds, source: str) -> dict:
+def _subgroups(data: BinaryData, by: str, thresholds, source: str, tau2_methods) -> dict:
     from bayes_anlo import frequentist as fq
 
     values = _by_values(data, by, source)
@@ -303,11 +357,14 @@ def _subgroups(data: BinaryData, by: str, thresholds, source: str) -> dict:
         "unassigned": [lab for lab, a in zip(data.labels, assigned, strict=True) if not a],
     }
     for level in levels:
-        out["subgroups"][level] = _one(_subset(data, (values == level).to_numpy()), thresholds)
+        out["subgroups"][level] = _one(
+            _subset(data, (values == level).to_numpy()), thresholds, tau2_methods
+        )
     test = {"method": SUBGROUP_TEST_METHOD, "q_between": None, "df": None, "p": None, "note": None}
     if len(levels) < 2:
         test["note"] = (
-            f"not computed: {by!r} has {len(levels)} level{'s' if len(levels) != 1 else ''} among the studies"
+            f"not computed: {by!r} has {len(levels)} level{'s' if len(levels) != 1 else ''} "
+            "among the studies"
         )
     else:
         grouped = (
@@ -330,19 +387,51 @@ def quick_rates(
     outcome: str,
     by: str | None = None,
     thresholds: tuple[float | str, ...] = (),
+    tau2: str | tuple | list | None = None,
+    moderator: str | None = None,
+    cumulative_by: str | None = None,
 ) -> dict:
     """Frequentist and Bayesian pooled rates for one outcome (see module docstring).
 
     ``file`` is a CSV path, a DataFrame or the name of a bundled binary dataset; thresholds are
-    proportions in (0, 1) or percentages as text (``"20%"``).
+    proportions in (0, 1) or percentages as text (``"20%"``); ``tau2`` the estimators to show
+    (``"DL,REML,PM"``; default :data:`DEFAULT_TAU2`); ``moderator`` a column of the data for a
+    meta-regression; ``cumulative_by`` a column to order a cumulative meta-analysis by.
     """
+    from bayes_anlo.quick_diagnostics import (
+        cumulative_summary,
+        diagnostics,
+        meta_regression_summary,
+    )
+
     thresholds = tuple(dict.fromkeys(parse_threshold(t) for t in thresholds))
+    tau2_methods = parse_tau2_methods(tau2)
     data = load_rates_data(file).select(outcome=outcome)
     source = data.source if isinstance(file, pd.DataFrame) else str(file)
     check_study_sizes(data, source)
-    result = {"file": source, "outcome": outcome, **_one(data, thresholds)}
+    if moderator is not None:  # a missing or unusable column fails before any fit
+        from bayes_anlo.frequentist.meta_regression import moderator_design
+
+        moderator_design(data, moderator)
+    if cumulative_by is not None and cumulative_by not in data.table.columns:
+        raise InputError(
+            Problem(source, None, cumulative_by, f"no column {cumulative_by!r} to order by")
+        )
+    result = {"file": source, "outcome": outcome, **_one(data, thresholds, tau2_methods)}
+    result["rows"] = {
+        "tau2": list(tau2_methods),
+        "tests": ["z", "knha"],
+        "default": tau2 is None,
+        "why": ROWS_WHY if tau2 is None else ROWS_WHY_CHOSEN,
+    }
+    if len(data) >= 2:
+        result.update(diagnostics(data, *DIAGNOSTIC_MODEL))
+    if moderator is not None:
+        result["meta_regression"] = meta_regression_summary(data, moderator, *DIAGNOSTIC_MODEL)
+    if cumulative_by is not None:
+        result["cumulative"] = cumulative_summary(data, cumulative_by, *DIAGNOSTIC_MODEL)
     if by is not None:
-        result.update(_subgroups(data, by, thresholds, source))
+        result.update(_subgroups(data, by, thresholds, source, tau2_methods))
     return strict(result)
 
 
@@ -363,7 +452,8 @@ def _threshold_text(t: float) -> str:
 
 def _frequentist_lines(rows: list[dict]) -> list[str]:
     lines = [
-        f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>10} {'(scale)':<8}"
+        f"{'method':<34}{'estimate':>9}  {'95% CI':>11}  {'95% PI':>11}  {'tau2':>10} "
+        f"{'(scale)':<8}"
         f"{'I2 %':>6}  {'Q (df, p)':<20}"
     ]
     for r in rows:
@@ -376,7 +466,8 @@ def _frequentist_lines(rows: list[dict]) -> list[str]:
         q = "" if r.get("q") is None else f"{r['q']:.2f} ({r['q_df']}, p = {_p(r['q_p'])})"
         lines.append(
             f"{r['method']:<34}{_pct(r['estimate']):>9}  {_range(r['ci_low'], r['ci_high']):>11}  "
-            f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>10} {scale:<8}{i2:>6}  {q:<20}".rstrip()
+            f"{_range(r.get('pi_low'), r.get('pi_high')):>11}  {tau2:>10} {scale:<8}{i2:>6}  "
+            f"{q:<20}".rstrip()
         )
     return lines
 
@@ -409,7 +500,8 @@ def _bayesian_lines(b: dict) -> list[str]:
     if b.get("kappa"):
         k, icc = b["kappa"], b["icc"]
         lines.append(
-            f"Bayesian heterogeneity: kappa {k['median']:.3g} (95% CrI {k['ci_low']:.3g}-{k['ci_high']:.3g}); "
+            f"Bayesian heterogeneity: kappa {k['median']:.3g} "
+            f"(95% CrI {k['ci_low']:.3g}-{k['ci_high']:.3g}); "
             f"ICC {icc['median']:.3f} (95% CrI {icc['ci_low']:.3f}-{icc['ci_high']:.3f})"
         )
     if b.get("note"):
@@ -418,8 +510,9 @@ def _bayesian_lines(b: dict) -> list[str]:
         lines.append(
             f"P({e['variable']} > {_threshold_text(e['threshold'])}) = {e['probability']:.3f}"
         )
-    # the label column is as wide as the longest label (trial names such as "KEYNOTE-240 pembrolizumab
-    # arm (Finn 2020)" are longer than 28 characters and pushed the other columns out of line)
+    # the label column is as wide as the longest label (trial names such as "KEYNOTE-240
+    # pembrolizumab arm (Finn 2020)" are longer than 28 characters and pushed the other columns
+    # out of line)
     width = max([28, *(len(s["label"]) + 2 for s in b["study_rates"])])
     lines += [
         "",
@@ -427,7 +520,8 @@ def _bayesian_lines(b: dict) -> list[str]:
     ]
     for s in b["study_rates"]:
         lines.append(
-            f"{s['label']:<{width}}{str(s['events']) + '/' + str(s['n']):>14}  {_pct(s['observed']):>8}  "
+            f"{s['label']:<{width}}{str(s['events']) + '/' + str(s['n']):>14}  "
+            f"{_pct(s['observed']):>8}  "
             f"{_pct(s['shrunken'])} ({_range(s['ci_low'], s['ci_high'])})"
         )
     return lines
@@ -435,13 +529,17 @@ def _bayesian_lines(b: dict) -> list[str]:
 
 def format_quick_rates(result: dict) -> str:
     """A plain-text rendering of :func:`quick_rates` output."""
+    from bayes_anlo.quick_diagnostics import diagnostics_lines
+
     lines = [
         f"{result['file']}: {result['outcome']}, k = {result['k']} "
-        f"{'study' if result['k'] == 1 else 'studies'}, {result['total_events']}/{result['total_n']} patients",
+        f"{'study' if result['k'] == 1 else 'studies'}, "
+        f"{result['total_events']}/{result['total_n']} patients",
         "",
     ]
     lines += _frequentist_lines(result["frequentist"])
     lines += _bayesian_lines(result["bayesian"])
+    lines += diagnostics_lines(result)
     if "subgroups" in result:
         lines += ["", f"Subgroups by {result['by']}:"]
         for level, sub in result["subgroups"].items():
@@ -456,28 +554,40 @@ def format_quick_rates(result: dict) -> str:
             freq_text = (
                 ""
                 if freq.get("estimate") is None
-                else f"; {freq['method']} {_pct(freq['estimate'])}% ({_range(freq['ci_low'], freq['ci_high'])})"
+                else f"; {freq['method']} {_pct(freq['estimate'])}% "
+                f"({_range(freq['ci_low'], freq['ci_high'])})"
             )
             lines.append(
-                f"  {result['by']} = {level}: k = {sub['k']}, Bayes {_interval_text(sub['bayesian']['pooled_rate'])}"
+                f"  {result['by']} = {level}: k = {sub['k']}, "
+                f"Bayes {_interval_text(sub['bayesian']['pooled_rate'])}"
                 f"{freq_text}"
             )
         if result.get("unassigned"):
             lines.append(
-                f"  no {result['by']} (left out of the subgroups): {', '.join(result['unassigned'])}"
+                f"  no {result['by']} (left out of the subgroups): "
+                f"{', '.join(result['unassigned'])}"
             )
         t = result["subgroup_test"]
         if t.get("note"):
             lines.append(f"Test for subgroup differences ({t['method']}): {t['note']}")
         else:
             lines.append(
-                f"Test for subgroup differences ({t['method']}, separate tau2): Q = {t['q_between']:.2f}, "
+                f"Test for subgroup differences ({t['method']}, separate tau2): "
+                f"Q = {t['q_between']:.2f}, "
                 f"df = {t['df']}, p = {_p(t['p'])}"
             )
+    if "rows" in result:
+        rows = result["rows"]
+        lines += [
+            "",
+            f"Frequentist rows: tau2 by {', '.join(rows['tau2'])}, each with z and Hartung-Knapp "
+            f"(-HK) intervals{' (the default)' if rows['default'] else ''}: {rows['why']}.",
+        ]
     lines += [
         "",
-        "(percent; estimates as metafor prints them; tau2 on its method's scale: pft = Freeman-Tukey double "
-        "arcsine, logit = log odds; Q for GLMM-ML is the likelihood-ratio statistic; Bayesian: posterior median "
+        "(percent; estimates as metafor prints them; tau2 on its method's scale: pft = "
+        "Freeman-Tukey double arcsine, logit = log odds; Q for GLMM-ML is the likelihood-ratio "
+        "statistic; Bayesian: posterior median "
         "and 95% credible interval)",
     ]
     return "\n".join(lines)

@@ -1,13 +1,17 @@
 """Frequentist comparators for published proportions, matched to R ``metafor`` and ``stats``.
 
-* :func:`pool_proportions`  random-effects (tau^2 by DL, REML, PM, ML, SJ, HS or EB; z or
-  Hartung-Knapp tests) or common-effect pooling on the double arcsine (PFT) or logit scale, as
-  ``metafor::rma``; :class:`PooledResult`. :func:`q_profile_ci` (``confint``) for tau^2, I^2, H^2.
-* :func:`influence_diagnostics` (``influence``, Baujat coordinates), :func:`cumulative_meta_analysis`
-  (``cumul``), :func:`regression_test` (``regtest``: Egger, sample size), :func:`trim_and_fill`,
-  :func:`funnel_data`, :func:`meta_regression` (``rma(mods = ~ x)``).
-* :func:`glmm_logit`        random-intercept logistic model, as ``metafor::rma.glmm(measure="PLO")``.
+* :func:`pool_proportions`  random-effects (DL, REML) or common-effect pooling on the double arcsine
+  (PFT) or logit scale, as ``metafor::rma``; :class:`PooledResult`.
+* :func:`glmm_logit`        random-intercept logistic model, as
+  ``metafor::rma.glmm(measure="PLO")``.
 * :func:`pool_summary`      PFT/logit x DL/REML and the GLMM side by side, one row each.
+* ``pool_proportions(method=...)`` takes every tau^2 estimator of metafor (DL, REML, PM, ML, SJ, HS,
+  EB; :data:`TAU2_METHODS`) and ``test="knha"`` (Hartung-Knapp); :func:`q_profile_ci` (``confint``)
+  for tau^2, I^2, H^2; :func:`fit_uni` the ``rma.uni`` model itself.
+* :func:`influence_diagnostics` (``influence``, Baujat coordinates),
+  :func:`cumulative_meta_analysis` (``cumul``), :func:`regression_test` (``regtest``: Egger,
+  sample size), :func:`trim_and_fill`, :func:`funnel_data`, :func:`meta_regression`
+  (``rma(mods = ~ x)``).
 * :func:`subgroup_analysis` per-subgroup pooling and tests for subgroup differences;
   :func:`leave_one_out`     ``metafor::leave1out``.
 * :func:`proportion_ci`     per-study intervals (Clopper-Pearson, Wilson, Wald, SPSS t, ...).
@@ -23,7 +27,10 @@ from bayes_anlo.frequentist.cumulative import CumulativeResult, cumulative_meta_
 from bayes_anlo.frequentist.glmm import glmm_logit
 from bayes_anlo.frequentist.influence import InfluenceResult, influence_diagnostics
 from bayes_anlo.frequentist.intervals import ProportionInterval, proportion_ci
-from bayes_anlo.frequentist.meta_regression import MetaRegressionResult, meta_regression
+from bayes_anlo.frequentist.meta_regression import (
+    MetaRegressionResult,
+    meta_regression,
+)
 from bayes_anlo.frequentist.pooling import (
     PooledResult,
     back_transform,

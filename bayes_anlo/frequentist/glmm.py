@@ -11,7 +11,8 @@ binomial deviance residual of study ``i`` at linear predictor ``beta + theta u``
 ``u*_i`` its minimiser (the conditional mode) and ``s_i = (1 + theta^2 n_i mu_i (1 - mu_i))^(-1/2)``
 the conditional standard deviation there,
 
-    -2 log L_i  =  g_i(u*_i) - 2 log s_i - 2 log sum_j w_j exp(-(g_i(u*_i + s_i z_j) - g_i(u*_i))/2 + z_j^2/2)
+    -2 log L_i  =  g_i(u*_i) - 2 log s_i
+                   - 2 log sum_j w_j exp(-(g_i(u*_i + s_i z_j) - g_i(u*_i))/2 + z_j^2/2)
 
 with the 7 nodes ``z_j`` and weights ``w_j`` of Gauss-Hermite quadrature for the standard normal
 density. The sum over studies is lme4's deviance (relative to the saturated binomial model); this
@@ -21,8 +22,9 @@ by safeguarded Newton iterations to machine precision.
 
 As ``vcov.merMod`` does for a GLMM, the standard error of ``beta`` comes from the inverse of the
 Hessian of the deviance in ``(theta, beta)`` (finite differences, as lme4's ``deriv12``, here
-with Richardson extrapolation): ``Var(beta) = 2 [H^-1]_{beta beta}``; if that is not positive, the conditional
-(``RX``) variance ``1 / sum_i w_i / (1 + theta^2 w_i)``, ``w_i = n_i mu_i (1 - mu_i)``, is used.
+with Richardson extrapolation): ``Var(beta) = 2 [H^-1]_{beta beta}``; if that is not positive, the
+conditional (``RX``) variance ``1 / sum_i w_i / (1 + theta^2 w_i)``, ``w_i = n_i mu_i (1 - mu_i)``,
+is used.
 CI and prediction interval are ``beta +/- z se`` and ``beta +/- z sqrt(se^2 + tau^2)``; ``I^2`` and
 ``H^2`` use metafor's typical within-study variance from the continuity-corrected logit variances
 (``escalc(measure="PLO")``). Heterogeneity tests as ``rma.glmm`` prints them: the likelihood-ratio

@@ -7,7 +7,8 @@ Hartung-Knapp factor ``s2_(-i)`` (1 for z tests). Then (Viechtbauer and Cheung 2
 
 * studentized deleted residual ``(y_i - mu_(-i)) / sqrt(v_i s2_(-i) + v_(-i) + tau2_(-i) s2_(-i))``;
 * DFFITS ``(mu - mu_(-i)) / sqrt(s2_(-i) h_i (tau2_(-i) + v_i))``;
-* Cook's distance ``(b - b_(-i))' Var(b)^-1 (b - b_(-i))``; COVRATIO ``det Var(b_(-i)) / det Var(b)``;
+* Cook's distance ``(b - b_(-i))' Var(b)^-1 (b - b_(-i))``;
+  COVRATIO ``det Var(b_(-i)) / det Var(b)``;
 * DFBETAS ``(b - b_(-i)) / sqrt(s2_(-i) diag (X' W_(-i) X)^-1)`` with all k studies weighted by
   ``1/(v + tau2_(-i))``;
 * hat values ``h_i`` and weights (percent) of the full model.
@@ -29,12 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.frequentist.random_effects import (
-    check_test,
-    fit_uni,
-    model_label,
-    study_effects,
-)
+from bayes_anlo.frequentist.effects import model_label, study_effects
+from bayes_anlo.frequentist.random_effects import check_test, fit_uni
 from bayes_anlo.frequentist.tau2 import check_tau2_method
 
 _COLUMNS = (

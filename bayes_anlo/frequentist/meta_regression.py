@@ -21,13 +21,8 @@ import pandas as pd
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError, Problem
-from bayes_anlo.frequentist.random_effects import (
-    UniFit,
-    check_test,
-    fit_uni,
-    model_label,
-    study_effects,
-)
+from bayes_anlo.frequentist.effects import model_label, study_effects
+from bayes_anlo.frequentist.random_effects import UniFit, check_test, fit_uni
 from bayes_anlo.frequentist.tau2 import check_tau2_method
 
 

@@ -1,7 +1,7 @@
 """Random-effects pooling of single proportions, as R ``metafor::rma`` computes it.
 
-Each study ``i`` gives ``x_i`` events out of ``n_i``. The proportion is transformed to ``y_i`` with an
-approximate sampling variance ``v_i`` (``metafor::escalc``):
+Each study ``i`` gives ``x_i`` events out of ``n_i``. The proportion is transformed to ``y_i``
+with an approximate sampling variance ``v_i`` (``metafor::escalc``):
 
 ``transform="pft"`` (``measure="PFT"``, Freeman and Tukey 1950 double arcsine)
     ``y = 1/2 [asin sqrt(x/(n+1)) + asin sqrt((x+1)/(n+1))]``, ``v = 1/(4n + 2)``; no continuity
@@ -24,7 +24,14 @@ of ``predict.rma``. ``tau^2`` by
   estimate, step ``(y'PPy - tr P) / tr(PP)`` (halved while it would make ``tau^2 < 0``), stop when
   the change is <= 1e-5, at most 100 steps, then metafor's check that the REML likelihood at
   ``tau^2 = 0`` is not higher;
+* ``"PM"``, ``"ML"``, ``"SJ"``, ``"HS"``, ``"EB"`` as metafor computes them
+  (:mod:`bayes_anlo.frequentist.tau2`);
 * ``"FE"`` (also ``"CE"``/``"EE"``) a common-effect model, ``tau^2 = 0``.
+
+``test="knha"`` gives the Hartung-Knapp (Sidik-Jonkman) interval of metafor's ``test="knha"``:
+the variance of ``theta_hat`` times ``sum w (y - theta_hat)^2 / (k - 1)`` and t quantiles with
+``k - 1`` df for the CI and the prediction interval
+(:mod:`bayes_anlo.frequentist.random_effects`).
 
 Heterogeneity: Cochran's ``Q = y'Py`` with ``P = W - W X (X'WX)^-1 X'W`` at ``W = diag(1/v)``,
 ``I^2 = 100 tau^2 / (tau^2 + s^2)`` and ``H^2 = tau^2/s^2 + 1`` with metafor's typical
@@ -195,7 +202,8 @@ def escalc(events, n, transform: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def back_transform(t, transform: str, n=None) -> np.ndarray:
-    """Back to the probability scale: inverse logit, or the PFT inverse at the harmonic mean of n."""
+    """Back to the probability scale: inverse logit, or the PFT inverse at the harmonic mean
+    of n."""
     if transform == "pft":
         return ipft_hm(t, n)
     return expit(np.asarray(t, dtype=float))
@@ -397,7 +405,8 @@ class PooledResult:
         return math.sqrt(self.tau2)
 
     def to_frame(self) -> pd.DataFrame:
-        """One tidy row: method, k, estimate with CI and PI, tau^2, I^2, Q, transform-scale values."""
+        """One tidy row: method, k, estimate with CI and PI, tau^2, I^2, Q, transform-scale
+        values."""
         row = {c: getattr(self, c) for c in _FRAME_COLUMNS}
         return pd.DataFrame([row], columns=list(_FRAME_COLUMNS))
 

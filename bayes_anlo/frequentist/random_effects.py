@@ -34,7 +34,7 @@ from bayes_anlo.frequentist.tau2 import (
     Tau2Estimate,
     check_tau2_method,
     estimate_tau2,
-    p_matrix,
+    p_stats,
 )
 
 TESTS = ("z", "knha")
@@ -135,7 +135,8 @@ class UniFit:
         )
 
     def coefficients_frame(self) -> pd.DataFrame:
-        """One row per coefficient: estimate, se, statistic, p-value, CI (``coef(summary(res))``)."""
+        """One row per coefficient: estimate, se, statistic, p-value, CI
+        (``coef(summary(res))``)."""
         return pd.DataFrame(
             {
                 "term": list(self.names),
@@ -294,11 +295,11 @@ def _heterogeneity(y, v, X, tau2: float, method: str):
     k, p = X.shape
     if k <= p:
         return 0.0, 0, 1.0, 0.0, 1.0, 0.0
-    P = p_matrix(1.0 / v, X)
     yc = y - y.mean()  # metafor centres y before every quadratic form
-    q = max(0.0, float(yc @ P @ yc))
+    ps = p_stats(1.0 / v, X, yc)
+    q = max(0.0, ps.ypy)
     q_p = float(stats.chi2.sf(q, k - p))
-    vt = (k - p) / float(np.trace(P))
+    vt = (k - p) / ps.trace
     if method == COMMON_EFFECT:
         i2 = max(0.0, 100 * (q - (k - p)) / q) if q > 0 else 0.0
         h2 = q / (k - p)
@@ -306,44 +307,3 @@ def _heterogeneity(y, v, X, tau2: float, method: str):
         i2 = 100 * tau2 / (vt + tau2)
         h2 = tau2 / vt + 1
     return q, k - p, q_p, i2, h2, vt
-
-
-@dataclass(frozen=True, eq=False)
-class StudyEffects:
-    """Validated counts with their transformed proportions ``yi`` and sampling variances ``vi``."""
-
-    counts: object  # pooling.StudyCounts
-    transform: str
-    yi: np.ndarray
-    vi: np.ndarray
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.counts.labels
-
-    @property
-    def k(self) -> int:
-        return int(self.yi.size)
-
-
-def study_effects(data, n=None, *, transform: str = "logit", labels=None) -> StudyEffects:
-    """Counts (a single-outcome BinaryData, or events with n) on the transform scale (escalc)."""
-    from bayes_anlo.frequentist.pooling import _check_transform, escalc, study_counts
-
-    transform = _check_transform(transform)
-    counts = study_counts(data, n, labels=labels)
-    yi, vi = escalc(counts.events, counts.n, transform)
-    return StudyEffects(counts, transform, np.asarray(yi, float), np.asarray(vi, float))
-
-
-def model_label(transform: str, method: str, test: str) -> str:
-    """``"PLO-REML"``, ``"PFT-DL-HK"``, ...: the row name of a pooled result."""
-    measure = {"pft": "PFT", "logit": "PLO"}[transform]
-    return f"{measure}-{method}{'-HK' if test == 'knha' else ''}"
-
-
-def to_rate(theta, transform: str, n) -> np.ndarray:
-    """Back to the probability scale (inverse logit, or PFT inverse at the harmonic mean of n)."""
-    from bayes_anlo.frequentist.pooling import back_transform
-
-    return back_transform(np.asarray(theta, dtype=float), transform, n)

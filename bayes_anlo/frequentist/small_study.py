@@ -30,13 +30,8 @@ import pandas as pd
 from scipy import stats
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.frequentist.random_effects import (
-    check_test,
-    fit_uni,
-    model_label,
-    study_effects,
-    to_rate,
-)
+from bayes_anlo.frequentist.effects import model_label, study_effects, to_rate
+from bayes_anlo.frequentist.random_effects import check_test, fit_uni
 from bayes_anlo.frequentist.tau2 import check_tau2_method
 
 PREDICTORS = {

@@ -78,10 +78,35 @@ def p_matrix(w: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
 
 
+@dataclass(frozen=True)
+class PStats:
+    """``y'Py``, ``Py``, ``tr P`` and ``tr PP`` for ``P = P(w)``, without forming the k x k ``P``.
+
+    With ``A = X'WX`` and the weighted least-squares residual ``r = y - X A^-1 X'W y``:
+    ``Py = W r``, ``y'Py = r'W r``, ``tr P = sum w - tr(A^-1 X'W^2 X)`` and
+    ``tr PP = sum w^2 - 2 tr(A^-1 X'W^3 X) + tr((A^-1 X'W^2 X)^2)`` (O(k p^2) instead of O(k^2)).
+    """
+
+    ypy: float
+    py: np.ndarray
+    trace: float
+    trace_pp: float
+
+
+def p_stats(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> PStats:
+    A_inv = np.linalg.inv(X.T @ (X * w[:, None]))
+    r = y - X @ (A_inv @ (X.T @ (w * y)))
+    py = w * r
+    B = A_inv @ (X.T @ (X * (w**2)[:, None]))
+    C = A_inv @ (X.T @ (X * (w**3)[:, None]))
+    trace = float(w.sum() - np.trace(B))
+    trace_pp = float(np.sum(w**2) - 2 * np.trace(C) + np.trace(B @ B))
+    return PStats(float(r @ py), py, trace, trace_pp)
+
+
 def generalised_q(tau2: float, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     """``Q(tau^2) = y' P y`` with weights ``1/(v + tau^2)`` (metafor's ``.QE.func``)."""
-    P = p_matrix(1.0 / (v + tau2), X)
-    return float(y @ P @ y)
+    return p_stats(1.0 / (v + tau2), X, y).ypy
 
 
 def r_mad(x: np.ndarray) -> float:
@@ -115,8 +140,10 @@ def _loglik(y, v, X, tau2: float, reml: bool) -> float:
 
 def _hedges(yc, v, X) -> float:
     k, p = X.shape
-    P0 = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
-    return (float(yc @ P0 @ yc) - float(np.sum(np.diag(P0) * v))) / (k - p)
+    XtX_inv = np.linalg.inv(X.T @ X)
+    resid = yc - X @ (XtX_inv @ (X.T @ yc))
+    leverage = np.einsum("ij,jk,ik->i", X, XtX_inv, X)
+    return (float(resid @ resid) - float(np.sum((1 - leverage) * v))) / (k - p)
 
 
 def _fisher_scoring(yc, v, X, method: str) -> tuple[float, int]:
@@ -128,15 +155,13 @@ def _fisher_scoring(yc, v, X, method: str) -> tuple[float, int]:
         iterations += 1
         old = tau2
         w = 1.0 / (v + tau2)
-        P = p_matrix(w, X)
+        ps = p_stats(w, X, yc)
         if method == "ML":
-            Py = P @ yc
-            adj = (float(Py @ Py) - float(w.sum())) / float(np.sum(w**2))
+            adj = (float(ps.py @ ps.py) - float(w.sum())) / float(np.sum(w**2))
         elif method == "REML":
-            Py = P @ yc
-            adj = (float(Py @ Py) - float(np.trace(P))) / float(np.sum(P * P))
+            adj = (float(ps.py @ ps.py) - ps.trace) / ps.trace_pp
         else:  # EB
-            adj = (float(yc @ P @ yc) * k / (k - p) - k) / float(w.sum())
+            adj = (ps.ypy * k / (k - p) - k) / float(w.sum())
         if not np.isfinite(adj):
             adj = 0.0
         while tau2 + adj < 0:
@@ -198,17 +223,16 @@ def estimate_tau2(yi, vi, X=None, method: str = "REML") -> Tau2Estimate:
     yc = y - y.mean()
     iterations = 0
     w0 = 1.0 / v
-    P0 = p_matrix(w0, X)
-    q0 = float(yc @ P0 @ yc)
+    ps0 = p_stats(w0, X, yc)
+    q0 = ps0.ypy
     t0 = float("nan")
     if method == "DL":
-        tau2 = (q0 - (k - p)) / float(np.trace(P0))
+        tau2 = (q0 - (k - p)) / ps0.trace
     elif method == "HS":
         tau2 = (q0 - k) / float(w0.sum())
     elif method == "SJ":
         t0 = float(np.var(y))  # divisor k, as metafor's var(y) (k-1)/k
-        Pt = p_matrix(1.0 / (v + t0), X)
-        tau2 = t0 * float(yc @ Pt @ yc) / (k - p)
+        tau2 = t0 * generalised_q(t0, yc, v, X) / (k - p)
     elif method == "PM":
         tau2 = _paule_mandel(yc, v, X, y)
     else:
@@ -222,9 +246,9 @@ def _se_tau2(method: str, tau2: float, v, X, t0: float) -> float:
     k, p = X.shape
     if method in ("DL", "HS"):
         w = 1.0 / v
-        P = p_matrix(w, X)
-        trP = float(np.trace(P))
-        core = 2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * float(np.sum(P * P))
+        ps = p_stats(w, X, np.zeros(k))
+        trP = ps.trace
+        core = 2 * (k - p) + 4 * tau2 * trP + 2 * tau2**2 * ps.trace_pp
         denom = trP**2 if method == "DL" else float(w.sum()) ** 2
         return math.sqrt(core / denom)
     if method == "SJ":
@@ -240,8 +264,7 @@ def _se_tau2(method: str, tau2: float, v, X, t0: float) -> float:
     if method == "ML":
         return math.sqrt(2 / float(np.sum(w**2)))
     if method == "REML":
-        P = p_matrix(w, X)
-        return math.sqrt(2 / float(np.sum(P * P)))
+        return math.sqrt(2 / p_stats(w, X, np.zeros(k)).trace_pp)
     # EB, PM
     return math.sqrt(2 * k**2 / (k - p) / float(w.sum()) ** 2)
 
@@ -250,7 +273,7 @@ def typical_variance(vi, X=None) -> float:
     """metafor's typical within-study variance ``(k - p) / tr P(1/v)`` (Higgins-Thompson)."""
     v = np.asarray(vi, dtype=float)
     X = np.ones((v.size, 1)) if X is None else np.asarray(X, dtype=float)
-    return (X.shape[0] - X.shape[1]) / float(np.trace(p_matrix(1.0 / v, X)))
+    return (X.shape[0] - X.shape[1]) / p_stats(1.0 / v, X, np.zeros(v.size)).trace
 
 
 @dataclass(frozen=True)
