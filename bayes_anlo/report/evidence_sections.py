@@ -14,13 +14,11 @@ from pathlib import Path
 from bayes_anlo.report.model_comparison import loo_caveat, loo_report_table
 from bayes_anlo.report.render import Block, Figure, Heading, Paragraph, Table
 
-#: Figures a run directory saves beside the PNG, and in which formats. PDF (TrueType fonts
-#: embedded, as journals ask) costs about 1 s of CPU per figure, so only the forests get one.
+#: Figures a run directory saves beside the PNG, and in which formats: the forests, to paste into
+#: a paper. PDF (TrueType fonts embedded, as journals ask) costs about 1 s of CPU per figure.
 PUBLICATION_FIGURES = {
     "publication_forest": ("png", "svg", "pdf"),
     "survival_forest": ("png", "svg", "pdf"),
-    "funnel": ("png", "svg"),
-    "baujat": ("png", "svg"),
 }
 
 META_REGRESSION_COLUMNS = (

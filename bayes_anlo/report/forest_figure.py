@@ -336,12 +336,16 @@ def _draw_panel(ax, rows: pd.DataFrame, kinds: np.ndarray, panel: Panel, nrows: 
 
 
 def save_figure(
-    fig: matplotlib.figure.Figure, stem: str | Path, formats: Sequence[str] = FORMATS
+    fig: matplotlib.figure.Figure,
+    stem: str | Path,
+    formats: Sequence[str] = FORMATS,
+    *,
+    png_dpi: float | None = None,
 ) -> list[Path]:
     """Write ``fig`` as ``stem.png``, ``stem.svg``, ``stem.pdf`` (those in ``formats``), texts
     literal; SVG keeps text as (escaped) text, PDF embeds TrueType (Type 42) fonts, as journals
-    ask (no Type 3 fonts; about 1 s of CPU per PDF for the font subsetting). Closes the figure
-    and returns the paths written."""
+    ask (no Type 3 fonts; about 1 s of CPU per PDF for the font subsetting); the PNG at
+    ``png_dpi`` (default the figure's). Closes the figure and returns the paths written."""
     import matplotlib.pyplot as plt
 
     stem = Path(stem)
@@ -355,7 +359,8 @@ def save_figure(
             canvas.make_literal(fig)
             for fmt in formats:
                 path = stem.with_name(f"{stem.name}.{fmt}")
-                fig.savefig(path, dpi=200 if fmt == "png" else fig.dpi, bbox_inches="tight")
+                dpi = (png_dpi or fig.dpi) if fmt == "png" else fig.dpi
+                fig.savefig(path, dpi=dpi, bbox_inches="tight")
                 paths.append(path)
     finally:
         plt.close(fig)

@@ -66,7 +66,7 @@ def test_moderators_add_meta_regression_loo_and_publication_figures(run):
     assert any(m.startswith("beta-binomial") for m in models)
     for suffix in ("png", "svg", "pdf"):
         assert (run / "figures" / f"orr__publication_forest.{suffix}").stat().st_size > 0
-    assert (run / "figures" / "orr__funnel.svg").exists()
+    assert (run / "figures" / "orr__funnel.png").exists()
     report = (run / "report.md").read_text()
     for heading in ("Meta-regression", "Model comparison (LOO)", "Small-study effects"):
         assert heading in report
