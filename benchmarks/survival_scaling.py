@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bayes_anlo.models.sampling import SamplerSettings  # noqa: E402
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential  # noqa: E402
+from bayes_anlo.models.sampling import SamplerSettings  # noqa: E402
 from bayes_anlo.survival.collapse import DEFAULT_CUTS  # noqa: E402
 from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, simulate_patients  # noqa: E402
 

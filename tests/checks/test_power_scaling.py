@@ -28,13 +28,13 @@ from bayes_anlo.models import (
     PiecewiseExponentialPriors,
     TwoArm,
 )
-from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.priors import (
     Beta,
     BetaBinomialPriors,
     CompletePoolingPriors,
     LogNormal,
 )
+from bayes_anlo.models.sampling import SamplerSettings
 from tests.models._data import make_binary, simulate_beta_binomial
 
 A, B, Y, N = 3.0, 12.0, 5, 20

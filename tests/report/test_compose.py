@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.report.compose import anchor, compose_report
 from bayes_anlo.report.render import Figure, Heading, Table, to_html, to_markdown
+from bayes_anlo.report.result import AnalysisResult
 
 SPEC = SimpleNamespace(title="Report", description="", limitations=[])
 RECORD = {

@@ -16,8 +16,8 @@ from bayes_anlo.checks.ppc import ppc_replicated, ppc_statistics
 from bayes_anlo.checks.survival_ppc import summary_check
 from bayes_anlo.data.survival import load_summaries
 from bayes_anlo.models import BetaBinomial, CompletePooling
-from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.pipeline.binary import ppc_interval_table
 from bayes_anlo.report.ppc_plots import HIGHLIGHT, binary_ppc_plot, survival_ppc_plot
 from tests.models._data import make_binary, simulate_beta_binomial

@@ -12,12 +12,12 @@ import pytest
 
 from bayes_anlo import InputError
 from bayes_anlo.data.survival import load_digitised_km
-from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import (
     PiecewiseExponential,
     cell_hazard_draws,
     notes_of,
 )
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.survival import pwexp
 from bayes_anlo.survival.guyot import reconstruct
 from bayes_anlo.survival.simulate import (

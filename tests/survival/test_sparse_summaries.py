@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from bayes_anlo.data.survival import load_summaries
-from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.survival import pwexp
 
 SPARSE = Path(__file__).parent / "files" / "sparse_summaries.csv"

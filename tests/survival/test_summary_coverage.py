@@ -26,8 +26,8 @@ import time
 import numpy as np
 import pytest
 
-from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.survival.simulate import (
     PiecewiseExponentialTruth,
     WeibullTruth,

@@ -9,8 +9,8 @@ import pytest
 
 from bayes_anlo.checks.survival_ppc import events_check, km_check, summary_check
 from bayes_anlo.data.survival import load_summaries
-from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.survival.simulate import PiecewiseExponentialTruth, WeibullTruth, simulate_patients
 
 SMALL = SamplerSettings(draws=400, tune=500, chains=2)

@@ -13,7 +13,6 @@ import pytest
 import xarray as xr
 
 from bayes_anlo.data.survival import SurvivalData, load_summaries
-from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.models.piecewise_exponential import (
     PiecewiseExponential,
     annotate_time,
@@ -24,6 +23,7 @@ from bayes_anlo.models.piecewise_exponential import (
     retry_note,
     time_notes,
 )
+from bayes_anlo.models.sampling import SamplerSettings
 from bayes_anlo.survival.simulate import (
     PiecewiseExponentialTruth,
     paper_summaries,
