@@ -128,6 +128,10 @@ class AnalysisEntry:
     sampler: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     reference_arm: str | None = None
+    #: study-level columns of a meta-regression beside the analysis (response-rate models)
+    moderators: tuple[str, ...] = ()
+    #: LOO comparison with the other response-rate models on the same studies
+    compare_models: bool = False
     #: where the entry is in its spec ("analyses[2]"), for located problems
     location: str = ""
 
@@ -601,6 +605,8 @@ def _entry(table: AnalysisTable, ref: DataRef, where: str) -> AnalysisEntry:
         sampler=table.sampler.given() if table.sampler is not None else {},
         notes=table.notes,
         reference_arm=table.reference_arm,
+        moderators=tuple(table.moderators),
+        compare_models=bool(table.compare_models or table.moderators),
         location=where,
     )
 

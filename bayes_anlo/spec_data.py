@@ -183,7 +183,34 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
     except InputError as exc:
         key = "options" if entry.options.get("arms") else ("by" if by else None)
         return _relocated(exc, file, where, key)
-    return []
+    return _moderator_problems(entry, data, file)
+
+
+def _moderator_problems(entry, data, file: str) -> list[Problem]:
+    """The moderators of the entry (``moderators``, or ``options.moderators`` of a
+    meta-regression) read from the selected rows, as the meta-regression will read them."""
+    from bayes_anlo.models.meta_regression import prepare_regression
+
+    problems = []
+    own = entry.options.get("moderators") or () if entry.model == "meta_regression" else ()
+    if entry.model == "meta_regression" and not own:
+        problems.append(
+            Problem(
+                file,
+                f"{entry.location}.options",
+                "moderators",
+                "meta_regression needs options.moderators: the study-level column(s) to regress on",
+            )
+        )
+    for key, moderators in (("moderators", entry.moderators), ("options", own)):
+        moderators = [moderators] if isinstance(moderators, str) else list(moderators)
+        if not moderators:
+            continue
+        try:
+            prepare_regression(data, moderators)
+        except InputError as exc:
+            problems += _relocated(exc, file, entry.location, key)
+    return problems
 
 
 # ------------------------------------------------------------------------------------------------

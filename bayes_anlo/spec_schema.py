@@ -268,6 +268,17 @@ class AnalysisTable(Table):
     sensitivity: bool = Field(
         True, description="refit under the model's named alternative prior sets"
     )
+    moderators: TextList = Field(
+        (),
+        description="study-level columns for a meta-regression beside a response-rate analysis: "
+        "Bayesian logit-normal on all of them, frequentist rma(mods = ~ x) on each; implies "
+        "compare_models",
+    )
+    compare_models: bool = Field(
+        False,
+        description="LOO comparison of the analysis's model with beta-binomial, logit-normal and "
+        "complete pooling (and the meta-regression) fitted to the same studies",
+    )
     published: PublishedTable | None = Field(
         None, description="printed pooled results to set beside the posterior"
     )

@@ -24,6 +24,12 @@ from bayes_anlo.models.beta_binomial import (
 from bayes_anlo.models.binary import BinaryModel, exceedance, prob_superior
 from bayes_anlo.models.contract import Model
 from bayes_anlo.models.logit_normal import LogitNormal, build_logit_normal
+from bayes_anlo.models.meta_regression import (
+    MetaRegression,
+    MetaRegressionPriors,
+    build_meta_regression,
+    slope_table,
+)
 from bayes_anlo.models.nested_beta_binomial import NestedBetaBinomial, build_nested_beta_binomial
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential, PiecewiseExponentialPriors
 from bayes_anlo.models.priors import (
@@ -52,6 +58,8 @@ __all__ = [
     "CompletePoolingPriors",
     "LogitNormal",
     "LogitNormalPriors",
+    "MetaRegression",
+    "MetaRegressionPriors",
     "NestedBetaBinomial",
     "NestedBetaBinomialPriors",
     "SamplerSettings",
@@ -60,9 +68,11 @@ __all__ = [
     "build_beta_binomial",
     "build_complete_pooling",
     "build_logit_normal",
+    "build_meta_regression",
     "build_nested_beta_binomial",
     "build_two_arm",
     "exceedance",
     "prob_superior",
+    "slope_table",
     "two_arm_exact",
 ]

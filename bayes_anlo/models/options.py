@@ -100,3 +100,13 @@ class PiecewiseExponentialOptions(Table):
         description="columns whose labels describe rather than group (blanked after "
         "where/exclude, so the model pools their rows)",
     )
+
+
+class MetaRegressionOptions(Table):
+    """Options of ``meta_regression``."""
+
+    moderators: TextList | None = Field(
+        None,
+        description="study-level columns of the data (required; numbers, or factors coded "
+        "against their first level in sorted order, as R's factor)",
+    )

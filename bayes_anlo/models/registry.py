@@ -12,6 +12,7 @@ from __future__ import annotations
 from bayes_anlo.models.beta_binomial import BetaBinomial, CompletePooling
 from bayes_anlo.models.contract import Model
 from bayes_anlo.models.logit_normal import LogitNormal
+from bayes_anlo.models.meta_regression import MetaRegression
 from bayes_anlo.models.nested_beta_binomial import NestedBetaBinomial
 from bayes_anlo.models.piecewise_exponential import PiecewiseExponential
 from bayes_anlo.models.two_arm import TwoArm
@@ -26,6 +27,7 @@ FAMILIES: dict[str, type[Model]] = {
         TwoArm,
         CompletePooling,
         PiecewiseExponential,
+        MetaRegression,
     )
 }
 

@@ -11,6 +11,7 @@ import pandas as pd
 from bayes_anlo.data.binary import BinaryData, load_binary
 from bayes_anlo.errors import InputError
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed
+from bayes_anlo.pipeline import evidence_steps
 from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
 from bayes_anlo.report import plots, prior_density, tables
 from bayes_anlo.report.result import AnalysisResult
@@ -296,7 +297,16 @@ class BinarySteps(Steps):
             single = set(tables.single_study_subgroups(groups))
             pooled["note"] = ["single study" if g in single else "" for g in pooled["subgroup"]]
             result.tables["subgroup_pooled"] = pooled
-        a.state.update(grouped=grouped, subgroup_analysis=sub)
+        a.state.update(grouped=grouped, subgroup_analysis=sub, frequentist=freq)
+        a.state["evidence"] = evidence_steps.evidence_tables(
+            result,
+            entry,
+            data,
+            tree,
+            model_label=model_label(entry.model, tree),
+            sampler=a.sampler,
+            seed=a.seed,
+        )
 
     def figures(self, a: Analysis) -> None:
         entry, tree, result, title = a.entry, a.tree, a.result, a.title
@@ -310,6 +320,17 @@ class BinarySteps(Steps):
             outcome=outcome,
             subgroup_pooled=result.tables.get("subgroup_pooled"),
             subgroup_test=tables.subgroup_test_text(sub) if sub is not None else "",
+        )
+        evidence_steps.evidence_figures(
+            result,
+            entry,
+            a.data,
+            tree,
+            a.state["frequentist"],
+            sub,
+            a.state["evidence"],
+            model_label=model_label(entry.model, tree),
+            title=title,
         )
         pooled = float(np.median(plots.pooled_draws(tree, "pooled_rate")))
         if "shrunken" in studies and len(studies) >= 2:

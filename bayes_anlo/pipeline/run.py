@@ -51,6 +51,8 @@ from bayes_anlo.pipeline.run_directory import (
 )
 from bayes_anlo.report import plots
 from bayes_anlo.report.compose import compose_report
+from bayes_anlo.report.evidence_sections import figure_formats
+from bayes_anlo.report.forest_figure import save_figure
 from bayes_anlo.report.render import Paragraph, to_html, to_markdown
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import Spec, load_spec
@@ -370,7 +372,11 @@ def write_run_directory(
         for name, table in r.tables.items():
             write_csv(table, directory / "tables" / f"{r.id}__{name}.csv")
         for name, fig in r.figures.items():
-            plots.save(fig, directory / "figures" / f"{r.id}__{name}.png")
+            formats = figure_formats(name)  # publication figures also as SVG (and PDF)
+            if formats == ("png",):
+                plots.save(fig, directory / "figures" / f"{r.id}__{name}.png")
+            else:
+                save_figure(fig, directory / "figures" / f"{r.id}__{name}", formats)
     # Serialised in memory and written by Python: a full disk is then an OSError (reported as
     # such), never a crash inside the HDF5 library.
     netcdf = bytes(posterior_tree(results, record).to_netcdf(engine="h5netcdf"))

@@ -30,6 +30,7 @@ import pandas as pd
 from bayes_anlo.data.survival import SurvivalData, SurvivalSummaries
 from bayes_anlo.errors import InputError
 from bayes_anlo.models.sampling import SamplerSettings
+from bayes_anlo.pipeline import evidence_steps
 from bayes_anlo.pipeline.binary import (
     add_power_scaling,
     describe_priors,
@@ -600,6 +601,14 @@ class SurvivalSteps(Steps):
             informed_until=pwe.informed_until(a.tree),
             observed_km=result.tables.get("kaplan_meier"),
         )
+        if a.state["summaries"] is not None:  # the published medians and landmark rates
+            evidence_steps.add_survival_forest(
+                result,
+                a.state["summaries"],
+                a.tree,
+                endpoint=a.entry.endpoint or "survival",
+                title=a.entry.title,
+            )
 
     def headline(self, a: Analysis) -> str:
         endpoint = a.entry.endpoint or "survival"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayes_anlo.report.evidence_sections import evidence_blocks
 from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table
 from bayes_anlo.report.result import AnalysisResult
 
@@ -518,6 +519,8 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         "of the remaining studies",
         percent=RATE_COLUMNS,
     )
+
+    blocks += evidence_blocks(r, run_dir, key)
 
     blocks.append(Heading("Posterior predictive checks", 3, anchor=f"ppc-{key}"))
     blocks += _table(
