@@ -27,11 +27,11 @@ from bayes_anlo.frequentist.cumulative import CumulativeResult, cumulative_meta_
 from bayes_anlo.frequentist.glmm import glmm_logit
 from bayes_anlo.frequentist.influence import InfluenceResult, influence_diagnostics
 from bayes_anlo.frequentist.intervals import ProportionInterval, proportion_ci
-from bayes_anlo.frequentist.pool_table import pool_summary
 from bayes_anlo.frequentist.meta_regression import (
     MetaRegressionResult,
     meta_regression,
 )
+from bayes_anlo.frequentist.pool_table import pool_summary
 from bayes_anlo.frequentist.pooling import (
     PooledResult,
     back_transform,

@@ -54,6 +54,7 @@ from scipy.special import expit, log_expit, logit
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
 from bayes_anlo.exact.logit_normal import logit_normal_exact
+from bayes_anlo.exact.nested import NestedExactPosterior, nested_beta_binomial_exact
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
 from bayes_anlo.exact.special_functions import (
     betabinom_logpmf,
@@ -63,7 +64,6 @@ from bayes_anlo.exact.special_functions import (
     logit_normal_moments,
     sample_logit_normal_conditional,
 )
-from bayes_anlo.exact.nested import NestedExactPosterior, nested_beta_binomial_exact
 from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import DEFAULT_SAMPLER, BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.options import NestedOptions
