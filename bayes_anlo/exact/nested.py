@@ -56,7 +56,7 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.special import expit, log_expit, logit
 
-from bayes_anlo.exact._special import log_binom_coef, log_rising
+from bayes_anlo.exact.special_functions import log_binom_coef, log_rising
 from bayes_anlo.exact.grid3d import Grid3D, adaptive_grid_3d
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
 

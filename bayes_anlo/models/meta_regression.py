@@ -44,7 +44,7 @@ import xarray as xr
 from scipy.special import expit
 
 from bayes_anlo.errors import InputError, Problem
-from bayes_anlo.exact._special import logit_normal_marginal, logit_normal_moments
+from bayes_anlo.exact.special_functions import logit_normal_marginal, logit_normal_moments
 from bayes_anlo.frequentist.meta_regression import moderator_design
 from bayes_anlo.models.binary import BinaryModel, Prepared, prepare_binary
 from bayes_anlo.models.contract import DEFAULT_SAMPLER

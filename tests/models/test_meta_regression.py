@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bayes_anlo.exact._special import logit_normal_marginal
+from bayes_anlo.exact.special_functions import logit_normal_marginal
 from scipy import stats
 from scipy.special import expit
 
