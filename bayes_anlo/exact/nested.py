@@ -56,9 +56,9 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 from scipy.special import expit, log_expit, logit
 
-from bayes_anlo.exact.special_functions import log_binom_coef, log_rising
 from bayes_anlo.exact.grid3d import Grid3D, adaptive_grid_3d
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
+from bayes_anlo.exact.special_functions import log_binom_coef, log_rising
 
 #: Hard limits on (t, sigma_subgroup, log kappa); sigma's becomes a limit on w = asinh(s / a).
 LIMITS = (-60.0, 60.0, 0.0, 30.0, -12.0, 45.0)

@@ -38,19 +38,20 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 from scipy.special import expit
 
 from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.exact.special_functions import logit_normal_marginal, logit_normal_moments
 from bayes_anlo.frequentist.meta_regression import moderator_design
+from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import BinaryModel, Prepared, prepare_binary
 from bayes_anlo.models.contract import DEFAULT_SAMPLER
 from bayes_anlo.models.options import MetaRegressionOptions
 from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet, prior_terms
 from bayes_anlo.models.sampling import SamplerSettings
+
+pm = lazy_module("pymc")
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")
@@ -162,6 +163,8 @@ def build_meta_regression(prep: PreparedRegression, priors: MetaRegressionPriors
     deterministics ``slope`` (per unit of each moderator), ``pooled_rate``, ``study_rate``.
     """
     priors = priors or MetaRegressionPriors()
+    import pytensor.tensor as pt
+
     with pm.Model(coords=prep.coords) as model:
         n = pm.Data("n", prep.n, dims="unit")
         events_obs = pm.Data("events_obs", prep.events, dims="unit")

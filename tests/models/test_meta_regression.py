@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bayes_anlo.exact.special_functions import logit_normal_marginal
 from scipy import stats
 from scipy.special import expit
 
 from bayes_anlo.errors import InputError
+from bayes_anlo.exact.special_functions import logit_normal_marginal
 from bayes_anlo.frequentist import meta_regression
 from bayes_anlo.frequentist.pooling import fit_rma, logit_escalc
 from bayes_anlo.models.meta_regression import (
