@@ -341,7 +341,8 @@ def _check_options(
                     file,
                     f"{where}.options",
                     key,
-                    f"`{key}` is a key of the analysis itself, not a model option: write it beside `model`",
+                    f"`{key}` is a key of the analysis itself, not a model option: write it beside "
+                    "`model`",
                 )
             )
             del options[key]
@@ -398,7 +399,8 @@ def _data_ref(
                     file,
                     where,
                     "dataset",
-                    f"unknown dataset {dataset!r}; see `bayes-anlo datasets` ({', '.join(datasets.names())})",
+                    f"unknown dataset {dataset!r}; see `bayes-anlo datasets` "
+                    f"({', '.join(datasets.names())})",
                 )
             )
         else:
@@ -553,8 +555,8 @@ def _check_entry(
                     file,
                     f"{where}.published",
                     "dataset",
-                    f"dataset {name!r} holds {datasets.info(name)['kind']} data, not published results "
-                    f"({' or '.join(_PUBLISHED_KINDS)})",
+                    f"dataset {name!r} holds {datasets.info(name)['kind']} data, not published "
+                    f"results ({' or '.join(_PUBLISHED_KINDS)})",
                 )
             )
     return problems

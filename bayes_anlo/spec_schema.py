@@ -1,4 +1,5 @@
-"""The typed schema of an analysis spec: every table, key, type and range, and the options of every model.
+"""The typed schema of an analysis spec: every table, key, type and range, and the options of every
+model.
 
 The schema is written once, here, with :mod:`pydantic` models, and serves three purposes:
 
@@ -13,8 +14,9 @@ The schema is written once, here, with :mod:`pydantic` models, and serves three 
 Model options (``options = {...}`` of an analysis) have one schema per model family, declared by
 the family (``options_schema``, tables in :mod:`bayes_anlo.models.options`) and read through the
 one registry, :mod:`bayes_anlo.models.registry` (:data:`MODEL_OPTIONS`, :data:`GROUPED_MODELS`,
-:data:`SURVIVAL_MODELS` and the methods all come from it); the prior tables are checked by the prior sets of :mod:`bayes_anlo.models.priors` (:func:`priors_class_of`), with the
-range limits of :data:`PRIOR_PARAMETER_LIMIT` on top.
+:data:`SURVIVAL_MODELS` and the methods all come from it); the prior tables are checked by the prior
+sets of :mod:`bayes_anlo.models.priors` (:func:`priors_class_of`), with the range limits of
+:data:`PRIOR_PARAMETER_LIMIT` on top.
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ def cuts_value(value: Any) -> str | tuple[float, ...]:
         return value
     bad = PydanticCustomError(
         "cuts",
-        'must be "quantiles" or a list of months starting at 0, finite and strictly increasing, got {got}',
+        'must be "quantiles" or a list of months starting at 0, finite and strictly increasing, '
+        "got {got}",
         {"got": describe_value(value)},
     )
     if not isinstance(value, list) or not value:
@@ -143,7 +146,8 @@ def cuts_value(value: Any) -> str | tuple[float, ...]:
     return tuple(float(c) for c in value)
 
 
-#: A column -> value(s) table: keep (``where``) or drop (``exclude``) rows whose column equals one of the values.
+#: A column -> value(s) table: keep (``where``) or drop (``exclude``) rows whose column equals one
+#: of the values.
 Selection = dict[
     str, Annotated[Any, PlainValidator(_selection_value), DocType("text or list of text")]
 ]
@@ -183,9 +187,9 @@ class DataTable(Table):
     file: OneLine | None = Field(None, description="a CSV file, relative to the spec")
     kind: Literal["binary", "ipd", "km", "summaries"] | None = Field(
         None,
-        description="kind of the data: binary outcomes, patient-level survival, digitised KM coordinates, "
-        "published survival summaries (default: binary for response-rate models, summaries for "
-        "survival models)",
+        description="kind of the data: binary outcomes, patient-level survival, digitised KM "
+        "coordinates, published survival summaries (default: binary for response-rate models, "
+        "summaries for survival models)",
     )
     risk_table: OneLine | None = Field(
         None,
@@ -199,7 +203,8 @@ class DataTable(Table):
 
 
 class SamplerTable(Table):
-    """``[sampler]`` (NUTS settings for every analysis) and an analysis's ``sampler = {...}`` (overrides)."""
+    """``[sampler]`` (NUTS settings for every analysis) and an analysis's ``sampler = {...}``
+    (overrides)."""
 
     draws: int | None = Field(
         None, ge=1, le=100_000, description="draws per chain after tuning (default 1000)"
@@ -221,7 +226,8 @@ class SamplerTable(Table):
 
 
 class PublishedTable(Table):
-    """An analysis's ``published = {...}``: the pooled results the paper printed, set beside the posterior."""
+    """An analysis's ``published = {...}``: the pooled results the paper printed, set beside the
+    posterior."""
 
     dataset: OneLine = Field(
         description="a bundled dataset of kind published_pooled or published_tests"
@@ -443,7 +449,10 @@ def _message(error: dict, root: type[BaseModel]) -> str:
             element = typing.get_args(field.annotation)[0]
             if typing.get_origin(element) is Annotated:
                 base, *metadata = typing.get_args(element)
-                return f"must be {range_text(metadata, integer=base is int)}, got {describe_value(given)}"
+                return (
+                    f"must be {range_text(metadata, integer=base is int)}, got "
+                    f"{describe_value(given)}"
+                )
         op = {
             "greater_than": ">",
             "greater_than_equal": ">=",
@@ -455,7 +464,8 @@ def _message(error: dict, root: type[BaseModel]) -> str:
         return f"must be one of {ctx.get('expected', '')}, got {describe_value(given)}"
     if kind in ("string_too_short", "too_short"):
         return (
-            f"needs at least {ctx.get('min_length', 1)} {'character' if kind.startswith('string') else 'item'}(s)"
+            f"needs at least {ctx.get('min_length', 1)} "
+            f"{'character' if kind.startswith('string') else 'item'}(s)"
             + (
                 ""
                 if kind.startswith("string")
@@ -463,7 +473,10 @@ def _message(error: dict, root: type[BaseModel]) -> str:
             )
         )
     if kind in ("string_too_long", "too_long"):
-        return f"is too long (at most {ctx.get('max_length')} {'characters' if kind.startswith('string') else 'items'})"
+        return (
+            f"is too long (at most {ctx.get('max_length')} "
+            f"{'characters' if kind.startswith('string') else 'items'})"
+        )
     if kind == "string_pattern_mismatch" and error["loc"][-1] == "id":
         return f"{describe_value(given)} must contain only letters, digits, '_' and '-'"
     if kind == "string_pattern_mismatch":
@@ -472,7 +485,8 @@ def _message(error: dict, root: type[BaseModel]) -> str:
         return _MESSAGES[kind] + ("" if kind == "missing" else f", got {describe_value(given)}")
     if kind in ("selection", "text_list", "cuts", "arms", "thresholds", "auto_or_bool"):
         return error["msg"]
-    return f"invalid value {describe_value(given)}"  # a type this module does not name: stay short, no pydantic text
+    # a type this module does not name: stay short, no pydantic text
+    return f"invalid value {describe_value(given)}"
 
 
 def bounds(metadata) -> dict[str, float]:

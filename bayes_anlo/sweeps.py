@@ -1,4 +1,5 @@
-"""Sweeps: the same analysis refitted many times (leave-one-study-out, prior sets), serially or on Dask.
+"""Sweeps: the same analysis refitted many times (leave-one-study-out, prior sets), serially or on
+Dask.
 
 A sweep is a list of :class:`Task` objects, each carrying everything its fit needs (data, priors,
 seed), so a task gives the same answer wherever it runs: the serial path and a Dask cluster produce

@@ -25,8 +25,8 @@ cover both cases):
   so the diagnostic cannot see it; it is left out of the prior scaling and named in the result. When
   every prior is flat, prior sensitivity is not computed.
 * **unreliable importance weights**: when the Pareto k-hat of the power-scaling weights exceeds
-  ``min(1 - 1 / log10(S), 0.7)`` (``S`` draws; Vehtari et al. 2024, JMLR 25:72) the estimate for that
-  component is not trusted, and the result says so.
+  ``min(1 - 1 / log10(S), 0.7)`` (``S`` draws; Vehtari et al. 2024, JMLR 25:72) the estimate for
+  that component is not trusted, and the result says so.
 
 What the diagnosis says, in plain words (sensitivity values against the 0.05 threshold):
 
@@ -82,8 +82,8 @@ class PowerScaling:
     ``variable, prior, likelihood, prior_percentile, diagnosis`` (``prior`` is NaN when no prior
     could be scaled; ``prior_percentile`` is where the posterior median lies in the prior, in
     percent, NaN without prior draws).
-    ``scaled`` / ``flat``: prior terms power-scaled / left out as flat. ``khat``: Pareto k-hat of the
-    importance weights per component and alpha; ``khat_limit``: the reliability limit.
+    ``scaled`` / ``flat``: prior terms power-scaled / left out as flat. ``khat``: Pareto k-hat of
+    the importance weights per component and alpha; ``khat_limit``: the reliability limit.
     """
 
     table: pd.DataFrame
@@ -110,9 +110,10 @@ class PowerScaling:
         out = []
         scaled = ", ".join(self.scaled) if self.scaled else "none (every prior is flat)"
         out.append(
-            f"Power-scaling sensitivity (ArviZ psense; Kallioinen et al. 2024), no refit: priors scaled: "
-            f"{scaled}; likelihood: every observation. Values above {THRESHOLD} mean the posterior of "
-            "that quantity moves when the prior (or the likelihood) is made slightly stronger or weaker."
+            "Power-scaling sensitivity (ArviZ psense; Kallioinen et al. 2024), no refit: priors "
+            f"scaled: {scaled}; likelihood: every observation. Values above {THRESHOLD} mean the "
+            "posterior of that quantity moves when the prior (or the likelihood) is made slightly "
+            "stronger or weaker."
         )
         out.extend(self.notes)
         worst = {c: float(part["khat"].max()) for c, part in self.khat.groupby("component")}
@@ -247,8 +248,8 @@ def power_scaling(
         )
     if scaled and flat:
         notes.append(
-            "Flat priors left out of the prior scaling (power-scaling leaves them unchanged; the refits "
-            "test them): " + ", ".join(flat) + "."
+            "Flat priors left out of the prior scaling (power-scaling leaves them unchanged; the "
+            "refits test them): " + ", ".join(flat) + "."
         )
     if prior_draws is None and "prior" in tree.children:
         prior_draws = tree["prior"].to_dataset()
@@ -272,7 +273,7 @@ def power_scaling(
         if not ok:
             worst = khat.loc[khat["component"] == component, "khat"].max()
             notes.append(
-                f"{component.capitalize()} power-scaling weights have Pareto k-hat {worst:.2f} > {limit:.2f}: "
-                f"the {component} sensitivity values are not reliable; see the refits."
+                f"{component.capitalize()} power-scaling weights have Pareto k-hat {worst:.2f} > "
+                f"{limit:.2f}: the {component} sensitivity values are not reliable; see the refits."
             )
     return result

@@ -392,7 +392,8 @@ def format_design(result: dict) -> str:
         lines += [f"{r['rate']:>10.3f}  {r['probability_of_success']:>10.4f}" for r in result["oc"]]
         return "\n".join(lines)
     lines.append(
-        f"Two-sample trial: {result['n_treatment']} treatment, {result['n_control']} control patients"
+        f"Two-sample trial: {result['n_treatment']} treatment, {result['n_control']} control "
+        "patients"
     )
     lines.append(
         f"Probability of success (prior predictive): {result['probability_of_success']:.4f}"
@@ -400,8 +401,8 @@ def format_design(result: dict) -> str:
     key = next(k for k in result if k.startswith("difference_for_power_"))
     value = result[key]
     lines.append(
-        f"Difference for power {key.rsplit('_', 1)[1]} at control rate {result['control_rate']:.4f}: "
-        + ("not reached" if value is None else f"{value:.4f}")
+        f"Difference for power {key.rsplit('_', 1)[1]} at control rate "
+        f"{result['control_rate']:.4f}: " + ("not reached" if value is None else f"{value:.4f}")
     )
     lines.append("")
     lines.append(f"{'true rate (both arms)':>22}  {'P(success)':>10}")

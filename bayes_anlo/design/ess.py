@@ -122,7 +122,8 @@ def ess(mixture: BetaMixture, method: str = "elir") -> float:
 
 def ess_all(mixture: BetaMixture) -> dict[str, float | None]:
     """``{"elir": ..., "moment": ..., "morita": ...}``, ``None`` for a method undefined for this
-    mixture (ELIR with a component below ``a, b = 1``; Morita with no mode or the mode at 0 or 1)."""
+    mixture (ELIR with a component below ``a, b = 1``; Morita with no mode or the mode at 0 or
+    1)."""
     out: dict[str, float | None] = {}
     for method in METHODS:
         try:

@@ -1,4 +1,5 @@
-"""Figures of a design (they take the tables of :mod:`bayes_anlo.design.commands`, never compute)."""
+"""Figures of a design (they take the tables of :mod:`bayes_anlo.design.commands`, never
+compute)."""
 
 from __future__ import annotations
 

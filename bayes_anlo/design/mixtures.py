@@ -207,7 +207,8 @@ class BetaMixture:
         return BetaMixture.of(np.exp(logw), a1, b1, self.labels)
 
     def predictive_pmf(self, n: int) -> np.ndarray:
-        """``P(Y = y)``, ``y = 0..n``, for ``Y ~ Binomial(n, theta)`` with ``theta`` from this mixture."""
+        """``P(Y = y)``, ``y = 0..n``, for ``Y ~ Binomial(n, theta)`` with ``theta`` from this
+        mixture."""
         w, a, b = self._wab()
         y = np.arange(int(n) + 1)[:, None]
         logp = (

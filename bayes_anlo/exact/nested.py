@@ -127,7 +127,8 @@ class Subgroups:
 
     def laplace_start(self, u, s, kappa) -> np.ndarray:
         """Newton start in ``z`` (shape (P, G)): the normal-approximation mode with the pooled
-        subgroup rate and the beta-binomial information ``sum n p q / (1 + (n - 1)/(kappa + 1))``."""
+        subgroup rate and the beta-binomial information
+        ``sum n p q / (1 + (n - 1)/(kappa + 1))``."""
         ysum = np.add.reduceat(self.y, self.starts)
         nsum = np.add.reduceat(self.n, self.starts)
         p = (ysum + 0.5) / (nsum + 1.0)

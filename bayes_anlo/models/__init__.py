@@ -8,11 +8,12 @@ Every model is a thin class over a pure ``build_<model>(data, priors) -> pymc.Mo
 
 Every family implements one contract (:class:`~bayes_anlo.models.contract.Model`: ``fit``,
 ``config``/``from_config``/``from_tree``, ``from_spec``, the exact-engine hook); ``MODELS`` (the
-registry, :mod:`bayes_anlo.models.registry`) maps the spec names to the classes. Variable names shared by all fits (the reporting
-layer relies on them): ``pooled_rate``, ``predictive_rate``, ``study_rate`` (dim ``unit``),
-``subgroup_rate``/``subgroup_predictive_rate`` (dim ``subgroup``), ``kappa``/``icc`` or ``tau``,
-``rate`` (dim ``arm``), ``difference``, ``ratio``, ``odds_ratio``; groups ``log_likelihood``,
-``posterior_predictive``, ``observed_data`` (``events``) and ``constant_data`` (``n``).
+registry, :mod:`bayes_anlo.models.registry`) maps the spec names to the classes. Variable names
+shared by all fits (the reporting layer relies on them): ``pooled_rate``, ``predictive_rate``,
+``study_rate`` (dim ``unit``), ``subgroup_rate``/``subgroup_predictive_rate`` (dim ``subgroup``),
+``kappa``/``icc`` or ``tau``, ``rate`` (dim ``arm``), ``difference``, ``ratio``, ``odds_ratio``;
+groups ``log_likelihood``, ``posterior_predictive``, ``observed_data`` (``events``) and
+``constant_data`` (``n``).
 """
 
 from bayes_anlo.models.beta_binomial import (

@@ -4,7 +4,8 @@ Model (Gelman et al., *Bayesian Data Analysis*, 3rd ed., ch. 5.3, the rat-tumour
 
     theta_i ~ Beta(mu kappa, (1 - mu) kappa)          study rates, i = 1..k
     y_i | theta_i ~ Binomial(n_i, theta_i)
-    => y_i ~ BetaBinomial(n_i, mu kappa, (1 - mu) kappa)   (theta_i integrated out; what NUTS samples)
+    => y_i ~ BetaBinomial(n_i, mu kappa, (1 - mu) kappa)   (theta_i integrated out;
+                                                           what NUTS samples)
     mu ~ Beta(1, 1),  kappa ~ LogNormal(3, 1.5)            (defaults, see BetaBinomialPriors)
 
 ``mu`` is the population mean rate (``pooled_rate``), ``kappa`` the concentration (larger = less
@@ -95,7 +96,8 @@ class BetaBinomial(BinaryModel):
 
     Alternatives (``BetaBinomialPriors.alternatives()``): ``bda_proper`` (kappa ~ Pareto(0.5, 1),
     BDA's prior made proper by kappa >= 1), ``jeffreys_mean`` (mu ~ Beta(0.5, 0.5)),
-    ``low_heterogeneity`` (kappa ~ LogNormal(4.6, 1)), ``high_heterogeneity`` (kappa ~ LogNormal(1.6, 1)).
+    ``low_heterogeneity`` (kappa ~ LogNormal(4.6, 1)), ``high_heterogeneity`` (kappa ~
+    LogNormal(1.6, 1)).
 
     Posterior variables: ``mu``, ``kappa``, ``pooled_rate`` (= mu), ``icc`` (= 1/(1 + kappa)),
     ``predictive_rate`` (a new study's rate), ``study_rate`` (dim ``unit``, shrunken rates).

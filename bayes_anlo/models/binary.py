@@ -13,8 +13,9 @@ constructor stores configuration only; :meth:`BinaryModel.fit` computes and retu
   target: a new unit's count;
 * ``posterior_predictive`` ``events`` (dim ``unit``): replicated counts with the lowest random
   effect drawn afresh (a new study of the same size; a "mixed" replication, Gelman, Meng & Stern
-  1996, Statistica Sinica 6:733), which is what the dispersion checks in :mod:`bayes_anlo.checks.ppc`
-  need; for models without a random effect the replication is conditional on the rates;
+  1996, Statistica Sinica 6:733), which is what the dispersion checks in
+  :mod:`bayes_anlo.checks.ppc` need; for models without a random effect the replication is
+  conditional on the rates;
 * ``observed_data`` ``events`` and ``constant_data`` ``n`` (+ group indices), dim ``unit``;
 * ``log_prior``: the log density of each prior of the prior set at each draw (one variable per
   hyperparameter, e.g. ``mu`` and ``kappa``), for power-scaling sensitivity
@@ -379,6 +380,7 @@ def exceedance(
 
 
 def prob_superior(tree: xr.DataTree, var: str = "difference", threshold: float = 0.0) -> float:
-    """``P(var > threshold)`` from the posterior draws (e.g. ``P(p1 > p2)`` for the two-arm model)."""
+    """``P(var > threshold)`` from the posterior draws (e.g. ``P(p1 > p2)`` for the two-arm
+    model)."""
     da = tree["posterior"][var]
     return float((da > threshold).mean())

@@ -216,7 +216,7 @@ class Model:
             return "exact" if self.exact_applies(prep) else "nuts"
         return self.method
 
-    # ---- fitting ----------------------------------------------------------------------------------
+    # ---- fitting ---------------------------------------------------------------------------------
     def fit(self, data, random_seed: int = 0) -> xr.DataTree:
         """Fit to ``data`` (exact engine or NUTS) and return the family's DataTree, whose root
         attrs include ``config`` (see :meth:`from_tree`)."""

@@ -64,7 +64,8 @@ def build_logit_normal(data, priors: LogitNormalPriors | None = None) -> pm.Mode
 
 
 class LogitNormal(BinaryModel):
-    """Logit-normal random-effects model: ``logit theta_i ~ Normal(mu, tau)``, ``y_i ~ Binomial(n_i, theta_i)``.
+    """Logit-normal random-effects model: ``logit theta_i ~ Normal(mu, tau)``,
+    ``y_i ~ Binomial(n_i, theta_i)``.
 
     Default priors (:class:`~bayes_anlo.models.priors.LogitNormalPriors`):
 

@@ -2,7 +2,7 @@
 
 Subgroups are histological subtypes, drugs or treatment lines (``by=`` names the column). Model::
 
-    logit mu_g = logit mu + sigma_subgroup z_g,   z_g ~ Normal(0, 1)         subgroup means, g = 1..G
+    logit mu_g = logit mu + sigma_subgroup z_g,   z_g ~ Normal(0, 1)        subgroup means, g = 1..G
     within = "beta_binomial":  y_i ~ BetaBinomial(n_i, mu_g[i] kappa, (1 - mu_g[i]) kappa)
     within = "binomial":       y_i ~ Binomial(n_i, mu_g[i])
     mu ~ Beta(1, 1),  sigma_subgroup ~ HalfNormal(1),  kappa ~ LogNormal(3, 1.5)   (defaults)
@@ -185,7 +185,8 @@ class _OnLogitScale:
 
 
 class _LogitNormalView:
-    """The nested priors as the logit-normal engine sees them (mu on the logit scale, tau = sigma)."""
+    """The nested priors as the logit-normal engine sees them (mu on the logit scale, tau =
+    sigma)."""
 
     def __init__(self, priors: NestedBetaBinomialPriors):
         self.mu = _OnLogitScale(priors.mu)
@@ -241,12 +242,12 @@ class NestedBetaBinomial(BinaryModel):
     ``subgroup_narrow`` (HalfNormal(0.5)), ``subgroup_wide`` (HalfCauchy(1)), ``bda_proper``
     (kappa ~ Pareto(0.5, 1)).
 
-    Posterior variables: ``mu``, ``sigma_subgroup``, ``z_subgroup``, ``kappa``/``icc`` (beta-binomial
-    within only), ``pooled_rate`` (= mu, the expit of the centre of the logit subgroup means),
-    ``mean_rate`` (mean of the subgroup-mean distribution), ``subgroup_rate`` (dim ``subgroup``),
-    ``subgroup_predictive_rate`` (dim ``subgroup``: a new study in that subgroup; equal to
-    ``subgroup_rate`` without a within level), ``predictive_rate`` (a new study in a new subgroup),
-    ``study_rate`` (dim ``unit``).
+    Posterior variables: ``mu``, ``sigma_subgroup``, ``z_subgroup``, ``kappa``/``icc``
+    (beta-binomial within only), ``pooled_rate`` (= mu, the expit of the centre of the logit
+    subgroup means), ``mean_rate`` (mean of the subgroup-mean distribution), ``subgroup_rate`` (dim
+    ``subgroup``), ``subgroup_predictive_rate`` (dim ``subgroup``: a new study in that subgroup;
+    equal to ``subgroup_rate`` without a within level), ``predictive_rate`` (a new study in a new
+    subgroup), ``study_rate`` (dim ``unit``).
 
     Parameters
     ----------

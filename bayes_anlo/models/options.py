@@ -32,8 +32,8 @@ class NestedOptions(Table):
 
     within: Literal["auto", "beta_binomial", "binomial"] = Field(
         "auto",
-        description="within-subgroup model: beta-binomial studies, binomial (one row per subgroup), "
-        "or auto (binomial when every subgroup has one row)",
+        description="within-subgroup model: beta-binomial studies, binomial (one row per "
+        "subgroup), or auto (binomial when every subgroup has one row)",
     )
 
 
@@ -47,7 +47,10 @@ class TwoArmOptions(Table):
     hierarchical: Annotated[Any, PlainValidator(auto_or_bool), DocType('true, false or "auto"')] = (
         Field(
             "auto",
-            description="beta-binomial studies within arms: true, false, or auto (when an arm has several rows)",
+            description=(
+                "beta-binomial studies within arms: true, false, or auto (when an arm has several "
+                "rows)"
+            ),
         )
     )
 
@@ -73,8 +76,8 @@ class PiecewiseExponentialOptions(Table):
         | None
     ) = Field(
         None,
-        description='interval starts in months (first 0, strictly increasing), or "quantiles" of the event '
-        "times (patient data); default: chosen by the model from the data",
+        description='interval starts in months (first 0, strictly increasing), or "quantiles" '
+        "of the event times (patient data); default: chosen by the model from the data",
     )
     hierarchical: bool = Field(
         True, description="partially pooled study effects (false: complete pooling)"
@@ -89,8 +92,8 @@ class PiecewiseExponentialOptions(Table):
     )
     horizon: PositiveMonths | None = Field(
         None,
-        description="end of the survival grid and of the restricted mean, in months (default: chosen by the "
-        "model from the data)",
+        description="end of the survival grid and of the restricted mean, in months (default: "
+        "chosen by the model from the data)",
     )
     grid_size: int = Field(
         73, ge=2, le=2001, description="points of the survival grid from 0 to horizon"

@@ -139,7 +139,9 @@ class PiecewiseExponentialPriors(PriorSet):
         "log_hr": "real",
     }
     MEANING: ClassVar[dict[str, str]] = {
-        "log_hazard": "baseline log hazard per month of each interval (the first one when smoothed)",
+        "log_hazard": (
+            "baseline log hazard per month of each interval (the first one when smoothed)"
+        ),
         "study_sd": "between-study SD of log hazards",
         "smooth_sd": "SD of the random-walk step of log hazards between intervals",
         "log_hr": "log hazard ratio of a non-reference arm or subgroup",
@@ -204,8 +206,8 @@ def _flatten(data) -> list:
             items.extend(_flatten(item))
         return items
     raise TypeError(
-        "data must be SurvivalData, a Reconstruction, DigitisedKM, SurvivalSummaries or a list of them, "
-        f"not {type(data).__name__}"
+        "data must be SurvivalData, a Reconstruction, DigitisedKM, SurvivalSummaries or a list of "
+        f"them, not {type(data).__name__}"
     )
 
 
@@ -214,9 +216,10 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
 
     ``cuts``: ``None`` (with patient data :data:`~bayes_anlo.survival.collapse.DEFAULT_CUTS`,
     months 0, 3, 6, 9, 12, 18, 24; with summaries only
-    :func:`~bayes_anlo.survival.collapse.summary_cuts`: 0 and the landmark times), ``"quantiles"`` (6 intervals at quantiles of the pooled patient event times) or a
-    sequence starting at 0. ``endpoint`` selects the summaries' endpoint; it is required when the
-    summaries hold both PFS and OS.
+    :func:`~bayes_anlo.survival.collapse.summary_cuts`: 0 and the landmark times), ``"quantiles"``
+    (6 intervals at quantiles of the pooled patient event times) or a sequence starting at 0.
+    ``endpoint`` selects the summaries' endpoint; it is required when the summaries hold both PFS
+    and OS.
     """
     items = _flatten(data)
     if not items:
@@ -297,8 +300,8 @@ def prepare_survival(data, *, cuts=None, endpoint: str | None = None) -> Surviva
             rows = t[(t["study"] == study) & t["quantity"].isin(["median", "landmark", "events"])]
             if (rows["subgroup"] == "").any() and (rows["subgroup"] != "").any():
                 notes.append(
-                    f"{study}: both overall and subgroup summaries are used as separate cells; if they "
-                    "describe the same patients the study is counted twice"
+                    f"{study}: both overall and subgroup summaries are used as separate cells; if "
+                    "they describe the same patients the study is counted twice"
                 )
     else:
         terms = prepare_terms(
@@ -467,9 +470,10 @@ def build_piecewise_exponential(
 
     Free variables ``log_hazard`` (or ``log_hazard_first``, ``smooth_sd``, ``log_hazard_step_z``
     when smoothed), ``study_sd``, ``study_z``, ``log_hr_arm``, ``log_hr_subgroup``; observed
-    ``ipd_events``, ``km_summary`` (multivariate normal), ``events_after``; data containers as listed by
-    :func:`data_values`. Derived quantities (survival curves, medians, predictions) are computed
-    from the draws in NumPy by :class:`PiecewiseExponential`, which keeps the compiled graph small.
+    ``ipd_events``, ``km_summary`` (multivariate normal), ``events_after``; data containers as
+    listed by :func:`data_values`. Derived quantities (survival curves, medians, predictions) are
+    computed from the draws in NumPy by :class:`PiecewiseExponential`, which keeps the compiled
+    graph small.
     """
     import pytensor.tensor as pt  # here: pytensor loads with PyMC, on first use
 
@@ -641,8 +645,9 @@ class PiecewiseExponential(Model):
 
     def __repr__(self) -> str:
         return (
-            f"PiecewiseExponential(cuts={self.cuts!r}, priors={self.priors!r}, hierarchical={self.hierarchical}, "
-            f"smooth={self.smooth}, times={self.times}, horizon={self.horizon})"
+            f"PiecewiseExponential(cuts={self.cuts!r}, priors={self.priors!r}, "
+            f"hierarchical={self.hierarchical}, smooth={self.smooth}, times={self.times}, "
+            f"horizon={self.horizon})"
         )
 
     def options(self) -> dict:
@@ -796,7 +801,8 @@ class PiecewiseExponential(Model):
         return np.exp(base[..., None, :] + lh[..., None])
 
     def derive(self, post: xr.Dataset, inputs: SurvivalInputs, seed: int) -> dict[str, xr.Dataset]:
-        """Posterior (with derived quantities), log-likelihood, posterior predictive and data groups."""
+        """Posterior (with derived quantities), log-likelihood, posterior predictive and data
+        groups."""
         cuts = inputs.cuts
         chains, draws = post.sizes["chain"], post.sizes["draw"]
         horizon = self.horizon_for(inputs)
@@ -1080,9 +1086,9 @@ def retry_note(tree: xr.DataTree) -> str | None:
         else ""
     )
     return (
-        f"Automatic refit: the fit did not pass the convergence gate ({failed}); refitted with the same seed "
-        f"and target_accept {last['target_accept']:g}{length}, which {verdict}. The results shown are from "
-        "that refit."
+        f"Automatic refit: the fit did not pass the convergence gate ({failed}); refitted with the "
+        f"same seed and target_accept {last['target_accept']:g}{length}, which {verdict}. The "
+        "results shown are from that refit."
     )
 
 
@@ -1092,7 +1098,8 @@ def informed_until(tree: xr.DataTree) -> float:
 
 
 def time_notes(tree: xr.DataTree) -> list[str]:
-    """Report sentences stating the horizon (of the curve and of the RMST) and the last informed time."""
+    """Report sentences stating the horizon (of the curve and of the RMST) and the last informed
+    time."""
     horizon = float(tree.attrs.get("horizon_used", np.nan))
     last = informed_until(tree)
     options = (
@@ -1102,21 +1109,21 @@ def time_notes(tree: xr.DataTree) -> list[str]:
     )
     given = options.get("horizon") is not None
     text = (
-        f"Horizon: survival curves and the restricted mean survival time (RMST) run to {horizon:g} months "
-        + ("(set in the spec)." if given else "(default: the last time the data inform).")
+        f"Horizon: survival curves and the restricted mean survival time (RMST) run to {horizon:g} "
+        "months " + ("(set in the spec)." if given else "(default: the last time the data inform).")
     )
     notes = [text]
     if np.isfinite(last):
         basis = tree.attrs.get("time_grid_basis", "")
         notes.append(
-            f"The data inform the curve up to {last:.4g} months ({basis}). Anything later (curve, landmark, "
-            "median) is extrapolated from the last interval's hazard and is flagged in the tables and "
-            "shaded on the figure."
+            f"The data inform the curve up to {last:.4g} months ({basis}). Anything later (curve, "
+            "landmark, median) is extrapolated from the last interval's hazard and is flagged in "
+            "the tables and shaded on the figure."
         )
     if options.get("smooth"):
         notes.append(
-            "Neighbouring intervals' log hazards are linked by a random walk (smooth = true; the default "
-            "for fits to published summaries only)."
+            "Neighbouring intervals' log hazards are linked by a random walk (smooth = true; the "
+            "default for fits to published summaries only)."
         )
     return notes
 

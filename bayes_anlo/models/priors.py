@@ -86,7 +86,8 @@ class Distribution:
         return self._scipy().ppf(q)
 
     def fits(self, support: str) -> bool:
-        """True when the distribution's support lies inside ``support`` ("unit", "positive", "real")."""
+        """True when the distribution's support lies inside ``support`` ("unit", "positive",
+        "real")."""
         lo, hi = self.bounds()
         want_lo, want_hi = SUPPORTS[support]
         return lo >= want_lo and hi <= want_hi
@@ -206,7 +207,8 @@ class HalfCauchy(Distribution):
 
 @dataclass(frozen=True)
 class HalfStudentT(Distribution):
-    """HalfStudentT(nu, sigma) on (0, inf): a Student-t with ``nu`` d.f. and scale ``sigma``, folded."""
+    """HalfStudentT(nu, sigma) on (0, inf): a Student-t with ``nu`` d.f. and scale ``sigma``,
+    folded."""
 
     nu: float = 3.0
     sigma: float = 1.0
@@ -318,7 +320,8 @@ def distribution_from_dict(
                 source,
                 where,
                 None,
-                f'a prior must be a table like {{dist = "beta", alpha = 1, beta = 1}}, not {spec!r}',
+                f'a prior must be a table like {{dist = "beta", alpha = 1, beta = 1}}, not '
+                f"{spec!r}",
             )
         )
     family = spec.get("dist")
@@ -447,7 +450,8 @@ class PriorSet:
                         source,
                         f"{path}.{key}",
                         "dist",
-                        f"{dist.describe()} does not live on ({lo:g}, {hi:g}), the support of {key}",
+                        f"{dist.describe()} does not live on ({lo:g}, {hi:g}), the support of "
+                        f"{key}",
                     )
                 )
                 continue
@@ -562,8 +566,8 @@ class CompletePoolingPriors(PriorSet):
     @classmethod
     def alternatives(cls) -> dict[str, CompletePoolingPriors]:
         """``jeffreys``: p ~ Beta(0.5, 0.5); ``weakly_informative``: p ~ Beta(2, 2) (centred on 50%,
-        worth 4 patients: it pulls a low ORR up and a high DCR down by at most 2 patients' worth, the
-        same for any outcome)."""
+        worth 4 patients: it pulls a low ORR up and a high DCR down by at most 2 patients' worth,
+        the same for any outcome)."""
         return {"jeffreys": cls(p=Beta(0.5, 0.5)), "weakly_informative": cls(p=Beta(2.0, 2.0))}
 
 
@@ -632,7 +636,8 @@ class NestedBetaBinomialPriors(PriorSet):
     @classmethod
     def alternatives(cls) -> dict[str, NestedBetaBinomialPriors]:
         """``subgroup_narrow``: sigma_subgroup ~ HalfNormal(0.5) (more pooling of subgroups);
-        ``subgroup_wide``: sigma_subgroup ~ HalfCauchy(1); ``bda_proper``: kappa ~ Pareto(0.5, 1)."""
+        ``subgroup_wide``: sigma_subgroup ~ HalfCauchy(1); ``bda_proper``:
+        kappa ~ Pareto(0.5, 1)."""
         return {
             "subgroup_narrow": cls(sigma_subgroup=HalfNormal(0.5)),
             "subgroup_wide": cls(sigma_subgroup=HalfCauchy(1.0)),

@@ -100,7 +100,8 @@ def package_versions() -> dict[str, str]:
 
 
 def derived_seed(random_seed: int, stream: int) -> int:
-    """A reproducible child seed for a secondary random stream (posterior predictive, exact draws)."""
+    """A reproducible child seed for a secondary random stream (posterior predictive, exact
+    draws)."""
     return int(np.random.SeedSequence([int(random_seed), int(stream)]).generate_state(1)[0])
 
 

@@ -8,8 +8,8 @@ which is conjugate: ``p_a | y ~ Beta(1 + y_a, 1 + n_a - y_a)``; :func:`two_arm_e
 exact ``P(p1 > p2)`` and quantiles of ``p1 - p2`` by one-dimensional quadrature, and
 ``method="exact"`` draws from the Beta posteriors. Several studies per arm (``hierarchical=True``,
 the default when an arm has several rows): each arm's mean rate ``p_a`` with studies
-``y_i ~ BetaBinomial(n_i, p_a kappa, (1 - p_a) kappa)`` and one concentration ``kappa`` shared by the
-arms (``kappa ~ LogNormal(3, 1.5)``), study rates recovered by conjugacy.
+``y_i ~ BetaBinomial(n_i, p_a kappa, (1 - p_a) kappa)`` and one concentration ``kappa`` shared by
+the arms (``kappa ~ LogNormal(3, 1.5)``), study rates recovered by conjugacy.
 
 Contrasts (arm order = ``arms`` or first appearance; arm 1 is the first):
 ``difference = p1 - p2``, ``ratio = p1 / p2``, ``odds_ratio = [p1/(1-p1)] / [p2/(1-p2)]``;

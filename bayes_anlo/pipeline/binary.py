@@ -1,4 +1,5 @@
-"""One response-rate analysis of a spec: data -> fit -> checks -> comparators -> tables and figures."""
+"""One response-rate analysis of a spec: data -> fit -> checks -> comparators -> tables and
+figures."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def frequentist_results(data: BinaryData) -> tuple[list, list[str]]:
     results, notes = [], []
     if len(data) < 2:
         return [single_study_intervals(data)], [
-            "A single study: no pooling; the frequentist rows are its confidence intervals by four methods."
+            "A single study: no pooling; the frequentist rows are its confidence intervals by four "
+            "methods."
         ]
     for transform, method in FREQUENTIST_METHODS:
         try:
@@ -391,8 +393,8 @@ def prior_sensitivity(
     alternative that changes a prior the fit uses (``make(priors)`` builds the model;
     ``summarise(label, tree)`` makes the row).
     Every row says whether its fit passed the convergence gate (``gate(tree)``, default
-    :func:`~bayes_anlo.checks.diagnostics.convergence`): a refit that did not converge is no evidence
-    about the prior."""
+    :func:`~bayes_anlo.checks.diagnostics.convergence`): a refit that did not converge is no
+    evidence about the prior."""
     from bayes_anlo.checks.diagnostics import convergence
 
     gate = gate or convergence
@@ -410,7 +412,8 @@ def prior_sensitivity(
     for k, (name, priors) in enumerate(type(model.priors).alternatives().items(), start=1):
         alternative = make(priors)
         if alternative.prior_terms(posterior) == used:
-            continue  # it changes only priors this fit does not use (e.g. smoothing in an unsmoothed model)
+            # it changes only priors this fit does not use (e.g. smoothing in an unsmoothed model)
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             alt_tree = alternative.fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
@@ -477,7 +480,10 @@ def _headline(entry, summary, comparison, exceedance, k: int) -> str:
     freq = comparison.loc[comparison["paradigm"] == "frequentist"]
     if len(freq):
         f = freq.iloc[0]
-        text += f". {f['method']}: {tables.format_percent(f['estimate'])} ({tables.format_interval(f['ci_low'], f['ci_high'])})"
+        text += (
+            f". {f['method']}: {tables.format_percent(f['estimate'])} "
+            f"({tables.format_interval(f['ci_low'], f['ci_high'])})"
+        )
     if exceedance is not None and len(exceedance):
         e = exceedance.loc[exceedance["variable"] == "pooled_rate"]
         if len(e):

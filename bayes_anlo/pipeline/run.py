@@ -110,7 +110,8 @@ def terminate_as_interrupt() -> Iterator[None]:
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block ends (for the renames that put a run in place):
-    a signal arriving inside is recorded and raised, as KeyboardInterrupt or Terminated, after it."""
+    a signal arriving inside is recorded and raised, as KeyboardInterrupt or Terminated, after
+    it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -143,7 +144,8 @@ def select_analyses(spec: Spec, only: tuple[str, ...] | None) -> list[tuple[int,
                 str(spec.path),
                 None,
                 None,
-                f"--only: unknown analysis id(s) {', '.join(unknown)}; known ids: {', '.join(known)}",
+                f"--only: unknown analysis id(s) {', '.join(unknown)}; known ids: "
+                f"{', '.join(known)}",
             )
         )
     return [(i, entry) for i, entry in indexed if entry.id in only]
@@ -343,7 +345,8 @@ def _netcdf_safe(tree: xr.DataTree) -> xr.DataTree:
 
 
 def posterior_tree(results: list[AnalysisResult], record: dict) -> xr.DataTree:
-    """One DataTree for the run: a child per analysis (its ArviZ groups below it), run record as root attrs."""
+    """One DataTree for the run: a child per analysis (its ArviZ groups below it), run record as
+    root attrs."""
     root = xr.DataTree()
     for r in results:
         root[r.id] = _netcdf_safe(r.tree)  # assignment copies; the fitted tree is not modified

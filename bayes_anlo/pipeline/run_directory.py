@@ -146,12 +146,14 @@ def recover_stale(out: Path, log: Callable[[str], None]) -> None:
         if not os.path.lexists(out):
             backup.rename(out)
             log(
-                f"note: restored {out} from {backup.name}, left by a --force run that was interrupted"
+                f"note: restored {out} from {backup.name}, left by a --force run that was "
+                "interrupted"
             )
         else:
             shutil.rmtree(backup, ignore_errors=True)
             log(
-                f"note: removed {backup}, the previous run directory left by an interrupted --force run"
+                f"note: removed {backup}, the previous run directory left by an interrupted "
+                "--force run"
             )
     for partial in stale["partial"]:
         shutil.rmtree(partial, ignore_errors=True)

@@ -659,13 +659,15 @@ def _input_note(data: SurvivalInput) -> str:
     if data.arms:
         text += (
             f" Hazard ratios compare each arm with the reference arm {data.reference!r} "
-            "(`reference_arm` in the spec; default the first arm in sorted order, as R's factor levels)."
+            "(`reference_arm` in the spec; default the first arm in sorted order, as R's factor "
+            "levels)."
         )
         if not arms_share_a_study(data):
             text += (
-                " No study reports more than one of these arms: each hazard ratio compares arms of different "
-                "studies (a cross-study comparison resting on the study-effect model, not on randomisation), "
-                "and is confounded with every difference between those studies."
+                " No study reports more than one of these arms: each hazard ratio compares arms of "
+                "different studies (a cross-study comparison resting on the study-effect model, "
+                "not on randomisation), and is confounded with every difference between those "
+                "studies."
             )
     return text
 
@@ -715,8 +717,8 @@ def _headline(result: AnalysisResult, endpoint: str, summaries, comparison) -> s
             )
     for r in posterior[posterior["variable"] == "hazard_ratio"].itertuples():
         text += (
-            f"; hazard ratio {r.label}: {r.median:.2f} (95% CrI {r.ci_low:.2f} to {r.ci_high:.2f}), "
-            f"P(HR < 1) = {r.p_hr_below_1:.3f}"
+            f"; hazard ratio {r.label}: {r.median:.2f} (95% CrI {r.ci_low:.2f} to "
+            f"{r.ci_high:.2f}), P(HR < 1) = {r.p_hr_below_1:.3f}"
         )
     if comparison is not None and comparison.cox is not None:
         cox = comparison.cox

@@ -48,7 +48,8 @@ def forest(source, *, title: str | None = None, frequentist: bool = True):
         tables_ = getattr(source, "tables", None)
         if not tables_ or "studies" not in tables_ or "comparison" not in tables_:
             raise TypeError(
-                "forest() takes a fitted DataTree or an AnalysisResult with 'studies' and 'comparison' tables"
+                "forest() takes a fitted DataTree or an AnalysisResult with 'studies' and "
+                "'comparison' tables"
             )
         return plots.forest_plot(
             tables_["studies"],

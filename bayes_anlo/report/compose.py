@@ -182,11 +182,12 @@ def audit_blocks(audits: dict) -> list[Block]:
     blocks: list[Block] = [
         Heading("Audit of the printed numbers", 2, anchor="audit"),
         Paragraph(
-            "Before re-analysing a paper, its printed statistics were recomputed under the methods it could have "
-            "used (bayes-anlo audit). Flagged rows are numbers that no method reproduces, that only a method other "
-            "than the one named reproduces, that disagree with another printing of the same quantity, or whose "
-            "parts do not sum to their total. Candidates are the counts, denominators and methods "
-            "that do reproduce a flagged number, most plausible first."
+            "Before re-analysing a paper, its printed statistics were recomputed under the methods "
+            "it could have used (bayes-anlo audit). Flagged rows are numbers that no method "
+            "reproduces, that only a method other than the one named reproduces, that disagree "
+            "with another printing of the same quantity, or whose parts do not sum to their total. "
+            "Candidates are the counts, denominators and methods that do reproduce a flagged "
+            "number, most plausible first."
         ),
     ]
     for name, audit in audits.items():
@@ -265,8 +266,8 @@ def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
                         if c in frame
                     ]
                 ],
-                f"Pooled estimate of each subgroup ({r.by or 'subgroup'}): Bayesian "
-                "subgroup mean (posterior median, 95% CrI) and each subgroup pooled on its own (frequentist); "
+                f"Pooled estimate of each subgroup ({r.by or 'subgroup'}): Bayesian subgroup mean "
+                "(posterior median, 95% CrI) and each subgroup pooled on its own (frequentist); "
                 "pi_*: 95% interval for a new study of the subgroup",
                 table_id=anchor(f"{r.id}-subgroup_pooled"),
                 percent_columns=tuple(c for c in RATE_COLUMNS if c in frame),
@@ -278,7 +279,8 @@ def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
             Table(
                 frame,
                 "Posterior contrasts between subgroups: difference of subgroup mean rates A - B "
-                "(posterior median, 95% CrI) and the posterior probability that A's rate exceeds B's",
+                "(posterior median, 95% CrI) and the posterior probability that A's rate exceeds "
+                "B's",
                 table_id=anchor(f"{r.id}-subgroup_contrasts"),
                 percent_columns=("difference_median", "difference_low", "difference_high"),
             )
@@ -306,36 +308,38 @@ def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
 
 
 SURVIVAL_READING_NOTE = (
-    "**Survival beside frequentist.** Posterior rows are the typical study's median (months), landmark survival "
-    "and hazard ratio of each arm against the reference arm, with 95% credible intervals and P(HR < 1). With "
-    "patient data or reconstructed pseudo-patients, the frequentist rows follow R's survival package: "
-    "Kaplan-Meier medians with the Brookmeyer-Crowley 95% CI (survfit, log band; empty = not reached), the "
-    "log-rank test (survdiff) and the Cox proportional-hazards hazard ratio with its Wald 95% CI (coxph, Efron "
-    "ties)."
+    "**Survival beside frequentist.** Posterior rows are the typical study's median (months), "
+    "landmark survival and hazard ratio of each arm against the reference arm, with 95% credible "
+    "intervals and P(HR < 1). With patient data or reconstructed pseudo-patients, the frequentist "
+    "rows follow R's survival package: Kaplan-Meier medians with the Brookmeyer-Crowley 95% CI "
+    "(survfit, log band; empty = not reached), the log-rank test (survdiff) and the Cox "
+    "proportional-hazards hazard ratio with its Wald 95% CI (coxph, Efron ties)."
 )
 
 READING_NOTES = (
-    "**Bayesian beside frequentist.** Each comparison row is a pooled estimate of the same quantity on the same "
-    "data. Frequentist rows follow R metafor: PFT = Freeman-Tukey double arcsine (back-transformed with the "
-    "harmonic-mean n), PLO = logit with 0.5 added to studies with 0 or n events, DL/REML = tau^2 estimator, "
-    "GLMM = random-intercept logistic model by ML. The Freeman-Tukey back-transform can mislead (Schwarzer et al. "
-    "2019); read it beside the logit and GLMM rows. For Bayesian rows, the interval is a 95% credible interval "
-    "and pi_* the 95% interval of a new study's rate. The population mean rate is `pooled_rate` in the "
-    "beta-binomial model and `mean_rate` in the logit-normal and nested models, whose `pooled_rate` is the "
-    "median study (or subgroup) rate, the quantity the GLMM estimates.",
-    "**Posterior predictive checks.** Posterior predictive p-values near 0 or 1 (flagged) mean the model does "
-    "not reproduce that feature of the data.",
-    "**Prior sensitivity.** Two checks. Power-scaling (ArviZ) makes each prior, and then the likelihood, "
-    "slightly stronger and weaker by importance weighting the draws already made, and reports how far each "
-    "posterior moves: it needs no refit, but it cannot perturb a flat prior and it is local. A quantity whose "
-    "prior sensitivity exceeds 0.05 while its likelihood sensitivity does not is *determined mainly by its "
-    "prior*: with a handful of studies this is expected of the heterogeneity (kappa, ICC, tau, the "
-    "between-subgroup SD), and the prior/posterior figure shows how much the data moved it. When both exceed "
-    "0.05, prior and data both inform the quantity; it is called a *prior-data conflict* only when its "
-    "posterior median also lies outside the central 95% of its prior. Refits under the model's named "
-    "alternative prior sets (where the spec asks for them) test the flat priors and larger changes; a refit "
-    "that did not converge is marked and is no evidence either way. A conclusion that moves with the prior "
-    "rests on the prior, not on the data.",
+    "**Bayesian beside frequentist.** Each comparison row is a pooled estimate of the same "
+    "quantity on the same data. Frequentist rows follow R metafor: PFT = Freeman-Tukey double "
+    "arcsine (back-transformed with the harmonic-mean n), PLO = logit with 0.5 added to studies "
+    "with 0 or n events, DL/REML = tau^2 estimator, GLMM = random-intercept logistic model by ML. "
+    "The Freeman-Tukey back-transform can mislead (Schwarzer et al. 2019); read it beside the "
+    "logit and GLMM rows. For Bayesian rows, the interval is a 95% credible interval and pi_* the "
+    "95% interval of a new study's rate. The population mean rate is `pooled_rate` in the "
+    "beta-binomial model and `mean_rate` in the logit-normal and nested models, whose "
+    "`pooled_rate` is the median study (or subgroup) rate, the quantity the GLMM estimates.",
+    "**Posterior predictive checks.** Posterior predictive p-values near 0 or 1 (flagged) mean the "
+    "model does not reproduce that feature of the data.",
+    "**Prior sensitivity.** Two checks. Power-scaling (ArviZ) makes each prior, and then the "
+    "likelihood, slightly stronger and weaker by importance weighting the draws already made, and "
+    "reports how far each posterior moves: it needs no refit, but it cannot perturb a flat prior "
+    "and it is local. A quantity whose prior sensitivity exceeds 0.05 while its likelihood "
+    "sensitivity does not is *determined mainly by its prior*: with a handful of studies this is "
+    "expected of the heterogeneity (kappa, ICC, tau, the between-subgroup SD), and the "
+    "prior/posterior figure shows how much the data moved it. When both exceed 0.05, prior and "
+    "data both inform the quantity; it is called a *prior-data conflict* only when its posterior "
+    "median also lies outside the central 95% of its prior. Refits under the model's named "
+    "alternative prior sets (where the spec asks for them) test the flat priors and larger "
+    "changes; a refit that did not converge is marked and is no evidence either way. A conclusion "
+    "that moves with the prior rests on the prior, not on the data.",
 )
 
 
@@ -431,8 +435,8 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         run_dir,
         "Forest plot: observed rates with exact 95% CIs, shrunken posterior rates, and "
         + (
-            "each subgroup's pooled rows (Bayesian and frequentist) under its studies, then the pooled "
-            "estimates by method, with the test for subgroup differences under the axis."
+            "each subgroup's pooled rows (Bayesian and frequentist) under its studies, then the "
+            "pooled estimates by method, with the test for subgroup differences under the axis."
             if grouped
             else "pooled estimates by method."
         ),
@@ -453,7 +457,8 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         r,
         "exceedance",
         run_dir,
-        "Posterior probability that the pooled rate (and a new study's rate) exceeds each threshold.",
+        "Posterior probability that the pooled rate (and a new study's rate) exceeds each "
+        "threshold.",
     )
     blocks += _fig(
         r,
@@ -476,9 +481,8 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         blocks += [
             Table(
                 _survival_comparison_frame(r.tables["comparison"]),
-                "Hazard ratios, medians and landmark "
-                "survival: posterior beside reported or frequentist values (medians in months; survival "
-                "as a percentage)",
+                "Hazard ratios, medians and landmark survival: posterior beside reported or "
+                "frequentist values (medians in months; survival as a percentage)",
                 table_id=anchor(f"{r.id}-comparison"),
             )
         ]
@@ -514,9 +518,9 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
     blocks += _table(
         r,
         "leave_one_out",
-        "Leave-one-study-out (logit transform, REML): the pooled rate without each "
-        "study, with its 95% CI and prediction interval (rate scale), tau^2 (logit scale) and I^2 (%) "
-        "of the remaining studies",
+        "Leave-one-study-out (logit transform, REML): the pooled rate without each study, with its "
+        "95% CI and prediction interval (rate scale), tau^2 (logit scale) and I^2 (%) of the "
+        "remaining studies",
         percent=RATE_COLUMNS,
     )
 
@@ -535,9 +539,9 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         r,
         "ppc",
         run_dir,
-        "Posterior predictive check: each observed value (dark square) against the "
-        "90% interval of its replicates (red); orange rows lie outside it. Histograms: each test statistic "
-        "over replicated data sets, with the observed value as a dark line.",
+        "Posterior predictive check: each observed value (dark square) against the 90% interval of "
+        "its replicates (red); orange rows lie outside it. Histograms: each test statistic over "
+        "replicated data sets, with the observed value as a dark line.",
     )
 
     blocks.append(Heading("Prior sensitivity", 3, anchor=f"sens-{key}"))
@@ -546,13 +550,15 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         blocks.append(
             Table(
                 _power_scaling_frame(r.tables["power_scaling"]),
-                "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 scaling; "
-                "prior_percentile: where the posterior median lies in the prior)",
+                "Power-scaling sensitivity (cumulative Jensen-Shannon distance per unit log2 "
+                "scaling; prior_percentile: where the posterior median lies in the prior)",
                 table_id=anchor(f"{r.id}-power_scaling"),
             )
         )
     what = {
-        "piecewise_exponential": "Median survival by arm (months) and hazard ratios against the reference arm",
+        "piecewise_exponential": (
+            "Median survival by arm (months) and hazard ratios against the reference arm"
+        ),
         "two_arm": "Difference p1 - p2 and P(p1 > p2)",
     }
     blocks += _table(
@@ -578,14 +584,18 @@ def compose_report(
             Paragraph(
                 "**NOT CONVERGED.** "
                 + "; ".join(f"{r.id}: {', '.join(r.convergence_reasons)}" for r in unconverged)
-                + ". Estimates from these analyses are not reliable; each of their tables and figures is marked.",
+                + (
+                    ". Estimates from these analyses are not reliable; each of their tables and "
+                    "figures is marked."
+                ),
                 css="warning",
             )
         )
     else:
         blocks.append(
             Paragraph(
-                "All analyses passed the convergence gate (R-hat <= 1.01, bulk and tail ESS >= 400, no divergences).",
+                "All analyses passed the convergence gate (R-hat <= 1.01, bulk and tail ESS >= "
+                "400, no divergences).",
                 css="ok",
             )
         )
@@ -627,10 +637,11 @@ def compose_report(
     blocks.append(Heading("Reproducibility", 2, anchor="reproducibility"))
     blocks.append(
         Paragraph(
-            f"Spec `{record['spec_path']}` (sha256 `{record['spec_sha256'][:16]}`), seed {record['seed']}, run at "
-            f"{record['started_at']} in {record['wall_seconds']:.1f} s. Re-run with `bayes-anlo run {record['spec_path']} --out DIR`; "
-            "the same spec and seed give identical draws and tables on the same machine and package versions "
-            "(on another CPU, NUTS draws may differ by Monte Carlo error)."
+            f"Spec `{record['spec_path']}` (sha256 `{record['spec_sha256'][:16]}`), seed "
+            f"{record['seed']}, run at {record['started_at']} in {record['wall_seconds']:.1f} s. "
+            f"Re-run with `bayes-anlo run {record['spec_path']} --out DIR`; the same spec and seed "
+            "give identical draws and tables on the same machine and package versions (on another "
+            "CPU, NUTS draws may differ by Monte Carlo error)."
         )
     )
     blocks.append(

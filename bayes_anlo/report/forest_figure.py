@@ -20,7 +20,8 @@ written by hand. Columns of a forest table:
 ``pi_low``, ``pi_high`` (optional)
     Prediction interval of a pooled row (dotted line).
 ``shrunken``, ``shrunken_low``, ``shrunken_high`` (optional)
-    A Bayesian shrunken estimate of a study, drawn as a small circle with its interval under the box.
+    A Bayesian shrunken estimate of a study, drawn as a small circle with its interval under the
+    box.
 Any further column named in ``columns`` is printed as a label column (e.g. drug, line, n).
 
 Figures are made with :mod:`bayes_anlo.report.canvas` (not tracked by pyplot, texts literal);

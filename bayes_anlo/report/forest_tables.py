@@ -1,4 +1,5 @@
-"""Forest tables (see :mod:`bayes_anlo.report.forest_figure`) from counts, frequentist results and fits.
+"""Forest tables (see :mod:`bayes_anlo.report.forest_figure`) from counts, frequentist results and
+fits.
 
 Nothing here fits a model: the builders take what was computed (``PooledResult``,
 ``SubgroupResult``, Bayesian comparison rows from :func:`~bayes_anlo.report.tables.

@@ -1,4 +1,5 @@
-"""What one analysis of a spec produces: a fit, its tables and figures, and what to say about them."""
+"""What one analysis of a spec produces: a fit, its tables and figures, and what to say about
+them."""
 
 from __future__ import annotations
 

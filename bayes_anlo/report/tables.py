@@ -105,7 +105,8 @@ def summarise_variable(posterior: xr.Dataset, name: str, level: float = 0.95) ->
 def posterior_summary(
     tree: xr.DataTree, variables: tuple[str, ...] | None = None, level: float = 0.95
 ) -> pd.DataFrame:
-    """Summary rows for the reported variables present in the posterior (rates, heterogeneity, contrasts)."""
+    """Summary rows for the reported variables present in the posterior (rates, heterogeneity,
+    contrasts)."""
     posterior = tree["posterior"].to_dataset()
     wanted = variables or (RATE_VARIABLES + HETEROGENEITY_VARIABLES + CONTRAST_VARIABLES)
     frames = [summarise_variable(posterior, v, level) for v in wanted if v in posterior]
@@ -301,8 +302,8 @@ def subgroup_test_text(sub) -> str:
     """The between-subgroup test of a :class:`~bayes_anlo.frequentist.subgroups.SubgroupResult`
     as one line (for a figure)."""
     return (
-        f"Test for subgroup differences ({sub.overall.method}, separate tau2): Q = {sub.q_between:.2f}, "
-        f"df = {sub.q_between_df}, p = {sub.q_between_p:.3f}"
+        f"Test for subgroup differences ({sub.overall.method}, separate tau2): Q = "
+        f"{sub.q_between:.2f}, df = {sub.q_between_df}, p = {sub.q_between_p:.3f}"
     )
 
 

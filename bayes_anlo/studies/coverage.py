@@ -12,22 +12,22 @@ Each method's 95% interval targets its own population quantity; with ``tau > 0``
 each is scored against what it estimates (its *target*) and, for the reader who takes any pooled
 rate as "the" response rate, also against the median and the mean rate:
 
-==================  ======================================  ==========================================
-method              interval                                target
-==================  ======================================  ==========================================
-``PFT-DL``          ``rma(measure="PFT", method="DL")``,    arcsine centre ``sin^2(E asin sqrt theta)``
-                    back-transformed (Miller, harmonic n)   (the double arcsine is ~``asin sqrt theta``
-                                                            for large n; its mean is pooled)
-``logit-REML``      ``rma(measure="PLO", method="REML")``   median rate ``p`` (= expit of the mean
-                                                            logit)
-``GLMM``            ``rma.glmm(measure="PLO")`` Wald CI     median rate ``p``
-``LN-exact``        logit-normal posterior of expit(mu),    median rate ``p``
-                    equal-tailed 95%, grid quadrature
-``LN-exact-mean``   logit-normal posterior of the mean      mean rate ``E theta = E expit(logit p + tau
-                    rate ``E expit(mu + tau Z)``            Z)``
-``BB-exact``        beta-binomial posterior of ``mu``,      mean rate ``E theta``
-                    equal-tailed 95%, grid quadrature
-==================  ======================================  ==========================================
+=================  ===================================== ==========================================
+method             interval                              target
+=================  ===================================== ==========================================
+``PFT-DL``         ``rma(measure="PFT", method="DL")``,  arcsine centre ``sin^2(E asin sqrt theta)``
+                   back-transformed (Miller, harmonic n) (the double arcsine is ~``asin sqrt theta``
+                                                         for large n; its mean is pooled)
+``logit-REML``     ``rma(measure="PLO", method="REML")`` median rate ``p`` (= expit of the mean
+                                                         logit)
+``GLMM``           ``rma.glmm(measure="PLO")`` Wald CI   median rate ``p``
+``LN-exact``       logit-normal posterior of expit(mu),  median rate ``p``
+                   equal-tailed 95%, grid quadrature
+``LN-exact-mean``  logit-normal posterior of the mean    mean rate ``E theta = E expit(logit p + tau
+                   rate ``E expit(mu + tau Z)``          Z)``
+``BB-exact``       beta-binomial posterior of ``mu``,    mean rate ``E theta``
+                   equal-tailed 95%, grid quadrature
+=================  ===================================== ==========================================
 
 With ``tau = 0`` the three targets coincide (``= p``) and every model is well specified (the
 beta-binomial with kappa -> infinity). With ``tau = 0.5`` the logit-normal models and the GLMM are
@@ -375,8 +375,9 @@ def run_coverage(
     Work is split into blocks of ``block`` replicates of one cell; all cells' first blocks run
     before any second block, so an interrupted run has a balanced partial result. With
     ``cache_dir`` every finished block is written there (CSV) and re-used by a later run with the
-    same seed, design cell and code (resuming; see :func:`block_path`). ``workers > 1`` runs blocks in that many processes ("spawn"); replicate
-    ``r`` of cell ``c`` has its own seed, so the result equals a serial run.
+    same seed, design cell and code (resuming; see :func:`block_path`). ``workers > 1`` runs blocks
+    in that many processes ("spawn"); replicate ``r`` of cell ``c`` has its own seed, so the result
+    equals a serial run.
     """
     cells = tuple(cells or design())
     cache = None if cache_dir is None else Path(cache_dir)
@@ -449,7 +450,8 @@ def coverage_overview(summary: pd.DataFrame) -> str:
             g = grp[grp["method"] == m].dropna(subset=["coverage"])
             worst = g.loc[g["coverage"].idxmin()]
             cells.append(
-                f"{g['coverage'].mean():.2f} ({worst['coverage']:.2f} at {worst['rate']:g}/{int(worst['k'])})"
+                f"{g['coverage'].mean():.2f} ({worst['coverage']:.2f} at "
+                f"{worst['rate']:g}/{int(worst['k'])})"
             )
         lines.append(f"| {tau:g} | {n_range} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -29,7 +29,8 @@ the same way here, one per posterior draw.
 Survival (piecewise exponential, cuts 0, 3, 6, 12 months, three studies, hierarchical study
 effects): ``PiecewiseExponentialIPDSBC`` simulates patients
 (:func:`~bayes_anlo.survival.simulate.simulate_patients`, 12 months accrual + 12 months follow-up)
-and fits the collapsed events/exposure (:func:`~bayes_anlo.models.piecewise_exponential.prepare_survival`);
+and fits the collapsed events/exposure
+(:func:`~bayes_anlo.models.piecewise_exponential.prepare_survival`);
 ``PiecewiseExponentialSummarySBC`` fixes the design of the summary terms (standard errors,
 landmark times, patients, follow-up) from the summaries a paper would print about a typical
 cohort (:func:`~bayes_anlo.survival.simulate.paper_summaries`) and draws each dataset from the

@@ -43,7 +43,8 @@ from bayes_anlo.models.priors import HalfNormal, Normal
 
 DATA = "examples/design/ankylosing_spondylitis_placebo.csv"
 RBEST_N = 4000
-#: print(map_mcmc): "MAP Prior MCMC sample  mean 0.2580 sd 0.0842 2.5% 0.1120 50% 0.2510 97.5% 0.4590"
+#: print(map_mcmc):
+#: "MAP Prior MCMC sample  mean 0.2580 sd 0.0842 2.5% 0.1120 50% 0.2510 97.5% 0.4590"
 RBEST_MAP = {"mean": 0.2580, "sd": 0.0842, "q2.5": 0.1120, "median": 0.2510, "q97.5": 0.4590}
 #: "Between-trial heterogeneity of tau prediction stratum  mean 0.3770 sd 0.2170 ..."
 RBEST_TAU = {"mean": 0.3770, "sd": 0.2170}

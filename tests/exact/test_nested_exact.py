@@ -30,7 +30,8 @@ QUANTILES = (0.05, 0.5, 0.95)
 
 
 def _bb_logpmf(y, n, a, b):
-    """Beta-binomial log-pmf from scipy's betaln (independent of the package's rising factorials)."""
+    """Beta-binomial log-pmf from scipy's betaln (independent of the package's rising
+    factorials)."""
     return np.log(comb(n, y)) + betaln(y + a, n - y + b) - betaln(a, b)
 
 
