@@ -56,16 +56,25 @@ def fit_task(task: Task) -> dict:
 
     from bayes_anlo.data.binary import load_binary
     from bayes_anlo.models.contract import Model
-    from bayes_anlo.report.tables import summarise_variable
 
     model = Model.from_config(task.config())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = model.fit(load_binary(task.table, label=task.label), random_seed=task.seed)
-    post = tree["posterior"].to_dataset()
     row = {"label": task.label, "k": len(task.table), "seed": task.seed}
+    row.update(summary_row(tree, task.options.get("arms")))
+    return row
+
+
+def summary_row(tree, arms=None) -> dict:
+    """The summary of one fitted tree: pooled and predictive rate (median, interval), the
+    heterogeneity medians, divergences, and for two arms the comparison of ``arms``."""
+    from bayes_anlo.report.tables import summarise_variable
+
+    post = tree["posterior"].to_dataset()
+    row: dict = {}
     if "rate" in post and "arm" in post["rate"].dims:
-        row.update(_two_arm_summary(post, task.options.get("arms")))
+        row.update(_two_arm_summary(post, arms))
     for name in ("pooled_rate", "predictive_rate"):
         if name in post:
             s = summarise_variable(post, name).iloc[0]

@@ -1,0 +1,111 @@
+"""Content-addressed, on-disk result cache of the runner: one JSON file per task.
+
+The key of a task is the sha256 of the canonical JSON of its model configuration, data, seed,
+the task function's qualified name and a fingerprint of the package's source, so a result made
+by other code, another model or other data is never re-used. Files are written to a temporary
+name in the same directory and renamed (atomic on POSIX), so an interrupted run leaves either a
+whole result or none; an unreadable file counts as missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import bayes_anlo
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # "nan", "inf", "-inf": JSON has no such numbers
+    return value
+
+
+def canonical_json(value) -> str:
+    """Sorted keys, no spaces, numpy values as Python values, floats by shortest round-trip repr
+    and non-finite floats as strings: equal values give equal bytes."""
+    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """sha256 of every ``.py`` file of the installed ``bayes_anlo`` package (path and bytes, in
+    sorted order); any code change invalidates every cached result."""
+    root = Path(bayes_anlo.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def function_name(fn) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def task_key(task, fn, fingerprint: str | None = None) -> str:
+    """The cache key (64 hex digits) of ``task`` run by ``fn``."""
+    payload = {
+        "task": task.identity(),
+        "function": function_name(fn),
+        "code": code_fingerprint() if fingerprint is None else fingerprint,
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+class ResultCache:
+    """A directory of results, ``<dir>/<key[:2]>/<key>.json``."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        """The stored result of ``key``, or None if it is absent or unreadable."""
+        try:
+            text = self.path(key).read_text(encoding="utf-8")
+            stored = json.loads(text)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(stored, dict) or stored.get("key") != key:
+            return None
+        result = stored.get("result")
+        return result if isinstance(result, dict) else None
+
+    def put(self, key: str, result: dict) -> Path:
+        """Store ``result`` under ``key`` (atomically: write a temporary file, then rename)."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = canonical_json({"key": key, "result": result})
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def files(self) -> list[Path]:
+        return sorted(self.directory.glob("*/*.json"))

@@ -1,0 +1,167 @@
+"""Run a list of tasks serially, on a local Dask cluster or on an external scheduler.
+
+Every result passes through :func:`~bayes_anlo.runner.cache.canonical_json` (workers send it as
+that text), so the returned results, and the cached files, are byte-identical wherever a task ran
+and whether it was computed or read back. Dask workers run one thread each (PyTensor compilation
+is not thread-safe), and each worker compiles into its own PyTensor directory
+(:class:`CompileDirectory`); a worker process keeps its compiled models between tasks
+(:mod:`bayes_anlo.models.compile_cache`). A worker lost mid-run has its tasks rerun elsewhere by
+the scheduler; results finished before an interruption are in the cache and are not recomputed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from bayes_anlo.errors import InputError
+from bayes_anlo.runner.cache import ResultCache, canonical_json, task_key
+from bayes_anlo.runner.tasks import FitTask, fit_summary
+
+#: Seconds to wait for a Dask scheduler given by address before reporting it unreachable.
+SCHEDULER_TIMEOUT = 10
+#: Directory (under the worker's temporary directory) holding the per-worker compile directories
+#: when no ``compile_root`` is given.
+DEFAULT_COMPILE_ROOT = "bayes_anlo_pytensor"
+
+
+def compile_directory(root: str | Path | None, worker_name) -> Path:
+    """The PyTensor base compile directory of one worker: ``<root>/worker-<name>``."""
+    base = Path(tempfile.gettempdir()) / DEFAULT_COMPILE_ROOT if root is None else Path(root)
+    return base / f"worker-{re.sub(r'[^A-Za-z0-9_.-]', '_', str(worker_name))}"
+
+
+def set_compile_directory(path: Path) -> bool:
+    """Point PyTensor of this process at ``path`` (through ``PYTENSOR_FLAGS``, read when PyTensor
+    is first imported). False if PyTensor is already imported here and the flag would be ignored."""
+    import sys
+
+    if "pytensor" in sys.modules:
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f.strip()]
+    flags = [f for f in flags if not f.strip().startswith("base_compiledir=")]
+    os.environ["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={path}"])
+    return True
+
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # pragma: no cover - optional dependency
+    WorkerPlugin = object
+
+
+class CompileDirectory(WorkerPlugin):
+    """Dask worker plugin: gives each worker its own PyTensor compile directory at start-up."""
+
+    name = "bayes-anlo-compile-directory"
+
+    def __init__(self, root: str | None = None):
+        self.root = root
+
+    def setup(self, worker) -> None:
+        set_compile_directory(compile_directory(self.root, worker.name))
+
+
+def call_task(fn: Callable[[FitTask], dict], task: FitTask) -> str:
+    """Run ``fn(task)`` and return the result as canonical JSON text (what a worker sends)."""
+    return canonical_json(fn(task))
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str, n_workers: int, timeout: float) -> Iterator:
+    """A Dask client: of a new local cluster (``"local"``: ``n_workers`` processes, one thread
+    each) or of the scheduler at an address (an InputError if it does not answer in time)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - optional dependency
+        raise InputError(
+            "Dask runs need `pip install bayes_anlo[dist]` (dask, distributed)"
+        ) from exc
+    if scheduler == "local":
+        with (
+            LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=f"{timeout}s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"cannot reach the Dask scheduler {scheduler!r} within {timeout:g} s: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            file="command line",
+        ) from None
+    with client:
+        yield client
+
+
+def run(
+    tasks: Sequence[FitTask],
+    fn: Callable[[FitTask], dict] = fit_summary,
+    *,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    cache_dir: str | Path | None = None,
+    compile_root: str | Path | None = None,
+    timeout: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict]:
+    """Results of ``fn`` (a module-level function) on every task, in task order.
+
+    ``scheduler``: None (serial, in this process), ``"local"`` (a new ``LocalCluster`` of
+    ``n_workers`` processes) or an address such as ``"tcp://10.0.0.5:8786"``. With ``cache_dir``
+    a task whose result is stored there is not run, and each result is stored as soon as it
+    arrives. ``progress(done, total)`` is called after each task (cached ones count as done at
+    the start). ``compile_root`` is where Dask workers keep their PyTensor compile directories
+    (a path on the worker machines; default their temporary directory).
+    """
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
+    if int(n_workers) < 1:
+        raise InputError(f"workers must be at least 1, not {n_workers}", file="command line")
+    cache = None if cache_dir is None else ResultCache(cache_dir)
+    keys = [task_key(task, fn) for task in tasks]
+    results: dict[str, dict] = {}
+    if cache is not None:
+        for key in dict.fromkeys(keys):
+            stored = cache.get(key)
+            if stored is not None:
+                results[key] = stored
+    pending = {key: task for key, task in zip(keys, tasks, strict=True) if key not in results}
+    total, done = len(set(keys)), len(results)
+    if progress is not None:
+        progress(done, total)
+
+    def store(key: str, text: str) -> None:
+        nonlocal done
+        results[key] = json.loads(text)
+        if cache is not None:
+            cache.put(key, results[key])
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    if pending and scheduler is None:
+        for key, task in pending.items():
+            store(key, call_task(fn, task))
+    elif pending:
+        from dask.distributed import as_completed
+
+        root = None if compile_root is None else str(compile_root)
+        with dask_client(scheduler, int(n_workers), timeout) as client:
+            client.register_plugin(CompileDirectory(root))
+            futures = {
+                client.submit(call_task, fn, task, key=f"bayes-anlo-task-{key}"): key
+                for key, task in pending.items()
+            }
+            for future in as_completed(futures):
+                store(futures[future], future.result())
+    return [results[key] for key in keys]
