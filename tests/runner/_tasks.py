@@ -59,3 +59,15 @@ def exact_tasks(count: int = 4, root: int = 20261130) -> list[FitTask]:
         }
         tasks.append(FitTask(f"data set {i}", configs[i % 2], data, seed))
     return tasks
+
+
+def dies_once(task: FitTask) -> dict:
+    """:func:`cheap`, except that the first call anywhere (claiming the flag file named in
+    ``task.extra["kill_flag"]``) ends its process at once, as a killed worker would."""
+    import os
+
+    try:
+        os.close(os.open(task.extra["kill_flag"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return cheap(task)
+    os._exit(1)

@@ -10,9 +10,16 @@ import random
 import pytest
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.runner import canonical_json, run
+from bayes_anlo.runner import FitTask, canonical_json, run
 from tests.runner import _tasks
-from tests.runner._tasks import Interrupted, cheap, counted_fit, exact_tasks, interrupting
+from tests.runner._tasks import (
+    Interrupted,
+    cheap,
+    counted_fit,
+    dies_once,
+    exact_tasks,
+    interrupting,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +48,20 @@ def test_external_scheduler_with_two_workers_matches_serial_byte_for_byte(tmp_pa
     dirs = {value.split("base_compiledir=")[1] for value in flags.values()}
     assert len(dirs) == 2  # one compile directory per worker
     assert all(d.startswith(str(tmp_path / "compile" / "worker-")) for d in dirs)
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_the_result_is_unchanged(tmp_path):
+    pytest.importorskip("dask.distributed")
+    flag = tmp_path / "killed"
+    tasks = [
+        FitTask(t.label, t.config, t.data, t.seed, {"kill_flag": str(flag)}) for t in exact_tasks(6)
+    ]
+    flag.touch()
+    serial = run(tasks, dies_once)  # the flag exists: nobody dies
+    flag.unlink()
+    remote = run(tasks, dies_once, scheduler="local", n_workers=2, cache_dir=tmp_path / "cache")
+    assert flag.exists()  # one worker did die
+    assert canonical_json(remote) == canonical_json(serial)
 
 
 def test_rerun_with_the_cache_computes_nothing(tmp_path):
