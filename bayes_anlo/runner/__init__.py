@@ -16,6 +16,7 @@ computes nothing::
 
 from bayes_anlo.runner.cache import ResultCache, canonical_json, code_fingerprint, task_key
 from bayes_anlo.runner.execute import run
+from bayes_anlo.runner.progress import progress_printer
 from bayes_anlo.runner.tasks import FitTask, fit_summary, task_seeds
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "canonical_json",
     "code_fingerprint",
     "fit_summary",
+    "progress_printer",
     "run",
     "task_key",
     "task_seeds",
