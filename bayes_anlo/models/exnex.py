@@ -41,7 +41,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import expit, logsumexp
 
-from bayes_anlo.exact.special_functions import logit_normal_marginal
+from bayes_anlo.exact.special_functions import logit_normal_marginal, logit_normal_moments
 from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import BinaryModel, Prepared, prepare_binary
 from bayes_anlo.models.contract import DEFAULT_SAMPLER
@@ -229,7 +229,18 @@ class Exnex(BinaryModel):
 
     @classmethod
     def replication_moments(cls, tree: xr.DataTree):
-        raise NotImplementedError("the EXNEX replication moments are not implemented yet")
+        """Mean and variance of the mixture rate a subtype is replicated from: with weight w the
+        EX logit-normal ``expit(N(mu, tau))``, else the NEX ``expit(N(m, s))``."""
+        model = cls.from_tree(tree)
+        post = tree["posterior"]
+        units = tree["constant_data"]["n"].size
+        m_ex, v_ex = logit_normal_moments(post["mu"].values, post["tau"].values)
+        m_nex, v_nex = logit_normal_moments(model.priors.nex.mu, model.priors.nex.sigma)
+        w = model.weight_ex
+        mean = w * m_ex + (1 - w) * m_nex
+        var = w * (v_ex + m_ex**2) + (1 - w) * (v_nex + m_nex**2) - mean**2
+        shape = mean.shape + (units,)
+        return np.broadcast_to(mean[..., None], shape), np.broadcast_to(var[..., None], shape)
 
 
 def exchangeability_table(tree: xr.DataTree):
