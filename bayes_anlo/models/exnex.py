@@ -13,6 +13,10 @@ The mixture indicator is marginalised in the graph: the prior density of ``theta
 ``log(w N(theta_j | mu, tau) + (1 - w) N(theta_j | m, s))`` (a logsumexp), so NUTS samples only
 ``mu``, ``tau`` and ``theta`` (centred: a mixture prior has no non-centred form).
 
+``method="exact"`` (what ``auto`` takes) integrates each ``theta_j`` out under both components
+and ``(mu, tau)`` on a 2-D grid, then draws the subtype effects exactly
+(:mod:`bayes_anlo.exact.exnex`); NUTS on the graph is the check.
+
 The posterior probability that subtype j is exchangeable is the posterior mean over draws of
 ``P(EX_j | y_j, mu, tau) = w L_EX / (w L_EX + (1 - w) L_NEX)``, with ``L_EX`` and ``L_NEX`` the
 subtype's marginal likelihoods under each component (``theta_j`` integrated out by adaptive
@@ -41,9 +45,10 @@ import numpy as np
 import xarray as xr
 from scipy.special import expit, logsumexp
 
+from bayes_anlo.exact.exnex import exnex_exact, sample_exnex_effects
 from bayes_anlo.exact.special_functions import logit_normal_marginal, logit_normal_moments
 from bayes_anlo.lazy_import import lazy_module
-from bayes_anlo.models.binary import BinaryModel, Prepared, prepare_binary
+from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.contract import DEFAULT_SAMPLER
 from bayes_anlo.models.options import ExnexOptions
 from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet
@@ -149,13 +154,15 @@ class Exnex(BinaryModel):
     weight_ex : float
         Prior probability that a subtype is exchangeable (default 0.5, as in the paper's sarcoma
         example).
-    method : {"nuts"}
+    method : {"auto", "nuts", "exact"}
+        ``exact`` (what ``auto`` takes): a 2-D grid over ``(mu, tau)`` with the subtype effects
+        integrated out (:mod:`bayes_anlo.exact.exnex`), then exact draws of the effects.
     sampler, thresholds : as for every binary model.
     """
 
     name = "exnex"
     priors_class = ExnexPriors
-    methods = ("nuts",)
+    methods = ("nuts", "exact")
     options_schema = ExnexOptions
 
     def __init__(
@@ -163,7 +170,7 @@ class Exnex(BinaryModel):
         priors=None,
         *,
         weight_ex: float = 0.5,
-        method: str = "nuts",
+        method: str = "auto",
         sampler: SamplerSettings = DEFAULT_SAMPLER,
         thresholds: Sequence[float] = (),
     ):
@@ -184,6 +191,31 @@ class Exnex(BinaryModel):
 
     def _build(self, prep):
         return build_exnex(prep, self.priors, self.weight_ex)
+
+    def exact_posterior(self, data):
+        """The grid posterior of ``(mu, tau)`` for ``data``."""
+        prep = self._prepare(data)
+        return exnex_exact(prep.events, prep.n, self.priors, self.weight_ex)
+
+    def _exact(self, prep, chains, draws, rng):
+        exact = exnex_exact(prep.events, prep.n, self.priors, self.weight_ex)
+        mu, tau = exact.sample(chains * draws, rng)
+        tau = np.maximum(tau, 1e-12)
+        nex = self.priors.nex
+        p_ex = prob_exchangeable(
+            prep.events, prep.n, mu[:, None], tau[:, None], nex, self.weight_ex
+        )
+        theta = sample_exnex_effects(prep.events, prep.n, mu[:, None], tau[:, None], nex, p_ex, rng)
+        shape = (chains, draws)
+        post = dataset(
+            {
+                "mu": (_CD, mu.reshape(shape)),
+                "tau": (_CD, tau.reshape(shape)),
+                "theta": (_CDU, theta.reshape(shape + (prep.units,))),
+            },
+            {"chain": np.arange(chains), "draw": np.arange(draws), "unit": prep.labels},
+        )
+        return post, exact.to_dict()
 
     def _prior_free_draws(self, prep, draws, rng):
         mu = self.priors.mu.rvs(draws, rng)
