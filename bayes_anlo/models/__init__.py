@@ -24,6 +24,7 @@ from bayes_anlo.models.beta_binomial import (
 )
 from bayes_anlo.models.binary import BinaryModel, exceedance, prob_superior
 from bayes_anlo.models.contract import Model
+from bayes_anlo.models.exnex import Exnex, ExnexPriors, build_exnex, exchangeability_table
 from bayes_anlo.models.logit_normal import LogitNormal, build_logit_normal
 from bayes_anlo.models.meta_regression import (
     MetaRegression,
@@ -57,6 +58,8 @@ __all__ = [
     "BinaryModel",
     "CompletePooling",
     "CompletePoolingPriors",
+    "Exnex",
+    "ExnexPriors",
     "LogitNormal",
     "LogitNormalPriors",
     "MetaRegression",
@@ -68,11 +71,13 @@ __all__ = [
     "TwoArmPriors",
     "build_beta_binomial",
     "build_complete_pooling",
+    "build_exnex",
     "build_logit_normal",
     "build_meta_regression",
     "build_nested_beta_binomial",
     "build_two_arm",
     "exceedance",
+    "exchangeability_table",
     "prob_superior",
     "slope_table",
     "two_arm_exact",

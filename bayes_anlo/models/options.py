@@ -113,3 +113,14 @@ class MetaRegressionOptions(Table):
         description="study-level columns of the data (required; numbers, or factors coded "
         "against their first level in sorted order, as R's factor)",
     )
+
+
+class ExnexOptions(Table):
+    """Options of ``exnex``."""
+
+    weight_ex: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="prior probability that a subtype is exchangeable with the others",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bayes_anlo.models.beta_binomial import BetaBinomial, CompletePooling
 from bayes_anlo.models.contract import Model
+from bayes_anlo.models.exnex import Exnex
 from bayes_anlo.models.logit_normal import LogitNormal
 from bayes_anlo.models.meta_regression import MetaRegression
 from bayes_anlo.models.nested_beta_binomial import NestedBetaBinomial
@@ -28,6 +29,7 @@ FAMILIES: dict[str, type[Model]] = {
         CompletePooling,
         PiecewiseExponential,
         MetaRegression,
+        Exnex,
     )
 }
 
