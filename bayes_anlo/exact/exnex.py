@@ -17,11 +17,9 @@ Subtype effects given ``(mu, tau)`` are drawn exactly: the component with probab
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logit
 
-from bayes_anlo.exact.grid import adaptive_grid
-from bayes_anlo.exact.logit_normal import LIMITS
-from bayes_anlo.exact.posterior import ExactPosterior, Parameter
+from bayes_anlo.exact.logit_normal import mu_tau_posterior
+from bayes_anlo.exact.posterior import ExactPosterior
 from bayes_anlo.exact.special_functions import (
     logit_normal_marginal,
     sample_logit_normal_conditional,
@@ -64,30 +62,16 @@ def exnex_exact(
     expit(mu), ``tau``; grid coordinates ``("mu", "tau")``)."""
     events = np.asarray(events, dtype=np.int64)
     n = np.asarray(n, dtype=np.int64)
-    centre = float(logit((events.sum() + 0.5) / (n.sum() + 1.0)))
-    mu_lo, mu_hi = priors.mu.bounds()
-    tau_lo, tau_hi = priors.tau.bounds()
-    limits = (
-        max(LIMITS[0], mu_lo),
-        min(LIMITS[1], mu_hi),
-        max(LIMITS[2], tau_lo),
-        min(LIMITS[3], tau_hi),
-    )
-    grid = adaptive_grid(
+    return mu_tau_posterior(
+        "exnex",
         exnex_log_joint(events, n, priors, weight_ex, nodes),
-        [centre - 3.0, centre + 3.0, 0.0, 3.0],
-        limits,
-        names=("mu", "tau"),
-        n_coarse=n_coarse,
+        events,
+        n,
+        priors,
         n_fine=n_fine,
+        n_coarse=n_coarse,
         drop=drop,
     )
-    params = {
-        "mu": Parameter(0, lambda m: m),
-        "pooled_rate": Parameter(0, expit),
-        "tau": Parameter(1, lambda t: t),
-    }
-    return ExactPosterior("exnex", grid, params)
 
 
 def sample_exnex_effects(events, n, mu, tau, nex, prob_ex, rng: np.random.Generator):

@@ -54,6 +54,25 @@ def logit_normal_exact(
     """
     events = np.asarray(events, dtype=np.int64)
     n = np.asarray(n, dtype=np.int64)
+    return mu_tau_posterior(
+        "logit_normal",
+        logit_normal_log_joint(events, n, priors, nodes),
+        events,
+        n,
+        priors,
+        n_fine=n_fine,
+        n_coarse=n_coarse,
+        drop=drop,
+    )
+
+
+def mu_tau_posterior(
+    name: str, log_joint, events, n, priors, *, n_fine: int, n_coarse: int, drop: float
+) -> ExactPosterior:
+    """Grid posterior of ``(mu, tau)`` from ``log_joint`` (any model whose hyperparameters are a
+    logit-scale centre ``mu`` and a spread ``tau`` with priors ``priors.mu``, ``priors.tau``):
+    the grid starts around the pooled logit of the counts and stays inside :data:`LIMITS` and the
+    priors' supports. Parameters ``mu``, ``pooled_rate`` (= expit(mu)) and ``tau``."""
     centre = float(logit((events.sum() + 0.5) / (n.sum() + 1.0)))
     mu_lo, mu_hi = priors.mu.bounds()
     tau_lo, tau_hi = priors.tau.bounds()
@@ -65,7 +84,7 @@ def logit_normal_exact(
     )
     box = [centre - 3.0, centre + 3.0, 0.0, 3.0]
     grid = adaptive_grid(
-        logit_normal_log_joint(events, n, priors, nodes),
+        log_joint,
         box,
         limits,
         names=("mu", "tau"),
@@ -78,4 +97,4 @@ def logit_normal_exact(
         "pooled_rate": Parameter(0, expit),
         "tau": Parameter(1, lambda t: t),
     }
-    return ExactPosterior("logit_normal", grid, params)
+    return ExactPosterior(name, grid, params)
