@@ -131,29 +131,9 @@ def run_tasks(
         raise InputError(f"workers must be at least 1, not {n_workers}", file="command line")
     if scheduler is None:
         return pd.DataFrame([fit_task(t) for t in tasks])
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - optional dependency
-        raise InputError(
-            "Dask sweeps need `pip install bayes_anlo[dist]` (dask, distributed)"
-        ) from exc
-    if scheduler == "local":
-        with (
-            LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            return pd.DataFrame(client.gather(client.map(fit_task, tasks, pure=False)))
-    try:
-        client = Client(scheduler, timeout=f"{timeout}s")
-    except (OSError, TimeoutError, ValueError, TypeError) as exc:
-        raise InputError(
-            f"cannot reach the Dask scheduler {scheduler!r} within {timeout:g} s: "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-            file="command line",
-        ) from None
-    with client:
+    from bayes_anlo.runner.execute import dask_client
+
+    with dask_client(scheduler, int(n_workers), timeout) as client:
         return pd.DataFrame(client.gather(client.map(fit_task, tasks, pure=False)))
 
 
