@@ -13,14 +13,14 @@ titles, which the pipeline sets).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from bayes_anlo.report.evidence_sections import evidence_blocks
-from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table
+from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table, anchor
 from bayes_anlo.report.result import AnalysisResult
+from bayes_anlo.report.result_blocks import result_table
 
 #: Columns that hold proportions (shown as percentages) in the tables where they appear.
 RATE_COLUMNS = (
@@ -69,29 +69,6 @@ def _fig(result: AnalysisResult, name: str, run_dir: Path, caption: str) -> list
         return []
     rel = f"figures/{result.id}__{name}.png"
     return [Figure(run_dir / rel, rel, caption)]
-
-
-def _table(
-    result: AnalysisResult,
-    name: str,
-    caption: str,
-    columns: list[str] | None = None,
-    percent: tuple[str, ...] = (),
-) -> list[Block]:
-    """A table of the result, with the named columns (that exist) shown as percentages."""
-    if name not in result.tables:
-        return []
-    frame = result.tables[name]
-    if columns:
-        frame = frame[[c for c in columns if c in frame.columns]]
-    return [
-        Table(
-            frame,
-            caption,
-            table_id=anchor(f"{result.id}-{name}"),
-            percent_columns=tuple(c for c in percent if c in frame),
-        )
-    ]
 
 
 def _survival_comparison_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -215,11 +192,6 @@ def audit_blocks(audits: dict) -> list[Block]:
     return blocks
 
 
-def anchor(text: str) -> str:
-    """An HTML id/fragment made only of ``[A-Za-z0-9_-]`` (anything else becomes ``-``)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "-", str(text)) or "-"
-
-
 def _mark(result: AnalysisResult, caption: str) -> str:
     """A caption of ``result``'s table or figure, marked when the analysis did not converge."""
     return caption if result.converged else f"NOT CONVERGED: {caption}"
@@ -285,7 +257,7 @@ def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
                 percent_columns=("difference_median", "difference_low", "difference_high"),
             )
         )
-    blocks += _table(
+    blocks += result_table(
         r,
         "subgroups_frequentist",
         "Frequentist subgroup analysis (logit, REML)",
@@ -303,7 +275,7 @@ def _subgroup_blocks(r: AnalysisResult) -> list[Block]:
         ],
         percent=RATE_COLUMNS,
     )
-    blocks += _table(r, "subgroup_tests", "Tests for subgroup differences")
+    blocks += result_table(r, "subgroup_tests", "Tests for subgroup differences")
     return blocks
 
 
@@ -399,7 +371,7 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
             for c in dict.fromkeys(data_cols)
             if c in data and data[c].astype(str).replace("nan", "").ne("").any()
         ]
-        blocks += _table(
+        blocks += result_table(
             r,
             "data",
             "Data analysed (each number with its source)",
@@ -416,13 +388,13 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
     blocks.append(
         Paragraph(f"{status[0].upper()}{status[1:]}.", css="" if r.converged else "warning")
     )
-    blocks += _table(
+    blocks += result_table(
         r, "diagnostics", "R-hat, effective sample sizes and Monte Carlo standard errors"
     )
 
     blocks.append(Heading("Results", 3, anchor=f"results-{key}"))
     blocks += _posterior_table(r)
-    blocks += _table(
+    blocks += result_table(
         r,
         "exceedance",
         "Posterior probability that the rate exceeds each threshold",
@@ -500,11 +472,11 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
                     + "."
                 )
             )
-            blocks += _table(
+            blocks += result_table(
                 r, "reconstruction", "Reconstruction diagnostics, one row per digitised curve"
             )
     else:
-        blocks += _table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
+        blocks += result_table(r, "comparison", "Pooled estimates by method", percent=RATE_COLUMNS)
     if "contrast" in r.tables:
         blocks += [
             Table(
@@ -515,7 +487,7 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
             )
         ]
     blocks += _subgroup_blocks(r)
-    blocks += _table(
+    blocks += result_table(
         r,
         "leave_one_out",
         "Leave-one-study-out (logit transform, REML): the pooled rate without each study, with its "
@@ -527,12 +499,12 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
     blocks += evidence_blocks(r, run_dir, key)
 
     blocks.append(Heading("Posterior predictive checks", 3, anchor=f"ppc-{key}"))
-    blocks += _table(
+    blocks += result_table(
         r,
         "ppc",
         "Test statistics: observed value, replicated distribution and posterior predictive p-value",
     )
-    blocks += _table(
+    blocks += result_table(
         r, "ppc_units", "Observed events per study beside the 90% posterior predictive interval"
     )
     blocks += _fig(
@@ -561,7 +533,7 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         ),
         "two_arm": "Difference p1 - p2 and P(p1 > p2)",
     }
-    blocks += _table(
+    blocks += result_table(
         r,
         "sensitivity",
         f"{what.get(r.model, 'Pooled rate')} under alternative priors "

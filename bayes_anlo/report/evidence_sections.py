@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bayes_anlo.report.model_comparison import loo_caveat, loo_report_table
-from bayes_anlo.report.render import Block, Figure, Heading, Paragraph, Table
+from bayes_anlo.report.render import Block, Figure, Heading, Paragraph, Table, anchor
+from bayes_anlo.report.result_blocks import result_table
 
 #: Figures a run directory saves beside the PNG, and in which formats: the forests, to paste into
 #: a paper. PDF (TrueType fonts embedded, as journals ask) costs about 1 s of CPU per figure.
@@ -49,12 +50,6 @@ SMALL_STUDY_COLUMNS = (
 )
 
 
-def _anchor(text: str) -> str:
-    from bayes_anlo.report.compose import anchor
-
-    return anchor(text)
-
-
 def _figure(result, name: str, run_dir: Path, caption: str) -> list[Block]:
     if name not in result.figures:
         return []
@@ -63,22 +58,6 @@ def _figure(result, name: str, run_dir: Path, caption: str) -> list[Block]:
     if others:
         caption += f" Also as {' and '.join(others)} (figures/{result.id}__{name})."
     return [Figure(run_dir / rel, rel, caption)]
-
-
-def _table(result, name: str, caption: str, columns=None, percent=()) -> list[Block]:
-    if name not in result.tables:
-        return []
-    frame = result.tables[name]
-    if columns:
-        frame = frame[[c for c in columns if c in frame.columns]]
-    return [
-        Table(
-            frame,
-            caption,
-            table_id=_anchor(f"{result.id}-{name}"),
-            percent_columns=tuple(c for c in percent if c in frame),
-        )
-    ]
 
 
 def evidence_blocks(result, run_dir: Path, key: str) -> list[Block]:
@@ -104,7 +83,7 @@ def evidence_blocks(result, run_dir: Path, key: str) -> list[Block]:
         caveat = next((str(c) for c in caveats if str(c) not in ("", "nan")), "")
         if caveat:
             blocks.append(Paragraph(f"Caveat: {caveat}.", css="warning"))
-        blocks += _table(
+        blocks += result_table(
             result,
             "small_study",
             "Regression tests for funnel-plot asymmetry (metafor regtest: standard error and "
@@ -125,7 +104,7 @@ def evidence_blocks(result, run_dir: Path, key: str) -> list[Block]:
             "Baujat plot: each study's contribution to heterogeneity against its influence on "
             "the pooled result.",
         )
-        blocks += _table(
+        blocks += result_table(
             result,
             "influence",
             "Influence diagnostics (metafor influence): studentized deleted residuals, DFFITS, "
@@ -141,7 +120,7 @@ def evidence_blocks(result, run_dir: Path, key: str) -> list[Block]:
                 "with the 95% CI, the test of the slope and the residual tau^2."
             )
         )
-        blocks += _table(
+        blocks += result_table(
             result,
             "meta_regression",
             "Meta-regression slopes, Bayesian beside frequentist",
@@ -156,7 +135,7 @@ def evidence_blocks(result, run_dir: Path, key: str) -> list[Block]:
                 loo_report_table(table),
                 "Leave-one-study-out predictive accuracy (PSIS-LOO): expected log predictive "
                 "density of a left-out study's count, best model first",
-                table_id=_anchor(f"{result.id}-model_comparison"),
+                table_id=anchor(f"{result.id}-model_comparison"),
             )
         )
         caveat = loo_caveat(table)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_anlo.report.compose import anchor, compose_report
-from bayes_anlo.report.render import Figure, Heading, Table, to_html, to_markdown
+from bayes_anlo.report.compose import compose_report
+from bayes_anlo.report.render import Figure, Heading, Table, anchor, to_html, to_markdown
 from bayes_anlo.report.result import AnalysisResult
 
 SPEC = SimpleNamespace(title="Report", description="", limitations=[])
