@@ -16,9 +16,11 @@ the conditional standard deviation there,
 
 with the 7 nodes ``z_j`` and weights ``w_j`` of Gauss-Hermite quadrature for the standard normal
 density. The sum over studies is lme4's deviance (relative to the saturated binomial model); this
-module minimises it over ``(theta >= 0, beta)`` by a profile search (Brent's method in ``beta``
-inside a bounded Brent search in ``theta``) polished by Newton steps, solving the conditional modes
-by safeguarded Newton iterations to machine precision.
+module minimises it over ``(theta >= 0, beta)``: the profile over ``beta`` on a grid of ``theta``
+(all grid points at once), then joint Newton steps in ``(theta, beta)`` with a line search, the
+derivatives from finite differences whose points are evaluated together. Every deviance
+evaluation takes many ``(theta, beta)`` points at once and solves the conditional modes of all
+studies at all points by vectorised safeguarded Newton iterations to machine precision.
 
 As ``vcov.merMod`` does for a GLMM, the standard error of ``beta`` comes from the inverse of the
 Hessian of the deviance in ``(theta, beta)`` (finite differences, as lme4's ``deriv12``, here
@@ -45,12 +47,13 @@ about 1e-4 (relative) and agree with a tightly converged run (``tolPwrss = 1e-11
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import optimize, stats
-from scipy.special import expit, gammaln, logsumexp, xlogy
+from scipy import stats
+from scipy.special import expit, gammaln, xlogy
 
 from bayes_anlo.errors import InputError
 from bayes_anlo.frequentist.pooling import (
@@ -69,39 +72,61 @@ HESSIAN_STEP = 1e-3
 THETA_MAX = 20.0
 
 
+@functools.cache
 def _gh_rule(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Hermite nodes and log-weights for integrals against the standard normal density."""
     z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
     return z, np.log(w / math.sqrt(2 * math.pi))
 
 
-def _devres(x, n, eta):
-    """Binomial deviance residuals ``2[x log(x/(n mu)) + (n-x) log((n-x)/(n(1-mu)))]``, stable."""
-    log_mu = -np.logaddexp(0.0, -eta)
-    log_1mu = -np.logaddexp(0.0, eta)
-    return 2.0 * (xlogy(x, x / n) - x * log_mu + xlogy(n - x, (n - x) / n) - (n - x) * log_1mu)
+def _saturated(x, n):
+    """``x log(x/n) + (n-x) log((n-x)/n)``: the saturated binomial log-likelihood kernel."""
+    return xlogy(x, x / n) + xlogy(n - x, (n - x) / n)
 
 
-def conditional_modes(x, n, beta: float, theta: float, tol: float = 1e-12, maxiter: int = 200):
+def _devres(x, n, eta, saturated=None):
+    """Binomial deviance residuals ``2[x log(x/(n mu)) + (n-x) log((n-x)/(n(1-mu)))]``, stable.
+
+    With ``L = log(1 + exp(-|eta|))``: ``-log mu = max(-eta, 0) + L`` and
+    ``-log(1 - mu) = max(eta, 0) + L``. ``saturated`` is :func:`_saturated` of ``(x, n)``.
+    """
+    if saturated is None:
+        saturated = _saturated(x, n)
+    soft = np.log1p(np.exp(-np.abs(eta)))
+    return 2.0 * (saturated + n * soft + x * np.maximum(-eta, 0.0) + (n - x) * np.maximum(eta, 0.0))
+
+
+def conditional_modes(x, n, beta, theta, tol: float = 1e-12, maxiter: int = 200):
     """Minimise ``g_i(u) = devres_i(beta + theta u) + u^2`` for every study.
+
+    ``beta`` and ``theta`` may be arrays of shape ``(P, 1)`` (P parameter points at once); the
+    result then has shape ``(P, k)``.
 
     ``g_i'(u)/2 = u - theta (x_i - n_i mu_i(u))`` is strictly increasing, and its root lies in
     ``[-|theta| n_i, |theta| n_i]``. Newton steps are used while they stay inside the bracket that
     the signs of ``g_i'`` maintain, bisection otherwise (safeguarded Newton); convergence is
-    quadratic near the mode.
+    quadratic near the mode. The start is the mode of the normal approximation to the binomial
+    likelihood of the empirical logit, ``theta w (y - beta) / (1 + theta^2 w)``.
     """
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
-    bound = abs(theta) * n + 1.0
+    beta = np.asarray(beta, dtype=float)
+    theta = np.asarray(theta, dtype=float)
+    bound = np.abs(theta) * n + 1.0
     lo, hi = -bound, bound
-    u = np.zeros_like(x)
+    p = (x + 0.5) / (n + 1.0)
+    w = n * p * (1 - p)
+    y = np.log(p / (1 - p))
+    u = np.clip(theta * w * (y - beta) / (1.0 + theta**2 * w), lo, hi)
+    u, lo, hi = np.broadcast_arrays(u, lo, hi)
     for _ in range(maxiter):
         mu = expit(beta + theta * u)
         grad = u - theta * (x - n * mu)
         lo = np.where(grad < 0, u, lo)
         hi = np.where(grad > 0, u, hi)
         new = u - grad / (1.0 + theta**2 * n * mu * (1 - mu))
-        outside = (new <= lo) | (new >= hi)
+        # strict: at a converged mode the step can round to 0, and u itself is then a bracket end
+        outside = (new < lo) | (new > hi)
         new = np.where(outside, 0.5 * (lo + hi), new)
         done = np.max(np.abs(new - u)) < tol
         u = new
@@ -110,117 +135,163 @@ def conditional_modes(x, n, beta: float, theta: float, tol: float = 1e-12, maxit
     return u
 
 
-def agq_deviance(beta: float, theta: float, x, n, n_nodes: int = 7) -> float:
-    """lme4's adaptive Gauss-Hermite deviance of the random-intercept logistic model."""
+def agq_deviances(beta, theta, x, n, n_nodes: int = 7) -> np.ndarray:
+    """:func:`agq_deviance` at many points: ``beta`` and ``theta`` broadcast to one shape."""
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
-    u = conditional_modes(x, n, beta, theta)
-    mu = expit(beta + theta * u)
-    s = 1.0 / np.sqrt(1.0 + theta**2 * n * mu * (1 - mu))
-    g0 = _devres(x, n, beta + theta * u) + u**2
+    beta, theta = np.broadcast_arrays(np.asarray(beta, float), np.asarray(theta, float))
+    b = beta[..., None]
+    t = theta[..., None]
+    u = conditional_modes(x, n, b, t)
+    eta = b + t * u
+    mu = expit(eta)
+    s = 1.0 / np.sqrt(1.0 + t**2 * n * mu * (1 - mu))
+    sat = _saturated(x, n)
+    g0 = _devres(x, n, eta, sat) + u**2
     z, logw = _gh_rule(n_nodes)
-    uk = u[None, :] + z[:, None] * s[None, :]
-    gk = _devres(x[None, :], n[None, :], beta + theta * uk) + uk**2
-    log_mult = logsumexp(logw[:, None] - (gk - g0[None, :]) / 2 + z[:, None] ** 2 / 2, axis=0)
-    return float(np.sum(g0) - 2 * np.sum(np.log(s)) - 2 * np.sum(log_mult))
+    zc = z[:, None]
+    uk = u[..., None, :] + zc * s[..., None, :]
+    gk = _devres(x, n, b[..., None] + t[..., None] * uk, sat) + uk**2
+    log_terms = logw[:, None] - (gk - g0[..., None, :]) / 2 + zc**2 / 2
+    top = np.max(log_terms, axis=-2)
+    log_mult = top + np.log(np.sum(np.exp(log_terms - top[..., None, :]), axis=-2))
+    return np.sum(g0, axis=-1) - 2 * np.sum(np.log(s), axis=-1) - 2 * np.sum(log_mult, axis=-1)
+
+
+def agq_deviance(beta: float, theta: float, x, n, n_nodes: int = 7) -> float:
+    """lme4's adaptive Gauss-Hermite deviance of the random-intercept logistic model."""
+    return float(agq_deviances(beta, theta, x, n, n_nodes))
+
+
+#: Offsets (theta, beta), in units of the step, of a central-difference Hessian stencil.
+_HESSIAN_STENCIL = np.array(
+    [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)], dtype=float
+)
+#: Further points for a Richardson-extrapolated central-difference gradient.
+_GRADIENT_STENCIL = np.array([(2, 0), (-2, 0), (0, 2), (0, -2)], dtype=float)
+
+
+def _stencil_hessian(d: np.ndarray, h: float) -> np.ndarray:
+    """Central-difference Hessian (as lme4's ``deriv12``) from deviances at ``_HESSIAN_STENCIL``."""
+    htt = (d[1] - 2 * d[0] + d[2]) / h**2
+    hbb = (d[3] - 2 * d[0] + d[4]) / h**2
+    htb = (d[5] - d[6] - d[7] + d[8]) / (4 * h**2)
+    return np.array([[htt, htb], [htb, hbb]])
+
+
+def _derivatives(theta, beta, x, n, n_nodes, h: float = 1e-3):
+    """Deviance, gradient and Hessian in (theta, beta) from one batched evaluation: gradient by
+    Richardson-extrapolated central differences (error O(h^4)), Hessian by central differences."""
+    pts = h * np.concatenate([_HESSIAN_STENCIL, _GRADIENT_STENCIL])
+    d = agq_deviances(beta + pts[:, 1], theta + pts[:, 0], x, n, n_nodes)
+    grad = np.array(
+        [
+            (8 * (d[1] - d[2]) - (d[9] - d[10])) / (12 * h),
+            (8 * (d[3] - d[4]) - (d[11] - d[12])) / (12 * h),
+        ]
+    )
+    return float(d[0]), grad, _stencil_hessian(d, h)
+
+
+def _profile_on_grid(x, n, thetas: np.ndarray, beta0: float, n_nodes: int):
+    """``min_beta D(theta, beta)`` at every theta of a grid, by safeguarded Newton steps in beta
+    for all of them at once (the deviance is close to convex in beta: the exact marginal
+    likelihood is log-concave in beta)."""
+    h = 1e-4
+    beta = np.full(thetas.shape, beta0)
+    lo = np.full(thetas.shape, -np.inf)
+    hi = np.full(thetas.shape, np.inf)
+    offsets = np.array([-h, 0.0, h])
+    for _ in range(100):
+        d = agq_deviances(beta[:, None] + offsets, thetas[:, None], x, n, n_nodes)
+        grad = (d[:, 2] - d[:, 0]) / (2 * h)
+        curv = (d[:, 2] - 2 * d[:, 1] + d[:, 0]) / h**2
+        lo = np.where(grad < 0, beta, lo)
+        hi = np.where(grad > 0, beta, hi)
+        step = np.where(curv > 0, -grad / np.where(curv > 0, curv, 1.0), -np.sign(grad))
+        new = beta + np.clip(step, -2.0, 2.0)
+        outside = (new <= lo) | (new >= hi)
+        bisect = 0.5 * (np.where(np.isfinite(lo), lo, beta) + np.where(np.isfinite(hi), hi, beta))
+        new = np.where(outside, bisect, new)
+        if np.max(np.abs(new - beta)) < 1e-7:
+            beta = new
+            break
+        beta = new
+    return beta, agq_deviances(beta, thetas, x, n, n_nodes)
+
+
+#: theta below which the fit is taken to be on the boundary theta = 0 (tau^2 < 1e-12).
+THETA_ZERO = 1e-6
 
 
 def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
     """ML estimates ``(theta, beta)`` and the minimal deviance.
 
     1. profile deviance ``min_beta D(theta, beta)`` on a grid of theta (0 and 0.03 .. 20),
-    2. bounded Brent search of the profile between the neighbours of the best grid point,
-    3. Newton steps in (theta, beta) with finite-difference gradient and Hessian until the step is
-       below 1e-10; theta = 0 is taken when the profile is not lower anywhere inside, with the
-       closed-form common-effect estimate ``beta = logit(sum x / sum n)``.
+       all grid points at once;
+    2. from the best grid point (0.03 when it is theta = 0), Newton steps in (theta, beta) with
+       gradient and Hessian from one batched stencil of deviances, the Hessian made positive
+       definite where it is not and the step halved until the deviance does not increase;
+       theta may cross 0 (the deviance is even in theta), so a fit on the boundary converges to
+       theta = 0 like an interior one;
+    3. theta = 0 is taken when the Newton limit has ``|theta| < THETA_ZERO`` or the deviance there
+       is not lower than at theta = 0 with the closed-form common-effect estimate
+       ``beta = logit(sum x / sum n)``.
     """
-
-    def dev(theta, beta):
-        return agq_deviance(beta, theta, x, n, n_nodes)
-
-    state = {"b": math.log((x.sum() + 0.5) / (n.sum() - x.sum() + 0.5))}
-
-    def profile_beta(theta: float, xtol: float) -> tuple[float, float]:
-        b0 = state["b"]
-        res = optimize.minimize_scalar(
-            lambda b: dev(theta, b),
-            bracket=(b0 - 0.3, b0 + 0.3),
-            method="brent",
-            options={"xtol": xtol, "maxiter": 500},
-        )
-        state["b"] = float(res.x)
-        return float(res.x), float(res.fun)
-
-    grid = np.concatenate([[0.0], np.geomspace(0.03, THETA_MAX, 14)])
-    values = np.array([profile_beta(t, 1e-6)[1] for t in grid])
-    j = int(np.argmin(values))
-    lo, hi = (0.0, grid[1]) if j == 0 else (grid[j - 1], grid[min(j + 1, len(grid) - 1)])
-    res = optimize.minimize_scalar(
-        lambda t: profile_beta(t, 1e-8)[1],
-        bounds=(lo, hi),
-        method="bounded",
-        options={"xatol": 1e-6},
-    )
-    theta = float(res.x)
-    beta, value = profile_beta(theta, 1e-10)
     # At theta = 0 the model is the common-effect logistic model, whose ML estimate is closed-form:
     # beta = logit(sum x / sum n) (0 < sum x < sum n: glmm_logit refuses the other cases).
     beta0 = math.log(x.sum() / (n.sum() - x.sum()))
-    value0 = dev(0.0, beta0)
+    value0 = agq_deviance(beta0, 0.0, x, n, n_nodes)
 
-    h = 1e-4
-    for _ in range(30):
-        grad = np.array(
-            [
-                (dev(theta + h, beta) - dev(theta - h, beta)) / (2 * h),
-                (dev(theta, beta + h) - dev(theta, beta - h)) / (2 * h),
-            ]
-        )
-        H = _central_hessian(dev, theta, beta, 1e-3)
-        try:
-            step = np.linalg.solve(H, grad)
-        except np.linalg.LinAlgError:
+    grid = np.concatenate([[0.0], np.geomspace(0.03, THETA_MAX, 14)])
+    betas, values = _profile_on_grid(x, n, grid, beta0, n_nodes)
+    j = int(np.argmin(values))
+    if j == 0:
+        theta, beta = float(grid[1]), float(betas[1])
+    else:
+        theta, beta = float(grid[j]), float(betas[j])
+
+    value, grad, H = _derivatives(theta, beta, x, n, n_nodes)
+    for _ in range(100):
+        eig_min = np.linalg.eigvalsh(H).min() if np.all(np.isfinite(H)) else -np.inf
+        if not np.isfinite(eig_min):
             break
-        if not np.all(np.isfinite(step)) or np.linalg.eigvalsh(H).min() <= 0:
+        if eig_min <= 0:
+            H = H + (1e-3 * np.abs(H).max() + 1e-8 - eig_min) * np.eye(2)
+        step = -np.linalg.solve(H, grad)
+        if not np.all(np.isfinite(step)):
             break
-        t_new, b_new = theta - step[0], beta - step[1]
-        if t_new < 0:  # the optimum is on the boundary
+        scale = min(1.0, 2.0 / max(np.max(np.abs(step)), 1e-300))
+        for _ in range(40):
+            t_new, b_new = theta + scale * step[0], beta + scale * step[1]
+            candidate = _derivatives(t_new, b_new, x, n, n_nodes)
+            if candidate[0] <= value + 1e-12 * abs(value):
+                break
+            scale /= 2
+        else:
             break
-        v_new = dev(t_new, b_new)
-        if v_new > value + 1e-12 * abs(value):
+        theta, beta = t_new, b_new
+        value, grad, H = candidate
+        if np.max(np.abs(scale * step)) < 1e-10:
             break
-        theta, beta, value = t_new, b_new, v_new
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    if value0 <= value:
+    if theta < 0:
+        theta = -theta
+        value = agq_deviance(beta, theta, x, n, n_nodes)
+    if theta < THETA_ZERO or value0 <= value:
         return 0.0, beta0, value0
     return theta, beta, value
 
 
-def _central_hessian(f, theta: float, beta: float, h: float) -> np.ndarray:
-    f0 = f(theta, beta)
-    htt = (f(theta + h, beta) - 2 * f0 + f(theta - h, beta)) / h**2
-    hbb = (f(theta, beta + h) - 2 * f0 + f(theta, beta - h)) / h**2
-    htb = (
-        f(theta + h, beta + h)
-        - f(theta + h, beta - h)
-        - f(theta - h, beta + h)
-        + f(theta - h, beta - h)
-    ) / (4 * h**2)
-    return np.array([[htt, htb], [htb, hbb]])
-
-
 def _hessian(theta: float, beta: float, x, n, n_nodes: int, h: float = HESSIAN_STEP) -> np.ndarray:
     """Hessian of the deviance in (theta, beta): central differences at steps h and 2h combined by
-    Richardson extrapolation, ``(4 H(h) - H(2h)) / 3``.
+    Richardson extrapolation, ``(4 H(h) - H(2h)) / 3``; both stencils in one batched evaluation.
 
     At ``theta = 0`` the points with negative theta are valid: the deviance is even in theta.
     """
-
-    def f(t, b):
-        return agq_deviance(b, t, x, n, n_nodes)
-
-    return (4 * _central_hessian(f, theta, beta, h) - _central_hessian(f, theta, beta, 2 * h)) / 3
+    pts = np.concatenate([h * _HESSIAN_STENCIL, 2 * h * _HESSIAN_STENCIL])
+    d = agq_deviances(beta + pts[:, 1], theta + pts[:, 0], x, n, n_nodes)
+    m = len(_HESSIAN_STENCIL)
+    return (4 * _stencil_hessian(d[:m], h) - _stencil_hessian(d[m:], 2 * h)) / 3
 
 
 def _beta_variance(theta: float, beta: float, x, n, n_nodes: int) -> tuple[float, str]:
