@@ -68,7 +68,8 @@ from bayes_anlo.frequentist.pooling import (
 #: step 1e-4; rounding noise in the deviance (~1e-13) then moves the SE by ~1e-6, so this module
 #: uses step 1e-3 with Richardson extrapolation (truncation error O(h^4), noise ~1e-7 / h^2).
 HESSIAN_STEP = 1e-3
-#: Upper end of the search for tau (logit scale); tau = 20 means odds varying by e^40.
+#: Upper end of the search for tau (logit scale); tau = 20 means odds varying by e^40. Data
+#: without a finite maximum (all studies with 0 or n events) end there.
 THETA_MAX = 20.0
 
 
@@ -224,16 +225,59 @@ def _profile_on_grid(x, n, thetas: np.ndarray, beta0: float, n_nodes: int):
 THETA_ZERO = 1e-6
 
 
+def _newton(theta: float, beta: float, x, n, n_nodes: int) -> tuple[float, float, float]:
+    """Minimise the deviance over ``|theta| <= THETA_MAX`` and beta from a start near the minimum.
+
+    Newton steps with a line search (halving until the deviance does not increase by more than
+    its rounding noise), the Hessian shifted to be positive definite where it is not; a step that
+    would leave ``|theta| <= THETA_MAX`` is shortened to end on the limit, and at the limit, with
+    the deviance still falling outwards (no finite maximum, e.g. every study with 0 or n events),
+    only beta moves. Stops when a step is below 1e-10.
+    """
+    value, grad, H = _derivatives(theta, beta, x, n, n_nodes)
+    for _ in range(100):
+        if not (np.all(np.isfinite(H)) and np.all(np.isfinite(grad))):
+            break
+        at_limit = abs(theta) >= THETA_MAX and grad[0] * math.copysign(1.0, theta) < 0
+        if at_limit:
+            step = np.array([0.0, -grad[1] / H[1, 1] if H[1, 1] > 0 else -np.sign(grad[1])])
+        else:
+            eig_min = np.linalg.eigvalsh(H).min()
+            if eig_min <= 0:
+                H = H + (1e-3 * np.abs(H).max() + 1e-8 - eig_min) * np.eye(2)
+            step = -np.linalg.solve(H, grad)
+        if not np.all(np.isfinite(step)):
+            break
+        scale = min(1.0, 2.0 / max(np.max(np.abs(step)), 1e-300))
+        if abs(theta + scale * step[0]) > THETA_MAX:
+            scale = (math.copysign(THETA_MAX, step[0]) - theta) / step[0]
+        for _ in range(40):
+            t_new = float(np.clip(theta + scale * step[0], -THETA_MAX, THETA_MAX))
+            b_new = beta + scale * step[1]
+            candidate = _derivatives(t_new, b_new, x, n, n_nodes)
+            if candidate[0] <= value + 1e-12 * abs(value):
+                break
+            scale /= 2
+        else:
+            break
+        theta, beta = t_new, b_new
+        value, grad, H = candidate
+        if np.max(np.abs(scale * step)) < 1e-10:
+            break
+    return theta, beta, value
+
+
 def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
     """ML estimates ``(theta, beta)`` and the minimal deviance.
 
     1. profile deviance ``min_beta D(theta, beta)`` on a grid of theta (0 and 0.03 .. 20),
        all grid points at once;
-    2. from the best grid point (0.03 when it is theta = 0), Newton steps in (theta, beta) with
-       gradient and Hessian from one batched stencil of deviances, the Hessian made positive
-       definite where it is not and the step halved until the deviance does not increase;
+    2. from the best grid point (0.03 when it is theta = 0), Newton steps in (theta, beta)
+       (:func:`_newton`) with gradient and Hessian from one batched stencil of deviances;
        theta may cross 0 (the deviance is even in theta), so a fit on the boundary converges to
-       theta = 0 like an interior one;
+       theta = 0 like an interior one; where the deviance falls without end as theta grows
+       (separated data: every study has 0 or n events), theta stops at ``THETA_MAX`` and
+       tau^2 = 400 is reported;
     3. theta = 0 is taken when the Newton limit has ``|theta| < THETA_ZERO`` or the deviance there
        is not lower than at theta = 0 with the closed-form common-effect estimate
        ``beta = logit(sum x / sum n)``.
@@ -251,35 +295,13 @@ def _fit(x, n, n_nodes: int) -> tuple[float, float, float]:
     else:
         theta, beta = float(grid[j]), float(betas[j])
 
-    value, grad, H = _derivatives(theta, beta, x, n, n_nodes)
-    for _ in range(100):
-        eig_min = np.linalg.eigvalsh(H).min() if np.all(np.isfinite(H)) else -np.inf
-        if not np.isfinite(eig_min):
-            break
-        if eig_min <= 0:
-            H = H + (1e-3 * np.abs(H).max() + 1e-8 - eig_min) * np.eye(2)
-        step = -np.linalg.solve(H, grad)
-        if not np.all(np.isfinite(step)):
-            break
-        scale = min(1.0, 2.0 / max(np.max(np.abs(step)), 1e-300))
-        for _ in range(40):
-            t_new, b_new = theta + scale * step[0], beta + scale * step[1]
-            candidate = _derivatives(t_new, b_new, x, n, n_nodes)
-            if candidate[0] <= value + 1e-12 * abs(value):
-                break
-            scale /= 2
-        else:
-            break
-        theta, beta = t_new, b_new
-        value, grad, H = candidate
-        if np.max(np.abs(scale * step)) < 1e-10:
-            break
+    theta, beta, value = _newton(theta, beta, x, n, n_nodes)
     if theta < 0:
         theta = -theta
         value = agq_deviance(beta, theta, x, n, n_nodes)
     if theta < THETA_ZERO or value0 <= value:
-        return 0.0, beta0, value0
-    return theta, beta, value
+        return 0.0, beta0, float(value0)
+    return float(theta), float(beta), float(value)
 
 
 def _hessian(theta: float, beta: float, x, n, n_nodes: int, h: float = HESSIAN_STEP) -> np.ndarray:

@@ -14,7 +14,12 @@ from scipy import optimize
 from scipy.special import expit
 
 from bayes_anlo.frequentist import glmm_logit
-from bayes_anlo.frequentist.glmm import agq_deviance, agq_deviances, conditional_modes
+from bayes_anlo.frequentist.glmm import (
+    THETA_MAX,
+    agq_deviance,
+    agq_deviances,
+    conditional_modes,
+)
 
 
 def test_conditional_modes_solve_the_mode_equation():
@@ -141,3 +146,15 @@ def test_boundary_cases_are_on_the_boundary():
     for name in ("equal_proportions", "near_equal_k2"):
         assert glmm_logit(*by_name[name]).tau2 == 0.0
     assert glmm_logit(*by_name["extreme_spread"]).tau2 > 4
+
+
+def test_separated_data_stop_at_the_theta_limit():
+    """Every study with 0 or n events: the profile deviance falls without end as theta grows
+    (checked on a beta grid), so the fit stops at THETA_MAX."""
+    x, n = [0, 5, 0, 5, 0], [5, 5, 5, 5, 5]
+    betas = np.linspace(-3, 3, 601)
+    profile = [agq_deviances(betas, t, x, n).min() for t in (5.0, 10.0, THETA_MAX)]
+    assert profile[0] > profile[1] > profile[2]
+    res = glmm_logit(x, n)
+    assert res.tau2 == THETA_MAX**2
+    assert res.extras["deviance"] <= profile[2] + 1e-9
