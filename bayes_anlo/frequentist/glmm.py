@@ -77,7 +77,9 @@ THETA_MAX = 20.0
 def _gh_rule(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Hermite nodes and log-weights for integrals against the standard normal density."""
     z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-    return z, np.log(w / math.sqrt(2 * math.pi))
+    logw = np.log(w / math.sqrt(2 * math.pi))
+    z.flags.writeable = logw.flags.writeable = False  # cached: shared by every caller
+    return z, logw
 
 
 def _saturated(x, n):
