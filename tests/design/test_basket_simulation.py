@@ -167,8 +167,9 @@ SMALL_SCENARIOS = [Scenario("null", (0.2, 0.2, 0.2)), Scenario("one", (0.2, 0.2,
 
 def small_tasks():
     return basket_tasks(
-        SMALL_SCENARIOS, SMALL_N, SMALL_PRIOR, SMALL_RULE, sims=400, block=200, seed=5
-    )
+        SMALL_SCENARIOS, SMALL_N, SMALL_PRIOR, SMALL_RULE, sims=400, block=200, seed=5,
+        grid=(0.4, 0.2),  # a coarse grid: every worker builds its own tables
+    )  # fmt: skip
 
 
 def test_each_distinct_outcome_vector_is_analysed_once():
