@@ -189,7 +189,8 @@ def summarise_basket(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per subtype (``go_probability``, ``mcse``, ``mean_estimate``, ``bias``, ``mse``,
     ``prob_exchangeable``) and per scenario (``family_wise_error``, ``any_go``, their MC SEs,
-    ``trials``, ``analysed``: distinct vectors summed over blocks) from the block results, in
+    ``trials``, ``analysed``: distinct vectors of each block, summed over blocks, an upper bound on
+    the analyses since a worker analyses a vector once for all its blocks) from the results, in
     the order :func:`basket_tasks` made them."""
     per_scenario = len(results) // len(scenarios)
     subtype_rows, scenario_rows = [], []

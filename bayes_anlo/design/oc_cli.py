@@ -328,7 +328,8 @@ def study_oc(
             for row in summary.itertuples():
                 typer.echo(
                     f"scenario {row.scenario}: any go {row.any_go:.3f}, family-wise error "
-                    f"{row.family_wise_error:.3f} ({row.analysed} distinct outcomes analysed)"
+                    f"{row.family_wise_error:.3f} ({row.analysed} distinct outcome vectors, "
+                    "counted per block)"
                 )
     except InputError as exc:
         _fail(exc)
