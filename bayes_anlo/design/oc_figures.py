@@ -66,9 +66,10 @@ def basket_oc_figure(subtypes: pd.DataFrame, *, title: str) -> matplotlib.figure
     ax.set_xticks(x, [str(s) for s in scenarios])
     ax.set_xlabel("scenario")
     ax.set_ylabel("go probability")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(0, 1.18)  # room above the bars for the legend
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, ncols=min(count, 5))
+    ax.legend(fontsize=7, ncols=min(count, 6), loc="upper left")
     ax.set_title(title, fontsize=9)
     fig.set_layout_engine("constrained")
     return fig
