@@ -278,7 +278,13 @@ def prob_exchangeable(y, n, mu, tau, nex: Normal, weight_ex: float) -> np.ndarra
 
 
 class Exnex(BinaryModel):
-    """EXNEX model for response rates across subtypes (see the module docstring).
+    """EXNEX model for response rates across subtypes (Neuenschwander et al. 2016): each subtype
+    is exchangeable with the others (one of 1 to 3 EX components, prior weights `weights` or
+    `weight_ex`) or stands on its own (NEX), with the posterior probability of each per subtype.
+    Without `by` each row is a subtype (`by` is not filled in by default for this model);
+    with `by` the rows are studies and a subtype's studies are taken to share its rate (pooled
+    counts). Exact engine with one EX component, NUTS with more. The report adds an
+    "Exchangeability (EXNEX)" section (see the module docstring).
 
     Parameters
     ----------
