@@ -93,7 +93,7 @@ def test_a_spec_takes_exnex_with_by(tmp_path):
         )
     )
     (tmp_path / "spec.toml").write_text(
-        '[analysis]\nname = "t"\ntitle = "t"\n\n[[analyses]]\nid = "x"\ndata = "d.csv"\n'
+        '[analysis]\nname = "t"\ntitle = "t"\n\n[[analyses]]\nid = "x"\nfile = "d.csv"\n'
         'outcome = "ORR"\nmodel = "exnex"\nby = "subtype"\n'
         "options = { weights = [0.3, 0.3, 0.4] }\n"
     )
