@@ -117,3 +117,26 @@ def test_by_needs_the_column():
 
     with pytest.raises(InputError, match="no column 'tissue'"):
         Exnex(by="tissue").prepare(rows())
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ('by = "tissue"\n', "no column 'tissue'"),
+        (
+            'method = "exact"\noptions = { weights = [0.3, 0.3, 0.4] }\n',
+            "covers one EX component",
+        ),
+    ],
+)
+def test_spec_problems_are_input_errors(tmp_path, lines, message):
+    from bayes_anlo.errors import InputError
+    from bayes_anlo.spec import load_spec
+
+    (tmp_path / "d.csv").write_text("study,outcome,events,n\nA,ORR,1,10\nB,ORR,3,12\n")
+    (tmp_path / "spec.toml").write_text(
+        '[analysis]\nname = "t"\ntitle = "t"\n\n[[analyses]]\nid = "x"\nfile = "d.csv"\n'
+        'outcome = "ORR"\nmodel = "exnex"\n' + lines
+    )
+    with pytest.raises(InputError, match=message):
+        load_spec(tmp_path / "spec.toml")
