@@ -147,8 +147,9 @@ def exnex_wording(tree: xr.DataTree) -> list[str]:
         "The posterior probability of exchangeability, P(EX), is how far the data support "
         "borrowing for each subtype: a subtype whose rate sits with the others keeps or gains "
         "P(EX) and its estimate is pulled toward theirs; one far from them loses P(EX) and is "
-        "estimated mostly from its own patients. Each subtype's rate is a mixture of the two "
-        "(its mean and 95% credible interval below).",
+        "estimated mostly from its own patients. Each subtype's rate is a mixture over the "
+        "components, weighted by these posterior probabilities (its mean and 95% credible "
+        "interval below).",
     ]
     if "subgroup_rate" in tree["posterior"]:
         paragraphs.append(
