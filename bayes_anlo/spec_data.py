@@ -162,6 +162,8 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
     try:
         if entry.model == "nested_beta_binomial":
             prepare_nested(data, by)
+        elif entry.model == "exnex":
+            return _exnex_problems(entry, data, file)
         elif entry.model == "two_arm":
             prep = prepare_two_arm(data, by, entry.options.get("arms"))
             counts = np.bincount(prep.index["arm"])
@@ -184,6 +186,31 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
         key = "options" if entry.options.get("arms") else ("by" if by else None)
         return _relocated(exc, file, where, key)
     return _moderator_problems(entry, data, file)
+
+
+def _exnex_problems(entry, data, file: str) -> list[Problem]:
+    """EXNEX: the ``by`` column (when given) groups the rows into two or more subtypes, and
+    ``method = "exact"`` has one EX component (a 2-D grid; more need NUTS)."""
+    from bayes_anlo.models.nested_beta_binomial import prepare_nested
+
+    problems = []
+    if entry.by is not None:
+        try:
+            prepare_nested(data, entry.by)
+        except InputError as exc:
+            problems += _relocated(exc, file, entry.location, "by")
+    weights = entry.options.get("weights") or ()
+    if entry.method == "exact" and len(weights) > 2:
+        problems.append(
+            Problem(
+                file,
+                entry.location,
+                "method",
+                f'method = "exact" covers one EX component; options.weights names '
+                f'{len(weights) - 1} (use method = "nuts" or "auto")',
+            )
+        )
+    return problems
 
 
 def _moderator_problems(entry, data, file: str) -> list[Problem]:

@@ -120,7 +120,9 @@ def _model_section(name: str) -> list[str]:
         else "`outcome` (required), `thresholds`, data of kind binary"
     )
     lines.append(f"* methods: {', '.join(f'`{m}`' for m in methods_of(name))}; reads {reads}")
-    if name in GROUPED_MODELS:
+    if name in GROUPED_MODELS and getattr(cls.__init__, "__kwdefaults__", {}).get("by", "") is None:
+        lines.append("* `by`: grouping column (optional: without it each row is a unit)")
+    elif name in GROUPED_MODELS:
         lines.append(f'* `by`: grouping column, default `"{GROUPED_MODELS[name]}"`')
     if survival:
         lines.append("* `reference_arm`: the arm hazard ratios are against")

@@ -257,7 +257,9 @@ class AnalysisTable(Table):
         "it applies to the data, NUTS otherwise; or force nuts or exact (survival models: nuts)",
     )
     by: OneLine | None = Field(
-        None, description="grouping column (nested_beta_binomial: subgroups; two_arm: arms)"
+        None,
+        description="grouping column (nested_beta_binomial: subgroups; two_arm: arms; exnex: "
+        "subtypes with several studies each)",
     )
     where: Selection = Field(
         default_factory=dict, description="keep rows whose column equals the value(s)"

@@ -12,6 +12,12 @@ the two hyperparameters by a 2-D grid over ``(mu, tau)``, as for the logit-norma
 Subtype effects given ``(mu, tau)`` are drawn exactly: the component with probability
 ``P(EX_j | y_j, mu, tau)``, then ``theta_j`` from that component's conditional posterior
 (:func:`~bayes_anlo.exact.special_functions.sample_logit_normal_conditional`).
+
+One EX component only. With ``K`` EX components the hyperparameters ``(mu_k, tau_k)`` form a
+``2K``-dimensional grid (4-D for two components: about 40^4 coarse points, each needing a
+Gauss-Hermite marginal per subtype and component), beyond what this engine does in reasonable
+time; the model fits those by NUTS. With several studies per subtype the model passes each
+subtype's pooled count (its sufficient statistic when the studies share the subtype's rate).
 """
 
 from __future__ import annotations

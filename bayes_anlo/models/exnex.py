@@ -1,38 +1,68 @@
 """EXNEX: exchangeability-nonexchangeability model for response rates across subtypes.
 
-Model (Neuenschwander, Wandel, Roychoudhury & Bailey 2016, Pharm Stat 15:123, section 2), one
-exchangeable (EX) component as implemented here::
+Model (Neuenschwander, Wandel, Roychoudhury & Bailey 2016, Pharm Stat 15:123, section 2) with
+``K`` exchangeable (EX) components (``K`` = 1, 2 or 3) and one non-exchangeable (NEX) one::
 
-    theta_j = logit p_j,  j = 1..J subtypes (one row of the data per subtype)
-    with prior probability w:      theta_j ~ Normal(mu, tau)      (EX: borrows across subtypes)
-    with prior probability 1 - w:  theta_j ~ Normal(m, s)         (NEX: the subtype on its own)
+    theta_j = logit p_j,  j = 1..J subtypes
+    with prior probability w_k:    theta_j ~ Normal(mu_k, tau_k)   (EX component k, k = 1..K)
+    with prior probability w_NEX:  theta_j ~ Normal(m, s)          (NEX: the subtype on its own)
     y_j ~ Binomial(n_j, p_j)
-    mu ~ Normal(-1.735, 2.617),  tau ~ HalfNormal(1),  (m, s) = (-1.734, 2.795)   (ExnexPriors)
+    mu_1 ~ Normal(-1.735, 2.617),  tau_1 ~ HalfNormal(1),  (m, s) = (-1.734, 2.795)   (ExnexPriors)
+
+Several EX components let subtypes borrow from one of several groups (e.g. one centred on a low
+and one on a high rate); the weights ``(w_1, ..., w_K, w_NEX)`` sum to one (``weights``), or
+``weight_ex`` gives ``(w, 1 - w)`` for one EX component. The prior of component ``k >= 2`` is the
+prior-set fields ``mu_2``/``tau_2`` (``mu_3``/``tau_3``); the NEX prior ``nex`` is the same for
+every subtype.
 
 The mixture indicator is marginalised in the graph: the prior density of ``theta_j`` is
-``log(w N(theta_j | mu, tau) + (1 - w) N(theta_j | m, s))`` (a logsumexp), so NUTS samples only
-``mu``, ``tau`` and ``theta`` (centred: a mixture prior has no non-centred form).
+``log sum_k w_k N(theta_j | mu_k, tau_k) + w_NEX N(theta_j | m, s)`` (a logsumexp), so NUTS samples
+only ``mu``, ``tau`` (``mu_2``, ``tau_2`` ...) and ``theta`` (centred: a mixture prior has no
+non-centred form).
 
-``method="exact"`` (what ``auto`` takes) integrates each ``theta_j`` out under both components
-and ``(mu, tau)`` on a 2-D grid, then draws the subtype effects exactly
-(:mod:`bayes_anlo.exact.exnex`); NUTS on the graph is the check.
+``method="exact"`` (what ``auto`` takes with one EX component) integrates each ``theta_j`` out
+under both components and ``(mu, tau)`` on a 2-D grid, then draws the subtype effects exactly
+(:mod:`bayes_anlo.exact.exnex`); NUTS on the graph is the check. With ``K >= 2`` EX components the
+hyperparameters form a ``2K``-dimensional grid (4-D for two: some 10^6 points, each a
+Gauss-Hermite marginal per subtype and component), which is not tractable here: ``auto`` then
+fits by NUTS and ``method="exact"`` is refused.
 
-The posterior probability that subtype j is exchangeable is the posterior mean over draws of
-``P(EX_j | y_j, mu, tau) = w L_EX / (w L_EX + (1 - w) L_NEX)``, with ``L_EX`` and ``L_NEX`` the
-subtype's marginal likelihoods under each component (``theta_j`` integrated out by adaptive
-Gauss-Hermite, :func:`~bayes_anlo.exact.special_functions.logit_normal_marginal`); given ``mu``
-and ``tau`` subtype j is independent of the others, so this average is the exact posterior
-probability with less Monte Carlo noise than averaging the indicator.
+Posterior probability of each component per subtype: the posterior mean over draws of
+``P(C_j = k | y_j, hyper) = w_k L_k,j / sum_l w_l L_l,j`` with ``L_k,j`` subtype j's marginal
+likelihood under component k (``theta_j`` integrated out by adaptive Gauss-Hermite,
+:func:`~bayes_anlo.exact.special_functions.logit_normal_marginal`); given the hyperparameters the
+subtypes are independent, so this average is the exact posterior probability with less Monte
+Carlo noise than averaging the indicator. ``prob_exchangeable`` is ``1 - P(C_j = NEX)``.
+
+Several studies per subtype (``by``)
+------------------------------------
+With ``by`` (a column of the data naming each row's subtype) the rows are studies and the
+subtypes are the levels of that column. Studies of one subtype are taken to share the subtype's
+rate (no within-subtype study effect): the subtype's likelihood is the product of its studies'
+binomials, which as a function of ``theta_j`` is the binomial of the subtype's pooled count
+(``sum y_i`` out of ``sum n_i``), so the exact engine runs on pooled counts and the NUTS graph on
+the study rows, two computations of the same posterior. The assumption is the one a basket
+trial makes (one cohort per subtype); where studies of a subtype differ by more than binomial
+noise it understates the subtype's uncertainty, so the report prints a homogeneity test per
+subtype with several studies (:mod:`bayes_anlo.report.exnex_section`). A within-subtype random
+effect was not chosen: with one to three studies per subtype its SD is identified by its prior
+alone (see the nested beta-binomial's discussion of ``kappa``). Then ``theta``, ``subgroup_rate``
+and the probabilities have dim ``subgroup``; ``study_rate`` (dim ``unit``) is the rate of the
+study's subtype; log-likelihood and replication are conditional on the subtype rate.
 
 The default priors are those of the paper's sarcoma example as R bhmbasket's vignette
 "reproduceExNex" sets them (mu: mean -1.735, precision 0.146; NEX: mean -1.734, precision 0.128;
-tau HalfNormal(1); the paper's second EX component there has weight 0 and so is left out).
-Several EX components and subtype-specific NEX priors are not implemented yet.
+tau HalfNormal(1); the paper's second EX component there has weight 0 and so is left out of the
+default). The default priors of components 2 and 3 (``mu_2``, ``mu_3`` ~ Normal(0, 2),
+``tau_2``, ``tau_3`` ~ HalfNormal(1)) are this project's weakly informative choice, not the
+paper's; set them when using more than one EX component.
 
-Posterior variables: ``mu``, ``tau``, ``theta`` (dim ``unit``), ``study_rate`` (= expit(theta),
-the subtype rates), ``prob_exchangeable`` (dim ``unit``, per draw, see above), ``pooled_rate``
-(= expit(mu)), ``predictive_rate`` (a new subtype drawn from the EX component). ``log_likelihood``
-is the subtype-level marginal ``log(w L_EX + (1 - w) L_NEX)``.
+Posterior variables: ``mu``, ``tau`` (and ``mu_2``, ``tau_2`` ...), ``theta``, ``study_rate``
+(= expit(theta) per row), ``subgroup_rate`` (with ``by``), ``prob_exchangeable``,
+``prob_component`` (dims subtype x ``component``: ``EX``/``NEX`` or ``EX1``, ``EX2``, ... ``NEX``),
+``pooled_rate`` (= expit(mu) of the first EX component), ``predictive_rate`` (a new subtype drawn
+from the EX part, component k with probability ``w_k / sum_EX w``). ``log_likelihood`` is the
+subtype-level marginal ``log sum_k w_k L_k`` (conditional on the subtype rate with ``by``).
 """
 
 from __future__ import annotations
@@ -46,10 +76,15 @@ import xarray as xr
 from scipy.special import expit, logsumexp
 
 from bayes_anlo.exact.exnex import exnex_exact, sample_exnex_effects
-from bayes_anlo.exact.special_functions import logit_normal_marginal, logit_normal_moments
+from bayes_anlo.exact.special_functions import (
+    binom_logpmf_logit,
+    logit_normal_marginal,
+    logit_normal_moments,
+)
 from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
 from bayes_anlo.models.contract import DEFAULT_SAMPLER
+from bayes_anlo.models.nested_beta_binomial import prepare_nested
 from bayes_anlo.models.options import ExnexOptions
 from bayes_anlo.models.priors import Distribution, HalfNormal, Normal, PriorSet
 from bayes_anlo.models.sampling import SamplerSettings
@@ -58,6 +93,9 @@ pm = lazy_module("pymc")
 
 _CD = ("chain", "draw")
 _CDU = ("chain", "draw", "unit")
+#: Prior-set fields (mean, SD) of EX components 1, 2, 3.
+EX_FIELDS = (("mu", "tau"), ("mu_2", "tau_2"), ("mu_3", "tau_3"))
+MAX_EX_COMPONENTS = len(EX_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -69,16 +107,35 @@ class ExnexPriors(PriorSet):
     * ``tau ~ HalfNormal(1)``: EX between-subtype SD of logit rates.
     * ``nex ~ Normal(-1.734, 2.795)``: the prior of a non-exchangeable subtype's logit rate
       (precision 0.128), the same for every subtype.
+    * ``mu_2``, ``tau_2`` (``mu_3``, ``tau_3``): the second (third) EX component, used only when
+      the model's ``weights`` name that many EX components (default Normal(0, 2), HalfNormal(1):
+      this project's choice).
     """
 
     mu: Distribution = Normal(-1.735, 0.146**-0.5)
     tau: Distribution = HalfNormal(1.0)
     nex: Distribution = Normal(-1.734, 0.128**-0.5)
-    SUPPORT: ClassVar[dict[str, str]] = {"mu": "real", "tau": "positive", "nex": "real"}
+    mu_2: Distribution = Normal(0.0, 2.0)
+    tau_2: Distribution = HalfNormal(1.0)
+    mu_3: Distribution = Normal(0.0, 2.0)
+    tau_3: Distribution = HalfNormal(1.0)
+    SUPPORT: ClassVar[dict[str, str]] = {
+        "mu": "real",
+        "tau": "positive",
+        "nex": "real",
+        "mu_2": "real",
+        "tau_2": "positive",
+        "mu_3": "real",
+        "tau_3": "positive",
+    }
     MEANING: ClassVar[dict[str, str]] = {
-        "mu": "mean logit rate of the exchangeable subtypes",
-        "tau": "between-subtype SD of logit rates in the exchangeable component",
+        "mu": "mean logit rate of the exchangeable subtypes (EX component 1)",
+        "tau": "between-subtype SD of logit rates in EX component 1",
         "nex": "logit rate of a non-exchangeable subtype",
+        "mu_2": "mean logit rate of EX component 2 (used with two or more EX components)",
+        "tau_2": "between-subtype SD of logit rates in EX component 2",
+        "mu_3": "mean logit rate of EX component 3 (used with three EX components)",
+        "tau_3": "between-subtype SD of logit rates in EX component 3",
     }
 
     def __post_init__(self):
@@ -91,6 +148,10 @@ class ExnexPriors(PriorSet):
         """``tau_narrow``: tau ~ HalfNormal(0.5) (less heterogeneity among EX subtypes)."""
         return {"tau_narrow": cls(tau=HalfNormal(0.5))}
 
+    def ex_components(self, k: int) -> list[tuple[Distribution, Distribution]]:
+        """The (mean, SD) priors of the first ``k`` EX components."""
+        return [(getattr(self, m), getattr(self, t)) for m, t in EX_FIELDS[:k]]
+
 
 def _check_weight(weight_ex: float) -> float:
     weight_ex = float(weight_ex)
@@ -99,33 +160,84 @@ def _check_weight(weight_ex: float) -> float:
     return weight_ex
 
 
-def build_exnex(data, priors: ExnexPriors | None = None, weight_ex: float = 0.5) -> pm.Model:
+def check_weights(weights: Sequence[float]) -> tuple[float, ...]:
+    """``(w_1, ..., w_K, w_NEX)``: 1 to 3 EX weights then the NEX weight, each in [0, 1], summing
+    to one, some EX weight positive."""
+    weights = tuple(float(w) for w in weights)
+    if not 2 <= len(weights) <= MAX_EX_COMPONENTS + 1:
+        raise ValueError(
+            f"weights are (EX_1, ..., EX_K, NEX) with 1 <= K <= {MAX_EX_COMPONENTS}, "
+            f"got {len(weights)} numbers"
+        )
+    if any(not 0.0 <= w <= 1.0 for w in weights):
+        raise ValueError(f"weights are probabilities in [0, 1], not {list(weights)}")
+    if abs(sum(weights) - 1.0) > 1e-6:
+        raise ValueError(f"weights must sum to 1, not {sum(weights):g}")
+    if sum(weights[:-1]) <= 0.0:
+        raise ValueError("some EX component needs a positive weight")
+    return weights
+
+
+def component_labels(k: int) -> list[str]:
+    """``["EX", "NEX"]`` for one EX component, ``["EX1", ..., "EXk", "NEX"]`` for more."""
+    return ["EX", "NEX"] if k == 1 else [f"EX{i + 1}" for i in range(k)] + ["NEX"]
+
+
+def _log(weights) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(weights, dtype=float))
+
+
+def subtype_counts(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Responders and patients per subtype: the rows themselves, or with ``by`` each subtype's
+    studies pooled (the subtype's sufficient statistic when its studies share one rate)."""
+    if "subgroup" not in prep.index:
+        return prep.events, prep.n
+    idx, size = prep.index["subgroup"], len(prep.coords["subgroup"])
+    events = np.bincount(idx, weights=prep.events, minlength=size).astype(np.int64)
+    n = np.bincount(idx, weights=prep.n, minlength=size).astype(np.int64)
+    return events, n
+
+
+def build_exnex(
+    data,
+    priors: ExnexPriors | None = None,
+    weight_ex: float = 0.5,
+    *,
+    weights: Sequence[float] | None = None,
+) -> pm.Model:
     """PyMC EXNEX model with the mixture indicator marginalised (pure function).
 
-    Free variables ``mu``, ``tau``, ``theta`` (dim ``unit``); deterministics ``study_rate`` and
-    ``pooled_rate``; data ``n``, ``events_obs``, ``log_weights`` (log w, log(1 - w)) and the prior
+    Free variables ``mu``, ``tau`` (``mu_2``, ``tau_2`` ... with several EX components),
+    ``theta`` (dim ``unit``, or ``subgroup`` when ``data`` is prepared with a grouping column);
+    deterministics ``study_rate`` and ``pooled_rate``; data ``n``, ``events_obs``,
+    ``log_weights`` (log of ``weights``, default ``(weight_ex, 1 - weight_ex)``) and the prior
     parameters (``prior_<field>_<parameter>``), all swappable in a compiled graph.
     """
     import pytensor.tensor as pt
 
     priors = priors or ExnexPriors()
-    weight_ex = _check_weight(weight_ex)
+    weights = check_weights(weights) if weights is not None else (_check_weight(weight_ex),)
+    weights = weights if len(weights) > 1 else (weights[0], 1.0 - weights[0])
+    k = len(weights) - 1
     prep = data if isinstance(data, Prepared) else prepare_binary(data)
-    with pm.Model(coords={"unit": prep.labels}) as model:
+    grouped = "subgroup" in prep.index
+    dim = "subgroup" if grouped else "unit"
+    with pm.Model(coords=prep.coords) as model:
         n = pm.Data("n", prep.n, dims="unit")
         events_obs = pm.Data("events_obs", prep.events, dims="unit")
-        log_w = pm.Data("log_weights", np.log([weight_ex, 1.0 - weight_ex]))
+        log_w = pm.Data("log_weights", _log(weights))
         nex_mu = pm.Data("prior_nex_mu", priors.nex.mu)
         nex_sigma = pm.Data("prior_nex_sigma", priors.nex.sigma)
-        mu = priors.to_pymc("mu")
-        tau = priors.to_pymc("tau")
-        theta = pm.Flat("theta", dims="unit")
-        ex = pm.logp(pm.Normal.dist(mu, tau), theta) + log_w[0]
-        nex = pm.logp(pm.Normal.dist(nex_mu, nex_sigma), theta) + log_w[1]
-        pm.Potential("exnex_prior", pt.logaddexp(ex, nex).sum())
-        pm.Deterministic("pooled_rate", pm.math.invlogit(mu))
-        pm.Deterministic("study_rate", pm.math.invlogit(theta), dims="unit")
-        pm.Binomial("events", n=n, logit_p=theta, observed=events_obs, dims="unit")
+        hyper = [(priors.to_pymc(m), priors.to_pymc(t)) for m, t in EX_FIELDS[:k]]
+        theta = pm.Flat("theta", dims=dim)
+        terms = [pm.logp(pm.Normal.dist(m, t), theta) + log_w[i] for i, (m, t) in enumerate(hyper)]
+        terms.append(pm.logp(pm.Normal.dist(nex_mu, nex_sigma), theta) + log_w[k])
+        pm.Potential("exnex_prior", pt.logsumexp(pt.stack(terms), axis=0).sum())
+        pm.Deterministic("pooled_rate", pm.math.invlogit(hyper[0][0]))
+        row_theta = theta[prep.index["subgroup"]] if grouped else theta
+        pm.Deterministic("study_rate", pm.math.invlogit(row_theta), dims="unit")
+        pm.Binomial("events", n=n, logit_p=row_theta, observed=events_obs, dims="unit")
     return model
 
 
@@ -137,8 +249,28 @@ def component_log_marginals(y, n, mu, tau, nex: Normal) -> tuple[np.ndarray, np.
     return ex, np.broadcast_to(nex_ll, ex.shape)
 
 
+def component_log_terms(y, n, mus, taus, nex: Normal, weights) -> np.ndarray:
+    """``log w_k + log L_k`` per component (last axis: EX_1 .. EX_K, NEX) for each draw and
+    subtype; ``mus``, ``taus`` are lists of K arrays shaped ``(..., 1)``."""
+    log_w = _log(weights)
+    terms = [
+        log_w[i] + logit_normal_marginal(y, n, m, t)
+        for i, (m, t) in enumerate(zip(mus, taus, strict=True))
+    ]
+    nex_ll = logit_normal_marginal(y, n, nex.mu, nex.sigma)
+    terms.append(np.broadcast_to(log_w[-1] + nex_ll, terms[0].shape))
+    return np.stack(terms, axis=-1)
+
+
+def component_probabilities(y, n, mus, taus, nex: Normal, weights) -> np.ndarray:
+    """``P(C_j = k | y_j, hyperparameters)`` (last axis: EX_1 .. EX_K, NEX)."""
+    terms = component_log_terms(y, n, mus, taus, nex, weights)
+    return np.exp(terms - logsumexp(terms, axis=-1, keepdims=True))
+
+
 def prob_exchangeable(y, n, mu, tau, nex: Normal, weight_ex: float) -> np.ndarray:
-    """``P(EX_j | y_j, mu, tau)`` per draw and subtype (mu, tau shaped ``(..., 1)``)."""
+    """``P(EX_j | y_j, mu, tau)`` per draw and subtype (mu, tau shaped ``(..., 1)``), one EX
+    component with prior weight ``weight_ex``."""
     ex, nex_ll = component_log_marginals(y, n, mu, tau, nex)
     a = np.log(weight_ex) + ex
     b = np.log1p(-weight_ex) + nex_ll
@@ -146,23 +278,36 @@ def prob_exchangeable(y, n, mu, tau, nex: Normal, weight_ex: float) -> np.ndarra
 
 
 class Exnex(BinaryModel):
-    """EXNEX model for response rates across subtypes (see the module docstring).
+    """EXNEX model for response rates across subtypes (Neuenschwander et al. 2016): each subtype
+    is exchangeable with the others (one of 1 to 3 EX components, prior weights `weights` or
+    `weight_ex`) or stands on its own (NEX), with the posterior probability of each per subtype.
+    Without `by` each row is a subtype (`by` is not filled in by default for this model);
+    with `by` the rows are studies and a subtype's studies are taken to share its rate (pooled
+    counts). Exact engine with one EX component, NUTS with more. The report adds an
+    "Exchangeability (EXNEX)" section (see the module docstring).
 
     Parameters
     ----------
     priors : ExnexPriors, dict or str, optional
     weight_ex : float
-        Prior probability that a subtype is exchangeable (default 0.5, as in the paper's sarcoma
-        example).
+        Prior probability that a subtype is exchangeable, one EX component (default 0.5, as in
+        the paper's sarcoma example).
+    weights : sequence of float, optional
+        ``(w_1, ..., w_K, w_NEX)`` for ``K`` = 1 to 3 EX components (overrides ``weight_ex``).
+    by : str, optional
+        Column naming each row's subtype when rows are studies (several per subtype); default:
+        each row is a subtype.
     method : {"auto", "nuts", "exact"}
-        ``exact`` (what ``auto`` takes): a 2-D grid over ``(mu, tau)`` with the subtype effects
-        integrated out (:mod:`bayes_anlo.exact.exnex`), then exact draws of the effects.
+        ``exact`` (what ``auto`` takes with one EX component): a 2-D grid over ``(mu, tau)`` with
+        the subtype effects integrated out (:mod:`bayes_anlo.exact.exnex`), then exact draws of
+        the effects. Several EX components: NUTS only.
     sampler, thresholds : as for every binary model.
     """
 
     name = "exnex"
     priors_class = ExnexPriors
     methods = ("nuts", "exact")
+    grouping = "subgroup"
     options_schema = ExnexOptions
 
     def __init__(
@@ -170,107 +315,190 @@ class Exnex(BinaryModel):
         priors=None,
         *,
         weight_ex: float = 0.5,
+        weights: Sequence[float] | None = None,
+        by: str | None = None,
         method: str = "auto",
         sampler: SamplerSettings = DEFAULT_SAMPLER,
         thresholds: Sequence[float] = (),
     ):
         super().__init__(priors, method=method, sampler=sampler, thresholds=thresholds)
-        self.weight_ex = _check_weight(weight_ex)
+        if weights is None:
+            self.weights = (_check_weight(weight_ex), 1.0 - float(weight_ex))
+        else:
+            self.weights = check_weights(weights)
+        self.weight_ex = float(sum(self.weights[:-1]))
+        self.by = by
+        if method == "exact" and self.n_ex > 1:
+            raise ValueError(
+                "the exact engine covers one EX component (a 2-D grid over (mu, tau)); "
+                f"{self.n_ex} components need a {2 * self.n_ex}-D grid: use method 'nuts' or 'auto'"
+            )
+
+    @property
+    def n_ex(self) -> int:
+        """Number of exchangeable components."""
+        return len(self.weights) - 1
 
     def options(self) -> dict:
-        return {"weight_ex": self.weight_ex}
+        out = {"weight_ex": self.weight_ex} if self.n_ex == 1 else {"weights": list(self.weights)}
+        if self.by is not None:
+            out["by"] = self.by
+        return out
+
+    def _prepare(self, data):
+        if isinstance(data, Prepared):
+            return data
+        return prepare_binary(data) if self.by is None else prepare_nested(data, self.by)
 
     def structure_key(self, prep) -> tuple:
-        # the weight is data in the graph: fits that differ only in it share a compilation
-        return (type(self).__name__, self.priors.structure(), prep.units)
+        # the weights are data in the graph: fits that differ only in them share a compilation
+        index = tuple(int(i) for i in prep.index.get("subgroup", ()))
+        return (type(self).__name__, self.priors.structure(), self.n_ex, prep.units, index)
 
     def data_values(self, prep) -> dict[str, np.ndarray]:
         values = super().data_values(prep)
-        values["log_weights"] = np.log([self.weight_ex, 1.0 - self.weight_ex])
+        unused = [f"prior_{f}_" for pair in EX_FIELDS[self.n_ex :] for f in pair]
+        values = {k: v for k, v in values.items() if not k.startswith(tuple(unused))}
+        values["log_weights"] = _log(self.weights)
         return values
 
+    def exact_applies(self, prep) -> bool:
+        return self.n_ex == 1
+
     def _build(self, prep):
-        return build_exnex(prep, self.priors, self.weight_ex)
+        return build_exnex(prep, self.priors, weights=self.weights)
 
     def exact_posterior(self, data):
-        """The grid posterior of ``(mu, tau)`` for ``data``."""
+        """The grid posterior of ``(mu, tau)`` for ``data`` (one EX component)."""
         prep = self._prepare(data)
-        return exnex_exact(prep.events, prep.n, self.priors, self.weight_ex)
+        events, n = subtype_counts(prep)
+        return exnex_exact(events, n, self.priors, self.weight_ex)
+
+    def _subtype_dim(self, prep) -> str:
+        return "subgroup" if "subgroup" in prep.index else "unit"
+
+    def _hyper(self, post) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        mus = [post[m].values[..., None] for m, _ in EX_FIELDS[: self.n_ex]]
+        taus = [np.maximum(post[t].values[..., None], 1e-12) for _, t in EX_FIELDS[: self.n_ex]]
+        return mus, taus
 
     def _exact(self, prep, chains, draws, rng):
-        exact = exnex_exact(prep.events, prep.n, self.priors, self.weight_ex)
+        if self.n_ex != 1:
+            raise ValueError("the exact engine covers one EX component only")
+        events, n = subtype_counts(prep)
+        exact = exnex_exact(events, n, self.priors, self.weight_ex)
         mu, tau = exact.sample(chains * draws, rng)
         tau = np.maximum(tau, 1e-12)
         nex = self.priors.nex
-        p_ex = prob_exchangeable(
-            prep.events, prep.n, mu[:, None], tau[:, None], nex, self.weight_ex
-        )
-        theta = sample_exnex_effects(prep.events, prep.n, mu[:, None], tau[:, None], nex, p_ex, rng)
+        p_ex = prob_exchangeable(events, n, mu[:, None], tau[:, None], nex, self.weight_ex)
+        theta = sample_exnex_effects(events, n, mu[:, None], tau[:, None], nex, p_ex, rng)
         shape = (chains, draws)
+        dim = self._subtype_dim(prep)
         post = dataset(
             {
                 "mu": (_CD, mu.reshape(shape)),
                 "tau": (_CD, tau.reshape(shape)),
-                "theta": (_CDU, theta.reshape(shape + (prep.units,))),
+                "theta": ((*_CD, dim), theta.reshape(shape + (len(events),))),
             },
-            {"chain": np.arange(chains), "draw": np.arange(draws), "unit": prep.labels},
+            {"chain": np.arange(chains), "draw": np.arange(draws), **prep.coords},
         )
         return post, exact.to_dict()
 
     def _prior_free_draws(self, prep, draws, rng):
-        mu = self.priors.mu.rvs(draws, rng)
-        tau = self.priors.tau.rvs(draws, rng)
-        ex = rng.random((draws, prep.units)) < self.weight_ex
-        z = rng.standard_normal((draws, prep.units))
+        events, _ = subtype_counts(prep)
+        size = (draws, len(events))
+        free = {}
+        centres, scales = [], []
+        for (m_field, t_field), (m_prior, t_prior) in zip(
+            EX_FIELDS[: self.n_ex], self.priors.ex_components(self.n_ex), strict=True
+        ):
+            free[m_field] = ((), m_prior.rvs(draws, rng))
+            free[t_field] = ((), t_prior.rvs(draws, rng))
+            centres.append(free[m_field][1][:, None])
+            scales.append(free[t_field][1][:, None])
         nex = self.priors.nex
-        theta = np.where(ex, mu[:, None] + tau[:, None] * z, nex.mu + nex.sigma * z)
-        return {"mu": ((), mu), "tau": ((), tau), "theta": (("unit",), theta)}
+        centres.append(np.full((draws, 1), nex.mu))
+        scales.append(np.full((draws, 1), nex.sigma))
+        theta = self._mixture_draw(centres, scales, self.weights, size, rng)
+        free["theta"] = ((self._subtype_dim(prep),), theta)
+        return free
+
+    @staticmethod
+    def _mixture_draw(centres, scales, weights, shape, rng) -> np.ndarray:
+        """One normal draw per cell from the mixture ``sum_k w_k N(centre_k, scale_k)``."""
+        which = rng.choice(len(weights), size=shape, p=np.asarray(weights) / np.sum(weights))
+        centre = np.choose(which, [np.broadcast_to(c, shape) for c in centres])
+        scale = np.choose(which, [np.broadcast_to(s, shape) for s in scales])
+        return centre + scale * rng.standard_normal(shape)
 
     def _derive(self, post, prep, rng, conditional):
-        mu = post["mu"].values
-        tau = np.maximum(post["tau"].values, 1e-12)
+        mus, taus = self._hyper(post)
         theta = post["theta"].values
+        events, n = subtype_counts(prep)
+        dim = self._subtype_dim(prep)
         out = post.copy()
-        out["pooled_rate"] = (_CD, expit(mu))
-        out["predictive_rate"] = (_CD, expit(mu + tau * rng.standard_normal(mu.shape)))
-        out["study_rate"] = (_CDU, expit(theta))
-        out["prob_exchangeable"] = (
-            _CDU,
-            prob_exchangeable(
-                prep.events, prep.n, mu[..., None], tau[..., None], self.priors.nex, self.weight_ex
-            ),
+        out["pooled_rate"] = (_CD, expit(mus[0][..., 0]))
+        ex_weights = np.asarray(self.weights[:-1]) / sum(self.weights[:-1])
+        new = self._mixture_draw(
+            [m[..., 0] for m in mus], [t[..., 0] for t in taus], ex_weights, mus[0].shape[:-1], rng
         )
-        return out.assign_coords(unit=prep.labels)
+        out["predictive_rate"] = (_CD, expit(new))
+        if dim == "subgroup":
+            out["subgroup_rate"] = ((*_CD, dim), expit(theta))
+            out["study_rate"] = (_CDU, expit(theta[..., prep.index["subgroup"]]))
+        else:
+            out["study_rate"] = (_CDU, expit(theta))
+        probs = component_probabilities(events, n, mus, taus, self.priors.nex, self.weights)
+        out["prob_component"] = ((*_CD, dim, "component"), probs)
+        out["prob_exchangeable"] = ((*_CD, dim), 1.0 - probs[..., -1])
+        coords = {"unit": prep.labels, "component": component_labels(self.n_ex)}
+        if dim == "subgroup":
+            coords["subgroup"] = prep.coords["subgroup"]
+        return out.assign_coords(coords)
 
     def _log_likelihood(self, post, prep):
-        mu = post["mu"].values[..., None]
-        tau = np.maximum(post["tau"].values[..., None], 1e-12)
-        ex, nex = component_log_marginals(prep.events, prep.n, mu, tau, self.priors.nex)
-        return logsumexp(
-            np.stack([np.log(self.weight_ex) + ex, np.log1p(-self.weight_ex) + nex]), axis=0
-        )
+        if "subgroup" in prep.index:
+            theta = post["theta"].values[..., prep.index["subgroup"]]
+            return binom_logpmf_logit(prep.events, prep.n, theta)
+        mus, taus = self._hyper(post)
+        terms = component_log_terms(prep.events, prep.n, mus, taus, self.priors.nex, self.weights)
+        return logsumexp(terms, axis=-1)
 
     def _replicate(self, post, prep, rng):
-        mu = post["mu"].values[..., None]
-        tau = post["tau"].values[..., None]
-        shape = mu.shape[:-1] + (prep.units,)
-        z = rng.standard_normal(shape)
+        if "subgroup" in prep.index:
+            theta = post["theta"].values[..., prep.index["subgroup"]]
+            return rng.binomial(prep.n, expit(theta))
+        mus, taus = self._hyper(post)
         nex = self.priors.nex
-        theta = np.where(rng.random(shape) < self.weight_ex, mu + tau * z, nex.mu + nex.sigma * z)
+        shape = mus[0].shape[:-1] + (prep.units,)
+        theta = self._mixture_draw(
+            [*mus, np.full_like(mus[0], nex.mu)],
+            [*taus, np.full_like(taus[0], nex.sigma)],
+            self.weights,
+            shape,
+            rng,
+        )
         return rng.binomial(prep.n, expit(theta))
 
     @classmethod
     def replication_moments(cls, tree: xr.DataTree):
-        """Mean and variance of the mixture rate a subtype is replicated from: with weight w the
-        EX logit-normal ``expit(N(mu, tau))``, else the NEX ``expit(N(m, s))``."""
+        """Mean and variance of the rate a unit is replicated from: the mixture of the EX
+        logit-normals ``expit(N(mu_k, tau_k))`` and the NEX ``expit(N(m, s))`` with the prior
+        weights; with ``by``, the study's subtype rate (variance 0: replication is conditional)."""
         model = cls.from_tree(tree)
         post = tree["posterior"]
+        if "subgroup_rate" in post:
+            rate = post["study_rate"].values
+            return rate, np.zeros_like(rate)
         units = tree["constant_data"]["n"].size
-        m_ex, v_ex = logit_normal_moments(post["mu"].values, post["tau"].values)
-        m_nex, v_nex = logit_normal_moments(model.priors.nex.mu, model.priors.nex.sigma)
-        w = model.weight_ex
-        mean = w * m_ex + (1 - w) * m_nex
-        var = w * (v_ex + m_ex**2) + (1 - w) * (v_nex + m_nex**2) - mean**2
+        moments = [
+            logit_normal_moments(post[m].values, post[t].values) for m, t in EX_FIELDS[: model.n_ex]
+        ]
+        moments.append(logit_normal_moments(model.priors.nex.mu, model.priors.nex.sigma))
+        w = model.weights
+        mean = sum(wk * mk for wk, (mk, _) in zip(w, moments, strict=True))
+        second = sum(wk * (vk + mk**2) for wk, (mk, vk) in zip(w, moments, strict=True))
+        var = second - mean**2
         shape = mean.shape + (units,)
         return np.broadcast_to(mean[..., None], shape), np.broadcast_to(var[..., None], shape)
 
@@ -278,21 +506,28 @@ class Exnex(BinaryModel):
 def exchangeability_table(tree: xr.DataTree):
     """Per subtype: posterior probability of exchangeability and the rate's posterior mean,
     median and 95% interval. Columns ``unit, prob_exchangeable, mean, median, ci_low,
-    ci_high``."""
+    ci_high`` then, when the fit has them, ``prob_<component>`` for each mixture component
+    (e.g. ``prob_EX1``, ``prob_EX2``, ``prob_NEX``). With ``by`` the subtypes are the levels of
+    the grouping column (``unit`` holds their names)."""
     import pandas as pd
 
     post = tree["posterior"]
+    grouped = "subgroup_rate" in post
+    dim, rate_var = ("subgroup", "subgroup_rate") if grouped else ("unit", "study_rate")
+    components = [str(c) for c in post["component"].values] if "component" in post.coords else []
     rows = []
-    for label in post["unit"].values:
-        rate = post["study_rate"].sel(unit=label).values.ravel()
-        rows.append(
-            {
-                "unit": str(label),
-                "prob_exchangeable": float(post["prob_exchangeable"].sel(unit=label).mean()),
-                "mean": float(rate.mean()),
-                "median": float(np.median(rate)),
-                "ci_low": float(np.quantile(rate, 0.025)),
-                "ci_high": float(np.quantile(rate, 0.975)),
-            }
-        )
+    for label in post[dim].values:
+        rate = post[rate_var].sel({dim: label}).values.ravel()
+        row = {
+            "unit": str(label),
+            "prob_exchangeable": float(post["prob_exchangeable"].sel({dim: label}).mean()),
+            "mean": float(rate.mean()),
+            "median": float(np.median(rate)),
+            "ci_low": float(np.quantile(rate, 0.025)),
+            "ci_high": float(np.quantile(rate, 0.975)),
+        }
+        for c in components:
+            prob = post["prob_component"].sel({dim: label, "component": c})
+            row[f"prob_{c}"] = float(prob.mean())
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -122,5 +122,27 @@ class ExnexOptions(Table):
         0.5,
         gt=0,
         lt=1,
-        description="prior probability that a subtype is exchangeable with the others",
+        description="prior probability that a subtype is exchangeable with the others "
+        "(one EX component)",
     )
+    weights: Annotated[list[float], Field(min_length=2, max_length=4)] | None = Field(
+        None,
+        description="prior weights [EX_1, ..., EX_K, NEX] of K = 1 to 3 exchangeable components "
+        "and the non-exchangeable one, summing to 1 (overrides weight_ex; priors mu_2, tau_2, "
+        "mu_3, tau_3 for components 2 and 3)",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_sum_to_one(cls, value):
+        if value is None:
+            return value
+        if any(not 0 <= w <= 1 for w in value) or abs(sum(value) - 1) > 1e-6:
+            raise PydanticCustomError(
+                "weights",
+                "must be probabilities in [0, 1] summing to 1, got {got}",
+                {"got": describe_value(value)},
+            )
+        if sum(value[:-1]) <= 0:
+            raise PydanticCustomError("weights", "some EX component needs a positive weight", {})
+        return value

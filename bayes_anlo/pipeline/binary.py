@@ -14,7 +14,7 @@ from bayes_anlo.errors import InputError
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline import evidence_steps
 from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
-from bayes_anlo.report import plots, prior_density, tables
+from bayes_anlo.report import exnex_section, plots, prior_density, tables
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
 
@@ -299,6 +299,7 @@ class BinarySteps(Steps):
             single = set(tables.single_study_subgroups(groups))
             pooled["note"] = ["single study" if g in single else "" for g in pooled["subgroup"]]
             result.tables["subgroup_pooled"] = pooled
+        exnex_section.add_exnex_results(result, tree, entry.thresholds)
         a.state.update(grouped=grouped, subgroup_analysis=sub, frequentist=freq)
         a.state["evidence"] = evidence_steps.evidence_tables(
             result,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_anlo.report.evidence_sections import evidence_blocks
+from bayes_anlo.report.exnex_section import exnex_blocks
 from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table, anchor
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.report.result_blocks import result_table
@@ -448,6 +449,7 @@ def analysis_blocks(r: AnalysisResult, run_dir: Path, key: str | None = None) ->
         "band), the 95% band for a new study, and the reported medians and landmark rates.",
     )
 
+    blocks += exnex_blocks(r, key)
     blocks.append(Heading("Bayesian beside frequentist", 3, anchor=f"compare-{key}"))
     if r.model == "piecewise_exponential":
         blocks += [

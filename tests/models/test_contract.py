@@ -96,7 +96,11 @@ def test_registry_drives_the_spec_schema(monkeypatch):
     assert spec_schema.MODEL_OPTIONS == {
         name: cls.options_schema for name, cls in registry.FAMILIES.items()
     }
-    assert spec_schema.GROUPED_MODELS == {"nested_beta_binomial": "subgroup", "two_arm": "arm"}
+    assert spec_schema.GROUPED_MODELS == {
+        "nested_beta_binomial": "subgroup",
+        "two_arm": "arm",
+        "exnex": "subgroup",
+    }
     assert spec_schema.SURVIVAL_MODELS == {"piecewise_exponential"}
 
     class Dummy(BetaBinomial):  # a family to come, registered in one place
