@@ -76,6 +76,7 @@ def sbc_command(
             "beta_binomial_exact, beta_binomial_nuts, logit_normal_exact, logit_normal_nuts, "
             "nested_nuts, piecewise_exponential_ipd, piecewise_exponential_summaries",
             show_default=False,
+            metavar="SET-UP",
         ),
     ] = None,
     model: Annotated[
