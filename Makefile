@@ -32,12 +32,17 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# Calibration studies (long: see docs/calibration.md and docs/coverage.md); outputs go to docs/.
+# Calibration studies (long: see docs/calibration.md, docs/coverage.md and docs/cluster.md);
+# tables go to docs/results, figures to docs/figures, finished tasks to runs/study_cache (resume).
+# WORKERS=N runs N local worker processes; SCHEDULER=tcp://HOST:8786 uses a running Dask cluster.
+WORKERS ?= 2
+STUDY_WHERE = --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER),)
+
 sbc: $(STAMP)
-	$(PY) scripts/run_sbc.py
+	$(VENV)/bin/bayes-anlo study sbc --datasets 200 --seed 20260403 $(STUDY_WHERE) --out docs
 
 coverage: $(STAMP)
-	$(PY) scripts/run_coverage.py
+	$(VENV)/bin/bayes-anlo study coverage --replicates 200 --seed 20260401 $(STUDY_WHERE) --out docs
 
 # ruff with the configuration in pyproject.toml: the package, tests, scripts, benchmarks, notebooks.
 lint: $(STAMP)

@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from bayes_anlo.errors import InputError
+from bayes_anlo.study_cli import study_app
 
 EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
 
@@ -341,6 +342,7 @@ audit_app = typer.Typer(
     "from its text (bayes-anlo audit draft TEXT --out CSV).",
 )
 app.add_typer(audit_app, name="audit")
+app.add_typer(study_app, name="study")
 
 
 @audit_app.command("run")

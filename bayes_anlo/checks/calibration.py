@@ -30,17 +30,16 @@ parameters ranked (Bonferroni over parameters and the two tests), so one SBC run
 family-wise level ``alpha``.
 
 :func:`run_sbc` runs an SBC set-up (a :class:`SBCSetup`: ``simulate(rng) -> (truth, data)`` and
-``fit(data, seed) -> draws``) over ``N`` datasets, serially or in at most a few worker processes,
-with one seed per dataset, so the ranks are identical whichever way it runs.
+``fit(data, seed) -> draws``) over ``N`` datasets as tasks of the package's runner
+(:mod:`bayes_anlo.runner`: serially, on local Dask workers or on a cluster, with a result cache),
+with one seed per dataset, so the ranks are identical wherever it runs.
 """
 
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -290,8 +289,26 @@ def sbc_one(setup: SBCSetup, seed: int, index: int) -> dict:
     return row
 
 
-def _run_chunk(setup: SBCSetup, seed: int, indices: list[int]) -> list[dict]:
-    return [sbc_one(setup, seed, i) for i in indices]
+def sbc_tasks(setup: SBCSetup, n_datasets: int, seed: int) -> list:
+    """Runner tasks of an SBC: one per dataset. The key holds a complete description of the
+    set-up (:func:`bayes_anlo.runner.tasks.describe`), the seed and the dataset's index; the
+    set-up object itself travels as the task's payload. A worker process compiles each NUTS model
+    once (:mod:`bayes_anlo.models.compile_cache`) and re-uses it for every dataset it gets, so
+    one task per dataset costs no extra compilation and resumes at the finest grain."""
+    from bayes_anlo.runner import FitTask, describe
+
+    if int(n_datasets) < 1:
+        raise ValueError("n_datasets must be >= 1")
+    config = {"sbc_setup": describe(setup)}
+    return [
+        FitTask(f"{setup.name} dataset {i}", config, {}, int(seed), {"dataset": i}, payload=setup)
+        for i in range(int(n_datasets))
+    ]
+
+
+def sbc_task(task) -> dict:
+    """Task function of the runner: :func:`sbc_one` of the task's set-up and dataset."""
+    return sbc_one(task.payload, task.seed, task.extra["dataset"])
 
 
 @dataclass(frozen=True)
@@ -308,7 +325,8 @@ class SBCResult:
         One row per dataset: ``dataset``, a rank column per parameter, ``fit_seconds``,
         ``diag_*`` diagnostics and ``truth_*`` prior draws.
     seconds : float
-        Wall time of the run.
+        Compute time: the datasets' fit seconds summed (wherever and whenever they ran; a
+        result read back from the cache keeps the time it took when computed).
     workers : int
     """
 
@@ -340,15 +358,77 @@ class SBCResult:
         return out
 
 
+def sbc_table(rows: list[dict], parameters: Iterable[str]) -> pd.DataFrame:
+    """The per-dataset table from :func:`sbc_one` rows read back from JSON (keys sorted,
+    non-finite diagnostics as strings): columns ``dataset``, the ranks in ``parameters`` order,
+    ``fit_seconds``, ``diag_*``, ``truth_*``, all numbers."""
+    parameters = list(parameters)
+    table = pd.DataFrame(rows).sort_values("dataset", ignore_index=True)
+    diag = sorted(c for c in table.columns if c.startswith("diag_"))
+    table = table[
+        ["dataset", *parameters, "fit_seconds", *diag, *(f"truth_{p}" for p in parameters)]
+    ]
+    for col in table.columns:
+        if col.startswith(("diag_", "truth_")) or col == "fit_seconds":
+            table[col] = pd.to_numeric(table[col])
+    return table
+
+
+def run_sbc_many(
+    setups: Iterable[SBCSetup],
+    n_datasets: int,
+    *,
+    seed: int = 0,
+    scheduler: str | None = None,
+    workers: int = 1,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, SBCResult]:
+    """Run several set-ups over ``n_datasets`` datasets each in one runner call (one cluster for
+    all), by set-up name. Arguments as :func:`run_sbc`."""
+    from bayes_anlo.runner import run
+
+    setups = list(setups)
+    if not setups:
+        raise ValueError("no SBC set-up given")
+    if scheduler is None and int(workers) > 1:
+        scheduler = "local"
+    tasks = [t for s in setups for t in sbc_tasks(s, n_datasets, seed)]
+    rows = run(
+        tasks,
+        sbc_task,
+        scheduler=scheduler,
+        n_workers=workers,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
+    out: dict[str, SBCResult] = {}
+    for i, setup in enumerate(setups):
+        part = rows[i * int(n_datasets) : (i + 1) * int(n_datasets)]
+        table = sbc_table(part, setup.parameters)
+        out[setup.name] = SBCResult(
+            setup.name,
+            tuple(setup.parameters),
+            int(setup.n_draws),
+            table,
+            float(table["fit_seconds"].sum()),
+            1 if scheduler is None else int(workers),
+        )
+    return out
+
+
 def run_sbc(
     setup: SBCSetup,
     n_datasets: int,
     *,
     seed: int = 0,
+    scheduler: str | None = None,
     workers: int = 1,
-    progress: Callable[[int, int, float], None] | None = None,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SBCResult:
-    """Run ``setup`` over ``n_datasets`` simulated datasets.
+    """Run ``setup`` over ``n_datasets`` simulated datasets through the package's runner
+    (:func:`bayes_anlo.runner.execute.run`, one task per dataset: :func:`sbc_tasks`).
 
     Parameters
     ----------
@@ -356,44 +436,26 @@ def run_sbc(
     n_datasets : int
     seed : int
         Dataset ``i`` draws from ``SeedSequence([seed, i])`` (:func:`dataset_seeds`), so results do
-        not depend on ``workers`` or on the order the datasets finish in.
-    workers : int
-        1 runs in this process; more starts that many worker processes ("spawn"), each fitting a
-        contiguous block of datasets at a time (a set-up that compiles a model does so once per
-        worker). Keep it at most 2 on a shared two-core machine.
+        not depend on where, or in what order, the datasets run.
+    scheduler : None, "local" or a Dask scheduler address
+        None runs in this process, unless ``workers > 1``, which starts a local Dask cluster of
+        that many single-threaded worker processes (keep it at most 2 on a shared two-core
+        machine).
+    cache_dir : path, optional
+        The runner's result cache: finished datasets are stored there and not recomputed by a
+        later run with the same set-up, seed and code.
     progress : callable, optional
-        ``progress(done, total, elapsed_seconds)`` after each block.
+        ``progress(done, total)`` after each dataset.
     """
-    if n_datasets < 1:
-        raise ValueError("n_datasets must be >= 1")
-    start = time.perf_counter()
-    indices = list(range(int(n_datasets)))
-    rows: list[dict] = []
-    if workers <= 1:
-        step = max(1, n_datasets // 20)
-        for lo in range(0, n_datasets, step):
-            rows.extend(_run_chunk(setup, seed, indices[lo : lo + step]))
-            if progress:
-                progress(len(rows), n_datasets, time.perf_counter() - start)
-    else:
-        size = max(1, min(10, n_datasets // (4 * workers) or 1))
-        chunks = [indices[lo : lo + size] for lo in range(0, n_datasets, size)]
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx) as pool:
-            futures = [pool.submit(_run_chunk, setup, seed, c) for c in chunks]
-            for fut in futures:
-                rows.extend(fut.result())
-                if progress:
-                    progress(len(rows), n_datasets, time.perf_counter() - start)
-    table = pd.DataFrame(rows).sort_values("dataset", ignore_index=True)
-    return SBCResult(
-        setup.name,
-        tuple(setup.parameters),
-        int(setup.n_draws),
-        table,
-        time.perf_counter() - start,
-        int(max(workers, 1)),
-    )
+    return run_sbc_many(
+        [setup],
+        n_datasets,
+        seed=seed,
+        scheduler=scheduler,
+        workers=workers,
+        cache_dir=cache_dir,
+        progress=progress,
+    )[setup.name]
 
 
 # --------------------------------------------------------------------------------------------
@@ -478,11 +540,12 @@ def plot_sbc(
 def summarise_runs(
     results: Iterable[SBCResult], *, bins: int = BINS, alpha: float = ALPHA
 ) -> pd.DataFrame:
-    """Uniformity tables of several runs stacked, plus each run's wall time and fit diagnostics."""
+    """Uniformity tables of several runs stacked, plus each run's summed fit time
+    (``fit_seconds_total``), workers and fit diagnostics."""
     frames = []
     for res in results:
         t = res.uniformity(bins=bins, alpha=alpha)
-        t["wall_seconds"] = res.seconds
+        t["fit_seconds_total"] = res.seconds
         t["workers"] = res.workers
         t["median_fit_seconds"] = float(res.table["fit_seconds"].median())
         for col in res.table.columns:

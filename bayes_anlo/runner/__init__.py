@@ -1,4 +1,4 @@
-"""One runner for repeated-fit workloads (issue 17; groundwork, not yet used by the studies).
+"""One runner for repeated-fit workloads (issue 17): SBC, coverage, sweeps.
 
 A workload is a list of :class:`~bayes_anlo.runner.tasks.FitTask` (model configuration, data and
 seed, everything a fit needs) and a task function at module level that turns one task into a small
@@ -14,17 +14,27 @@ computes nothing::
     results = run(tasks, scheduler="local", n_workers=2, cache_dir="runs/cache")
 """
 
-from bayes_anlo.runner.cache import ResultCache, canonical_json, code_fingerprint, task_key
+from bayes_anlo.runner.cache import (
+    ResultCache,
+    canonical_json,
+    code_fingerprint,
+    import_closure,
+    modules_fingerprint,
+    task_key,
+)
 from bayes_anlo.runner.execute import run
 from bayes_anlo.runner.progress import progress_printer
-from bayes_anlo.runner.tasks import FitTask, fit_summary, task_seeds
+from bayes_anlo.runner.tasks import FitTask, describe, fit_summary, task_seeds
 
 __all__ = [
     "FitTask",
     "ResultCache",
     "canonical_json",
     "code_fingerprint",
+    "describe",
     "fit_summary",
+    "import_closure",
+    "modules_fingerprint",
     "progress_printer",
     "run",
     "task_key",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.runner.cache import ResultCache, canonical_json, task_key
+from bayes_anlo.runner.cache import ResultCache, canonical_json, modules_fingerprint, task_key
 from bayes_anlo.runner.tasks import FitTask, fit_summary
 
 #: Seconds to wait for a Dask scheduler given by address before reporting it unreachable.
@@ -114,6 +114,7 @@ def run(
     compile_root: str | Path | None = None,
     timeout: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    code_modules: Sequence[str] | None = None,
 ) -> list[dict]:
     """Results of ``fn`` (a module-level function) on every task, in task order.
 
@@ -122,13 +123,16 @@ def run(
     a task whose result is stored there is not run, and each result is stored as soon as it
     arrives. ``progress(done, total)`` is called after each task (cached ones count as done at
     the start). ``compile_root`` is where Dask workers keep their PyTensor compile directories
-    (a path on the worker machines; default their temporary directory).
+    (a path on the worker machines; default their temporary directory). ``code_modules`` narrows
+    the code fingerprint of the cache keys to those modules and what they import from the package
+    (:func:`~bayes_anlo.runner.cache.modules_fingerprint`); default: the whole package.
     """
     timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
     if int(n_workers) < 1:
         raise InputError(f"workers must be at least 1, not {n_workers}", file="command line")
     cache = None if cache_dir is None else ResultCache(cache_dir)
-    keys = [task_key(task, fn) for task in tasks]
+    fingerprint = None if code_modules is None else modules_fingerprint(code_modules)
+    keys = [task_key(task, fn, fingerprint) for task in tasks]
     results: dict[str, dict] = {}
     if cache is not None:
         for key in dict.fromkeys(keys):

@@ -21,6 +21,9 @@ class FitTask:
     """A model configuration (:meth:`bayes_anlo.models.Model.config`), a data table, a seed.
 
     ``extra`` holds any further JSON-able settings a task function reads (part of the key).
+    ``payload`` is an optional picklable object the task function uses (say an SBC set-up) that
+    is *not* part of the key: whoever makes the task puts a complete JSON description of it in
+    ``config`` (e.g. :func:`describe`).
     ``data`` is kept as a plain mapping of column name to list (JSON-able, hashable into the
     cache key, cheap to send to a worker); give a DataFrame and it is converted.
     """
@@ -30,6 +33,7 @@ class FitTask:
     data: Any
     seed: int
     extra: dict = field(default_factory=dict)
+    payload: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if isinstance(self.data, pd.DataFrame):
@@ -52,6 +56,29 @@ class FitTask:
             "seed": self.seed,
             "extra": self.extra,
         }
+
+
+def describe(value):
+    """A JSON-able description of a tree of (frozen) dataclasses, tuples, numbers and strings:
+    every field, recursively, with each dataclass's qualified class name, so two objects with the
+    same description compute the same thing. Raises TypeError for anything else."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        out = {"class": f"{cls.__module__}.{cls.__qualname__}"}
+        for f in dataclasses.fields(value):
+            out[f.name] = describe(getattr(value, f.name))
+        return out
+    if isinstance(value, (list, tuple)):
+        return [describe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): describe(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot describe {type(value).__name__} values as JSON")
 
 
 def _plain(value):

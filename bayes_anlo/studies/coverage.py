@@ -40,18 +40,17 @@ A method that returns no interval (the GLMM when every study has 0 events; any n
 failure) is counted in ``n_failed`` and left out of the coverage of that cell.
 
 Randomness: replicate ``r`` of cell ``c`` draws from ``SeedSequence([seed, c, r])``, so a run gives
-the same numbers serially or over worker processes.
+the same numbers serially, on local worker processes or on a cluster. The study runs as tasks of
+the package's runner (:mod:`bayes_anlo.runner`), one per cell and block of replicates
+(:func:`coverage_tasks`), with the runner's result cache for resuming.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import multiprocessing
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -314,50 +313,65 @@ class CoverageStudy:
         return self.summary.copy()
 
 
-#: Modules whose code decides a cached block's numbers (the simulation, every interval method and
-#: the priors): their source is part of the cache key.
-FINGERPRINTED_MODULES = (
-    "bayes_anlo.studies.coverage",
-    "bayes_anlo.exact.beta_binomial",
-    "bayes_anlo.exact.logit_normal",
-    "bayes_anlo.exact.grid",
-    "bayes_anlo.exact.posterior",
-    "bayes_anlo.exact.special_functions",
-    "bayes_anlo.frequentist.pooling",
-    "bayes_anlo.frequentist.glmm",
-    "bayes_anlo.models.priors",
-)
+#: Where the code that decides the study's numbers starts (the simulation, every interval method
+#: and the priors): cached blocks are keyed by the source of these modules and of every module of
+#: the package they import (:func:`bayes_anlo.runner.cache.import_closure`), so an edit elsewhere
+#: in the package (reports, CLI, NUTS models) keeps a long sweep's finished blocks.
+FINGERPRINTED_MODULES = ("bayes_anlo.studies.coverage",)
+
+#: Columns of the raw table (one row per cell, replicate and method).
+RAW_COLUMNS = ("cell", "replicate", "method", "low", "high", "zero_events")
 
 
 def code_fingerprint() -> str:
-    """sha256 (12 hex digits) of the source of :data:`FINGERPRINTED_MODULES` that exist."""
-    import importlib.util
+    """sha256 of the source that decides a block's numbers (:data:`FINGERPRINTED_MODULES` and the
+    package modules they import)."""
+    from bayes_anlo.runner.cache import modules_fingerprint
 
-    digest = hashlib.sha256()
-    for name in FINGERPRINTED_MODULES:
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.origin:
-            digest.update(name.encode() + Path(spec.origin).read_bytes())
-    return digest.hexdigest()[:12]
+    return modules_fingerprint(FINGERPRINTED_MODULES)
 
 
-def block_path(cache: Path, cell: Cell, index: int, lo: int, hi: int, seed: int) -> Path:
-    """Where a block is cached: keyed by seed, cell (index and design), replicates and the code
-    fingerprint, so a block computed by other code or for another design is never re-used."""
-    key = hashlib.sha256(f"{code_fingerprint()}|{cell!r}".encode()).hexdigest()[:12]
-    return cache / f"seed{seed}_cell{index}_{key}_rep{lo}-{hi}.csv"
+def coverage_tasks(cells: Sequence[Cell], replicates: int, seed: int, block: int = 25) -> list:
+    """Runner tasks: one per (cell, block of ``block`` replicates); all cells' first blocks come
+    before any second block (heavy cells, large ``k``, first), so an interrupted run has a
+    balanced partial result. A task's key holds the design cell, its index, the replicate range
+    and the seed; replicate ``r`` of cell ``c`` draws from ``SeedSequence([seed, c, r])`` wherever
+    it runs."""
+    from dataclasses import asdict
+
+    from bayes_anlo.runner import FitTask
+
+    if int(replicates) < 1 or int(block) < 1:
+        raise ValueError("replicates and block must be at least 1")
+    order = sorted(range(len(cells)), key=lambda i: -cells[i].k)
+    return [
+        FitTask(
+            f"coverage cell {i} replicates {lo}-{min(lo + block, replicates) - 1}",
+            {"study": "coverage", "cell": asdict(cells[i])},
+            {},
+            int(seed),
+            {"cell_index": i, "first": lo, "stop": min(lo + block, replicates)},
+        )
+        for lo in range(0, int(replicates), int(block))
+        for i in order
+    ]
 
 
-def _task(cell: Cell, index: int, lo: int, hi: int, seed: int, cache: Path | None) -> pd.DataFrame:
-    path = None if cache is None else block_path(cache, cell, index, lo, hi, seed)
-    if path is not None and path.exists():
-        return pd.read_csv(path)
-    raw = run_cell(cell, index, range(lo, hi), seed)
-    if path is not None:  # write then rename, so a concurrent reader never sees half a file
-        tmp = path.with_suffix(".tmp")
-        raw.to_csv(tmp, index=False, float_format="%.17g")
-        tmp.replace(path)
-    return raw
+def coverage_block(task) -> dict:
+    """Task function of the runner: the raw rows of one block (:func:`run_cell`) as lists."""
+    cell = Cell(**task.config["cell"])
+    extra = task.extra
+    raw = run_cell(cell, extra["cell_index"], range(extra["first"], extra["stop"]), task.seed)
+    return {"rows": [[row[c] for c in RAW_COLUMNS] for row in raw.to_dict("records")]}
+
+
+def raw_frame(results: Sequence[dict]) -> pd.DataFrame:
+    """The raw table from block results (non-finite limits come back from JSON as strings)."""
+    rows = [row for result in results for row in result["rows"]]
+    raw = pd.DataFrame(rows, columns=list(RAW_COLUMNS))
+    raw = raw.astype({"cell": int, "replicate": int, "low": float, "high": float})
+    raw["zero_events"] = raw["zero_events"].astype(int)
+    return raw.sort_values(["cell", "replicate", "method"], ignore_index=True)
 
 
 def run_coverage(
@@ -365,46 +379,38 @@ def run_coverage(
     *,
     replicates: int = 100,
     seed: int = 20260401,
-    workers: int = 1,
     block: int = 25,
+    scheduler: str | None = None,
+    workers: int = 1,
     cache_dir: str | Path | None = None,
-    progress: Callable[[int, int, float], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CoverageStudy:
-    """Run the study over ``cells`` (default :func:`design`) with ``replicates`` datasets per cell.
+    """Run the study over ``cells`` (default :func:`design`) with ``replicates`` datasets per cell,
+    through :func:`bayes_anlo.runner.execute.run` (:func:`coverage_tasks`).
 
-    Work is split into blocks of ``block`` replicates of one cell; all cells' first blocks run
-    before any second block, so an interrupted run has a balanced partial result. With
-    ``cache_dir`` every finished block is written there (CSV) and re-used by a later run with the
-    same seed, design cell and code (resuming; see :func:`block_path`). ``workers > 1`` runs blocks
-    in that many processes ("spawn"); replicate ``r`` of cell ``c`` has its own seed, so the result
-    equals a serial run.
+    ``scheduler``: None (serial; a local Dask cluster when ``workers > 1``), ``"local"`` (a local
+    Dask cluster of ``workers`` single-threaded processes) or a Dask scheduler address. With
+    ``cache_dir`` every finished block is stored there and re-used by a later run with the same
+    seed, design cell and code (:func:`code_fingerprint`), so an interrupted run resumes.
+    ``progress(done, total)`` counts blocks. The result does not depend on where or in what order
+    the blocks ran.
     """
+    from bayes_anlo.runner import run
+
     cells = tuple(cells or design())
-    cache = None if cache_dir is None else Path(cache_dir)
-    if cache is not None:
-        cache.mkdir(parents=True, exist_ok=True)
+    if scheduler is None and int(workers) > 1:
+        scheduler = "local"
     start = time.perf_counter()
-    order = sorted(range(len(cells)), key=lambda i: -cells[i].k)  # heavy cells first
-    tasks = [
-        (i, lo, min(lo + block, replicates)) for lo in range(0, replicates, block) for i in order
-    ]
-    parts: list[pd.DataFrame] = []
-    if workers <= 1:
-        for done, (i, lo, hi) in enumerate(tasks, start=1):
-            parts.append(_task(cells[i], i, lo, hi, seed, cache))
-            if progress:
-                progress(done, len(tasks), time.perf_counter() - start)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx) as pool:
-            futures = [pool.submit(_task, cells[i], i, lo, hi, seed, cache) for i, lo, hi in tasks]
-            for done, fut in enumerate(futures, start=1):
-                parts.append(fut.result())
-                if progress:
-                    progress(done, len(tasks), time.perf_counter() - start)
-    raw = pd.concat(parts, ignore_index=True).sort_values(
-        ["cell", "replicate", "method"], ignore_index=True
+    results = run(
+        coverage_tasks(cells, replicates, seed, block),
+        coverage_block,
+        scheduler=scheduler,
+        n_workers=workers,
+        cache_dir=cache_dir,
+        progress=progress,
+        code_modules=FINGERPRINTED_MODULES,
     )
+    raw = raw_frame(results)
     return CoverageStudy(
         cells,
         int(replicates),
@@ -412,7 +418,7 @@ def run_coverage(
         raw,
         summarise(raw, cells),
         time.perf_counter() - start,
-        int(max(workers, 1)),
+        1 if scheduler is None else int(workers),
     )
 
 

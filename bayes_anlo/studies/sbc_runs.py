@@ -653,7 +653,7 @@ def _summary_template(setup: PiecewiseExponentialSummarySBC):
 
 
 def all_setups() -> dict[str, object]:
-    """Every SBC set-up run by ``scripts/run_sbc.py``, by name."""
+    """Every SBC set-up run by ``bayes-anlo study sbc`` (``make sbc``), by name."""
     setups = [
         BetaBinomialExactSBC(),
         BetaBinomialNutsSBC(),
@@ -664,6 +664,47 @@ def all_setups() -> dict[str, object]:
         PiecewiseExponentialSummarySBC(),
     ]
     return {s.name: s for s in setups}
+
+
+#: The model family and fitting method of each set-up (``bayes-anlo study sbc --model --method``).
+SETUP_MODELS: dict[str, tuple[str, str]] = {
+    "beta_binomial_exact": ("beta_binomial", "exact"),
+    "beta_binomial_nuts": ("beta_binomial", "nuts"),
+    "logit_normal_exact": ("logit_normal", "exact"),
+    "logit_normal_nuts": ("logit_normal", "nuts"),
+    "nested_nuts": ("nested", "nuts"),
+    "piecewise_exponential_ipd": ("piecewise_exponential", "nuts"),
+    "piecewise_exponential_summaries": ("piecewise_exponential", "nuts"),
+}
+MODELS = tuple(dict.fromkeys(m for m, _ in SETUP_MODELS.values()))
+METHODS = ("exact", "nuts")
+
+
+def select_setups(names=(), models=(), methods=()) -> dict[str, object]:
+    """The set-ups named in ``names`` (all when empty) whose model family is in ``models`` and
+    method in ``methods`` (each: all when empty), in the order of :func:`all_setups`. Raises
+    ValueError naming what is unknown, or when nothing is left."""
+    setups = all_setups()
+    for given, known, what in (
+        (names, setups, "set-up"),
+        (models, MODELS, "model"),
+        (methods, METHODS, "method"),
+    ):
+        unknown = [g for g in given if g not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown {what} {', '.join(map(repr, unknown))}; choose from {', '.join(known)}"
+            )
+    chosen = {
+        name: setup
+        for name, setup in setups.items()
+        if (not names or name in names)
+        and (not models or SETUP_MODELS[name][0] in models)
+        and (not methods or SETUP_MODELS[name][1] in methods)
+    }
+    if not chosen:
+        raise ValueError("no SBC set-up matches these set-up names, models and methods")
+    return chosen
 
 
 #: Readable labels of the ranked quantities (figures).

@@ -74,3 +74,22 @@ def test_unexpected_file_contents_are_a_miss(tmp_path, bad):
     cache.path(key).parent.mkdir(parents=True)
     cache.path(key).write_text(bad)
     assert cache.get(key) is None
+
+
+def test_sbc_task_keys_follow_every_setting_of_the_set_up_not_the_payload_object():
+    from bayes_anlo.checks.calibration import sbc_task, sbc_tasks
+    from bayes_anlo.runner import describe
+    from bayes_anlo.studies.sbc_runs import BetaBinomialNutsSBC, NutsSettings
+
+    default = sbc_tasks(BetaBinomialNutsSBC(), 2, seed=1)
+    same = sbc_tasks(BetaBinomialNutsSBC(), 2, seed=1)
+    longer = sbc_tasks(BetaBinomialNutsSBC(nuts=NutsSettings(draws=600)), 2, seed=1)
+    keys = [task_key(t, sbc_task, "code") for t in default]
+    assert keys == [task_key(t, sbc_task, "code") for t in same]
+    assert len(set(keys)) == 2  # one per dataset
+    assert not set(keys) & {task_key(t, sbc_task, "code") for t in longer}
+    description = describe(BetaBinomialNutsSBC())
+    assert description["class"] == "bayes_anlo.studies.sbc_runs.BetaBinomialNutsSBC"
+    assert description["nuts"]["draws"] == 500 and description["design"]["k"] == 8
+    with pytest.raises(TypeError):
+        describe(object())

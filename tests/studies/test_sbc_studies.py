@@ -1,7 +1,7 @@
 """Full simulation-based calibration of every model family (slow; docs/calibration.md).
 
 Each set-up of bayes_anlo.studies.sbc_runs is run over 200 simulated datasets with the seed the
-documented command uses (scripts/run_sbc.py, seed 20260403) and must pass the uniformity tests at
+documented command uses (`make sbc`, seed 20260403) and must pass the uniformity tests at
 the family-wise level 0.01 per set-up (Bonferroni over its ranked quantities and the two tests:
 chi-square on 20 bins and the simultaneous ECDF test). With 7 set-ups the chance that a correct
 implementation fails somewhere is at most 7 x 0.01 = 0.07 for a fresh seed; with the fixed seed the
