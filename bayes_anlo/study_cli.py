@@ -8,8 +8,9 @@
 Both run through :func:`bayes_anlo.runner.execute.run` (serially, on a local Dask cluster or on
 the scheduler at ADDRESS) with the runner's result cache (``--cache``, default
 ``runs/study_cache``), so an interrupted study resumes and a rerun computes nothing. Files
-written: :mod:`bayes_anlo.studies.writers`. A progress bar goes to stderr. Further study commands
-(the operating characteristics) are added to :data:`study_app` by their own modules.
+written: :mod:`bayes_anlo.studies.writers`. A progress bar goes to stderr. ``study oc`` (simulated
+operating characteristics of decision rules and EXNEX basket trials) is
+:func:`bayes_anlo.design.oc_cli.study_oc`, loaded when named (:data:`LAZY_COMMANDS`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,34 @@ from bayes_anlo.errors import InputError
 EXIT_INPUT = 2
 DEFAULT_CACHE = Path("runs") / "study_cache"
 
+#: Study commands defined in other modules, imported only when named on the command line (their
+#: modules import numpy, pandas and the design package, which every other command would pay for).
+LAZY_COMMANDS = {"oc": ("bayes_anlo.design.oc_cli", "study_oc")}
+
+
+class _StudyGroup(typer.core.TyperGroup):
+    """The ``study`` group: its own commands plus :data:`LAZY_COMMANDS`, loaded on demand."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, function = LAZY_COMMANDS[name]
+            single = typer.Typer()
+            single.command(name)(getattr(importlib.import_module(module), function))
+            self.commands[name] = typer.main.get_command(single)
+        return super().get_command(ctx, name)
+
+
 study_app = typer.Typer(
+    cls=_StudyGroup,
     no_args_is_help=True,
-    help="Calibration studies (simulation-based calibration, coverage) on the runner: serial, "
-    "a local Dask cluster (--scheduler local) or a cluster's scheduler (--scheduler ADDRESS).",
+    help="Calibration and design studies on the runner (simulation-based calibration, coverage, "
+    "simulated operating characteristics): serial, a local Dask cluster (--scheduler local) or a "
+    "cluster's scheduler (--scheduler ADDRESS).",
 )
 
 Scheduler = Annotated[

@@ -88,3 +88,26 @@ def test_set_up_selection_by_model_and_method():
     ]
     assert list(select_setups(methods=["exact"])) == ["beta_binomial_exact", "logit_normal_exact"]
     assert len(select_setups()) == 7
+
+
+def test_study_oc_is_registered_and_loaded_only_when_named(tmp_path):
+    """``study oc`` comes from bayes_anlo.design.oc_cli, imported on demand: the CLI module
+    alone must not import the design package (every command would pay for it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bayes_anlo.cli; "
+        "print(any(m.startswith('bayes_anlo.design') for m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
+    result = invoke(["study", "--help"])
+    assert result.exit_code == 0 and "oc" in result.output
+    out = tmp_path / "oc"
+    args = ["study", "oc", "--out", str(out), "--rule", "0.2:0.9", "--prior", "beta(1, 1)"]
+    result = invoke([*args, "--n", "20", "--rates", "0.1:0.3:0.1", "--sims", "500", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "results" / "oc.csv")
+    assert len(table) == 3 and (out / "figures" / "oc.png").is_file()
+    assert (table["probability_of_success"] - table["exact"]).abs().max() < 0.1
