@@ -7,6 +7,8 @@
 * :func:`logit_normal_marginal` - ``log Int Binomial(y | n, expit(eta)) Normal(eta | mu, tau) d
   eta`` by adaptive Gauss-Hermite quadrature (centred and scaled at the integrand's mode, as lme4's
   ``nAGQ`` does), accurate for any ``tau`` including ``tau -> 0`` and for large ``n``.
+* :func:`logit_normal_mode_and_scale` - mode and Laplace scale of ``theta``'s conditional density
+  given ``y`` and ``N(mu, tau)`` (the centre of every quadrature over a logit rate).
 * :func:`logit_normal_moments` - mean and variance of ``expit(mu + tau Z)``, ``Z ~ N(0, 1)``.
 """
 
@@ -77,7 +79,7 @@ def binom_logpmf_logit(y, n, eta) -> np.ndarray:
     return log_binom_coef(n, y) + y * log_expit(eta) + (n - y) * log_expit(-eta)
 
 
-def _mode_and_scale(y, n, mu, tau, iterations: int = 30):
+def logit_normal_mode_and_scale(y, n, mu, tau, iterations: int = 30):
     """Mode and Laplace scale of ``f(eta) = log Binomial(y | n, expit eta) + log N(eta | mu, tau)``.
 
     ``f`` is strictly concave, so damped Newton iterations from a precision-weighted start converge.
@@ -112,7 +114,7 @@ def logit_normal_marginal(y, n, mu, tau, nodes: int = 32) -> np.ndarray:
     Gauss-Hermite nodes ``x_k`` and weights ``w_k``; the sum is taken in log space.
     """
     y, n, mu, tau = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (y, n, mu, tau)))
-    eta_hat, scale = _mode_and_scale(y, n, mu, tau)
+    eta_hat, scale = logit_normal_mode_and_scale(y, n, mu, tau)
     x, w = np.polynomial.hermite.hermgauss(nodes)
     eta = eta_hat[..., None] + np.sqrt(2.0) * scale[..., None] * x
     f = (
@@ -137,7 +139,7 @@ def sample_logit_normal_conditional(
     and the draw is placed uniformly inside it (a fine piecewise-constant approximation).
     """
     y, n, mu, tau = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (y, n, mu, tau)))
-    eta_hat, scale = _mode_and_scale(y, n, mu, tau)
+    eta_hat, scale = logit_normal_mode_and_scale(y, n, mu, tau)
     offsets = np.linspace(-half_width, half_width, points)
     width = offsets[1] - offsets[0]
     eta = eta_hat[..., None] + scale[..., None] * offsets
