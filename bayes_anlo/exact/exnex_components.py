@@ -49,20 +49,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_expit, logit, logsumexp
+from scipy.special import expit, logit, logsumexp
 
 from bayes_anlo.exact.special_functions import (
     binom_logpmf_logit,
-    log_binom_coef,
     log_normal_pdf,
-    logit_normal_mode_and_scale,
+    logit_normal_summaries,
     sample_logit_normal_conditional,
 )
 
-#: Gauss-Legendre nodes of the 1-D integrals over a subtype's logit rate.
-THETA_NODES = 64
-#: Half-width, in Laplace scales, of the interval those nodes span around the mode.
-THETA_HALF_WIDTH = 12.0
 #: Largest number of subtypes (the assignments number (K + 1)^J).
 MAX_SUBTYPES = 12
 
@@ -151,48 +146,6 @@ class ExnexComponentsPrior:
         return tuple(c for c in self.ex if c.weight > 0)
 
 
-# ---- 1-D integrals over one subtype's logit rate ---------------------------------------------
-
-
-def _legendre(lo, hi):
-    """Gauss-Legendre nodes and weights on ``[lo, hi]`` (arrays broadcast; nodes on a new last
-    axis)."""
-    x, w = np.polynomial.legendre.leggauss(THETA_NODES)
-    half = 0.5 * (hi - lo)
-    return 0.5 * (hi + lo)[..., None] + half[..., None] * x, half[..., None] * w
-
-
-def subtype_integrals(y: int, n: int, mu, tau, threshold: float | None):
-    """For ``y`` of ``n`` and ``theta ~ N(mu, tau)`` (arrays, ``tau > 0``): ``log L`` (the
-    marginal likelihood), ``P(theta > logit threshold | y)`` (None without a threshold) and
-    ``E(expit theta | y)``."""
-    mu, tau = np.broadcast_arrays(np.asarray(mu, float), np.asarray(tau, float))
-    mode, scale = logit_normal_mode_and_scale(y, n, mu, tau, iterations=50)
-    lo, hi = mode - THETA_HALF_WIDTH * scale, mode + THETA_HALF_WIDTH * scale
-
-    const = log_binom_coef(n, y) - np.log(tau)[..., None] - 0.5 * np.log(2.0 * np.pi)
-    mu_, inv_tau = mu[..., None], 1.0 / tau[..., None]
-
-    def log_f(t):  # log Bin(y | n, expit t) + log N(t | mu, tau), one log_expit per node
-        z = (t - mu_) * inv_tau
-        return n * log_expit(t) - (n - y) * t - 0.5 * z * z + const
-
-    t, w = _legendre(lo, hi)
-    f = log_f(t)
-    peak = f.max(axis=-1, keepdims=True)
-    e = np.exp(f - peak) * w
-    total = e.sum(axis=-1)
-    log_l = np.log(total) + peak[..., 0]
-    mean = (e * expit(t)).sum(axis=-1) / total
-    if threshold is None:
-        return log_l, None, mean
-    c = float(logit(threshold))
-    start = np.clip(c, lo, hi)
-    tt, wt = _legendre(start, hi)
-    tail = (np.exp(log_f(tt) - peak) * wt).sum(axis=-1) / total
-    return log_l, np.clip(tail, 0.0, 1.0), mean
-
-
 # ---- the (mu, tau) grid shared by the EX components ------------------------------------------
 
 
@@ -253,7 +206,7 @@ def grid_tables(y: int, n: int, grid: MuTauGrid, threshold: float | None):
     node (flattened), with the ``tau = 0`` column as its limit (the point mass ``theta = mu``)."""
     mu = np.repeat(grid.mu, grid.tau.size - 1)
     tau = np.tile(grid.tau[1:], grid.mu.size)
-    log_l, tail, mean = subtype_integrals(y, n, mu, tau, threshold)
+    log_l, tail, mean = logit_normal_summaries(y, n, mu, tau, threshold)
     shape = (grid.mu.size, grid.tau.size)
     out_l, out_t, out_m = (np.empty(shape) for _ in range(3))
     out_l[:, 1:] = log_l.reshape(shape[0], -1)
@@ -271,7 +224,7 @@ def grid_tables(y: int, n: int, grid: MuTauGrid, threshold: float | None):
 def nex_integrals(y: int, n: int, mean: float, sd: float, threshold: float | None):
     """``log L``, tail probability (NaN without a threshold) and mean of a subtype under its NEX
     prior."""
-    log_l, tail, m = subtype_integrals(y, n, np.array([mean]), np.array([sd]), threshold)
+    log_l, tail, m = logit_normal_summaries(y, n, np.array([mean]), np.array([sd]), threshold)
     return float(log_l[0]), np.nan if tail is None else float(tail[0]), float(m[0])
 
 
