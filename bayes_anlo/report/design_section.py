@@ -185,7 +185,7 @@ def design_blocks(results: list[AnalysisResult], run_dir: Path) -> list[Block]:
 
 def _on_coarse_grid(frame: pd.DataFrame) -> pd.Series:
     """Rates on a 5-point grid (all rows when there are few)."""
-    if len(frame) <= 25:
+    if len(frame) <= 40:
         return pd.Series(True, index=frame.index)
     cents = (frame["rate"] * 100).round(6)
     return (cents % 5).abs() < 1e-6
