@@ -668,8 +668,12 @@ def load_spec(
     if design is not None:
         from bayes_anlo.design.spec_checks import design_problems
 
-        tables = (_quiet(AnalysisTable, e) for e in entries_raw)
-        problems.extend(design_problems(design, {t.id: t for t in tables if t}, file))
+        tables = {
+            e["id"]: _quiet(AnalysisTable, e)
+            for e in entries_raw
+            if isinstance(e, dict) and isinstance(e.get("id"), str)
+        }
+        problems.extend(design_problems(design, tables, file))
     if check_data and entries:
         from bayes_anlo.spec_data import data_problems
 

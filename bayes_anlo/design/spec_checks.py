@@ -31,11 +31,13 @@ def _interim_problems(interim, n: int, file: str, where: str, arm: str) -> list[
 
 def design_problems(design, analyses: dict, file: str) -> list[Problem]:
     """Problems of the validated ``DesignTable`` ``design``; ``analyses`` maps the id of every
-    analysis table that passed its type checks to it."""
+    analysis table to it, or to None when it failed its type checks (reported already)."""
     problems: list[Problem] = []
     source = analyses.get(design.analysis)
-    if source is None:
-        known = ", ".join(analyses) or "none"
+    if source is None and design.analysis in analyses:
+        pass  # the named analysis has problems of its own
+    elif source is None:
+        known = ", ".join(str(i) for i in analyses if isinstance(i, str)) or "none"
         problems.append(
             Problem(file, "design", "analysis", f"no analysis {design.analysis!r}; ids: {known}")
         )

@@ -190,3 +190,25 @@ def _problems(tmp_path, design: str) -> list[str]:
 def test_bad_design_tables_are_located_spec_errors(tmp_path, design, located):
     problems = _problems(tmp_path, design)
     assert any(p.startswith(located) for p in problems), problems
+
+
+def test_design_naming_a_broken_analysis_adds_no_second_error(tmp_path):
+    broken = SPEC_HEAD.replace('model = "logit_normal"', 'model = "logit_normal"\nthresholds = 2')
+    path = tmp_path / "spec.toml"
+    path.write_text(broken + '[design]\nanalysis = "ln"\nn = 10\n' + CRITERIA, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_spec(path, check_data=False)
+    problems = [str(p) for p in info.value.problems]
+    assert any("analyses[1]:thresholds" in p for p in problems), problems
+    assert not any(":design:" in p for p in problems), problems
+
+
+def test_design_of_an_analysis_left_out_by_only_is_skipped_with_a_note():
+    from types import SimpleNamespace
+
+    from bayes_anlo.pipeline.design_steps import add_design
+
+    lines = []
+    spec = SimpleNamespace(design=SimpleNamespace(analysis="orr"))
+    add_design(spec, [], lines.append)
+    assert lines == ["design: analysis 'orr' was not run; no design part"]
