@@ -99,15 +99,18 @@ def _two_sample_paragraph(d: dict) -> str:
     delta = res[key]
     what = f" ({d['title']})" if d["title"] else ""
     reach = (
-        f"a difference of {pct(delta)} is needed for power {power}"
+        f"a difference of {100 * delta:.1f} percentage points is needed for power {power}"
         if delta is not None
         else f"power {power} is not reached"
     )
+    worst = max(res["type1"], key=lambda row: row["probability_of_success"])
     return (
         f"**Decision rule.** The next randomised trial{what} of {res['n_treatment']} treatment "
         f"and {res['n_control']} control patients succeeds if {res['rule']} (treatment analysed "
         "with the robust MAP prior, control with its own beta prior). At a control rate of "
-        f"{pct(res['control_rate'])}, {reach}. Before the trial, the probability of success is "
+        f"{pct(res['control_rate'])}, {reach}. With equal rates in both arms the probability "
+        f"of success is at most {prob(worst['probability_of_success'])} over the rates of the "
+        f"grid (at {pct(worst['rate'])}). Before the trial, the probability of success is "
         f"{prob(res['probability_of_success'])}."
     )
 

@@ -18,6 +18,7 @@ from bayes_anlo.design import (
     ess_all,
     map_from_tree,
     oc_one_sample,
+    oc_two_sample,
     pos_one_sample,
     pos_two_sample,
 )
@@ -113,6 +114,9 @@ def test_two_sample_design_with_interim_data_of_both_arms(small_fit):
     assert set(frames) >= {"design_type1", "design_power", "design_boundary", "design_pos"}
     text = "\n".join(design_paragraphs(numbers))
     assert f"is {expected:.3f}." in text
+    success = rule.success_matrix(robust, control, 8, 6)
+    type1 = oc_two_sample(success, [0.1, 0.3], [0.1, 0.3])
+    assert f"at most {type1.max():.3f} over the rates of the grid" in text
     assert "2 responders of 4 patients on treatment and 1 of 3 on control" in text
 
 
