@@ -22,6 +22,7 @@ from bayes_anlo.report.result_blocks import result_table
 #: Key of the design's paragraphs in the source analysis's ``sections``.
 SECTION = "design"
 HEADING = "Designing the next trial"
+MODEL_NAMES = {"logit_normal": "logit-normal", "beta_binomial": "beta-binomial"}
 
 
 def pct(x: float) -> str:
@@ -43,7 +44,8 @@ def _map_paragraph(d: dict) -> str:
     m, acc = d["map"], d["accuracy"]
     return (
         f"**MAP prior.** The meta-analytic-predictive (MAP) prior of the response rate of a new "
-        f"study is the predictive distribution of the {d['model']} fit of analysis "
+        f"study is the predictive distribution of the {MODEL_NAMES.get(d['model'], d['model'])} "
+        f"fit of analysis "
         f"`{d['analysis']}` ({d['studies']} studies; Neuenschwander et al. 2010, Schmidli et al. "
         f"2014): over its {d['map_draws']} predictive draws it has mean {pct(m['mean'])}, median "
         f"{pct(m['median'])} and 95% interval {pct(m['q2.5'])} to {pct(m['q97.5'])}. A mixture "
