@@ -175,24 +175,35 @@ def design_blocks(results: list[AnalysisResult], run_dir: Path) -> list[Block]:
         percent=("rate",),
     )
     blocks += result_table(
-        source, "design_type1", "Probability of success with equal rates in both arms"
+        source,
+        "design_type1",
+        "Probability of success with equal rates in both arms",
+        percent=("rate",),
     )
-    blocks += result_table(source, "design_power", "Probability of success against the difference")
     blocks += _excerpt(
         source,
-        "design_boundary",
-        _near_boundary,
-        "Decision boundary: the posterior probability of each criterion and the decision, by "
-        "number of responders",
+        "design_power",
+        lambda frame: _on_coarse_grid(frame, "difference"),
+        "Probability of success against the difference",
+        percent=("difference", "treatment_rate", "control_rate"),
     )
+    boundary = (
+        "Decision boundary: the posterior probability of each criterion and the decision, by "
+        "number of responders"
+        if "design_oc" in source.tables
+        else "Decision boundary: for each number of responders on control, the fewest on "
+        "treatment that succeed (min_treatment_events); for each number on treatment, the most "
+        "on control that still succeed (max_control_events); empty where none does"
+    )
+    blocks += _excerpt(source, "design_boundary", _near_boundary, boundary)
     return blocks
 
 
-def _on_coarse_grid(frame: pd.DataFrame) -> pd.Series:
-    """Rates on a 5-point grid (all rows when there are few)."""
+def _on_coarse_grid(frame: pd.DataFrame, column: str = "rate") -> pd.Series:
+    """Rows whose ``column`` lies on a 5-point grid (all rows when there are few)."""
     if len(frame) <= 40:
         return pd.Series(True, index=frame.index)
-    cents = (frame["rate"] * 100).round(6)
+    cents = (frame[column] * 100).round(6)
     return (cents % 5).abs() < 1e-6
 
 
@@ -216,6 +227,7 @@ def _excerpt(source, name: str, rows, caption: str, percent: tuple[str, ...] = (
     keep = rows(frame)
     if not keep.all():
         caption += f" (excerpt; every row in tables/{source.id}__{name}.csv)"
+    frame = frame.astype(object).where(frame.notna(), None)  # integer NA: an empty cell
     return [
         Table(
             frame[keep.to_numpy()].reset_index(drop=True),

@@ -216,3 +216,37 @@ def test_design_of_an_analysis_left_out_by_only_is_skipped_with_a_note():
     spec = SimpleNamespace(design=SimpleNamespace(analysis="orr"))
     add_design(spec, [], lines.append)
     assert lines == ["design: analysis 'orr' was not run; no design part"]
+
+
+def test_two_sample_part_renders_empty_boundary_cells_and_excerpts_long_tables(tmp_path):
+    from bayes_anlo.design import boundary_two_sample
+    from bayes_anlo.report.design_section import design_blocks
+    from bayes_anlo.report.render import to_markdown
+    from bayes_anlo.report.result import AnalysisResult
+
+    success = np.zeros((4, 3), dtype=bool)
+    success[2:, 0] = success[3:, 1] = True  # no treatment outcome succeeds at 2 control events
+    differences = np.round(np.arange(0.0, 0.9, 0.01), 2)
+    tables = {
+        "design_type1": pd.DataFrame({"rate": [0.1, 0.2], "probability_of_success": [0.03, 0.07]}),
+        "design_power": pd.DataFrame(
+            {
+                "difference": differences,
+                "treatment_rate": differences + 0.1,
+                "control_rate": 0.1,
+                "probability_of_success": np.linspace(0.03, 1.0, differences.size),
+            }
+        ),
+        "design_boundary": boundary_two_sample(success),
+    }
+    result = AnalysisResult("a", "a", "logit_normal", None, True, tables=tables)
+    result.sections["design"] = ["**Decision rule.** prose"]
+    text = to_markdown(design_blocks([result], tmp_path))
+    assert text.startswith("## Designing the next trial")
+    boundary = text.split("*Decision boundary", 1)[1]
+    assert "NA" not in boundary
+    assert "| 2 |  | 0 |" in boundary  # control events 2: no success; treatment events 2: max 0
+    assert "| 0 | 2 |  |" in boundary  # treatment events 0: never a success
+    power = text.split("against the difference", 1)[1].split("*Decision boundary", 1)[0]
+    assert "excerpt; every row in tables/a__design_power.csv" in power
+    assert power.count("\n| ") == 1 + 18  # header + differences 0%, 5%, ..., 85%
