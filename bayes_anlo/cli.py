@@ -536,7 +536,14 @@ def design(
     interim: Annotated[
         str | None,
         typer.Option(
-            help="one sample: EVENTS/PATIENTS of the --n seen at an interim (predictive PoS)"
+            help="EVENTS/PATIENTS of the --n (treatment) patients seen at an interim: adds the "
+            "predictive probability of success given them"
+        ),
+    ] = None,
+    interim_control: Annotated[
+        str | None,
+        typer.Option(
+            help="two samples: EVENTS/PATIENTS of the --n-control patients seen at the interim"
         ),
     ] = None,
     out: Annotated[
@@ -571,8 +578,10 @@ def design(
                 "--n-control, --differences and --control-rate need --control-prior",
                 file="<command line>",
             )
-        if interim is not None and control_prior is not None:
-            raise InputError("--interim is for one-sample designs", file="<command line>")
+        if interim_control is not None:
+            if control_prior is None:
+                raise InputError("--interim-control needs --control-prior", file="<command line>")
+            kwargs["interim_control"] = dc.parse_interim(interim_control, "--interim-control")
         result, tables = dc.run_design(**kwargs)
         if out is not None:
             _write_design(out, result, tables)

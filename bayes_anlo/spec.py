@@ -54,6 +54,7 @@ from bayes_anlo.spec_schema import (
     AnalysisMeta,
     AnalysisTable,
     DataTable,
+    DesignTable,
     SamplerTable,
     SpecFile,
     methods_of,
@@ -150,6 +151,8 @@ class Spec:
     limitations: tuple[str, ...] = ()
     audits: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
+    #: the validated ``[design]`` table (:class:`~bayes_anlo.spec_schema.DesignTable`), if any
+    design: Any = None
 
     @property
     def text(self) -> str:
@@ -661,6 +664,16 @@ def load_spec(
         problems.extend(entry_problems)
         if not entry_problems and ref is not None:
             entries.append(_entry(table, ref, where))
+    design = _quiet(DesignTable, raw.get("design")) if raw.get("design") is not None else None
+    if design is not None:
+        from bayes_anlo.design.spec_checks import design_problems
+
+        tables = {
+            e["id"]: _quiet(AnalysisTable, e)
+            for e in entries_raw
+            if isinstance(e, dict) and isinstance(e.get("id"), str)
+        }
+        problems.extend(design_problems(design, tables, file))
     if check_data and entries:
         from bayes_anlo.spec_data import data_problems
 
@@ -679,6 +692,7 @@ def load_spec(
         limitations=tuple(meta.limitations),
         audits=audits,
         raw=raw,
+        design=design,
     )
 
 

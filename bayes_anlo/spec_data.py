@@ -190,7 +190,10 @@ def _binary_model_problems(entry, data, file: str) -> list[Problem]:
 
 def _exnex_problems(entry, data, file: str) -> list[Problem]:
     """EXNEX: the ``by`` column (when given) groups the rows into two or more subtypes, and
-    ``method = "exact"`` has one EX component (a 2-D grid; more need NUTS)."""
+    ``method = "exact"`` is one the exact engines covers (several EX components: Normal /
+    HalfNormal priors and few enough subtypes to enumerate their assignments)."""
+    from bayes_anlo.models import SamplerSettings
+    from bayes_anlo.models.exnex import Exnex
     from bayes_anlo.models.nested_beta_binomial import prepare_nested
 
     problems = []
@@ -198,18 +201,22 @@ def _exnex_problems(entry, data, file: str) -> list[Problem]:
         try:
             prepare_nested(data, entry.by)
         except InputError as exc:
-            problems += _relocated(exc, file, entry.location, "by")
-    weights = entry.options.get("weights") or ()
-    if entry.method == "exact" and len(weights) > 2:
-        problems.append(
-            Problem(
-                file,
-                entry.location,
-                "method",
-                f'method = "exact" covers one EX component; options.weights names '
-                f'{len(weights) - 1} (use method = "nuts" or "auto")',
+            return _relocated(exc, file, entry.location, "by")
+    if entry.method == "exact":
+        try:
+            model = Exnex.from_spec(entry, SamplerSettings())
+            problem = model.exact_problem(model.prepare(data))
+        except (InputError, ValueError) as exc:
+            problem = str(exc)
+        if problem is not None:
+            problems.append(
+                Problem(
+                    file,
+                    entry.location,
+                    "method",
+                    f'method = "exact": {problem} (use method = "nuts" or "auto")',
+                )
             )
-        )
     return problems
 
 

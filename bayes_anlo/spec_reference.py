@@ -30,6 +30,10 @@ from bayes_anlo.spec_schema import (
     AnalysisMeta,
     AnalysisTable,
     DataTable,
+    DesignControlTable,
+    DesignCriterionTable,
+    DesignInterimTable,
+    DesignTable,
     DocType,
     PublishedTable,
     SamplerTable,
@@ -155,6 +159,25 @@ def _model_section(name: str) -> list[str]:
     return [*lines, ""]
 
 
+def _design_section() -> list[str]:
+    """``[design]`` and its sub-tables (the report part "Designing the next trial")."""
+    out = ["## `[design]`", "", _doc(DesignTable), "", *field_rows(DesignTable), ""]
+    for key, table in (
+        ("criteria", DesignCriterionTable),
+        ("interim", DesignInterimTable),
+        ("control", DesignControlTable),
+    ):
+        out += [f"### `{key}`", "", _doc(table), "", *field_rows(table), ""]
+    out += [
+        "Beyond the types: `analysis` names a `logit_normal` or `beta_binomial` analysis of the "
+        "spec without `by`; one-sample thresholds are rates in (0, 1); interim patients are "
+        "fewer than the arm's `n` and responders at most the patients; `target_rate` is for "
+        "one-sample designs; a two-sample arm has at most 1000 patients. See docs/design.md.",
+        "",
+    ]
+    return out
+
+
 def reference_markdown() -> str:
     """The whole of ``docs/spec.md``."""
     from bayes_anlo.models import MODELS
@@ -218,6 +241,7 @@ def reference_markdown() -> str:
         "",
         *field_rows(PublishedTable),
         "",
+        *_design_section(),
         "## Models",
         "",
         '`model = "..."` names one of the models below (`bayes_anlo.models.MODELS`).',

@@ -309,6 +309,67 @@ class AnalysisTable(Table):
     totals: OneLine | None = Field(None, description="overrides [data]")
 
 
+class DesignCriterionTable(Table):
+    """One criterion of the next trial's decision rule (all must hold): ``P(q > threshold) >
+    probability`` (``greater``) or ``P(q < threshold) > probability`` (``less``), where ``q`` is
+    the response rate (one sample) or the difference treatment minus control (two samples)."""
+
+    threshold: float = Field(
+        gt=-1, lt=1, description="rate (one sample, in (0, 1)) or difference (two samples)"
+    )
+    probability: float = Field(gt=0, lt=1, description="posterior probability to exceed")
+    direction: Literal["greater", "less"] = Field("greater", description="side of the threshold")
+
+
+class DesignInterimTable(Table):
+    """Data already observed in an arm of the next trial (part of its ``n``)."""
+
+    events: int = Field(ge=0, le=100_000, description="responders so far")
+    patients: int = Field(ge=1, le=100_000, description="patients so far (fewer than the arm's n)")
+
+
+class DesignControlTable(Table):
+    """``[design.control]``: a concurrent control arm (makes the design two-sample; the MAP prior
+    is then the treatment arm's)."""
+
+    n: int = Field(ge=1, le=1000, description="control patients")
+    a: float = Field(gt=0, le=1e6, description="control prior Beta(a, b): a")
+    b: float = Field(gt=0, le=1e6, description="control prior Beta(a, b): b")
+    interim: DesignInterimTable | None = Field(None, description="control data already observed")
+
+
+class DesignTable(Table):
+    """``[design]``: the report part "Designing the next trial" (bayes_anlo.design): the MAP
+    prior of a new study's rate from one response-rate analysis of the spec, robustified, its
+    effective sample size, the next trial's decision rule, boundary, operating characteristics
+    and probability of success."""
+
+    analysis: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = (
+        Field(description="id of the analysis (logit_normal or beta_binomial) the MAP comes from")
+    )
+    title: OneLine | None = Field(None, description="what the next trial is (report prose)")
+    n: int = Field(ge=1, le=10_000, description="patients of the next trial (treatment arm)")
+    criteria: list[DesignCriterionTable] = Field(
+        min_length=1, max_length=10, description="the decision rule: all criteria must hold"
+    )
+    robust_weight: float = Field(
+        0.2, ge=0, lt=1, description="weight of the weakly informative component"
+    )
+    robust_mean: float = Field(
+        0.5, gt=0, lt=1, description="mean of the weakly informative Beta(2m, 2(1-m))"
+    )
+    rates: Annotated[Any, PlainValidator(_thresholds), DocType("list of numbers in (0, 1)")] = (
+        Field((), description="true rates of the operating characteristics (default 0.01-0.99)")
+    )
+    target_rate: float | None = Field(
+        None, gt=0, lt=1, description="one sample: the rate the trial should detect (quoted)"
+    )
+    interim: DesignInterimTable | None = Field(
+        None, description="data already observed in the next trial (predictive PoS)"
+    )
+    control: DesignControlTable | None = Field(None, description="a concurrent control arm")
+
+
 class SpecFile(Table):
     """The whole spec file."""
 
@@ -320,6 +381,7 @@ class SpecFile(Table):
     analyses: list[AnalysisTable] = Field(
         min_length=1, max_length=200, description="one table per model fit"
     )
+    design: DesignTable | None = Field(None, description="designing the next trial")
 
 
 # ------------------------------------------------------------------------------------------------

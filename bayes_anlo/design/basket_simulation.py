@@ -2,12 +2,12 @@
 
 A *scenario* gives the true response rate of every subtype; a trial draws ``y_j ~ Binomial(n_j,
 rate_j)`` in each subtype, analyses the outcome vector with the EXNEX model (exactly, by
-:class:`~bayes_anlo.design.basket_posterior.BasketPosterior`) and decides *go* in subtype ``j`` when
-``P(p_j > threshold_j | y) > probability_j`` (and, optionally, the posterior mean of ``p_j`` exceeds
-``min_mean_j``, the combined rule of Neuenschwander et al. 2016, section 3.1). Reported per subtype:
-the go probability with its Monte Carlo SE, the average posterior mean, its bias and mean squared
-error; per scenario: the family-wise error (a go in at least one subtype whose true rate is at most
-its threshold) and the probability of any go.
+:class:`~bayes_anlo.exact.exnex_components.ExnexComponentsPosterior`) and decides *go* in subtype
+``j`` when ``P(p_j > threshold_j | y) > probability_j`` (and, optionally, the posterior mean of
+``p_j`` exceeds ``min_mean_j``, the combined rule of Neuenschwander et al. 2016, section 3.1).
+Reported per subtype: the go probability with its Monte Carlo SE, the average posterior mean, its
+bias and mean squared error; per scenario: the family-wise error (a go in at least one subtype
+whose true rate is at most its threshold) and the probability of any go.
 
 The simulations of each scenario are cut into blocks of ``block`` trials, one runner task each
 (:func:`bayes_anlo.runner.execute.run`: serial, a local Dask cluster or a scheduler address, with a
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.design.basket_posterior import BasketPosterior, BasketPrior
+from bayes_anlo.exact.exnex_components import ExnexComponentsPosterior, ExnexComponentsPrior
 from bayes_anlo.runner import FitTask, run, task_seeds
 
 TASK_KIND = "basket_oc"
@@ -98,11 +98,11 @@ class Scenario:
 
 
 @functools.lru_cache(maxsize=8)
-def _engine(key: str) -> BasketPosterior:
+def _engine(key: str) -> ExnexComponentsPosterior:
     """One engine (grid tables, analysed vectors) per design and process."""
     spec = json.loads(key)
-    engine = BasketPosterior(
-        BasketPrior.from_config(spec["prior"]),
+    engine = ExnexComponentsPosterior(
+        ExnexComponentsPrior.from_config(spec["prior"]),
         spec["n"],
         spec["rule"]["threshold"],
         h_mu=spec["grid"][0],
@@ -146,7 +146,7 @@ def simulate_basket_block(task: FitTask) -> dict:
 def basket_tasks(
     scenarios: Sequence[Scenario],
     n: Sequence[int],
-    prior: BasketPrior,
+    prior: ExnexComponentsPrior,
     rule: BasketRule,
     *,
     sims: int,
@@ -241,7 +241,7 @@ def summarise_basket(
 def basket_oc(
     scenarios: Sequence[Scenario],
     n: Sequence[int],
-    prior: BasketPrior,
+    prior: ExnexComponentsPrior,
     rule: BasketRule,
     *,
     sims: int = 10_000,

@@ -144,16 +144,16 @@ def parse_grid(text: str, what: str, *, low: float = 0.0, high: float = 1.0) -> 
     return values
 
 
-def parse_interim(text: str | None) -> tuple[int, int]:
+def parse_interim(text: str | None, what: str = "--interim") -> tuple[int, int]:
     """``E/N`` -> ``(E, N)`` (events and patients already observed)."""
     if text is None:
         return (0, 0)
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
     if not match:
-        raise _bad(text, "--interim", "write EVENTS/PATIENTS, e.g. 5/20")
+        raise _bad(text, what, "write EVENTS/PATIENTS, e.g. 5/20")
     e, n = int(match.group(1)), int(match.group(2))
     if e > n or n > 100_000:
-        raise _bad(text, "--interim", "need events <= patients <= 100,000")
+        raise _bad(text, what, "need events <= patients <= 100,000")
     return e, n
 
 
@@ -266,11 +266,16 @@ def run_design(
     deltas: np.ndarray | None = None,
     control_rate: float | None = None,
     interim: tuple[int, int] = (0, 0),
+    interim_control: tuple[int, int] = (0, 0),
     power: float = 0.8,
 ) -> tuple[dict, dict[str, pd.DataFrame]]:
     """A one-sample design (no ``control_prior``) or a two-sample one: the rule, its boundary,
     operating characteristics over ``rates`` (and ``deltas`` for two samples), probability of
-    success; returns the JSON-ready result and the tables (for CSV files and the figure)."""
+    success; returns the JSON-ready result and the tables (for CSV files and the figure).
+
+    ``interim`` (and, for two samples, ``interim_control``) are ``(events, patients)`` already
+    seen of the ``n`` (``n_control``) patients: the result then also holds the predictive
+    probability of success given them (key ``interim``)."""
     limit = MAX_N_ONE_SAMPLE if control_prior is None else MAX_N_TWO_SAMPLE
     if n < 1 or n > limit:
         raise InputError(f"--n {n}: need 1 to {limit:,} patients", file="<command line>")
@@ -280,9 +285,51 @@ def run_design(
         raise InputError(
             f"--n-control: need 1 to {MAX_N_TWO_SAMPLE:,} control patients", file="<command line>"
         )
-    return _two_sample(
+    has_interim = interim != (0, 0) or interim_control != (0, 0)
+    if has_interim:
+        _check_interim(interim, n, "--interim", "--n")
+        _check_interim(interim_control, n_control, "--interim-control", "--n-control")
+    result, tables = _two_sample(
         prior, control_prior, n, n_control, criteria, rates, deltas, control_rate, power
     )
+    if has_interim:
+        result["interim"] = _two_sample_interim(
+            TwoSampleRule(criteria), prior, control_prior, n, n_control, interim, interim_control
+        )
+    return result, tables
+
+
+def _check_interim(interim: tuple[int, int], n: int, what: str, of: str) -> None:
+    if interim[1] >= n:
+        raise InputError(
+            f"{what} {interim[0]}/{interim[1]}: the interim must have fewer than {of} ({n}) "
+            "patients",
+            file="<command line>",
+        )
+
+
+def _two_sample_interim(rule, prior, control_prior, n, n_control, interim, interim_control):
+    """Predictive probability of success of a two-sample trial given interim data of both arms:
+    the remaining outcomes decided with the interim data included, weighted by their
+    beta-binomial probabilities under the priors updated by the interim data."""
+    success = rule.success_matrix(
+        prior,
+        control_prior,
+        n - interim[1],
+        n_control - interim_control[1],
+        interim_t=interim,
+        interim_c=interim_control,
+    )
+    pos = pos_two_sample(
+        success, prior.posterior(*interim), control_prior.posterior(*interim_control)
+    )
+    return {
+        "events": interim[0],
+        "patients": interim[1],
+        "control_events": interim_control[0],
+        "control_patients": interim_control[1],
+        "probability_of_success": pos,
+    }
 
 
 def _one_sample(prior, n, criteria, rates, interim):
@@ -304,12 +351,7 @@ def _one_sample(prior, n, criteria, rates, interim):
         "oc": oc.to_dict(orient="records"),
     }
     if interim != (0, 0):  # the interim patients are part of the n
-        if interim[1] >= n:
-            raise InputError(
-                f"--interim {interim[0]}/{interim[1]}: the interim must have fewer than --n "
-                f"({n}) patients",
-                file="<command line>",
-            )
+        _check_interim(interim, n, "--interim", "--n")
         result["interim"] = {
             "events": interim[0],
             "patients": interim[1],
@@ -398,6 +440,15 @@ def format_design(result: dict) -> str:
     lines.append(
         f"Probability of success (prior predictive): {result['probability_of_success']:.4f}"
     )
+    if "interim" in result:
+        it = result["interim"]
+        lines.append(
+            f"Probability of success given {it['events']}/{it['patients']} treatment and "
+            f"{it['control_events']}/{it['control_patients']} control at interim "
+            f"({result['n_treatment'] - it['patients']} and "
+            f"{result['n_control'] - it['control_patients']} patients to come): "
+            f"{it['probability_of_success']:.4f}"
+        )
     key = next(k for k in result if k.startswith("difference_for_power_"))
     value = result[key]
     lines.append(

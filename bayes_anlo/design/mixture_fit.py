@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, special
+from threadpoolctl import threadpool_limits
 
 from bayes_anlo.design.mixtures import BetaMixture
 
@@ -205,9 +206,13 @@ def fit_beta_mixture(
     x = np.clip(x, EDGE, 1 - EDGE)
     lx, l1x = np.log(x), np.log1p(-x)
     fits = []
-    for start in _starts(x, int(components)):
-        mixture, loglik, converged = _polish(lx, l1x, _em(lx, l1x, start, em_steps), max_iter)
-        fits.append(MixtureFit(mixture, loglik, x.size, converged))
+    # The products here are tiny (draws x components): a multi-threaded BLAS only adds thread
+    # hand-offs, which cost seconds on a busy machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in _starts(x, int(components)):
+            em = _em(lx, l1x, start, em_steps)
+            mixture, loglik, converged = _polish(lx, l1x, em, max_iter)
+            fits.append(MixtureFit(mixture, loglik, x.size, converged))
     return max(fits, key=lambda f: f.loglik)
 
 

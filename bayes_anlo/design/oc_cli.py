@@ -65,7 +65,7 @@ def _numbers(text: str, what: str, count: int) -> list[float]:
 
 def parse_basket_prior(ex: list[str] | None, nex: str | None, subtypes: int):
     """The EXNEX prior from ``--ex`` and ``--nex`` (defaults: ExnexPriors, weight 1/2)."""
-    from bayes_anlo.design.basket_posterior import BasketPrior
+    from bayes_anlo.exact.exnex_components import ExnexComponentsPrior
     from bayes_anlo.models.exnex import ExnexPriors
 
     defaults = ExnexPriors()
@@ -79,15 +79,15 @@ def parse_basket_prior(ex: list[str] | None, nex: str | None, subtypes: int):
         mean, sd = defaults.nex.mu, defaults.nex.sigma
         weight = 1.0 - sum(c[3] for c in components)
     try:
-        return BasketPrior.common(components, (mean, sd), weight, subtypes)
+        return ExnexComponentsPrior.common(components, (mean, sd), weight, subtypes)
     except ValueError as exc:
         raise InputError(f"--ex/--nex: {exc}", file=CLI) from None
 
 
 def read_basket_scenarios(path: Path):
     """Scenarios, subtype sizes and the rule from a basket CSV (all problems reported)."""
-    from bayes_anlo.design.basket_posterior import MAX_SUBTYPES
     from bayes_anlo.design.basket_simulation import BasketRule, Scenario
+    from bayes_anlo.exact.exnex_components import MAX_SUBTYPES
 
     name = str(path)
     try:

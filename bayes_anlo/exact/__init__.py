@@ -2,6 +2,9 @@
 
 * :func:`beta_binomial_exact` - grid over (logit mu, log kappa) for the beta-binomial model;
 * :func:`logit_normal_exact` - grid over (mu, tau), study effects by adaptive Gauss-Hermite;
+* :mod:`bayes_anlo.exact.exnex` - EXNEX with one EX component, grid over (mu, tau);
+  :mod:`bayes_anlo.exact.exnex_components` - EXNEX with any number of EX components, by
+  enumerating the assignments of subtypes to components (basket-trial decisions, exact draws);
 * :mod:`bayes_anlo.exact.conjugate` - one Beta-binomial rate, two independent rates
   (``P(p1 > p2)``, quantiles of ``p1 - p2``).
 """

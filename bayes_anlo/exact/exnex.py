@@ -13,11 +13,12 @@ Subtype effects given ``(mu, tau)`` are drawn exactly: the component with probab
 ``P(EX_j | y_j, mu, tau)``, then ``theta_j`` from that component's conditional posterior
 (:func:`~bayes_anlo.exact.special_functions.sample_logit_normal_conditional`).
 
-One EX component only. With ``K`` EX components the hyperparameters ``(mu_k, tau_k)`` form a
-``2K``-dimensional grid (4-D for two components: about 40^4 coarse points, each needing a
-Gauss-Hermite marginal per subtype and component), beyond what this engine does in reasonable
-time; the model fits those by NUTS. With several studies per subtype the model passes each
-subtype's pooled count (its sufficient statistic when the studies share the subtype's rate).
+One EX component only: the model's fast path there. With ``K >= 2`` EX components (or one) the
+exact posterior comes from enumerating the assignments of subtypes to components,
+:mod:`bayes_anlo.exact.exnex_components` (one fixed (mu, tau) grid shared by all components),
+which the tests check against this engine where both apply. With several studies per subtype the
+model passes each subtype's pooled count (its sufficient statistic when the studies share the
+subtype's rate).
 """
 
 from __future__ import annotations

@@ -7,14 +7,23 @@
 * :func:`logit_normal_marginal` - ``log Int Binomial(y | n, expit(eta)) Normal(eta | mu, tau) d
   eta`` by adaptive Gauss-Hermite quadrature (centred and scaled at the integrand's mode, as lme4's
   ``nAGQ`` does), accurate for any ``tau`` including ``tau -> 0`` and for large ``n``.
+* :func:`logit_normal_mode_and_scale` - mode and Laplace scale of ``theta``'s conditional density
+  given ``y`` and ``N(mu, tau)`` (the centre of every quadrature over a logit rate).
+* :func:`logit_normal_summaries` - the same marginal with ``P(eta > c | y)`` and ``E(expit eta |
+  y)`` from one set of Gauss-Legendre nodes (the EXNEX decision engine's tables; Gauss-Hermite
+  gives no tail probability at an arbitrary ``c``).
 * :func:`logit_normal_moments` - mean and variance of ``expit(mu + tau Z)``, ``Z ~ N(0, 1)``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, gammaln, log_expit
+from scipy.special import expit, gammaln, log_expit, logit
 
+#: Gauss-Legendre nodes of the 1-D integrals over a logit rate (:func:`logit_normal_summaries`).
+LEGENDRE_NODES = 64
+#: Half-width, in Laplace scales, of the interval those nodes span around the mode.
+LEGENDRE_HALF_WIDTH = 12.0
 _HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 
 
@@ -77,7 +86,7 @@ def binom_logpmf_logit(y, n, eta) -> np.ndarray:
     return log_binom_coef(n, y) + y * log_expit(eta) + (n - y) * log_expit(-eta)
 
 
-def _mode_and_scale(y, n, mu, tau, iterations: int = 30):
+def logit_normal_mode_and_scale(y, n, mu, tau, iterations: int = 30):
     """Mode and Laplace scale of ``f(eta) = log Binomial(y | n, expit eta) + log N(eta | mu, tau)``.
 
     ``f`` is strictly concave, so damped Newton iterations from a precision-weighted start converge.
@@ -112,7 +121,7 @@ def logit_normal_marginal(y, n, mu, tau, nodes: int = 32) -> np.ndarray:
     Gauss-Hermite nodes ``x_k`` and weights ``w_k``; the sum is taken in log space.
     """
     y, n, mu, tau = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (y, n, mu, tau)))
-    eta_hat, scale = _mode_and_scale(y, n, mu, tau)
+    eta_hat, scale = logit_normal_mode_and_scale(y, n, mu, tau)
     x, w = np.polynomial.hermite.hermgauss(nodes)
     eta = eta_hat[..., None] + np.sqrt(2.0) * scale[..., None] * x
     f = (
@@ -137,7 +146,7 @@ def sample_logit_normal_conditional(
     and the draw is placed uniformly inside it (a fine piecewise-constant approximation).
     """
     y, n, mu, tau = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (y, n, mu, tau)))
-    eta_hat, scale = _mode_and_scale(y, n, mu, tau)
+    eta_hat, scale = logit_normal_mode_and_scale(y, n, mu, tau)
     offsets = np.linspace(-half_width, half_width, points)
     width = offsets[1] - offsets[0]
     eta = eta_hat[..., None] + scale[..., None] * offsets
@@ -154,6 +163,47 @@ def sample_logit_normal_conditional(
     cell = np.minimum(cell, points - 1)
     jitter = rng.random(y.shape) - 0.5
     return eta_hat + scale * (offsets[cell] + jitter * width)
+
+
+def _legendre_nodes(lo, hi):
+    """Gauss-Legendre nodes and weights on ``[lo, hi]`` (arrays broadcast; nodes on a new last
+    axis)."""
+    x, w = np.polynomial.legendre.leggauss(LEGENDRE_NODES)
+    half = 0.5 * (hi - lo)
+    return 0.5 * (hi + lo)[..., None] + half[..., None] * x, half[..., None] * w
+
+
+def logit_normal_summaries(y: int, n: int, mu, tau, threshold: float | None):
+    """For ``y`` of ``n`` and ``theta ~ N(mu, tau)`` (arrays, ``tau > 0``): ``log L`` (the
+    marginal likelihood), ``P(theta > logit threshold | y)`` (None without a threshold) and
+    ``E(expit theta | y)``, all from one set of Gauss-Legendre nodes spanning the conditional
+    density's mode +- ``LEGENDRE_HALF_WIDTH`` Laplace scales (the tail from its own nodes on
+    ``[logit threshold, upper end]``, so the step at the threshold is integrated exactly)."""
+    mu, tau = np.broadcast_arrays(np.asarray(mu, float), np.asarray(tau, float))
+    mode, scale = logit_normal_mode_and_scale(y, n, mu, tau, iterations=50)
+    lo, hi = mode - LEGENDRE_HALF_WIDTH * scale, mode + LEGENDRE_HALF_WIDTH * scale
+
+    const = log_binom_coef(n, y) - np.log(tau)[..., None] - 0.5 * np.log(2.0 * np.pi)
+    mu_, inv_tau = mu[..., None], 1.0 / tau[..., None]
+
+    def log_f(t):  # log Bin(y | n, expit t) + log N(t | mu, tau), one log_expit per node
+        z = (t - mu_) * inv_tau
+        return n * log_expit(t) - (n - y) * t - 0.5 * z * z + const
+
+    t, w = _legendre_nodes(lo, hi)
+    f = log_f(t)
+    peak = f.max(axis=-1, keepdims=True)
+    e = np.exp(f - peak) * w
+    total = e.sum(axis=-1)
+    log_l = np.log(total) + peak[..., 0]
+    mean = (e * expit(t)).sum(axis=-1) / total
+    if threshold is None:
+        return log_l, None, mean
+    c = float(logit(threshold))
+    start = np.clip(c, lo, hi)
+    tt, wt = _legendre_nodes(start, hi)
+    tail = (np.exp(log_f(tt) - peak) * wt).sum(axis=-1) / total
+    return log_l, np.clip(tail, 0.0, 1.0), mean
 
 
 def logit_normal_moments(mu, tau, nodes: int = 128) -> tuple[np.ndarray, np.ndarray]:

@@ -20,15 +20,21 @@ The mixture indicator is marginalised in the graph: the prior density of ``theta
 only ``mu``, ``tau`` (``mu_2``, ``tau_2`` ...) and ``theta`` (centred: a mixture prior has no
 non-centred form).
 
-``method="exact"`` (what ``auto`` takes with one EX component) integrates each ``theta_j`` out
-under both components and ``(mu, tau)`` on a 2-D grid, then draws the subtype effects exactly
-(:mod:`bayes_anlo.exact.exnex`); NUTS on the graph is the check. With ``K >= 2`` EX components the
-hyperparameters form a ``2K``-dimensional grid (4-D for two: some 10^6 points, each a
-Gauss-Hermite marginal per subtype and component), which is not tractable here: ``auto`` then
+``method="exact"`` (what ``auto`` takes where it applies) draws from the posterior exactly; NUTS
+on the graph is the check. With one EX component each ``theta_j`` is integrated out under both
+components and ``(mu, tau)`` on an adaptive 2-D grid, then the subtype effects are drawn
+(:mod:`bayes_anlo.exact.exnex`). With ``K >= 2`` EX components the engine enumerates the
+``(K + 1)^J`` assignments of subtypes to components: given an assignment each EX component's
+``(mu_k, tau_k)`` is a 2-D grid integral over its own subtypes, so the posterior of every
+assignment is exact; draws take an assignment, then each ``(mu_k, tau_k)`` from its grid
+posterior, then each ``theta_j`` (:mod:`bayes_anlo.exact.exnex_components`). That engine needs
+Normal priors on ``mu_k`` and HalfNormal priors on ``tau_k`` (the defaults) and at most
+:data:`MAX_ASSIGNMENTS` assignments (two EX components: up to 11 subtypes); otherwise ``auto``
 fits by NUTS and ``method="exact"`` is refused.
 
-Posterior probability of each component per subtype: the posterior mean over draws of
-``P(C_j = k | y_j, hyper) = w_k L_k,j / sum_l w_l L_l,j`` with ``L_k,j`` subtype j's marginal
+Posterior probability of each component per subtype: with ``K >= 2`` and the exact engine, the
+exact sum over assignments (the same value in every draw); otherwise the posterior mean over draws
+of ``P(C_j = k | y_j, hyper) = w_k L_k,j / sum_l w_l L_l,j`` with ``L_k,j`` subtype j's marginal
 likelihood under component k (``theta_j`` integrated out by adaptive Gauss-Hermite,
 :func:`~bayes_anlo.exact.special_functions.logit_normal_marginal`); given the hyperparameters the
 subtypes are independent, so this average is the exact posterior probability with less Monte
@@ -76,6 +82,11 @@ import xarray as xr
 from scipy.special import expit, logsumexp
 
 from bayes_anlo.exact.exnex import exnex_exact, sample_exnex_effects
+from bayes_anlo.exact.exnex_components import (
+    MAX_SUBTYPES,
+    ExnexComponentsPosterior,
+    ExnexComponentsPrior,
+)
 from bayes_anlo.exact.special_functions import (
     binom_logpmf_logit,
     logit_normal_marginal,
@@ -96,6 +107,11 @@ _CDU = ("chain", "draw", "unit")
 #: Prior-set fields (mean, SD) of EX components 1, 2, 3.
 EX_FIELDS = (("mu", "tau"), ("mu_2", "tau_2"), ("mu_3", "tau_3"))
 MAX_EX_COMPONENTS = len(EX_FIELDS)
+#: Most assignments of subtypes to components the exact engine enumerates with K >= 2.
+MAX_ASSIGNMENTS = 3**11
+#: Grid spacings of (mu_k, tau_k) for the exact draws with K >= 2 (the trapezoid cells the draws
+#: are spread over add about spacing^2 / 12 to a variance).
+EXACT_GRID = (0.1, 0.05)
 
 
 @dataclass(frozen=True)
@@ -283,7 +299,7 @@ class Exnex(BinaryModel):
     `weight_ex`) or stands on its own (NEX), with the posterior probability of each per subtype.
     Without `by` each row is a subtype (`by` is not filled in by default for this model);
     with `by` the rows are studies and a subtype's studies are taken to share its rate (pooled
-    counts). Exact engine with one EX component, NUTS with more. The report adds an
+    counts). Exact engines (NUTS is the check). The report adds an
     "Exchangeability (EXNEX)" section (see the module docstring).
 
     Parameters
@@ -298,9 +314,10 @@ class Exnex(BinaryModel):
         Column naming each row's subtype when rows are studies (several per subtype); default:
         each row is a subtype.
     method : {"auto", "nuts", "exact"}
-        ``exact`` (what ``auto`` takes with one EX component): a 2-D grid over ``(mu, tau)`` with
-        the subtype effects integrated out (:mod:`bayes_anlo.exact.exnex`), then exact draws of
-        the effects. Several EX components: NUTS only.
+        ``exact`` (what ``auto`` takes where it applies): one EX component, a 2-D grid over
+        ``(mu, tau)`` with the subtype effects integrated out (:mod:`bayes_anlo.exact.exnex`);
+        several, an enumeration of the assignments of subtypes to components
+        (:mod:`bayes_anlo.exact.exnex_components`); then exact draws.
     sampler, thresholds : as for every binary model.
     """
 
@@ -328,10 +345,10 @@ class Exnex(BinaryModel):
             self.weights = check_weights(weights)
         self.weight_ex = float(sum(self.weights[:-1]))
         self.by = by
-        if method == "exact" and self.n_ex > 1:
+        if method == "exact" and self.n_ex > 1 and not self._normal_components():
             raise ValueError(
-                "the exact engine covers one EX component (a 2-D grid over (mu, tau)); "
-                f"{self.n_ex} components need a {2 * self.n_ex}-D grid: use method 'nuts' or 'auto'"
+                "the exact engine with several EX components needs Normal mu and HalfNormal tau "
+                "priors (use method 'nuts' or 'auto')"
             )
 
     @property
@@ -362,8 +379,33 @@ class Exnex(BinaryModel):
         values["log_weights"] = _log(self.weights)
         return values
 
+    def _active(self) -> list[int]:
+        """The EX components of positive weight."""
+        return [k for k in range(self.n_ex) if self.weights[k] > 0]
+
+    def _normal_components(self) -> bool:
+        return all(
+            isinstance(m, Normal) and isinstance(t, HalfNormal)
+            for k, (m, t) in enumerate(self.priors.ex_components(self.n_ex))
+            if self.weights[k] > 0
+        )
+
+    def exact_problem(self, prep) -> str | None:
+        """Why no exact engine covers these data (None if one does): with several EX components
+        the assignment enumeration needs Normal / HalfNormal priors and few enough subtypes."""
+        if self.n_ex == 1:
+            return None
+        events, n = subtype_counts(prep)
+        if not self._normal_components():
+            return "it needs Normal mu and HalfNormal tau priors"
+        if len(events) > MAX_SUBTYPES or (len(self._active()) + 1) ** len(events) > MAX_ASSIGNMENTS:
+            return f"{len(events)} subtypes make too many assignments to enumerate"
+        if np.any(n < 1):
+            return "every subtype needs at least one patient"
+        return None
+
     def exact_applies(self, prep) -> bool:
-        return self.n_ex == 1
+        return self.exact_problem(prep) is None
 
     def _build(self, prep):
         return build_exnex(prep, self.priors, weights=self.weights)
@@ -382,9 +424,75 @@ class Exnex(BinaryModel):
         taus = [np.maximum(post[t].values[..., None], 1e-12) for _, t in EX_FIELDS[: self.n_ex]]
         return mus, taus
 
+    def components_posterior(self, data) -> ExnexComponentsPosterior:
+        """The assignment-enumeration engine for ``data`` (any number of EX components; the one
+        ``method="exact"`` uses with two or more)."""
+        prep = self._prepare(data)
+        problem = self.exact_problem(prep)
+        if problem is not None:
+            raise ValueError(f"the exact EXNEX engine does not apply: {problem}")
+        events, n = subtype_counts(prep)
+        nex = self.priors.nex
+        total = sum(self.weights)  # check_weights allows a rounding error in the sum
+        prior = ExnexComponentsPrior.common(
+            [
+                (m.mu, m.sigma, t.sigma, w / total)
+                for (m, t), w in zip(
+                    self.priors.ex_components(self.n_ex), self.weights[:-1], strict=True
+                )
+            ],
+            (nex.mu, nex.sigma),
+            self.weights[-1] / total,
+            len(events),
+        )
+        return ExnexComponentsPosterior(prior, n, h_mu=EXACT_GRID[0], h_tau=EXACT_GRID[1])
+
+    def _exact_components(self, prep, chains, draws, rng):
+        events, _ = subtype_counts(prep)
+        engine = self.components_posterior(prep)
+        sample = engine.sample(events, chains * draws, rng)
+        active = self._active()
+        shape = (chains, draws)
+        dim = self._subtype_dim(prep)
+        variables = {}
+        for k, ((m_field, t_field), (m_prior, t_prior)) in enumerate(
+            zip(EX_FIELDS[: self.n_ex], self.priors.ex_components(self.n_ex), strict=True)
+        ):
+            if k in active:  # a weightless component holds no subtype: its prior
+                mu, tau = sample["mu"][active.index(k)], sample["tau"][active.index(k)]
+            else:
+                mu, tau = m_prior.rvs(chains * draws, rng), t_prior.rvs(chains * draws, rng)
+            variables[m_field] = (_CD, mu.reshape(shape))
+            variables[t_field] = (_CD, tau.reshape(shape))
+        variables["theta"] = ((*_CD, dim), sample["theta"].reshape(shape + (len(events),)))
+        exact = engine.component_probabilities(events)  # active EX components, then NEX
+        probs = np.zeros((len(events), self.n_ex + 1))
+        probs[:, active + [self.n_ex]] = exact
+        variables["prob_component"] = (
+            (*_CD, dim, "component"),
+            np.broadcast_to(probs, shape + probs.shape).copy(),
+        )
+        post = dataset(
+            variables,
+            {
+                "chain": np.arange(chains),
+                "draw": np.arange(draws),
+                "component": component_labels(self.n_ex),
+                **prep.coords,
+            },
+        )
+        summary = {
+            "engine": "assignment enumeration",
+            "assignments": int(len(engine.assignments)),
+            "grid": ["mu", "tau"],
+            "cells": [int(engine.grid.mu.size), int(engine.grid.tau.size)],
+            "prob_component": probs.tolist(),
+        }
+        return post, summary
+
     def _exact(self, prep, chains, draws, rng):
         if self.n_ex != 1:
-            raise ValueError("the exact engine covers one EX component only")
+            return self._exact_components(prep, chains, draws, rng)
         events, n = subtype_counts(prep)
         exact = exnex_exact(events, n, self.priors, self.weight_ex)
         mu, tau = exact.sample(chains * draws, rng)
@@ -448,8 +556,11 @@ class Exnex(BinaryModel):
             out["study_rate"] = (_CDU, expit(theta[..., prep.index["subgroup"]]))
         else:
             out["study_rate"] = (_CDU, expit(theta))
-        probs = component_probabilities(events, n, mus, taus, self.priors.nex, self.weights)
-        out["prob_component"] = ((*_CD, dim, "component"), probs)
+        if "prob_component" in post:  # exact over assignments (the enumeration engine)
+            probs = post["prob_component"].values
+        else:
+            probs = component_probabilities(events, n, mus, taus, self.priors.nex, self.weights)
+            out["prob_component"] = ((*_CD, dim, "component"), probs)
         out["prob_exchangeable"] = ((*_CD, dim), 1.0 - probs[..., -1])
         coords = {"unit": prep.labels, "component": component_labels(self.n_ex)}
         if dim == "subgroup":

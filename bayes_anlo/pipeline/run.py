@@ -220,6 +220,10 @@ def run_spec(
                     f"{label}: done in {timings[entry.id]:.1f} s by {used} "
                     f"(elapsed {time.perf_counter() - t0:.1f} s)"
                 )
+            if spec.design is not None:  # the [design] part, from the analysis it names
+                from bayes_anlo.pipeline.design_steps import add_design
+
+                add_design(spec, results, log)
             audits = run_audits(spec)
             wall = time.perf_counter() - t0
             record = run_record(spec, results, sampler, started, wall, fast)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayes_anlo.report.design_section import design_blocks
 from bayes_anlo.report.evidence_sections import evidence_blocks
 from bayes_anlo.report.exnex_section import exnex_blocks
 from bayes_anlo.report.render import Block, Bullets, Figure, Heading, Paragraph, Table, anchor
@@ -598,6 +599,7 @@ def compose_report(
     for r in results:
         blocks += analysis_blocks(r, run_dir, keys[r.id])
 
+    blocks += design_blocks(results, run_dir)
     blocks.append(Heading("Limitations and data flags", 2, anchor="limitations"))
     items = list(spec.limitations)
     for r in results:

@@ -3,7 +3,7 @@ simulated operating characteristics through the runner (byte-identical serially 
 workers, each distinct outcome vector analysed once), the ``study oc --basket`` command, and
 (slow) the operating-characteristic scenarios of R bhmbasket's vignette.
 
-Independent checks of the engine (:mod:`bayes_anlo.design.basket_posterior`):
+Independent checks of the engine (:mod:`bayes_anlo.exact.exnex_components`):
 
 * one EX component: the exact EXNEX model of :mod:`bayes_anlo.models.exnex` (2-D grid of
   ``(mu, tau)``, then iid draws), within the Monte Carlo error of its draws;
@@ -26,9 +26,9 @@ from scipy.special import expit, logit
 from typer.testing import CliRunner
 
 from bayes_anlo.design import basket_simulation
-from bayes_anlo.design.basket_posterior import BasketPosterior, BasketPrior
 from bayes_anlo.design.basket_simulation import BasketRule, Scenario, basket_oc, basket_tasks
 from bayes_anlo.design.oc_cli import study_oc
+from bayes_anlo.exact.exnex_components import ExnexComponentsPosterior, ExnexComponentsPrior
 from bayes_anlo.models.exnex import Exnex, ExnexPriors
 from bayes_anlo.models.priors import HalfNormal, Normal
 from bayes_anlo.runner import canonical_json, run
@@ -41,7 +41,7 @@ from tests.models.test_exnex import CHUGH_BHMBASKET, CHUGH_EVENTS, CHUGH_N
 #: 3.18) and N(logit 0.3, 1.94), tau ~ HalfNormal(1) each, NEX N(logit 0.2, 2.5); weights 0.25,
 #: 0.25, 0.5.
 PAPER_N = (20, 20, 10, 10)
-PAPER_PRIOR = BasketPrior.common(
+PAPER_PRIOR = ExnexComponentsPrior.common(
     [(logit(0.1), 3.18, 1.0, 0.25), (logit(0.3), 1.94, 1.0, 0.25)], (logit(0.2), 2.5), 0.5, 4
 )
 #: Go in subtype j if P(p_j > 0.1) > 0.9 (subtypes 1, 2) or > 0.8 (3, 4), and E(p_j) > 0.2.
@@ -85,8 +85,8 @@ def test_one_ex_component_matches_the_exnex_model_exact_engine():
     tree = Exnex(priors, weight_ex=0.4, method="exact").fit(make_binary(events, n), random_seed=2)
     rate = tree["posterior"]["study_rate"].values.reshape(-1, len(n))
     p_ex = tree["posterior"]["prob_exchangeable"].values.reshape(-1, len(n))
-    prior = BasketPrior.common([(-1.2, 1.5, 0.7, 0.4)], (-1.0, 2.0), 0.6, len(n))
-    got = BasketPosterior(prior, n, [0.25] * len(n)).analyse(events)
+    prior = ExnexComponentsPrior.common([(-1.2, 1.5, 0.7, 0.4)], (-1.0, 2.0), 0.6, len(n))
+    got = ExnexComponentsPosterior(prior, n, [0.25] * len(n)).analyse(events)
     draws = rate.shape[0]
     se_mean = rate.std(axis=0) / np.sqrt(draws)
     assert np.all(np.abs(got["mean"] - rate.mean(axis=0)) < 4 * se_mean)
@@ -99,10 +99,10 @@ def test_one_ex_component_matches_the_exnex_model_exact_engine():
 
 def test_two_ex_components_match_importance_sampling_from_the_prior():
     events, n = np.array([1, 6, 2]), np.array([12, 10, 8])
-    prior = BasketPrior.common(
+    prior = ExnexComponentsPrior.common(
         [(logit(0.1), 1.5, 0.5, 0.3), (logit(0.4), 1.0, 0.8, 0.3)], (logit(0.2), 2.0), 0.4, 3
     )
-    got = BasketPosterior(prior, n, [0.2] * 3).analyse(events)
+    got = ExnexComponentsPosterior(prior, n, [0.2] * 3).analyse(events)
     rng = np.random.default_rng(20261130)
     draws = 400_000
     comps = prior.ex
@@ -135,32 +135,32 @@ def test_chugh_sarcoma_posterior_means_match_bhmbasket():
     # 0.128^-0.5), weights 0.5 / 0 / 0.5 (the second EX component has weight 0 and drops out).
     # JAGS with 5e4 iterations: Monte Carlo error of a posterior mean about sd / sqrt(1e4), at
     # most 0.0011 here; the tolerance is three times that.
-    prior = BasketPrior.common(
+    prior = ExnexComponentsPrior.common(
         [(-1.735, 0.146**-0.5, 1.0, 0.5), (0.847, 0.266**-0.5, 1.0, 0.0)],
         (-1.734, 0.128**-0.5),
         0.5,
         10,
     )
-    got = BasketPosterior(prior, CHUGH_N, [0.1] * 10).analyse(CHUGH_EVENTS)
+    got = ExnexComponentsPosterior(prior, CHUGH_N, [0.1] * 10).analyse(CHUGH_EVENTS)
     np.testing.assert_allclose(got["mean"], CHUGH_BHMBASKET[:, 0], atol=0.0035)
 
 
 def test_priors_and_rules_reject_bad_values():
     with pytest.raises(ValueError, match="sum to 1"):
-        BasketPrior.common([(0, 1, 1, 0.5)], (0, 1), 0.6, 2)
+        ExnexComponentsPrior.common([(0, 1, 1, 0.5)], (0, 1), 0.6, 2)
     with pytest.raises(ValueError, match="positive"):
-        BasketPrior.common([(0, 1, 1, 0.5)], (0, -1), 0.5, 2)
+        ExnexComponentsPrior.common([(0, 1, 1, 0.5)], (0, -1), 0.5, 2)
     with pytest.raises(ValueError, match="per subtype"):
         BasketRule((0.1, 0.1), (0.9,))
     with pytest.raises(ValueError, match="one count per subtype"):
-        BasketPosterior(BasketPrior.common([(0, 1, 1, 0.5)], (0, 1), 0.5, 2), [5, 5], [0.1] * 2)\
-            .analyse([6, 1])  # fmt: skip
+        prior = ExnexComponentsPrior.common([(0, 1, 1, 0.5)], (0, 1), 0.5, 2)
+        ExnexComponentsPosterior(prior, [5, 5], [0.1] * 2).analyse([6, 1])
 
 
 # ---- simulations through the runner -------------------------------------------------------
 
 SMALL_N = (6, 5, 4)
-SMALL_PRIOR = BasketPrior.common([(logit(0.2), 2.0, 1.0, 0.5)], (logit(0.2), 2.0), 0.5, 3)
+SMALL_PRIOR = ExnexComponentsPrior.common([(logit(0.2), 2.0, 1.0, 0.5)], (logit(0.2), 2.0), 0.5, 3)
 SMALL_RULE = BasketRule((0.2,) * 3, (0.8,) * 3)
 SMALL_SCENARIOS = [Scenario("null", (0.2, 0.2, 0.2)), Scenario("one", (0.2, 0.2, 0.6))]
 

@@ -3,6 +3,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -11,6 +12,7 @@ from bayes_anlo.design import (
     BetaMixture,
     Criterion,
     OneSampleRule,
+    TwoSampleRule,
     ess,
     pos_one_sample,
     robustify,
@@ -233,3 +235,76 @@ def test_two_sample_design_writes_its_tables_and_figure(tmp_path):
     written = json.loads((out / "design.json").read_text())
     assert [round(r["difference"], 6) for r in written["power"]] == [0.0, 0.2, 0.4]
     assert written["control_rate"] == 0.3
+
+
+def test_two_sample_interim_pos_agrees_with_simulation():
+    """PoS given interim data of both arms, checked by simulating the beliefs after the interim,
+    the remaining outcomes, and deciding each simulated trial directly (no success matrix)."""
+    args = [
+        "design",
+        "--prior",
+        "beta(1, 1)",
+        "--control-prior",
+        RBEST_MIX,
+        "--n",
+        "12",
+        "--n-control",
+        "8",
+        "--criterion",
+        "0:0.9",
+        "--rates",
+        "0.3",
+        "--interim",
+        "3/6",
+        "--interim-control",
+        "2/4",
+        "--json",
+    ]
+    result = invoke(args)
+    assert result.exit_code == 0, result.stderr
+    interim = json.loads(result.stdout)["interim"]
+    assert (interim["events"], interim["patients"]) == (3, 6)
+    assert (interim["control_events"], interim["control_patients"]) == (2, 4)
+    treat, control = BetaMixture.beta(1, 1), BetaMixture.from_dict(_mix_dict(RBEST_MIX))
+    rule = TwoSampleRule([Criterion(0.0, 0.9)])
+    rng = np.random.default_rng(15)
+    size = 100_000
+    p_t = treat.posterior(3, 6).sample(size, rng)
+    p_c = control.posterior(2, 4).sample(size, rng)
+    y_t, y_c = rng.binomial(6, p_t), rng.binomial(4, p_c)
+    decided = {
+        (t, c): rule.decide(treat.posterior(3 + t, 12), control.posterior(2 + c, 8))
+        for t, c in set(zip(y_t.tolist(), y_c.tolist(), strict=True))
+    }
+    sim = np.mean([decided[pair] for pair in zip(y_t.tolist(), y_c.tolist(), strict=True)])
+    se = np.sqrt(sim * (1 - sim) / size)
+    assert 0.05 < sim < 0.95  # a case where the interim data leave the outcome open
+    assert interim["probability_of_success"] == pytest.approx(sim, abs=4 * se)
+
+
+def _mix_dict(text):
+    from bayes_anlo.design.commands import parse_prior
+
+    return parse_prior(text).to_dict()
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--interim-control", "1/4"], "--control-prior"),
+        (
+            ["--control-prior", "beta(1,1)", "--n-control", "5", "--interim-control", "1/5"],
+            "--interim-control",
+        ),
+        (
+            ["--control-prior", "beta(1,1)", "--n-control", "5", "--interim-control", "x"],
+            "--interim-control",
+        ),
+    ],
+)
+def test_bad_interim_control_exits_2(extra, fragment):
+    result = invoke(["design", "--prior", "beta(1,1)", "--n", "10", "--criterion", "0:0.9", *extra])
+    assert result.exit_code == 2
+    assert any(
+        line.startswith("error: ") and fragment in line for line in result.stderr.splitlines()
+    ), result.stderr

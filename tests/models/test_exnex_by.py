@@ -124,8 +124,9 @@ def test_by_needs_the_column():
     [
         ('by = "tissue"\n', "no column 'tissue'"),
         (
-            'method = "exact"\noptions = { weights = [0.3, 0.3, 0.4] }\n',
-            "covers one EX component",
+            'method = "exact"\noptions = { weights = [0.3, 0.3, 0.4] }\n'
+            'priors = { tau_2 = { dist = "halfcauchy", beta = 1 } }\n',
+            "Normal mu and HalfNormal tau",
         ),
     ],
 )

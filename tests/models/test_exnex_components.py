@@ -4,11 +4,14 @@ section 2: a mixture of EX components plus NEX).
 * the graph's log density with two EX components at a fixed point against scipy;
 * component probabilities with one EX component are the one-component formula, and a second EX
   component of weight 0 changes nothing;
-* NUTS with two EX components against a brute-force computation: importance sampling of the four
-  hyperparameters from their prior, each subtype's effect integrated on a fixed grid (no
-  adaptive Gauss-Hermite, no MCMC);
-* with the second EX component's weight 0 (bhmbasket's sarcoma set-up) NUTS matches the exact
-  one-component engine;
+* the exact engine with two EX components (enumeration of the assignments,
+  :mod:`bayes_anlo.exact.exnex_components`) against a brute-force computation: importance
+  sampling of the four hyperparameters from their prior, each subtype's effect integrated on a
+  fixed grid (no adaptive Gauss-Hermite, no MCMC, no enumeration); its draws against its own
+  draw-free summaries;
+* (slow) NUTS with two EX components against the same brute force and against the exact fit;
+* with the second EX component's weight 0 (bhmbasket's sarcoma set-up) the enumeration engine
+  matches the one-component grid engine, and (slow) so does NUTS;
 * options and refusals.
 """
 
@@ -19,6 +22,7 @@ import pytest
 from scipy import stats
 from scipy.special import expit, log_expit, logit
 
+from bayes_anlo.exact.exnex_components import ExnexComponentsPosterior
 from bayes_anlo.models.exnex import (
     Exnex,
     ExnexPriors,
@@ -28,7 +32,7 @@ from bayes_anlo.models.exnex import (
     prob_exchangeable,
 )
 from bayes_anlo.models.options import ExnexOptions
-from bayes_anlo.models.priors import HalfNormal, Normal
+from bayes_anlo.models.priors import HalfCauchy, HalfNormal, Normal
 from tests.models._data import FAST_NUTS, make_binary
 
 #: Made-up subtypes: two low-rate, two high-rate and one in between, so two EX components
@@ -94,12 +98,19 @@ def test_one_component_and_a_weightless_second_reduce_to_the_one_component_formu
 def test_options_and_refusals():
     model = Exnex(PRIORS, weights=WEIGHTS)
     assert model.n_ex == 2 and model.weight_ex == pytest.approx(0.7)
-    assert model.resolved_method(model.prepare(data())) == "nuts"
+    assert model.resolved_method(model.prepare(data())) == "exact"
     again = Exnex.from_config(model.config())
     assert again.weights == WEIGHTS and again.priors == PRIORS
     assert Exnex(weight_ex=0.3).weights == (0.3, 0.7)
-    with pytest.raises(ValueError, match="2K|4-D grid"):
-        Exnex(weights=WEIGHTS, method="exact")
+    # the enumeration engine needs Normal / HalfNormal priors and few enough assignments
+    heavy = ExnexPriors(mu_2=Normal(0.5, 1.0), tau_2=HalfCauchy(1.0))
+    assert Exnex(heavy, weights=WEIGHTS).resolved_method(model.prepare(data())) == "nuts"
+    with pytest.raises(ValueError, match="Normal mu and HalfNormal tau"):
+        Exnex(heavy, weights=WEIGHTS, method="exact")
+    many = make_binary(np.arange(12), np.full(12, 20))  # 3^12 assignments
+    assert model.resolved_method(model.prepare(many)) == "nuts"
+    with pytest.raises(ValueError, match="too many assignments"):
+        Exnex(PRIORS, weights=WEIGHTS, method="exact").fit(many)
     with pytest.raises(ValueError, match="sum to 1"):
         Exnex(weights=(0.5, 0.3, 0.3))
     with pytest.raises(ValueError, match="1 <= K <= 3"):
@@ -158,12 +169,76 @@ def _mcse_of_mean(draws: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
+def brute_force():
+    return _brute_force()
+
+
+@pytest.fixture(scope="module")
+def exact_fit():
+    return Exnex(PRIORS, weights=WEIGHTS, sampler=FAST_NUTS).fit(data(), random_seed=20)
+
+
+@pytest.fixture(scope="module")
 def two_component_fit():
-    return Exnex(PRIORS, weights=WEIGHTS, sampler=FAST_NUTS).fit(data(), random_seed=21)
+    return Exnex(PRIORS, weights=WEIGHTS, method="nuts", sampler=FAST_NUTS).fit(
+        data(), random_seed=21
+    )
 
 
-def test_two_components_match_brute_force_importance_sampling(two_component_fit):
-    (prob, prob_se), (rate, rate_se) = _brute_force()
+def test_exact_two_components_match_brute_force_importance_sampling(exact_fit, brute_force):
+    (prob, prob_se), (rate, rate_se) = brute_force
+    post = exact_fit["posterior"]
+    assert exact_fit.attrs["method"] == "exact"
+    assert set(post.data_vars) >= {"mu", "tau", "mu_2", "tau_2", "theta", "prob_component"}
+    assert list(post["component"].values) == ["EX1", "EX2", "NEX"]
+    for j in range(len(EVENTS)):
+        draws = post["study_rate"].values[..., j]
+        tol = 4 * np.hypot(draws.std() / np.sqrt(draws.size), rate_se[j])
+        assert abs(draws.mean() - rate[j]) < tol, (j, draws.mean(), rate[j])
+    # component probabilities are exact sums over the assignments: one value in every draw
+    probs = post["prob_component"].values
+    assert np.all(probs == probs[0, 0])
+    np.testing.assert_allclose(probs[0, 0], prob, atol=4 * prob_se.max() + 1e-3)
+    assert prob[0, 0] > prob[0, 1] and prob[2, 1] > prob[2, 0]
+    np.testing.assert_allclose(
+        post["prob_exchangeable"].values[0, 0], prob[:, 0] + prob[:, 1], atol=0.01
+    )
+
+
+def test_exact_draws_match_the_draw_free_summaries_of_the_same_engine():
+    """The draws (assignment, grid cell of each (mu_k, tau_k), theta_j) reproduce the engine's
+    quadrature of P(p_j > 0.3 | y) and E(p_j | y), within 4 binomial / mean SEs."""
+    engine = Exnex(PRIORS, weights=WEIGHTS).components_posterior(data())
+    draws = 20_000
+    sample = engine.sample(EVENTS, draws, np.random.default_rng(4))
+    summaries = ExnexComponentsPosterior(
+        engine.prior, engine.n, [0.3] * len(EVENTS), h_mu=engine.grid.h_mu, h_tau=engine.grid.h_tau
+    ).analyse(EVENTS)
+    rate = expit(sample["theta"])
+    assert np.all(
+        np.abs(rate.mean(axis=0) - summaries["mean"]) < 4 * rate.std(axis=0) / np.sqrt(draws)
+    )
+    tail, expected = (rate > 0.3).mean(axis=0), summaries["prob_greater"]
+    assert np.all(np.abs(tail - expected) < 4 * np.sqrt(expected * (1 - expected) / draws))
+    ex = (sample["assignment"] < 2).mean(axis=0)
+    p_ex = engine.component_probabilities(EVENTS)[:, :2].sum(axis=1)
+    np.testing.assert_allclose(p_ex, summaries["prob_exchangeable"], rtol=1e-12)
+    assert np.all(np.abs(ex - p_ex) < 4 * np.sqrt(p_ex * (1 - p_ex) / draws))
+
+
+@pytest.mark.slow
+def test_exact_and_nuts_agree_with_two_components(exact_fit, two_component_fit):
+    for name in ("study_rate", "prob_exchangeable"):
+        for j in range(len(EVENTS)):
+            x = two_component_fit["posterior"][name].values[..., j]
+            y = exact_fit["posterior"][name].values[..., j]
+            tol = 4 * np.hypot(_mcse_of_mean(x), y.std() / np.sqrt(y.size)) + 1e-3
+            assert abs(x.mean() - y.mean()) < tol, (name, j, x.mean(), y.mean())
+
+
+@pytest.mark.slow
+def test_two_components_match_brute_force_importance_sampling(two_component_fit, brute_force):
+    (prob, prob_se), (rate, rate_se) = brute_force
     post = two_component_fit["posterior"]
     assert two_component_fit.attrs["method"] == "nuts"
     assert list(post["component"].values) == ["EX1", "EX2", "NEX"]
@@ -183,10 +258,32 @@ def test_two_components_match_brute_force_importance_sampling(two_component_fit)
     )
 
 
+def test_the_two_exact_engines_agree_with_a_weightless_second_component():
+    """Weights (0.5, 0, 0.5) take the enumeration engine, weight_ex = 0.5 the (mu, tau) grid
+    engine of the same model: rates within 4 combined SEs of their draws, P(EX) within 0.01
+    (the enumeration's is exact, the grid engine's an average over draws)."""
+    enumerated = Exnex(PRIORS, weights=(0.5, 0.0, 0.5), method="exact", sampler=FAST_NUTS)
+    grid = Exnex(PRIORS, weight_ex=0.5, method="exact", sampler=FAST_NUTS)
+    x, y = enumerated.fit(data(), random_seed=24), grid.fit(data(), random_seed=25)
+    assert "assignment enumeration" in str(x.attrs["exact"])
+    for j in range(len(EVENTS)):
+        a, b = (t["posterior"]["study_rate"].values[..., j] for t in (x, y))
+        assert abs(a.mean() - b.mean()) < 4 * np.hypot(a.std(), b.std()) / np.sqrt(a.size)
+    np.testing.assert_allclose(
+        x["posterior"]["prob_exchangeable"].values[0, 0],
+        y["posterior"]["prob_exchangeable"].values.mean(axis=(0, 1)),
+        atol=0.01,
+    )
+    assert np.all(x["posterior"]["prob_component"].sel(component="EX2").values == 0.0)
+
+
+@pytest.mark.slow
 def test_a_weightless_second_component_matches_the_exact_one_component_engine():
     """bhmbasket's sarcoma set-up: weights (EX1, EX2, NEX) = (0.5, 0, 0.5) is the one-component
     model; NUTS on the two-component graph against the exact engine, within 4 combined MCSE."""
-    nuts = Exnex(PRIORS, weights=(0.5, 0.0, 0.5), sampler=FAST_NUTS).fit(data(), random_seed=22)
+    nuts = Exnex(PRIORS, weights=(0.5, 0.0, 0.5), method="nuts", sampler=FAST_NUTS).fit(
+        data(), random_seed=22
+    )
     exact = Exnex(PRIORS, weight_ex=0.5, method="exact", sampler=FAST_NUTS).fit(
         data(), random_seed=23
     )

@@ -1,4 +1,4 @@
-"""Exact posterior summaries of an EXNEX basket model with one or more exchangeable components.
+"""Exact EXNEX posterior with one or more exchangeable components, by enumerating assignments.
 
 Model (Neuenschwander, Wandel, Roychoudhury & Bailey 2016, Pharm Stat 15:123; bhmbasket's JAGS
 model ``exnex.txt`` has the same structure)::
@@ -24,9 +24,22 @@ Posterior quantities of subtype ``j`` under EX component ``k`` are grid averages
 around the mode of ``theta_j``'s conditional density); under NEX they are one 1-D integral. No
 sampling anywhere: the same outcome vector always gives the same numbers.
 
-This is the decision engine of the basket simulations (:mod:`bayes_anlo.design.basket_simulation`),
-where thousands of distinct outcome vectors are analysed; the single-EX EXNEX model with draws is
-:class:`bayes_anlo.models.exnex.Exnex`, which the tests use as an independent check.
+Two uses:
+
+* :meth:`ExnexComponentsPosterior.analyse` - the decision summaries above, no sampling anywhere
+  (the same outcome vector always gives the same numbers): the engine of the basket simulations
+  (:mod:`bayes_anlo.design.basket_simulation`), where thousands of outcome vectors are analysed;
+* :meth:`ExnexComponentsPosterior.sample` - exact posterior draws for the EXNEX model
+  (:class:`bayes_anlo.models.exnex.Exnex` with ``K >= 2`` EX components): an assignment from its
+  posterior, then each EX component's ``(mu_k, tau_k)`` from its grid posterior given its subset
+  (a node by its weight, placed uniformly inside the node's trapezoid cell), then each ``theta_j``
+  from its conditional given its component
+  (:func:`~bayes_anlo.exact.special_functions.sample_logit_normal_conditional`). The posterior
+  probability of each component per subtype is the exact sum over assignments
+  (:meth:`ExnexComponentsPosterior.component_probabilities`).
+
+With one EX component the faster (mu, tau) engine of :mod:`bayes_anlo.exact.exnex` fits the model;
+the tests check that the two agree.
 """
 
 from __future__ import annotations
@@ -36,14 +49,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_expit, logit, logsumexp
+from scipy.special import expit, logit, logsumexp
 
-from bayes_anlo.exact.special_functions import binom_logpmf_logit, log_binom_coef, log_normal_pdf
+from bayes_anlo.exact.special_functions import (
+    binom_logpmf_logit,
+    log_normal_pdf,
+    logit_normal_summaries,
+    sample_logit_normal_conditional,
+)
 
-#: Gauss-Legendre nodes of the 1-D integrals over a subtype's logit rate.
-THETA_NODES = 64
-#: Half-width, in Laplace scales, of the interval those nodes span around the mode.
-THETA_HALF_WIDTH = 12.0
 #: Largest number of subtypes (the assignments number (K + 1)^J).
 MAX_SUBTYPES = 12
 
@@ -60,7 +74,7 @@ class ExComponent:
 
 
 @dataclass(frozen=True)
-class BasketPrior:
+class ExnexComponentsPrior:
     """EX components, and the NEX prior of each subtype (``nex_mean[j]``, ``nex_sd[j]``, prior
     probability ``nex_weight``); the weights of all components sum to one."""
 
@@ -99,7 +113,7 @@ class BasketPrior:
         nex: tuple[float, float],
         nex_weight: float,
         subtypes: int,
-    ) -> BasketPrior:
+    ) -> ExnexComponentsPrior:
         """EX components as ``(mu_mean, mu_sd, tau_scale, weight)`` and one NEX ``(mean, sd)``
         for every subtype."""
         return cls(
@@ -119,7 +133,7 @@ class BasketPrior:
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> BasketPrior:
+    def from_config(cls, config: dict) -> ExnexComponentsPrior:
         return cls(
             tuple(ExComponent(*map(float, c)) for c in config["ex"]),
             tuple(config["nex_mean"]),
@@ -132,68 +146,13 @@ class BasketPrior:
         return tuple(c for c in self.ex if c.weight > 0)
 
 
-# ---- 1-D integrals over one subtype's logit rate ---------------------------------------------
-
-
-def _mode_and_scale(y, n, mu, tau):
-    """Mode and Laplace scale of ``log Bin(y | n, expit t) + log N(t | mu, tau)`` (concave in t:
-    damped Newton from a precision-weighted start)."""
-    prec = 1.0 / np.square(tau)
-    p0 = (y + 0.5) / (n + 1.0)
-    w0 = (n + 1.0) * p0 * (1 - p0)
-    t = (prec * mu + w0 * logit(p0)) / (prec + w0)
-    for _ in range(50):
-        p = expit(t)
-        step = np.clip((y - n * p - (t - mu) * prec) / (n * p * (1 - p) + prec), -2.0, 2.0)
-        t = t + step
-        if np.max(np.abs(step)) < 1e-11:
-            break
-    p = expit(t)
-    return t, 1.0 / np.sqrt(n * p * (1 - p) + prec)
-
-
-def _legendre(lo, hi):
-    """Gauss-Legendre nodes and weights on ``[lo, hi]`` (arrays broadcast; nodes on a new last
-    axis)."""
-    x, w = np.polynomial.legendre.leggauss(THETA_NODES)
-    half = 0.5 * (hi - lo)
-    return 0.5 * (hi + lo)[..., None] + half[..., None] * x, half[..., None] * w
-
-
-def subtype_integrals(y: int, n: int, mu, tau, threshold: float):
-    """For ``y`` of ``n`` and ``theta ~ N(mu, tau)`` (arrays, ``tau > 0``): ``log L`` (the
-    marginal likelihood), ``P(theta > logit threshold | y)`` and ``E(expit theta | y)``."""
-    mu, tau = np.broadcast_arrays(np.asarray(mu, float), np.asarray(tau, float))
-    mode, scale = _mode_and_scale(y, n, mu, tau)
-    lo, hi = mode - THETA_HALF_WIDTH * scale, mode + THETA_HALF_WIDTH * scale
-
-    const = log_binom_coef(n, y) - np.log(tau)[..., None] - 0.5 * np.log(2.0 * np.pi)
-    mu_, inv_tau = mu[..., None], 1.0 / tau[..., None]
-
-    def log_f(t):  # log Bin(y | n, expit t) + log N(t | mu, tau), one log_expit per node
-        z = (t - mu_) * inv_tau
-        return n * log_expit(t) - (n - y) * t - 0.5 * z * z + const
-
-    t, w = _legendre(lo, hi)
-    f = log_f(t)
-    peak = f.max(axis=-1, keepdims=True)
-    e = np.exp(f - peak) * w
-    total = e.sum(axis=-1)
-    log_l = np.log(total) + peak[..., 0]
-    mean = (e * expit(t)).sum(axis=-1) / total
-    c = float(logit(threshold))
-    start = np.clip(c, lo, hi)
-    tt, wt = _legendre(start, hi)
-    tail = (np.exp(log_f(tt) - peak) * wt).sum(axis=-1) / total
-    return log_l, np.clip(tail, 0.0, 1.0), mean
-
-
 # ---- the (mu, tau) grid shared by the EX components ------------------------------------------
 
 
 @dataclass(frozen=True)
-class Grid:
-    """Trapezoid nodes ``mu`` (spacing ``h_mu``) and ``tau`` (from 0, spacing ``h_tau``)."""
+class MuTauGrid:
+    """Trapezoid nodes ``mu`` (spacing ``h_mu``) and ``tau`` (from 0, spacing ``h_tau``) shared
+    by the EX components."""
 
     mu: np.ndarray
     tau: np.ndarray
@@ -202,14 +161,19 @@ class Grid:
 
     @classmethod
     def for_prior(
-        cls, prior: BasketPrior, thresholds, *, h_mu: float = 0.2, h_tau: float = 0.1
-    ) -> Grid:
+        cls,
+        prior: ExnexComponentsPrior,
+        anchor: float = 0.0,
+        *,
+        h_mu: float = 0.2,
+        h_tau: float = 0.1,
+    ) -> MuTauGrid:
         """Mu spans every active EX prior's mean +- 6.5 sd, tau 0 .. 5.5 x the largest scale;
-        the mu nodes are shifted so that the logit of the first threshold is a node."""
+        the mu nodes are shifted so that ``anchor`` (the logit of a decision threshold) is a
+        node."""
         comps = prior.active_ex()
         low = min(c.mu_mean - 6.5 * c.mu_sd for c in comps)
         high = max(c.mu_mean + 6.5 * c.mu_sd for c in comps)
-        anchor = float(logit(thresholds[0]))
         k_low = np.floor((low - anchor) / h_mu)
         k_high = np.ceil((high - anchor) / h_mu)
         mu = anchor + h_mu * np.arange(k_low, k_high + 1)
@@ -227,63 +191,84 @@ class Grid:
         out = lp_mu[:, None] + np.log(self.h_mu) + (lp_tau + np.log(w_tau))[None, :]
         return out.ravel()
 
+    def cell_draws(self, nodes: np.ndarray, rng: np.random.Generator):
+        """``(mu, tau)`` draws uniform inside the trapezoid cells of the flattened ``nodes``
+        (the first tau cell is ``[0, h_tau / 2]``)."""
+        i_mu, i_tau = np.divmod(nodes, self.tau.size)
+        mu = self.mu[i_mu] + self.h_mu * (rng.random(nodes.size) - 0.5)
+        lo = np.maximum(self.tau[i_tau] - 0.5 * self.h_tau, 0.0)
+        hi = self.tau[i_tau] + 0.5 * self.h_tau
+        return mu, lo + (hi - lo) * rng.random(nodes.size)
 
-def grid_tables(y: int, n: int, grid: Grid, threshold: float):
-    """``log L``, tail probability and conditional mean at every grid node (flattened), with the
-    ``tau = 0`` column as its limit (the point mass ``theta = mu``)."""
+
+def grid_tables(y: int, n: int, grid: MuTauGrid, threshold: float | None):
+    """``log L``, tail probability (None without a threshold) and conditional mean at every grid
+    node (flattened), with the ``tau = 0`` column as its limit (the point mass ``theta = mu``)."""
     mu = np.repeat(grid.mu, grid.tau.size - 1)
     tau = np.tile(grid.tau[1:], grid.mu.size)
-    log_l, tail, mean = subtype_integrals(y, n, mu, tau, threshold)
+    log_l, tail, mean = logit_normal_summaries(y, n, mu, tau, threshold)
     shape = (grid.mu.size, grid.tau.size)
     out_l, out_t, out_m = (np.empty(shape) for _ in range(3))
     out_l[:, 1:] = log_l.reshape(shape[0], -1)
-    out_t[:, 1:] = tail.reshape(shape[0], -1)
     out_m[:, 1:] = mean.reshape(shape[0], -1)
-    c = float(logit(threshold))
     out_l[:, 0] = binom_logpmf_logit(y, n, grid.mu)
-    out_t[:, 0] = np.where(np.isclose(grid.mu, c, atol=1e-12), 0.5, (grid.mu > c).astype(float))
     out_m[:, 0] = expit(grid.mu)
+    if threshold is None:
+        return out_l.ravel(), None, out_m.ravel()
+    out_t[:, 1:] = tail.reshape(shape[0], -1)
+    c = float(logit(threshold))
+    out_t[:, 0] = np.where(np.isclose(grid.mu, c, atol=1e-12), 0.5, (grid.mu > c).astype(float))
     return out_l.ravel(), out_t.ravel(), out_m.ravel()
 
 
-def nex_integrals(y: int, n: int, mean: float, sd: float, threshold: float):
-    """``log L``, tail probability and mean of a subtype under its NEX prior."""
-    log_l, tail, m = subtype_integrals(y, n, np.array([mean]), np.array([sd]), threshold)
-    return float(log_l[0]), float(tail[0]), float(m[0])
+def nex_integrals(y: int, n: int, mean: float, sd: float, threshold: float | None):
+    """``log L``, tail probability (NaN without a threshold) and mean of a subtype under its NEX
+    prior."""
+    log_l, tail, m = logit_normal_summaries(y, n, np.array([mean]), np.array([sd]), threshold)
+    return float(log_l[0]), np.nan if tail is None else float(tail[0]), float(m[0])
 
 
 # ---- the engine --------------------------------------------------------------------------------
 
 
-class BasketPosterior:
-    """Exact EXNEX posterior summaries for outcome vectors of a design with ``n[j]`` patients.
+class ExnexComponentsPosterior:
+    """Exact EXNEX posterior for outcome vectors of a design with ``n[j]`` patients.
 
     ``analyse(events)`` returns per subtype the posterior ``P(p_j > thresholds[j])``, the
-    posterior mean of ``p_j`` and ``P(subtype j exchangeable)``. Tables over the grid are built
-    once per (events, patients, threshold) and reused for every outcome vector.
+    posterior mean of ``p_j`` and ``P(subtype j exchangeable)``; ``sample(events, draws, rng)``
+    draws the hyperparameters and subtype effects; ``component_probabilities(events)`` gives
+    ``P(C_j = k | y)``. Tables over the grid are built once per (events, patients, threshold) and
+    reused for every outcome vector. Without ``thresholds`` (sampling only) no tail
+    probabilities are computed and the grid is anchored at 0.
     """
 
     def __init__(
         self,
-        prior: BasketPrior,
+        prior: ExnexComponentsPrior,
         n: Sequence[int],
-        thresholds: Sequence[float],
+        thresholds: Sequence[float] | None = None,
         *,
         h_mu: float = 0.2,
         h_tau: float = 0.1,
     ):
         self.prior = prior
         self.n = tuple(int(v) for v in n)
-        self.thresholds = tuple(float(t) for t in thresholds)
         J = len(self.n)
-        if J != prior.subtypes or len(self.thresholds) != J:
-            raise ValueError("give one sample size and one threshold per subtype of the prior")
+        if thresholds is None:
+            self.thresholds = (None,) * J
+        else:
+            self.thresholds = tuple(float(t) for t in thresholds)
+            if len(self.thresholds) != J or not all(0 < t < 1 for t in self.thresholds):
+                raise ValueError("give one threshold in (0, 1) per subtype")
+        if J != prior.subtypes:
+            raise ValueError("give one sample size per subtype of the prior")
         if J > MAX_SUBTYPES:
             raise ValueError(f"at most {MAX_SUBTYPES} subtypes")
-        if any(v < 1 for v in self.n) or not all(0 < t < 1 for t in self.thresholds):
-            raise ValueError("sample sizes must be positive and thresholds in (0, 1)")
+        if any(v < 1 for v in self.n):
+            raise ValueError("sample sizes must be positive")
         self.comps = prior.active_ex()
-        self.grid = Grid.for_prior(prior, self.thresholds, h_mu=h_mu, h_tau=h_tau)
+        anchor = 0.0 if thresholds is None else float(logit(self.thresholds[0]))
+        self.grid = MuTauGrid.for_prior(prior, anchor, h_mu=h_mu, h_tau=h_tau)
         self.log_priors = [self.grid.log_prior(c) for c in self.comps]
         self._tables: dict[tuple, tuple] = {}
         self._nex: dict[tuple, tuple] = {}
@@ -312,16 +297,18 @@ class BasketPosterior:
             )
         return self._nex[key]
 
-    def _component_subsets(self, tables, log_prior):
-        """For every subset S (bit mask) of subtypes: ``log Z(S)`` and, for each j (meaningful
-        for j in S), the posterior averages of the tail probability and of the mean."""
+    def _component_subsets(self, tables, log_prior, summaries: bool = True):
+        """For every subset S (bit mask) of subtypes: ``log Z(S)`` and, with ``summaries``, for
+        each j (meaningful for j in S), the posterior averages of the tail probability and of
+        the mean."""
         J = len(tables)
         size = 1 << J
         log_z = np.empty(size)
         tail = np.zeros((size, J))
         mean = np.zeros((size, J))
-        tails = np.stack([t[2] for t in tables])  # (J, G)
-        means = np.stack([t[3] for t in tables])
+        if summaries:
+            tails = np.stack([t[2] for t in tables])  # (J, G)
+            means = np.stack([t[3] for t in tables])
         base = np.exp(log_prior - log_prior.max())
         low_bits = min(J, 6)
         # products over the low subtypes once, then one block per subset of the high ones
@@ -345,7 +332,9 @@ class BasketPosterior:
             rows = slice(high << low_bits, (high + 1) << low_bits)
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_z[rows] = np.log(z) + low_scale + high_scale + log_prior.max()
-                for j in range(J):  # plain sums, not BLAS: the same bits on every machine
+                for j in range(
+                    J if summaries else 0
+                ):  # plain sums, not BLAS: the same bits on every machine
                     has_j = (np.arange(rows.start, rows.stop) >> j & 1).astype(bool)
                     sub = block[has_j]  # only subsets holding j are ever read for j
                     tail[rows, j][has_j] = (sub * tails[j]).sum(axis=1) / z[has_j]
@@ -356,7 +345,9 @@ class BasketPosterior:
         """Posterior ``prob_greater`` (``P(p_j > threshold_j)``), ``mean`` and
         ``prob_exchangeable`` per subtype for one outcome vector (each distinct vector is
         computed once; the engine remembers it)."""
-        events = tuple(int(v) for v in events)
+        events = self._check(events)
+        if self.thresholds[0] is None:
+            raise ValueError("the decision summaries need one threshold per subtype")
         if events not in self._analysed:
             self._analysed[events] = self._analyse(events)
         return self._analysed[events]
@@ -366,28 +357,87 @@ class BasketPosterior:
         """How many distinct outcome vectors this engine has analysed."""
         return len(self._analysed)
 
-    def _analyse(self, events: tuple[int, ...]) -> dict[str, np.ndarray]:
-        J = len(self.n)
-        if len(events) != J or any(not 0 <= y <= m for y, m in zip(events, self.n, strict=True)):
+    def _check(self, events: Sequence[int]) -> tuple[int, ...]:
+        events = tuple(int(v) for v in events)
+        if len(events) != len(self.n) or any(
+            not 0 <= y <= m for y, m in zip(events, self.n, strict=True)
+        ):
             raise ValueError("one count per subtype, each between 0 and its sample size")
+        return events
+
+    def _assignment_terms(self, events: tuple[int, ...], summaries: bool):
+        """Unnormalised log posterior of every assignment and, with ``summaries``, each
+        subtype's tail probability and mean given the assignment (assignment x subtype)."""
         tables = [self._table(j, y) for j, y in enumerate(events)]
         nex = np.array([self._nex_terms(j, y) for j, y in enumerate(events)])  # (J, 3)
         log_p = self.assignment_log_w.copy()
         K = len(self.comps)
         is_nex = self.assignments == K
         log_p += (is_nex * nex[:, 0]).sum(axis=1)
-        tail = np.where(is_nex, nex[:, 1], 0.0)
-        mean = np.where(is_nex, nex[:, 2], 0.0)
+        tail = np.where(is_nex, nex[:, 1], 0.0) if summaries else None
+        mean = np.where(is_nex, nex[:, 2], 0.0) if summaries else None
         for k, log_prior in enumerate(self.log_priors):
-            log_z, sub_tail, sub_mean = self._component_subsets(tables, log_prior)
+            log_z, sub_tail, sub_mean = self._component_subsets(tables, log_prior, summaries)
             mask = self.masks[k]
             log_p += log_z[mask] - log_z[0]  # Z(empty) is the prior's total mass, i.e. one
-            in_k = self.assignments == k
-            tail = np.where(in_k, sub_tail[mask], tail)
-            mean = np.where(in_k, sub_mean[mask], mean)
+            if summaries:
+                in_k = self.assignments == k
+                tail = np.where(in_k, sub_tail[mask], tail)
+                mean = np.where(in_k, sub_mean[mask], mean)
+        return log_p, tail, mean
+
+    def _analyse(self, events: tuple[int, ...]) -> dict[str, np.ndarray]:
+        log_p, tail, mean = self._assignment_terms(events, summaries=True)
         post = np.exp(log_p - logsumexp(log_p))
         return {
             "prob_greater": post @ tail,
             "mean": post @ mean,
-            "prob_exchangeable": post @ (~is_nex).astype(float),
+            "prob_exchangeable": post @ (self.assignments < len(self.comps)).astype(float),
         }
+
+    def assignment_posterior(self, events: Sequence[int]) -> np.ndarray:
+        """Posterior probability of each assignment (rows of ``self.assignments``: the active
+        EX component 0..K-1 of each subtype, or K for NEX)."""
+        log_p, _, _ = self._assignment_terms(self._check(events), summaries=False)
+        return np.exp(log_p - logsumexp(log_p))
+
+    def component_probabilities(self, events: Sequence[int]) -> np.ndarray:
+        """``P(C_j = k | y)`` (subtype x component: the active EX components, then NEX), the
+        exact sum over assignments."""
+        post = self.assignment_posterior(events)
+        K = len(self.comps)
+        return np.stack([post @ (self.assignments == k) for k in range(K + 1)], axis=-1)
+
+    def sample(self, events: Sequence[int], draws: int, rng: np.random.Generator) -> dict:
+        """Exact posterior draws: ``assignment`` (draw x subtype), ``mu`` and ``tau`` (active
+        component x draw) and ``theta`` (draw x subtype, logit rates). An EX component holding
+        no subtype in a draw has its ``(mu, tau)`` from its prior (on the grid)."""
+        events = self._check(events)
+        post = self.assignment_posterior(events)
+        which = rng.choice(post.size, size=draws, p=post)
+        assignment = self.assignments[which]
+        tables = [self._table(j, y) for j, y in enumerate(events)]
+        K, G = len(self.comps), self.grid.mu.size * self.grid.tau.size
+        mu, tau = np.empty((K, draws)), np.empty((K, draws))
+        for k, log_prior in enumerate(self.log_priors):
+            subsets = self.masks[k][which]
+            for subset in np.unique(subsets):
+                log_w = log_prior.copy()
+                with np.errstate(divide="ignore"):
+                    for j in range(len(events)):
+                        if subset >> j & 1:
+                            log_w += np.log(tables[j][0])
+                w = np.exp(log_w - log_w.max())
+                rows = np.flatnonzero(subsets == subset)
+                nodes = rng.choice(G, size=rows.size, p=w / w.sum())
+                mu[k, rows], tau[k, rows] = self.grid.cell_draws(nodes, rng)
+        nex_mean, nex_sd = np.array(self.prior.nex_mean), np.array(self.prior.nex_sd)
+        centre = np.where(assignment == K, nex_mean, 0.0)
+        scale = np.where(assignment == K, nex_sd, 1.0)
+        for k in range(K):
+            centre = np.where(assignment == k, mu[k][:, None], centre)
+            scale = np.where(assignment == k, tau[k][:, None], scale)
+        theta = sample_logit_normal_conditional(
+            np.array(events), np.array(self.n), centre, np.maximum(scale, 1e-12), rng
+        )
+        return {"assignment": assignment, "mu": mu, "tau": tau, "theta": theta}
