@@ -18,7 +18,9 @@ Bayesian: the hierarchical beta-binomial computed by the exact (quadrature) engi
 default priors; for a single study the conjugate single-rate model (``complete_pooling``,
 p ~ Beta(1, 1)) and the four single-study confidence intervals, exactly as ``bayes-anlo run`` does
 for one study. Reported: pooled and predictive rate, heterogeneity (kappa, ICC), shrunken study
-rates and P(rate > t).
+rates and P(rate > t). The draws are those of ``BetaBinomial(method="exact").fit`` (same engine,
+steps and seeds), summarised with NumPy instead of through a DataTree: the same numbers, at a
+fraction of the imports (tests/test_quick_rates.py compares the two).
 
 With ``by``, the same for each level of the column (rows with a blank cell belong to no level and
 are listed as ``unassigned``) plus the frequentist test for subgroup differences (logit, REML,
