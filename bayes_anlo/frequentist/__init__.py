@@ -81,6 +81,7 @@ _SUBMODULES = frozenset(
     {
         "cox",
         "cumulative",
+        "distributions",
         "effects",
         "glmm",
         "influence",
