@@ -18,7 +18,9 @@ Bayesian: the hierarchical beta-binomial computed by the exact (quadrature) engi
 default priors; for a single study the conjugate single-rate model (``complete_pooling``,
 p ~ Beta(1, 1)) and the four single-study confidence intervals, exactly as ``bayes-anlo run`` does
 for one study. Reported: pooled and predictive rate, heterogeneity (kappa, ICC), shrunken study
-rates and P(rate > t).
+rates and P(rate > t). The draws are those of ``BetaBinomial(method="exact").fit`` (same engine,
+steps and seeds), summarised with NumPy instead of through a DataTree: the same numbers, at a
+fraction of the imports (tests/test_quick_rates.py compares the two).
 
 With ``by``, the same for each level of the column (rows with a blank cell belong to no level and
 are listed as ``unassigned``) plus the frequentist test for subgroup differences (logit, REML,
@@ -259,58 +261,114 @@ def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _interval(summary_row) -> dict:
+#: The names ``run`` gives the two exact fits of ``rates`` (``BetaBinomial.name``,
+#: ``CompletePooling.name``; a test checks), repeated here so that ``rates`` does not import the
+#: model classes (xarray, PyMC's front end, the registry).
+BETA_BINOMIAL, COMPLETE_POOLING = "beta_binomial", "complete_pooling"
+LEVEL = 0.95
+
+
+def _posterior_draws(data: BinaryData) -> tuple[str, object, dict[str, np.ndarray]]:
+    """Model name, prior set and the posterior draws (name -> array of shape (chain, draw) or
+    (chain, draw, study)) that ``BetaBinomial(method="exact")`` (one study: ``CompletePooling``)
+    puts in its fit with seed :data:`QUICK_SEED`: the same exact engine, steps and random streams,
+    without the DataTree and the groups ``rates`` does not print (log-likelihood, replicates,
+    log prior)."""
+    from bayes_anlo.exact.conjugate import beta_update
+    from bayes_anlo.models.priors import BetaBinomialPriors, CompletePoolingPriors
+    from bayes_anlo.models.sampling import SamplerSettings, derived_seed
+
+    sampler = SamplerSettings()
+    chains, draws = sampler.chains, sampler.draws
+    engine_rng = np.random.default_rng(derived_seed(QUICK_SEED, 3))
+    events, n = data.events, data.n
+    if len(data) < 2:
+        priors = CompletePoolingPriors()
+        p = beta_update(events, n, priors.p.alpha, priors.p.beta).sample(
+            (chains, draws), engine_rng
+        )
+        study = np.repeat(p[..., None], len(data), axis=-1)
+        return COMPLETE_POOLING, priors, {"pooled_rate": p, "study_rate": study}
+    from bayes_anlo.exact.beta_binomial import (
+        beta_binomial_exact,
+        hyperparameter_draws,
+        rate_draws,
+    )
+
+    priors = BetaBinomialPriors()
+    posterior = beta_binomial_exact(events, n, priors)
+    mu, kappa = hyperparameter_draws(posterior, chains, draws, engine_rng)
+    rates_rng = np.random.default_rng(derived_seed(QUICK_SEED, 2))
+    predictive, study = rate_draws(mu, kappa, n, rates_rng, events=events)
+    variables = {
+        "pooled_rate": mu,
+        "predictive_rate": predictive,
+        "kappa": kappa,
+        "icc": 1.0 / (1.0 + kappa),
+        "study_rate": study,
+    }
+    return BETA_BINOMIAL, priors, variables
+
+
+def _quantiles(values: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and equal-tailed :data:`LEVEL` interval along ``axis``."""
+    lo, hi = (1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2
+    return (
+        np.median(values, axis=axis),
+        np.quantile(values, lo, axis=axis),
+        np.quantile(values, hi, axis=axis),
+    )
+
+
+def _interval(draws: np.ndarray) -> dict:
+    """Posterior median, mean and interval of one scalar quantity (the same operations as
+    ``report.tables.posterior_summary``, so the same numbers)."""
+    values = draws.reshape(1, -1)
+    median, low, high = _quantiles(values, axis=1)
     return {
-        "median": float(summary_row.median),
-        "mean": float(summary_row.mean),
-        "ci_low": float(summary_row.ci_low),
-        "ci_high": float(summary_row.ci_high),
+        "median": float(median[0]),
+        "mean": float(values.mean(axis=1)[0]),
+        "ci_low": float(low[0]),
+        "ci_high": float(high[0]),
     }
 
 
 def _bayesian(data: BinaryData, thresholds: tuple[float, ...]) -> dict:
-    from bayes_anlo.models import BetaBinomial, CompletePooling, exceedance
-    from bayes_anlo.report import tables
+    from bayes_anlo.frequentist.intervals import proportion_ci
 
     single = len(data) < 2
-    model = CompletePooling(method="exact") if single else BetaBinomial(method="exact")
-    tree = model.fit(data, random_seed=QUICK_SEED)
+    model, priors, draws = _posterior_draws(data)
     names = ("pooled_rate",) if single else ("pooled_rate", "predictive_rate", *HETEROGENEITY)
-    summary = tables.posterior_summary(tree, names)
-    out: dict = {"model": model.name, "method": "exact", "priors": model.priors.describe()}
+    out: dict = {"model": model, "method": "exact", "priors": priors.describe()}
     for name in ("pooled_rate", "predictive_rate", *HETEROGENEITY):
-        out[name] = None
-    for row in summary.itertuples(index=False):
-        out[row.variable] = _interval(row)
+        out[name] = _interval(draws[name]) if name in names else None
     if single:
         out["note"] = (
             "one study: the conjugate single-rate model; no between-study heterogeneity or "
             "predictive rate"
         )
     variables = ["pooled_rate"] if single else ["pooled_rate", "predictive_rate"]
-    out["exceedance"] = []
-    if thresholds:
-        exc = exceedance(tree, thresholds, var=variables)
-        out["exceedance"] = [
-            {
-                "variable": r.variable,
-                "threshold": float(r.threshold),
-                "probability": float(r.probability),
-            }
-            for r in exc.itertuples(index=False)
-        ]
-    studies = tables.study_table(data.labels, data.events, data.n, tree)
+    out["exceedance"] = [
+        {"variable": v, "threshold": float(t), "probability": float((draws[v] > t).mean())}
+        for v in variables
+        for t in thresholds
+    ]
+    study = draws["study_rate"]
+    shrunken, low, high = _quantiles(study.reshape(-1, study.shape[-1]), axis=0)
+    observed = proportion_ci(data.events, data.n, "clopper-pearson", LEVEL).estimate
     out["study_rates"] = [
         {
-            "label": r.label,
-            "events": int(r.events),
-            "n": int(r.n),
-            "observed": float(r.observed),
-            "shrunken": float(r.shrunken),
-            "ci_low": float(r.shrunken_low),
-            "ci_high": float(r.shrunken_high),
+            "label": label,
+            "events": int(y),
+            "n": int(m),
+            "observed": float(obs),
+            "shrunken": float(med),
+            "ci_low": float(lo),
+            "ci_high": float(hi),
         }
-        for r in studies.itertuples(index=False)
+        for label, y, m, obs, med, lo, hi in zip(
+            data.labels, data.events, data.n, observed, shrunken, low, high, strict=True
+        )
     ]
     return out
 

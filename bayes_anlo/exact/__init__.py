@@ -7,22 +7,64 @@
   enumerating the assignments of subtypes to components (basket-trial decisions, exact draws);
 * :mod:`bayes_anlo.exact.conjugate` - one Beta-binomial rate, two independent rates
   (``P(p1 > p2)``, quantiles of ``p1 - p2``).
+
+Names are imported from their modules on first access (PEP 562), so that importing one engine
+does not import the others.
 """
 
-from bayes_anlo.exact.beta_binomial import beta_binomial_exact
-from bayes_anlo.exact.conjugate import BetaPosterior, TwoArmExact, beta_update, prob_greater
-from bayes_anlo.exact.grid import Grid2D, adaptive_grid
-from bayes_anlo.exact.logit_normal import logit_normal_exact
-from bayes_anlo.exact.posterior import ExactPosterior
+# ruff: noqa: F401  (the imports under TYPE_CHECKING are for static checkers only)
+from __future__ import annotations
 
-__all__ = [
-    "BetaPosterior",
-    "ExactPosterior",
-    "Grid2D",
-    "TwoArmExact",
-    "adaptive_grid",
-    "beta_binomial_exact",
-    "beta_update",
-    "logit_normal_exact",
-    "prob_greater",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+#: Public name -> the module defining it.
+_NAMES = {
+    "BetaPosterior": "bayes_anlo.exact.conjugate",
+    "ExactPosterior": "bayes_anlo.exact.posterior",
+    "Grid2D": "bayes_anlo.exact.grid",
+    "TwoArmExact": "bayes_anlo.exact.conjugate",
+    "adaptive_grid": "bayes_anlo.exact.grid",
+    "beta_binomial_exact": "bayes_anlo.exact.beta_binomial",
+    "beta_update": "bayes_anlo.exact.conjugate",
+    "logit_normal_exact": "bayes_anlo.exact.logit_normal",
+    "prob_greater": "bayes_anlo.exact.conjugate",
+}
+#: Modules of the package reachable as attributes (``ba.exact.nested``).
+_SUBMODULES = frozenset(
+    {
+        "beta_binomial",
+        "conjugate",
+        "exnex",
+        "grid",
+        "grid3d",
+        "logit_normal",
+        "nested",
+        "posterior",
+        "special_functions",
+    }
+)
+
+__all__ = sorted(_NAMES)
+
+if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
+    from bayes_anlo.exact.beta_binomial import beta_binomial_exact
+    from bayes_anlo.exact.conjugate import BetaPosterior, TwoArmExact, beta_update, prob_greater
+    from bayes_anlo.exact.grid import Grid2D, adaptive_grid
+    from bayes_anlo.exact.logit_normal import logit_normal_exact
+    from bayes_anlo.exact.posterior import ExactPosterior
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -9,6 +9,11 @@ The grid is over ``u = logit(mu)`` and ``v = log(kappa)``, so the log joint on t
 
 with every constant (including log C(n_i, y_i)) kept, so the grid's normalising constant is the
 evidence ``log p(y)`` and the log joint equals PyMC's ``model.compile_logp()`` at the same point.
+
+:func:`hyperparameter_draws` (iid draws of ``(mu, kappa)`` from the grid) and :func:`rate_draws` (a
+new study's rate and the shrunken study rates, by conjugacy) are the two steps by which
+``BetaBinomial(method="exact")`` fills its posterior; ``bayes-anlo rates`` calls them directly and
+summarises the arrays without building a DataTree.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, logit
 
+from bayes_anlo.exact.conjugate import beta_draws
 from bayes_anlo.exact.grid import adaptive_grid
 from bayes_anlo.exact.posterior import ExactPosterior, Parameter
 from bayes_anlo.exact.special_functions import log_binom_coef, log_rising
@@ -105,3 +111,27 @@ def beta_binomial_exact(
         "icc": Parameter(1, lambda v: expit(-v), increasing=False),
     }
     return ExactPosterior("beta_binomial", grid, params)
+
+
+def hyperparameter_draws(
+    posterior: ExactPosterior, chains: int, draws: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """iid draws of ``mu`` and ``kappa`` from the grid posterior, each of shape (chains, draws)."""
+    u, v = posterior.sample(chains * draws, rng)
+    return expit(u).reshape(chains, draws), np.exp(v).reshape(chains, draws)
+
+
+def rate_draws(
+    mu: np.ndarray, kappa: np.ndarray, n, rng: np.random.Generator, events=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """At each draw of ``(mu, kappa)``: a new study's rate ``Beta(mu kappa, (1 - mu) kappa)`` and
+    each study's rate (trailing axis): given the data, by conjugacy,
+    ``theta_i ~ Beta(mu kappa + y_i, (1 - mu) kappa + n_i - y_i)``; without ``events``, from the
+    population (prior draws). Drawn in that order from ``rng``."""
+    a, b = mu * kappa, (1.0 - mu) * kappa
+    predictive = beta_draws(rng, a, b)
+    if events is None:
+        study = beta_draws(rng, a[..., None], b[..., None], size=a.shape + (len(n),))
+    else:
+        study = beta_draws(rng, a[..., None] + events, b[..., None] + n - events)
+    return predictive, study

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import integrate, optimize, stats
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# scipy.integrate, scipy.optimize, scipy.stats and pandas are imported where they are used: the
+# single-rate update (``bayes-anlo rates`` on one study) needs none of them.
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class BetaPosterior:
 
     @property
     def dist(self):
+        from scipy import stats
+
         return stats.beta(self.alpha, self.beta)
 
     def mean(self) -> float:
@@ -37,6 +44,10 @@ class BetaPosterior:
 
     def quantile(self, q) -> np.ndarray:
         return self.dist.ppf(q)
+
+    def sample(self, size, rng: np.random.Generator) -> np.ndarray:
+        """iid draws of the rate (``size`` as NumPy takes it, e.g. ``(chains, draws)``)."""
+        return rng.beta(self.alpha, self.beta, size=size)
 
 
 def beta_update(events, n, alpha: float, beta: float) -> BetaPosterior:
@@ -46,6 +57,12 @@ def beta_update(events, n, alpha: float, beta: float) -> BetaPosterior:
     return BetaPosterior(float(alpha + events.sum()), float(beta + (n - events).sum()))
 
 
+def beta_draws(rng: np.random.Generator, a, b, size=None) -> np.ndarray:
+    """``Beta(a, b)`` draws, guarding against parameters so small that they underflow to 0."""
+    tiny = np.finfo(float).tiny
+    return rng.beta(np.maximum(a, tiny), np.maximum(b, tiny), size=size)
+
+
 def _integrand_limits(post: BetaPosterior):
     lo, hi = post.dist.ppf([1e-13, 1 - 1e-13])
     return float(lo), float(hi)
@@ -53,6 +70,8 @@ def _integrand_limits(post: BetaPosterior):
 
 def prob_greater(p1: BetaPosterior, p2: BetaPosterior) -> float:
     """``P(p1 > p2)`` for independent Beta rates, by quadrature of ``f1(x) F2(x)``."""
+    from scipy import integrate
+
     lo, hi = _integrand_limits(p1)
     value, _ = integrate.quad(
         lambda x: p1.dist.pdf(x) * p2.dist.cdf(x), lo, hi, epsabs=1e-12, epsrel=1e-10, limit=200
@@ -80,6 +99,8 @@ def difference_cdf(p1: BetaPosterior, p2: BetaPosterior, d) -> np.ndarray:
 
 def difference_quantile(p1: BetaPosterior, p2: BetaPosterior, q: float) -> float:
     """Quantile of ``p1 - p2`` by root-finding on :func:`difference_cdf`."""
+    from scipy import optimize
+
     return float(optimize.brentq(lambda d: difference_cdf(p1, p2, d)[0] - q, -1.0, 1.0, xtol=1e-10))
 
 
@@ -109,6 +130,8 @@ class TwoArmExact:
         return self.posteriors[0].mean() * (a2 + b2 - 1) / (a2 - 1) if a2 > 1 else float("inf")
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = []
         for arm, post in zip(self.arms, self.posteriors, strict=True):
             q = post.quantile([0.025, 0.5, 0.975])

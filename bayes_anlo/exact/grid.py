@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 LogDensity = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -62,6 +61,8 @@ class Grid2D:
     def quantile(self, axis: int, q) -> np.ndarray:
         """Quantiles of one coordinate: its marginal CDF is known exactly (to the midpoint rule) at
         the cell edges and interpolated between them by a monotone cubic (PCHIP), then inverted."""
+        from scipy.interpolate import PchipInterpolator  # here: drawing needs no scipy.interpolate
+
         edges, probs = self.marginal(axis)
         cdf = np.concatenate([[0.0], np.cumsum(probs)])
         cdf /= cdf[-1]

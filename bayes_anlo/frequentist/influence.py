@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bayes_anlo.errors import InputError
+from bayes_anlo.frequentist.distributions import chi2_cdf
 from bayes_anlo.frequentist.effects import model_label, study_effects
 from bayes_anlo.frequentist.random_effects import check_test, fit_uni
 from bayes_anlo.frequentist.tau2 import check_tau2_method
@@ -158,7 +158,7 @@ def influence_from_effects(
     with np.errstate(invalid="ignore"):
         influential = (
             (np.abs(out["dffits"]) > 3 * np.sqrt(p / (k - p)))
-            | (stats.chi2.cdf(out["cook_d"], p) > 0.5)
+            | (chi2_cdf(out["cook_d"], p) > 0.5)
             | (full.hat > 3 * p / k)
             | np.any(np.abs(dfbetas) > 1, axis=1)
         )

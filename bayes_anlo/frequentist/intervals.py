@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from bayes_anlo.frequentist.distributions import beta_ppf, norm_ppf, t_ppf
 
 METHODS = ("clopper-pearson", "wilson", "wald", "spss-t", "agresti-coull", "jeffreys")
 
@@ -79,11 +80,11 @@ def proportion_ci(
     events, n = _check(events, n)
     alpha = 1 - level
     p = events / n
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = norm_ppf(1 - alpha / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         if method == "clopper-pearson":
-            low = np.where(events == 0, 0.0, stats.beta.ppf(alpha / 2, events, n - events + 1))
-            high = np.where(events == n, 1.0, stats.beta.ppf(1 - alpha / 2, events + 1, n - events))
+            low = np.where(events == 0, 0.0, beta_ppf(alpha / 2, events, n - events + 1))
+            high = np.where(events == n, 1.0, beta_ppf(1 - alpha / 2, events + 1, n - events))
         elif method == "wilson":
             centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
             half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
@@ -92,7 +93,7 @@ def proportion_ci(
             half = z * np.sqrt(p * (1 - p) / n)
             low, high = p - half, p + half
         elif method == "spss-t":
-            t = stats.t.ppf(1 - alpha / 2, np.maximum(n - 1, 1))
+            t = t_ppf(1 - alpha / 2, np.maximum(n - 1, 1))
             sd = np.sqrt(np.where(n > 1, p * (1 - p) * n / np.maximum(n - 1, 1), 0.0))
             half = np.where(n > 1, t * sd / np.sqrt(n), np.nan)
             low, high = p - half, p + half
@@ -102,11 +103,9 @@ def proportion_ci(
             half = z * np.sqrt(p_t * (1 - p_t) / n_t)
             low, high = p_t - half, p_t + half
         else:  # jeffreys
-            low = np.where(
-                events == 0, 0.0, stats.beta.ppf(alpha / 2, events + 0.5, n - events + 0.5)
-            )
+            low = np.where(events == 0, 0.0, beta_ppf(alpha / 2, events + 0.5, n - events + 0.5))
             high = np.where(
-                events == n, 1.0, stats.beta.ppf(1 - alpha / 2, events + 0.5, n - events + 0.5)
+                events == n, 1.0, beta_ppf(1 - alpha / 2, events + 0.5, n - events + 0.5)
             )
     low = np.clip(np.asarray(low, dtype=float), 0.0, 1.0)
     high = np.clip(np.asarray(high, dtype=float), 0.0, 1.0)

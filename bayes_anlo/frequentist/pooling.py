@@ -48,11 +48,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import expit
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError, ProblemCollector
+from bayes_anlo.frequentist.distributions import norm_ppf, norm_sf, t_isf, t_sf
 
 TRANSFORMS = ("pft", "logit")
 METHODS = ("DL", "REML", "FE")
@@ -457,7 +457,7 @@ def _jsonable(value):
 
 
 def z_crit(level: float) -> float:
-    return float(stats.norm.ppf(1 - (1 - level) / 2))
+    return float(norm_ppf(1 - (1 - level) / 2))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -517,7 +517,7 @@ def _result_from_fit(
     theta = float(fit.beta[0])
     se = math.sqrt(float(fit.vb[0, 0]))
     hk = fit.test == "knha"
-    crit = float(stats.t.isf((1 - level) / 2, fit.crit_df)) if hk else z_crit(level)
+    crit = float(t_isf((1 - level) / 2, fit.crit_df)) if hk else z_crit(level)
     ci = (theta - crit * se, theta + crit * se)
     half_pi = crit * math.sqrt(se**2 + fit.tau2)
     pi = (theta - half_pi, theta + half_pi)
@@ -526,7 +526,7 @@ def _result_from_fit(
         np.array([theta, ci[0], ci[1], pi[0], pi[1]]), transform, n_for_back
     )
     z = theta / se if se > 0 else float("nan")
-    p_value = 2 * (stats.t.sf(abs(z), fit.crit_df) if hk else stats.norm.sf(abs(z)))
+    p_value = 2 * (t_sf(abs(z), fit.crit_df) if hk else norm_sf(abs(z)))
     return PooledResult(
         method=f"{_MEASURE[transform]}-{fit.method}{'-HK' if hk else ''}",
         transform=transform,

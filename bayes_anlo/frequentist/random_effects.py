@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from bayes_anlo.frequentist.distributions import chi2_sf, f_sf, norm_isf, norm_sf, t_isf, t_sf
 from bayes_anlo.frequentist.tau2 import (
     COMMON_EFFECT,
     Tau2Estimate,
@@ -232,16 +232,16 @@ def fit_uni(
         qm = qm / m
         qm_df: tuple = (m, k - p)
         if k > p:
-            qm_p = float(stats.f.sf(qm, m, k - p))
-            pval = 2 * stats.t.sf(np.abs(zval), k - p)
-            crit = float(stats.t.isf(alpha / 2, k - p))
+            qm_p = float(f_sf(qm, m, k - p))
+            pval = 2 * t_sf(np.abs(zval), k - p)
+            crit = float(t_isf(alpha / 2, k - p))
         else:
             qm_p, pval, crit = float("nan"), np.full(p, np.nan), float("nan")
     else:
         qm_df = (m, None)
-        qm_p = float(stats.chi2.sf(qm, m))
-        pval = 2 * stats.norm.sf(np.abs(zval))
-        crit = float(stats.norm.isf(alpha / 2))
+        qm_p = float(chi2_sf(qm, m))
+        pval = 2 * norm_sf(np.abs(zval))
+        crit = float(norm_isf(alpha / 2))
     q, q_df, q_p, i2, h2, vt = _heterogeneity(y, v, X, tau2, method)
     r2 = None
     if intercept and p > 1:
@@ -298,7 +298,7 @@ def _heterogeneity(y, v, X, tau2: float, method: str):
     yc = y - y.mean()  # metafor centres y before every quadratic form
     ps = p_stats(1.0 / v, X, yc)
     q = max(0.0, ps.ypy)
-    q_p = float(stats.chi2.sf(q, k - p))
+    q_p = float(chi2_sf(q, k - p))
     vt = (k - p) / ps.trace
     if method == COMMON_EFFECT:
         i2 = max(0.0, 100 * (q - (k - p)) / q) if q > 0 else 0.0

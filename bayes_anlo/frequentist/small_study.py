@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bayes_anlo.errors import InputError
+from bayes_anlo.frequentist.distributions import norm_isf
 from bayes_anlo.frequentist.effects import model_label, study_effects, to_rate
 from bayes_anlo.frequentist.random_effects import check_test, fit_uni
 from bayes_anlo.frequentist.tau2 import check_tau2_method
@@ -290,7 +290,7 @@ class FunnelData:
 
     def region(self, n_points: int = 50) -> pd.DataFrame:
         """The pseudo-confidence region ``theta +/- z se`` for se from 0 to the largest se."""
-        crit = float(stats.norm.isf((1 - self.level) / 2))
+        crit = float(norm_isf((1 - self.level) / 2))
         se = np.linspace(0.0, float(self.sei.max()), n_points)
         return pd.DataFrame(
             {"sei": se, "low": self.theta - crit * se, "high": self.theta + crit * se}

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
+from bayes_anlo.frequentist.distributions import chi2_sf
 from bayes_anlo.frequentist.pooling import (
     PooledResult,
     StudyCounts,
@@ -251,7 +251,7 @@ def subgroup_analysis(
     theta_arr = np.asarray(theta)
     q_between = float(np.sum(w * (theta_arr - np.sum(w * theta_arr) / np.sum(w)) ** 2))
     df_between = len(levels) - 1
-    p_between = float(stats.chi2.sf(q_between, df_between))
+    p_between = float(chi2_sf(q_between, df_between))
 
     fit0, yi, vi = _pool_counts(counts, transform, method, level)
     overall = _result_from_fit(fit0, counts, yi, vi, transform, level)
@@ -271,7 +271,7 @@ def subgroup_analysis(
         moderator = ModeratorTest(
             qm=qm,
             qm_df=n_par - 1,
-            qm_p=float(stats.chi2.sf(qm, n_par - 1)),
+            qm_p=float(chi2_sf(qm, n_par - 1)),
             tau2=fit.tau2,
             i2=fit.i2,
             h2=fit.h2,

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from bayes_anlo.frequentist.distributions import chi2_isf, chi2_ppf
 from bayes_anlo.frequentist.root_finding import R_UNIROOT_TOL, RootNotBracketed, r_uniroot
 
 #: The estimators metafor offers that this module reproduces, in the order ``rates`` lists them.
@@ -350,8 +350,8 @@ def q_profile_ci(
     if k - p < 1:
         raise ValueError("the Q-profile interval needs more studies than coefficients")
     alpha = 1 - level
-    crit_u = float(stats.chi2.isf(alpha / 2, k - p))
-    crit_l = float(stats.chi2.ppf(alpha / 2, k - p))
+    crit_u = float(chi2_isf(alpha / 2, k - p))
+    crit_l = float(chi2_ppf(alpha / 2, k - p))
     lower_bound = min(0.0, tau2)
     upper_bound = max(100.0, 10 * tau2, 10 * lower_bound)
     q_at_max = generalised_q(upper_bound, y, v, X)

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.special import expit
 
-from bayes_anlo.exact.beta_binomial import beta_binomial_exact
-from bayes_anlo.exact.conjugate import beta_update
+from bayes_anlo.exact.beta_binomial import beta_binomial_exact, hyperparameter_draws, rate_draws
+from bayes_anlo.exact.conjugate import beta_draws, beta_update
 from bayes_anlo.exact.special_functions import betabinom_logpmf, binom_logpmf_logit
 from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.binary import BinaryModel, Prepared, dataset, prepare_binary
@@ -71,12 +70,6 @@ def _ab(post: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     mu = post["mu"].values
     kappa = post["kappa"].values
     return mu * kappa, (1.0 - mu) * kappa
-
-
-def _beta_draws(rng, a, b, size=None) -> np.ndarray:
-    """Beta draws, guarding against parameters so small that they underflow to 0."""
-    tiny = np.finfo(float).tiny
-    return rng.beta(np.maximum(a, tiny), np.maximum(b, tiny), size=size)
 
 
 class BetaBinomial(BinaryModel):
@@ -128,12 +121,9 @@ class BetaBinomial(BinaryModel):
 
     def _exact(self, prep, chains, draws, rng):
         exact = beta_binomial_exact(prep.events, prep.n, self.priors)
-        u, v = exact.sample(chains * draws, rng)
+        mu, kappa = hyperparameter_draws(exact, chains, draws, rng)
         post = dataset(
-            {
-                "mu": (_CD, expit(u).reshape(chains, draws)),
-                "kappa": (_CD, np.exp(v).reshape(chains, draws)),
-            },
+            {"mu": (_CD, mu), "kappa": (_CD, kappa)},
             {"chain": np.arange(chains), "draw": np.arange(draws)},
         )
         return post, exact.to_dict()
@@ -145,17 +135,14 @@ class BetaBinomial(BinaryModel):
         }
 
     def _derive(self, post, prep, rng, conditional):
-        a, b = _ab(post)
+        mu, kappa = post["mu"].values, post["kappa"].values
         out = post.copy()
-        out["pooled_rate"] = (_CD, post["mu"].values)
-        out["icc"] = (_CD, 1.0 / (1.0 + post["kappa"].values))
-        out["predictive_rate"] = (_CD, _beta_draws(rng, a, b))
-        if conditional:
-            study = _beta_draws(
-                rng, a[..., None] + prep.events, b[..., None] + prep.n - prep.events
-            )
-        else:
-            study = _beta_draws(rng, a[..., None], b[..., None], size=a.shape + (prep.units,))
+        out["pooled_rate"] = (_CD, mu)
+        out["icc"] = (_CD, 1.0 / (1.0 + kappa))
+        predictive, study = rate_draws(
+            mu, kappa, prep.n, rng, events=prep.events if conditional else None
+        )
+        out["predictive_rate"] = (_CD, predictive)
         out["study_rate"] = (_CDU, study)
         return out.assign_coords(unit=prep.labels)
 
@@ -165,7 +152,7 @@ class BetaBinomial(BinaryModel):
 
     def _replicate(self, post, prep, rng):
         a, b = _ab(post)
-        theta = _beta_draws(rng, a[..., None], b[..., None], size=a.shape + (prep.units,))
+        theta = beta_draws(rng, a[..., None], b[..., None], size=a.shape + (prep.units,))
         return rng.binomial(prep.n, theta)
 
     @classmethod
@@ -220,7 +207,7 @@ class CompletePooling(BinaryModel):
         if not isinstance(self.priors.p, Beta):
             raise ValueError("the exact complete-pooling posterior needs a Beta prior on p")
         post = beta_update(prep.events, prep.n, self.priors.p.alpha, self.priors.p.beta)
-        p = rng.beta(post.alpha, post.beta, size=(chains, draws))
+        p = post.sample((chains, draws), rng)
         summary = {"p": {"alpha": post.alpha, "beta": post.beta, "mean": post.mean()}}
         return dataset(
             {"p": (_CD, p)}, {"chain": np.arange(chains), "draw": np.arange(draws)}

@@ -1,7 +1,9 @@
 """Prior distributions as frozen objects, and the default prior set of every binary model.
 
 A prior is a small frozen dataclass (``Beta(1, 1)``, ``LogNormal(3, 1.5)``, ``HalfNormal(1)`` ...)
-that knows its density (``logpdf``, through :mod:`scipy.stats`), how to draw from it (``rvs``), how
+that knows its density (``logpdf``, through :mod:`scipy.stats`; ``Beta`` and ``LogNormal``, the
+priors of ``bayes-anlo rates``, compute theirs from :mod:`scipy.special` with the same result,
+bit for bit, so that the quick path does not import scipy.stats), how to draw from it (``rvs``), how
 to become a PyMC variable (``to_pymc``) and how to write itself as a TOML-able dict (``to_dict``).
 Parameter names are PyMC's. Each model has a prior *set* (``BetaBinomialPriors`` ...): a frozen
 dataclass whose fields are the model's hyperparameters. Prior sets
@@ -26,13 +28,23 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import xarray as xr
-from scipy import stats
+from scipy import special
 
 from bayes_anlo.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+
+def _stats():
+    """:mod:`scipy.stats`, imported on first use (it takes about a second)."""
+    from scipy import stats
+
+    return stats
+
 
 # --------------------------------------------------------------------------------------------
 # distributions
@@ -135,7 +147,24 @@ class Beta(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"alpha": "positive", "beta": "positive"}
 
     def _scipy(self):
-        return stats.beta(self.alpha, self.beta)
+        return _stats().beta(self.alpha, self.beta)
+
+    def logpdf(self, x) -> np.ndarray:
+        """``scipy.stats.beta(alpha, beta).logpdf(x)``, by its formula, without scipy.stats."""
+        x = np.asarray(x, dtype=float)
+        out = np.full(x.shape, -np.inf)
+        out[np.isnan(x)] = np.nan
+        inside = (0.0 <= x) & (x <= 1.0)
+        xi = x[inside]
+        out[inside] = (
+            special.xlog1py(self.beta - 1.0, -xi)
+            + special.xlogy(self.alpha - 1.0, xi)
+            - special.betaln(self.alpha, self.beta)
+        )
+        return out[()]
+
+    def bounds(self) -> tuple[float, float]:
+        return 0.0, 1.0
 
 
 @dataclass(frozen=True)
@@ -152,7 +181,7 @@ class Uniform(Distribution):
             raise ValueError(f"upper ({self.upper:g}) must exceed lower ({self.lower:g})")
 
     def _scipy(self):
-        return stats.uniform(self.lower, self.upper - self.lower)
+        return _stats().uniform(self.lower, self.upper - self.lower)
 
 
 @dataclass(frozen=True)
@@ -165,7 +194,7 @@ class Normal(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"mu": "real", "sigma": "positive"}
 
     def _scipy(self):
-        return stats.norm(self.mu, self.sigma)
+        return _stats().norm(self.mu, self.sigma)
 
 
 @dataclass(frozen=True)
@@ -178,7 +207,7 @@ class Logistic(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"mu": "real", "s": "positive"}
 
     def _scipy(self):
-        return stats.logistic(self.mu, self.s)
+        return _stats().logistic(self.mu, self.s)
 
 
 @dataclass(frozen=True)
@@ -190,7 +219,7 @@ class HalfNormal(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"sigma": "positive"}
 
     def _scipy(self):
-        return stats.halfnorm(scale=self.sigma)
+        return _stats().halfnorm(scale=self.sigma)
 
 
 @dataclass(frozen=True)
@@ -202,7 +231,7 @@ class HalfCauchy(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"beta": "positive"}
 
     def _scipy(self):
-        return stats.halfcauchy(scale=self.beta)
+        return _stats().halfcauchy(scale=self.beta)
 
 
 @dataclass(frozen=True)
@@ -216,22 +245,22 @@ class HalfStudentT(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"nu": "positive", "sigma": "positive"}
 
     def _scipy(self):
-        return stats.t(self.nu, scale=self.sigma)
+        return _stats().t(self.nu, scale=self.sigma)
 
     def logpdf(self, x):
         x = np.asarray(x, dtype=float)
         with np.errstate(invalid="ignore"):
-            out = np.log(2.0) + stats.t.logpdf(x, self.nu, scale=self.sigma)
+            out = np.log(2.0) + _stats().t.logpdf(x, self.nu, scale=self.sigma)
         return np.where(x >= 0, out, -np.inf)
 
     def rvs(self, size, rng):
-        return np.abs(stats.t.rvs(self.nu, scale=self.sigma, size=size, random_state=rng))
+        return np.abs(_stats().t.rvs(self.nu, scale=self.sigma, size=size, random_state=rng))
 
     def bounds(self):
         return 0.0, math.inf
 
     def quantile(self, q):
-        return stats.t.ppf(0.5 + 0.5 * np.asarray(q), self.nu, scale=self.sigma)
+        return _stats().t.ppf(0.5 + 0.5 * np.asarray(q), self.nu, scale=self.sigma)
 
 
 @dataclass(frozen=True)
@@ -244,7 +273,25 @@ class LogNormal(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"mu": "real", "sigma": "positive"}
 
     def _scipy(self):
-        return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
+        return _stats().lognorm(s=self.sigma, scale=math.exp(self.mu))
+
+    def logpdf(self, x) -> np.ndarray:
+        """``scipy.stats.lognorm(s=sigma, scale=exp(mu)).logpdf(x)``, by its formula (the same
+        operations on the standardised ``x / scale``), without scipy.stats."""
+        scale = np.float64(math.exp(self.mu))
+        z = np.asarray(x, dtype=float) / scale
+        out = np.full(z.shape, -np.inf)
+        out[np.isnan(z)] = np.nan
+        inside = (0.0 < z) & (z < np.inf)
+        zi = z[inside]
+        s = np.float64(self.sigma)
+        out[inside] = (
+            -(np.log(zi) ** 2) / (2 * s**2) - np.log(s * zi * np.sqrt(2 * np.pi))
+        ) - np.log(scale)
+        return out[()]
+
+    def bounds(self) -> tuple[float, float]:
+        return 0.0, math.inf
 
 
 @dataclass(frozen=True)
@@ -257,7 +304,7 @@ class Gamma(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"alpha": "positive", "beta": "positive"}
 
     def _scipy(self):
-        return stats.gamma(self.alpha, scale=1.0 / self.beta)
+        return _stats().gamma(self.alpha, scale=1.0 / self.beta)
 
 
 @dataclass(frozen=True)
@@ -269,7 +316,7 @@ class Exponential(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"lam": "positive"}
 
     def _scipy(self):
-        return stats.expon(scale=1.0 / self.lam)
+        return _stats().expon(scale=1.0 / self.lam)
 
 
 @dataclass(frozen=True)
@@ -282,7 +329,7 @@ class Pareto(Distribution):
     PARAMS: ClassVar[dict[str, str]] = {"alpha": "positive", "m": "positive"}
 
     def _scipy(self):
-        return stats.pareto(self.alpha, scale=self.m)
+        return _stats().pareto(self.alpha, scale=self.m)
 
 
 DISTRIBUTIONS: dict[str, type[Distribution]] = {
@@ -698,10 +745,12 @@ def prior_terms(
 def log_prior_dataset(posterior: xr.Dataset, terms: Mapping[str, Distribution]) -> xr.Dataset:
     """The ``log_prior`` group: each prior term's log density at every draw, summed over the
     variable's own dims (one value per chain and draw and prior term)."""
+    import xarray
+
     out = {}
     for var, dist in terms.items():
         da = posterior[var]
         extra = [d for d in da.dims if d not in ("chain", "draw")]
-        values = xr.apply_ufunc(dist.logpdf, da, dask="forbidden")
+        values = xarray.apply_ufunc(dist.logpdf, da, dask="forbidden")
         out[var] = values.sum(extra) if extra else values
-    return xr.Dataset(out)
+    return xarray.Dataset(out)

@@ -27,11 +27,14 @@ import platform
 import sys
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from bayes_anlo.lazy_import import lazy_module
+
+if TYPE_CHECKING:  # annotations only: importing xarray costs a quarter of a second
+    import xarray as xr
 
 pm = lazy_module("pymc")
 
