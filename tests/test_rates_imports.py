@@ -33,7 +33,6 @@ FORBIDDEN = (
 )
 #: Modules of the package allowed to import scipy.stats on the `rates` path: the GLMM
 #: (frequentist/glmm.py: chi2.sf and norm.sf; bayes_anlo.frequentist.distributions has both).
-SCIPY_STATS_ALLOWED = {"bayes_anlo.frequentist.glmm"}
 
 SCRIPT = r"""
 import builtins, contextlib, io, json, sys
@@ -105,11 +104,8 @@ def test_rates_path_imports_only_what_it_uses(case, tmp_path):
     )
     assert heavy == []
     askers = {a for a in result["scipy_stats_askers"] if a.startswith("bayes_anlo")}
-    assert askers <= SCIPY_STATS_ALLOWED
-    if "scipy.stats" in loaded:  # then because the GLMM asked for it, not a dependency
-        assert askers
-    else:  # the exact engine's quantiles (PCHIP) are not on the path either
-        assert "scipy.interpolate" not in loaded
+    assert askers == set() and "scipy.stats" not in loaded
+    assert "scipy.interpolate" not in loaded  # nor the exact engine's quantiles (PCHIP)
 
 
 def test_package_surfaces_import_nothing_heavy(tmp_path):

@@ -52,10 +52,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 from scipy.special import expit, gammaln, xlogy
 
 from bayes_anlo.errors import InputError
+from bayes_anlo.frequentist.distributions import chi2_sf, norm_sf
 from bayes_anlo.frequentist.pooling import (
     PooledResult,
     _check_level,
@@ -348,9 +348,9 @@ def _heterogeneity_tests(x, n) -> dict[str, float]:
     df = k - 1
     return {
         "q_lrt": lrt,
-        "q_lrt_p": float(stats.chi2.sf(lrt, df)),
+        "q_lrt_p": float(chi2_sf(lrt, df)),
         "q_wald": wald,
-        "q_wald_p": float(stats.chi2.sf(wald, df)) if np.isfinite(wald) else float("nan"),
+        "q_wald_p": float(chi2_sf(wald, df)) if np.isfinite(wald) else float("nan"),
         "q_wald_excluded": int(k - inner.sum()),
     }
 
@@ -458,7 +458,7 @@ def glmm_logit(
         theta_pi_low=pi[0],
         theta_pi_high=pi[1],
         z=z,
-        p_value=float(2 * stats.norm.sf(abs(z))),
+        p_value=float(2 * norm_sf(abs(z))),
         labels=counts.labels,
         events=counts.events,
         n=counts.n,
