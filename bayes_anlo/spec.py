@@ -150,6 +150,8 @@ class Spec:
     limitations: tuple[str, ...] = ()
     audits: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
+    #: formats of the publication figures ("png" always among them; ``[analysis] figure_formats``)
+    figure_formats: tuple[str, ...] = ("png",)
 
     @property
     def text(self) -> str:
@@ -679,6 +681,7 @@ def load_spec(
         limitations=tuple(meta.limitations),
         audits=audits,
         raw=raw,
+        figure_formats=tuple(dict.fromkeys(["png", *meta.figure_formats])),
     )
 
 
