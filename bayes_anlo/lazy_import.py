@@ -1,37 +1,51 @@
 """Modules imported on first use: PyMC costs about a second to import, and the exact engines,
 the frequentist code and ``bayes-anlo rates`` never touch it.
 
-``pm = lazy_module("pymc")`` at the top of a model module binds ``pm`` to a module whose code runs
-on the first attribute access (``pm.Model``, ``pm.Data`` ...), by the standard library's
-:class:`importlib.util.LazyLoader`. Annotations such as ``-> pm.Model`` are strings (``from
-__future__ import annotations``) and do not count as an access.
+``pm = lazy_module("pymc")`` at the top of a model module binds ``pm`` to a stand-in whose first
+attribute access (``pm.Model``, ``pm.Data`` ...) imports the package and forwards to it.
+Annotations such as ``-> pm.Model`` are strings (``from __future__ import annotations``) and do
+not count as an access.
+
+The stand-in is never put in ``sys.modules``: code that walks every imported module (as
+``inspect.stack()`` does, which ``arviz_base`` calls at import) would touch it and import PyMC
+for nothing. ``sys.modules`` holds the package only once it has really been imported.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from types import ModuleType
 
+_STAND_INS: dict[str, ModuleType] = {}
+
+
+class _StandIn(ModuleType):
+    """A module that imports ``name`` on the first attribute it does not hold itself."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"stand-in for {name}, imported on first use")
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):  # module protocol probes (``__path__``, ``__file__`` ...)
+            raise AttributeError(attr)
+        return getattr(importlib.import_module(self.__name__), attr)
+
 
 def lazy_module(name: str) -> ModuleType:
-    """The top-level package ``name``, executed on first attribute access (or the module itself
+    """The top-level package ``name``, imported on first attribute access (or the module itself
     when it is already imported)."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(f"no module named {name!r}", name=name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+    if name not in _STAND_INS:
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"no module named {name!r}", name=name)
+        _STAND_INS[name] = _StandIn(name)
+    return _STAND_INS[name]
 
 
 def is_loaded(name: str) -> bool:
-    """Whether ``name`` has been imported and its code has run: a lazy module that was never
-    touched is still of LazyLoader's placeholder type (``_LazyModule``)."""
+    """Whether ``name`` has been imported and its code has run."""
     module = sys.modules.get(name)
     return module is not None and type(module).__name__ != "_LazyModule"

@@ -153,6 +153,8 @@ class Spec:
     raw: dict[str, Any] = field(default_factory=dict)
     #: the validated ``[design]`` table (:class:`~bayes_anlo.spec_schema.DesignTable`), if any
     design: Any = None
+    #: formats of the publication figures ("png" always among them; ``[analysis] figure_formats``)
+    figure_formats: tuple[str, ...] = ("png",)
 
     @property
     def text(self) -> str:
@@ -693,6 +695,7 @@ def load_spec(
         audits=audits,
         raw=raw,
         design=design,
+        figure_formats=tuple(dict.fromkeys(["png", *meta.figure_formats])),
     )
 
 

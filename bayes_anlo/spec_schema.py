@@ -176,6 +176,13 @@ class AnalysisMeta(Table):
         "audit names or extraction CSVs relative to the spec",
     )
     limitations: TextList = Field((), description="limitations listed in the report")
+    figure_formats: list[Literal["png", "svg", "pdf"]] = Field(
+        ["png"],
+        min_length=1,
+        description="formats of the publication figures (forest plots to paste into a paper; "
+        "PDF with TrueType fonts embedded, about 1 s of CPU each); every figure is always "
+        "written as PNG, which the report shows",
+    )
 
 
 class DataTable(Table):

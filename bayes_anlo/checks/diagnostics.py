@@ -10,6 +10,7 @@ chain for 4 chains), and no divergent transitions. Fits from an exact engine (ro
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,12 +35,38 @@ def flatten_elements(ds: xr.Dataset) -> dict[str, float]:
     return out
 
 
+#: Tables already computed, by ``id`` of the fitted tree: an analysis asks for the table of its
+#: fit several times (convergence gate, diagnostics table, first row of the sensitivity table).
+_COMPUTED: dict[int, tuple[weakref.ref, tuple, pd.DataFrame]] = {}
+
+
+def _posterior_key(tree: xr.DataTree, var_names) -> tuple:
+    post = tree["posterior"]
+    return (
+        None if var_names is None else tuple(var_names),
+        tuple((name, post[name].shape) for name in post.data_vars),
+        divergences(tree),
+    )
+
+
 def diagnostics_table(tree: xr.DataTree, var_names: list[str] | None = None) -> pd.DataFrame:
     """R-hat, bulk/tail ESS and MCSE (mean, SD) for every element of the posterior variables.
 
     Returns a DataFrame with columns :data:`COLUMNS`, one row per scalar element
     (``study_rate[S01]``). ``attrs["divergences"]`` holds the number of divergent transitions.
+    The table of a tree is computed once while the tree lives (a copy is returned each time).
     """
+    key = _posterior_key(tree, var_names)
+    known = _COMPUTED.get(id(tree))
+    if known is not None and known[0]() is tree and known[1] == key:
+        return known[2].copy()
+    table = _compute_table(tree, var_names)
+    _COMPUTED[id(tree)] = (weakref.ref(tree), key, table)
+    weakref.finalize(tree, _COMPUTED.pop, id(tree), None)
+    return table.copy()
+
+
+def _compute_table(tree: xr.DataTree, var_names: list[str] | None) -> pd.DataFrame:
     post = tree["posterior"].to_dataset()
     if var_names is not None:
         post = post[list(var_names)]

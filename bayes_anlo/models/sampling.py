@@ -20,6 +20,7 @@ Monte Carlo error, not by more (seen between two machines for the nested model: 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -89,7 +90,13 @@ def _cpu() -> str:
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages a result depends on."""
+    """Versions of Python and of the packages a result depends on (looked up once a process:
+    every fit records them)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
     versions = {
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}, {_cpu()}",

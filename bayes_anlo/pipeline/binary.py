@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -396,9 +397,7 @@ def prior_sensitivity(
     Every row says whether its fit passed the convergence gate (``gate(tree)``, default
     :func:`~bayes_anlo.checks.diagnostics.convergence`): a refit that did not converge is no
     evidence about the prior."""
-    from bayes_anlo.checks.diagnostics import convergence
-
-    gate = gate or convergence
+    gate = gate or sensitivity_gate
 
     def row(label: str, fit) -> dict:
         conv = gate(fit)
@@ -420,6 +419,17 @@ def prior_sensitivity(
             alt_tree = alternative.fit(data, random_seed=derived_seed(analysis_seed, 100 + k))
         rows.append(row(f"{name} ({describe_priors(priors)})", alt_tree))
     return pd.DataFrame(rows)
+
+
+def sensitivity_gate(fit):
+    """The convergence verdict of a sensitivity refit: an exact-engine fit (iid draws) passes by
+    definition (:func:`~bayes_anlo.checks.diagnostics.convergence`), so its diagnostics table,
+    which no report shows for a refit, is not computed."""
+    from bayes_anlo.checks.diagnostics import convergence
+
+    if str(fit.attrs.get("method", "")) == "exact":
+        return SimpleNamespace(converged=True, reasons=())
+    return convergence(fit)
 
 
 #: Posterior quantities whose power-scaling sensitivity is reported, besides the model's

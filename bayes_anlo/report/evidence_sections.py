@@ -15,12 +15,12 @@ from bayes_anlo.report.model_comparison import loo_caveat, loo_report_table
 from bayes_anlo.report.render import Block, Figure, Heading, Paragraph, Table, anchor
 from bayes_anlo.report.result_blocks import result_table
 
-#: Figures a run directory saves beside the PNG, and in which formats: the forests, to paste into
-#: a paper. PDF (TrueType fonts embedded, as journals ask) costs about 1 s of CPU per figure.
-PUBLICATION_FIGURES = {
-    "publication_forest": ("png", "svg", "pdf"),
-    "survival_forest": ("png", "svg", "pdf"),
-}
+#: Figures a run directory can also save as SVG and PDF (the spec's ``figure_formats``): the
+#: forests, to paste into a paper. PDF (TrueType fonts embedded, as journals ask) costs about 1 s
+#: of CPU per figure, so the default is PNG only.
+PUBLICATION_FIGURES = ("publication_forest", "survival_forest")
+#: Formats a publication figure can be saved in (the report shows the PNG).
+FIGURE_FORMATS = ("png", "svg", "pdf")
 
 META_REGRESSION_COLUMNS = (
     "paradigm",
@@ -54,7 +54,11 @@ def _figure(result, name: str, run_dir: Path, caption: str) -> list[Block]:
     if name not in result.figures:
         return []
     rel = f"figures/{result.id}__{name}.png"
-    others = [f".{fmt}" for fmt in PUBLICATION_FIGURES.get(name, ()) if fmt != "png"]
+    others = [
+        f".{fmt}"
+        for fmt in FIGURE_FORMATS[1:]
+        if name in PUBLICATION_FIGURES and (run_dir / f"figures/{result.id}__{name}.{fmt}").exists()
+    ]
     if others:
         caption += f" Also as {' and '.join(others)} (figures/{result.id}__{name})."
     return [Figure(run_dir / rel, rel, caption)]
@@ -144,6 +148,9 @@ def evidence_blocks(result, run_dir: Path, key: str) -> list[Block]:
     return blocks
 
 
-def figure_formats(name: str) -> tuple[str, ...]:
-    """The formats a run directory writes for the figure ``name`` (PNG for every figure)."""
-    return PUBLICATION_FIGURES.get(name, ("png",))
+def figure_formats(name: str, asked: tuple[str, ...] = ("png",)) -> tuple[str, ...]:
+    """The formats a run directory writes for the figure ``name``: PNG for every figure, and
+    for a publication figure also the other formats ``asked`` (the spec's ``figure_formats``)."""
+    if name not in PUBLICATION_FIGURES:
+        return ("png",)
+    return tuple(fmt for fmt in FIGURE_FORMATS if fmt == "png" or fmt in asked)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+import matplotlib.collections
 import matplotlib.lines
 import matplotlib.patches
 import matplotlib.pyplot as plt
@@ -241,6 +242,26 @@ def binary_ppc_plot(
     return fig
 
 
+def _bars(ax, values: np.ndarray, bins: np.ndarray, *, label: str) -> None:
+    """A histogram of ``values`` as ``ax.hist`` draws it (bars from 0, white edges) but as one
+    collection of rectangles: a patch per bar costs a tenth of a second per panel to add and
+    draw."""
+    counts, edges = np.histogram(values, bins=bins)
+    left, right = edges[:-1], edges[1:]
+    zero = np.zeros_like(left, dtype=float)
+    top = counts.astype(float)
+    corners = np.stack(
+        [np.column_stack(xy) for xy in ((left, zero), (left, top), (right, top), (right, zero))],
+        axis=1,
+    )
+    bars = matplotlib.collections.PolyCollection(
+        corners, facecolors=REPLICATED, edgecolors="white", linewidths=1.0, label=label
+    )
+    bars.sticky_edges.y.append(0.0)  # bars stand on the axis, as with ax.hist
+    ax.add_collection(bars)
+    ax.autoscale_view()
+
+
 def _statistic_panel(
     ax, name: str, values: np.ndarray, observed: float, p: float, single: bool = False
 ) -> None:
@@ -257,7 +278,7 @@ def _statistic_panel(
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     bins = np.linspace(lo, hi, min(30, max(2, np.unique(values).size)) + 1)
-    ax.hist(values, bins=bins, color=REPLICATED, edgecolor="white", label="replicated")
+    _bars(ax, values, bins, label="replicated")
     label = "observed (posterior mean)" if name == "chi2_discrepancy" else "observed"
     ax.axvline(observed, color=OBSERVED, lw=2, label=label)
     ax.set_xlim(lo - 0.03 * (hi - lo), hi + 0.03 * (hi - lo))

@@ -109,3 +109,27 @@ def test_thresholds_are_parameters(ess_min):
     rng = np.random.default_rng(6)
     verdict = convergence(_tree({"mu": rng.standard_normal((4, 1000))}), ess_min=ess_min)
     assert verdict.converged == (ess_min == 100)
+
+
+def test_table_of_a_tree_is_computed_once_and_follows_its_posterior(monkeypatch):
+    from bayes_anlo.checks import diagnostics
+
+    rng = np.random.default_rng(3)
+    tree = _tree({"mu": rng.standard_normal((2, 200))})
+    other = _tree({"mu": rng.standard_normal((2, 200))})
+    calls = []
+    compute = diagnostics._compute_table
+    monkeypatch.setattr(
+        diagnostics, "_compute_table", lambda t, v: calls.append(id(t)) or compute(t, v)
+    )
+    first = diagnostics_table(tree)
+    first.loc[0, "r_hat"] = 99.0  # a caller's edit does not reach the next caller
+    again = diagnostics_table(tree)
+    assert calls == [id(tree)] and again.loc[0, "r_hat"] != 99.0
+    assert convergence(tree).max_rhat == again.loc[0, "r_hat"]
+    assert calls == [id(tree)]
+    assert diagnostics_table(other).loc[0, "r_hat"] != again.loc[0, "r_hat"]
+    sigma = (("chain", "draw"), rng.standard_normal((2, 200)))
+    tree["posterior"] = tree["posterior"].to_dataset().assign(sigma=sigma)
+    assert list(diagnostics_table(tree)["variable"]) == ["mu", "sigma"]  # recomputed
+    assert calls == [id(tree), id(other), id(tree)]

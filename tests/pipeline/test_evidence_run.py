@@ -25,6 +25,7 @@ name = "evidence_test"
 title = "Synthetic response rates rising with the year"
 description = "Eight synthetic studies."
 seed = 5
+figure_formats = ["png", "svg", "pdf"]
 
 [data]
 file = "studies.csv"
@@ -71,6 +72,7 @@ def test_moderators_add_meta_regression_loo_and_publication_figures(run):
     for heading in ("Meta-regression", "Model comparison (LOO)", "Small-study effects"):
         assert heading in report
     assert "figures/orr__publication_forest.png" in report
+    assert "Also as .svg and .pdf (figures/orr__publication_forest)" in report
     assert "Only 8 studies" in report
 
 

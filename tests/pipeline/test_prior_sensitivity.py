@@ -61,3 +61,20 @@ def test_alternatives_that_change_unused_priors_are_not_refitted():
     assert len(_Recorder.fitted) == 2
     assert list(table["converged"]) == ["yes", "NO: R-hat 1.2", "yes"]
     assert table["median"].tolist() == [3.5, 4.0, 3.5]
+
+
+def test_exact_refits_pass_the_gate_without_diagnostics_and_nuts_refits_are_checked(monkeypatch):
+    from bayes_anlo.checks import diagnostics
+    from bayes_anlo.pipeline.binary import sensitivity_gate
+
+    checked = []
+    monkeypatch.setattr(
+        diagnostics,
+        "convergence",
+        lambda tree: checked.append(tree) or SimpleNamespace(converged=False, reasons=("x",)),
+    )
+    exact, nuts = _tree(-2.0), _tree(-2.0)
+    exact.attrs["method"], nuts.attrs["method"] = "exact", "nuts"
+    verdict = sensitivity_gate(exact)
+    assert verdict.converged and verdict.reasons == () and checked == []
+    assert not sensitivity_gate(nuts).converged and checked == [nuts]

@@ -57,3 +57,13 @@ def test_save_asks_for_few_text_layouts(tmp_path, monkeypatch):
     monkeypatch.setattr(matplotlib.text.Text, "_get_layout", counting)
     canvas.save(fig, tmp_path / "figure.png")
     assert texts and len(layouts) <= 4 * len(texts)
+
+
+def test_saved_png_holds_exactly_the_drawn_pixels(tmp_path):
+    """The faster PNG compression level changes the file, never the image."""
+    fig = _exceedance_figure()
+    fig.canvas.draw()
+    drawn = np.asarray(fig.canvas.buffer_rgba()).copy()
+    canvas.save(fig, tmp_path / "figure.png")
+    saved = np.round(matplotlib.image.imread(tmp_path / "figure.png") * 255).astype(np.uint8)
+    np.testing.assert_array_equal(saved, drawn)

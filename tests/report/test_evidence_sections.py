@@ -40,6 +40,26 @@ def test_blocks_follow_the_tables_present_and_print_the_caveats(tmp_path):
     )
     loo_table = [b for b in blocks if isinstance(b, Table)][-1].frame
     assert list(loo_table["elpd difference (SE)"]) == ["0 (best)", "-2.50 (1.10)"]
-    assert figure_formats("publication_forest") == ("png", "svg", "pdf")
-    assert figure_formats("funnel") == ("png",) and figure_formats("ppc") == ("png",)
+    assert figure_formats("publication_forest") == ("png",)  # SVG and PDF only when asked
+    every = ("png", "svg", "pdf")
+    assert figure_formats("publication_forest", every) == every
+    assert figure_formats("survival_forest", ("pdf",)) == ("png", "pdf")
+    assert figure_formats("funnel", every) == ("png",) and figure_formats("ppc", every) == ("png",)
     assert np.isfinite(result.tables["small_study"]["p_value"]).all()
+
+
+def test_publication_caption_names_only_the_formats_written(tmp_path):
+    result = SimpleNamespace(
+        id="orr", tables={}, figures={"publication_forest": object()}, notes=[]
+    )
+
+    def caption() -> str:
+        (figure,) = [b for b in evidence_blocks(result, tmp_path, "orr") if isinstance(b, Figure)]
+        return figure.caption
+
+    assert "Also as" not in caption()
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "orr__publication_forest.pdf").write_bytes(b"%PDF")
+    assert "Also as .pdf (figures/orr__publication_forest)" in caption()
+    (tmp_path / "figures" / "orr__publication_forest.svg").write_text("<svg/>")
+    assert "Also as .svg and .pdf" in caption()

@@ -460,6 +460,17 @@ def test_title_defaults_to_the_spec_name_not_an_audit_name(tmp_path):
     assert spec.name == "binary" and spec.title == "binary" and spec.audits == ("npc_qin2025",)
 
 
+def test_figure_formats_default_to_png_and_always_include_it(tmp_path):
+    assert load_spec(write(tmp_path, GOOD), known_models=MODELS).figure_formats == ("png",)
+    text = GOOD.replace("seed = 7", 'seed = 7\nfigure_formats = ["pdf", "svg"]')
+    spec = load_spec(write(tmp_path, text), known_models=MODELS)
+    assert spec.figure_formats == ("png", "pdf", "svg")
+    for bad in ('["gif"]', '"pdf"', "[]"):
+        text = GOOD.replace("seed = 7", f"seed = 7\nfigure_formats = {bad}")
+        problems = problems_of(write(tmp_path, text), known_models=MODELS)
+        assert any(p.startswith("analysis:figure_formats") for p in problems), problems
+
+
 @pytest.mark.parametrize("depth", [40, 2000, 5000])
 @pytest.mark.parametrize(
     "template", ["where = {{ study = {open}1{close} }}", "priors = {open}1{close}"]
