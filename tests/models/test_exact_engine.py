@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -125,15 +124,18 @@ def test_grid_handles_edge_cases(events, n, prior):
     assert exact.mean("mu") == pytest.approx(exact.grid.expect(lambda u, v: expit(u)))
 
 
-def test_exact_engine_is_fast_for_sixteen_studies(sixteen_studies):
-    """The design target is 50 ms; the assertion leaves room for a loaded CI machine."""
-    beta_binomial_exact(sixteen_studies.events, sixteen_studies.n, BetaBinomialPriors())
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
+def test_exact_engine_is_deterministic_for_sixteen_studies(sixteen_studies):
+    """Repeated calls give the same grid, evidence and quantiles (no timing here: the engine's
+    speed is measured by benchmarks/run.py, never asserted by a test)."""
+    runs = [
         beta_binomial_exact(sixteen_studies.events, sixteen_studies.n, BetaBinomialPriors())
-        times.append(time.perf_counter() - start)
-    assert np.median(times) < 0.25
+        for _ in range(3)
+    ]
+    for other in runs[1:]:
+        assert other.log_evidence == runs[0].log_evidence
+        np.testing.assert_array_equal(
+            other.quantile("mu", [0.025, 0.5, 0.975]), runs[0].quantile("mu", [0.025, 0.5, 0.975])
+        )
 
 
 def test_exact_fit_draws_match_the_grid(sixteen_studies):
@@ -213,10 +215,8 @@ def test_two_arm_exact_uses_the_conjugate_update():
     )
 
 
-def test_logit_normal_exact_on_sixteen_studies_is_quick_and_proper(sixteen_studies):
-    start = time.perf_counter()
+def test_logit_normal_exact_on_sixteen_studies_is_proper(sixteen_studies):
     exact = logit_normal_exact(sixteen_studies.events, sixteen_studies.n, LogitNormalPriors())
-    assert time.perf_counter() - start < 5.0
     q = exact.quantile("pooled_rate", [0.025, 0.975])
     pooled = sixteen_studies.events.sum() / sixteen_studies.n.sum()
     assert q[0] < pooled < q[1]
