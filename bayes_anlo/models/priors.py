@@ -291,6 +291,9 @@ class LogNormal(Distribution):
         return out[()]
 
     def bounds(self) -> tuple[float, float]:
+        """Support ``(0, inf)``; OverflowError (an ArithmeticError, which spec checks report) when
+        the scale ``exp(mu)`` is not a finite float, as scipy's ``lognorm`` raised."""
+        math.exp(self.mu)
         return 0.0, math.inf
 
 
