@@ -84,12 +84,19 @@ def dask_client(scheduler: str, n_workers: int, timeout: float) -> Iterator:
             "Dask runs need `pip install bayes_anlo[dist]` (dask, distributed)"
         ) from exc
     if scheduler == "local":
-        with (
-            LocalCluster(
+        try:
+            cluster = LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+            )
+        except (RuntimeError, OSError, TimeoutError) as exc:  # e.g. "Nanny failed to start."
+            raise InputError(
+                f"--workers {n_workers}: could not start a local Dask cluster "
+                f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); on a busy "
+                "or small machine use fewer workers or none (serial); tasks already finished "
+                "are in the result cache and a rerun resumes",
+                file="command line",
+            ) from None
+        with cluster, Client(cluster) as client:
             yield client
         return
     try:

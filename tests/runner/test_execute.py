@@ -119,6 +119,22 @@ def test_unreachable_scheduler_and_zero_workers_are_input_errors():
         run(exact_tasks(1), cheap, n_workers=0)
 
 
+def test_a_local_cluster_that_fails_to_start_is_an_input_error(monkeypatch, tmp_path):
+    """Under heavy load Dask's LocalCluster can raise "Nanny failed to start." (seen this round):
+    the run reports it as one error naming --workers, not a traceback, and keeps its cache."""
+    import dask.distributed
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start.")
+
+    cache = tmp_path / "cache"
+    run(exact_tasks(2), cheap, cache_dir=cache)  # finished earlier, serially
+    monkeypatch.setattr(dask.distributed, "LocalCluster", refuse)
+    with pytest.raises(InputError, match=r"--workers 2: could not start .*Nanny failed"):
+        run(exact_tasks(3), cheap, scheduler="local", n_workers=2, cache_dir=cache)
+    assert len(list(cache.rglob("*.json"))) == 2
+
+
 @pytest.mark.slow
 def test_nuts_tasks_on_a_local_cluster_match_serial_and_compile_per_worker(tmp_path):
     """NUTS (nutpie) fits: two worker processes give the serial run's bytes, and each worker
