@@ -61,7 +61,7 @@ def basket_oc_figure(subtypes: pd.DataFrame, *, title: str) -> matplotlib.figure
             width,
             yerr=2 * part["mcse"],
             color=f"C{(j - 1) % 10}",
-            label=f"subtype {j}",
+            label=str(part["subtype_name"].iloc[0]) if "subtype_name" in part else f"subtype {j}",
         )
     ax.set_xticks(x, [str(s) for s in scenarios])
     ax.set_xlabel("scenario")

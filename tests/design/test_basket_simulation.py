@@ -303,3 +303,23 @@ def test_bhmbasket_vignette_operating_characteristics():
         mse = part["mse"].to_numpy()
         tol = 4 * np.sqrt(2) * np.sqrt(2) * mse / np.sqrt(trials) + 5e-5
         assert np.all(np.abs(mse - np.array(BHMBASKET_MSE[s.name]) / 100) <= tol)
+
+
+def test_basket_figure_legend_names_the_subtypes_literally():
+    from bayes_anlo.design.oc_figures import basket_oc_figure
+    from bayes_anlo.report.canvas import make_literal
+
+    names = ["leiomyosarcoma", "$\\alpha$ <b>x</b>"]
+    subtypes = pd.DataFrame(
+        {
+            "scenario": [1, 1, 2, 2],
+            "subtype": [1, 2, 1, 2],
+            "subtype_name": names * 2,
+            "go_probability": [0.1, 0.2, 0.7, 0.8],
+            "mcse": [0.01] * 4,
+        }
+    )
+    fig = make_literal(basket_oc_figure(subtypes, title="t"))
+    texts = fig.axes[0].get_legend().get_texts()
+    assert [t.get_text() for t in texts] == names
+    assert not any(t.get_parse_math() for t in texts)  # drawn as typed, not as mathtext
