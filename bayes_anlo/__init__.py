@@ -17,8 +17,9 @@ does not pay for PyMC or matplotlib.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from bayes_anlo.lazy_import import lazy_package
 
 __version__ = "0.1.0"
 
@@ -69,16 +70,4 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     from bayes_anlo.errors import InputError  # noqa: F401
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
-    elif name in _NAMES:
-        module = getattr(importlib.import_module(_NAMES[name]), name)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = module  # later look-ups skip this function
-    return module
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_package(__name__, _NAMES, _SUBMODULES)

@@ -49,3 +49,26 @@ def is_loaded(name: str) -> bool:
     """Whether ``name`` has been imported and its code has run."""
     module = sys.modules.get(name)
     return module is not None and type(module).__name__ != "_LazyModule"
+
+
+def lazy_package(package: str, names: dict[str, str], submodules) -> tuple:
+    """``__getattr__`` and ``__dir__`` (PEP 562) of a package that imports on first use: a public
+    name of ``names`` (name -> module defining it; it wins over a submodule of the same name) or a
+    submodule in ``submodules``. Each value is stored in the package's namespace, so later look-ups
+    skip ``__getattr__``. Usage: ``__getattr__, __dir__ = lazy_package(__name__, _NAMES, ...)``."""
+
+    def __getattr__(name: str):
+        if name in names:
+            value = getattr(importlib.import_module(names[name]), name)
+        elif name in submodules:
+            value = importlib.import_module(f"{package}.{name}")
+        else:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        vars(sys.modules[package])[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        module = sys.modules[package]
+        return sorted({*vars(module), *module.__all__})
+
+    return __getattr__, __dir__

@@ -15,8 +15,9 @@ does not import the others.
 # ruff: noqa: F401  (the imports under TYPE_CHECKING are for static checkers only)
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from bayes_anlo.lazy_import import lazy_package
 
 #: Public name -> the module defining it.
 _NAMES = {
@@ -55,16 +56,4 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     from bayes_anlo.exact.posterior import ExactPosterior
 
 
-def __getattr__(name: str):
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_package(__name__, _NAMES, _SUBMODULES)

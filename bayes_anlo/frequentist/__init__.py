@@ -25,10 +25,11 @@ Efron ties) and :func:`compare_arms` (all three per arm of patient data).
 # ruff: noqa: F401  (the imports under TYPE_CHECKING are for static checkers only)
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING
+
+from bayes_anlo.lazy_import import lazy_package
 
 #: Public name -> the module defining it; each module is imported on first access (PEP 562), so
 #: ``bayes-anlo rates`` does not pay for the survival code (and its scipy.stats) it never calls.
@@ -148,19 +149,7 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     )
 
 
-def __getattr__(name: str):
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_package(__name__, _NAMES, _SUBMODULES)
 
 
 class _Package(types.ModuleType):

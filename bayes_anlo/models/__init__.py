@@ -19,8 +19,9 @@ groups ``log_likelihood``, ``posterior_predictive``, ``observed_data`` (``events
 # ruff: noqa: F401  (the imports under TYPE_CHECKING are for static checkers only)
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from bayes_anlo.lazy_import import lazy_package
 
 #: Public name -> the module defining it, imported on first access (PEP 562), so that a caller of
 #: one module (``bayes-anlo rates`` reads the prior sets) does not import every family, PyMC's
@@ -121,18 +122,11 @@ if TYPE_CHECKING:  # static checkers and IDEs see the eager imports
     MODELS = FAMILIES
 
 
+_lazy_getattr, __dir__ = lazy_package(__name__, _NAMES, _SUBMODULES)
+
+
 def __getattr__(name: str):
     if name == "MODELS":  # the registry (spec name -> family class), ``registry.FAMILIES``
-        value = importlib.import_module(f"{__name__}.registry").FAMILIES
-    elif name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+        value = globals()["MODELS"] = _lazy_getattr("FAMILIES")
+        return value
+    return _lazy_getattr(name)

@@ -320,20 +320,12 @@ _CODE_METHODS = {"read_pickle", "to_pickle", "query", "import_module"}
 #: Reviewed exceptions: the package's lazy attribute loader imports only the module names of its
 #: own fixed tables (``_SUBMODULES``, ``_NAMES``); an unknown name is an AttributeError
 #: (tests/test_public_surface.py::test_unknown_attribute_is_an_attribute_error).
-# Lazy imports of the package's own modules and of its dependencies: each of these files passes
-# import_module a name from a literal table in the same file (the lazy package surfaces' _NAMES /
-# submodule lists, study_cli.LAZY_COMMANDS) or from code (lazy_import.lazy_module("pymc")), never a
-# name read from input.
+# Lazy imports of the package's own modules and of its dependencies: lazy_import.py imports names
+# from the literal tables of the package surfaces (lazy_package: their _NAMES / _SUBMODULES) or
+# given in code (lazy_module("pymc")), study_cli.py from its literal LAZY_COMMANDS; never a name
+# read from input.
 _ALLOWED_SITES = {
-    (f"bayes_anlo/{path}", "import_module")
-    for path in (
-        "__init__.py",
-        "exact/__init__.py",
-        "frequentist/__init__.py",
-        "models/__init__.py",
-        "lazy_import.py",
-        "study_cli.py",
-    )
+    (f"bayes_anlo/{path}", "import_module") for path in ("lazy_import.py", "study_cli.py")
 }
 
 
