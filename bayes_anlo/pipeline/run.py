@@ -49,10 +49,9 @@ from bayes_anlo.pipeline.run_directory import (
     place,
     recover_stale,
 )
-from bayes_anlo.report import plots
 from bayes_anlo.report.compose import compose_report
 from bayes_anlo.report.evidence_sections import figure_formats
-from bayes_anlo.report.forest_figure import save_figure
+from bayes_anlo.report.figure_pool import FigurePool
 from bayes_anlo.report.render import Paragraph, to_html, to_markdown
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import Spec, load_spec
@@ -169,6 +168,7 @@ def run_spec(
     sampler_overrides: dict | None = None,
     only: tuple[str, ...] | None = None,
     log: Callable[[str], None] | None = _stderr,
+    figure_workers: int | None = None,
 ) -> RunOutcome:
     """Execute the analyses of a spec and write the run directory (see module docstring).
 
@@ -183,6 +183,10 @@ def run_spec(
         :class:`InputError` listing the known ones.
     log : callable or None
         Receives progress lines and notes (default: stderr); None for silence.
+    figure_workers : int or None
+        Worker processes that draw the figures while the analyses run
+        (:class:`~bayes_anlo.report.figure_pool.FigurePool`; default one per CPU, at most 4);
+        0 draws them in this process. The figures are the same bytes either way.
     """
     log = log or (lambda line: None)
     out = Path(out)
@@ -207,24 +211,29 @@ def run_spec(
             t0 = time.perf_counter()
             compiled_before = compile_cache.compilations()
             results, timings = [], {}
-            for k, (index, entry) in enumerate(chosen, start=1):
-                label = f"[{k}/{len(chosen)}] {entry.id}"
-                log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")
-                t_start = time.perf_counter()
-                results.append(
-                    run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast)
-                )
-                timings[entry.id] = round(time.perf_counter() - t_start, 3)
-                used = results[-1].tree.attrs.get("method", "")
-                log(
-                    f"{label}: done in {timings[entry.id]:.1f} s by {used} "
-                    f"(elapsed {time.perf_counter() - t0:.1f} s)"
-                )
-            if spec.design is not None:  # the [design] part, from the analysis it names
-                from bayes_anlo.pipeline.design_steps import add_design
+            with FigurePool(figure_workers) as pool:  # draws each analysis's figures meanwhile
+                for k, (index, entry) in enumerate(chosen, start=1):
+                    label = f"[{k}/{len(chosen)}] {entry.id}"
+                    log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")
+                    t_start = time.perf_counter()
+                    results.append(
+                        run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast)
+                    )
+                    submit_figures(pool, results[-1], spec)
+                    timings[entry.id] = round(time.perf_counter() - t_start, 3)
+                    used = results[-1].tree.attrs.get("method", "")
+                    log(
+                        f"{label}: done in {timings[entry.id]:.1f} s by {used} "
+                        f"(elapsed {time.perf_counter() - t0:.1f} s)"
+                    )
+                if spec.design is not None:  # the [design] part, from the analysis it names
+                    from bayes_anlo.pipeline.design_steps import add_design
 
-                add_design(spec, results, log)
-            audits = run_audits(spec)
+                    add_design(spec, results, log)
+                    for result in results:
+                        submit_figures(pool, result, spec)
+                audits = run_audits(spec)
+                drawn = pool.collect()
             wall = time.perf_counter() - t0
             record = run_record(spec, results, sampler, started, wall, fast)
             record["seconds_per_analysis"] = timings
@@ -233,7 +242,7 @@ def run_spec(
                 record["only"] = [entry.id for _, entry in chosen]
             log(f"writing {out} ...")
             with disk_errors(out):
-                write_run_directory(tmp, spec, results, record, audits)
+                write_run_directory(tmp, spec, results, record, audits, drawn)
             with signals_deferred():  # a signal arriving now is delivered once DIR is in place
                 place(tmp, out, expected)
                 placed = True
@@ -362,15 +371,40 @@ def posterior_tree(results: list[AnalysisResult], record: dict) -> xr.DataTree:
     return root
 
 
+def figure_key(result: AnalysisResult, name: str) -> str:
+    """The file stem of a run's figure: ``<analysis id>__<figure name>``."""
+    return f"{result.id}__{name}"
+
+
+def submit_figures(pool: FigurePool, result: AnalysisResult, spec: Spec) -> None:
+    """Hand ``result``'s figures not yet submitted to ``pool``: PNG, and for a publication figure
+    also the formats the spec asks (trimmed, as :func:`~bayes_anlo.report.forest_figure.save_figure`
+    draws them)."""
+    for name, fig in result.figures.items():
+        key = figure_key(result, name)
+        if key not in pool:
+            formats = figure_formats(name, spec.figure_formats)
+            pool.submit(key, fig, formats, trim=formats != ("png",))
+
+
 def write_run_directory(
     directory: Path,
     spec: Spec,
     results: list[AnalysisResult],
     record: dict,
     audits: dict | None = None,
+    drawn: dict[str, dict[str, bytes]] | None = None,
 ) -> None:
-    """Write every file of a run into ``directory`` (an empty, private folder)."""
+    """Write every file of a run into ``directory`` (an empty, private folder).
+
+    ``drawn`` holds the figures already drawn (:meth:`FigurePool.collect`); without it they are
+    drawn here, in this process."""
     audits = audits or {}
+    if drawn is None:
+        with FigurePool(0) as pool:
+            for r in results:
+                submit_figures(pool, r, spec)
+            drawn = pool.collect()
     (directory / "tables").mkdir()
     (directory / "figures").mkdir()
     for name, audit in audits.items():
@@ -378,12 +412,9 @@ def write_run_directory(
     for r in results:
         for name, table in r.tables.items():
             write_csv(table, directory / "tables" / f"{r.id}__{name}.csv")
-        for name, fig in r.figures.items():
-            formats = figure_formats(name, spec.figure_formats)  # publication: also SVG, PDF
-            if formats == ("png",):
-                plots.save(fig, directory / "figures" / f"{r.id}__{name}.png")
-            else:
-                save_figure(fig, directory / "figures" / f"{r.id}__{name}", formats)
+    for key, files in drawn.items():
+        for fmt, data in files.items():
+            (directory / "figures" / f"{key}.{fmt}").write_bytes(data)
     # Serialised in memory and written by Python: a full disk is then an OSError (reported as
     # such), never a crash inside the HDF5 library.
     netcdf = bytes(posterior_tree(results, record).to_netcdf(engine="h5netcdf"))

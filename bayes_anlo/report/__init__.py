@@ -15,9 +15,11 @@ Both are thin: :func:`summary` is :func:`bayes_anlo.report.tables.posterior_summ
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import xarray as xr
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where used: drawing a figure (canvas) needs neither pandas nor xarray
+    import pandas as pd
+    import xarray as xr
 
 __all__ = ["forest", "summary"]
 
@@ -42,6 +44,8 @@ def forest(source, *, title: str | None = None, frequentist: bool = True):
     with its Bayesian and frequentist pooled rows and the test for subgroup differences.
     Returns a :class:`matplotlib.figure.Figure` (not tracked by pyplot; texts drawn literally).
     """
+    import xarray as xr
+
     from bayes_anlo.report import plots
 
     if not isinstance(source, xr.DataTree):
@@ -62,6 +66,8 @@ def forest(source, *, title: str | None = None, frequentist: bool = True):
 
 
 def _forest_of_fit(tree: xr.DataTree, *, title: str | None, frequentist: bool):
+    import numpy as np
+
     from bayes_anlo import frequentist as fq
     from bayes_anlo.report import plots, tables
 

@@ -8,7 +8,8 @@ Every figure function of the report draws through this module:
 * :func:`literal_text` (a decorator for figure functions) builds the figure with
   ``text.parse_math`` off and then marks every text artist of the figure literal, so a study label
   such as ``Li 2020 ($$)`` or ``a_b^c \\d`` is drawn as typed, never parsed as mathtext;
-* :func:`save` writes a PNG with the same settings and closes the figure.
+* :func:`render` draws a figure to PNG (SVG, PDF) bytes with the same settings, and :func:`save`
+  writes the PNG and closes the figure.
 
 Nothing here changes matplotlib's global state: user figures in the same session keep mathtext.
 """
@@ -16,6 +17,7 @@ Nothing here changes matplotlib's global state: user figures in the same session
 from __future__ import annotations
 
 import functools
+import io
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +32,9 @@ LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
 #: zlib level of the PNGs written by :func:`save`: the same pixels as Pillow's default (6) in
 #: about two thirds of the encoding time, and files no larger for these figures.
 PNG_COMPRESS_LEVEL = 3
+#: rcParams added for publication figures: SVG keeps text as (escaped) text, PDF embeds TrueType
+#: (Type 42) fonts, as journals ask (no Type 3 fonts).
+PUBLICATION_RC = {"svg.fonttype": "none", "pdf.fonttype": 42}
 
 
 def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
@@ -69,21 +74,45 @@ def literal_text(
     return wrapper
 
 
-def save(fig: matplotlib.figure.Figure, path: str | Path) -> None:
-    """Write ``fig`` as a PNG (texts literal, layout warnings silenced) and close it.
+def render(
+    fig: matplotlib.figure.Figure, fmt: str = "png", *, trim: bool = False, dpi: float | None = None
+) -> bytes:
+    """The bytes of ``fig`` drawn as ``fmt`` (png, svg or pdf) with every text literal; the figure
+    is left open (:func:`save` closes it).
 
-    The figure is drawn once, straight to PNG by its Agg canvas: its layout was fitted when it was
-    built (``tight_layout``) or is fitted in that one draw (``layout="constrained"``). ``savefig``
-    would draw it twice (a draw without rendering first, for the layout engine or for
-    ``bbox_inches="tight"``), laying out every text again only to trim the margins.
+    By default the figure is drawn once, straight to PNG by its Agg canvas: its layout was fitted
+    when it was built (``tight_layout``) or is fitted in that one draw (``layout="constrained"``).
+    ``savefig`` would draw it twice (a draw without rendering first, for the layout engine or for
+    ``bbox_inches="tight"``), laying out every text again only to trim the margins. With ``trim``
+    (publication figures) it is drawn by ``savefig`` with ``bbox_inches="tight"``, SVG text kept
+    as (escaped) text and PDF fonts embedded as TrueType (:data:`PUBLICATION_RC`).
     """
+    buffer = io.BytesIO()
+    rc = {**LITERAL_TEXT, **PUBLICATION_RC} if trim else LITERAL_TEXT
+    with matplotlib.rc_context(rc), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+        make_literal(fig)
+        if trim:
+            fig.savefig(buffer, format=fmt, dpi=dpi or fig.dpi, bbox_inches="tight")
+        elif fmt == "png":
+            agg = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+            agg.print_png(buffer, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+        else:
+            raise ValueError(f"render: {fmt} is drawn only with trim=True (publication figures)")
+    return buffer.getvalue()
+
+
+def close(fig: matplotlib.figure.Figure) -> None:
+    """Close ``fig`` (a no-op for figures pyplot does not track, which :func:`new_figure` makes)."""
     import matplotlib.pyplot as plt
 
+    plt.close(fig)
+
+
+def save(fig: matplotlib.figure.Figure, path: str | Path) -> None:
+    """Write ``fig`` as a PNG (:func:`render`: texts literal, drawn once) and close it."""
     try:
-        with matplotlib.rc_context(LITERAL_TEXT), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
-            make_literal(fig)
-            canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-            canvas.print_png(path, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+        data = render(fig)
     finally:
-        plt.close(fig)
+        close(fig)
+    Path(path).write_bytes(data)

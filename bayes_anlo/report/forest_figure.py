@@ -347,22 +347,20 @@ def save_figure(
     literal; SVG keeps text as (escaped) text, PDF embeds TrueType (Type 42) fonts, as journals
     ask (no Type 3 fonts; about 1 s of CPU per PDF for the font subsetting); the PNG at
     ``png_dpi`` (default the figure's). Closes the figure and returns the paths written."""
-    import matplotlib.pyplot as plt
-
     stem = Path(stem)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"formats must be among {', '.join(FORMATS)}, not {unknown}")
-    rc = {**canvas.LITERAL_TEXT, "svg.fonttype": "none", "pdf.fonttype": 42}
-    paths = []
     try:
-        with matplotlib.rc_context(rc):
-            canvas.make_literal(fig)
-            for fmt in formats:
-                path = stem.with_name(f"{stem.name}.{fmt}")
-                dpi = (png_dpi or fig.dpi) if fmt == "png" else fig.dpi
-                fig.savefig(path, dpi=dpi, bbox_inches="tight")
-                paths.append(path)
+        drawn = {
+            fmt: canvas.render(fig, fmt, trim=True, dpi=png_dpi if fmt == "png" else None)
+            for fmt in formats
+        }
     finally:
-        plt.close(fig)
+        canvas.close(fig)
+    paths = []
+    for fmt, data in drawn.items():
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        path.write_bytes(data)
+        paths.append(path)
     return paths

@@ -1,0 +1,230 @@
+"""Draw a run's figures in worker processes while the run goes on.
+
+Drawing is most of the CPU time of a run with exact engines (matplotlib's text layout and glyph
+rendering), and a figure needs nothing from the fit once it is built. :class:`FigurePool` takes
+each analysis's figures as soon as the analysis is done, pickles them (a matplotlib figure
+pickles with every artist; the unpickled figure draws the same bytes, which the tests check) and
+has worker processes draw them (:func:`bayes_anlo.report.canvas.render`) while the next analysis
+is fitted. :meth:`FigurePool.collect` draws what no worker has taken yet in the process itself
+and returns every figure's bytes; the run writes them with everything else, so its run directory
+stays atomic.
+
+A worker is ``python -m bayes_anlo.report.figure_pool``, reading pickled jobs on its stdin and
+writing pickled results on its stdout, each prefixed by its length. It is started like that, not
+by :mod:`multiprocessing`, so it never re-imports the caller's ``__main__`` (a script without an
+``if __name__ == "__main__"`` guard would otherwise start a run in every worker) and never
+inherits the caller's threads (``fork``). It ignores SIGINT (Ctrl-C is the run's to handle), is
+killed when the pool is left on an error or an interrupt, and exits when its stdin closes (the
+run ended, or was killed).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.figure
+
+from bayes_anlo.report import canvas
+
+#: Most worker processes a pool starts.
+MAX_WORKERS = 3
+_LENGTH = 8  # bytes of the length prefix of each message
+
+
+def default_workers() -> int:
+    """Worker processes for this machine: one per CPU available to the process beyond the one
+    that runs the analyses, at most :data:`MAX_WORKERS` (so 0, drawing in the process, with a
+    single CPU)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min((cpus or 1) - 1, MAX_WORKERS))
+
+
+def draw(fig: matplotlib.figure.Figure, formats: Sequence[str], trim: bool) -> dict[str, bytes]:
+    """``fig`` drawn in each of ``formats`` (:func:`canvas.render`), then closed."""
+    try:
+        return {fmt: canvas.render(fig, fmt, trim=trim) for fmt in formats}
+    finally:
+        canvas.close(fig)
+
+
+def _send(stream, payload: bytes) -> None:
+    stream.write(len(payload).to_bytes(_LENGTH, "big"))
+    stream.write(payload)
+    stream.flush()
+
+
+def _receive(stream) -> bytes | None:
+    """One message, or None at the end of the stream."""
+    head = stream.read(_LENGTH)
+    if len(head) < _LENGTH:
+        return None
+    size = int.from_bytes(head, "big")
+    payload = stream.read(size)
+    if len(payload) < size:
+        return None
+    return payload
+
+
+class FigurePool:
+    """Figures drawn to bytes by worker processes and, at :meth:`collect`, by this process.
+
+    Use as a context manager: leaving it on an exception kills the workers at once. With
+    ``workers=0`` every figure is drawn in this process at :meth:`collect`.
+    """
+
+    def __init__(self, workers: int | None = None):
+        self.workers = default_workers() if workers is None else max(0, int(workers))
+        self._jobs: queue.Queue = queue.Queue()
+        self._done: dict[str, dict[str, bytes] | BaseException] = {}
+        self._keys: list[str] = []
+        self._figures: dict[str, tuple[matplotlib.figure.Figure, tuple[str, ...], bool]] = {}
+        self._processes: list[subprocess.Popen] = []
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> FigurePool:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(kill=exc_type is not None)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._figures
+
+    def submit(
+        self, key: str, fig: matplotlib.figure.Figure, formats: Sequence[str], trim: bool
+    ) -> None:
+        """Draw ``fig`` in ``formats`` under ``key`` (``trim``: see :func:`canvas.render`)."""
+        if key in self._figures:
+            raise ValueError(f"figure {key!r} was already submitted")
+        formats = tuple(formats)
+        self._figures[key] = (fig, formats, trim)
+        self._keys.append(key)
+        if self.workers:
+            self._start_workers()
+            blob = pickle.dumps((fig, formats, trim), protocol=pickle.HIGHEST_PROTOCOL)
+            self._jobs.put((key, blob))
+
+    def collect(self) -> dict[str, dict[str, bytes]]:
+        """Every submitted figure's bytes by key and format, in the order submitted. Figures no
+        worker has taken, or a worker failed to draw, are drawn here."""
+        while True:
+            try:
+                key, _ = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            self._draw_here(key)
+        for key in self._keys:
+            if key not in self._done and not self._processes:
+                self._draw_here(key)
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        out = {}
+        for key in self._keys:
+            if key not in self._done:  # its worker failed or died: draw it here (same bytes,
+                self._draw_here(key)  # or the figure's own error with its traceback)
+            out[key] = self._done[key]
+        for fig, _, _ in self._figures.values():
+            canvas.close(fig)
+        return out
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers (at once with ``kill``) and wait for them."""
+        for process in self._processes:
+            if kill and process.poll() is None:
+                process.kill()
+            with _quiet():
+                process.stdin.close()
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        for process in self._processes:
+            process.wait()
+            with _quiet():
+                process.stdout.close()
+        self._processes, self._threads = [], []
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _draw_here(self, key: str) -> None:
+        fig, formats, trim = self._figures[key]
+        drawn = draw(fig, formats, trim)
+        with self._lock:
+            self._done[key] = drawn
+
+    def _start_workers(self) -> None:
+        if self._processes:
+            return
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "PYTHONPATH": path}
+        for _ in range(self.workers):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bayes_anlo.report.figure_pool"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+            thread = threading.Thread(target=self._serve, args=(process,), daemon=True)
+            self._processes.append(process)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, process: subprocess.Popen) -> None:
+        """Hand jobs to one worker process, one at a time, until the sentinel (None)."""
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            key, blob = job
+            try:
+                _send(process.stdin, blob)
+                answer = _receive(process.stdout)
+            except (OSError, ValueError):  # its pipe broke, or was closed by close()
+                answer = None
+            if answer is None:  # the worker is gone: collect() draws this figure here
+                return
+            status, value = pickle.loads(answer)  # noqa: S301 (our own worker's answer)
+            if status == "ok":
+                with self._lock:
+                    self._done[key] = value
+
+
+class _quiet:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        return exc_type is not None and issubclass(exc_type, OSError)
+
+
+def worker_main() -> None:
+    """Draw jobs from stdin until it closes (see the module docstring)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stdin = sys.stdin.buffer
+    stdout = os.fdopen(os.dup(sys.stdout.fileno()), "wb")  # the answers' own channel:
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed goes to stderr
+    sys.stdout = sys.stderr
+    while (message := _receive(stdin)) is not None:
+        try:
+            fig, formats, trim = pickle.loads(message)  # noqa: S301 (the run's own figures)
+            answer = ("ok", draw(fig, formats, trim))
+        except Exception:  # the run draws this figure itself (and raises its error, if any)
+            answer = ("error", traceback.format_exc())
+        _send(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    worker_main()

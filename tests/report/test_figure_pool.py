@@ -1,0 +1,133 @@
+"""Figures drawn by worker processes (report.figure_pool) are the bytes the run would draw itself,
+whatever happens to the workers, and no worker outlives the pool."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from bayes_anlo.report import canvas
+from bayes_anlo.report.canvas import literal_text, new_figure
+from bayes_anlo.report.figure_pool import FigurePool, default_workers
+
+
+@literal_text
+def _figure(seed: int, label: str = "Li 2020 ($$) a_b^c \\d <b>x</b>"):
+    rng = np.random.default_rng(seed)
+    fig = new_figure(figsize=(4, 3), layout="constrained")
+    ax = fig.subplots()
+    ax.hist(rng.normal(size=200), bins=20)
+    ax.set_title(label)
+    ax.set_xlabel(f"figure {seed}")
+    return fig
+
+
+def _drawn(workers: int, n: int = 5, formats=("png",), trim=False) -> dict:
+    with FigurePool(workers) as pool:
+        for i in range(n):
+            pool.submit(f"f{i}", _figure(i), formats, trim)
+        return pool.collect()
+
+
+def test_workers_draw_the_bytes_the_process_draws():
+    here = _drawn(0)
+    there = _drawn(2)
+    assert list(there) == [f"f{i}" for i in range(5)]
+    assert there == here
+    assert all(files["png"].startswith(b"\x89PNG") for files in there.values())
+    # each figure is its own picture (a pool mixing up keys would fail here)
+    assert len({files["png"] for files in there.values()}) == 5
+
+
+def test_publication_formats_are_drawn_by_the_workers_too():
+    drawn = _drawn(1, n=2, formats=("png", "svg", "pdf"), trim=True)
+    for files in drawn.values():
+        assert set(files) == {"png", "svg", "pdf"}
+        assert files["pdf"].startswith(b"%PDF") and b"<svg" in files["svg"]
+        assert b"&lt;b&gt;x&lt;/b&gt;" in files["svg"]  # the label is escaped text, not markup
+    # PNG is deterministic (PDF and SVG carry a creation date): same bytes as in the process
+    assert {k: f["png"] for k, f in drawn.items()} == {
+        k: f["png"] for k, f in _drawn(0, n=2, formats=("png", "svg"), trim=True).items()
+    }
+
+
+def test_a_dead_worker_costs_time_not_figures():
+    with FigurePool(1) as pool:
+        pool.submit("f0", _figure(0), ("png",), False)
+        for process in pool._processes:
+            process.kill()
+        for i in range(1, 4):
+            pool.submit(f"f{i}", _figure(i), ("png",), False)
+        drawn = pool.collect()
+    assert drawn == _drawn(0, n=4)
+
+
+def test_leaving_on_an_error_kills_the_workers():
+    with pytest.raises(KeyboardInterrupt), FigurePool(2) as pool:
+        pool.submit("f0", _figure(0), ("png",), False)
+        processes = list(pool._processes)
+        raise KeyboardInterrupt
+    assert len(processes) == 2
+    assert all(p.poll() is not None for p in processes)
+
+
+def test_no_worker_is_started_without_figures_and_none_is_left_after():
+    with FigurePool(2) as pool:
+        assert pool.collect() == {}
+        assert pool._processes == []
+    with FigurePool(2) as pool:
+        pool.submit("f0", _figure(0), ("png",), False)
+        processes = list(pool._processes)
+        pool.collect()
+    assert processes and all(p.poll() == 0 for p in processes)
+
+
+def test_default_workers_leave_one_cpu_to_the_run():
+    assert 0 <= default_workers() <= 3
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """Workers are not started by multiprocessing: they never re-run the caller's script."""
+    marker = tmp_path / "runs.txt"
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import numpy as np
+            from bayes_anlo.report.canvas import new_figure
+            from bayes_anlo.report.figure_pool import FigurePool
+            with open({str(marker)!r}, "a") as f:
+                f.write("ran\\n")
+            fig = new_figure(figsize=(2, 2))
+            fig.subplots().plot(np.arange(3))
+            with FigurePool(2) as pool:
+                pool.submit("f", fig, ("png",), False)
+                print(len(pool.collect()["f"]["png"]) > 0)
+            """
+        )
+    )
+    from pathlib import Path
+
+    import bayes_anlo
+
+    root = str(Path(bayes_anlo.__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert marker.read_text() == "ran\n"
+
+
+def test_render_refuses_svg_without_trim():
+    fig = _figure(0)
+    with pytest.raises(ValueError, match="trim"):
+        canvas.render(fig, "svg")
