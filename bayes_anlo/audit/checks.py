@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from bayes_anlo.audit.backsolve import (
     PLAUSIBLE_N,
@@ -44,6 +43,7 @@ from bayes_anlo.audit.backsolve import (
 )
 from bayes_anlo.audit.extraction import PVALUE_FAMILIES, PVALUE_METHODS, Item
 from bayes_anlo.audit.printed import Printed, format_number
+from bayes_anlo.frequentist.distributions import chi2_sf
 from bayes_anlo.frequentist.intervals import METHODS as INTERVAL_METHODS
 from bayes_anlo.frequentist.intervals import proportion_ci
 from bayes_anlo.frequentist.two_group import chi_square, fisher_exact
@@ -538,9 +538,9 @@ def q_pvalue_range(i2: Printed, k: int) -> tuple[float, float]:
     hi_i = min(i2.value + h, 99.9999) / 100
     q_hi = df / (1 - hi_i)
     if i2.value - h <= 0:
-        return float(stats.chi2.sf(q_hi, df)), 1.0
+        return float(chi2_sf(q_hi, df)), 1.0
     q_lo = df / (1 - (i2.value - h) / 100)
-    return float(stats.chi2.sf(q_hi, df)), float(stats.chi2.sf(q_lo, df))
+    return float(chi2_sf(q_hi, df)), float(chi2_sf(q_lo, df))
 
 
 def _p_overlaps(p: Printed, lo: float, hi: float) -> bool:
