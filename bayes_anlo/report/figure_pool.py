@@ -111,7 +111,11 @@ class FigurePool:
         self._keys.append(key)
         if self.workers:
             self._start_workers()
-            blob = pickle.dumps((fig, formats, trim), protocol=pickle.HIGHEST_PROTOCOL)
+        if self._processes:
+            try:
+                blob = pickle.dumps((fig, formats, trim), protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # e.g. a formatter made from a lambda: collect() draws it here
+                return
             self._jobs.put((key, blob))
 
     def collect(self) -> dict[str, dict[str, bytes]]:
@@ -171,12 +175,16 @@ class FigurePool:
         path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         env = {**os.environ, "PYTHONPATH": path}
         for _ in range(self.workers):
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bayes_anlo.report.figure_pool"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=env,
-            )
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "bayes_anlo.report.figure_pool"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env=env,
+                )
+            except OSError:  # no process can be started here: the run draws every figure itself
+                self.workers = len(self._processes)
+                break
             thread = threading.Thread(target=self._serve, args=(process,), daemon=True)
             self._processes.append(process)
             self._threads.append(thread)

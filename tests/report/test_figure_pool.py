@@ -35,7 +35,7 @@ def _drawn(workers: int, n: int = 5, formats=("png",), trim=False) -> dict:
 
 def test_workers_draw_the_bytes_the_process_draws():
     here = _drawn(0)
-    there = _drawn(2)
+    there = _drawn(2)  # two workers share the jobs
     assert list(there) == [f"f{i}" for i in range(5)]
     assert there == here
     assert all(files["png"].startswith(b"\x89PNG") for files in there.values())
@@ -131,3 +131,16 @@ def test_render_refuses_svg_without_trim():
     fig = _figure(0)
     with pytest.raises(ValueError, match="trim"):
         canvas.render(fig, "svg")
+
+
+def test_a_figure_that_cannot_be_pickled_is_drawn_by_the_run():
+    import matplotlib.ticker
+
+    fig = _figure(1)
+    fig.axes[0].xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"<{x}>"))
+    with FigurePool(1) as pool:
+        pool.submit("lambda", fig, ("png",), False)
+        pool.submit("f0", _figure(0), ("png",), False)
+        drawn = pool.collect()
+    assert drawn["lambda"]["png"].startswith(b"\x89PNG")
+    assert drawn["f0"] == _drawn(0, n=1)["f0"]
