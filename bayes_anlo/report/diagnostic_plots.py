@@ -118,7 +118,7 @@ def funnel_plot(
     if title:
         ax.set_title(title, fontsize=10)
     _caption(ax, caveat)
-    fig.set_layout_engine("tight")  # fitted when drawn (by a figure worker in a run)
+    fig.tight_layout()
     return fig
 
 
@@ -150,5 +150,5 @@ def baujat_plot(
     if title:
         ax.set_title(title, fontsize=10)
     _caption(ax, caveat)
-    fig.set_layout_engine("tight")  # fitted when drawn (by a figure worker in a run)
+    fig.tight_layout()
     return fig

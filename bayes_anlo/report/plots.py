@@ -219,7 +219,7 @@ def forest_plot(
         fontsize=7.5,
         frameon=False,
     )
-    fig.set_layout_engine("tight")  # fitted when drawn (by a figure worker in a run)
+    fig.tight_layout()
     return fig
 
 
@@ -270,7 +270,7 @@ def prior_posterior_plot(densities: pd.DataFrame, *, title: str) -> matplotlib.f
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=10.5)
-    fig.set_layout_engine("tight", rect=(0, 0.07, 1, 1))  # fitted when drawn
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -306,7 +306,7 @@ def exceedance_plot(
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.set_layout_engine("tight")  # fitted when drawn (by a figure worker in a run)
+    fig.tight_layout()
     return fig
 
 
@@ -329,7 +329,7 @@ def ppc_plot(
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
-    fig.set_layout_engine("tight")  # fitted when drawn (by a figure worker in a run)
+    fig.tight_layout()
     return fig
 
 
@@ -419,7 +419,7 @@ def shrinkage_plot(
         frameon=False,
     )
     ax.grid(axis="x", alpha=0.3)
-    fig.set_layout_engine("tight")  # fitted when drawn (by a figure worker in a run)
+    fig.tight_layout()
     return fig
 
 

@@ -201,5 +201,5 @@ def survival_plot(
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7.5, loc="upper right")
-    fig.set_layout_engine("tight")  # fitted when drawn (by a figure worker in a run)
+    fig.tight_layout()
     return fig
