@@ -9,7 +9,7 @@ is fitted. :meth:`FigurePool.collect` draws what no worker has taken yet in the 
 and returns every figure's bytes; the run writes them with everything else, so its run directory
 stays atomic.
 
-A worker is ``python -m bayes_anlo.report.figure_pool``, reading pickled jobs on its stdin and
+A worker is ``python -P -m bayes_anlo.report.figure_pool``, reading pickled jobs on its stdin and
 writing pickled results on its stdout, each prefixed by its length. It is started like that, not
 by :mod:`multiprocessing`, so it never re-imports the caller's ``__main__`` (a script without an
 ``if __name__ == "__main__"`` guard would otherwise start a run in every worker) and never
@@ -177,7 +177,9 @@ class FigurePool:
         for _ in range(self.workers):
             try:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "bayes_anlo.report.figure_pool"],
+                    # -P: the current directory is not put on the path (a matplotlib.py or
+                    # pickle.py lying there is never imported)
+                    [sys.executable, "-P", "-m", "bayes_anlo.report.figure_pool"],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     env=env,

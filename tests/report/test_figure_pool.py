@@ -144,3 +144,35 @@ def test_a_figure_that_cannot_be_pickled_is_drawn_by_the_run():
         drawn = pool.collect()
     assert drawn["lambda"]["png"].startswith(b"\x89PNG")
     assert drawn["f0"] == _drawn(0, n=1)["f0"]
+
+
+def test_workers_do_not_import_modules_from_the_current_directory(tmp_path):
+    """A matplotlib.py in the directory a run starts from is never imported by a worker."""
+    from pathlib import Path
+
+    import bayes_anlo
+
+    marker = tmp_path / "imported.txt"
+    (tmp_path / "matplotlib.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    root = str(Path(bayes_anlo.__file__).resolve().parents[1])
+    code = (
+        "import numpy as np\n"
+        "from bayes_anlo.report.canvas import new_figure\n"
+        "from bayes_anlo.report.figure_pool import FigurePool\n"
+        "fig = new_figure(figsize=(2, 2)); fig.subplots().plot(np.arange(3))\n"
+        "with FigurePool(1) as pool:\n"
+        "    pool.submit('f', fig, ('png',), False)\n"
+        "    assert pool._processes\n"
+        "    print(len(pool.collect()['f']['png']) > 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-P", "-c", code],  # -P: the parent does not import it either
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+    assert not marker.exists()
