@@ -84,7 +84,7 @@ class FigurePool:
     def __init__(self, workers: int | None = None):
         self.workers = default_workers() if workers is None else max(0, int(workers))
         self._jobs: queue.Queue = queue.Queue()
-        self._done: dict[str, dict[str, bytes] | BaseException] = {}
+        self._done: dict[str, dict[str, bytes]] = {}
         self._keys: list[str] = []
         self._figures: dict[str, tuple[matplotlib.figure.Figure, tuple[str, ...], bool]] = {}
         self._processes: list[subprocess.Popen] = []
