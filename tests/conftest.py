@@ -1,5 +1,14 @@
-"""Test-wide settings: figures are drawn with the non-interactive Agg backend."""
+"""Test-wide settings: figures are drawn with the non-interactive Agg backend, and under
+``pytest -n N`` (``make test``) a run draws its figures in its own process: the suite's worker
+processes already use every CPU, so figure workers (report/figure_pool.py) would only add their
+start-up cost. tests/report/test_figure_pool.py and tests/pipeline/test_run_figures.py ask for
+workers explicitly; a serial ``pytest`` run keeps the default."""
+
+import os
 
 import matplotlib
 
 matplotlib.use("Agg")
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("BAYES_ANLO_FIGURE_WORKERS", "0")

@@ -185,7 +185,8 @@ def run_spec(
         Receives progress lines and notes (default: stderr); None for silence.
     figure_workers : int or None
         Worker processes that draw the figures while the analyses run
-        (:class:`~bayes_anlo.report.figure_pool.FigurePool`; default one per CPU, at most 4);
+        (:class:`~bayes_anlo.report.figure_pool.FigurePool`; default: the environment
+        variable ``BAYES_ANLO_FIGURE_WORKERS``, else one per CPU beyond the first, at most 3);
         0 draws them in this process. The figures are the same bytes either way.
     """
     log = log or (lambda line: None)

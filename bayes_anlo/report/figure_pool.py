@@ -40,10 +40,20 @@ MAX_WORKERS = 3
 _LENGTH = 8  # bytes of the length prefix of each message
 
 
+#: Environment variable that sets the default number of workers (``0`` draws in the process).
+WORKERS_ENV = "BAYES_ANLO_FIGURE_WORKERS"
+
+
 def default_workers() -> int:
-    """Worker processes for this machine: one per CPU available to the process beyond the one
-    that runs the analyses, at most :data:`MAX_WORKERS` (so 0, drawing in the process, with a
-    single CPU)."""
+    """Worker processes for this machine: :data:`WORKERS_ENV` when it is set (a parallel test
+    suite sets 0: its processes already use every CPU), else one per CPU available to the process
+    beyond the one that runs the analyses, at most :data:`MAX_WORKERS` (0 with a single CPU)."""
+    asked = os.environ.get(WORKERS_ENV, "").strip()
+    if asked:
+        try:
+            return max(0, int(asked))
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number, not {asked!r}") from None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(0, min((cpus or 1) - 1, MAX_WORKERS))
 

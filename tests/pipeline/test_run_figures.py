@@ -29,7 +29,8 @@ def test_a_run_leaves_no_figure_open_or_alive(spec_path, tmp_path):
     opened, alive = plt.get_fignums(), live_figures()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run_spec(spec_path, tmp_path / "out", log=None)
+        # one figure worker: the pool's path (the suite's default under -n draws in the process)
+        run_spec(spec_path, tmp_path / "out", log=None, figure_workers=1)
     written = list((tmp_path / "out" / "figures").glob("*.png"))
     assert len(written) >= 8  # the figures were drawn (and written)
     assert plt.get_fignums() == opened

@@ -86,8 +86,21 @@ def test_no_worker_is_started_without_figures_and_none_is_left_after():
     assert processes and all(p.poll() == 0 for p in processes)
 
 
-def test_default_workers_leave_one_cpu_to_the_run():
-    assert 0 <= default_workers() <= 3
+@pytest.mark.parametrize(("cpus", "workers"), [(1, 0), (2, 1), (4, 3), (16, 3)])
+def test_default_workers_leave_one_cpu_to_the_run(monkeypatch, cpus, workers):
+    monkeypatch.delenv("BAYES_ANLO_FIGURE_WORKERS", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cpus)))
+    assert default_workers() == workers
+
+
+def test_the_environment_sets_the_default(monkeypatch):
+    monkeypatch.setenv("BAYES_ANLO_FIGURE_WORKERS", "2")
+    assert default_workers() == 2 and FigurePool().workers == 2
+    monkeypatch.setenv("BAYES_ANLO_FIGURE_WORKERS", "0")
+    assert FigurePool().workers == 0
+    monkeypatch.setenv("BAYES_ANLO_FIGURE_WORKERS", "two")
+    with pytest.raises(ValueError, match="BAYES_ANLO_FIGURE_WORKERS must be a whole number"):
+        default_workers()
 
 
 def test_a_script_without_a_main_guard_runs_once(tmp_path):
