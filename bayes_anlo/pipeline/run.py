@@ -393,19 +393,11 @@ def write_run_directory(
     spec: Spec,
     results: list[AnalysisResult],
     record: dict,
-    audits: dict | None = None,
-    drawn: dict[str, dict[str, bytes]] | None = None,
+    audits: dict,
+    drawn: dict[str, dict[str, bytes]],
 ) -> None:
-    """Write every file of a run into ``directory`` (an empty, private folder).
-
-    ``drawn`` holds the figures already drawn (:meth:`FigurePool.collect`); without it they are
-    drawn here, in this process."""
-    audits = audits or {}
-    if drawn is None:
-        with FigurePool(0) as pool:
-            for r in results:
-                submit_figures(pool, r, spec)
-            drawn = pool.collect()
+    """Write every file of a run into ``directory`` (an empty, private folder); ``drawn`` holds
+    the figures' bytes by file stem and format (:meth:`FigurePool.collect`)."""
     (directory / "tables").mkdir()
     (directory / "figures").mkdir()
     for name, audit in audits.items():

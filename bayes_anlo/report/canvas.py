@@ -8,8 +8,8 @@ Every figure function of the report draws through this module:
 * :func:`literal_text` (a decorator for figure functions) builds the figure with
   ``text.parse_math`` off and then marks every text artist of the figure literal, so a study label
   such as ``Li 2020 ($$)`` or ``a_b^c \\d`` is drawn as typed, never parsed as mathtext;
-* :func:`render` draws a figure to PNG (SVG, PDF) bytes with the same settings, and :func:`save`
-  writes the PNG and closes the figure.
+* :func:`render` draws a figure to PNG (SVG, PDF) bytes with the same settings, :func:`draw` to
+  several formats and closes it, and :func:`save` writes the PNG and closes the figure.
 
 Nothing here changes matplotlib's global state: user figures in the same session keep mathtext.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import io
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -109,10 +109,24 @@ def close(fig: matplotlib.figure.Figure) -> None:
     plt.close(fig)
 
 
-def save(fig: matplotlib.figure.Figure, path: str | Path) -> None:
-    """Write ``fig`` as a PNG (:func:`render`: texts literal, drawn once) and close it."""
+def draw(
+    fig: matplotlib.figure.Figure,
+    formats: Sequence[str] = ("png",),
+    *,
+    trim: bool = False,
+    png_dpi: float | None = None,
+) -> dict[str, bytes]:
+    """``fig`` drawn in each of ``formats`` (:func:`render`; the PNG at ``png_dpi``, default the
+    figure's), then closed."""
     try:
-        data = render(fig)
+        return {
+            fmt: render(fig, fmt, trim=trim, dpi=png_dpi if fmt == "png" else None)
+            for fmt in formats
+        }
     finally:
         close(fig)
-    Path(path).write_bytes(data)
+
+
+def save(fig: matplotlib.figure.Figure, path: str | Path) -> None:
+    """Write ``fig`` as a PNG (:func:`render`: texts literal, drawn once) and close it."""
+    Path(path).write_bytes(draw(fig)["png"])

@@ -4,7 +4,7 @@ Drawing is most of the CPU time of a run with exact engines (matplotlib's text l
 rendering), and a figure needs nothing from the fit once it is built. :class:`FigurePool` takes
 each analysis's figures as soon as the analysis is done, pickles them (a matplotlib figure
 pickles with every artist; the unpickled figure draws the same bytes, which the tests check) and
-has worker processes draw them (:func:`bayes_anlo.report.canvas.render`) while the next analysis
+has worker processes draw them (:func:`bayes_anlo.report.canvas.draw`) while the next analysis
 is fitted. :meth:`FigurePool.collect` draws what no worker has taken yet in the process itself
 and returns every figure's bytes; the run writes them with everything else, so its run directory
 stays atomic.
@@ -58,14 +58,6 @@ def default_workers() -> int:
     return max(0, min((cpus or 1) - 1, MAX_WORKERS))
 
 
-def draw(fig: matplotlib.figure.Figure, formats: Sequence[str], trim: bool) -> dict[str, bytes]:
-    """``fig`` drawn in each of ``formats`` (:func:`canvas.render`), then closed."""
-    try:
-        return {fmt: canvas.render(fig, fmt, trim=trim) for fmt in formats}
-    finally:
-        canvas.close(fig)
-
-
 def _send(stream, payload: bytes) -> None:
     stream.write(len(payload).to_bytes(_LENGTH, "big"))
     stream.write(payload)
@@ -95,7 +87,6 @@ class FigurePool:
         self.workers = default_workers() if workers is None else max(0, int(workers))
         self._jobs: queue.Queue = queue.Queue()
         self._done: dict[str, dict[str, bytes]] = {}
-        self._keys: list[str] = []
         self._figures: dict[str, tuple[matplotlib.figure.Figure, tuple[str, ...], bool]] = {}
         self._processes: list[subprocess.Popen] = []
         self._threads: list[threading.Thread] = []
@@ -118,7 +109,6 @@ class FigurePool:
             raise ValueError(f"figure {key!r} was already submitted")
         formats = tuple(formats)
         self._figures[key] = (fig, formats, trim)
-        self._keys.append(key)
         if self.workers:
             self._start_workers()
         if self._processes:
@@ -137,17 +127,14 @@ class FigurePool:
             except queue.Empty:
                 break
             self._draw_here(key)
-        for key in self._keys:
-            if key not in self._done and not self._processes:
-                self._draw_here(key)
         for _ in self._threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
         out = {}
-        for key in self._keys:
-            if key not in self._done:  # its worker failed or died: draw it here (same bytes,
-                self._draw_here(key)  # or the figure's own error with its traceback)
+        for key in self._figures:  # in the order submitted
+            if key not in self._done:  # not given to a worker (none, or it could not be pickled)
+                self._draw_here(key)  # or its worker failed: same bytes, or the figure's own error
             out[key] = self._done[key]
         for fig, _, _ in self._figures.values():
             canvas.close(fig)
@@ -174,7 +161,7 @@ class FigurePool:
 
     def _draw_here(self, key: str) -> None:
         fig, formats, trim = self._figures[key]
-        drawn = draw(fig, formats, trim)
+        drawn = canvas.draw(fig, formats, trim=trim)
         with self._lock:
             self._done[key] = drawn
 
@@ -240,7 +227,7 @@ def worker_main() -> None:
     while (message := _receive(stdin)) is not None:
         try:
             fig, formats, trim = pickle.loads(message)  # noqa: S301 (the run's own figures)
-            answer = ("ok", draw(fig, formats, trim))
+            answer = ("ok", canvas.draw(fig, formats, trim=trim))
         except Exception:  # the run draws this figure itself (and raises its error, if any)
             answer = ("error", traceback.format_exc())
         _send(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))

@@ -351,13 +351,7 @@ def save_figure(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"formats must be among {', '.join(FORMATS)}, not {unknown}")
-    try:
-        drawn = {
-            fmt: canvas.render(fig, fmt, trim=True, dpi=png_dpi if fmt == "png" else None)
-            for fmt in formats
-        }
-    finally:
-        canvas.close(fig)
+    drawn = canvas.draw(fig, formats, trim=True, png_dpi=png_dpi)
     paths = []
     for fmt, data in drawn.items():
         path = stem.with_name(f"{stem.name}.{fmt}")

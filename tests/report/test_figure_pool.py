@@ -6,10 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import bayes_anlo
 from bayes_anlo.report import canvas
 from bayes_anlo.report.canvas import literal_text, new_figure
 from bayes_anlo.report.figure_pool import FigurePool, default_workers
@@ -103,6 +105,21 @@ def test_the_environment_sets_the_default(monkeypatch):
         default_workers()
 
 
+def _child_draws_a_figure(args: list[str], cwd=None) -> None:
+    """Run ``python ARGS`` with only this package on the path; it must print True and exit 0."""
+    root = str(Path(bayes_anlo.__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
 def test_a_script_without_a_main_guard_runs_once(tmp_path):
     """Workers are not started by multiprocessing: they never re-run the caller's script."""
     marker = tmp_path / "runs.txt"
@@ -123,20 +140,7 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
             """
         )
     )
-    from pathlib import Path
-
-    import bayes_anlo
-
-    root = str(Path(bayes_anlo.__file__).resolve().parents[1])
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "True"
+    _child_draws_a_figure([str(script)])
     assert marker.read_text() == "ran\n"
 
 
@@ -161,13 +165,8 @@ def test_a_figure_that_cannot_be_pickled_is_drawn_by_the_run():
 
 def test_workers_do_not_import_modules_from_the_current_directory(tmp_path):
     """A matplotlib.py in the directory a run starts from is never imported by a worker."""
-    from pathlib import Path
-
-    import bayes_anlo
-
     marker = tmp_path / "imported.txt"
     (tmp_path / "matplotlib.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
-    root = str(Path(bayes_anlo.__file__).resolve().parents[1])
     code = (
         "import numpy as np\n"
         "from bayes_anlo.report.canvas import new_figure\n"
@@ -178,14 +177,5 @@ def test_workers_do_not_import_modules_from_the_current_directory(tmp_path):
         "    assert pool._processes\n"
         "    print(len(pool.collect()['f']['png']) > 0)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", code],  # -P: the parent does not import it either
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "True"
+    _child_draws_a_figure(["-P", "-c", code], cwd=tmp_path)  # -P: nor does the parent import it
     assert not marker.exists()
