@@ -220,6 +220,21 @@ def run(
     only: Annotated[
         str | None, typer.Option(help="run only these analysis ids (comma-separated)")
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="fit every analysis again and store nothing in the result cache (by default an "
+            "analysis whose entry, data, seed, settings and code are unchanged is read back)",
+        ),
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="result cache directory (default: $BAYES_ANLO_CACHE_DIR, else "
+            "~/.cache/bayes_anlo/results)"
+        ),
+    ] = None,
 ) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
     from bayes_anlo.data.survival import RisingCurveWarning
@@ -232,7 +247,15 @@ def run(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
-            outcome = run_spec(spec, out, force=force, fast=fast, only=chosen)
+            outcome = run_spec(
+                spec,
+                out,
+                force=force,
+                fast=fast,
+                only=chosen,
+                cache_dir=cache_dir,
+                no_cache=no_cache,
+            )
     except InputError as exc:
         _fail(exc)
     except KeyboardInterrupt as exc:

@@ -169,6 +169,16 @@ def load(name: str) -> BinaryData | pd.DataFrame:
     return _frame(entry)
 
 
+def selected_rows(name: str, where: dict) -> pd.DataFrame:
+    """The rows of the bundled table ``name`` whose columns hold the values ``where`` gives (a
+    value or a list of values per column, compared as text)."""
+    table = load(name)
+    for column, value in where.items():
+        values = [value] if not isinstance(value, list) else value
+        table = table[table[column].astype(str).isin([str(v) for v in values])]
+    return table
+
+
 def info(name: str) -> dict:
     """Title, citation, description, source tables and flags of a bundled dataset (a copy)."""
     entry = _entry(name)

@@ -336,7 +336,7 @@ def _survival_problems(entry, file: str) -> list[Problem]:
 def _published_problems(entry, file: str, load: _Loader) -> list[Problem]:
     if not entry.published:
         return []
-    from bayes_anlo.pipeline.binary import published_table
+    from bayes_anlo.datasets import selected_rows
 
     where = f"{entry.location}.published"
     table = load(entry.published["dataset"])
@@ -353,7 +353,7 @@ def _published_problems(entry, file: str, load: _Loader) -> list[Problem]:
             )
             for c in missing
         ]
-    if published_table(entry).empty:
+    if selected_rows(entry.published["dataset"], entry.published.get("where", {})).empty:
         return [
             Problem(
                 file,

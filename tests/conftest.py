@@ -1,4 +1,6 @@
-"""Test-wide settings: figures are drawn with the non-interactive Agg backend, and under
+"""Test-wide settings: figures are drawn with the non-interactive Agg backend; runs use no result
+cache unless a test gives one (a test that runs a spec twice, or fails a fit on purpose, must see
+the fit happen: tests/pipeline/test_result_cache.py passes its own cache directory); and under
 ``pytest -n N`` (``make test``) a run draws its figures in its own process: the suite's worker
 processes already use every CPU, so figure workers (report/figure_pool.py) would only add their
 start-up cost. tests/report/test_figure_pool.py and tests/pipeline/test_run_figures.py ask for
@@ -9,6 +11,8 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
+
+os.environ["BAYES_ANLO_NO_CACHE"] = "1"  # inherited by the CLI processes the tests start
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("BAYES_ANLO_FIGURE_WORKERS", "0")

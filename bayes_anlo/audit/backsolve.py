@@ -29,9 +29,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from bayes_anlo.audit.printed import Printed
+from bayes_anlo.frequentist.distributions import norm_ppf
 from bayes_anlo.frequentist.intervals import METHODS as INTERVAL_METHODS
 from bayes_anlo.frequentist.intervals import proportion_ci
 
@@ -146,7 +146,7 @@ def _interval_pairs(
     if n is not None:
         ms = np.array(list(near(n, fraction=0.05, minimum=2)) if count is not None else [n])
     else:
-        z = float(stats.norm.ppf(0.5 + level / 2))
+        z = float(norm_ppf(0.5 + level / 2))
         p = value.value / 100 if value is not None else (lower.value + upper.value) / 200
         p = min(max(p, 1e-3), 1 - 1e-3)
         half = max((upper.value - lower.value) / 200, 1e-4)

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from bayes_anlo.frequentist.distributions import chi2_sf, norm_ppf
 
 CONF_TYPES = ("log", "log-log", "plain", "logit", "arcsin")
 #: Tolerance R's quantile.survfit uses to decide that the curve equals p.
@@ -73,7 +74,7 @@ def confidence_band(
         raise ValueError(f"conf_type must be one of {', '.join(CONF_TYPES)}")
     if not 0 < level < 1:
         raise ValueError("level must lie in (0, 1)")
-    z = stats.norm.ppf(1 - (1 - level) / 2)
+    z = norm_ppf(1 - (1 - level) / 2)
     s = np.asarray(surv, dtype=float)
     se = np.asarray(std_err, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -408,6 +409,6 @@ def log_rank(time, event, group, *, rho: float = 0.0) -> LogRankResult:
         variance,
         chisq,
         df,
-        float(stats.chi2.sf(chisq, df)),
+        float(chi2_sf(chisq, df)),
         rho,
     )

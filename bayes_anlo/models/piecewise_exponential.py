@@ -63,7 +63,6 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from bayes_anlo.data.survival import DigitisedKM, SurvivalData, SurvivalSummaries, table_hash
 from bayes_anlo.errors import InputError
@@ -803,6 +802,8 @@ class PiecewiseExponential(Model):
     def derive(self, post: xr.Dataset, inputs: SurvivalInputs, seed: int) -> dict[str, xr.Dataset]:
         """Posterior (with derived quantities), log-likelihood, posterior predictive and data
         groups."""
+        from scipy import stats  # here: scipy.stats costs about a second to import
+
         cuts = inputs.cuts
         chains, draws = post.sizes["chain"], post.sizes["draw"]
         horizon = self.horizon_for(inputs)

@@ -108,11 +108,7 @@ def published_table(entry: AnalysisEntry) -> pd.DataFrame | None:
         return None
     from bayes_anlo import datasets
 
-    table = datasets.load(entry.published["dataset"])
-    for column, value in entry.published.get("where", {}).items():
-        values = [value] if not isinstance(value, list) else value
-        table = table[table[column].astype(str).isin([str(v) for v in values])]
-    return table
+    return datasets.selected_rows(entry.published["dataset"], entry.published.get("where", {}))
 
 
 def published_rows(entry: AnalysisEntry) -> pd.DataFrame | None:

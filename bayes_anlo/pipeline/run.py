@@ -42,6 +42,7 @@ from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.models import compile_cache
 from bayes_anlo.models.sampling import SamplerSettings, package_versions
 from bayes_anlo.outputs import check_output_path, disk_errors, write_csv
+from bayes_anlo.pipeline.result_cache import DrawnFigure, StoredResults
 from bayes_anlo.pipeline.run_directory import (
     RUN_FORMAT,
     claim_destination,
@@ -169,6 +170,8 @@ def run_spec(
     only: tuple[str, ...] | None = None,
     log: Callable[[str], None] | None = _stderr,
     figure_workers: int | None = None,
+    cache_dir: str | Path | None = None,
+    no_cache: bool = False,
 ) -> RunOutcome:
     """Execute the analyses of a spec and write the run directory (see module docstring).
 
@@ -188,6 +191,14 @@ def run_spec(
         (:class:`~bayes_anlo.report.figure_pool.FigurePool`; default: the environment
         variable ``BAYES_ANLO_FIGURE_WORKERS``, else one per CPU beyond the first, at most 3);
         0 draws them in this process. The figures are the same bytes either way.
+    cache_dir : path or None
+        The result cache (:mod:`~bayes_anlo.pipeline.result_cache`): an analysis whose spec
+        entry, data, seed, sampler settings, code and package versions are those of a stored one
+        is read back with its figures instead of being fitted again, and says so in the report.
+        Default: :func:`~bayes_anlo.pipeline.result_cache.default_directory` (none when the
+        environment variable ``BAYES_ANLO_NO_CACHE`` is set).
+    no_cache : bool
+        Fit every analysis, and store nothing.
     """
     log = log or (lambda line: None)
     out = Path(out)
@@ -212,19 +223,25 @@ def run_spec(
             t0 = time.perf_counter()
             compiled_before = compile_cache.compilations()
             results, timings = [], {}
+            stored = StoredResults.open(cache_dir, spec, sampler, fast, log, enabled=not no_cache)
             with FigurePool(figure_workers) as pool:  # draws each analysis's figures meanwhile
                 for k, (index, entry) in enumerate(chosen, start=1):
                     label = f"[{k}/{len(chosen)}] {entry.id}"
-                    log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")
                     t_start = time.perf_counter()
-                    results.append(
-                        run_analysis(entry, spec=spec, sampler=sampler, index=index, fast=fast)
-                    )
-                    submit_figures(pool, results[-1], spec)
+                    result = stored.get(entry, index)
+                    if result is None:
+                        log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")
+                        result = run_analysis(
+                            entry, spec=spec, sampler=sampler, index=index, fast=fast
+                        )
+                        stored.keep(entry, result, log)
+                    results.append(result)
+                    submit_figures(pool, result, spec)
                     timings[entry.id] = round(time.perf_counter() - t_start, 3)
-                    used = results[-1].tree.attrs.get("method", "")
+                    used = result.tree.attrs.get("method", "")
+                    how = "read from the result cache" if stored.reused(entry) else "done"
                     log(
-                        f"{label}: done in {timings[entry.id]:.1f} s by {used} "
+                        f"{label}: {how} in {timings[entry.id]:.1f} s by {used} "
                         f"(elapsed {time.perf_counter() - t0:.1f} s)"
                     )
                 if spec.design is not None:  # the [design] part, from the analysis it names
@@ -235,9 +252,13 @@ def run_spec(
                         submit_figures(pool, result, spec)
                 audits = run_audits(spec)
                 drawn = pool.collect()
+            stored.put_kept(
+                {r.id: {name: drawn[figure_key(r, name)] for name in r.figures} for r in results}
+            )
             wall = time.perf_counter() - t0
             record = run_record(spec, results, sampler, started, wall, fast)
             record["seconds_per_analysis"] = timings
+            record["result_cache"] = stored.record()
             record["nuts_compilations"] = compile_cache.compilations() - compiled_before
             if only:
                 record["only"] = [entry.id for _, entry in chosen]
@@ -383,7 +404,11 @@ def submit_figures(pool: FigurePool, result: AnalysisResult, spec: Spec) -> None
     draws them)."""
     for name, fig in result.figures.items():
         key = figure_key(result, name)
-        if key not in pool:
+        if key in pool:
+            continue
+        if isinstance(fig, DrawnFigure):  # read from the result cache
+            pool.add_drawn(key, fig.files)
+        else:
             formats = figure_formats(name, spec.figure_formats)
             pool.submit(key, fig, formats, trim=formats != ("png",))
 

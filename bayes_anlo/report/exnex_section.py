@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy import stats
 
 from bayes_anlo.report.render import Block, Heading, Paragraph
 from bayes_anlo.report.result import AnalysisResult
@@ -56,6 +55,8 @@ def within_subtype_homogeneity(tree: xr.DataTree) -> list[float]:
     expected counts."""
     if "subgroup_rate" not in tree["posterior"]:
         return [float("nan")] * tree["posterior"].sizes["unit"]
+    from scipy import stats  # here: scipy.stats costs about a second to import
+
     events = tree["observed_data"]["events"].values.astype(np.int64)
     n = tree["constant_data"]["n"].values.astype(np.int64)
     idx = tree["constant_data"]["subgroup_index"].values.astype(np.int64)

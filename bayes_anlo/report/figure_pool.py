@@ -30,10 +30,10 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib.figure
-
-from bayes_anlo.report import canvas
+if TYPE_CHECKING:
+    import matplotlib.figure
 
 #: Most worker processes a pool starts.
 MAX_WORKERS = 3
@@ -56,6 +56,14 @@ def default_workers() -> int:
             raise ValueError(f"{WORKERS_ENV} must be a whole number, not {asked!r}") from None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(0, min((cpus or 1) - 1, MAX_WORKERS))
+
+
+def _canvas():
+    """:mod:`bayes_anlo.report.canvas`, imported when a figure is drawn (a run whose figures all
+    come from the result cache never imports matplotlib)."""
+    from bayes_anlo.report import canvas
+
+    return canvas
 
 
 def _send(stream, payload: bytes) -> None:
@@ -87,7 +95,8 @@ class FigurePool:
         self.workers = default_workers() if workers is None else max(0, int(workers))
         self._jobs: queue.Queue = queue.Queue()
         self._done: dict[str, dict[str, bytes]] = {}
-        self._figures: dict[str, tuple[matplotlib.figure.Figure, tuple[str, ...], bool]] = {}
+        #: figure, formats and trim by key; None for a figure given already drawn
+        self._figures: dict[str, tuple[matplotlib.figure.Figure, tuple[str, ...], bool] | None] = {}
         self._processes: list[subprocess.Popen] = []
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -118,6 +127,14 @@ class FigurePool:
                 return
             self._jobs.put((key, blob))
 
+    def add_drawn(self, key: str, files: dict[str, bytes]) -> None:
+        """Take a figure already drawn (its bytes by format, e.g. from the result cache)."""
+        if key in self._figures:
+            raise ValueError(f"figure {key!r} was already submitted")
+        self._figures[key] = None
+        with self._lock:
+            self._done[key] = dict(files)
+
     def collect(self) -> dict[str, dict[str, bytes]]:
         """Every submitted figure's bytes by key and format, in the order submitted. Figures no
         worker has taken, or a worker failed to draw, are drawn here."""
@@ -136,8 +153,9 @@ class FigurePool:
             if key not in self._done:  # not given to a worker (none, or it could not be pickled)
                 self._draw_here(key)  # or its worker failed: same bytes, or the figure's own error
             out[key] = self._done[key]
-        for fig, _, _ in self._figures.values():
-            canvas.close(fig)
+        for job in self._figures.values():
+            if job is not None:
+                _canvas().close(job[0])
         return out
 
     def close(self, kill: bool = False) -> None:
@@ -161,7 +179,7 @@ class FigurePool:
 
     def _draw_here(self, key: str) -> None:
         fig, formats, trim = self._figures[key]
-        drawn = canvas.draw(fig, formats, trim=trim)
+        drawn = _canvas().draw(fig, formats, trim=trim)
         with self._lock:
             self._done[key] = drawn
 
@@ -227,7 +245,7 @@ def worker_main() -> None:
     while (message := _receive(stdin)) is not None:
         try:
             fig, formats, trim = pickle.loads(message)  # noqa: S301 (the run's own figures)
-            answer = ("ok", canvas.draw(fig, formats, trim=trim))
+            answer = ("ok", _canvas().draw(fig, formats, trim=trim))
         except Exception:  # the run draws this figure itself (and raises its error, if any)
             answer = ("error", traceback.format_exc())
         _send(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))

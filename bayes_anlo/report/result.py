@@ -4,10 +4,13 @@ them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import xarray as xr
+
+if TYPE_CHECKING:  # matplotlib is imported where figures are drawn, not for this annotation
+    import matplotlib.pyplot as plt
 
 
 @dataclass

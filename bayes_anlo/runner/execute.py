@@ -4,9 +4,10 @@ Every result passes through :func:`~bayes_anlo.runner.cache.canonical_json` (wor
 that text), so the returned results, and the cached files, are byte-identical wherever a task ran
 and whether it was computed or read back. Dask workers run one thread each (PyTensor compilation
 is not thread-safe), and each worker compiles into its own PyTensor directory
-(:class:`CompileDirectory`); a worker process keeps its compiled models between tasks
-(:mod:`bayes_anlo.models.compile_cache`). A worker lost mid-run has its tasks rerun elsewhere by
-the scheduler; results finished before an interruption are in the cache and are not recomputed.
+(:class:`~bayes_anlo.runner.dask_plugin.CompileDirectory`); a worker process keeps its compiled
+models between tasks (:mod:`bayes_anlo.models.compile_cache`). A worker lost mid-run has its
+tasks rerun elsewhere by the scheduler; results finished before an interruption are in the
+cache and are not recomputed.
 """
 
 from __future__ import annotations
@@ -48,24 +49,6 @@ def set_compile_directory(path: Path) -> bool:
     flags = [f for f in flags if not f.strip().startswith("base_compiledir=")]
     os.environ["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={path}"])
     return True
-
-
-try:
-    from distributed.diagnostics.plugin import WorkerPlugin
-except ImportError:  # pragma: no cover - optional dependency
-    WorkerPlugin = object
-
-
-class CompileDirectory(WorkerPlugin):
-    """Dask worker plugin: gives each worker its own PyTensor compile directory at start-up."""
-
-    name = "bayes-anlo-compile-directory"
-
-    def __init__(self, root: str | None = None):
-        self.root = root
-
-    def setup(self, worker) -> None:
-        set_compile_directory(compile_directory(self.root, worker.name))
 
 
 def call_task(fn: Callable[[FitTask], dict], task: FitTask) -> str:
@@ -168,6 +151,8 @@ def run(
 
         root = None if compile_root is None else str(compile_root)
         with dask_client(scheduler, int(n_workers), timeout) as client:
+            from bayes_anlo.runner.dask_plugin import CompileDirectory
+
             client.register_plugin(CompileDirectory(root))
             futures = {
                 client.submit(call_task, fn, task, key=f"bayes-anlo-task-{key}"): key

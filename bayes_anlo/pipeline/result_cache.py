@@ -1,0 +1,314 @@
+"""The run's result cache: an analysis whose inputs have not changed is read back, not refitted.
+
+The key of an analysis (:func:`analysis_key`) is the sha256 of everything that decides its
+result: the spec entry (with the bytes of every file it names), the spec seed and the entry's
+place in the spec (its seed is derived from both), the sampler settings, fast mode, the formats
+of the publication figures, the package's source and bundled data
+(:func:`bayes_anlo.runner.cache.code_fingerprint`) and the versions of Python and of the
+numerical packages (:func:`bayes_anlo.models.sampling.package_versions`). Change any of them and
+the analysis is fitted again; edit another analysis of the same spec and this one is reused.
+
+An entry is a directory ``<root>/<key[:2]>/<key>/`` holding ``result.json`` and ``arrays.npz``
+(:mod:`bayes_anlo.pipeline.result_codec`: exact, and nothing in it is unpickled or evaluated)
+and the figures' bytes as drawn (``figures/<name>.<format>``). It is written to a temporary
+directory and renamed into place, so a killed run leaves a whole entry or none; an entry that
+cannot be read is a miss (and is written again). A result without an exact stored form is simply
+not stored.
+
+The cache lives in :func:`default_directory` (``$BAYES_ANLO_CACHE_DIR``, else
+``$XDG_CACHE_HOME/bayes_anlo/results``, else ``~/.cache/bayes_anlo/results``); it is created
+private (mode 0700), and a directory that another user owns or that others can write is not used
+(a warning says so): whoever can write the cache could make a report show other numbers. Setting
+``BAYES_ANLO_NO_CACHE=1`` (or ``bayes-anlo run --no-cache``) turns it off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bayes_anlo.models.sampling import SamplerSettings, package_versions
+from bayes_anlo.pipeline import result_codec
+from bayes_anlo.report.result import AnalysisResult
+from bayes_anlo.runner.cache import canonical_json, code_fingerprint
+
+#: Environment variable naming the cache directory.
+DIRECTORY_ENV = "BAYES_ANLO_CACHE_DIR"
+#: Environment variable that turns the cache off when set to anything but ``""`` or ``"0"``.
+OFF_ENV = "BAYES_ANLO_NO_CACHE"
+#: Version of the key and the entry layout.
+CACHE_FORMAT = 1
+
+_FIGURE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_FORMATS = ("png", "svg", "pdf")
+
+
+def default_directory() -> Path | None:
+    """The cache directory of this user, or None when :data:`OFF_ENV` turns the cache off."""
+    if os.environ.get(OFF_ENV, "").strip() not in ("", "0"):
+        return None
+    asked = os.environ.get(DIRECTORY_ENV, "").strip()
+    if asked:
+        return Path(asked).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "bayes_anlo" / "results"
+
+
+def _file_digest(path: Path) -> dict:
+    try:
+        return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    except OSError:
+        return {"path": str(path), "sha256": None}
+
+
+def _described(value):
+    """The entry as JSON-able data, each file it names with the sha256 of its bytes."""
+    if isinstance(value, Path):
+        return _file_digest(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _described(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _described(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_described(v) for v in value]
+    return value
+
+
+def analysis_key(
+    entry,
+    *,
+    seed: int,
+    index: int,
+    sampler: SamplerSettings,
+    fast: bool,
+    figure_formats,
+) -> str:
+    """The cache key (64 hex digits) of one analysis of a spec (see the module docstring)."""
+    payload = {
+        "format": CACHE_FORMAT,
+        "codec": result_codec.CODEC_FORMAT,
+        "entry": _described(entry),
+        "seed": int(seed),
+        "index": int(index),
+        "sampler": dict(sampler.__dict__),
+        "fast": bool(fast),
+        "figure_formats": list(figure_formats),
+        "code": code_fingerprint(),
+        "versions": package_versions(),
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawnFigure:
+    """A figure already drawn (read from the cache): its bytes by format."""
+
+    files: dict
+
+
+class ResultCache:
+    """The analyses' results under their keys (see the module docstring)."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+
+    @classmethod
+    def open(cls, directory: str | Path | None, warn=None) -> ResultCache | None:
+        """The cache in ``directory`` (created private if missing), or None (with a line to
+        ``warn``) if it cannot be made or is not this user's alone."""
+        if directory is None:
+            return None
+        path = Path(directory)
+        try:
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            info = path.stat()
+        except OSError as exc:
+            if warn:
+                warn(f"result cache {path} not used: {exc.strerror or exc}")
+            return None
+        if hasattr(os, "getuid") and (info.st_uid != os.getuid() or info.st_mode & 0o022):
+            if warn:
+                warn(
+                    f"result cache {path} not used: it must belong to this user and be writable "
+                    "by no one else (chmod go-w)"
+                )
+            return None
+        return cls(path)
+
+    def entry(self, key: str) -> Path:
+        return self.directory / key[:2] / key
+
+    def get(self, key: str) -> AnalysisResult | None:
+        """The stored result of ``key`` with its figures as :class:`DrawnFigure`, or None."""
+        folder = self.entry(key)
+        try:
+            document = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+            if document.get("key") != key:
+                return None
+            figures = {}
+            for name, formats in document["figures"].items():
+                if not _FIGURE_NAME.fullmatch(name) or not set(formats) <= set(_FORMATS):
+                    return None
+                figures[name] = DrawnFigure(
+                    {fmt: (folder / "figures" / f"{name}.{fmt}").read_bytes() for fmt in formats}
+                )
+            with np.load(folder / "arrays.npz", allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+            result = result_codec.decode(document["result"], _Slots(arrays), figures=figures)
+        except FileNotFoundError:
+            return None
+        except Exception:  # noqa: BLE001 (a damaged zip, JSON or array: whatever it raises)
+            # unreadable or of another format: a miss, and the entry goes (entries appear whole,
+            # by a rename, so this one was damaged afterwards) so that this run can store it anew
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        return result
+
+    def put(self, key: str, document: dict, arrays: dict, figures: dict[str, dict]) -> bool:
+        """Store an encoded result (:func:`result_codec.encode`) and its drawn figures
+        (``{name: {format: bytes}}``) under ``key``; False if it was not stored (another run
+        stored it first, or the disk refused)."""
+        final = self.entry(key)
+        if final.exists():
+            return False
+        if any(
+            not _FIGURE_NAME.fullmatch(n) or not set(f) <= set(_FORMATS) for n, f in figures.items()
+        ):
+            return False
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
+        except OSError:
+            return False
+        try:
+            (tmp / "figures").mkdir()
+            for name, files in figures.items():
+                for fmt, data in files.items():
+                    (tmp / "figures" / f"{name}.{fmt}").write_bytes(data)
+            np.savez(tmp / "arrays.npz", **{_slot_file(s): a for s, a in arrays.items()})
+            stored = {
+                "key": key,
+                "result": document,
+                "figures": {name: sorted(files) for name, files in figures.items()},
+            }
+            (tmp / "result.json").write_text(json.dumps(stored), encoding="utf-8")
+            os.rename(tmp, final)  # atomic; fails if another run put the same key meanwhile
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return False
+        return True
+
+
+def _slot_file(slot: str) -> str:
+    return "v" + slot.replace("/", "_")
+
+
+class _Slots:
+    """Arrays of ``arrays.npz`` looked up by the codec's slot names."""
+
+    def __init__(self, arrays: dict):
+        self._arrays = arrays
+
+    def __getitem__(self, slot: str) -> np.ndarray:
+        return self._arrays[_slot_file(slot)]
+
+
+#: Added to the notes of a result read from the cache (shown under its analysis in the report).
+REUSED_NOTE = (
+    "Read from the result cache (entry {key}): the spec entry, its data, the seed, the sampler "
+    "settings, the package's code and the versions of its numerical packages are those of the run "
+    "that fitted it, so these are that run's numbers and figures. `bayes-anlo run --no-cache` "
+    "fits it again."
+)
+
+
+class StoredResults:
+    """The result cache as one run uses it: :meth:`get` an analysis before fitting it,
+    :meth:`keep` what was fitted (encoded at once, before any later step adds to the result), and
+    :meth:`put_kept` once its figures are drawn. With no cache every call does nothing."""
+
+    def __init__(self, cache: ResultCache | None, spec, sampler: SamplerSettings, fast: bool):
+        self.cache = cache
+        self._spec, self._sampler, self._fast = spec, sampler, fast
+        self._keys: dict[str, str] = {}
+        self._reused: list[str] = []
+        self._kept: list[tuple[str, str, dict, dict]] = []
+        self._stored: list[str] = []
+        self._not_stored: dict[str, str] = {}
+
+    @classmethod
+    def open(cls, directory, spec, sampler, fast, log, *, enabled: bool = True) -> StoredResults:
+        """The run's view of the cache in ``directory`` (default :func:`default_directory`)."""
+        cache = None
+        if enabled:
+            where = directory if directory is not None else default_directory()
+            cache = ResultCache.open(where, warn=log)
+        return cls(cache, spec, sampler, fast)
+
+    def _key(self, entry, index: int) -> str:
+        if entry.id not in self._keys:
+            self._keys[entry.id] = analysis_key(
+                entry,
+                seed=self._spec.seed,
+                index=index,
+                sampler=self._sampler,
+                fast=self._fast,
+                figure_formats=self._spec.figure_formats,
+            )
+        return self._keys[entry.id]
+
+    def get(self, entry, index: int) -> AnalysisResult | None:
+        """The stored result of ``entry`` (the ``index``-th analysis of the spec), or None."""
+        if self.cache is None:
+            return None
+        key = self._key(entry, index)
+        result = self.cache.get(key)
+        if result is None or result.id != entry.id:
+            return None
+        result.notes.append(REUSED_NOTE.format(key=key[:12]))
+        self._reused.append(entry.id)
+        return result
+
+    def reused(self, entry) -> bool:
+        return entry.id in self._reused
+
+    def keep(self, entry, result: AnalysisResult, log) -> None:
+        """Encode the freshly fitted ``result`` for :meth:`put_kept` (a result without an exact
+        stored form is not stored; ``log`` says why)."""
+        if self.cache is None or entry.id not in self._keys:
+            return
+        try:
+            document, arrays = result_codec.encode(result)
+        except result_codec.CodecError as exc:
+            self._not_stored[entry.id] = str(exc)
+            log(f"{entry.id}: not stored in the result cache ({exc})")
+            return
+        self._kept.append((entry.id, self._keys[entry.id], document, arrays))
+
+    def put_kept(self, drawn: dict[str, dict[str, dict[str, bytes]]]) -> None:
+        """Store the kept results with their figures (``drawn[id][name][format]``)."""
+        for analysis, key, document, arrays in self._kept:
+            figures = {name: drawn[analysis][name] for name in document["figures"]}
+            if self.cache.put(key, document, arrays, figures):
+                self._stored.append(analysis)
+        self._kept = []
+
+    def record(self) -> dict:
+        """What the run's ``run.json`` says of the cache."""
+        if self.cache is None:
+            return {"directory": None}
+        return {
+            "directory": str(self.cache.directory),
+            "keys": dict(self._keys),
+            "reused": list(self._reused),
+            "stored": list(self._stored),
+            "not_stored": dict(self._not_stored),
+        }

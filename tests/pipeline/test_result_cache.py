@@ -1,0 +1,292 @@
+"""The run's result cache (bayes_anlo/pipeline/result_cache.py, result_codec.py): a second run of
+an unchanged spec reads every analysis back and writes the same tables, figures and posterior; any
+change to what decides an analysis (its entry, its data file, the seed, the sampler settings)
+refits that analysis and only that one; a damaged entry is refitted; a cache others can write is
+not used; ``--no-cache`` stores and reads nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bayes_anlo.pipeline import result_codec
+from bayes_anlo.pipeline.result_cache import ResultCache, default_directory
+from bayes_anlo.pipeline.run import run_spec
+from tests.pipeline.conftest import CSV, SPEC
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: The shared test spec plus a NUTS fit (few draws), so that a sampled tree (sample_stats with
+#: nutpie's object-dtype messages, which the run's posterior.nc leaves out too) is stored as well.
+CACHE_SPEC = (
+    SPEC
+    + """
+[[analyses]]
+id = "orr_nuts"
+title = "Synthetic ORR, logit-normal by NUTS"
+outcome = "ORR"
+model = "logit_normal"
+method = "nuts"
+sensitivity = false
+sampler = { draws = 150, tune = 150, chains = 2 }
+"""
+)
+
+
+def _project(tmp_path: Path, spec: str = CACHE_SPEC) -> Path:
+    (tmp_path / "studies.csv").write_text(CSV)
+    path = tmp_path / "spec.toml"
+    path.write_text(spec)
+    return path
+
+
+def _record(out: Path) -> dict:
+    return json.loads((out / "run.json").read_text())["result_cache"]
+
+
+def _files(out: Path, folder: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((out / folder).iterdir())}
+
+
+def _groups(out: Path) -> xr.DataTree:
+    return xr.open_datatree(out / "posterior.nc", engine="h5netcdf").load()
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The same spec run twice with one cache: (first run, second run, cache directory)."""
+    base = tmp_path_factory.mktemp("cached")
+    spec = _project(base)
+    cache = base / "cache"
+    run_spec(spec, base / "first", log=None, cache_dir=cache)
+    run_spec(spec, base / "second", log=None, cache_dir=cache)
+    return base / "first", base / "second", cache
+
+
+def test_the_second_run_reads_every_analysis_back(two_runs):
+    first, second, cache = two_runs
+    ids = ["orr", "dcr_single", "orr_nuts"]
+    assert _record(first)["stored"] == ids and _record(first)["reused"] == []
+    assert _record(second)["reused"] == ids and _record(second)["stored"] == []
+    assert _record(first)["keys"] == _record(second)["keys"]
+    assert _record(second)["directory"] == str(cache)
+
+
+def test_a_reused_run_writes_the_same_tables_figures_and_posterior(two_runs):
+    first, second, _ = two_runs
+    assert _files(first, "tables") == _files(second, "tables")
+    assert _files(first, "figures") == _files(second, "figures")
+    a, b = _groups(first), _groups(second)
+    assert sorted(a.children) == sorted(b.children)
+    for child in a.children:
+        assert a[child].identical(b[child]), child
+
+
+def test_the_report_says_which_analyses_were_read_back(two_runs):
+    first, second, _ = two_runs
+    a = (first / "report.md").read_text()
+    b = (second / "report.md").read_text()
+    assert "Read from the result cache" not in a
+    assert b.count("Read from the result cache") == 3
+    keys = _record(second)["keys"]
+    for key in keys.values():
+        assert f"(entry {key[:12]})" in b
+
+    # Apart from those notes and the run's own time stamp and duration, the reports are the same.
+    def core(text: str) -> list[str]:
+        return [
+            line
+            for line in text.splitlines()
+            if "Read from the result cache" not in line and " run at " not in line
+        ]
+
+    assert [x for x in core(a) if x] == [x for x in core(b) if x]
+
+
+def test_changing_one_analysis_refits_it_alone(tmp_path):
+    spec = _project(tmp_path, SPEC)
+    cache = tmp_path / "cache"
+    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
+    spec.write_text(SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.3]"))
+    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
+    record = _record(tmp_path / "b")
+    assert record["reused"] == ["dcr_single"] and record["stored"] == ["orr"]
+    exceed = pd.read_csv(tmp_path / "b" / "tables" / "orr__exceedance.csv")
+    assert 0.3 in set(exceed["threshold"].round(6))
+
+
+def test_changed_data_seed_or_sampler_settings_refit(tmp_path):
+    spec = _project(tmp_path, SPEC)
+    cache = tmp_path / "cache"
+    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
+    before = pd.read_csv(tmp_path / "a" / "tables" / "orr__posterior.csv")
+
+    (tmp_path / "studies.csv").write_text(CSV.replace("S2,ORR,8,41", "S2,ORR,18,41"))
+    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
+    # The key holds the bytes of the whole data file: every analysis reading it is refitted.
+    assert _record(tmp_path / "b")["reused"] == []
+    after = pd.read_csv(tmp_path / "b" / "tables" / "orr__posterior.csv")
+    assert not before.equals(after)
+
+    spec.write_text(SPEC.replace("seed = 11", "seed = 12"))
+    run_spec(spec, tmp_path / "c", log=None, cache_dir=cache)
+    assert _record(tmp_path / "c")["reused"] == []
+
+    run_spec(spec, tmp_path / "d", log=None, cache_dir=cache, sampler_overrides={"draws": 400})
+    assert _record(tmp_path / "d")["reused"] == []
+
+
+def test_no_cache_stores_and_reads_nothing(tmp_path):
+    spec = _project(tmp_path, SPEC)
+    cache = tmp_path / "cache"
+    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache, no_cache=True)
+    assert _record(tmp_path / "a") == {"directory": None}
+    assert not cache.exists()
+
+
+def test_a_damaged_entry_is_refitted_and_stored_again(tmp_path):
+    spec = _project(tmp_path, SPEC)
+    cache = tmp_path / "cache"
+    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
+    key = _record(tmp_path / "a")["keys"]["orr"]
+    entry = ResultCache(cache).entry(key)
+    arrays = entry / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[:100])  # truncated
+    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
+    record = _record(tmp_path / "b")
+    assert record["stored"] == ["orr"] and record["reused"] == ["dcr_single"]
+    assert _files(tmp_path / "a", "tables") == _files(tmp_path / "b", "tables")
+    run_spec(spec, tmp_path / "c", log=None, cache_dir=cache)
+    assert _record(tmp_path / "c")["reused"] == ["orr", "dcr_single"]
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_a_cache_others_can_write_is_not_used(tmp_path):
+    spec = _project(tmp_path, SPEC)
+    cache = tmp_path / "shared"
+    cache.mkdir()
+    cache.chmod(0o777)
+    lines: list[str] = []
+    run_spec(spec, tmp_path / "a", log=lines.append, cache_dir=cache)
+    assert _record(tmp_path / "a") == {"directory": None}
+    assert any("not used" in line and "chmod go-w" in line for line in lines)
+    assert list(cache.iterdir()) == []
+
+
+def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("BAYES_ANLO_NO_CACHE", raising=False)
+    monkeypatch.setenv("BAYES_ANLO_CACHE_DIR", str(tmp_path / "here"))
+    assert default_directory() == tmp_path / "here"
+    monkeypatch.delenv("BAYES_ANLO_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_directory() == tmp_path / "xdg" / "bayes_anlo" / "results"
+    monkeypatch.setenv("BAYES_ANLO_NO_CACHE", "1")
+    assert default_directory() is None
+
+
+def test_the_key_is_the_same_in_another_process(tmp_path):
+    """Keys hash canonical JSON, never ``hash()`` or object ids: a new process finds the entry."""
+    spec = _project(tmp_path, SPEC)
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from bayes_anlo.spec import load_spec\n"
+        "from bayes_anlo.models.sampling import SamplerSettings\n"
+        "from bayes_anlo.pipeline.result_cache import analysis_key\n"
+        "spec = load_spec(Path(sys.argv[1]))\n"
+        "s = SamplerSettings(**dict(spec.sampler))\n"
+        "print(analysis_key(spec.analyses[0], seed=spec.seed, index=0, sampler=s, fast=False,"
+        " figure_formats=spec.figure_formats))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "random"}
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(spec)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(keys) == 1 and len(keys.pop()) == 64
+
+
+def test_the_cli_runs_with_and_without_the_cache(tmp_path):
+    spec = _project(tmp_path, SPEC)
+    env = {k: v for k, v in os.environ.items() if k != "BAYES_ANLO_NO_CACHE"}
+    env["PYTHONPATH"] = str(ROOT)
+    bin_ = Path(sys.executable).with_name("bayes-anlo")
+    cache = tmp_path / "cache"
+    logs = {}
+    for out, extra in (("a", []), ("b", []), ("c", ["--no-cache"])):
+        proc = subprocess.run(
+            [str(bin_), "run", str(spec), "--out", str(tmp_path / out), "--cache-dir", str(cache)]
+            + extra,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        logs[out] = proc.stderr
+    assert "read from the result cache" not in logs["a"] + logs["c"]
+    assert logs["b"].count("read from the result cache") == 2
+    assert _record(tmp_path / "b")["reused"] == ["orr", "dcr_single"]
+    assert _record(tmp_path / "c") == {"directory": None}
+
+
+# -- the codec ----------------------------------------------------------------------------------
+
+_cells = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    floats=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=6),
+    data=st.data(),
+)
+def test_tables_read_back_exactly(floats, data):
+    k = len(floats)
+    frame = pd.DataFrame(
+        {
+            "x": np.array(floats, dtype=float),
+            "n": np.array(
+                data.draw(st.lists(st.integers(-(2**62), 2**62), min_size=k, max_size=k)),
+                dtype=np.int64,
+            ),
+            "flag": np.array(
+                data.draw(st.lists(st.booleans(), min_size=k, max_size=k)), dtype=bool
+            ),
+            "label": pd.Series(data.draw(st.lists(_cells, min_size=k, max_size=k)), dtype=object),
+        }
+    )
+    back = result_codec.decode_frame(json.loads(json.dumps(result_codec.encode_frame(frame))))
+    assert result_codec.same_frame(frame, back)
+    for a, b in zip(frame["label"], back["label"], strict=True):
+        assert type(a) is type(b)
+
+
+def test_a_table_without_an_exact_form_is_refused():
+    with pytest.raises(result_codec.CodecError):
+        result_codec.encode_frame(pd.DataFrame({"c": pd.Categorical(["a", "b"])}))
+    with pytest.raises(result_codec.CodecError):
+        result_codec.encode_frame(pd.DataFrame({1: [1.0]}))
+    with pytest.raises(result_codec.CodecError):
+        result_codec.encode_frame(
+            pd.DataFrame({"a": [1]}, index=pd.MultiIndex.from_tuples([(1, 2)]))
+        )
