@@ -8,8 +8,10 @@ Each case runs in a fresh Python process (so compile caches and peak memory are 
 prints one JSON line; this driver collects them and prints a table with the targets:
 
 1. ``run``: ``bayes-anlo run models/sarcoma_meta_analysis.toml``, medians of ``--run-repeat``
-   runs (default 5) cold (each with empty PyTensor/Numba compile caches of its own) and warm
-   (after one run filled them), wall and CPU seconds, and the NUTS models the run compiled;
+   runs (default 5) cold (each with empty PyTensor/Numba compile caches and an empty result
+   cache of its own), warm (after one run filled them: every analysis read from the result
+   cache) and refit (warm compile caches, ``BAYES_ANLO_NO_CACHE=1``: every analysis fitted
+   again), wall and CPU seconds, and the NUTS models the run compiled;
 2. ``exact`` vs ``nuts``: the beta-binomial on 16 studies by quadrature and by NUTS;
 3. ``refit``: a refit on new data reusing the compiled model, against a fresh build + compile;
 4. ``survival``: piecewise-exponential collapse + fit for 1e3, 1e5, 1e6 patients, peak memory;
@@ -190,31 +192,38 @@ def case_run(quick: bool) -> dict:
     if quick:
         cmd.append("--fast")
     timed = _timed_process(cmd)
-    nuts = None
+    nuts = reused = None
     if (out / "run.json").exists():
-        nuts = json.loads((out / "run.json").read_text()).get("nuts_compilations")
+        record = json.loads((out / "run.json").read_text())
+        nuts = record.get("nuts_compilations")
+        reused = len(record.get("result_cache", {}).get("reused", []))
     shutil.rmtree(out.parent, ignore_errors=True)
     return {
         "run_seconds": timed["wall"],
         "run_cpu_seconds": timed["cpu"],
         "exit_status": timed["exit"],
         "nuts_compilations": nuts,
+        "reused": reused,
     }
 
 
 def run_cold_and_warm(quick: bool, repeat: int) -> dict:
     """Medians over ``repeat`` runs of the meta spec: cold (each with empty PyTensor and Numba
-    compile caches of its own) and warm (after one run has filled the caches)."""
+    compile caches and an empty result cache of its own), warm (after one run has filled them:
+    every analysis is read from the result cache) and refit (warm compile caches, result cache
+    off: every analysis fitted again)."""
     import statistics
 
-    def spawn_with_cache(cache: str) -> dict:
+    def spawn_with_cache(cache: str, results: bool = True) -> dict:
         env = {
             "PYTENSOR_FLAGS": f"compiledir={cache}/pytensor",
             "NUMBA_CACHE_DIR": f"{cache}/numba",
+            "BAYES_ANLO_CACHE_DIR": f"{cache}/results",
+            "BAYES_ANLO_NO_CACHE": "0" if results else "1",
         }
         return spawn("run", quick, env=env)
 
-    cold, warm = [], []
+    cold, warm, refit = [], [], []
     for _ in range(repeat):
         cache = tempfile.mkdtemp(prefix="bench-cache-")
         cold.append(spawn_with_cache(cache))
@@ -223,6 +232,7 @@ def run_cold_and_warm(quick: bool, repeat: int) -> dict:
     spawn_with_cache(cache)  # fills the caches
     for _ in range(repeat):
         warm.append(spawn_with_cache(cache))
+        refit.append(spawn_with_cache(cache, results=False))
     shutil.rmtree(cache, ignore_errors=True)
 
     def median(runs: list[dict], key: str) -> float | None:
@@ -234,6 +244,9 @@ def run_cold_and_warm(quick: bool, repeat: int) -> dict:
         "cold_cpu_seconds": median(cold, "run_cpu_seconds"),
         "warm_seconds": median(warm, "run_seconds"),
         "warm_cpu_seconds": median(warm, "run_cpu_seconds"),
+        "refit_seconds": median(refit, "run_seconds"),
+        "refit_cpu_seconds": median(refit, "run_cpu_seconds"),
+        "warm_reused": max((r.get("reused") or 0) for r in warm) if warm else None,
         "exit_status": max((r.get("exit_status", 1) for r in cold + warm), default=1),
         "nuts_compilations": max((r.get("nuts_compilations") or 0) for r in cold + warm),
         "errors": [r["error"][-300:] for r in cold + warm if "error" in r],
@@ -471,18 +484,24 @@ def main() -> int:
         rn = run_cold_and_warm(args.quick, args.run_repeat)
         n = args.run_repeat
         row(
-            f"(1) bayes-anlo run meta spec, cold (empty compile cache), median of {n}",
+            f"(1) bayes-anlo run meta spec, cold (empty caches), median of {n}",
             fmt(rn["cold_seconds"]),
             "target < 20 s",
         )
         row(
-            f"(1) bayes-anlo run meta spec, warm, median of {n}",
+            f"(1) bayes-anlo run meta spec, warm (result cache), median of {n}",
             fmt(rn["warm_seconds"]),
             "target < 8 s",
         )
+        row("(1) ... analyses read from the result cache (warm)", str(rn["warm_reused"]))
         row(
-            "(1) ... CPU (user + system), cold / warm",
-            f"{fmt(rn['cold_cpu_seconds'])} / {fmt(rn['warm_cpu_seconds'])}",
+            f"(1) bayes-anlo run meta spec, --no-cache refit, median of {n}",
+            fmt(rn["refit_seconds"]),
+        )
+        row(
+            "(1) ... CPU (user + system), cold / warm / refit",
+            f"{fmt(rn['cold_cpu_seconds'])} / {fmt(rn['warm_cpu_seconds'])} / "
+            f"{fmt(rn['refit_cpu_seconds'])}",
         )
         if rn["cold_seconds"] and rn["warm_seconds"]:
             row("(1) cold / warm", f"{rn['cold_seconds'] / rn['warm_seconds']:.2f}x")

@@ -1,10 +1,10 @@
 """Content-addressed, on-disk result cache of the runner: one JSON file per task.
 
 The key of a task is the sha256 of the canonical JSON of its model configuration, data, seed,
-the task function's qualified name and a fingerprint of the package's source, so a result made
-by other code, another model or other data is never re-used. Files are written to a temporary
-name in the same directory and renamed (atomic on POSIX), so an interrupted run leaves either a
-whole result or none; an unreadable file counts as missing.
+the task function's qualified name and a fingerprint of the package's source and bundled data,
+so a result made by other code, another model or other data is never re-used. Files are written
+to a temporary name in the same directory and renamed (atomic on POSIX), so an interrupted run
+leaves either a whole result or none; an unreadable file counts as missing.
 """
 
 from __future__ import annotations
@@ -47,11 +47,14 @@ def canonical_json(value) -> str:
 
 @functools.cache
 def code_fingerprint() -> str:
-    """sha256 of every ``.py`` file of the installed ``bayes_anlo`` package (path and bytes, in
-    sorted order); any code change invalidates every cached result."""
+    """sha256 of every file of the installed ``bayes_anlo`` package, its source and its bundled
+    data (path and bytes, in sorted order; compiled ``__pycache__`` files left out): any change
+    to the code or to a bundled dataset invalidates every cached result."""
     root = Path(bayes_anlo.__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
