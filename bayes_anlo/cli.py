@@ -184,6 +184,41 @@ def datasets(
         typer.echo(frame.to_string(index=False))
 
 
+@app.command()
+def cache(
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="result cache directory (default: $BAYES_ANLO_CACHE_DIR, else "
+            "~/.cache/bayes_anlo/results)"
+        ),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="remove every stored result")] = False,
+) -> None:
+    """Show where `bayes-anlo run` keeps its results for reuse, and how much (or clear it)."""
+    from bayes_anlo.pipeline.result_cache import ResultCache, default_directory
+
+    where = cache_dir if cache_dir is not None else default_directory()
+    if where is None:
+        typer.echo("result cache: off (BAYES_ANLO_NO_CACHE is set)")
+        return
+    if Path(where).exists() and not Path(where).is_dir():
+        _fail(InputError(f"result cache {where} is not a directory", file=str(where)))
+    if not Path(where).is_dir():
+        typer.echo(f"result cache: {where} (empty)")
+        return
+    store = ResultCache.open(where, warn=lambda line: typer.echo(f"warning: {line}", err=True))
+    if store is None:
+        raise typer.Exit(2)
+    if clear:
+        typer.echo(f"result cache: {where}: removed {store.clear()} entries")
+        return
+    typer.echo(
+        f"result cache: {where}: {len(store.entries())} entries, "
+        f"{store.size_bytes() / 1e6:.1f} MB (bayes-anlo cache --clear removes them)"
+    )
+
+
 def _checked_output(out: Path | None, *, kind: str = "file") -> Path | None:
     """The one check of an ``--out`` argument, before any work (exit 2 with a message if
     unusable)."""

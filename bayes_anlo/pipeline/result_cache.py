@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,9 @@ DIRECTORY_ENV = "BAYES_ANLO_CACHE_DIR"
 OFF_ENV = "BAYES_ANLO_NO_CACHE"
 #: Version of the key and the entry layout.
 CACHE_FORMAT = 1
+
+#: Age after which a half-written entry (a run killed while storing) is removed.
+STALE_SECONDS = 3600
 
 _FIGURE_NAME = re.compile(r"[A-Za-z0-9_]+")
 _FORMATS = ("png", "svg", "pdf")
@@ -141,10 +145,32 @@ class ResultCache:
                     "by no one else (chmod go-w)"
                 )
             return None
-        return cls(path)
+        cache = cls(path)
+        cache.clear(stale_only=True)
+        return cache
 
     def entry(self, key: str) -> Path:
         return self.directory / key[:2] / key
+
+    def entries(self) -> list[Path]:
+        """Every stored entry (complete ones only: a write in progress is a hidden folder)."""
+        return sorted(p for p in self.directory.glob("??/*") if not p.name.startswith("."))
+
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.directory.rglob("*") if f.is_file())
+
+    def clear(self, *, stale_only: bool = False) -> int:
+        """Remove every entry (or, with ``stale_only``, only what killed runs left half-written
+        more than an hour ago); returns how many folders were removed."""
+        cutoff = time.time() - STALE_SECONDS
+        removed = 0
+        for folder in self.directory.glob("??/*"):
+            half_written = folder.name.startswith(".tmp-")
+            if stale_only and not (half_written and _mtime(folder) < cutoff):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+        return removed
 
     def get(self, key: str) -> AnalysisResult | None:
         """The stored result of ``key`` with its figures as :class:`DrawnFigure`, or None."""
@@ -205,6 +231,13 @@ class ResultCache:
             shutil.rmtree(tmp, ignore_errors=True)
             return False
         return True
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return time.time()
 
 
 def _slot_file(slot: str) -> str:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from bayes_anlo.pipeline import result_codec
 from bayes_anlo.pipeline.result_cache import ResultCache, default_directory
 from bayes_anlo.pipeline.run import run_spec
-from tests.pipeline.conftest import CSV, SPEC
+from tests.pipeline.conftest import CSV, SMALL_SPEC, SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +41,10 @@ sensitivity = false
 sampler = { draws = 150, tune = 150, chains = 2 }
 """
 )
+
+
+#: Two analyses (orr without its prior-sensitivity refits), for the tests of what is refitted.
+LIGHT_SPEC = SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.2]\nsensitivity = false")
 
 
 def _project(tmp_path: Path, spec: str = CACHE_SPEC) -> Path:
@@ -114,10 +118,10 @@ def test_the_report_says_which_analyses_were_read_back(two_runs):
 
 
 def test_changing_one_analysis_refits_it_alone(tmp_path):
-    spec = _project(tmp_path, SPEC)
+    spec = _project(tmp_path, LIGHT_SPEC)
     cache = tmp_path / "cache"
     run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
-    spec.write_text(SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.3]"))
+    spec.write_text(LIGHT_SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.3]"))
     run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
     record = _record(tmp_path / "b")
     assert record["reused"] == ["dcr_single"] and record["stored"] == ["orr"]
@@ -125,12 +129,11 @@ def test_changing_one_analysis_refits_it_alone(tmp_path):
     assert 0.3 in set(exceed["threshold"].round(6))
 
 
-def test_changed_data_seed_or_sampler_settings_refit(tmp_path):
-    spec = _project(tmp_path, SPEC)
+def test_changed_data_refit(tmp_path):
+    spec = _project(tmp_path, LIGHT_SPEC)
     cache = tmp_path / "cache"
     run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
     before = pd.read_csv(tmp_path / "a" / "tables" / "orr__posterior.csv")
-
     (tmp_path / "studies.csv").write_text(CSV.replace("S2,ORR,8,41", "S2,ORR,18,41"))
     run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
     # The key holds the bytes of the whole data file: every analysis reading it is refitted.
@@ -138,16 +141,33 @@ def test_changed_data_seed_or_sampler_settings_refit(tmp_path):
     after = pd.read_csv(tmp_path / "b" / "tables" / "orr__posterior.csv")
     assert not before.equals(after)
 
-    spec.write_text(SPEC.replace("seed = 11", "seed = 12"))
-    run_spec(spec, tmp_path / "c", log=None, cache_dir=cache)
-    assert _record(tmp_path / "c")["reused"] == []
 
-    run_spec(spec, tmp_path / "d", log=None, cache_dir=cache, sampler_overrides={"draws": 400})
-    assert _record(tmp_path / "d")["reused"] == []
+def test_the_key_changes_with_whatever_decides_the_result(tmp_path):
+    from bayes_anlo.models.sampling import SamplerSettings
+    from bayes_anlo.pipeline.result_cache import analysis_key
+    from bayes_anlo.spec import load_spec
+
+    spec = load_spec(_project(tmp_path, LIGHT_SPEC))
+    entry, other = spec.analyses
+    sampler = SamplerSettings(**dict(spec.sampler))
+    base = {"seed": 11, "index": 0, "sampler": sampler, "fast": False, "figure_formats": ["png"]}
+    key = analysis_key(entry, **base)
+    assert analysis_key(entry, **base) == key
+    changed = [
+        analysis_key(other, **base),
+        analysis_key(entry, **{**base, "seed": 12}),
+        analysis_key(entry, **{**base, "index": 1}),
+        analysis_key(
+            entry, **{**base, "sampler": SamplerSettings(**{**sampler.__dict__, "draws": 7})}
+        ),
+        analysis_key(entry, **{**base, "fast": True}),
+        analysis_key(entry, **{**base, "figure_formats": ["png", "pdf"]}),
+    ]
+    assert len({key, *changed}) == 1 + len(changed)
 
 
 def test_no_cache_stores_and_reads_nothing(tmp_path):
-    spec = _project(tmp_path, SPEC)
+    spec = _project(tmp_path, SMALL_SPEC)
     cache = tmp_path / "cache"
     run_spec(spec, tmp_path / "a", log=None, cache_dir=cache, no_cache=True)
     assert _record(tmp_path / "a") == {"directory": None}
@@ -155,7 +175,7 @@ def test_no_cache_stores_and_reads_nothing(tmp_path):
 
 
 def test_a_damaged_entry_is_refitted_and_stored_again(tmp_path):
-    spec = _project(tmp_path, SPEC)
+    spec = _project(tmp_path, LIGHT_SPEC)
     cache = tmp_path / "cache"
     run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
     key = _record(tmp_path / "a")["keys"]["orr"]
@@ -172,7 +192,7 @@ def test_a_damaged_entry_is_refitted_and_stored_again(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
 def test_a_cache_others_can_write_is_not_used(tmp_path):
-    spec = _project(tmp_path, SPEC)
+    spec = _project(tmp_path, SMALL_SPEC)
     cache = tmp_path / "shared"
     cache.mkdir()
     cache.chmod(0o777)
@@ -196,7 +216,7 @@ def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
 
 def test_the_key_is_the_same_in_another_process(tmp_path):
     """Keys hash canonical JSON, never ``hash()`` or object ids: a new process finds the entry."""
-    spec = _project(tmp_path, SPEC)
+    spec = _project(tmp_path, SMALL_SPEC)
     code = (
         "import sys; from pathlib import Path\n"
         "from bayes_anlo.spec import load_spec\n"
@@ -222,7 +242,7 @@ def test_the_key_is_the_same_in_another_process(tmp_path):
 
 
 def test_the_cli_runs_with_and_without_the_cache(tmp_path):
-    spec = _project(tmp_path, SPEC)
+    spec = _project(tmp_path, SMALL_SPEC)
     env = {k: v for k, v in os.environ.items() if k != "BAYES_ANLO_NO_CACHE"}
     env["PYTHONPATH"] = str(ROOT)
     bin_ = Path(sys.executable).with_name("bayes-anlo")
@@ -239,8 +259,8 @@ def test_the_cli_runs_with_and_without_the_cache(tmp_path):
         assert proc.returncode == 0, proc.stderr
         logs[out] = proc.stderr
     assert "read from the result cache" not in logs["a"] + logs["c"]
-    assert logs["b"].count("read from the result cache") == 2
-    assert _record(tmp_path / "b")["reused"] == ["orr", "dcr_single"]
+    assert logs["b"].count("read from the result cache") == 1
+    assert _record(tmp_path / "b")["reused"] == ["dcr_single"]
     assert _record(tmp_path / "c") == {"directory": None}
 
 
@@ -290,3 +310,57 @@ def test_a_table_without_an_exact_form_is_refused():
         result_codec.encode_frame(
             pd.DataFrame({"a": [1]}, index=pd.MultiIndex.from_tuples([(1, 2)]))
         )
+
+
+def test_a_cache_path_that_is_a_file_is_not_used_and_the_run_goes_on(tmp_path):
+    spec = _project(tmp_path, SMALL_SPEC)
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a directory")
+    lines: list[str] = []
+    outcome = run_spec(spec, tmp_path / "a", log=lines.append, cache_dir=blocker)
+    assert outcome.converged and _record(tmp_path / "a") == {"directory": None}
+    assert any(line.startswith(f"result cache {blocker} not used") for line in lines)
+    assert blocker.read_text() == "not a directory"
+
+
+def test_half_written_entries_of_killed_runs_are_removed_once_stale(tmp_path):
+    cache = ResultCache.open(tmp_path / "cache")
+    fresh = cache.directory / "ab" / ".tmp-fresh"
+    stale = cache.directory / "ab" / ".tmp-stale"
+    for folder in (fresh, stale):
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text("{")
+    old = stale.stat().st_mtime - 2 * 3600
+    os.utime(stale, (old, old))
+    ResultCache.open(tmp_path / "cache")  # every run opens the cache like this
+    assert fresh.exists() and not stale.exists()
+    assert cache.entries() == []  # neither counts as an entry
+
+
+def test_the_cache_command_shows_and_clears_the_cache(two_runs, tmp_path):
+    _, _, cache = two_runs
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(cache, copy)
+    bin_ = Path(sys.executable).with_name("bayes-anlo")
+
+    def cli(*args):
+        return subprocess.run(
+            [str(bin_), "cache", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+
+    shown = cli("--cache-dir", str(copy))
+    assert shown.returncode == 0 and f"{copy}: 3 entries" in shown.stdout
+    cleared = cli("--cache-dir", str(copy), "--clear")
+    assert cleared.returncode == 0 and "removed 3 entries" in cleared.stdout
+    assert ResultCache(copy).entries() == []
+    off = cli()  # the suite sets BAYES_ANLO_NO_CACHE
+    assert off.returncode == 0 and "off" in off.stdout
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    bad = cli("--cache-dir", str(blocker))
+    assert bad.returncode == 2 and "is not a directory" in bad.stderr
