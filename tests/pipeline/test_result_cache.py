@@ -364,3 +364,26 @@ def test_the_cache_command_shows_and_clears_the_cache(two_runs, tmp_path):
     blocker.write_text("x")
     bad = cli("--cache-dir", str(blocker))
     assert bad.returncode == 2 and "is not a directory" in bad.stderr
+
+
+def test_a_run_read_from_the_cache_loads_no_plotting_sampling_or_stats_stack(two_runs, tmp_path):
+    """What keeps a warm run fast: with every analysis read back, matplotlib, scipy.stats, PyMC,
+    PyTensor and ArviZ are never imported (they cost seconds to import)."""
+    first, _, cache = two_runs
+    spec = first.parent / "spec.toml"
+    code = (
+        "import sys, json\n"
+        "from bayes_anlo.pipeline.run import run_spec\n"
+        "run_spec(sys.argv[1], sys.argv[2], cache_dir=sys.argv[3], log=None)\n"
+        "heavy = ('matplotlib', 'scipy.stats', 'pymc', 'pytensor', 'arviz_base', 'arviz_stats')\n"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(spec), str(tmp_path / "third"), str(cache)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert _record(tmp_path / "third")["reused"] == ["orr", "dcr_single", "orr_nuts"]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
