@@ -16,6 +16,7 @@ from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.pipeline import evidence_steps
 from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
 from bayes_anlo.report import exnex_section, plots, prior_density, tables
+from bayes_anlo.report.canvas import recipe
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
 
@@ -176,7 +177,8 @@ def add_binary_ppc_figure(
     from bayes_anlo.checks.ppc import ppc_replicated
     from bayes_anlo.report.ppc_plots import binary_ppc_plot
 
-    result.figures["ppc"] = binary_ppc_plot(
+    result.figures["ppc"] = recipe(
+        binary_ppc_plot,
         result.tables["ppc"],
         result.tables["ppc_units"],
         ppc_replicated(tree),
@@ -313,7 +315,8 @@ class BinarySteps(Steps):
         outcome, studies = entry.outcome, result.tables["studies"]
         add_binary_ppc_figure(result, tree, entry, title)
         sub = a.state["subgroup_analysis"]
-        result.figures["forest"] = plots.forest_plot(
+        result.figures["forest"] = recipe(
+            plots.forest_plot,
             studies,
             result.tables["comparison"],
             title=title,
@@ -339,8 +342,13 @@ class BinarySteps(Steps):
                 means = tables.summarise_variable(
                     tree["posterior"].to_dataset(), "subgroup_rate"
                 ).rename(columns={"label": "subgroup"})
-            result.figures["shrinkage"] = plots.shrinkage_plot(
-                studies, pooled, title=f"{title}: shrinkage", outcome=outcome, subgroup_means=means
+            result.figures["shrinkage"] = recipe(
+                plots.shrinkage_plot,
+                studies,
+                pooled,
+                title=f"{title}: shrinkage",
+                outcome=outcome,
+                subgroup_means=means,
             )
         add_prior_posterior(result, a.model, tree, title)
         if entry.thresholds:
@@ -348,8 +356,12 @@ class BinarySteps(Steps):
             if "predictive_rate" in tree["posterior"]:
                 series["rate in a new study"] = plots.pooled_draws(tree, "predictive_rate")
             curve = plots.exceedance_curve(series, np.linspace(0, 1, 201))
-            result.figures["exceedance"] = plots.exceedance_plot(
-                curve, entry.thresholds, title=f"{title}: P(rate > t)", outcome=outcome
+            result.figures["exceedance"] = recipe(
+                plots.exceedance_plot,
+                curve,
+                entry.thresholds,
+                title=f"{title}: P(rate > t)",
+                outcome=outcome,
             )
 
     def headline(self, a: Analysis) -> str:
@@ -373,8 +385,8 @@ def add_prior_posterior(result: AnalysisResult, model, tree, title: str) -> None
     if table.empty:
         return
     result.tables["prior_posterior"] = table
-    result.figures["prior_posterior"] = plots.prior_posterior_plot(
-        table, title=f"{title}: prior and posterior"
+    result.figures["prior_posterior"] = recipe(
+        plots.prior_posterior_plot, table, title=f"{title}: prior and posterior"
     )
 
 

@@ -30,6 +30,7 @@ from bayes_anlo.design import (
 from bayes_anlo.design.commands import run_design
 from bayes_anlo.design.figures import oc_figure
 from bayes_anlo.design.mixtures import BetaMixture
+from bayes_anlo.report.canvas import recipe
 from bayes_anlo.report.design_section import SECTION, design_paragraphs
 
 #: True rates of the operating characteristics when the spec gives none.
@@ -174,5 +175,5 @@ def add_design(spec, results, log: Callable[[str], None] = lambda line: None) ->
         if "design_oc" in frames
         else {"type1": frames["design_type1"], "power": frames["design_power"]}
     )
-    source.figures["design_oc"] = oc_figure(oc_tables, title=title)
+    source.figures["design_oc"] = recipe(oc_figure, oc_tables, title=title)
     source.sections[SECTION] = design_paragraphs(numbers)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from bayes_anlo.data.binary import BinaryData
 from bayes_anlo.errors import InputError
+from bayes_anlo.report.canvas import recipe
 
 #: Extra label columns a publication forest prints when the data have them.
 LABEL_COLUMNS = (("drug", "Drug"), ("line", "Line"), ("arm", "Arm"))
@@ -95,7 +96,8 @@ def add_publication_forest(
         )
         weight_header = forest_tables.weight_header(pooled)
     result.tables["forest_table"] = table
-    result.figures["publication_forest"] = forest_figure.forest_plot(
+    result.figures["publication_forest"] = recipe(
+        forest_figure.forest_plot,
         table,
         columns=columns,
         panels=[forest_figure.Panel(xlabel=f"{data.outcomes[0]} (proportion of patients)")],
@@ -139,7 +141,8 @@ def small_study_figures(result, diagnostics: dict | None, *, title: str) -> None
     funnel, trimfill = diagnostics["funnel"], diagnostics["trimfill"]
     influence, caveat = diagnostics["influence"], diagnostics["caveat"]
     studies, region = diagnostic_plots.funnel_tables(funnel, trimfill)
-    result.figures["funnel"] = diagnostic_plots.funnel_plot(
+    result.figures["funnel"] = recipe(
+        diagnostic_plots.funnel_plot,
         studies,
         theta=funnel.theta,
         region=region,
@@ -147,8 +150,11 @@ def small_study_figures(result, diagnostics: dict | None, *, title: str) -> None
         title=f"{title}: funnel ({funnel.method})",
         caveat=caveat,
     )
-    result.figures["baujat"] = diagnostic_plots.baujat_plot(
-        influence.to_frame(), title=f"{title}: Baujat ({influence.method})", caveat=caveat
+    result.figures["baujat"] = recipe(
+        diagnostic_plots.baujat_plot,
+        influence.to_frame(),
+        title=f"{title}: Baujat ({influence.method})",
+        caveat=caveat,
     )
 
 
@@ -319,7 +325,8 @@ def add_survival_forest(result, summaries, tree, *, endpoint: str, title: str) -
             )
         )
     result.tables["survival_forest_table"] = table
-    result.figures["survival_forest"] = forest_figure.forest_plot(
+    result.figures["survival_forest"] = recipe(
+        forest_figure.forest_plot,
         table,
         columns=[("n", "n")],
         panels=panels,

@@ -39,6 +39,7 @@ from bayes_anlo.pipeline.binary import (
 )
 from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
 from bayes_anlo.report import survival_plots, tables
+from bayes_anlo.report.canvas import recipe
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
 
@@ -588,12 +589,14 @@ class SurvivalSteps(Steps):
 
         result = a.result
         if a.data.kind == "summaries":
-            result.figures["ppc"] = survival_ppc_plot(
+            result.figures["ppc"] = recipe(
+                survival_ppc_plot,
                 result.tables["ppc"],
                 title=f"{a.entry.title}: posterior predictive check",
                 endpoint=a.entry.endpoint,
             )
-        result.figures["survival_curve"] = survival_plots.survival_plot(
+        result.figures["survival_curve"] = recipe(
+            survival_plots.survival_plot,
             result.tables["survival_curve"],
             reported_points(a.state["summaries"]),
             title=a.entry.title,

@@ -25,6 +25,7 @@ from bayes_anlo.pipeline.binary import (
 )
 from bayes_anlo.pipeline.skeleton import Analysis, Steps, run_steps
 from bayes_anlo.report import plots, tables
+from bayes_anlo.report.canvas import recipe
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import AnalysisEntry
 
@@ -250,7 +251,8 @@ class TwoArmSteps(Steps):
             pi_low=np.nan,
             pi_high=np.nan,
         )
-        result.figures["forest"] = plots.forest_plot(
+        result.figures["forest"] = recipe(
+            plots.forest_plot,
             result.tables["studies"],
             pd.concat([diff_rows, wald], ignore_index=True),
             title=title,
@@ -260,7 +262,8 @@ class TwoArmSteps(Steps):
         add_prior_posterior(result, a.model, tree, title)
         diff = tree["posterior"]["difference"].values.ravel()
         curve = plots.exceedance_curve({"p1 - p2": diff}, np.linspace(-0.5, 0.5, 201))
-        result.figures["exceedance"] = plots.exceedance_plot(
+        result.figures["exceedance"] = recipe(
+            plots.exceedance_plot,
             curve,
             entry.thresholds or (0.0,),
             title=f"{title}: P(p1 - p2 > t)",

@@ -9,7 +9,10 @@ Every figure function of the report draws through this module:
   ``text.parse_math`` off and then marks every text artist of the figure literal, so a study label
   such as ``Li 2020 ($$)`` or ``a_b^c \\d`` is drawn as typed, never parsed as mathtext;
 * :func:`render` draws a figure to PNG (SVG, PDF) bytes with the same settings, :func:`draw` to
-  several formats and closes it, and :func:`save` writes the PNG and closes the figure.
+  several formats and closes it, and :func:`save` writes the PNG and closes the figure;
+* :class:`FigureRecipe` is a figure not built yet: a figure function and its arguments (tables,
+  arrays, text), which a run hands to the process that draws it (report/figure_pool.py), so the
+  process that fits spends no time laying figures out; :func:`built` gives the figure.
 
 Nothing here changes matplotlib's global state: user figures in the same session keep mathtext.
 """
@@ -20,6 +23,7 @@ import functools
 import io
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -35,6 +39,29 @@ PNG_COMPRESS_LEVEL = 3
 #: rcParams added for publication figures: SVG keeps text as (escaped) text, PDF embeds TrueType
 #: (Type 42) fonts, as journals ask (no Type 3 fonts).
 PUBLICATION_RC = {"svg.fonttype": "none", "pdf.fonttype": 42}
+
+
+@dataclass(frozen=True)
+class FigureRecipe:
+    """A figure to build: ``function(*args, **kwargs)``, where ``function`` is a figure function
+    of the report layer (module level, so a recipe pickles with its arguments)."""
+
+    function: Callable[..., matplotlib.figure.Figure]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+    def build(self) -> matplotlib.figure.Figure:
+        return self.function(*self.args, **self.kwargs)
+
+
+def recipe(function: Callable[..., matplotlib.figure.Figure], *args, **kwargs) -> FigureRecipe:
+    """``function(*args, **kwargs)``, to be built where it is drawn."""
+    return FigureRecipe(function, args, kwargs)
+
+
+def built(figure: matplotlib.figure.Figure | FigureRecipe) -> matplotlib.figure.Figure:
+    """The figure itself, or the one a recipe builds."""
+    return figure.build() if isinstance(figure, FigureRecipe) else figure
 
 
 def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:

@@ -1,11 +1,13 @@
 """Draw a run's figures in worker processes while the run goes on.
 
-Drawing is most of the CPU time of a run with exact engines (matplotlib's text layout and glyph
-rendering), and a figure needs nothing from the fit once it is built. :class:`FigurePool` takes
-each analysis's figures as soon as the analysis is done, pickles them (a matplotlib figure
-pickles with every artist; the unpickled figure draws the same bytes, which the tests check) and
-has worker processes draw them (:func:`bayes_anlo.report.canvas.draw`) while the next analysis
-is fitted. :meth:`FigurePool.collect` draws what no worker has taken yet in the process itself
+Building and drawing figures is most of the CPU time of a run with exact engines (matplotlib's
+text layout and glyph rendering), and a figure needs nothing from the fit but its tables.
+:class:`FigurePool` takes each analysis's figures as soon as the analysis is done, as recipes
+(:class:`~bayes_anlo.report.canvas.FigureRecipe`: the figure function and its tables, which
+pickle small and fast) or as built figures (a matplotlib figure pickles with every artist; the
+unpickled figure draws the same bytes, which the tests check), and has worker processes build and
+draw them (:func:`bayes_anlo.report.canvas.draw`) while the next analysis is fitted.
+:meth:`FigurePool.collect` builds and draws what no worker has taken yet in the process itself
 and returns every figure's bytes; the run writes them with everything else, so its run directory
 stays atomic.
 
@@ -34,6 +36,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import matplotlib.figure
+
+    from bayes_anlo.report.canvas import FigureRecipe
 
 #: Most worker processes a pool starts.
 MAX_WORKERS = 3
@@ -111,9 +115,14 @@ class FigurePool:
         return key in self._figures
 
     def submit(
-        self, key: str, fig: matplotlib.figure.Figure, formats: Sequence[str], trim: bool
+        self,
+        key: str,
+        fig: matplotlib.figure.Figure | FigureRecipe,
+        formats: Sequence[str],
+        trim: bool,
     ) -> None:
-        """Draw ``fig`` in ``formats`` under ``key`` (``trim``: see :func:`canvas.render`)."""
+        """Draw ``fig`` (a figure, or a recipe, then built where it is drawn) in ``formats`` under
+        ``key`` (``trim``: see :func:`canvas.render`)."""
         if key in self._figures:
             raise ValueError(f"figure {key!r} was already submitted")
         formats = tuple(formats)
@@ -154,8 +163,10 @@ class FigurePool:
                 self._draw_here(key)  # or its worker failed: same bytes, or the figure's own error
             out[key] = self._done[key]
         for job in self._figures.values():
-            if job is not None:
-                _canvas().close(job[0])
+            if job is not None and not isinstance(job[0], _canvas().FigureRecipe):
+                _canvas().close(
+                    job[0]
+                )  # a figure built by the run (a recipe's is closed once drawn)
         return out
 
     def close(self, kill: bool = False) -> None:
@@ -179,7 +190,8 @@ class FigurePool:
 
     def _draw_here(self, key: str) -> None:
         fig, formats, trim = self._figures[key]
-        drawn = _canvas().draw(fig, formats, trim=trim)
+        canvas = _canvas()
+        drawn = canvas.draw(canvas.built(fig), formats, trim=trim)
         with self._lock:
             self._done[key] = drawn
 
@@ -245,7 +257,8 @@ def worker_main() -> None:
     while (message := _receive(stdin)) is not None:
         try:
             fig, formats, trim = pickle.loads(message)  # noqa: S301 (the run's own figures)
-            answer = ("ok", _canvas().draw(fig, formats, trim=trim))
+            canvas = _canvas()
+            answer = ("ok", canvas.draw(canvas.built(fig), formats, trim=trim))
         except Exception:  # the run draws this figure itself (and raises its error, if any)
             answer = ("error", traceback.format_exc())
         _send(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))

@@ -10,6 +10,7 @@ import pytest
 from bayes_anlo import frequentist as fq
 from bayes_anlo.models import BetaBinomial, SamplerSettings
 from bayes_anlo.pipeline import evidence_steps
+from bayes_anlo.report.canvas import built
 from tests.models._data import FAST_NUTS, make_binary
 from tests.models.test_meta_regression import EVENTS, YEAR, N
 
@@ -41,7 +42,7 @@ def test_publication_forest_prints_label_columns_and_both_paradigms(data, fit):
     table = result.tables["forest_table"]
     assert list(table.loc[table["kind"] == "pooled", "paradigm"]) == ["frequentist", "Bayesian"]
     assert list(table.loc[table["kind"] == "study", "drug"]) == DRUGS
-    texts = [t.get_text() for t in result.figures["publication_forest"].texts]
+    texts = [t.get_text() for t in built(result.figures["publication_forest"]).texts]
     assert "Drug" in texts and "Line" in texts and "anlotinib + chemo" in texts
 
 
@@ -112,4 +113,4 @@ def test_survival_forest_shows_study_medians_landmarks_and_the_bayesian_row():
     assert bayes["landmark_estimate"] == pytest.approx(np.median(landmark[..., 0]))
     chi = table[table["label"] == "S01_Chi2018"].iloc[0]
     assert chi["estimate"] == 5.6 and chi["landmark_estimate"] == pytest.approx(0.68)
-    assert len(result.figures["survival_forest"].axes) == 2
+    assert len(built(result.figures["survival_forest"]).axes) == 2

@@ -179,3 +179,23 @@ def test_workers_do_not_import_modules_from_the_current_directory(tmp_path):
     )
     _child_draws_a_figure(["-P", "-c", code], cwd=tmp_path)  # -P: nor does the parent import it
     assert not marker.exists()
+
+
+def test_recipes_are_built_and_drawn_by_the_workers_as_figures_are_here():
+    """What a run submits: recipes (figure function + arguments), built where they are drawn."""
+    with FigurePool(2) as pool:
+        for i in range(4):
+            pool.submit(
+                f"f{i}", canvas.recipe(_figure, i, label=f"study {i} ($x$)"), ("png",), False
+            )
+        there = pool.collect()
+    here = {f"f{i}": canvas.draw(_figure(i, label=f"study {i} ($x$)")) for i in range(4)}
+    assert there == here
+    assert len({files["png"] for files in there.values()}) == 4
+
+
+def test_a_recipe_that_cannot_be_pickled_is_built_by_the_run():
+    with FigurePool(1) as pool:
+        pool.submit("f0", canvas.recipe(lambda: _figure(3)), ("png",), False)
+        drawn = pool.collect()
+    assert drawn == {"f0": canvas.draw(_figure(3))}
