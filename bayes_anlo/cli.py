@@ -184,15 +184,19 @@ def datasets(
         typer.echo(frame.to_string(index=False))
 
 
+#: ``--cache-dir`` of ``run`` and ``cache``.
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="result cache directory (default: $BAYES_ANLO_CACHE_DIR, else "
+        "~/.cache/bayes_anlo/results)"
+    ),
+]
+
+
 @app.command()
 def cache(
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="result cache directory (default: $BAYES_ANLO_CACHE_DIR, else "
-            "~/.cache/bayes_anlo/results)"
-        ),
-    ] = None,
+    cache_dir: CacheDirOption = None,
     clear: Annotated[bool, typer.Option("--clear", help="remove every stored result")] = False,
 ) -> None:
     """Show where `bayes-anlo run` keeps its results for reuse, and how much (or clear it)."""
@@ -263,13 +267,7 @@ def run(
             "analysis whose entry, data, seed, settings and code are unchanged is read back)",
         ),
     ] = False,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="result cache directory (default: $BAYES_ANLO_CACHE_DIR, else "
-            "~/.cache/bayes_anlo/results)"
-        ),
-    ] = None,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
     from bayes_anlo.data.survival import RisingCurveWarning
