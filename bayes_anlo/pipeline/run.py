@@ -50,9 +50,10 @@ from bayes_anlo.pipeline.run_directory import (
     place,
     recover_stale,
 )
+from bayes_anlo.pipeline.tree_writer import TreeWriter
 from bayes_anlo.report.compose import compose_report
 from bayes_anlo.report.evidence_sections import figure_formats
-from bayes_anlo.report.figure_pool import FigurePool
+from bayes_anlo.report.figure_pool import FigurePool, default_workers
 from bayes_anlo.report.render import Paragraph, to_html, to_markdown
 from bayes_anlo.report.result import AnalysisResult
 from bayes_anlo.spec import Spec, load_spec
@@ -218,6 +219,10 @@ def run_spec(
         with disk_errors(out):
             tmp = make_partial(out)
         placed = False
+        # writes posterior.nc in a helper process, started now so that its imports overlap the run
+        writer = TreeWriter(
+            enabled=(default_workers() if figure_workers is None else figure_workers) > 0
+        )
         try:
             started = datetime.now(UTC)
             t0 = time.perf_counter()
@@ -264,11 +269,12 @@ def run_spec(
                 record["only"] = [entry.id for _, entry in chosen]
             log(f"writing {out} ...")
             with disk_errors(out):
-                write_run_directory(tmp, spec, results, record, audits, drawn)
+                write_run_directory(tmp, spec, results, record, audits, drawn, writer)
             with signals_deferred():  # a signal arriving now is delivered once DIR is in place
                 place(tmp, out, expected)
                 placed = True
         except BaseException as exc:
+            writer.close(kill=True)  # before the partial directory it writes into is removed
             shutil.rmtree(tmp, ignore_errors=True)
             if isinstance(exc, KeyboardInterrupt):
                 exc.run_written = placed  # the run was complete when the (deferred) signal arrived
@@ -420,9 +426,13 @@ def write_run_directory(
     record: dict,
     audits: dict,
     drawn: dict[str, dict[str, bytes]],
+    writer: TreeWriter | None = None,
 ) -> None:
     """Write every file of a run into ``directory`` (an empty, private folder); ``drawn`` holds
-    the figures' bytes by file stem and format (:meth:`FigurePool.collect`)."""
+    the figures' bytes by file stem and format (:meth:`FigurePool.collect`); ``writer`` writes
+    ``posterior.nc`` meanwhile (default: a writer working in this process)."""
+    writer = writer or TreeWriter(enabled=False)
+    writer.submit(posterior_tree(results, record), directory / "posterior.nc")
     (directory / "tables").mkdir()
     (directory / "figures").mkdir()
     for name, audit in audits.items():
@@ -433,15 +443,12 @@ def write_run_directory(
     for key, files in drawn.items():
         for fmt, data in files.items():
             (directory / "figures" / f"{key}.{fmt}").write_bytes(data)
-    # Serialised in memory and written by Python: a full disk is then an OSError (reported as
-    # such), never a crash inside the HDF5 library.
-    netcdf = bytes(posterior_tree(results, record).to_netcdf(engine="h5netcdf"))
-    (directory / "posterior.nc").write_bytes(netcdf)
     blocks = compose_report(spec, results, record, directory, audits)
     if record.get("fast_mode"):
         blocks = [*blocks[:1], Paragraph(FAST_BANNER, css="warning"), *blocks[1:]]
     (directory / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
     (directory / "report.html").write_text(to_html(blocks, spec.title), encoding="utf-8")
+    writer.wait()
     (directory / "run.json").write_text(
         json.dumps(record, indent=2, default=_json_default), encoding="utf-8"
     )

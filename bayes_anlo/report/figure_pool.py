@@ -11,28 +11,23 @@ draw them (:func:`bayes_anlo.report.canvas.draw`) while the next analysis is fit
 and returns every figure's bytes; the run writes them with everything else, so its run directory
 stays atomic.
 
-A worker is ``python -P -m bayes_anlo.report.figure_pool``, reading pickled jobs on its stdin and
-writing pickled results on its stdout, each prefixed by its length. It is started like that, not
-by :mod:`multiprocessing`, so it never re-imports the caller's ``__main__`` (a script without an
-``if __name__ == "__main__"`` guard would otherwise start a run in every worker) and never
-inherits the caller's threads (``fork``). It ignores SIGINT (Ctrl-C is the run's to handle), is
-killed when the pool is left on an error or an interrupt, and exits when its stdin closes (the
-run ended, or was killed).
+A worker is a helper process of :mod:`bayes_anlo.child_process` (``python -P -m
+bayes_anlo.report.figure_pool``, messages pickled over pipes): it ignores SIGINT (Ctrl-C is the
+run's to handle), is killed when the pool is left on an error or an interrupt, and exits when its
+stdin closes (the run ended, or was killed).
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import queue
-import signal
 import subprocess
-import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bayes_anlo import child_process
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -41,7 +36,6 @@ if TYPE_CHECKING:
 
 #: Most worker processes a pool starts.
 MAX_WORKERS = 3
-_LENGTH = 8  # bytes of the length prefix of each message
 
 
 #: Environment variable that sets the default number of workers (``0`` draws in the process).
@@ -68,24 +62,6 @@ def _canvas():
     from bayes_anlo.report import canvas
 
     return canvas
-
-
-def _send(stream, payload: bytes) -> None:
-    stream.write(len(payload).to_bytes(_LENGTH, "big"))
-    stream.write(payload)
-    stream.flush()
-
-
-def _receive(stream) -> bytes | None:
-    """One message, or None at the end of the stream."""
-    head = stream.read(_LENGTH)
-    if len(head) < _LENGTH:
-        return None
-    size = int.from_bytes(head, "big")
-    payload = stream.read(size)
-    if len(payload) < size:
-        return None
-    return payload
 
 
 class FigurePool:
@@ -131,10 +107,10 @@ class FigurePool:
             self._start_workers()
         if self._processes:
             try:
-                blob = pickle.dumps((fig, formats, trim), protocol=pickle.HIGHEST_PROTOCOL)
+                job = child_process.message((fig, formats, trim))
             except Exception:  # e.g. a formatter made from a lambda: collect() draws it here
                 return
-            self._jobs.put((key, blob))
+            self._jobs.put((key, job))
 
     def add_drawn(self, key: str, files: dict[str, bytes]) -> None:
         """Take a figure already drawn (its bytes by format, e.g. from the result cache)."""
@@ -198,20 +174,9 @@ class FigurePool:
     def _start_workers(self) -> None:
         if self._processes:
             return
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-        env = {**os.environ, "PYTHONPATH": path}
         for _ in range(self.workers):
-            try:
-                process = subprocess.Popen(
-                    # -P: the current directory is not put on the path (a matplotlib.py or
-                    # pickle.py lying there is never imported)
-                    [sys.executable, "-P", "-m", "bayes_anlo.report.figure_pool"],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    env=env,
-                )
-            except OSError:  # no process can be started here: the run draws every figure itself
+            process = child_process.start("bayes_anlo.report.figure_pool")
+            if process is None:  # no process can be started here: the run draws every figure
                 self.workers = len(self._processes)
                 break
             thread = threading.Thread(target=self._serve, args=(process,), daemon=True)
@@ -225,15 +190,15 @@ class FigurePool:
             job = self._jobs.get()
             if job is None:
                 return
-            key, blob = job
+            key, message = job
             try:
-                _send(process.stdin, blob)
-                answer = _receive(process.stdout)
-            except (OSError, ValueError):  # its pipe broke, or was closed by close()
+                child_process.send(process.stdin, message)
+                answer = child_process.receive(process.stdout)
+            except (OSError, ValueError, EOFError):  # its pipe broke, or was closed by close()
                 answer = None
             if answer is None:  # the worker is gone: collect() draws this figure here
                 return
-            status, value = pickle.loads(answer)  # noqa: S301 (our own worker's answer)
+            status, value = answer
             if status == "ok":
                 with self._lock:
                     self._done[key] = value
@@ -249,19 +214,15 @@ class _quiet:
 
 def worker_main() -> None:
     """Draw jobs from stdin until it closes (see the module docstring)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stdin = sys.stdin.buffer
-    stdout = os.fdopen(os.dup(sys.stdout.fileno()), "wb")  # the answers' own channel:
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # anything printed goes to stderr
-    sys.stdout = sys.stderr
-    while (message := _receive(stdin)) is not None:
+    jobs, answers = child_process.helper_channel()
+    while (job := child_process.receive(jobs)) is not None:
         try:
-            fig, formats, trim = pickle.loads(message)  # noqa: S301 (the run's own figures)
+            fig, formats, trim = job
             canvas = _canvas()
             answer = ("ok", canvas.draw(canvas.built(fig), formats, trim=trim))
         except Exception:  # the run draws this figure itself (and raises its error, if any)
             answer = ("error", traceback.format_exc())
-        _send(stdout, pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+        child_process.send(answers, answer)
 
 
 if __name__ == "__main__":

@@ -327,10 +327,11 @@ _CODE_METHODS = {"read_pickle", "to_pickle", "query", "import_module"}
 _ALLOWED_SITES = {
     (f"bayes_anlo/{path}", "import_module") for path in ("lazy_import.py", "study_cli.py")
 }
-# report/figure_pool.py pickles the figures a run has just built and sends them, over a pipe, to
-# the worker processes it started itself, which send back PNG/SVG/PDF bytes (pickled); nothing is
-# read from a file or from input, and no result is stored pickled.
-_ALLOWED_IMPORTS = {("bayes_anlo/report/figure_pool.py", "pickle")}
+# child_process.py pickles what a run sends, over a pipe, to the helper processes it started itself
+# (figure recipes to report/figure_pool.py's workers, which send back PNG/SVG/PDF bytes; the
+# finished tree to pipeline/tree_writer.py, which writes posterior.nc); nothing is read from a
+# file or from input, and no result is stored pickled (the result cache is JSON and .npz).
+_ALLOWED_IMPORTS = {("bayes_anlo/child_process.py", "pickle")}
 
 
 def _code_execution_sites(path: Path) -> list[str]:

@@ -433,6 +433,9 @@ def test_full_disk_while_writing_posterior_exits_2_without_partial_output(
         return real(self, data)
 
     monkeypatch.setattr(pathlib.Path, "write_bytes", full_disk)
+    # posterior.nc written by this process (the helper of pipeline/tree_writer.py would not see
+    # the patch; test_tree_writer.py gives it a real disk error)
+    monkeypatch.setenv("BAYES_ANLO_FIGURE_WORKERS", "0")
     result = cli("run", small_spec_path, "--out", out, "--force")
     assert result.exit_code == 2, result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
