@@ -16,7 +16,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import time
 from types import ModuleType
+
+#: When this process imported ``bayes_anlo`` (this module is the first the package imports): a
+#: package file modified later may hold code other than the code running
+#: (:func:`bayes_anlo.runner.cache.files_changed_since_import`).
+PACKAGE_IMPORTED_AT = time.time()
 
 _STAND_INS: dict[str, ModuleType] = {}
 

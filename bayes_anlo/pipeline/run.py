@@ -258,7 +258,8 @@ def run_spec(
                 audits = run_audits(spec)
                 drawn = pool.collect()
             stored.put_kept(
-                {r.id: {name: drawn[figure_key(r, name)] for name in r.figures} for r in results}
+                {r.id: {name: drawn[figure_key(r, name)] for name in r.figures} for r in results},
+                log,
             )
             wall = time.perf_counter() - t0
             record = run_record(spec, results, sampler, started, wall, fast)

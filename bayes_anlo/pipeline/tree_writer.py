@@ -109,7 +109,10 @@ def helper_main() -> None:
         answer = ("oserror", (exc.errno, exc.strerror, exc.filename))
     except Exception:  # the run writes the tree itself and raises this error there
         answer = ("error", traceback.format_exc())
-    child_process.send(answers, answer)
+    try:
+        child_process.send(answers, answer)
+    except OSError:  # the run is gone (killed): nobody to answer
+        return
 
 
 if __name__ == "__main__":

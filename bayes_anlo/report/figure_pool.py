@@ -222,7 +222,10 @@ def worker_main() -> None:
             answer = ("ok", canvas.draw(canvas.built(fig), formats, trim=trim))
         except Exception:  # the run draws this figure itself (and raises its error, if any)
             answer = ("error", traceback.format_exc())
-        child_process.send(answers, answer)
+        try:
+            child_process.send(answers, answer)
+        except OSError:  # the run is gone (killed): nobody to answer
+            return
 
 
 if __name__ == "__main__":

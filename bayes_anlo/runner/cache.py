@@ -45,6 +45,29 @@ def canonical_json(value) -> str:
     return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def _package_files() -> list[Path]:
+    root = Path(bayes_anlo.__file__).resolve().parent
+    return [
+        path
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    ]
+
+
+def files_changed_since_import() -> list[str]:
+    """Package files modified after this process imported the package: the code on disk may
+    then differ from the code running (a ``git pull`` or an edit during a run or a notebook
+    session), and :func:`code_fingerprint` would not describe what computed a result."""
+    from bayes_anlo.lazy_import import PACKAGE_IMPORTED_AT
+
+    root = Path(bayes_anlo.__file__).resolve().parent
+    return [
+        path.relative_to(root).as_posix()
+        for path in _package_files()
+        if path.stat().st_mtime > PACKAGE_IMPORTED_AT
+    ]
+
+
 @functools.cache
 def code_fingerprint() -> str:
     """sha256 of every file of the installed ``bayes_anlo`` package, its source and its bundled
@@ -52,9 +75,7 @@ def code_fingerprint() -> str:
     to the code or to a bundled dataset invalidates every cached result."""
     root = Path(bayes_anlo.__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
-            continue
+    for path in _package_files():
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()

@@ -332,7 +332,7 @@ def test_half_written_entries_of_killed_runs_are_removed_once_stale(tmp_path):
         (folder / "result.json").write_text("{")
     old = stale.stat().st_mtime - 2 * 3600
     os.utime(stale, (old, old))
-    ResultCache.open(tmp_path / "cache")  # every run opens the cache like this
+    ResultCache.open(tmp_path / "cache", tidy=True)  # every run opens the cache like this
     assert fresh.exists() and not stale.exists()
     assert cache.entries() == []  # neither counts as an entry
 
@@ -387,3 +387,86 @@ def test_a_run_read_from_the_cache_loads_no_plotting_sampling_or_stats_stack(two
     assert proc.returncode == 0, proc.stderr
     assert _record(tmp_path / "third")["reused"] == ["orr", "dcr_single", "orr_nuts"]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+# -- found by trying to break it ------------------------------------------------------------------
+
+
+def test_clear_touches_nothing_but_the_caches_own_folders(tmp_path):
+    home = tmp_path / "home"
+    (home / "go" / "pkg").mkdir(parents=True)
+    (home / "go" / "pkg" / "mod").write_text("m")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "photos").mkdir(parents=True)
+    (elsewhere / "photos" / "a.jpg").write_text("p")
+    (home / "zz").symlink_to(elsewhere)
+    lines: list[str] = []
+    assert ResultCache.open(home, warn=lines.append) is None  # not empty, no CACHEDIR.TAG
+    assert "not a result cache" in lines[0]
+    # A real cache with an entry, a stray file, a symlinked shard and a symlinked entry.
+    cache = ResultCache.open(tmp_path / "cache")
+    assert (cache.directory / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d")
+    key = "ab" + "0" * 62
+    cache.entry(key).mkdir(parents=True)
+    (cache.directory / "ab" / "notes.txt").write_text("keep")
+    (cache.directory / "cd").symlink_to(elsewhere)
+    (cache.directory / "ab" / ("ab" + "1" * 62)).symlink_to(elsewhere)
+    assert cache.entries() == [cache.entry(key)]
+    assert cache.clear() == 1
+    assert (cache.directory / "ab" / "notes.txt").read_text() == "keep"
+    assert (elsewhere / "photos" / "a.jpg").read_text() == "p"
+    assert (home / "go" / "pkg" / "mod").read_text() == "m"
+
+
+def _entry(run: Path, analysis: str) -> Path:
+    return ResultCache(_record(run)["directory"]).entry(_record(run)["keys"][analysis])
+
+
+@pytest.mark.parametrize("damage", ["digit", "figure", "missing figure", "table name"])
+def test_an_altered_or_incomplete_entry_is_refitted_and_stored_anew(tmp_path, damage):
+    spec = _project(tmp_path, SMALL_SPEC)
+    cache = tmp_path / "cache"
+    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
+    entry = _entry(tmp_path / "a", "dcr_single")
+    stored = json.loads((entry / "result.json").read_text())
+    figure = entry / "figures" / "ppc.png"
+    if damage == "digit":  # one number of a table changed, the entry otherwise intact
+        text = (entry / "result.json").read_text()
+        at = text.index('"tables"')
+        at += next(i for i, c in enumerate(text[at:]) if c in "123456789")
+        (entry / "result.json").write_text(text[:at] + str(int(text[at]) % 9 + 1) + text[at + 1 :])
+    elif damage == "figure":
+        figure.write_bytes(b"")
+    elif damage == "missing figure":
+        figure.unlink()
+    else:  # a table name that would write outside the run directory, with a matching digest
+        from bayes_anlo.pipeline.result_cache import _canonical, _digest
+
+        tables = stored["result"]["tables"]
+        tables["x/../../../pwned"] = tables.pop(next(iter(tables)))
+        stored["sha256"]["result"] = _digest(_canonical(stored["result"]))
+        (entry / "result.json").write_text(json.dumps(stored))
+    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
+    assert _record(tmp_path / "b")["reused"] == [] and _record(tmp_path / "b")["stored"] == [
+        "dcr_single"
+    ]
+    assert _files(tmp_path / "a", "tables") == _files(tmp_path / "b", "tables")
+    assert _files(tmp_path / "a", "figures") == _files(tmp_path / "b", "figures")
+    assert not list(tmp_path.rglob("*pwned*"))
+    run_spec(spec, tmp_path / "c", log=None, cache_dir=cache)
+    assert _record(tmp_path / "c")["reused"] == ["dcr_single"]
+
+
+def test_package_files_changed_after_import_turn_the_cache_off(tmp_path, monkeypatch):
+    """A ``git pull`` or an edit during a run (or a notebook session): the code on disk may not be
+    the code running, so nothing is read or stored under a key made from the files on disk."""
+    import bayes_anlo.lazy_import
+
+    spec = _project(tmp_path, SMALL_SPEC)
+    cache = tmp_path / "cache"
+    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
+    monkeypatch.setattr(bayes_anlo.lazy_import, "PACKAGE_IMPORTED_AT", 0.0)  # every file "newer"
+    lines: list[str] = []
+    run_spec(spec, tmp_path / "b", log=lines.append, cache_dir=cache)
+    assert _record(tmp_path / "b") == {"directory": None}
+    assert any("changed after this process imported bayes_anlo" in line for line in lines)
