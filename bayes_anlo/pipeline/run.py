@@ -219,10 +219,11 @@ def run_spec(
         with disk_errors(out):
             tmp = make_partial(out)
         placed = False
-        # writes posterior.nc in a helper process, started now so that its imports overlap the run
-        writer = TreeWriter(
-            enabled=(default_workers() if figure_workers is None else figure_workers) > 0
-        )
+        # posterior.nc is written by a helper process, started when the first analysis is fitted
+        # (its imports then overlap the fit; a run reading every analysis from the cache writes
+        # it itself)
+        helpers = default_workers() if figure_workers is None else figure_workers
+        writer = TreeWriter(enabled=False)
         try:
             started = datetime.now(UTC)
             t0 = time.perf_counter()
@@ -235,6 +236,8 @@ def run_spec(
                     t_start = time.perf_counter()
                     result = stored.get(entry, index)
                     if result is None:
+                        if helpers > 0 and not writer.started:
+                            writer = TreeWriter()
                         log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")
                         result = run_analysis(
                             entry, spec=spec, sampler=sampler, index=index, fast=fast

@@ -38,7 +38,13 @@ class TreeWriter:
 
     def __init__(self, enabled: bool = True):
         self._process = child_process.start(_MODULE) if enabled else None
+        self._started = self._process is not None
         self._pending: tuple | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether a helper process was started (it may have ended since)."""
+        return self._started
 
     def __enter__(self) -> TreeWriter:
         return self
