@@ -18,6 +18,8 @@ import pickle
 import signal
 import subprocess
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 _LENGTH = 8  # bytes of the length prefix of each message
@@ -64,11 +66,26 @@ def receive(stream):
     return pickle.loads(payload)  # noqa: S301 (a message of this run or of its own helper)
 
 
-def helper_channel():
-    """In a helper: ``(messages in, answers out)``. SIGINT is ignored (Ctrl-C is the run's to
-    handle), and anything the helper prints goes to stderr, never into the answers."""
+def serve(handle: Callable, *, once: bool = False) -> None:
+    """The body of a helper: answer each message (only the first with ``once``) with
+    ``("ok", handle(message))``, ``("oserror", (errno, strerror, filename))`` for an OSError
+    (a disk error the run raises as its own) or ``("error", traceback)``, until stdin closes or
+    the run is gone. SIGINT is ignored (Ctrl-C is the run's to handle), and anything the helper
+    prints goes to stderr, never into the answers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
-    return sys.stdin.buffer, answers
+    while (job := receive(sys.stdin.buffer)) is not None:
+        try:
+            answer = ("ok", handle(job))
+        except OSError as exc:
+            answer = ("oserror", (exc.errno, exc.strerror, exc.filename))
+        except Exception:  # the run does this job itself (and raises its error, if any)
+            answer = ("error", traceback.format_exc())
+        try:
+            send(answers, answer)
+        except OSError:  # the run is gone (killed): nobody to answer
+            return
+        if once:
+            return

@@ -144,8 +144,6 @@ def decode_frame(stored: dict) -> pd.DataFrame:
     for c in stored["columns"]:  # the column dtypes exactly (an empty column stays typed)
         if str(frame[c["name"]].dtype) != c["dtype"]:
             frame[c["name"]] = frame[c["name"]].astype(c["dtype"])
-    if not stored["columns"]:
-        frame = pd.DataFrame(index=index)
     frame.attrs = _unscalar(stored["attrs"])
     return frame
 

@@ -14,7 +14,6 @@ its partial directory.
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
 from bayes_anlo import child_process
@@ -103,22 +102,7 @@ def helper_main() -> None:
 
     xarray.Dataset({"x": ("d", [0.0])}).to_netcdf(engine="h5netcdf")
 
-    messages, answers = child_process.helper_channel()
-    job = child_process.receive(messages)
-    if job is None:  # the run ended without a tree (an error, or nothing to write)
-        return
-    tree, path = job
-    try:
-        write_tree(tree, Path(path))
-        answer = ("ok", None)
-    except OSError as exc:
-        answer = ("oserror", (exc.errno, exc.strerror, exc.filename))
-    except Exception:  # the run writes the tree itself and raises this error there
-        answer = ("error", traceback.format_exc())
-    try:
-        child_process.send(answers, answer)
-    except OSError:  # the run is gone (killed): nobody to answer
-        return
+    child_process.serve(lambda job: write_tree(job[0], Path(job[1])), once=True)
 
 
 if __name__ == "__main__":

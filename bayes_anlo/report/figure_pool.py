@@ -23,7 +23,6 @@ import os
 import queue
 import subprocess
 import threading
-import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -139,10 +138,9 @@ class FigurePool:
                 self._draw_here(key)  # or its worker failed: same bytes, or the figure's own error
             out[key] = self._done[key]
         for job in self._figures.values():
+            # a figure built by the run (a recipe's figure is closed once drawn)
             if job is not None and not isinstance(job[0], _canvas().FigureRecipe):
-                _canvas().close(
-                    job[0]
-                )  # a figure built by the run (a recipe's is closed once drawn)
+                _canvas().close(job[0])
         return out
 
     def close(self, kill: bool = False) -> None:
@@ -212,20 +210,15 @@ class _quiet:
         return exc_type is not None and issubclass(exc_type, OSError)
 
 
+def _draw_job(job) -> dict[str, bytes]:
+    fig, formats, trim = job
+    canvas = _canvas()
+    return canvas.draw(canvas.built(fig), formats, trim=trim)
+
+
 def worker_main() -> None:
     """Draw jobs from stdin until it closes (see the module docstring)."""
-    jobs, answers = child_process.helper_channel()
-    while (job := child_process.receive(jobs)) is not None:
-        try:
-            fig, formats, trim = job
-            canvas = _canvas()
-            answer = ("ok", canvas.draw(canvas.built(fig), formats, trim=trim))
-        except Exception:  # the run draws this figure itself (and raises its error, if any)
-            answer = ("error", traceback.format_exc())
-        try:
-            child_process.send(answers, answer)
-        except OSError:  # the run is gone (killed): nobody to answer
-            return
+    child_process.serve(_draw_job)
 
 
 if __name__ == "__main__":
