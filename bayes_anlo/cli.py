@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from bayes_anlo.errors import InputError
+from bayes_anlo.lazy_import import hide_dask
 from bayes_anlo.study_cli import study_app
 
 EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
@@ -270,6 +271,8 @@ def run(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
+    if _OWN_PROCESS:  # a run never computes with dask: xarray need not load it (lazy_import.py)
+        hide_dask()
     from bayes_anlo.data.survival import RisingCurveWarning
     from bayes_anlo.pipeline.run import Terminated, run_spec
     from bayes_anlo.survival.guyot import ReconstructionWarning
@@ -664,8 +667,16 @@ def _write_design(out: Path, result: dict, tables: dict) -> None:
         save(oc_figure(tables, title=f"Success if {result['rule']}"), out / "oc.png")
 
 
+#: Whether this process is the console script's own (:func:`main`), not a caller's that invokes
+#: ``app`` (a test, a notebook): the ``run`` command then hides dask from xarray.
+_OWN_PROCESS = False
+
+
 def main() -> None:  # console script entry point
     import os
+
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
 
     os.environ["MPLBACKEND"] = (
         "Agg"  # files only: no window, whatever the environment offers (no import here)

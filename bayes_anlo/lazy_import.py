@@ -78,3 +78,26 @@ def lazy_package(package: str, names: dict[str, str], submodules) -> tuple:
         return sorted({*vars(module), *module.__all__})
 
     return __getattr__, __dir__
+
+
+#: The packages :func:`hide_dask` makes unimportable.
+DASK_PACKAGES = ("dask", "distributed")
+
+
+def hide_dask() -> bool:
+    """Make dask unimportable in this process, so that xarray treats it as not installed.
+
+    xarray imports ``dask.array`` when it builds its first Dataset and ``dask.distributed`` on
+    every ``to_netcdf`` (to look for a cluster's write lock) whenever dask is installed: about a
+    second of a ``bayes-anlo run`` that never computes lazily, and as much again in its
+    ``posterior.nc`` writer. A ``None`` entry in ``sys.modules`` makes ``import dask`` raise
+    ImportError (Python's import system documents this), which xarray handles as for a missing
+    optional dependency. Only for processes of their own that never use dask: the ``run``
+    command's process (not a library caller's, nor the ``study`` commands', which schedule on
+    Dask) and its helpers. Does nothing, and returns False, when dask is already imported.
+    """
+    if any(name in sys.modules for name in DASK_PACKAGES):
+        return False
+    for name in DASK_PACKAGES:
+        sys.modules[name] = None
+    return True

@@ -97,7 +97,12 @@ class TreeWriter:
 
 def helper_main() -> None:
     """Load the netCDF stack at once, while the run works (a one-variable dataset written in
-    memory imports what xarray loads on its first write), then write the one tree sent."""
+    memory imports what xarray loads on its first write), then write the one tree sent. Dask is
+    hidden from xarray first (:func:`~bayes_anlo.lazy_import.hide_dask`): this process never
+    computes lazily."""
+    from bayes_anlo.lazy_import import hide_dask
+
+    hide_dask()
     import xarray
 
     xarray.Dataset({"x": ("d", [0.0])}).to_netcdf(engine="h5netcdf")

@@ -1,0 +1,125 @@
+"""``bayes-anlo run`` hides dask from xarray in its own process and in its posterior.nc writer
+(lazy_import.hide_dask): xarray loads dask.array on its first Dataset and dask.distributed on
+every to_netcdf whenever dask is installed, about a second of a run that never computes lazily.
+These tests need dask installed (the ``dist`` extra), as ``make env`` installs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+from bayes_anlo import cli
+from tests.pipeline.conftest import CSV, SMALL_SPEC
+
+ROOT = Path(__file__).resolve().parents[2]
+pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
+
+def _python(code: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        check=False,
+    )
+
+
+def test_hidden_dask_is_a_missing_optional_dependency_to_xarray(tmp_path):
+    code = (
+        "import json, sys\n"
+        "from bayes_anlo.lazy_import import hide_dask\n"
+        "hidden = hide_dask()\n"
+        "import xarray as xr\n"
+        "ds = xr.Dataset({'x': ('d', [1.0, 2.0])}, coords={'d': ['a', 'b']})\n"
+        "ds.to_netcdf(sys.argv[1], engine='h5netcdf')\n"
+        "try:\n"
+        "    import dask\n"
+        "    importable = True\n"
+        "except ImportError:\n"
+        "    importable = False\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')\n"
+        "          and sys.modules[m] is not None]\n"
+        "print(json.dumps({'hidden': hidden, 'importable': importable, 'loaded': loaded}))\n"
+    )
+    proc = _python(code, str(tmp_path / "x.nc"))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == {"hidden": True, "importable": False, "loaded": []}
+    with xr.open_dataset(tmp_path / "x.nc", engine="h5netcdf") as back:  # an ordinary file
+        assert back["x"].values.tolist() == [1.0, 2.0]
+
+
+def test_nothing_is_hidden_once_dask_is_imported():
+    code = (
+        "import dask, sys\n"
+        "from bayes_anlo.lazy_import import hide_dask\n"
+        "distributed = sys.modules.get('distributed', 'not imported')\n"
+        "print(hide_dask(), sys.modules['dask'] is dask, distributed is not None)\n"
+    )
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True", "True"]
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "studies.csv").write_text(CSV)
+    spec = tmp_path / "small.toml"
+    spec.write_text(SMALL_SPEC)
+    return spec
+
+
+def test_the_console_run_and_its_writer_load_no_dask_and_write_the_same_posterior(tmp_path):
+    """The console script's process (through ``cli.main``) with a tree-writer helper: neither
+    loads dask, and posterior.nc holds what an in-process run (dask importable) writes."""
+    spec = _project(tmp_path)
+    code = (
+        "import atexit, json, sys\n"
+        "def report():\n"
+        "    loaded = [m for m in ('dask', 'dask.array', 'distributed') if sys.modules.get(m)]\n"
+        "    print('LOADED ' + json.dumps(loaded))\n"
+        "atexit.register(report)\n"
+        "from bayes_anlo.cli import main\n"
+        "sys.argv = ['bayes-anlo', 'run', sys.argv[1], '--out', sys.argv[2], '--no-cache']\n"
+        "main()\n"
+    )
+    proc = _python(
+        code,
+        str(spec),
+        str(tmp_path / "console"),
+        env={"BAYES_ANLO_FIGURE_WORKERS": "1"},  # figure worker and posterior.nc writer
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = [line for line in proc.stdout.splitlines() if line.startswith("LOADED ")]
+    assert json.loads(loaded[-1][len("LOADED ") :]) == []
+
+    from bayes_anlo.pipeline.run import run_spec
+
+    run_spec(spec, tmp_path / "library", log=None, no_cache=True, figure_workers=0)
+    with (
+        xr.open_datatree(tmp_path / "console" / "posterior.nc", engine="h5netcdf") as a,
+        xr.open_datatree(tmp_path / "library" / "posterior.nc", engine="h5netcdf") as b,
+    ):
+        for path in ("dcr_single/posterior", "dcr_single/observed_data"):
+            assert a[path].to_dataset().identical(b[path].to_dataset())
+
+
+def test_a_run_invoked_in_a_callers_process_hides_nothing(tmp_path):
+    """``app`` called in a process of the caller's (a test, a notebook) leaves dask importable:
+    only the console script's own process hides it."""
+    spec = _project(tmp_path)
+    result = CliRunner().invoke(
+        cli.app, ["run", str(spec), "--out", str(tmp_path / "run"), "--no-cache"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sys.modules.get("dask", "not imported") is not None
+    assert sys.modules.get("distributed", "not imported") is not None
+    import dask  # noqa: F401  (still importable here)
