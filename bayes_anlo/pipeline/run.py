@@ -236,6 +236,7 @@ def run_spec(
                     t_start = time.perf_counter()
                     result = stored.get(entry, index)
                     if result is None:
+                        pool.start()  # its workers load the drawing stack during this fit
                         if helpers > 0 and not writer.started:
                             writer = TreeWriter()
                         log(f"{label}: {entry.model} ({_engine(entry, fast)}) ...")

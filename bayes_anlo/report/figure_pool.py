@@ -102,8 +102,7 @@ class FigurePool:
             raise ValueError(f"figure {key!r} was already submitted")
         formats = tuple(formats)
         self._figures[key] = (fig, formats, trim)
-        if self.workers:
-            self._start_workers()
+        self.start()
         if self._processes:
             try:
                 job = child_process.message((fig, formats, trim))
@@ -169,8 +168,10 @@ class FigurePool:
         with self._lock:
             self._done[key] = drawn
 
-    def _start_workers(self) -> None:
-        if self._processes:
+    def start(self) -> None:
+        """Start the workers now (else the first :meth:`submit` does): a run starts them before
+        it fits its first analysis, so they load the drawing stack meanwhile."""
+        if self._processes or not self.workers:
             return
         for _ in range(self.workers):
             process = child_process.start("bayes_anlo.report.figure_pool")
@@ -216,8 +217,30 @@ def _draw_job(job) -> dict[str, bytes]:
     return canvas.draw(canvas.built(fig), formats, trim=trim)
 
 
+def warm_up() -> None:
+    """Load what drawing needs (matplotlib, pandas, the report's figure modules, the fonts) by
+    drawing a small figure, so that a worker started while the run fits draws its first figure
+    at once."""
+    from bayes_anlo.report import forest_figure, plots, ppc_plots  # noqa: F401 (their imports)
+
+    canvas = _canvas()
+    canvas.draw(canvas.built(canvas.recipe(_warm_up_figure)))
+
+
+def _warm_up_figure():
+    canvas = _canvas()
+    fig = canvas.new_figure(figsize=(2.0, 1.5))
+    ax = fig.add_subplot()
+    ax.plot([0.0, 1.0], [0.0, 1.0])
+    ax.set_title("warm-up")
+    fig.tight_layout()
+    return canvas.make_literal(fig)
+
+
 def worker_main() -> None:
-    """Draw jobs from stdin until it closes (see the module docstring)."""
+    """Load the drawing stack, then draw jobs from stdin until it closes (see the module
+    docstring)."""
+    warm_up()
     child_process.serve(_draw_job)
 
 

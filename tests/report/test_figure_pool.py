@@ -199,3 +199,19 @@ def test_a_recipe_that_cannot_be_pickled_is_built_by_the_run():
         pool.submit("f0", canvas.recipe(lambda: _figure(3)), ("png",), False)
         drawn = pool.collect()
     assert drawn == {"f0": canvas.draw(_figure(3))}
+
+
+def test_workers_started_before_the_first_figure_draw_the_same_bytes():
+    """A run starts its workers before it fits (they load matplotlib meanwhile, and warm up by
+    drawing a figure of their own): what they draw afterwards is what the process draws."""
+    with FigurePool(1) as pool:
+        pool.start()
+        pool.start()  # once is enough
+        assert len(pool._processes) == 1 and pool._processes[0].poll() is None
+        for i in range(2):
+            pool.submit(f"f{i}", _figure(i), ("png",), False)
+        drawn = pool.collect()
+    assert drawn == _drawn(0, n=2)
+    with FigurePool(0) as pool:
+        pool.start()  # no workers asked: nothing starts
+        assert pool._processes == []
