@@ -82,6 +82,9 @@ def lazy_package(package: str, names: dict[str, str], submodules) -> tuple:
 
 #: The packages :func:`hide_dask` makes unimportable.
 DASK_PACKAGES = ("dask", "distributed")
+#: Modules that decide, when they are imported, whether dask is installed (xarray caches the
+#: answer): once one is imported, dask can no longer be hidden safely.
+_DECIDED_AT_IMPORT = (*DASK_PACKAGES, "xarray")
 
 
 def hide_dask() -> bool:
@@ -94,9 +97,13 @@ def hide_dask() -> bool:
     ImportError (Python's import system documents this), which xarray handles as for a missing
     optional dependency. Only for processes of their own that never use dask: the ``run``
     command's process (not a library caller's, nor the ``study`` commands', which schedule on
-    Dask) and its helpers. Does nothing, and returns False, when dask is already imported.
+    Dask) and its helpers.
+
+    It must come before xarray is imported: xarray records at import whether dask is installed,
+    and would then import it regardless. So when xarray, dask or distributed is already imported
+    it does nothing and returns False.
     """
-    if any(name in sys.modules for name in DASK_PACKAGES):
+    if any(name in sys.modules for name in _DECIDED_AT_IMPORT):
         return False
     for name in DASK_PACKAGES:
         sys.modules[name] = None

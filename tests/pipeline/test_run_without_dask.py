@@ -70,6 +70,23 @@ def test_nothing_is_hidden_once_dask_is_imported():
     assert proc.stdout.split() == ["False", "True", "True"]
 
 
+def test_nothing_is_hidden_once_xarray_is_imported(tmp_path):
+    """xarray records at import whether dask is installed (and imports it later regardless), so
+    dask is hidden only before xarray is imported (a script importing the pipeline before calling
+    the CLI's main, as tests/pipeline/test_run_faults.py does, crashed in xarray)."""
+    code = (
+        "import sys\n"
+        "import xarray as xr\n"
+        "from bayes_anlo.lazy_import import hide_dask\n"
+        "hidden = hide_dask()\n"
+        "xr.Dataset({'x': ('d', [1.0])}, coords={'d': ['a']}).to_netcdf(sys.argv[1])\n"
+        "print(hidden, sys.modules.get('dask', 'not imported') is not None)\n"
+    )
+    proc = _python(code, str(tmp_path / "x.nc"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True"]
+
+
 def _project(tmp_path: Path) -> Path:
     (tmp_path / "studies.csv").write_text(CSV)
     spec = tmp_path / "small.toml"
