@@ -239,7 +239,11 @@ def _warm_up_figure():
 
 def worker_main() -> None:
     """Load the drawing stack, then draw jobs from stdin until it closes (see the module
-    docstring)."""
+    docstring). Dask is hidden from xarray first (:func:`~bayes_anlo.lazy_import.hide_dask`):
+    drawing never computes lazily."""
+    from bayes_anlo.lazy_import import hide_dask
+
+    hide_dask()
     warm_up()
     child_process.serve(_draw_job)
 

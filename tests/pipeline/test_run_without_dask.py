@@ -15,8 +15,11 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from bayes_anlo import cli
+from bayes_anlo import child_process, cli
+from bayes_anlo.report import canvas
+from bayes_anlo.report.canvas import recipe
 from tests.pipeline.conftest import CSV, SMALL_SPEC
+from tests.pipeline.dask_probe import dask_modules_figure
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("dask")
@@ -85,6 +88,46 @@ def test_nothing_is_hidden_once_xarray_is_imported(tmp_path):
     proc = _python(code, str(tmp_path / "x.nc"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
+
+
+def test_a_figure_worker_warms_up_with_xarray_and_without_dask():
+    """A figure worker run on its own (stdin closed at once: it warms up, then ends) imports
+    xarray with the report modules but not dask."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-P", "-m", "bayes_anlo.report.figure_pool"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"xarray", "matplotlib", "bayes_anlo.report.ppc_plots"} <= imported
+    assert not {m for m in imported if m.split(".")[0] in ("dask", "distributed")}
+
+
+def test_a_figure_worker_builds_datasets_without_loading_dask():
+    """A figure worker (spoken to directly: a pool would draw a job here that its worker, still
+    warming up, has not taken yet) builds a figure that makes an xarray Dataset, and holds no
+    dask module after it."""
+    worker = child_process.start("bayes_anlo.report.figure_pool")
+    try:
+        child_process.send(worker.stdin, (recipe(dask_modules_figure), ("png",), False))
+        status, drawn = child_process.receive(worker.stdout)
+    finally:
+        worker.kill()
+        worker.stdin.close()
+        worker.stdout.close()
+        worker.wait()
+    assert status == "ok", drawn
+    assert drawn["png"] == canvas.draw(dask_modules_figure("dask modules: 0"))["png"]
+    # here, in the test's own process, building a Dataset loads dask (the probe can tell)
+    assert canvas.draw(dask_modules_figure())["png"] != drawn["png"]
 
 
 def _project(tmp_path: Path) -> Path:
