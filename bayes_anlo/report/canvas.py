@@ -28,6 +28,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.figure
+import matplotlib.font_manager
 import matplotlib.text
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -84,6 +85,55 @@ def new_figure(
     fig = matplotlib.figure.Figure(figsize=figsize, dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
+
+
+def wrapped(fig: matplotlib.figure.Figure, text: str, width_inches: float, fontsize: float) -> str:
+    """``text`` broken at spaces into lines no wider than ``width_inches`` at ``fontsize`` points,
+    as ``fig``'s renderer measures them (a figure title built from a long analysis title would
+    otherwise run past the figure's edge and be cut). A single word wider than that keeps its
+    own line."""
+    renderer = fig.canvas.get_renderer()
+    props = matplotlib.font_manager.FontProperties(size=fontsize)
+    limit = width_inches * fig.dpi
+
+    def width(line: str) -> float:
+        return renderer.get_text_width_height_descent(line, props, ismath=False)[0]
+
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and width(candidate) > limit:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def tight_layout(fig: matplotlib.figure.Figure, *, pad_inches: float = 0.1, **kwargs) -> None:
+    """``fig.tight_layout(**kwargs)``, with each axes title that would run past the figure's edge
+    wrapped onto more lines (an axes title is centred on its axes, so it has twice the distance
+    from the axes' centre to the nearer figure edge, less ``pad_inches`` on each side) and the
+    figure laid out again."""
+    fig.tight_layout(**kwargs)
+    fig_width = fig.get_figwidth()
+    changed = False
+    for ax in fig.axes:
+        text = ax.title.get_text()
+        if not text:
+            continue
+        box = ax.get_position()
+        centre = (box.x0 + box.x1) / 2 * fig_width
+        room = 2 * min(centre, fig_width - centre) - 2 * pad_inches
+        fitted = wrapped(fig, text, room, ax.title.get_fontsize())
+        if fitted != text:
+            ax.title.set_text(fitted)
+            changed = True
+    if changed:
+        fig.tight_layout(**kwargs)
 
 
 def literal_text(

@@ -23,7 +23,7 @@ import matplotlib.figure
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.report.canvas import literal_text, new_figure
+from bayes_anlo.report.canvas import literal_text, new_figure, tight_layout
 
 OBSERVED = "#333333"
 POOLED = "#1f77b4"
@@ -118,7 +118,7 @@ def funnel_plot(
     if title:
         ax.set_title(title, fontsize=10)
     _caption(ax, caveat)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -150,5 +150,5 @@ def baujat_plot(
     if title:
         ax.set_title(title, fontsize=10)
     _caption(ax, caveat)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig

@@ -212,7 +212,10 @@ def forest_plot(
     total_w = sum(widths) + pad * (len(widths) + 1)
 
     nrows = len(rows)
-    top = 0.3 + (0.3 if title else 0.0) + ROW_INCHES * 1.2  # title and column headers
+    # a title longer than the figure is wide is wrapped (10 pt: at most 0.085 inch a character)
+    title_lines = textwrap.wrap(str(title), max(20, int((total_w - 2 * pad) / 0.085)))
+    extra_title = 0.17 * max(0, len(title_lines) - 1)
+    top = 0.3 + (0.3 if title else 0.0) + extra_title + ROW_INCHES * 1.2  # title, column headers
     width_chars = max(40, int(sum([label_w, *extra_w, *text_w, plot_w * len(panels)]) / 0.058))
     notes = [line for note in notes for line in textwrap.wrap(str(note), width_chars) or [""]]
     bottom = 0.5 + 0.17 * len(notes)
@@ -274,7 +277,14 @@ def forest_plot(
             text(fx[-1] + fw[-1], y, f"{_value(row, 'weight'):.1f}%", ha="right")
 
     if title:
-        fig.text(0.5, 1 - 0.22 / total_h, title, ha="center", va="center", fontsize=10)
+        fig.text(
+            0.5,
+            1 - (0.22 + extra_title / 2) / total_h,
+            "\n".join(title_lines),
+            ha="center",
+            va="center",
+            fontsize=10,
+        )
     for k, note in enumerate(notes):
         fig.text(pad / total_w, (0.14 + 0.17 * (len(notes) - 1 - k)) / total_h, note, fontsize=7.5)
     return fig

@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_anlo.report import canvas
-from bayes_anlo.report.canvas import literal_text, new_figure
+from bayes_anlo.report.canvas import literal_text, new_figure, tight_layout, wrapped
 
 OBSERVED = "#444444"
 FREQUENTIST = "#1f77b4"
@@ -219,7 +219,7 @@ def forest_plot(
         fontsize=7.5,
         frameon=False,
     )
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -269,8 +269,8 @@ def prior_posterior_plot(densities: pd.DataFrame, *, title: str) -> matplotlib.f
         ax.axis("off")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle(title, fontsize=10.5)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.suptitle(wrapped(fig, title, fig.get_figwidth() - 0.4, 10.5), fontsize=10.5)
+    tight_layout(fig, rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -306,7 +306,7 @@ def exceedance_plot(
     ax.set_title(title, fontsize=11)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 
@@ -328,8 +328,8 @@ def ppc_plot(
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(wrapped(fig, title, fig.get_figwidth() - 0.4, 10), fontsize=10)
+    tight_layout(fig)
     return fig
 
 
@@ -419,7 +419,7 @@ def shrinkage_plot(
         frameon=False,
     )
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
 
 

@@ -11,7 +11,7 @@ import matplotlib.figure
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.report.canvas import literal_text, new_figure
+from bayes_anlo.report.canvas import literal_text, new_figure, tight_layout
 from bayes_anlo.report.plots import BAYES, OBSERVED, PUBLISHED, _percent_axis
 
 #: Y-axis label per endpoint (OS is survival, not "event-free").
@@ -201,5 +201,5 @@ def survival_plot(
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7.5, loc="upper right")
-    fig.tight_layout()
+    tight_layout(fig)
     return fig
