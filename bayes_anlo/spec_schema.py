@@ -152,7 +152,16 @@ Selection = dict[
     str, Annotated[Any, PlainValidator(_selection_value), DocType("text or list of text")]
 ]
 TextList = Annotated[Any, PlainValidator(_text_or_list), DocType("text or list of text")]
-OneLine = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\n\r]*$")]
+#: One line of text that is not blank: no line breaks, tabs or other control characters (a tab
+#: in a title was drawn as a missing-glyph box), and something other than spaces.
+OneLine = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=300,
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+    ),
+]
 PositiveMonths = Annotated[float, Field(gt=0, le=1200)]
 
 
@@ -551,7 +560,7 @@ def _message(error: dict, root: type[BaseModel]) -> str:
     if kind == "string_pattern_mismatch" and error["loc"][-1] == "id":
         return f"{describe_value(given)} must contain only letters, digits, '_' and '-'"
     if kind == "string_pattern_mismatch":
-        return "must be one line of text"
+        return "must be one line of text, not blank (no line breaks, tabs or control characters)"
     if kind in _MESSAGES:
         return _MESSAGES[kind] + ("" if kind == "missing" else f", got {describe_value(given)}")
     if kind in ("selection", "text_list", "cuts", "arms", "thresholds", "auto_or_bool"):

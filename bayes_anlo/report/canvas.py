@@ -30,7 +30,7 @@ import matplotlib
 import matplotlib.figure
 import matplotlib.font_manager
 import matplotlib.text
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
 #: rcParams under which every figure of the project is built and saved.
 LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
@@ -87,40 +87,79 @@ def new_figure(
     return fig
 
 
-def wrapped(fig: matplotlib.figure.Figure, text: str, width_inches: float, fontsize: float) -> str:
-    """``text`` broken at spaces into lines no wider than ``width_inches`` at ``fontsize`` points,
-    as ``fig``'s renderer measures them (a figure title built from a long analysis title would
-    otherwise run past the figure's edge and be cut). A single word wider than that keeps its
-    own line."""
-    renderer = fig.canvas.get_renderer()
-    props = matplotlib.font_manager.FontProperties(size=fontsize)
-    limit = width_inches * fig.dpi
+def _text_width(text: str, props, dpi: float = 110) -> float:
+    """Width of ``text`` in inches as Agg draws it at ``dpi`` (literal text, no mathtext; glyph
+    advances are hinted to whole pixels, so a width depends on the dpi it is drawn at)."""
+    renderer = _measuring_renderer(float(dpi))
+    width, _, _ = renderer.get_text_width_height_descent(text, props, ismath=False)
+    return width / renderer.dpi
 
-    def width(line: str) -> float:
-        return renderer.get_text_width_height_descent(line, props, ismath=False)[0]
+
+@functools.lru_cache(maxsize=4)
+def _measuring_renderer(dpi: float) -> RendererAgg:
+    return RendererAgg(1, 1, dpi)
+
+
+def wrapped(text: str, width_inches: float, fontsize: float, dpi: float = 110) -> str:
+    """``text`` broken into lines no wider than ``width_inches`` at ``fontsize`` points, as Agg
+    measures them (a figure title built from a long analysis title would otherwise run past the
+    figure's edge and be cut): at spaces where it can, and inside a word only where one word is
+    wider than the line (a long identifier, or CJK text, which has no spaces). ``dpi`` is the
+    figure's (the project's figures are drawn at 110)."""
+    props = matplotlib.font_manager.FontProperties(size=fontsize)
+    limit = max(width_inches, 0.5)
+
+    def fits(line: str) -> bool:
+        return _text_width(line, props, dpi) <= limit
 
     lines = []
     for paragraph in text.split("\n"):
         line = ""
         for word in paragraph.split(" "):
             candidate = f"{line} {word}" if line else word
-            if line and width(candidate) > limit:
-                lines.append(line)
-                line = word
-            else:
+            if not line or fits(candidate):
                 line = candidate
+                continue
+            lines.append(line)
+            line = word
         lines.append(line)
-    return "\n".join(lines)
+    out = []
+    for line in lines:  # a line still too wide is one long word: break it between characters
+        while len(line) > 1 and not fits(line):
+            low, high = 1, len(line) - 1  # the longest prefix that fits (at least one character)
+            while low < high:
+                mid = (low + high + 1) // 2
+                low, high = (mid, high) if fits(line[:mid]) else (low, mid - 1)
+            out.append(line[:low])
+            line = line[low:]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _line_height(fontsize: float) -> float:
+    """Inches a line of text at ``fontsize`` points takes (matplotlib's line spacing, 1.2)."""
+    return 1.2 * fontsize / 72
+
+
+def suptitle(fig: matplotlib.figure.Figure, title: str, fontsize: float) -> None:
+    """``fig.suptitle`` with ``title`` wrapped to the figure's width, the figure made taller by
+    the lines the wrapping added (so the panels keep their size)."""
+    text = wrapped(title, fig.get_figwidth() - 0.4, fontsize, fig.dpi)
+    extra = text.count("\n") - title.count("\n")
+    if extra > 0:
+        fig.set_figheight(fig.get_figheight() + extra * _line_height(fontsize))
+    fig.suptitle(text, fontsize=fontsize)
 
 
 def tight_layout(fig: matplotlib.figure.Figure, *, pad_inches: float = 0.1, **kwargs) -> None:
     """``fig.tight_layout(**kwargs)``, with each axes title that would run past the figure's edge
     wrapped onto more lines (an axes title is centred on its axes, so it has twice the distance
-    from the axes' centre to the nearer figure edge, less ``pad_inches`` on each side) and the
-    figure laid out again."""
+    from the axes' centre to the nearer figure edge, less ``pad_inches`` on each side); the
+    figure is then made taller by the lines added (so the axes keep their size, and what is
+    placed relative to them, such as a legend below, stays clear) and laid out again."""
     fig.tight_layout(**kwargs)
     fig_width = fig.get_figwidth()
-    changed = False
+    extra = 0.0
     for ax in fig.axes:
         text = ax.title.get_text()
         if not text:
@@ -128,11 +167,13 @@ def tight_layout(fig: matplotlib.figure.Figure, *, pad_inches: float = 0.1, **kw
         box = ax.get_position()
         centre = (box.x0 + box.x1) / 2 * fig_width
         room = 2 * min(centre, fig_width - centre) - 2 * pad_inches
-        fitted = wrapped(fig, text, room, ax.title.get_fontsize())
+        fitted = wrapped(text, room, ax.title.get_fontsize(), fig.dpi)
         if fitted != text:
             ax.title.set_text(fitted)
-            changed = True
-    if changed:
+            added = fitted.count("\n") - text.count("\n")
+            extra = max(extra, added * _line_height(ax.title.get_fontsize()))
+    if extra > 0:
+        fig.set_figheight(fig.get_figheight() + extra)
         fig.tight_layout(**kwargs)
 
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.report import canvas
-from bayes_anlo.report.canvas import literal_text, new_figure
+from bayes_anlo.report.canvas import literal_text, new_figure, wrapped
 
 COLOURS = {"observed": "#333333", "frequentist": "#1f77b4", "Bayesian": "#d62728"}
 SHRUNKEN = "#d62728"
@@ -212,8 +212,8 @@ def forest_plot(
     total_w = sum(widths) + pad * (len(widths) + 1)
 
     nrows = len(rows)
-    # a title longer than the figure is wide is wrapped (10 pt: at most 0.085 inch a character)
-    title_lines = textwrap.wrap(str(title), max(20, int((total_w - 2 * pad) / 0.085)))
+    # a title longer than the figure is wide is wrapped (measured), with room for its lines
+    title_lines = wrapped(str(title), total_w - 2 * pad, 10).split("\n") if title else []
     extra_title = 0.17 * max(0, len(title_lines) - 1)
     top = 0.3 + (0.3 if title else 0.0) + extra_title + ROW_INCHES * 1.2  # title, column headers
     width_chars = max(40, int(sum([label_w, *extra_w, *text_w, plot_w * len(panels)]) / 0.058))

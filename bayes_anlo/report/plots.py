@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_anlo.report import canvas
-from bayes_anlo.report.canvas import literal_text, new_figure, tight_layout, wrapped
+from bayes_anlo.report.canvas import literal_text, new_figure, suptitle, tight_layout
 
 OBSERVED = "#444444"
 FREQUENTIST = "#1f77b4"
@@ -269,7 +269,7 @@ def prior_posterior_plot(densities: pd.DataFrame, *, title: str) -> matplotlib.f
         ax.axis("off")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle(wrapped(fig, title, fig.get_figwidth() - 0.4, 10.5), fontsize=10.5)
+    suptitle(fig, title, 10.5)
     tight_layout(fig, rect=(0, 0.07, 1, 1))
     return fig
 
@@ -328,7 +328,7 @@ def ppc_plot(
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(names) :]:
         ax.axis("off")
-    fig.suptitle(wrapped(fig, title, fig.get_figwidth() - 0.4, 10), fontsize=10)
+    suptitle(fig, title, 10)
     tight_layout(fig)
     return fig
 
@@ -350,7 +350,7 @@ def shrinkage_plot(
     segment across that subgroup's rows.
     """
     grouped = subgroup_means is not None and "subgroup" in studies
-    fig = new_figure(figsize=(6.5, 0.9 + 0.3 * len(studies)))
+    fig = new_figure(figsize=(6.5, 1.2 + 0.3 * len(studies)))
     ax = fig.subplots()
     if grouped:
         order_levels = {
@@ -411,15 +411,15 @@ def shrinkage_plot(
     _percent_axis(ax)
     ax.set_xlabel(f"{outcome}: observed (square) to shrunken (circle)")
     ax.set_title(title, fontsize=11)
-    ax.legend(
-        fontsize=7.5,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.5 / max(0.8, 0.3 * len(order) - 0.1)),
-        ncol=2 if grouped else 1,
-        frameon=False,
-    )
+    # the legend goes in a band of its own at the bottom of the figure (placed below the axes in
+    # axes units, it sat on the x-axis label of a figure with few rows)
+    handles, labels = ax.get_legend_handles_labels()
+    ncol = 2 if grouped else 1
+    band = 0.12 + 0.17 * -(-len(handles) // ncol)  # inches
+    fig.set_figheight(fig.get_figheight() + band)
+    fig.legend(handles, labels, fontsize=7.5, loc="lower center", ncol=ncol, frameon=False)
     ax.grid(axis="x", alpha=0.3)
-    tight_layout(fig)
+    tight_layout(fig, rect=(0, band / fig.get_figheight(), 1, 1))
     return fig
 
 

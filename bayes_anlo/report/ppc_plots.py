@@ -25,7 +25,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.report.canvas import literal_text, new_figure, wrapped
+from bayes_anlo.report.canvas import literal_text, new_figure, suptitle
 from bayes_anlo.report.plots import BAYES, OBSERVED, _percent_axis
 
 #: Colour of rows whose two-sided posterior predictive p-value is below :data:`HIGHLIGHT_P`.
@@ -238,7 +238,7 @@ def binary_ppc_plot(
             fontsize=_SMALL,
             frameon=False,
         )
-    fig.suptitle(wrapped(fig, title, fig.get_figwidth() - 0.4, 11), fontsize=11)
+    suptitle(fig, title, 11)
     return fig
 
 
@@ -385,5 +385,5 @@ def survival_ppc_plot(check: pd.DataFrame, *, title: str, endpoint: str) -> plt.
         fontsize=_SMALL,
         frameon=False,
     )
-    fig.suptitle(wrapped(fig, title, fig.get_figwidth() - 0.4, 11), fontsize=11)
+    suptitle(fig, title, 11)
     return fig
