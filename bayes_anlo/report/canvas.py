@@ -87,7 +87,7 @@ def new_figure(
     return fig
 
 
-def _text_width(text: str, props, dpi: float = 110) -> float:
+def _text_width(text: str, props, dpi: float) -> float:
     """Width of ``text`` in inches as Agg draws it at ``dpi`` (literal text, no mathtext; glyph
     advances are hinted to whole pixels, so a width depends on the dpi it is drawn at)."""
     renderer = _measuring_renderer(float(dpi))
@@ -136,7 +136,7 @@ def wrapped(text: str, width_inches: float, fontsize: float, dpi: float = 110) -
     return "\n".join(out)
 
 
-def _line_height(fontsize: float) -> float:
+def line_height(fontsize: float) -> float:
     """Inches a line of text at ``fontsize`` points takes (matplotlib's line spacing, 1.2)."""
     return 1.2 * fontsize / 72
 
@@ -147,7 +147,7 @@ def suptitle(fig: matplotlib.figure.Figure, title: str, fontsize: float) -> None
     text = wrapped(title, fig.get_figwidth() - 0.4, fontsize, fig.dpi)
     extra = text.count("\n") - title.count("\n")
     if extra > 0:
-        fig.set_figheight(fig.get_figheight() + extra * _line_height(fontsize))
+        fig.set_figheight(fig.get_figheight() + extra * line_height(fontsize))
     fig.suptitle(text, fontsize=fontsize)
 
 
@@ -171,7 +171,7 @@ def tight_layout(fig: matplotlib.figure.Figure, *, pad_inches: float = 0.1, **kw
         if fitted != text:
             ax.title.set_text(fitted)
             added = fitted.count("\n") - text.count("\n")
-            extra = max(extra, added * _line_height(ax.title.get_fontsize()))
+            extra = max(extra, added * line_height(ax.title.get_fontsize()))
     if extra > 0:
         fig.set_figheight(fig.get_figheight() + extra)
         fig.tight_layout(**kwargs)

@@ -223,8 +223,7 @@ def warm_up() -> None:
     at once."""
     from bayes_anlo.report import forest_figure, plots, ppc_plots  # noqa: F401 (their imports)
 
-    canvas = _canvas()
-    canvas.draw(canvas.built(canvas.recipe(_warm_up_figure)))
+    _canvas().draw(_warm_up_figure())
 
 
 def _warm_up_figure():

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_anlo.report import canvas
-from bayes_anlo.report.canvas import literal_text, new_figure, wrapped
+from bayes_anlo.report.canvas import line_height, literal_text, new_figure, wrapped
 
 COLOURS = {"observed": "#333333", "frequentist": "#1f77b4", "Bayesian": "#d62728"}
 SHRUNKEN = "#d62728"
@@ -214,7 +214,7 @@ def forest_plot(
     nrows = len(rows)
     # a title longer than the figure is wide is wrapped (measured), with room for its lines
     title_lines = wrapped(str(title), total_w - 2 * pad, 10).split("\n") if title else []
-    extra_title = 0.17 * max(0, len(title_lines) - 1)
+    extra_title = line_height(10) * max(0, len(title_lines) - 1)
     top = 0.3 + (0.3 if title else 0.0) + extra_title + ROW_INCHES * 1.2  # title, column headers
     width_chars = max(40, int(sum([label_w, *extra_w, *text_w, plot_w * len(panels)]) / 0.058))
     notes = [line for note in notes for line in textwrap.wrap(str(note), width_chars) or [""]]

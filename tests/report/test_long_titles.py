@@ -117,7 +117,9 @@ def test_a_word_wider_than_the_line_is_broken_between_characters(word):
     assert lines[0] == "a" and lines[-1] == "b"
     assert "".join(lines[1:-1]) == word and len(lines) > 3
     props = matplotlib.font_manager.FontProperties(size=10)
-    assert all(canvas._text_width(line, props) <= 2.0 for line in lines)
+    renderer = canvas.new_figure(figsize=(4.0, 3.0), dpi=110).canvas.get_renderer()
+    widths = [renderer.get_text_width_height_descent(x, props, ismath=False)[0] for x in lines]
+    assert all(width <= 2.0 * 110 for width in widths)
 
 
 @pytest.mark.parametrize("title", ["      ", "tab\tinside", "a\u0007bell"])
