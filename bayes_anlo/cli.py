@@ -16,7 +16,8 @@ import typer
 from typer.core import TyperGroup
 
 from bayes_anlo.errors import InputError
-from bayes_anlo.lazy_import import hide_dask
+from bayes_anlo.lazy_import import hide_dask, hide_pyarrow
+from bayes_anlo.process_exit import exit_status, leave
 from bayes_anlo.study_cli import study_app
 
 EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
@@ -359,6 +360,8 @@ def rates(
 ) -> None:
     """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial (one study:
     the conjugate single-rate model)."""
+    if _OWN_PROCESS:  # pandas need not load pyarrow: rates never samples (lazy_import.py)
+        hide_pyarrow()
     from bayes_anlo.quick import format_quick_rates, quick_rates
 
     try:
@@ -683,10 +686,14 @@ def main() -> None:  # console script entry point
     )
     try:
         app()
+        status = 0
     except InputError as exc:  # raised outside a command's own handler
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
-        sys.exit(EXIT_INPUT)
+        status = EXIT_INPUT
+    except SystemExit as done:  # every command ends here (PlainErrorsGroup exits with its status)
+        status = exit_status(done.code)
+    leave(status)  # everything is written: skip Python's teardown (process_exit.py)
 
 
 # `bayes-anlo audit pooled` (issue 16 item 4)

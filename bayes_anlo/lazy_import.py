@@ -103,8 +103,24 @@ def hide_dask() -> bool:
     and would then import it regardless. So when xarray, dask or distributed is already imported
     it does nothing and returns False.
     """
-    if any(name in sys.modules for name in _DECIDED_AT_IMPORT):
+    return _hide(DASK_PACKAGES, decided_by=_DECIDED_AT_IMPORT)
+
+
+def hide_pyarrow() -> bool:
+    """Make pyarrow unimportable in this process, so that pandas treats it as not installed.
+
+    pandas imports pyarrow when it is itself imported whenever pyarrow is installed (nutpie
+    needs it), about a quarter of a second, for Arrow-backed dtypes and readers the package never
+    uses. For ``bayes-anlo rates`` in its own process, which never samples with nutpie. Like
+    :func:`hide_dask` it must come first: once pandas or pyarrow is imported it does nothing and
+    returns False.
+    """
+    return _hide(("pyarrow",), decided_by=("pyarrow", "pandas"))
+
+
+def _hide(packages: tuple[str, ...], *, decided_by: tuple[str, ...]) -> bool:
+    if any(name in sys.modules for name in decided_by):
         return False
-    for name in DASK_PACKAGES:
+    for name in packages:
         sys.modules[name] = None
     return True

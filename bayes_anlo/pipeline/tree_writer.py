@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bayes_anlo import child_process
+from bayes_anlo.process_exit import leave
 
 _MODULE = "bayes_anlo.pipeline.tree_writer"
 
@@ -108,6 +109,7 @@ def helper_main() -> None:
     xarray.Dataset({"x": ("d", [0.0])}).to_netcdf(engine="h5netcdf")
 
     child_process.serve(lambda job: write_tree(job[0], Path(job[1])), once=True)
+    leave(0)  # its answers are sent: skip the teardown the run would wait for
 
 
 if __name__ == "__main__":

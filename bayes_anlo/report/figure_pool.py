@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bayes_anlo import child_process
+from bayes_anlo.process_exit import leave
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -245,6 +246,7 @@ def worker_main() -> None:
     hide_dask()
     warm_up()
     child_process.serve(_draw_job)
+    leave(0)  # its answers are sent: skip the teardown the run would wait for
 
 
 if __name__ == "__main__":

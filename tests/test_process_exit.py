@@ -1,0 +1,169 @@
+"""How the package's own processes end (bayes_anlo/process_exit.py) and what ``rates`` hides from
+pandas (lazy_import.hide_pyarrow).
+
+The console script and the run's helpers skip Python's teardown once their work is done: what
+they printed must still arrive whole, with the same exit status, and a process that still has
+work in another thread, or a Dask cluster, must end the normal way. Each check runs a fresh
+interpreter (a subprocess): ``leave`` ends the process it runs in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bayes_anlo import cli
+from bayes_anlo.process_exit import exit_status
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+RATES = ["rates", "examples/my_studies.csv", "--outcome", "ORR"]
+
+
+def _console(*args: str, stdout=subprocess.PIPE, importtime: bool = False):
+    flags = ["-X", "importtime"] if importtime else []
+    return subprocess.run(
+        [sys.executable, *flags, "-m", "bayes_anlo.cli", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=False,
+    )
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--by", "subgroup", "--json"]])
+def test_console_output_is_whole_through_a_pipe_and_a_file(tmp_path, extra):
+    """What the console process prints is what the same command prints in this process."""
+    expected = CliRunner().invoke(cli.app, [*RATES, *extra])
+    assert expected.exit_code == 0
+    piped = _console(*RATES, *extra)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == expected.stdout
+    target = tmp_path / "out.txt"
+    with target.open("w") as fh:
+        written = _console(*RATES, *extra, stdout=fh)
+    assert written.returncode == 0, written.stderr
+    assert target.read_text() == expected.stdout
+    if "--json" in extra:
+        assert json.loads(target.read_text())
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "stderr"),
+    [
+        (["rates", "no_such_file.csv", "--outcome", "ORR"], 2, "error: no_such_file.csv"),
+        (["no-such-command"], 2, "error: No such command"),
+        (["rates", "examples/my_studies.csv"], 2, "error: Missing option '--outcome'"),
+        (["--help"], 0, ""),
+    ],
+)
+def test_console_exit_status_and_error_lines_are_kept(args, status, stderr):
+    done = _console(*args)
+    assert done.returncode == status
+    assert stderr in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_leave_skips_the_teardown_and_keeps_unflushed_output():
+    done = _python(
+        "import atexit, sys\n"
+        "from bayes_anlo.process_exit import leave\n"
+        "atexit.register(lambda: print('teardown ran', file=sys.stderr))\n"
+        "sys.stdout.write('no newline, still buffered')\n"
+        "leave(4)\n"
+    )
+    assert done.returncode == 4
+    assert done.stdout == "no newline, still buffered"
+    assert "teardown ran" not in done.stderr
+
+
+def test_leave_waits_for_a_thread_that_still_works(tmp_path):
+    marker = tmp_path / "written-by-the-thread"
+    done = _python(
+        "import threading, time\n"
+        "from pathlib import Path\n"
+        "from bayes_anlo.process_exit import can_leave_at_once, leave\n"
+        "def work():\n"
+        "    time.sleep(0.5)\n"
+        f"    Path({str(marker)!r}).write_text('done')\n"
+        "threading.Thread(target=work).start()\n"
+        "assert not can_leave_at_once()\n"
+        "leave(5)\n"
+    )
+    assert done.returncode == 5, done.stderr
+    assert marker.read_text() == "done"
+
+
+def test_a_process_with_dask_ends_the_normal_way():
+    pytest.importorskip("dask")
+    done = _python(
+        "import atexit, sys, dask\n"
+        "from bayes_anlo.process_exit import can_leave_at_once, leave\n"
+        "atexit.register(lambda: print('teardown ran', file=sys.stderr))\n"
+        "assert not can_leave_at_once()\n"
+        "leave(3)\n"
+    )
+    assert done.returncode == 3
+    assert "teardown ran" in done.stderr
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (3, 3)])
+def test_exit_status_of_system_exit_codes(code, status):
+    assert exit_status(code) == status
+
+
+def test_a_message_code_is_printed_and_gives_status_1(capsys):
+    assert exit_status("went wrong") == 1
+    assert capsys.readouterr().err == "went wrong\n"
+
+
+def test_console_rates_loads_no_pyarrow_and_prints_the_same():
+    """pandas imports pyarrow whenever it is installed; the console ``rates`` hides it first."""
+    pytest.importorskip("pyarrow")
+    done = _console(*RATES, "--json", importtime=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "pandas" in imported
+    # a hidden package still shows as one failed look-up ("pyarrow"), never its modules
+    assert not any(name.startswith("pyarrow.") for name in imported)
+    assert done.stdout == CliRunner().invoke(cli.app, [*RATES, "--json"]).stdout
+
+
+def test_hide_pyarrow_acts_only_before_pandas_is_imported():
+    pytest.importorskip("pyarrow")
+    done = _python(
+        "import sys\n"
+        "from bayes_anlo.lazy_import import hide_pyarrow\n"
+        "assert hide_pyarrow()\n"
+        "import pandas as pd\n"
+        "frame = pd.DataFrame({'study': ['a', 'b'], 'events': [1, 2]})\n"
+        "assert frame['events'].sum() == 3 and frame['study'].dtype == object\n"
+        "assert sys.modules['pyarrow'] is None\n"
+    )
+    assert done.returncode == 0, done.stderr
+    done = _python(
+        "import sys, pandas\n"
+        "from bayes_anlo.lazy_import import hide_pyarrow\n"
+        "assert not hide_pyarrow()\n"
+        "assert sys.modules['pyarrow'] is not None\n"
+    )
+    assert done.returncode == 0, done.stderr
