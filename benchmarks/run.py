@@ -565,6 +565,13 @@ def main() -> int:
                 "target 3-4 min",
             )
             row("(9) ... measured on", st["conditions"])
+            ref = st.get("reference")
+            if ref:
+                row(
+                    f"(9) ... {ref['tests']} tests of {ref['commit']}, same machine and hour",
+                    fmt(ref["seconds"]),
+                )
+                row("(9) ... reference measured on", ref["conditions"])
     if "exact" in only:
         ex = spawn("exact", args.quick)
         nu = spawn("nuts", args.quick)
