@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from bayes_anlo.errors import InputError
 from bayes_anlo.lazy_import import hide_dask, hide_pyarrow
-from bayes_anlo.process_exit import exit_status, leave
+from bayes_anlo.process_exit import GuardedStdout, StdoutError, exit_status, leave
 from bayes_anlo.study_cli import study_app
 
 EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
@@ -684,15 +684,25 @@ def main() -> None:  # console script entry point
     os.environ["MPLBACKEND"] = (
         "Agg"  # files only: no window, whatever the environment offers (no import here)
     )
+    if sys.stdout is not None:
+        sys.stdout = GuardedStdout(sys.stdout)
     try:
-        app()
-        status = 0
+        try:
+            app()
+            status = 0
+        except SystemExit as done:  # every command ends here (PlainErrorsGroup exits with it)
+            status = exit_status(done.code)
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except InputError as exc:  # raised outside a command's own handler
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         status = EXIT_INPUT
-    except SystemExit as done:  # every command ends here (PlainErrorsGroup exits with its status)
-        status = exit_status(done.code)
+    except StdoutError as exc:  # a full disk or an I/O error under the output
+        print(f"error: {exc}", file=sys.stderr)
+        status = EXIT_INPUT
+    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing more to say
+        status = 1
     leave(status)  # everything is written: skip Python's teardown (process_exit.py)
 
 

@@ -8,6 +8,11 @@ anything: every file of a command is written and closed before it returns. :func
 stdout and stderr, shuts logging down, and ends the process with :func:`os._exit`, as mypy does at
 the end of its own runs.
 
+:class:`GuardedStdout` is the console script's standard output: a write that fails for a reason
+of the destination (a full disk, a quota, an I/O error) raises :class:`StdoutError`, which the
+script reports as one ``error:`` line with exit status 2, as it does for a file it cannot write,
+instead of a traceback.
+
 Only for a process whose owner decides how it ends: the console script (``cli.main``) and the
 run's helper processes (:mod:`bayes_anlo.child_process`). It falls back to :func:`sys.exit` when
 something may still need Python's exit handlers: another thread that is not a daemon, a child
@@ -26,6 +31,41 @@ from typing import NoReturn
 
 #: Packages whose exit handlers matter (a Dask cluster closes its workers at exit).
 _NEEDS_ITS_EXIT = ("dask", "distributed")
+
+
+class StdoutError(Exception):
+    """Standard output could not be written (the destination's error, not the program's)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(f"standard output could not be written: {error.strerror or error}")
+        self.error = error
+
+
+class GuardedStdout:
+    """``stream`` (the console's ``sys.stdout``) with its write errors raised as
+    :class:`StdoutError`; a closed pipe (``| head``) stays a :class:`BrokenPipeError`."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutError(exc) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def exit_status(code: object) -> int:

@@ -167,3 +167,28 @@ def test_hide_pyarrow_acts_only_before_pandas_is_imported():
         "assert sys.modules['pyarrow'] is not None\n"
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [RATES, [*RATES, "--json"], ["datasets"]])
+def test_a_full_disk_under_the_output_is_one_error_line_and_status_2(args):
+    with open("/dev/full", "w") as full:
+        done = _console(*args, stdout=full)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: standard output could not be written: No space left on device"
+    ]
+
+
+def test_a_reader_that_stops_reading_gives_status_1_without_a_traceback():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bayes_anlo.cli", *RATES, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=ENV,
+    )
+    process.stdout.close()  # before the command writes anything: its write meets a closed pipe
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert b"Traceback" not in err and b"Error" not in err
