@@ -670,12 +670,16 @@ def _write_design(out: Path, result: dict, tables: dict) -> None:
         save(oc_figure(tables, title=f"Success if {result['rule']}"), out / "oc.png")
 
 
-#: Whether this process is the console script's own (:func:`main`), not a caller's that invokes
-#: ``app`` (a test, a notebook): the ``run`` command then hides dask from xarray.
+#: Whether this process runs the command line as the console does (:func:`run_console`, through
+#: :func:`main` or :func:`console_script`), not a caller's that invokes ``app`` (a test with
+#: CliRunner, a notebook): ``run`` then hides dask from xarray, and ``rates`` pyarrow from pandas.
 _OWN_PROCESS = False
 
 
-def main() -> None:  # console script entry point
+def run_console() -> int:
+    """Run the command line in ``sys.argv`` as the console does and return its exit status: every
+    error as ``error:`` lines on stderr, standard output guarded (:class:`GuardedStdout`: a full
+    disk under it is exit 2) and flushed before returning."""
     import os
 
     global _OWN_PROCESS
@@ -684,8 +688,9 @@ def main() -> None:  # console script entry point
     os.environ["MPLBACKEND"] = (
         "Agg"  # files only: no window, whatever the environment offers (no import here)
     )
-    if sys.stdout is not None:
-        sys.stdout = GuardedStdout(sys.stdout)
+    stdout = sys.stdout
+    if stdout is not None:
+        sys.stdout = GuardedStdout(stdout)
     try:
         try:
             app()
@@ -695,15 +700,37 @@ def main() -> None:  # console script entry point
         if sys.stdout is not None:
             sys.stdout.flush()
     except InputError as exc:  # raised outside a command's own handler
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        status = EXIT_INPUT
+        status = _report([f"error: {problem}" for problem in exc.problems])
     except StdoutError as exc:  # a full disk or an I/O error under the output
-        print(f"error: {exc}", file=sys.stderr)
-        status = EXIT_INPUT
+        status = _report([f"error: {exc}"])
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing more to say
         status = 1
-    leave(status)  # everything is written: skip Python's teardown (process_exit.py)
+    finally:
+        sys.stdout = stdout
+    return status
+
+
+def _report(lines: list[str]) -> int:
+    """Print error lines on stderr (if it can still be written) and return the bad-input status."""
+    try:
+        for line in lines:
+            print(line, file=sys.stderr)
+    except OSError:  # stderr is gone too: the status still says what happened
+        pass
+    return EXIT_INPUT
+
+
+def main() -> None:
+    """Run the command line in ``sys.argv`` and raise ``SystemExit`` with its status (a caller in
+    its own Python process, a script or a notebook, keeps control and its exit handlers)."""
+    sys.exit(run_console())
+
+
+def console_script() -> None:  # the `bayes-anlo` console script ([project.scripts])
+    """The console script: run the command line, then end the process at once
+    (:func:`~bayes_anlo.process_exit.leave`: everything is written; the exit handlers run, Python's
+    teardown is skipped)."""
+    leave(run_console())
 
 
 # `bayes-anlo audit pooled` (issue 16 item 4)
@@ -737,4 +764,4 @@ def audit_pooled_command(
 
 
 if __name__ == "__main__":
-    main()
+    console_script()

@@ -4,26 +4,30 @@ A normal exit frees every object and unloads every module before the process end
 SciPy, matplotlib and xarray make that about 0.3 s of a ``bayes-anlo rates`` of under two
 seconds, and about a second of a ``bayes-anlo run`` (measured with ``/usr/bin/time`` on the
 bundled examples; ``benchmarks/run.py`` prints the totals). Nothing in that teardown writes
-anything: every file of a command is written and closed before it returns. :func:`leave` flushes
-stdout and stderr, shuts logging down, and ends the process with :func:`os._exit`, as mypy does at
-the end of its own runs.
+anything: every file of a command is written and closed before it returns. :func:`leave` runs the
+exit handlers (``atexit``: logging's shutdown, PyTensor's profile report when profiling is on,
+coverage's data file), flushes stdout and stderr, and ends the process with :func:`os._exit`, so
+only the teardown is skipped, as mypy does at the end of its own runs.
+
+Only for a process whose owner decides how it ends: the console script
+(:func:`bayes_anlo.cli.console_script`; :func:`bayes_anlo.cli.main` raises ``SystemExit`` as
+usual, for a caller in its own process) and the run's helper processes
+(:mod:`bayes_anlo.child_process`). It falls back to :func:`sys.exit` when something may still need
+Python's own exit: another thread that is not a daemon, a child of :mod:`multiprocessing`, dask and
+distributed (the ``study`` commands' clusters close at exit), or a Python without
+``atexit._run_exitfuncs`` (CPython's; not part of the documented ``atexit`` interface, hence the
+check).
 
 :class:`GuardedStdout` is the console script's standard output: a write that fails for a reason
 of the destination (a full disk, a quota, an I/O error) raises :class:`StdoutError`, which the
 script reports as one ``error:`` line with exit status 2, as it does for a file it cannot write,
-instead of a traceback.
-
-Only for a process whose owner decides how it ends: the console script (``cli.main``) and the
-run's helper processes (:mod:`bayes_anlo.child_process`). It falls back to :func:`sys.exit` when
-something may still need Python's exit handlers: another thread that is not a daemon, a child
-of :mod:`multiprocessing`, or dask and distributed (the ``study`` commands' clusters close at
-exit). The exit handlers a run registers otherwise (logging's shutdown, which :func:`leave` calls,
-and matplotlib's, Pillow's and xarray's caches, and the package's own weak-reference clean-ups of
-in-memory caches) only free memory.
+instead of a traceback. Its ``buffer`` is guarded too: click writes there itself when the
+stream's encoding is ASCII.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -41,16 +45,16 @@ class StdoutError(Exception):
         self.error = error
 
 
-class GuardedStdout:
-    """``stream`` (the console's ``sys.stdout``) with its write errors raised as
-    :class:`StdoutError`; a closed pipe (``| head``) stays a :class:`BrokenPipeError`."""
+class _Guarded:
+    """``stream`` with the errors of its ``write`` and ``flush`` raised as :class:`StdoutError`;
+    a closed pipe (``| head``) stays a :class:`BrokenPipeError`. Everything else is the stream's."""
 
     def __init__(self, stream):
         self._stream = stream
 
-    def write(self, text: str) -> int:
+    def write(self, data):
         try:
-            return self._stream.write(text)
+            return self._stream.write(data)
         except BrokenPipeError:
             raise
         except OSError as exc:
@@ -68,6 +72,14 @@ class GuardedStdout:
         return getattr(self._stream, name)
 
 
+class GuardedStdout(_Guarded):
+    """The console's ``sys.stdout`` (text), its binary ``buffer`` guarded the same way."""
+
+    @property
+    def buffer(self) -> _Guarded:
+        return _Guarded(self._stream.buffer)
+
+
 def exit_status(code: object) -> int:
     """The status :class:`SystemExit` with ``code`` gives: 0 for None, the number itself, else 1
     (Python prints a message code such as ``sys.exit("error")`` to stderr)."""
@@ -83,6 +95,8 @@ def can_leave_at_once() -> bool:
     """Whether nothing in this process still needs Python's exit (see the module docstring)."""
     if any(sys.modules.get(name) is not None for name in _NEEDS_ITS_EXIT):
         return False
+    if not callable(getattr(atexit, "_run_exitfuncs", None)):
+        return False
     main = threading.main_thread()
     if any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
         return False
@@ -95,9 +109,7 @@ def leave(status: int) -> NoReturn:
     :func:`sys.exit`."""
     if not can_leave_at_once():
         sys.exit(status)
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        logging.shutdown()
+    atexit._run_exitfuncs()  # the handlers (logging's shutdown among them), not the teardown
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:

@@ -26,12 +26,12 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 RATES = ["rates", "examples/my_studies.csv", "--outcome", "ORR"]
 
 
-def _console(*args: str, stdout=subprocess.PIPE, importtime: bool = False):
+def _console(*args: str, stdout=subprocess.PIPE, stderr=subprocess.PIPE, importtime: bool = False):
     flags = ["-X", "importtime"] if importtime else []
     return subprocess.run(
         [sys.executable, *flags, "-m", "bayes_anlo.cli", *args],
         stdout=stdout,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         cwd=ROOT,
         env=ENV,
@@ -83,17 +83,44 @@ def test_console_exit_status_and_error_lines_are_kept(args, status, stderr):
     assert "Traceback" not in done.stderr
 
 
-def test_leave_skips_the_teardown_and_keeps_unflushed_output():
-    done = _python(
-        "import atexit, sys\n"
-        "from bayes_anlo.process_exit import leave\n"
-        "atexit.register(lambda: print('teardown ran', file=sys.stderr))\n"
-        "sys.stdout.write('no newline, still buffered')\n"
-        "leave(4)\n"
-    )
+TEARDOWN_PROBE = (
+    "import atexit, sys\n"
+    "from bayes_anlo.process_exit import leave\n"
+    "class Probe:\n"
+    "    def __del__(self):\n"  # run when Python frees the module's globals at its teardown
+    "        sys.stderr.write('teardown ran\\n')\n"
+    "probe = Probe()\n"
+    "atexit.register(lambda: sys.stderr.write('exit handler ran\\n'))\n"
+    "sys.stdout.write('no newline, still buffered')\n"
+)
+
+
+def test_leave_runs_the_exit_handlers_skips_the_teardown_and_keeps_unflushed_output():
+    done = _python(TEARDOWN_PROBE + "leave(4)\n")
     assert done.returncode == 4
     assert done.stdout == "no newline, still buffered"
+    assert "exit handler ran" in done.stderr
     assert "teardown ran" not in done.stderr
+    # the probe can tell: Python's own exit does free the module's globals
+    normal = _python(TEARDOWN_PROBE + "sys.exit(4)\n")
+    assert normal.returncode == 4
+    assert "exit handler ran" in normal.stderr and "teardown ran" in normal.stderr
+
+
+def test_main_raises_system_exit_and_leaves_the_caller_in_control(monkeypatch, capsys):
+    """``cli.main`` is for a caller in its own process (a script, a notebook): it must not end
+    that process; only the console script (``cli.console_script``) leaves at once."""
+    before = sys.stdout
+    monkeypatch.setattr(sys, "argv", ["bayes-anlo", "datasets"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 0
+    assert sys.stdout is before
+    assert "sarcoma_literature_abstracts" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["bayes-anlo", "no-such-command"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 2
 
 
 def test_leave_waits_for_a_thread_that_still_works(tmp_path):
@@ -170,10 +197,23 @@ def test_hide_pyarrow_acts_only_before_pandas_is_imported():
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
-@pytest.mark.parametrize("args", [RATES, [*RATES, "--json"], ["datasets"]])
-def test_a_full_disk_under_the_output_is_one_error_line_and_status_2(args):
+@pytest.mark.parametrize(
+    ("args", "encoding"),
+    [(RATES, None), ([*RATES, "--json"], None), (["datasets"], None), (["datasets"], "ascii")],
+)
+def test_a_full_disk_under_the_output_is_one_error_line_and_status_2(args, encoding):
+    """Also with an ASCII stdout, which click writes to through its binary buffer."""
+    env = {**ENV, "PYTHONIOENCODING": encoding} if encoding else ENV
     with open("/dev/full", "w") as full:
-        done = _console(*args, stdout=full)
+        done = subprocess.run(
+            [sys.executable, "-m", "bayes_anlo.cli", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: standard output could not be written: No space left on device"
@@ -192,3 +232,10 @@ def test_a_reader_that_stops_reading_gives_status_1_without_a_traceback():
     _, err = process.communicate(timeout=120)
     assert process.returncode == 1
     assert b"Traceback" not in err and b"Error" not in err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_with_stderr_on_the_full_disk_too_the_status_still_says_so():
+    with open("/dev/full", "w") as full:
+        done = _console("datasets", stdout=full, stderr=full)
+    assert done.returncode == 2

@@ -138,7 +138,7 @@ def _project(tmp_path: Path) -> Path:
 
 
 def test_the_console_run_and_its_writer_load_no_dask_and_write_the_same_posterior(tmp_path):
-    """The console script's process (through ``cli.main``) with a tree-writer helper: neither
+    """The console script's process (``cli.console_script``) with a tree-writer helper: neither
     loads dask, and posterior.nc holds what an in-process run (dask importable) writes."""
     spec = _project(tmp_path)
     code = (
@@ -151,7 +151,7 @@ def test_the_console_run_and_its_writer_load_no_dask_and_write_the_same_posterio
         "    leave(status)\n"
         "cli.leave = report\n"
         "sys.argv = ['bayes-anlo', 'run', sys.argv[1], '--out', sys.argv[2], '--no-cache']\n"
-        "cli.main()\n"
+        "cli.console_script()\n"
     )
     proc = _python(
         code,
