@@ -39,6 +39,8 @@ DISK_ERRNOS = {
     errno.EPERM: "operation not permitted",
     errno.EFBIG: "file too large",
     errno.ENAMETOOLONG: "file name too long",
+    # a folder of the path cannot be created there (/proc, a path removed meanwhile)
+    errno.ENOENT: "no such file or directory, and none can be created there",
 }
 
 #: Room kept for the suffix of a temporary sibling (``.NAME.partial-PID-XXXXXXXX``).

@@ -239,3 +239,23 @@ def test_with_stderr_on_the_full_disk_too_the_status_still_says_so():
     with open("/dev/full", "w") as full:
         done = _console("datasets", stdout=full, stderr=full)
     assert done.returncode == 2
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "models/hcc_pd1_example.toml", "--fast", "--out", "/proc/nope/x"],
+        ["run", "models/hcc_pd1_example.toml", "--fast", "--out", "/proc/x"],
+        ["design", "--prior", "beta(1, 1)", "--n", "40", "--criterion", "0.2:0.9"]
+        + ["--out", "/proc/nope/x"],
+    ],
+)
+def test_an_out_folder_that_cannot_be_created_is_exit_2_with_its_path(args, monkeypatch):
+    """Found by the hostile test: a folder the file system refuses to create (/proc) passed the
+    --out check and escaped as FileNotFoundError with a traceback (exit 1)."""
+    monkeypatch.chdir(ROOT)
+    done = CliRunner().invoke(cli.app, args)
+    assert done.exit_code == 2, done.output
+    assert "could not be written: no such file or directory" in done.stderr
+    assert done.exception is None or isinstance(done.exception, SystemExit)
