@@ -28,6 +28,7 @@ stream's encoding is ASCII.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
@@ -45,6 +46,17 @@ class StdoutError(Exception):
         self.error = error
 
 
+@contextlib.contextmanager
+def _as_stdout_error():
+    """An OSError inside raised as :class:`StdoutError`, except a closed pipe."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StdoutError(exc) from None
+
+
 class _Guarded:
     """``stream`` with the errors of its ``write`` and ``flush`` raised as :class:`StdoutError`;
     a closed pipe (``| head``) stays a :class:`BrokenPipeError`. Everything else is the stream's."""
@@ -53,20 +65,12 @@ class _Guarded:
         self._stream = stream
 
     def write(self, data):
-        try:
+        with _as_stdout_error():
             return self._stream.write(data)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise StdoutError(exc) from None
 
     def flush(self) -> None:
-        try:
+        with _as_stdout_error():
             self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise StdoutError(exc) from None
 
     def __getattr__(self, name: str):
         return getattr(self._stream, name)
