@@ -1,0 +1,193 @@
+"""The compile cache packs a model's ``pm.Data`` containers into one shared vector per dtype before
+nutpie compiles it (bayes_anlo/models/compile_cache.py). The packed graph must be the same
+posterior: same free variables in the same order, the same log density and gradient at any
+point, and every container's numbers where the graph reads them. Checked here for every family
+on the graphs themselves (no sampling); the NUTS tests of each family then sample the packed
+graphs, and test_contract.py checks that swapped-in prior parameters are really used."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pytensor.compile import SharedVariable
+from pytensor.compile.mode import Mode
+from pytensor.graph.basic import equal_computations
+from pytensor.graph.traversal import graph_inputs
+
+from bayes_anlo.models import (
+    BetaBinomial,
+    Exnex,
+    LogitNormal,
+    MetaRegression,
+    NestedBetaBinomial,
+    PiecewiseExponential,
+    TwoArm,
+)
+from bayes_anlo.models.compile_cache import CompiledModel, Slot, pack_data, packed_or_unchanged
+from bayes_anlo.survival.simulate import (
+    PiecewiseExponentialTruth,
+    paper_summaries,
+    simulate_patients,
+)
+from tests.models._data import make_binary
+
+Y = [0, 4, 9, 15, 3, 18]
+N = [14, 22, 25, 30, 19, 40]
+TRUTH = PiecewiseExponentialTruth((0.0, 6.0, 12.0), (0.10, 0.08, 0.06))
+
+
+def _survival():
+    rng = np.random.default_rng(5)
+    patients = simulate_patients(rng, 120, TRUTH, study="A", accrual=12, followup=18)
+    summaries = paper_summaries(
+        simulate_patients(rng, 90, TRUTH, study="B", accrual=12, followup=18), endpoint="PFS"
+    )
+    return [patients, summaries]
+
+
+CASES = {
+    "beta_binomial": (BetaBinomial(), lambda: make_binary(Y, N)),
+    "logit_normal": (LogitNormal(), lambda: make_binary(Y, N)),
+    "nested": (
+        NestedBetaBinomial(by="subgroup"),
+        lambda: make_binary(Y, N, subgroup=["a", "a", "a", "b", "b", "b"]),
+    ),
+    "two_arm": (
+        TwoArm(arms=("chemo", "alone")),
+        lambda: make_binary([1, 5, 3, 7], [16, 13, 20, 22], arm=["alone", "chemo"] * 2),
+    ),
+    "exnex": (
+        Exnex(by="subgroup"),
+        lambda: make_binary(Y, N, subgroup=["a", "b", "c", "a", "b", "c"]),
+    ),
+    "meta_regression": (
+        MetaRegression(moderators=["year"]),
+        lambda: make_binary(Y, N, year=["2015", "2016", "2018", "2019", "2021", "2022"]),
+    ),
+    "piecewise_exponential": (PiecewiseExponential(cuts=(0.0, 6.0, 12.0)), _survival),
+}
+
+
+def _shared_inputs(model) -> set[str]:
+    outputs = [model.logp(), *model.free_RVs, *model.observed_RVs]
+    return {v.name for v in graph_inputs(outputs) if isinstance(v, SharedVariable) and v.name}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def built(request):
+    family, data = CASES[request.param]
+    model = family.build(data())
+    packed, slots, vectors = pack_data(model)
+    return model, packed, slots, vectors
+
+
+def test_free_variables_keep_their_order_and_transforms(built):
+    model, packed, _, _ = built
+    assert [rv.name for rv in packed.free_RVs] == [rv.name for rv in model.free_RVs]
+    assert [v.name for v in packed.value_vars] == [v.name for v in model.value_vars]
+    assert [v.name for v in packed.observed_RVs] == [v.name for v in model.observed_RVs]
+
+
+def test_every_container_is_a_slice_of_one_vector_per_dtype(built):
+    model, packed, slots, vectors = built
+    containers = {v.name: v.get_value() for v in model.data_vars if isinstance(v, SharedVariable)}
+    assert set(slots) == set(containers) and len(containers) > len(vectors) - 1
+    dtypes = {f"packed_{np.asarray(v).dtype.name}" for v in containers.values()}
+    assert set(vectors) == dtypes | {"packed_layout"}
+    assert _shared_inputs(packed) <= set(vectors)  # no container or dim is read on its own
+    for name, value in containers.items():
+        slot = slots[name]
+        piece = vectors[slot.vector][slot.start : slot.start + slot.size]
+        np.testing.assert_array_equal(piece.reshape(slot.shape), value)
+    # the slots of one vector tile it without overlap
+    for vector in dtypes:
+        spans = sorted((s.start, s.start + s.size) for s in slots.values() if s.vector == vector)
+        assert spans[0][0] == 0 and spans[-1][1] == vectors[vector].size
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_data_of_another_size_give_the_same_graph():
+    """Sizes are read from ``packed_layout``, not written into the graph: the packed graphs of
+    data of two sizes are the same computation (so PyTensor's on-disk numba cache of one serves
+    the other); only the numbers of the vectors differ."""
+    family, _ = CASES["beta_binomial"]
+    graphs, layouts = [], []
+    for k in (6, 9):
+        packed, _, vectors = pack_data(family.build(make_binary([3] * k, [20] * k)))
+        graphs.append(packed)
+        layouts.append(vectors["packed_layout"])
+    small, large = graphs
+    inputs = [[*m.value_vars] for m in graphs]
+    shared = [
+        sorted(
+            (v for v in graph_inputs([m.logp()]) if isinstance(v, SharedVariable)),
+            key=lambda v: v.name,
+        )
+        for m in graphs
+    ]
+    assert equal_computations(
+        [small.logp()], [large.logp()], in_xs=inputs[0] + shared[0], in_ys=inputs[1] + shared[1]
+    )
+    assert not np.array_equal(layouts[0], layouts[1])
+
+
+def test_log_density_and_gradient_are_the_models_at_random_points(built):
+    model, packed, _, _ = built
+    start = model.initial_point()
+    fast = {"mode": Mode(linker="py", optimizer="fast_compile")}  # nothing compiled: Python ops
+    logp, packed_logp = model.compile_logp(**fast), packed.compile_logp(**fast)
+    dlogp, packed_dlogp = model.compile_dlogp(**fast), packed.compile_dlogp(**fast)
+    rng = np.random.default_rng(11)
+    for _ in range(4):
+        point = {k: v + 0.5 * rng.standard_normal(np.shape(v)) for k, v in start.items()}
+        assert np.isfinite(logp(point))
+        np.testing.assert_allclose(packed_logp(point), logp(point), rtol=1e-12)
+        np.testing.assert_allclose(packed_dlogp(point), dlogp(point), rtol=1e-10, atol=1e-12)
+
+
+class _Recorder:
+    """Stands in for the nutpie model: records what ``with_data`` receives."""
+
+    def with_data(self, **vectors):
+        return vectors
+
+
+def test_values_are_written_into_their_slots_and_checked():
+    slots = {
+        "n": Slot("packed_int64", 0, (3,), np.dtype("int64")),
+        "events_obs": Slot("packed_int64", 3, (3,), np.dtype("int64")),
+        "prior_mu": Slot("packed_float64", 0, (), np.dtype("float64")),
+        "cov": Slot("packed_float64", 1, (2, 2), np.dtype("float64")),
+    }
+    built = {
+        "packed_int64": np.array([10, 20, 30, 1, 2, 3]),
+        "packed_float64": np.array([0.5, 1.0, 0.1, 0.1, 1.0]),
+    }
+    compiled = CompiledModel(_Recorder(), slots, built)
+    sent = compiled.with_values(
+        {"events_obs": [4, 5, 6], "cov": [[2.0, 0.2], [0.2, 2.0]], "not_in_graph": [1.0]}
+    )
+    np.testing.assert_array_equal(sent["packed_int64"], [10, 20, 30, 4, 5, 6])  # n as built
+    np.testing.assert_array_equal(sent["packed_float64"], [0.5, 2.0, 0.2, 0.2, 2.0])
+    np.testing.assert_array_equal(built["packed_int64"], [10, 20, 30, 1, 2, 3])  # not altered
+    with pytest.raises(ValueError, match="'n' has shape \\(4,\\); the compiled model holds"):
+        compiled.with_values({"n": [1, 2, 3, 4]})
+
+
+def test_a_model_fgraph_cannot_copy_is_compiled_unpacked_and_still_takes_values():
+    """``pymc.model.fgraph`` refuses models with custom initial values: such a model is compiled
+    as it is, and ``with_values`` hands each container its own array, in its own shape."""
+    import pymc as pm
+
+    with pm.Model() as model:
+        mu = pm.Data("prior_mu", 0.5)
+        obs = pm.Data("y", np.array([[1.0, 2.0], [3.0, 4.0]]))
+        x = pm.Normal("x", mu, 1.0, initval=0.3)
+        pm.Normal("lik", x, 1.0, observed=obs)
+    with pytest.raises(NotImplementedError):
+        pack_data(model)
+    same, slots, vectors = packed_or_unchanged(model)
+    assert same is model and set(vectors) == {"prior_mu", "y"}
+    sent = CompiledModel(_Recorder(), slots, vectors).with_values({"y": [[5.0, 6.0], [7.0, 8.0]]})
+    assert sent["prior_mu"].shape == () and float(sent["prior_mu"]) == 0.5
+    np.testing.assert_array_equal(sent["y"], [[5.0, 6.0], [7.0, 8.0]])
