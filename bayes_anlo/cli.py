@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from bayes_anlo.errors import InputError
 from bayes_anlo.lazy_import import hide_dask, hide_pyarrow
-from bayes_anlo.process_exit import GuardedStdout, StdoutError, exit_status, leave
+from bayes_anlo.process_exit import StdoutError, console_stdout, exit_status, leave
 from bayes_anlo.study_cli import study_app
 
 EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
@@ -689,16 +689,14 @@ def run_console() -> int:
         "Agg"  # files only: no window, whatever the environment offers (no import here)
     )
     stdout = sys.stdout
-    if stdout is not None:
-        sys.stdout = GuardedStdout(stdout)
+    sys.stdout = console_stdout(stdout)
     try:
         try:
             app()
             status = 0
         except SystemExit as done:  # every command ends here (PlainErrorsGroup exits with it)
             status = exit_status(done.code)
-        if sys.stdout is not None:
-            sys.stdout.flush()
+        sys.stdout.flush()
     except InputError as exc:  # raised outside a command's own handler
         status = _report([f"error: {problem}" for problem in exc.problems])
     except StdoutError as exc:  # a full disk or an I/O error under the output

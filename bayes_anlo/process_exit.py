@@ -22,13 +22,19 @@ check).
 of the destination (a full disk, a quota, an I/O error) raises :class:`StdoutError`, which the
 script reports as one ``error:`` line with exit status 2, as it does for a file it cannot write,
 instead of a traceback. Its ``buffer`` is guarded too: click writes there itself when the
-stream's encoding is ASCII.
+stream's encoding is ASCII. :func:`console_stdout` makes it: over a buffered writer even when
+Python runs unbuffered (``PYTHONUNBUFFERED=1``, common in containers: a text stream straight on
+the file then drops what a short write leaves over, so a file-size limit cut the output with exit
+status 0), and over a stream whose every write fails when standard output is closed (``>&-``:
+Python then has no ``sys.stdout`` and click prints nothing, with exit status 0).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
+import io
 import os
 import sys
 import threading
@@ -82,6 +88,32 @@ class GuardedStdout(_Guarded):
     @property
     def buffer(self) -> _Guarded:
         return _Guarded(self._stream.buffer)
+
+
+class _ClosedOutput(io.RawIOBase):
+    """What standard output is when the process was started without one (``>&-``)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        raise OSError(errno.EBADF, "Bad file descriptor (standard output is closed)")
+
+
+def console_stdout(stream) -> GuardedStdout:
+    """The console's guarded standard output for ``stream`` (``sys.stdout``; None when closed):
+    text on a buffered writer, line-buffered, so a short write is completed or ends in an error
+    (see the module docstring)."""
+    if stream is None:
+        raw, encoding, errors = _ClosedOutput(), "utf-8", "strict"
+    elif isinstance(getattr(stream, "buffer", None), io.RawIOBase):  # Python runs unbuffered
+        raw, encoding, errors = stream.buffer, stream.encoding, stream.errors
+    else:
+        return GuardedStdout(stream)
+    text = io.TextIOWrapper(
+        io.BufferedWriter(raw), encoding=encoding, errors=errors, line_buffering=True
+    )
+    return GuardedStdout(text)
 
 
 def exit_status(code: object) -> int:

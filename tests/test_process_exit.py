@@ -259,3 +259,71 @@ def test_an_out_folder_that_cannot_be_created_is_exit_2_with_its_path(args, monk
     assert done.exit_code == 2, done.output
     assert "could not be written: no such file or directory" in done.stderr
     assert done.exception is None or isinstance(done.exception, SystemExit)
+
+
+def _limited_output(limit: int):
+    """A preexec_fn: files this process writes may not grow beyond ``limit`` bytes."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file-size limits as on Linux")
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_output_cut_by_a_file_size_limit_is_an_error_not_status_0(tmp_path, unbuffered):
+    """Found by the hostile test: with PYTHONUNBUFFERED=1 (common in containers) a text stream
+    sits straight on the file, and a short write's remainder was dropped: a 1 KiB limit left
+    1024 bytes of the JSON and exit status 0. Now the rest is written or the error is said."""
+    target = tmp_path / "out.json"
+    env = {**ENV, "PYTHONUNBUFFERED": unbuffered}
+    with target.open("w") as fh:
+        done = subprocess.run(
+            [sys.executable, "-m", "bayes_anlo.cli", *RATES, "--json"],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=False,
+            preexec_fn=_limited_output(1024),
+        )
+    assert target.stat().st_size == 1024  # the command's JSON is longer than the limit
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: standard output could not be written: File too large"
+    ]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="closes a descriptor in the child")
+@pytest.mark.parametrize("args", [RATES, ["datasets"]])
+def test_a_closed_standard_output_is_an_error_not_silence(args):
+    """Found by the hostile test: ``bayes-anlo rates ... >&-`` printed nothing and exited 0
+    (Python has no sys.stdout then, and click's echo prints to nothing)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bayes_anlo.cli", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=False,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: standard output could not be written: Bad file descriptor (standard output is "
+        "closed)"
+    ]
+
+
+def test_unbuffered_output_through_a_pipe_is_whole_and_line_by_line():
+    """The buffered writer put under an unbuffered stdout keeps the output as it was."""
+    expected = CliRunner().invoke(cli.app, [*RATES, "--by", "subgroup"]).stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "bayes_anlo.cli", *RATES, "--by", "subgroup"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**ENV, "PYTHONUNBUFFERED": "1"},
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout == expected
