@@ -172,9 +172,24 @@ def packed_or_unchanged(model):
         return model, slots, values
 
 
+def keep_generated_source_in_the_compiledir() -> None:
+    """Point PyTensor's generated Python source at ``<base_compiledir>/generated_src`` unless
+    ``config.generated_src_dir`` is set already. Left unset, PyTensor writes the source of each
+    numba-compiled function to its own file in the system temporary directory and never removes
+    it (seven files per NUTS compilation, measured); in that folder the files are named by their
+    content, shared by the processes, and those unused for a week are pruned at exit."""
+    from pathlib import Path
+
+    from pytensor import config
+
+    if not config.generated_src_dir:
+        config.generated_src_dir = str(Path(config.base_compiledir) / "generated_src")
+
+
 def _compile(model) -> CompiledModel:
     import nutpie
 
+    keep_generated_source_in_the_compiledir()
     model, slots, vectors = packed_or_unchanged(model)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*object mode.*")

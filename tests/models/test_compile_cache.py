@@ -7,6 +7,8 @@ graphs, and test_contract.py checks that swapped-in prior parameters are really 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pytensor.compile import SharedVariable
@@ -191,3 +193,36 @@ def test_a_model_fgraph_cannot_copy_is_compiled_unpacked_and_still_takes_values(
     sent = CompiledModel(_Recorder(), slots, vectors).with_values({"y": [[5.0, 6.0], [7.0, 8.0]]})
     assert sent["prior_mu"].shape == () and float(sent["prior_mu"]) == 0.5
     np.testing.assert_array_equal(sent["y"], [[5.0, 6.0], [7.0, 8.0]])
+
+
+def test_a_compilation_leaves_no_file_in_the_temporary_directory(tmp_path, monkeypatch):
+    """Found by the hostile test: each NUTS compilation left about seven generated-source files
+    in /tmp that nothing removed. The cache points PyTensor at a folder in its compiledir unless
+    the user chose one."""
+    import tempfile
+
+    import pymc as pm
+    from pytensor import config
+
+    from bayes_anlo.models import compile_cache
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(config, "generated_src_dir", "")
+
+    def build():
+        with pm.Model() as model:
+            scale = pm.Data("scale", 2.0)
+            pm.Normal("x", 0.0, scale)
+        return model
+
+    compile_cache.compiled_model(("test_generated_source", str(tmp_path)), build)
+    assert list(scratch.iterdir()) == []
+    assert config.generated_src_dir.endswith("generated_src")
+    generated = list(Path(config.generated_src_dir).glob("*.py"))
+    assert generated, "the generated source went somewhere else"
+
+    monkeypatch.setattr(config, "generated_src_dir", str(tmp_path / "mine"))
+    compile_cache.keep_generated_source_in_the_compiledir()
+    assert config.generated_src_dir == str(tmp_path / "mine")  # a user's choice is kept
