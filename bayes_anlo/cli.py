@@ -678,8 +678,9 @@ _OWN_PROCESS = False
 
 def run_console() -> int:
     """Run the command line in ``sys.argv`` as the console does and return its exit status: every
-    error as ``error:`` lines on stderr, standard output guarded (:class:`GuardedStdout`: a full
-    disk under it is exit 2) and flushed before returning."""
+    error as ``error:`` lines on stderr, standard output guarded
+    (:func:`~bayes_anlo.process_exit.console_stdout`: a full disk, a file-size limit or a closed
+    descriptor under it is exit 2) and flushed before returning."""
     import os
 
     global _OWN_PROCESS

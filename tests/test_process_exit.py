@@ -26,7 +26,16 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 RATES = ["rates", "examples/my_studies.csv", "--outcome", "ORR"]
 
 
-def _console(*args: str, stdout=subprocess.PIPE, stderr=subprocess.PIPE, importtime: bool = False):
+def _console(
+    *args: str,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    importtime: bool = False,
+    env: dict | None = None,
+    **popen,
+):
+    """The console's command line in a fresh interpreter; ``popen`` goes to ``subprocess.run``
+    (``preexec_fn`` for a limit or a closed descriptor in the child)."""
     flags = ["-X", "importtime"] if importtime else []
     return subprocess.run(
         [sys.executable, *flags, "-m", "bayes_anlo.cli", *args],
@@ -34,8 +43,9 @@ def _console(*args: str, stdout=subprocess.PIPE, stderr=subprocess.PIPE, importt
         stderr=stderr,
         text=True,
         cwd=ROOT,
-        env=ENV,
+        env=ENV if env is None else env,
         check=False,
+        **popen,
     )
 
 
@@ -205,15 +215,7 @@ def test_a_full_disk_under_the_output_is_one_error_line_and_status_2(args, encod
     """Also with an ASCII stdout, which click writes to through its binary buffer."""
     env = {**ENV, "PYTHONIOENCODING": encoding} if encoding else ENV
     with open("/dev/full", "w") as full:
-        done = subprocess.run(
-            [sys.executable, "-m", "bayes_anlo.cli", *args],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            check=False,
-        )
+        done = _console(*args, stdout=full, env=env)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: standard output could not be written: No space left on device"
@@ -277,16 +279,7 @@ def test_output_cut_by_a_file_size_limit_is_an_error_not_status_0(tmp_path, unbu
     target = tmp_path / "out.json"
     env = {**ENV, "PYTHONUNBUFFERED": unbuffered}
     with target.open("w") as fh:
-        done = subprocess.run(
-            [sys.executable, "-m", "bayes_anlo.cli", *RATES, "--json"],
-            stdout=fh,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=env,
-            check=False,
-            preexec_fn=_limited_output(1024),
-        )
+        done = _console(*RATES, "--json", stdout=fh, env=env, preexec_fn=_limited_output(1024))
     assert target.stat().st_size == 1024  # the command's JSON is longer than the limit
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
@@ -299,15 +292,7 @@ def test_output_cut_by_a_file_size_limit_is_an_error_not_status_0(tmp_path, unbu
 def test_a_closed_standard_output_is_an_error_not_silence(args):
     """Found by the hostile test: ``bayes-anlo rates ... >&-`` printed nothing and exited 0
     (Python has no sys.stdout then, and click's echo prints to nothing)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bayes_anlo.cli", *args],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=ENV,
-        check=False,
-        preexec_fn=lambda: os.close(1),
-    )
+    done = _console(*args, stdout=None, preexec_fn=lambda: os.close(1))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "error: standard output could not be written: Bad file descriptor (standard output is "
@@ -318,12 +303,5 @@ def test_a_closed_standard_output_is_an_error_not_silence(args):
 def test_unbuffered_output_through_a_pipe_is_whole_and_line_by_line():
     """The buffered writer put under an unbuffered stdout keeps the output as it was."""
     expected = CliRunner().invoke(cli.app, [*RATES, "--by", "subgroup"]).stdout
-    done = subprocess.run(
-        [sys.executable, "-m", "bayes_anlo.cli", *RATES, "--by", "subgroup"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**ENV, "PYTHONUNBUFFERED": "1"},
-        check=False,
-    )
+    done = _console(*RATES, "--by", "subgroup", env={**ENV, "PYTHONUNBUFFERED": "1"})
     assert done.returncode == 0 and done.stdout == expected

@@ -100,9 +100,10 @@ def pack_data(model):
     are read from one more vector, ``packed_layout``, not written into the graph as constants:
     the graph stays the same for data of other sizes, so the numba code PyTensor caches on disk
     for one size serves the next (a graph with constant sizes would be compiled again for every
-    new size). The free variables keep their order, so the flat parameter vector nutpie samples,
-    and with it the draws for a seed, is the unpacked model's. Raises ``NotImplementedError``
-    for a model ``pymc.model.fgraph`` cannot copy (custom initial values)."""
+    new size). The free and observed variables keep their order, so the flat parameter vector
+    nutpie samples is laid out as the unpacked model's (the draws for a seed agree with it within
+    Monte Carlo error; see the module docstring). Raises ``NotImplementedError`` for a model
+    ``pymc.model.fgraph`` cannot copy (custom initial values)."""
     import pytensor
     from pymc.model.fgraph import fgraph_from_model, model_from_fgraph
     from pytensor.compile import SharedVariable
@@ -111,11 +112,11 @@ def pack_data(model):
     order = [rv.name for rv in (*model.free_RVs, *model.observed_RVs)]
     fgraph, _ = fgraph_from_model(model)
     shared_inputs = {var.name: var for var in fgraph.inputs if isinstance(var, SharedVariable)}
-    dims = {
-        name: var
-        for name, var in getattr(fgraph, "_dim_lengths", {}).items()
+    dims = [
+        var
+        for var in getattr(fgraph, "_dim_lengths", {}).values()
         if isinstance(var, SharedVariable) and var in fgraph.inputs and var.ndim == 0
-    }
+    ]
     layout_values: list[int] = []
     layout = pytensor.shared(np.zeros(1, dtype=np.int64), name="packed_layout")
 
@@ -147,7 +148,7 @@ def pack_data(model):
             replacements.append((shared_inputs[name], piece))
             slots[name] = slot
             start += slot.size
-    for var in dims.values():
+    for var in dims:
         replacements.append((var, entry(var.get_value()).astype(var.dtype)))
     vectors["packed_layout"] = np.asarray(layout_values, dtype=np.int64)
     layout.set_value(vectors["packed_layout"])
