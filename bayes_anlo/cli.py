@@ -1,4 +1,5 @@
-"""Command-line interface: thin wrappers over the public API.
+"""Command-line interface: thin wrappers over the public API, written with click
+(:mod:`bayes_anlo.cli_common` says why not typer).
 
 Exit status: 0 success; 1 ``audit`` found something to flag; 2 bad input (the message names
 file:row:column, no traceback); 3 a run did not converge (unless ``--allow-unconverged``).
@@ -10,22 +11,25 @@ import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated
 
-import typer
-from typer.core import TyperGroup
+import click
 
+from bayes_anlo.cli_common import (
+    EXIT_FLAGGED,
+    EXIT_INPUT,
+    EXIT_UNCONVERGED,
+    PATH,
+    fail,
+)
 from bayes_anlo.errors import InputError
 from bayes_anlo.lazy_import import hide_dask, hide_pyarrow
 from bayes_anlo.process_exit import StdoutError, console_stdout, exit_status, leave
 from bayes_anlo.study_cli import study_app
 
-EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
 
-
-class PlainErrorsGroup(TyperGroup):
+class PlainErrorsGroup(click.Group):
     """The command group, with every usage error (missing or bad option, unknown command) printed
-    as ``error: ...`` lines on stderr with exit status 2, instead of click's or rich's boxes."""
+    as ``error: ...`` lines on stderr with exit status 2, instead of click's usage block."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -37,66 +41,50 @@ class PlainErrorsGroup(TyperGroup):
                 **extra,
             )
             code = rv if isinstance(rv, int) else 0
-        except (
-            typer.TyperException
-        ) as exc:  # click's UsageError, BadParameter, NoArgsIsHelpError ...
+        except click.ClickException as exc:  # UsageError, BadParameter, NoArgsIsHelpError ...
             code = _usage_error(exc)
-        except typer.Abort:
-            typer.echo("error: aborted", err=True)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
             code = 1
         if standalone_mode:
             sys.exit(code)
         return code
 
 
-def _usage_error(exc: Exception) -> int:
+def _usage_error(exc: click.ClickException) -> int:
     ctx = getattr(exc, "ctx", None)
-    if (
-        type(exc).__name__ == "NoArgsIsHelpError"
-    ):  # bare `bayes-anlo`: the help, then one error line
-        typer.echo(exc.format_message(), err=True)
-        typer.echo("error: no command given", err=True)
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # bare `bayes-anlo`: the help, then
+        click.echo(exc.format_message(), err=True)  # one error line
+        click.echo("error: no command given", err=True)
         return EXIT_INPUT
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     for line in exc.format_message().splitlines() or ["usage error"]:
         if line.strip():
-            typer.echo(f"error: {line.strip()}{hint}", err=True)
+            click.echo(f"error: {line.strip()}{hint}", err=True)
             hint = ""
     code = getattr(exc, "exit_code", EXIT_INPUT)
     return EXIT_INPUT if code in (1, 2) else code
 
 
-# rich_markup_mode=None: plain help (rich markup would eat "[[analyses]]"), no rich boxes.
-app = typer.Typer(
+@click.group(
     cls=PlainErrorsGroup,
-    add_completion=False,
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    context_settings={"show_default": True},
     help="Bayesian re-analysis of published clinical evidence.",
 )
-
-
-def _fail(exc: InputError) -> None:
-    for problem in exc.problems:
-        typer.echo(f"error: {problem}", err=True)
-    raise typer.Exit(EXIT_INPUT)
+def app() -> None:
+    """The ``bayes-anlo`` command group."""
 
 
 KINDS_HELP = "binary, ipd, km, risk, totals or summaries"
 
 
-@app.command()
-def validate(
-    file: Annotated[Path, typer.Argument(help="CSV file to check")],
-    kind: Annotated[str, typer.Option(help=KINDS_HELP)] = "binary",
-    risk_table: Annotated[
-        Path | None, typer.Option(help="--kind km: numbers at risk to check with the curve")
-    ] = None,
-    totals: Annotated[
-        Path | None, typer.Option(help="--kind km: event totals to check with the curve")
-    ] = None,
-) -> None:
+@app.command("validate")
+@click.argument("file", type=PATH, help="CSV file to check")
+@click.option("--kind", default="binary", help=KINDS_HELP)
+@click.option("--risk-table", type=PATH, help="--kind km: numbers at risk to check with the curve")
+@click.option("--totals", type=PATH, help="--kind km: event totals to check with the curve")
+def validate(file: Path, kind: str, risk_table: Path | None, totals: Path | None) -> None:
     """Check a data file and report every problem as file:row:column.
 
     With --kind km and a risk table or totals, the curves are also reconstructed (Guyot) and
@@ -112,10 +100,10 @@ def validate(
             else:
                 loaded = _load_kind(file, kind)
         for w in caught:
-            typer.echo(f"warning: {w.message}", err=True)
+            click.echo(f"warning: {w.message}", err=True)
     except InputError as exc:
-        _fail(exc)
-    typer.echo(f"{file}: OK ({loaded})")
+        fail(exc)
+    click.echo(f"{file}: OK ({loaded})")
 
 
 def _load_kind(file: Path, kind: str) -> str:
@@ -158,12 +146,9 @@ def _reconstruct_km(file: Path, risk_table: Path | None, totals: Path | None) ->
     )
 
 
-@app.command()
-def datasets(
-    name: Annotated[
-        str | None, typer.Argument(help="show one dataset's rows and provenance")
-    ] = None,
-) -> None:
+@app.command("datasets")
+@click.argument("name", required=False, help="show one dataset's rows and provenance")
+def datasets(name: str | None) -> None:
     """List the bundled datasets (or print one)."""
     import pandas as pd
 
@@ -172,54 +157,52 @@ def datasets(
     try:
         if name is None:
             with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-                typer.echo(ds.list_datasets().to_string(index=False))
+                click.echo(ds.list_datasets().to_string(index=False))
             return
         info = ds.info(name)
         data = ds.load(name)
     except InputError as exc:
-        _fail(exc)
-    typer.echo(f"{name}: {info.get('title', '')}\n{info.get('citation', '')}\n")
+        fail(exc)
+    click.echo(f"{name}: {info.get('title', '')}\n{info.get('citation', '')}\n")
     frame = data.table if hasattr(data, "table") else data
     with pd.option_context(
         "display.max_rows", 500, "display.max_colwidth", 60, "display.width", 200
     ):
-        typer.echo(frame.to_string(index=False))
+        click.echo(frame.to_string(index=False))
 
 
 #: ``--cache-dir`` of ``run`` and ``cache``.
-CacheDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        help="result cache directory (default: $BAYES_ANLO_CACHE_DIR, else "
-        "~/.cache/bayes_anlo/results)"
-    ),
-]
+cache_dir_option = click.option(
+    "--cache-dir",
+    type=PATH,
+    help="result cache directory (default: $BAYES_ANLO_CACHE_DIR, else "
+    "~/.cache/bayes_anlo/results)",
+)
 
 
-@app.command()
-def cache(
-    cache_dir: CacheDirOption = None,
-    clear: Annotated[bool, typer.Option("--clear", help="remove every stored result")] = False,
-) -> None:
+@app.command("cache")
+@cache_dir_option
+@click.option("--clear", is_flag=True, help="remove every stored result")
+def cache(cache_dir: Path | None, clear: bool) -> None:
     """Show where `bayes-anlo run` keeps its results for reuse, and how much (or clear it)."""
     from bayes_anlo.pipeline.result_cache import ResultCache, default_directory
 
     where = cache_dir if cache_dir is not None else default_directory()
     if where is None:
-        typer.echo("result cache: off (BAYES_ANLO_NO_CACHE is set)")
+        click.echo("result cache: off (BAYES_ANLO_NO_CACHE is set)")
         return
     if Path(where).exists() and not Path(where).is_dir():
-        _fail(InputError(f"result cache {where} is not a directory", file=str(where)))
+        fail(InputError(f"result cache {where} is not a directory", file=str(where)))
     if not Path(where).is_dir():
-        typer.echo(f"result cache: {where} (empty)")
+        click.echo(f"result cache: {where} (empty)")
         return
-    store = ResultCache.open(where, warn=lambda line: typer.echo(f"warning: {line}", err=True))
+    store = ResultCache.open(where, warn=lambda line: click.echo(f"warning: {line}", err=True))
     if store is None:
-        raise typer.Exit(2)
+        raise click.exceptions.Exit(2)
     if clear:
-        typer.echo(f"result cache: {where}: removed {store.clear()} entries")
+        click.echo(f"result cache: {where}: removed {store.clear()} entries")
         return
-    typer.echo(
+    click.echo(
         f"result cache: {where}: {len(store.entries())} entries, "
         f"{store.size_bytes() / 1e6:.1f} MB (bayes-anlo cache --clear removes them)"
     )
@@ -235,41 +218,43 @@ def _checked_output(out: Path | None, *, kind: str = "file") -> Path | None:
     try:
         return check_output_path(out, kind=kind)
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
 
 
-@app.command()
+@app.command("run")
+@click.argument(
+    "spec", type=PATH, help="analysis spec (TOML), e.g. models/sarcoma_meta_analysis.toml"
+)
+@click.option("--out", type=PATH, required=True, help="run directory to create")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="replace an existing run directory (only one written by bayes-anlo run)",
+)
+@click.option("--allow-unconverged", is_flag=True, help="exit 0 even if the convergence gate fails")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="smoke test: exact engines where they exist, few draws elsewhere; "
+    "report marked not for inference, no convergence gate",
+)
+@click.option("--only", help="run only these analysis ids (comma-separated)")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="fit every analysis again and store nothing in the result cache (by default an "
+    "analysis whose entry, data, seed, settings and code are unchanged is read back)",
+)
+@cache_dir_option
 def run(
-    spec: Annotated[
-        Path, typer.Argument(help="analysis spec (TOML), e.g. models/sarcoma_meta_analysis.toml")
-    ],
-    out: Annotated[Path, typer.Option("--out", help="run directory to create")],
-    force: Annotated[
-        bool,
-        typer.Option(help="replace an existing run directory (only one written by bayes-anlo run)"),
-    ] = False,
-    allow_unconverged: Annotated[
-        bool, typer.Option(help="exit 0 even if the convergence gate fails")
-    ] = False,
-    fast: Annotated[
-        bool,
-        typer.Option(
-            help="smoke test: exact engines where they exist, few draws elsewhere; "
-            "report marked not for inference, no convergence gate"
-        ),
-    ] = False,
-    only: Annotated[
-        str | None, typer.Option(help="run only these analysis ids (comma-separated)")
-    ] = None,
-    no_cache: Annotated[
-        bool,
-        typer.Option(
-            "--no-cache",
-            help="fit every analysis again and store nothing in the result cache (by default an "
-            "analysis whose entry, data, seed, settings and code are unchanged is read back)",
-        ),
-    ] = False,
-    cache_dir: CacheDirOption = None,
+    spec: Path,
+    out: Path,
+    force: bool,
+    allow_unconverged: bool,
+    fast: bool,
+    only: str | None,
+    no_cache: bool,
+    cache_dir: Path | None,
 ) -> None:
     """Run an analysis spec and write posterior.nc, tables/, figures/, report.md and report.html."""
     if _OWN_PROCESS:  # a run never computes with dask: xarray need not load it (lazy_import.py)
@@ -280,7 +265,7 @@ def run(
 
     chosen = tuple(i.strip() for i in only.split(",") if i.strip()) if only is not None else None
     if only is not None and not chosen:
-        _fail(InputError("--only needs at least one analysis id", file=str(spec)))
+        fail(InputError("--only needs at least one analysis id", file=str(spec)))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
@@ -294,69 +279,67 @@ def run(
                 no_cache=no_cache,
             )
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt as exc:
         if getattr(exc, "run_written", False):
-            typer.echo(f"interrupted after the run directory was complete: {out}", err=True)
+            click.echo(f"interrupted after the run directory was complete: {out}", err=True)
         else:
-            typer.echo(
+            click.echo(
                 f"interrupted: nothing was written to {out} (an existing run directory there is "
                 "unchanged)",
                 err=True,
             )
-        raise typer.Exit(128 + (int(exc.signum) if isinstance(exc, Terminated) else 2)) from None
+        raise click.exceptions.Exit(
+            128 + (int(exc.signum) if isinstance(exc, Terminated) else 2)
+        ) from None
     for w in caught:  # data warnings as lines of their own; others as Python shows them
         if issubclass(w.category, ReconstructionWarning | RisingCurveWarning):
-            typer.echo(f"warning: {w.message}", err=True)
+            click.echo(f"warning: {w.message}", err=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    typer.echo(
+    click.echo(
         f"Report: {outcome.report_html}\n        {outcome.report_md}\n({outcome.wall_seconds:.1f} "
         "s)"
     )
     if not outcome.gate_applied:
-        typer.echo("FAST MODE: not for inference; the convergence gate was not applied.", err=True)
+        click.echo("FAST MODE: not for inference; the convergence gate was not applied.", err=True)
     elif not outcome.converged:
-        typer.echo(
+        click.echo(
             f"NOT CONVERGED: {', '.join(outcome.unconverged)} (see the report's diagnostics)",
             err=True,
         )
         if not allow_unconverged:
-            raise typer.Exit(EXIT_UNCONVERGED)
+            raise click.exceptions.Exit(EXIT_UNCONVERGED)
 
 
-@app.command()
+@app.command("rates")
+@click.argument("file", help="binary-outcome CSV, or the name of a bundled binary dataset")
+@click.option("--outcome", required=True, help="outcome label, e.g. ORR")
+@click.option("--by", help="column to analyse subgroups by")
+@click.option(
+    "--threshold",
+    multiple=True,
+    help="report P(rate > t) for a proportion 0 < t < 1 or a percentage (20%); repeatable",
+)
+@click.option("--json", "as_json", is_flag=True, help="print JSON (documented in README)")
+@click.option(
+    "--tau2",
+    help="tau^2 estimators to show, comma-separated from DL,REML,PM,ML,SJ,HS,EB "
+    "(default DL,REML); each gets a Hartung-Knapp twin",
+)
+@click.option(
+    "--moderator", help="column of the data for a frequentist meta-regression (logit, REML)"
+)
+@click.option("--cumulative-by", help="column to order a cumulative meta-analysis by (e.g. year)")
 def rates(
-    file: Annotated[
-        str, typer.Argument(help="binary-outcome CSV, or the name of a bundled binary dataset")
-    ],
-    outcome: Annotated[str, typer.Option(help="outcome label, e.g. ORR")],
-    by: Annotated[str | None, typer.Option(help="column to analyse subgroups by")] = None,
-    threshold: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="report P(rate > t) for a proportion 0 < t < 1 or a percentage (20%); repeatable"
-        ),
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print JSON (documented in README)")
-    ] = False,
-    tau2: Annotated[
-        str | None,
-        typer.Option(
-            "--tau2",
-            help="tau^2 estimators to show, comma-separated from DL,REML,PM,ML,SJ,HS,EB "
-            "(default DL,REML); each gets a Hartung-Knapp twin",
-        ),
-    ] = None,
-    moderator: Annotated[
-        str | None,
-        typer.Option(help="column of the data for a frequentist meta-regression (logit, REML)"),
-    ] = None,
-    cumulative_by: Annotated[
-        str | None,
-        typer.Option(help="column to order a cumulative meta-analysis by (e.g. year)"),
-    ] = None,
+    file: str,
+    outcome: str,
+    by: str | None,
+    threshold: tuple[str, ...],
+    as_json: bool,
+    tau2: str | None,
+    moderator: str | None,
+    cumulative_by: str | None,
 ) -> None:
     """Quick analysis: frequentist pooled rates and the exact Bayesian beta-binomial (one study:
     the conjugate single-rate model)."""
@@ -375,14 +358,14 @@ def rates(
             cumulative_by=cumulative_by,
         )
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
-        typer.echo(json.dumps(result, indent=2, allow_nan=False))
+        click.echo(json.dumps(result, indent=2, allow_nan=False))
     else:
-        typer.echo(format_quick_rates(result))
+        click.echo(format_quick_rates(result))
 
 
-class _AuditGroup(typer.core.TyperGroup):
+class _AuditGroup(click.Group):
     """``bayes-anlo audit FILE`` audits an extraction; ``bayes-anlo audit draft TEXT`` (and the
     other subcommands) are dispatched by name, anything else is taken as the FILE."""
 
@@ -397,23 +380,20 @@ class _AuditGroup(typer.core.TyperGroup):
         return super().parse_args(ctx, args)
 
 
-audit_app = typer.Typer(
-    cls=_AuditGroup,
+audit_app = _AuditGroup(
+    "audit",
     no_args_is_help=True,
     help="Recompute a paper's printed statistics (bayes-anlo audit FILE), or draft an extraction "
     "from its text (bayes-anlo audit draft TEXT --out CSV).",
 )
-app.add_typer(audit_app, name="audit")
-app.add_typer(study_app, name="study")
+app.add_command(audit_app)
+app.add_command(study_app)
 
 
 @audit_app.command("run")
-def audit(
-    file: Annotated[
-        str, typer.Argument(help="audit extraction CSV, or the name of a bundled audit")
-    ],
-    out: Annotated[Path | None, typer.Option(help="write the audit table (CSV) here")] = None,
-) -> None:
+@click.argument("file", help="audit extraction CSV, or the name of a bundled audit")
+@click.option("--out", type=PATH, help="write the audit table (CSV) here")
+def audit(file: str, out: Path | None) -> None:
     """Recompute a paper's printed statistics and flag what no method reproduces (exit 1 if
     flagged)."""
     from bayes_anlo.audit import run_audit
@@ -423,23 +403,22 @@ def audit(
     try:
         result = run_audit(file)  # a CSV path or the name of a bundled audit
     except InputError as exc:
-        _fail(exc)
-    typer.echo(result.to_markdown())
+        fail(exc)
+    click.echo(result.to_markdown())
     if out is not None:
         try:
             write_csv(result.table, out)
         except InputError as exc:
-            _fail(exc)
-        typer.echo(f"\nAudit table: {out}")
+            fail(exc)
+        click.echo(f"\nAudit table: {out}")
     if result.flagged:
-        raise typer.Exit(EXIT_FLAGGED)
+        raise click.exceptions.Exit(EXIT_FLAGGED)
 
 
 @audit_app.command("draft")
-def audit_draft(
-    text: Annotated[Path, typer.Argument(help="the paper: plain text, or a PDF with a text layer")],
-    out: Annotated[Path, typer.Option(help="write the drafted extraction (CSV) here")],
-) -> None:
+@click.argument("text", type=PATH, help="the paper: plain text, or a PDF with a text layer")
+@click.option("--out", type=PATH, required=True, help="write the drafted extraction (CSV) here")
+def audit_draft(text: Path, out: Path) -> None:
     """Draft an audit extraction from a paper's text: one row per printed statistic recognised."""
     from bayes_anlo.audit.draft import draft_extraction
     from bayes_anlo.audit.paper_text import read_paper_text
@@ -450,33 +429,37 @@ def audit_draft(
         frame = draft_extraction(read_paper_text(text))
         write_csv(frame, out)
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
     counts = frame["check"].value_counts()
     shown = ", ".join(f"{n} {check}" for check, n in counts.items()) or "nothing recognised"
-    typer.echo(f"Drafted {len(frame)} rows ({shown}): {out}")
-    typer.echo(f"Audit it with: bayes-anlo audit {out}")
+    click.echo(f"Drafted {len(frame)} rows ({shown}): {out}")
+    click.echo(f"Audit it with: bayes-anlo audit {out}")
 
 
-@app.command()
+@app.command("sweep")
+@click.argument("spec", type=PATH, help="analysis spec (TOML)")
+@click.option("--analysis", required=True, help="id of the [[analyses]] entry to refit")
+@click.option("--kind", default="loo", help="loo (leave one study out) or priors (each prior set)")
+@click.option(
+    "--scheduler",
+    help="'local' for a local Dask cluster, or a scheduler address; default serial",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    help="workers of the local cluster (at least 1)",
+)
+@click.option("--method", help="override the spec's method: exact or nuts")
+@click.option("--out", type=PATH, help="write the table (CSV) here")
 def sweep(
-    spec: Annotated[Path, typer.Argument(help="analysis spec (TOML)")],
-    analysis: Annotated[str, typer.Option(help="id of the [[analyses]] entry to refit")],
-    kind: Annotated[
-        str, typer.Option(help="loo (leave one study out) or priors (each prior set)")
-    ] = "loo",
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="'local' for a local Dask cluster, or a scheduler address; default serial"
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option(min=1, help="workers of the local cluster (at least 1)")
-    ] = 2,
-    method: Annotated[
-        str | None, typer.Option(help="override the spec's method: exact or nuts")
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="write the table (CSV) here")] = None,
+    spec: Path,
+    analysis: str,
+    kind: str,
+    scheduler: str | None,
+    workers: int,
+    method: str | None,
+    out: Path | None,
 ) -> None:
     """Refit one analysis many times (leave-one-study-out or prior sets), serially or on Dask."""
     from bayes_anlo import sweeps
@@ -491,44 +474,59 @@ def sweep(
             make(spec, analysis, method=method), scheduler=scheduler, n_workers=workers
         )
     except InputError as exc:
-        _fail(exc)
-    typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        fail(exc)
+    click.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if out is not None:
         try:
             write_csv(table, out)
         except InputError as exc:
-            _fail(exc)
-        typer.echo(f"\nTable: {out}")
+            fail(exc)
+        click.echo(f"\nTable: {out}")
 
 
 # ---- designing the next trial (bayes_anlo.design) ---------------------------------------------
 
 
 @app.command("map")
+@click.argument("file", help="binary-outcome CSV of historical studies, or a bundled dataset")
+@click.option("--outcome", required=True, help="outcome label, e.g. ORR")
+@click.option("--model", default="logit_normal", help="logit_normal or beta_binomial")
+@click.option(
+    "--robust-weight",
+    type=float,
+    default=0.2,
+    help="weight of the robustifying component (0 to 1)",
+)
+@click.option(
+    "--robust-mean",
+    type=float,
+    default=0.5,
+    help="mean of the robustifying component Beta(2m, 2(1-m))",
+)
+@click.option(
+    "--criterion",
+    default="rbest",
+    help="components chosen by rbest (AIC with penalty 6), aic or bic",
+)
+@click.option("--seed", type=int, default=20251130, help="random seed of the fit")
+@click.option(
+    "--mixture-draws",
+    type=int,
+    default=4000,
+    help="predictive draws the mixture is fitted to (of 20,000; RBesT uses 4000): more "
+    "fit the draws closer, take longer and may choose more components",
+)
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
 def map_prior_command(
-    file: Annotated[
-        str, typer.Argument(help="binary-outcome CSV of historical studies, or a bundled dataset")
-    ],
-    outcome: Annotated[str, typer.Option(help="outcome label, e.g. ORR")],
-    model: Annotated[str, typer.Option(help="logit_normal or beta_binomial")] = "logit_normal",
-    robust_weight: Annotated[
-        float, typer.Option(help="weight of the robustifying component (0 to 1)")
-    ] = 0.2,
-    robust_mean: Annotated[
-        float, typer.Option(help="mean of the robustifying component Beta(2m, 2(1-m))")
-    ] = 0.5,
-    criterion: Annotated[
-        str, typer.Option(help="components chosen by rbest (AIC with penalty 6), aic or bic")
-    ] = "rbest",
-    seed: Annotated[int, typer.Option(help="random seed of the fit")] = 20251130,
-    mixture_draws: Annotated[
-        int,
-        typer.Option(
-            help="predictive draws the mixture is fitted to (of 20,000; RBesT uses 4000): more "
-            "fit the draws closer, take longer and may choose more components"
-        ),
-    ] = 4000,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    file: str,
+    outcome: str,
+    model: str,
+    robust_weight: float,
+    robust_mean: float,
+    criterion: str,
+    seed: int,
+    mixture_draws: int,
+    as_json: bool,
 ) -> None:
     """Meta-analytic-predictive prior of a new study's rate: a beta mixture fitted to the
     predictive draws of a hierarchical fit (exact engine), with its accuracy, effective sample
@@ -558,60 +556,61 @@ def map_prior_command(
                 mixture_draws=mixture_draws,
             )
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
     for w in caught:
         if not issubclass(w.category, DeprecationWarning | FutureWarning):
-            typer.echo(f"warning: {w.message}", err=True)
-    typer.echo(json.dumps(result, indent=2, allow_nan=False) if as_json else format_map(result))
+            click.echo(f"warning: {w.message}", err=True)
+    click.echo(json.dumps(result, indent=2, allow_nan=False) if as_json else format_map(result))
 
 
-@app.command()
+@app.command("design")
+@click.option(
+    "--prior",
+    required=True,
+    help="prior of the (treatment) rate: beta(a, b), mix(w, a, b; w, a, b ...), or a "
+    "JSON file from `map --json` (append :robust for its robustified mixture)",
+)
+@click.option("--n", type=int, required=True, help="patients (treatment arm for two samples)")
+@click.option(
+    "--criterion",
+    multiple=True,
+    required=True,
+    help="T:C means P(rate > T) > C (two samples: P(p_T - p_C > T) > C); <T:C for "
+    "P(... < T) > C; repeat to require several",
+)
+@click.option("--control-prior", help="prior of the control rate: makes a two-sample design")
+@click.option("--n-control", type=int, help="control patients")
+@click.option(
+    "--rates",
+    default="0.05:0.95:0.05",
+    help="true rates for the operating characteristics: FROM:TO:STEP or a,b",
+)
+@click.option("--differences", help="two samples: true differences for the power curve")
+@click.option("--control-rate", type=float, help="two samples: control rate of the power curve")
+@click.option(
+    "--interim",
+    help="EVENTS/PATIENTS of the --n (treatment) patients seen at an interim: adds the "
+    "predictive probability of success given them",
+)
+@click.option(
+    "--interim-control",
+    help="two samples: EVENTS/PATIENTS of the --n-control patients seen at the interim",
+)
+@click.option("--out", type=PATH, help="write design.json, tables (CSV) and oc.png here")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
 def design(
-    prior: Annotated[
-        str,
-        typer.Option(
-            help="prior of the (treatment) rate: beta(a, b), mix(w, a, b; w, a, b ...), or a "
-            "JSON file from `map --json` (append :robust for its robustified mixture)"
-        ),
-    ],
-    n: Annotated[int, typer.Option(help="patients (treatment arm for two samples)")],
-    criterion: Annotated[
-        list[str],
-        typer.Option(
-            help="T:C means P(rate > T) > C (two samples: P(p_T - p_C > T) > C); <T:C for "
-            "P(... < T) > C; repeat to require several"
-        ),
-    ],
-    control_prior: Annotated[
-        str | None, typer.Option(help="prior of the control rate: makes a two-sample design")
-    ] = None,
-    n_control: Annotated[int | None, typer.Option(help="control patients")] = None,
-    rates: Annotated[
-        str, typer.Option(help="true rates for the operating characteristics: FROM:TO:STEP or a,b")
-    ] = "0.05:0.95:0.05",
-    differences: Annotated[
-        str | None, typer.Option(help="two samples: true differences for the power curve")
-    ] = None,
-    control_rate: Annotated[
-        float | None, typer.Option(help="two samples: control rate of the power curve")
-    ] = None,
-    interim: Annotated[
-        str | None,
-        typer.Option(
-            help="EVENTS/PATIENTS of the --n (treatment) patients seen at an interim: adds the "
-            "predictive probability of success given them"
-        ),
-    ] = None,
-    interim_control: Annotated[
-        str | None,
-        typer.Option(
-            help="two samples: EVENTS/PATIENTS of the --n-control patients seen at the interim"
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="write design.json, tables (CSV) and oc.png here")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    prior: str,
+    n: int,
+    criterion: tuple[str, ...],
+    control_prior: str | None,
+    n_control: int | None,
+    rates: str,
+    differences: str | None,
+    control_rate: float | None,
+    interim: str | None,
+    interim_control: str | None,
+    out: Path | None,
+    as_json: bool,
 ) -> None:
     """Decision rule of the next trial: its decision boundary, operating characteristics over
     true rates, and probability of success (exact, by conjugate beta-mixture arithmetic)."""
@@ -648,12 +647,12 @@ def design(
         if out is not None:
             _write_design(out, result, tables)
     except InputError as exc:
-        _fail(exc)
-    typer.echo(
+        fail(exc)
+    click.echo(
         json.dumps(result, indent=2, allow_nan=False) if as_json else dc.format_design(result)
     )
     if out is not None and not as_json:
-        typer.echo(f"\nWritten: {out}")
+        click.echo(f"\nWritten: {out}")
 
 
 def _write_design(out: Path, result: dict, tables: dict) -> None:
@@ -734,18 +733,15 @@ def console_script() -> None:  # the `bayes-anlo` console script ([project.scrip
 
 # `bayes-anlo audit pooled` (issue 16 item 4)
 @audit_app.command("pooled")
-def audit_pooled_command(
-    file: Annotated[
-        str, typer.Argument(help="binary-outcome CSV of the pooled studies, or a bundled dataset")
-    ],
-    printed: Annotated[
-        str, typer.Option(help='the printed pooled estimate and CI, e.g. "8.8% (6.2-11.7%)"')
-    ],
-    outcome: Annotated[
-        str | None, typer.Option(help="outcome label (needed when the data hold several)")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-) -> None:
+@click.argument("file", help="binary-outcome CSV of the pooled studies, or a bundled dataset")
+@click.option(
+    "--printed",
+    required=True,
+    help='the printed pooled estimate and CI, e.g. "8.8% (6.2-11.7%)"',
+)
+@click.option("--outcome", help="outcome label (needed when the data hold several)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def audit_pooled_command(file: str, printed: str, outcome: str | None, as_json: bool) -> None:
     """Recompute a printed pooled proportion under PFT/PLO x every tau^2 estimator, with and
     without Hartung-Knapp, and the GLMM; say which reproduces it (exit 1 when none does)."""
     from bayes_anlo.audit.pooled import audit_pooled
@@ -753,13 +749,13 @@ def audit_pooled_command(
     try:
         result = audit_pooled(file, printed, outcome=outcome)
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+        click.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:
-        typer.echo(result.to_text())
+        click.echo(result.to_text())
     if not result.reproduced:
-        raise typer.Exit(EXIT_FLAGGED)
+        raise click.exceptions.Exit(EXIT_FLAGGED)
 
 
 if __name__ == "__main__":

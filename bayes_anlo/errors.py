@@ -13,7 +13,26 @@ traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+#: Characters that would break a problem's one line or act on a terminal: control characters
+#: (newline, carriage return, escape ...) and Unicode's line and paragraph separators.
+_UNPRINTABLE = ("Cc", "Zl", "Zp")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character and line or paragraph separator written as its
+    escape (``\\n``, ``\\x1b``, ``\\u2028``): a key, a file name or a cell from the input
+    can neither split a problem over lines nor send a terminal a control sequence."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in _UNPRINTABLE
+        else ch
+        for ch in text
+    )
 
 
 @dataclass(frozen=True)
@@ -28,17 +47,19 @@ class Problem:
     def __str__(self) -> str:
         """``file:row:column: message``; parts that do not apply are left out rather than printed
         empty: ``file:row: message`` (a whole row), ``file: column: message`` (a whole column, e.g.
-        a command-line option naming it) and ``file: message`` (the whole file)."""
-        file = self.file or "<input>"
-        row = "" if self.row is None else str(self.row)
-        column = "" if self.column is None else str(self.column)
+        a command-line option naming it) and ``file: message`` (the whole file). Always one
+        line (:func:`one_line`), whatever the input put in a part."""
+        file = one_line(self.file or "<input>")
+        row = "" if self.row is None else one_line(str(self.row))
+        column = "" if self.column is None else one_line(str(self.column))
+        message = one_line(self.message)
         if row and column:
-            return f"{file}:{row}:{column}: {self.message}"
+            return f"{file}:{row}:{column}: {message}"
         if row:
-            return f"{file}:{row}: {self.message}"
+            return f"{file}:{row}: {message}"
         if column:
-            return f"{file}: {column}: {self.message}"
-        return f"{file}: {self.message}"
+            return f"{file}: {column}: {message}"
+        return f"{file}: {message}"
 
 
 class InputError(ValueError):

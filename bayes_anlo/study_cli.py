@@ -16,13 +16,12 @@ operating characteristics of decision rules and EXNEX basket trials) is
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
+from bayes_anlo.cli_common import PATH, fail
 from bayes_anlo.errors import InputError
 
-EXIT_INPUT = 2
 DEFAULT_CACHE = Path("runs") / "study_cache"
 
 #: Study commands defined in other modules, imported only when named on the command line (their
@@ -30,7 +29,7 @@ DEFAULT_CACHE = Path("runs") / "study_cache"
 LAZY_COMMANDS = {"oc": ("bayes_anlo.design.oc_cli", "study_oc")}
 
 
-class _StudyGroup(typer.core.TyperGroup):
+class _StudyGroup(click.Group):
     """The ``study`` group: its own commands plus :data:`LAZY_COMMANDS`, loaded on demand."""
 
     def list_commands(self, ctx):
@@ -40,47 +39,56 @@ class _StudyGroup(typer.core.TyperGroup):
         if name in LAZY_COMMANDS and name not in self.commands:
             import importlib
 
-            module, function = LAZY_COMMANDS[name]
-            single = typer.Typer()
-            single.command(name)(getattr(importlib.import_module(module), function))
-            self.commands[name] = typer.main.get_command(single)
+            module, command = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), command), name)
         return super().get_command(ctx, name)
 
 
-study_app = typer.Typer(
-    cls=_StudyGroup,
+study_app = _StudyGroup(
+    "study",
     no_args_is_help=True,
     help="Calibration and design studies on the runner (simulation-based calibration, coverage, "
     "simulated operating characteristics): serial, a local Dask cluster (--scheduler local) or a "
     "cluster's scheduler (--scheduler ADDRESS).",
 )
 
-Scheduler = Annotated[
-    str | None,
-    typer.Option(
-        help="'local' for a local Dask cluster, or a Dask scheduler address such as "
-        "tcp://10.0.0.5:8786; default serial (a local cluster when --workers > 1)"
-    ),
-]
-Workers = Annotated[int, typer.Option(min=1, help="workers of the local cluster (at least 1)")]
-Out = Annotated[
-    Path, typer.Option(help="output folder: tables go to OUT/results, figures to OUT/figures")
-]
-Cache = Annotated[
-    Path,
-    typer.Option(help="the runner's result cache (finished tasks; an interrupted run resumes)"),
-]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="compute everything, store nothing")]
 
-
-def _fail(exc: InputError) -> None:
-    for problem in exc.problems:
-        typer.echo(f"error: {problem}", err=True)
-    raise typer.Exit(EXIT_INPUT)
+def runner_options(command):
+    """The options every study takes: where it runs, where it writes, its result cache."""
+    for option in reversed(
+        (
+            click.option(
+                "--scheduler",
+                help="'local' for a local Dask cluster, or a Dask scheduler address such as "
+                "tcp://10.0.0.5:8786; default serial (a local cluster when --workers > 1)",
+            ),
+            click.option(
+                "--workers",
+                type=click.IntRange(min=1),
+                default=1,
+                help="workers of the local cluster (at least 1)",
+            ),
+            click.option(
+                "--out",
+                type=PATH,
+                required=True,
+                help="output folder: tables go to OUT/results, figures to OUT/figures",
+            ),
+            click.option(
+                "--cache",
+                type=PATH,
+                default=DEFAULT_CACHE,
+                help="the runner's result cache (finished tasks; an interrupted run resumes)",
+            ),
+            click.option("--no-cache", is_flag=True, help="compute everything, store nothing"),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 def _option_error(message: str) -> None:
-    _fail(InputError(message, file="command line"))
+    fail(InputError(message, file="command line"))
 
 
 def _checked_out(out: Path) -> Path:
@@ -89,40 +97,46 @@ def _checked_out(out: Path) -> Path:
     try:
         return check_output_path(out, kind="directory")
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @study_app.command("sbc")
+@click.argument(
+    "setups",
+    nargs=-1,
+    metavar="[SET-UP]...",
+    help="set-up names (default: every set-up matching --model and --method): "
+    "beta_binomial_exact, beta_binomial_nuts, logit_normal_exact, logit_normal_nuts, "
+    "nested_nuts, piecewise_exponential_ipd, piecewise_exponential_summaries",
+)
+@click.option(
+    "--model",
+    multiple=True,
+    help="model family (repeatable): beta_binomial, logit_normal, nested, "
+    "piecewise_exponential; default all",
+)
+@click.option("--method", multiple=True, help="exact or nuts (repeatable); default both")
+@click.option(
+    "--datasets", type=click.IntRange(min=1), default=200, help="simulated datasets per set-up"
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=20260403,
+    help="dataset i draws from SeedSequence([seed, i])",
+)
+@runner_options
 def sbc_command(
-    setups: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="set-up names (default: every set-up matching --model and --method): "
-            "beta_binomial_exact, beta_binomial_nuts, logit_normal_exact, logit_normal_nuts, "
-            "nested_nuts, piecewise_exponential_ipd, piecewise_exponential_summaries",
-            show_default=False,
-            metavar="SET-UP",
-        ),
-    ] = None,
-    model: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="model family (repeatable): beta_binomial, logit_normal, nested, "
-            "piecewise_exponential; default all"
-        ),
-    ] = None,
-    method: Annotated[
-        list[str] | None, typer.Option(help="exact or nuts (repeatable); default both")
-    ] = None,
-    datasets: Annotated[int, typer.Option(min=1, help="simulated datasets per set-up")] = 200,
-    seed: Annotated[
-        int, typer.Option(min=0, help="dataset i draws from SeedSequence([seed, i])")
-    ] = 20260403,
-    scheduler: Scheduler = None,
-    workers: Workers = 1,
-    out: Out = ...,
-    cache: Cache = DEFAULT_CACHE,
-    no_cache: NoCache = False,
+    setups: tuple[str, ...],
+    model: tuple[str, ...],
+    method: tuple[str, ...],
+    datasets: int,
+    seed: int,
+    scheduler: str | None,
+    workers: int,
+    out: Path,
+    cache: Path,
+    no_cache: bool,
 ) -> None:
     """Simulation-based calibration of the model families: ranks per set-up
     (OUT/results/sbc_<set-up>_ranks.csv), uniformity tests (OUT/results/sbc_summary.csv) and
@@ -137,7 +151,7 @@ def sbc_command(
     except ValueError as exc:
         _option_error(str(exc))
     out = _checked_out(out)
-    typer.echo(
+    click.echo(
         f"SBC: {', '.join(chosen)}; {datasets} datasets each, seed {seed}, "
         f"{_where(scheduler, workers)}; output {out}"
     )
@@ -153,36 +167,43 @@ def sbc_command(
         )
         write_sbc(results, all_setups(), out)
     except InputError as exc:
-        _fail(exc)
+        fail(exc)
     for name, res in results.items():
         verdict = res.uniformity()
         flagged = verdict.loc[verdict["flagged"], "parameter"].tolist()
         status = f"FLAGGED: {', '.join(flagged)}" if flagged else "uniform (nothing flagged)"
-        typer.echo(f"{name}: {status}; fits {res.seconds:.1f} s in all")
-    typer.echo(
+        click.echo(f"{name}: {status}; fits {res.seconds:.1f} s in all")
+    click.echo(
         f"wrote {out / 'results' / SBC_RANKS.format(name='<set-up>')}, "
         f"{out / 'results' / 'sbc_summary.csv'} and {out / 'figures'}/sbc_<set-up>.png"
     )
 
 
 @study_app.command("coverage")
+@click.option(
+    "--replicates",
+    type=click.IntRange(min=1),
+    help="replicates per cell (default 200; --quick: 5)",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=20260401,
+    help="replicate r of cell c draws from SeedSequence([seed, c, r])",
+)
+@click.option("--quick", is_flag=True, help="4 cells (k 3 and 10, rate 0.1, n 10-50) only")
+@click.option("--block", type=click.IntRange(min=1), default=25, help="replicates per task")
+@runner_options
 def coverage_command(
-    replicates: Annotated[
-        int | None,
-        typer.Option(min=1, help="replicates per cell (default 200; --quick: 5)"),
-    ] = None,
-    seed: Annotated[
-        int, typer.Option(min=0, help="replicate r of cell c draws from SeedSequence([seed, c, r])")
-    ] = 20260401,
-    quick: Annotated[
-        bool, typer.Option("--quick", help="4 cells (k 3 and 10, rate 0.1, n 10-50) only")
-    ] = False,
-    block: Annotated[int, typer.Option(min=1, help="replicates per task")] = 25,
-    scheduler: Scheduler = None,
-    workers: Workers = 1,
-    out: Out = ...,
-    cache: Cache = DEFAULT_CACHE,
-    no_cache: NoCache = False,
+    replicates: int | None,
+    seed: int,
+    quick: bool,
+    block: int,
+    scheduler: str | None,
+    workers: int,
+    out: Path,
+    cache: Path,
+    no_cache: bool,
 ) -> None:
     """Coverage and width of pooled-rate 95% intervals over the study grid (docs/coverage.md):
     OUT/results/coverage.csv, coverage_table.md, coverage_overview.md and
@@ -196,7 +217,7 @@ def coverage_command(
         cells = [c for c in cells if c.k in (3, 10) and c.rate == 0.1 and c.n_lo == 10]
     replicates = replicates or (5 if quick else 200)
     out = _checked_out(out)
-    typer.echo(
+    click.echo(
         f"coverage: {len(cells)} cells x {replicates} replicates, seed {seed}, "
         f"{_where(scheduler, workers)}; output {out}"
     )
@@ -213,8 +234,8 @@ def coverage_command(
         )
         written = write_coverage(study.summary, out)
     except InputError as exc:
-        _fail(exc)
-    typer.echo(f"{study.seconds:.1f} s; wrote " + ", ".join(str(p) for p in written))
+        fail(exc)
+    click.echo(f"{study.seconds:.1f} s; wrote " + ", ".join(str(p) for p in written))
 
 
 def _where(scheduler: str | None, workers: int) -> str:

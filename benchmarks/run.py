@@ -302,7 +302,7 @@ def _spread(name: str, runs: list[dict]) -> dict:
 
 
 def case_rates(quick: bool) -> dict:
-    """Where one ``rates`` process spends its time: the command-line layer (typer, with pydantic),
+    """Where one ``rates`` process spends its time: the command-line layer (click),
     the first call (the loader's pandas, scipy.special, the frequentist and exact modules, then
     the computation) and a second call in the same process (computation only)."""
     t0 = time.perf_counter()

@@ -133,7 +133,7 @@ def test_rates_path_runs_without_pymc_pytensor_arviz_or_matplotlib():
     plotting stack; PyMC is bound lazily in the model modules and never executed here."""
     code = (
         "from bayes_anlo.lazy_import import is_loaded\n"
-        "from typer.testing import CliRunner\n"
+        "from click.testing import CliRunner\n"
         "from bayes_anlo.cli import app\n"
         "r = CliRunner().invoke(app, ['rates', 'examples/my_studies.csv', '--outcome', 'ORR'])\n"
         "assert r.exit_code == 0, r.output\n"

@@ -25,7 +25,9 @@ FORBIDDEN = (
     "arviz_base",
     "arviz_stats",
     "arviz_plots",
+    "pydantic",  # the spec schema's; typer built a pydantic validator per parameter (0.2 s)
     "pydantic_settings",
+    "typer",
     "bayes_anlo.models.registry",
     "bayes_anlo.models.binary",
     "bayes_anlo.report",

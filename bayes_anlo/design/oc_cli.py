@@ -19,22 +19,22 @@ and its weight; the default is the single-EX prior of :class:`bayes_anlo.models.
 
 Tables go to ``OUT/results`` (``oc.csv``; or ``basket_subtypes.csv`` and
 ``basket_scenarios.csv``), figures to ``OUT/figures`` (``oc.png``; ``basket_oc.png``). The
-integrator registers :func:`study_oc` as ``study_app.command("oc")(study_oc)``.
+``bayes-anlo study`` loads the command :data:`study_oc` when it is named
+(:data:`bayes_anlo.study_cli.LAZY_COMMANDS`).
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
 
+import click
 import numpy as np
 import pandas as pd
-import typer
 
+from bayes_anlo.cli_common import PATH, fail
 from bayes_anlo.errors import InputError, ProblemCollector
 
-EXIT_INPUT = 2
 DEFAULT_CACHE = Path("runs") / "study_cache"
 #: Largest number of simulated trials per rate point or scenario.
 MAX_SIMS = 10_000_000
@@ -42,12 +42,6 @@ MAX_SIMS = 10_000_000
 MAX_BASKET_N = 500
 BASKET_COLUMNS = ("scenario", "subtype", "n", "rate", "threshold", "probability")
 CLI = "<command line>"
-
-
-def _fail(exc: InputError) -> None:
-    for problem in exc.problems:
-        typer.echo(f"error: {problem}", err=True)
-    raise typer.Exit(EXIT_INPUT)
 
 
 def _numbers(text: str, what: str, count: int) -> list[float]:
@@ -217,63 +211,81 @@ def _rule_oc(rule, prior, n, rates, control_prior, n_control, control_rates, set
     return table, f"Success if {two.describe()}; n = {n} vs {n_control}"
 
 
+@click.command("oc")
+@click.option(
+    "--out",
+    type=PATH,
+    required=True,
+    help="output folder: tables go to OUT/results, figures to OUT/figures",
+)
+@click.option(
+    "--rule",
+    multiple=True,
+    help="a one- or two-sample rule: T:C means P(rate > T) > C (two samples: P(p_T - "
+    "p_C > T) > C), <T:C means P(... < T) > C; repeat to require several",
+)
+@click.option(
+    "--prior",
+    default="beta(1, 1)",
+    help="--rule: prior of the (treatment) rate, as for `design --prior`",
+)
+@click.option("--n", type=int, help="--rule: patients (treatment arm)")
+@click.option(
+    "--rates",
+    default="0.05:0.95:0.05",
+    help="--rule: true (treatment) rates, FROM:TO:STEP or a,b,c",
+)
+@click.option("--control-prior", help="--rule: prior of the control rate (two samples)")
+@click.option("--n-control", type=int, help="--rule: control patients")
+@click.option("--control-rates", help="--rule: true control rates (crossed with --rates)")
+@click.option(
+    "--basket",
+    type=PATH,
+    help="basket scenarios CSV: scenario, subtype, n, rate, threshold, probability [, min_mean]",
+)
+@click.option(
+    "--ex",
+    multiple=True,
+    help="--basket: an EX component MU_MEAN:MU_SD:TAU_SCALE:WEIGHT (logit scale; repeatable)",
+)
+@click.option("--nex", help="--basket: the NEX prior MEAN:SD:WEIGHT (logit scale)")
+@click.option("--sims", type=int, default=10_000, help="trials per rate point or scenario")
+@click.option("--block", type=int, default=2_500, help="trials per runner task")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=20261130, help="root of the tasks' SeedSequence"
+)
+@click.option(
+    "--scheduler",
+    help="'local' for a local Dask cluster or a scheduler address such as "
+    "tcp://10.0.0.5:8786; default serial (a local cluster when --workers > 1)",
+)
+@click.option("--workers", type=int, default=1, help="workers of the local cluster")
+@click.option(
+    "--cache",
+    type=PATH,
+    default=DEFAULT_CACHE,
+    help="the runner's result cache (an interrupted run resumes)",
+)
+@click.option("--no-cache", is_flag=True, help="store nothing")
 def study_oc(
-    out: Annotated[
-        Path, typer.Option(help="output folder: tables go to OUT/results, figures to OUT/figures")
-    ],
-    rule: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="a one- or two-sample rule: T:C means P(rate > T) > C (two samples: P(p_T - "
-            "p_C > T) > C), <T:C means P(... < T) > C; repeat to require several"
-        ),
-    ] = None,
-    prior: Annotated[
-        str, typer.Option(help="--rule: prior of the (treatment) rate, as for `design --prior`")
-    ] = "beta(1, 1)",
-    n: Annotated[int | None, typer.Option(help="--rule: patients (treatment arm)")] = None,
-    rates: Annotated[
-        str, typer.Option(help="--rule: true (treatment) rates, FROM:TO:STEP or a,b,c")
-    ] = "0.05:0.95:0.05",
-    control_prior: Annotated[
-        str | None, typer.Option(help="--rule: prior of the control rate (two samples)")
-    ] = None,
-    n_control: Annotated[int | None, typer.Option(help="--rule: control patients")] = None,
-    control_rates: Annotated[
-        str | None, typer.Option(help="--rule: true control rates (crossed with --rates)")
-    ] = None,
-    basket: Annotated[
-        Path | None,
-        typer.Option(
-            help="basket scenarios CSV: scenario, subtype, n, rate, threshold, probability "
-            "[, min_mean]"
-        ),
-    ] = None,
-    ex: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="--basket: an EX component MU_MEAN:MU_SD:TAU_SCALE:WEIGHT (logit scale; "
-            "repeatable)"
-        ),
-    ] = None,
-    nex: Annotated[
-        str | None, typer.Option(help="--basket: the NEX prior MEAN:SD:WEIGHT (logit scale)")
-    ] = None,
-    sims: Annotated[int, typer.Option(help="trials per rate point or scenario")] = 10_000,
-    block: Annotated[int, typer.Option(help="trials per runner task")] = 2_500,
-    seed: Annotated[int, typer.Option(min=0, help="root of the tasks' SeedSequence")] = 20261130,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="'local' for a local Dask cluster or a scheduler address such as "
-            "tcp://10.0.0.5:8786; default serial (a local cluster when --workers > 1)"
-        ),
-    ] = None,
-    workers: Annotated[int, typer.Option(help="workers of the local cluster")] = 1,
-    cache: Annotated[
-        Path, typer.Option(help="the runner's result cache (an interrupted run resumes)")
-    ] = DEFAULT_CACHE,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="store nothing")] = False,
+    out: Path,
+    rule: tuple[str, ...],
+    prior: str,
+    n: int | None,
+    rates: str,
+    control_prior: str | None,
+    n_control: int | None,
+    control_rates: str | None,
+    basket: Path | None,
+    ex: tuple[str, ...],
+    nex: str | None,
+    sims: int,
+    block: int,
+    seed: int,
+    scheduler: str | None,
+    workers: int,
+    cache: Path,
+    no_cache: bool,
 ) -> None:
     """Simulated operating characteristics: of a one- or two-sample rule over true rates (with
     the exact values beside them), or of an EXNEX basket design over scenarios (go probability
@@ -283,7 +295,7 @@ def study_oc(
 
     try:
         out = check_output_path(out, kind="directory")
-        if (rule is None) == (basket is None):
+        if bool(rule) == (basket is not None):
             raise InputError("give either --rule or --basket", file=CLI)
         if not 1 <= sims <= MAX_SIMS or block < 1:
             raise InputError(f"--sims: 1 to {MAX_SIMS:,}; --block: at least 1", file=CLI)
@@ -297,7 +309,7 @@ def study_oc(
             "cache_dir": None if no_cache else cache,
             "progress": progress_printer("oc"),
         }
-        if rule is not None:
+        if rule:
             if ex or nex:
                 raise InputError("--ex and --nex go with --basket", file=CLI)
             table, title = _rule_oc(
@@ -307,7 +319,7 @@ def study_oc(
 
             written = _write(out, {"oc": table}, {"oc": simulated_oc_figure(table, title=title)})
             worst = float(np.max(np.abs(table["probability_of_success"] - table["exact"])))
-            typer.echo(
+            click.echo(
                 f"{len(table)} rate points x {sims} trials; largest |simulated - exact| "
                 f"{worst:.4f} (largest MC SE {table['mcse'].max():.4f})"
             )
@@ -326,11 +338,11 @@ def study_oc(
                 {"basket_oc": figure},
             )
             for row in summary.itertuples():
-                typer.echo(
+                click.echo(
                     f"scenario {row.scenario}: any go {row.any_go:.3f}, family-wise error "
                     f"{row.family_wise_error:.3f} ({row.analysed} distinct outcome vectors, "
                     "counted per block)"
                 )
     except InputError as exc:
-        _fail(exc)
-    typer.echo("wrote " + ", ".join(str(p) for p in written))
+        fail(exc)
+    click.echo("wrote " + ", ".join(str(p) for p in written))

@@ -9,9 +9,9 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from matplotlib.figure import Figure
 from scipy import stats
-from typer.testing import CliRunner
 
 from bayes_anlo.audit import run_audit
 from bayes_anlo.audit.draft import draft_extraction, word_count

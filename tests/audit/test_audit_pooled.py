@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from bayes_anlo.audit.pooled import audit_pooled, parse_pooled_printing
 from bayes_anlo.cli import app

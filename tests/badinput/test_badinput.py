@@ -9,7 +9,7 @@ where the first error must point. For every case the CLI must
 * start the first error line with ``error: FILE:ROW:COLUMN: `` (the file as given on the command
   line, the editor row or TOML table, the column or key) and give a word of the reason.
 
-Most cases run in-process through :class:`typer.testing.CliRunner`; the cases marked
+Most cases run in-process through :class:`click.testing.CliRunner`; the cases marked
 ``subprocess = true`` also run through the installed console script to prove it behaves the same.
 Further tests: ``run`` never overwrites a run directory without ``--force``; a failed run leaves
 no partial or temporary directory; the library never evaluates input text or pickles results.
@@ -28,7 +28,7 @@ import traceback
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from bayes_anlo.cli import app
 

@@ -61,6 +61,24 @@ def test_input_error_from_text_names_a_file():
     assert str(InputError("no rows")) == "<input>: no rows"
 
 
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(parts=st.lists(st.text(min_size=1), min_size=4, max_size=4))
+def test_a_problem_is_one_line_whatever_its_parts_hold(parts):
+    """Found by the spec fuzz: a TOML key holding a newline split its error over two lines, the
+    second without the ``error:`` prefix (and an escape character would reach the terminal)."""
+    file, row, column, message = parts
+    shown = str(Problem(file, row, column, message))
+    assert len(shown.splitlines()) == 1
+    assert all(unicodedata.category(ch) not in ("Cc", "Zl", "Zp") for ch in shown)
+    if all(part.isprintable() for part in parts):  # printable text is shown as it is
+        assert shown == f"{file}:{row}:{column}: {message}"
+
+
+def test_control_characters_are_shown_as_their_escapes():
+    problem = Problem("a\nb.csv", "x\u2028y", "col\x1b[31m", "bad\rvalue")
+    assert str(problem) == "a\\nb.csv:x\\u2028y:col\\x1b[31m: bad\\rvalue"
+
+
 # ------------------------------------------------------------------------------------------
 # numbers: plain ASCII decimals only
 # ------------------------------------------------------------------------------------------

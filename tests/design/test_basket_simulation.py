@@ -20,10 +20,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import typer
+from click.testing import CliRunner
 from scipy import stats
 from scipy.special import expit, logit
-from typer.testing import CliRunner
 
 from bayes_anlo.design import basket_simulation
 from bayes_anlo.design.basket_simulation import BasketRule, Scenario, basket_oc, basket_tasks
@@ -221,11 +220,8 @@ def test_summary_tables_of_a_small_design():
 
 @pytest.fixture
 def cli():
-    app = typer.Typer()
-    app.command("oc")(study_oc)
-    app.command("unused")(lambda: None)
     runner = CliRunner()
-    return lambda *args: runner.invoke(app, ["oc", *map(str, args)])
+    return lambda *args: runner.invoke(study_oc, list(map(str, args)))
 
 
 def _scenario_csv(path, rows):

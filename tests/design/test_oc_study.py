@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import typer
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from bayes_anlo.design import (
     BetaMixture,
@@ -109,13 +108,10 @@ def test_the_two_sample_decider_is_shared_by_blocks_of_one_design(monkeypatch):
 
 @pytest.fixture
 def cli():
-    app = typer.Typer()
-    app.command("oc")(study_oc)
-    app.command("unused")(lambda: None)  # two commands: the app keeps its subcommand
     runner = CliRunner()
 
     def invoke(*args):
-        return runner.invoke(app, ["oc", *map(str, args)])
+        return runner.invoke(study_oc, list(map(str, args)))
 
     return invoke
 

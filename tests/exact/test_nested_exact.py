@@ -280,7 +280,7 @@ def test_binomial_within_pools_each_subgroup():
 def test_spec_with_method_exact_reaches_the_engine(tmp_path):
     """A spec asking for the nested model with ``method = "exact"`` on several studies per
     subgroup passes validation and is fitted by the 3-D grid (its summary is in the tree)."""
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from bayes_anlo.cli import app
     from tests.pipeline.conftest import CSV, SPEC

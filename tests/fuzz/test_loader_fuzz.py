@@ -31,9 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from bayes_anlo.cli import app
 from tests.fuzz.strategies import BAD_NUMBERS, FORMATS, binary_csv, corrupted

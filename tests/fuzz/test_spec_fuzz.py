@@ -311,7 +311,7 @@ class FitStarted(Exception):
 @settings(FAST, max_examples=8)
 @given(tree=corrupted_trees())
 def test_cli_run_exits_2_with_error_lines_and_fits_nothing(tmp_path, tree):
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from bayes_anlo.cli import app
     from bayes_anlo.pipeline import run as run_module

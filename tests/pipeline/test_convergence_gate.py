@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from bayes_anlo.cli import EXIT_UNCONVERGED, app
 

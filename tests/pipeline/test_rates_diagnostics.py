@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from bayes_anlo.cli import app
 from bayes_anlo.frequentist.tau2 import TAU2_METHODS

@@ -24,7 +24,7 @@ import threading
 import time
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 import bayes_anlo.pipeline.run as run_module
 import bayes_anlo.pipeline.run_directory as run_directory

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import xarray as xr
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from bayes_anlo import child_process, cli
 from bayes_anlo.report import canvas

@@ -149,7 +149,7 @@ def test_zero_workers_is_an_input_error(spec_path):
 
 
 def test_sweep_cli_unreachable_scheduler_exits_2(spec_path, monkeypatch):
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from bayes_anlo.cli import app
 

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from bayes_anlo.cli import app
 from bayes_anlo.outputs import neutralise_formula, write_csv

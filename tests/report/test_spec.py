@@ -403,7 +403,7 @@ def test_issue11_spec_mistakes_are_located(tmp_path, base, edit, location, reaso
 def test_data_problems_of_a_late_analysis_stop_the_run_before_any_fit(tmp_path, monkeypatch):
     """The second analysis is wrong only in a way its data show (survival `exclude` on an unknown
     column): the run fails with exit 2 before the first analysis is fitted."""
-    from typer.testing import CliRunner
+    from click.testing import CliRunner
 
     from bayes_anlo.cli import app
     from bayes_anlo.pipeline import run as run_module
