@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from bayes_anlo.pipeline import result_codec
 from bayes_anlo.pipeline.result_cache import ResultCache, default_directory
 from bayes_anlo.pipeline.run import run_spec
-from tests.pipeline.conftest import CSV, SMALL_SPEC, SPEC
+from tests.pipeline.conftest import CSV, SMALL_SPEC, SPEC, TWO_SMALL_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,26 +41,6 @@ method = "nuts"
 sensitivity = false
 sampler = { draws = 150, tune = 150, chains = 2 }
 """
-)
-
-
-#: Two cheap analyses (one study each, conjugate, no prior-sensitivity refits), for the tests of
-#: what is refitted: "orr" (S2's ORR, with thresholds) and SMALL_SPEC's "dcr_single" (S1's DCR).
-#: The statistics do not matter to these tests, only that there are two analyses to tell apart.
-LIGHT_SPEC = (
-    SMALL_SPEC.split("[[analyses]]")[0]
-    + """[[analyses]]
-id = "orr"
-title = "Synthetic ORR, second study only"
-outcome = "ORR"
-model = "complete_pooling"
-method = "exact"
-where = { study = "S2" }
-thresholds = [0.1, 0.2]
-sensitivity = false
-
-[[analyses]]"""
-    + SMALL_SPEC.split("[[analyses]]")[1]
 )
 
 
@@ -96,12 +76,12 @@ def two_runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def _light_cache(tmp_path_factory):
-    """LIGHT_SPEC run once with a cache in ``project``, and a copy of that directory as it was
+    """TWO_SMALL_SPEC run once with a cache in ``project``, and a copy of that directory as it was
     then in ``pristine``."""
     base = tmp_path_factory.mktemp("light")
     project = base / "project"
     project.mkdir()
-    spec = _project(project, LIGHT_SPEC)
+    spec = _project(project, TWO_SMALL_SPEC)
     run_spec(spec, project / "a", log=None, cache_dir=project / "cache")
     assert _record(project / "a")["stored"] == ["orr", "dcr_single"]
     shutil.copytree(project, base / "pristine", symlinks=True)
@@ -110,7 +90,7 @@ def _light_cache(tmp_path_factory):
 
 @pytest.fixture
 def light_project(_light_cache) -> Path:
-    """A directory in which LIGHT_SPEC (``spec.toml``, ``studies.csv``) has just been run once,
+    """A directory in which TWO_SMALL_SPEC (``spec.toml``, ``studies.csv``) has just been run once,
     into ``a``, with the result cache ``cache``: the module's one such run, its directory restored
     for each test. Always the same directory, because the data file's path is part of the keys."""
     project = _light_cache / "project"
@@ -161,7 +141,7 @@ def test_the_report_says_which_analyses_were_read_back(two_runs):
 
 def test_changing_one_analysis_refits_it_alone(light_project):
     spec, cache = light_project / "spec.toml", light_project / "cache"
-    spec.write_text(LIGHT_SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.3]"))
+    spec.write_text(TWO_SMALL_SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.3]"))
     run_spec(spec, light_project / "b", log=None, cache_dir=cache)
     record = _record(light_project / "b")
     assert record["reused"] == ["dcr_single"] and record["stored"] == ["orr"]
@@ -185,7 +165,7 @@ def test_the_key_changes_with_whatever_decides_the_result(tmp_path):
     from bayes_anlo.pipeline.result_cache import analysis_key
     from bayes_anlo.spec import load_spec
 
-    spec = load_spec(_project(tmp_path, LIGHT_SPEC))
+    spec = load_spec(_project(tmp_path, TWO_SMALL_SPEC))
     entry, other = spec.analyses
     sampler = SamplerSettings(**dict(spec.sampler))
     base = {"seed": 11, "index": 0, "sampler": sampler, "fast": False, "figure_formats": ["png"]}
