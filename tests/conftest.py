@@ -9,6 +9,7 @@ workers explicitly; a serial ``pytest`` run keeps the default."""
 import os
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
@@ -16,3 +17,15 @@ os.environ["BAYES_ANLO_NO_CACHE"] = "1"  # inherited by the CLI processes the te
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("BAYES_ANLO_FIGURE_WORKERS", "0")
+
+
+@pytest.fixture
+def empty_compile_cache(monkeypatch):
+    """The package's compile cache (models/compile_cache.py), empty for this test, as
+    ``compile_cache.clear()`` would leave it; the models the process compiled before are its cache
+    again after the test (clearing them would make every later test module on this worker compile
+    them again)."""
+    from bayes_anlo.models import compile_cache
+
+    monkeypatch.setattr(compile_cache, "_COMPILED", {})
+    return compile_cache

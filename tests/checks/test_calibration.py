@@ -149,14 +149,13 @@ def test_sbc_is_reproducible_and_resumes_from_the_runner_cache(tmp_path):
 
 
 # ---- the NUTS set-ups fit the package's own graphs ----------------------------------------------
-def test_nuts_set_ups_fit_the_package_model_through_the_one_compile_cache():
+def test_nuts_set_ups_fit_the_package_model_through_the_one_compile_cache(empty_compile_cache):
     """No mirror graphs: the SBC set-up samples the package's BetaBinomial graph, compiled once
     for every dataset of its design (the cache counts compilations)."""
-    from bayes_anlo.models import compile_cache
     from bayes_anlo.studies.sbc_runs import BetaBinomialNutsSBC, NutsSettings
 
+    compile_cache = empty_compile_cache
     setup = BetaBinomialNutsSBC(nuts=NutsSettings(draws=60, tune=60, chains=1), n_draws=19)
-    compile_cache.clear()
     before = compile_cache.compilations()
     rng = np.random.default_rng(3)
     for seed in (1, 2):

@@ -130,10 +130,11 @@ def test_from_spec_is_the_one_factory():
 # ---- compile once --------------------------------------------------------------------------------
 
 
-def test_one_compilation_serves_every_prior_set_of_the_same_families(zero_event_data):
+def test_one_compilation_serves_every_prior_set_of_the_same_families(
+    zero_event_data, empty_compile_cache
+):
     """Refits under other prior parameters reuse the compiled graph, and the new parameters are
     really used: a tight prior on kappa moves the posterior of kappa to it."""
-    compile_cache.clear()
     before = compile_cache.compilations()
     default = BetaBinomial(method="nuts", sampler=TINY).fit(zero_event_data, random_seed=1)
     assert compile_cache.compilations() == before + 1

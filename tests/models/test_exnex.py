@@ -94,8 +94,10 @@ def test_log_density_at_a_fixed_point_matches_scipy():
 
 
 def _marginal(y, n, loc, scale):
+    # scipy's distribution functions, not frozen distributions: freezing one per evaluation made
+    # the quadratures of this module cost seconds; the values are the same
     def f(t):
-        return stats.binom(n, expit(t)).pmf(y) * stats.norm(loc, scale).pdf(t)
+        return stats.binom.pmf(y, n, expit(t)) * stats.norm.pdf(t, loc, scale)
 
     return integrate.quad(f, loc - 12 * scale, loc + 12 * scale, points=[0.0], limit=200)[0]
 
@@ -173,7 +175,7 @@ def test_weight_zero_matches_each_subtype_on_its_own(near_independent):
     for j in range(len(EVENTS)):
 
         def joint(t, j=j):
-            return stats.binom(N[j], expit(t)).pmf(EVENTS[j]) * stats.norm(nex.mu, nex.sigma).pdf(t)
+            return stats.binom.pmf(EVENTS[j], N[j], expit(t)) * stats.norm.pdf(t, nex.mu, nex.sigma)
 
         lo, hi = nex.mu - 12 * nex.sigma, nex.mu + 12 * nex.sigma
         z = integrate.quad(joint, lo, hi, points=[-1.0], limit=200)[0]

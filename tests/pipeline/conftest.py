@@ -66,6 +66,34 @@ sensitivity = false
 """
 )
 
+#: Two cheap analyses (one study each, conjugate, no prior-sensitivity refits) with the ids of
+#: SPEC's, in its order: "orr" (S2's ORR, with thresholds) and SMALL_SPEC's "dcr_single", for
+#: tests of what happens per analysis (progress lines, which analyses a cache refits), where the
+#: statistics do not matter.
+TWO_SMALL_SPEC = (
+    SMALL_SPEC.split("[[analyses]]")[0]
+    + """[[analyses]]
+id = "orr"
+title = "Synthetic ORR, second study only"
+outcome = "ORR"
+model = "complete_pooling"
+method = "exact"
+where = { study = "S2" }
+thresholds = [0.1, 0.2]
+sensitivity = false
+
+[[analyses]]"""
+    + SMALL_SPEC.split("[[analyses]]")[1]
+)
+
+
+@pytest.fixture
+def two_small_spec_path(tmp_path):
+    (tmp_path / "studies.csv").write_text(CSV)
+    path = tmp_path / "two_small.toml"
+    path.write_text(TWO_SMALL_SPEC)
+    return path
+
 
 @pytest.fixture
 def small_spec_path(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from bayes_anlo.pipeline import result_codec
 from bayes_anlo.pipeline.result_cache import ResultCache, default_directory
 from bayes_anlo.pipeline.run import run_spec
-from tests.pipeline.conftest import CSV, SMALL_SPEC, SPEC
+from tests.pipeline.conftest import CSV, SMALL_SPEC, SPEC, TWO_SMALL_SPEC
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,10 +42,6 @@ sensitivity = false
 sampler = { draws = 150, tune = 150, chains = 2 }
 """
 )
-
-
-#: Two analyses (orr without its prior-sensitivity refits), for the tests of what is refitted.
-LIGHT_SPEC = SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.2]\nsensitivity = false")
 
 
 def _project(tmp_path: Path, spec: str = CACHE_SPEC) -> Path:
@@ -75,6 +72,31 @@ def two_runs(tmp_path_factory):
     run_spec(spec, base / "first", log=None, cache_dir=cache)
     run_spec(spec, base / "second", log=None, cache_dir=cache)
     return base / "first", base / "second", cache
+
+
+@pytest.fixture(scope="module")
+def _light_cache(tmp_path_factory):
+    """TWO_SMALL_SPEC run once with a cache in ``project``, and a copy of that directory as it was
+    then in ``pristine``."""
+    base = tmp_path_factory.mktemp("light")
+    project = base / "project"
+    project.mkdir()
+    spec = _project(project, TWO_SMALL_SPEC)
+    run_spec(spec, project / "a", log=None, cache_dir=project / "cache")
+    assert _record(project / "a")["stored"] == ["orr", "dcr_single"]
+    shutil.copytree(project, base / "pristine", symlinks=True)
+    return base
+
+
+@pytest.fixture
+def light_project(_light_cache) -> Path:
+    """A directory in which TWO_SMALL_SPEC (``spec.toml``, ``studies.csv``) has just been run once,
+    into ``a``, with the result cache ``cache``: the module's one such run, its directory restored
+    for each test. Always the same directory, because the data file's path is part of the keys."""
+    project = _light_cache / "project"
+    shutil.rmtree(project)
+    shutil.copytree(_light_cache / "pristine", project, symlinks=True)
+    return project
 
 
 def test_the_second_run_reads_every_analysis_back(two_runs):
@@ -117,28 +139,24 @@ def test_the_report_says_which_analyses_were_read_back(two_runs):
     assert [x for x in core(a) if x] == [x for x in core(b) if x]
 
 
-def test_changing_one_analysis_refits_it_alone(tmp_path):
-    spec = _project(tmp_path, LIGHT_SPEC)
-    cache = tmp_path / "cache"
-    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
-    spec.write_text(LIGHT_SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.3]"))
-    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
-    record = _record(tmp_path / "b")
+def test_changing_one_analysis_refits_it_alone(light_project):
+    spec, cache = light_project / "spec.toml", light_project / "cache"
+    spec.write_text(TWO_SMALL_SPEC.replace("thresholds = [0.1, 0.2]", "thresholds = [0.1, 0.3]"))
+    run_spec(spec, light_project / "b", log=None, cache_dir=cache)
+    record = _record(light_project / "b")
     assert record["reused"] == ["dcr_single"] and record["stored"] == ["orr"]
-    exceed = pd.read_csv(tmp_path / "b" / "tables" / "orr__exceedance.csv")
+    exceed = pd.read_csv(light_project / "b" / "tables" / "orr__exceedance.csv")
     assert 0.3 in set(exceed["threshold"].round(6))
 
 
-def test_changed_data_refit(tmp_path):
-    spec = _project(tmp_path, LIGHT_SPEC)
-    cache = tmp_path / "cache"
-    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
-    before = pd.read_csv(tmp_path / "a" / "tables" / "orr__posterior.csv")
-    (tmp_path / "studies.csv").write_text(CSV.replace("S2,ORR,8,41", "S2,ORR,18,41"))
-    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
+def test_changed_data_refit(light_project):
+    spec, cache = light_project / "spec.toml", light_project / "cache"
+    before = pd.read_csv(light_project / "a" / "tables" / "orr__posterior.csv")
+    (light_project / "studies.csv").write_text(CSV.replace("S2,ORR,8,41", "S2,ORR,18,41"))
+    run_spec(spec, light_project / "b", log=None, cache_dir=cache)
     # The key holds the bytes of the whole data file: every analysis reading it is refitted.
-    assert _record(tmp_path / "b")["reused"] == []
-    after = pd.read_csv(tmp_path / "b" / "tables" / "orr__posterior.csv")
+    assert _record(light_project / "b")["reused"] == []
+    after = pd.read_csv(light_project / "b" / "tables" / "orr__posterior.csv")
     assert not before.equals(after)
 
 
@@ -147,7 +165,7 @@ def test_the_key_changes_with_whatever_decides_the_result(tmp_path):
     from bayes_anlo.pipeline.result_cache import analysis_key
     from bayes_anlo.spec import load_spec
 
-    spec = load_spec(_project(tmp_path, LIGHT_SPEC))
+    spec = load_spec(_project(tmp_path, TWO_SMALL_SPEC))
     entry, other = spec.analyses
     sampler = SamplerSettings(**dict(spec.sampler))
     base = {"seed": 11, "index": 0, "sampler": sampler, "fast": False, "figure_formats": ["png"]}
@@ -174,20 +192,18 @@ def test_no_cache_stores_and_reads_nothing(tmp_path):
     assert not cache.exists()
 
 
-def test_a_damaged_entry_is_refitted_and_stored_again(tmp_path):
-    spec = _project(tmp_path, LIGHT_SPEC)
-    cache = tmp_path / "cache"
-    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
-    key = _record(tmp_path / "a")["keys"]["orr"]
+def test_a_damaged_entry_is_refitted_and_stored_again(light_project):
+    spec, cache = light_project / "spec.toml", light_project / "cache"
+    key = _record(light_project / "a")["keys"]["orr"]
     entry = ResultCache(cache).entry(key)
     arrays = entry / "arrays.npz"
     arrays.write_bytes(arrays.read_bytes()[:100])  # truncated
-    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
-    record = _record(tmp_path / "b")
+    run_spec(spec, light_project / "b", log=None, cache_dir=cache)
+    record = _record(light_project / "b")
     assert record["stored"] == ["orr"] and record["reused"] == ["dcr_single"]
-    assert _files(tmp_path / "a", "tables") == _files(tmp_path / "b", "tables")
-    run_spec(spec, tmp_path / "c", log=None, cache_dir=cache)
-    assert _record(tmp_path / "c")["reused"] == ["orr", "dcr_single"]
+    assert _files(light_project / "a", "tables") == _files(light_project / "b", "tables")
+    run_spec(spec, light_project / "c", log=None, cache_dir=cache)
+    assert _record(light_project / "c")["reused"] == ["orr", "dcr_single"]
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
@@ -340,8 +356,6 @@ def test_half_written_entries_of_killed_runs_are_removed_once_stale(tmp_path):
 def test_the_cache_command_shows_and_clears_the_cache(two_runs, tmp_path):
     _, _, cache = two_runs
     copy = tmp_path / "copy"
-    import shutil
-
     shutil.copytree(cache, copy)
     bin_ = Path(sys.executable).with_name("bayes-anlo")
 
@@ -423,11 +437,9 @@ def _entry(run: Path, analysis: str) -> Path:
 
 
 @pytest.mark.parametrize("damage", ["digit", "figure", "missing figure", "table name"])
-def test_an_altered_or_incomplete_entry_is_refitted_and_stored_anew(tmp_path, damage):
-    spec = _project(tmp_path, SMALL_SPEC)
-    cache = tmp_path / "cache"
-    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
-    entry = _entry(tmp_path / "a", "dcr_single")
+def test_an_altered_or_incomplete_entry_is_refitted_and_stored_anew(light_project, damage):
+    spec, cache = light_project / "spec.toml", light_project / "cache"
+    entry = _entry(light_project / "a", "dcr_single")
     stored = json.loads((entry / "result.json").read_text())
     figure = entry / "figures" / "ppc.png"
     if damage == "digit":  # one number of a table changed, the entry otherwise intact
@@ -446,27 +458,26 @@ def test_an_altered_or_incomplete_entry_is_refitted_and_stored_anew(tmp_path, da
         tables["x/../../../pwned"] = tables.pop(next(iter(tables)))
         stored["sha256"]["result"] = _digest(_canonical(stored["result"]))
         (entry / "result.json").write_text(json.dumps(stored))
-    run_spec(spec, tmp_path / "b", log=None, cache_dir=cache)
-    assert _record(tmp_path / "b")["reused"] == [] and _record(tmp_path / "b")["stored"] == [
-        "dcr_single"
-    ]
-    assert _files(tmp_path / "a", "tables") == _files(tmp_path / "b", "tables")
-    assert _files(tmp_path / "a", "figures") == _files(tmp_path / "b", "figures")
-    assert not list(tmp_path.rglob("*pwned*"))
-    run_spec(spec, tmp_path / "c", log=None, cache_dir=cache)
-    assert _record(tmp_path / "c")["reused"] == ["dcr_single"]
+    run_spec(spec, light_project / "b", log=None, cache_dir=cache)
+    # the damaged entry alone is refitted; the other analysis is read back
+    record = _record(light_project / "b")
+    assert record["reused"] == ["orr"] and record["stored"] == ["dcr_single"]
+    assert _files(light_project / "a", "tables") == _files(light_project / "b", "tables")
+    assert _files(light_project / "a", "figures") == _files(light_project / "b", "figures")
+    assert not list(light_project.parent.rglob("*pwned*"))
+    run_spec(spec, light_project / "c", log=None, cache_dir=cache)
+    assert _record(light_project / "c")["reused"] == ["orr", "dcr_single"]
 
 
-def test_package_files_changed_after_import_turn_the_cache_off(tmp_path, monkeypatch):
+def test_package_files_changed_after_import_turn_the_cache_off(light_project, monkeypatch):
     """A ``git pull`` or an edit during a run (or a notebook session): the code on disk may not be
     the code running, so nothing is read or stored under a key made from the files on disk."""
     import bayes_anlo.lazy_import
 
-    spec = _project(tmp_path, SMALL_SPEC)
-    cache = tmp_path / "cache"
-    run_spec(spec, tmp_path / "a", log=None, cache_dir=cache)
+    # the cache holds both analyses of the spec
+    spec, cache = light_project / "spec.toml", light_project / "cache"
     monkeypatch.setattr(bayes_anlo.lazy_import, "PACKAGE_IMPORTED_AT", 0.0)  # every file "newer"
     lines: list[str] = []
-    run_spec(spec, tmp_path / "b", log=lines.append, cache_dir=cache)
-    assert _record(tmp_path / "b") == {"directory": None}
+    run_spec(spec, light_project / "b", log=lines.append, cache_dir=cache)
+    assert _record(light_project / "b") == {"directory": None}
     assert any("changed after this process imported bayes_anlo" in line for line in lines)

@@ -193,8 +193,12 @@ def test_prior_sensitivity_section_has_power_scaling_and_gated_refits(run_dir):
 
 
 # ---- progress, --only, --fast (issue 12 item 4) -------------------------------------------------
-def test_run_prints_a_progress_line_per_analysis_and_records_its_seconds(spec_path, tmp_path):
-    result = CliRunner().invoke(app, ["run", str(spec_path), "--out", str(tmp_path / "out")])
+def test_run_prints_a_progress_line_per_analysis_and_records_its_seconds(
+    two_small_spec_path, tmp_path
+):
+    result = CliRunner().invoke(
+        app, ["run", str(two_small_spec_path), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     for k, analysis in enumerate(("orr", "dcr_single"), start=1):
