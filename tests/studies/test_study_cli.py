@@ -71,7 +71,11 @@ def test_sbc_writes_ranks_summary_and_histograms(tmp_path):
         (["coverage", "--quick", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach"),
     ],
 )
-def test_bad_options_exit_2_with_an_error_line(tmp_path, args, message):
+def test_bad_options_exit_2_with_an_error_line(tmp_path, monkeypatch, args, message):
+    from bayes_anlo.runner import execute
+
+    # nothing listens on port 9: one second of retries says so as well as the default ten
+    monkeypatch.setattr(execute, "SCHEDULER_TIMEOUT", 1)
     if "--out" != message:
         args = [*args, "--out", str(tmp_path / "out"), "--no-cache"]
     result = invoke(["study", *args])
