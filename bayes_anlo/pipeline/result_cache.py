@@ -1,7 +1,8 @@
 """The run's result cache: an analysis whose inputs have not changed is read back, not refitted.
 
 The key of an analysis (:func:`analysis_key`) is the sha256 of everything that decides its
-result: the spec entry (with the bytes of every file it names), the spec seed and the entry's
+result: the spec entry (with the path and the bytes of every file it names: a project moved or
+copied elsewhere is fitted again, even with the same bytes), the spec seed and the entry's
 place in the spec (its seed is derived from both), the sampler settings, fast mode, the formats
 of the publication figures, the package's source and bundled data
 (:func:`bayes_anlo.runner.cache.code_fingerprint`) and the versions of Python and of the
