@@ -2,7 +2,8 @@
 (:mod:`bayes_anlo.cli_common` says why not typer).
 
 Exit status: 0 success; 1 ``audit`` found something to flag; 2 bad input (the message names
-file:row:column, no traceback); 3 a run did not converge (unless ``--allow-unconverged``).
+file:row:column, no traceback); 3 a run did not converge (unless ``--allow-unconverged``); 130
+interrupted by Ctrl-C (143 for a ``run`` ended by SIGTERM).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import click
 from bayes_anlo.cli_common import (
     EXIT_FLAGGED,
     EXIT_INPUT,
+    EXIT_INTERRUPTED,
     EXIT_UNCONVERGED,
     PATH,
     fail,
@@ -43,12 +45,21 @@ class PlainErrorsGroup(click.Group):
             code = rv if isinstance(rv, int) else 0
         except click.ClickException as exc:  # UsageError, BadParameter, NoArgsIsHelpError ...
             code = _usage_error(exc)
-        except click.Abort:
-            click.echo("error: aborted", err=True)
-            code = 1
+        except click.Abort as exc:
+            code = _aborted(exc)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _aborted(exc: click.Abort) -> int:
+    """Ctrl-C in a command (click turns its KeyboardInterrupt into Abort): 130, as ``run`` and
+    any Unix tool end on SIGINT, with a line that says so; another abort (a prompt's EOF): 1."""
+    if isinstance(exc.__cause__, KeyboardInterrupt):
+        click.echo("error: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    click.echo("error: aborted", err=True)
+    return 1
 
 
 def _usage_error(exc: click.ClickException) -> int:

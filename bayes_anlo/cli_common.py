@@ -17,6 +17,8 @@ import click
 from bayes_anlo.errors import InputError
 
 EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
+#: 128 + SIGINT: a command ended by Ctrl-C.
+EXIT_INTERRUPTED = 130
 
 #: A path parameter (no existence check here: the loaders say what is wrong with a path).
 PATH = click.Path(path_type=Path)

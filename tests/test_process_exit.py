@@ -305,3 +305,41 @@ def test_unbuffered_output_through_a_pipe_is_whole_and_line_by_line():
     expected = CliRunner().invoke(cli.app, [*RATES, "--by", "subgroup"]).stdout
     done = _console(*RATES, "--by", "subgroup", env={**ENV, "PYTHONUNBUFFERED": "1"})
     assert done.returncode == 0 and done.stdout == expected
+
+
+def test_ctrl_c_in_any_command_is_status_130_with_one_line(monkeypatch):
+    """click turns a KeyboardInterrupt inside a command into Abort; the console says
+    ``interrupted`` and ends with 128 + SIGINT, as ``run`` does, not ``aborted`` with 1."""
+    import bayes_anlo.quick
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bayes_anlo.quick, "quick_rates", interrupted)
+    result = CliRunner().invoke(cli.app, RATES)
+    assert result.exit_code == 130, result.output
+    assert result.stderr.strip().splitlines() == ["error: interrupted"]
+
+
+def test_sigint_to_a_study_ends_it_with_status_130(tmp_path):
+    """A real Ctrl-C (SIGINT to the process group) while a serial study computes."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bayes_anlo.cli", "study", "coverage", "--quick"]
+        + ["--replicates", "400", "--no-cache", "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        env={**ENV, "BAYES_ANLO_PROGRESS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    first = proc.stdout.readline()  # the study's first line: it has started computing
+    assert first.startswith(b"coverage:"), first
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines()[-1] == "error: interrupted"
+    assert "Traceback" not in err.decode()
