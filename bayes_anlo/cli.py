@@ -23,7 +23,7 @@ from bayes_anlo.cli_common import (
     PATH,
     fail,
 )
-from bayes_anlo.errors import InputError
+from bayes_anlo.errors import InputError, Problem
 from bayes_anlo.lazy_import import hide_dask, hide_pyarrow
 from bayes_anlo.process_exit import StdoutError, console_stdout, exit_status, leave
 from bayes_anlo.study_cli import study_app
@@ -47,9 +47,21 @@ class PlainErrorsGroup(click.Group):
             code = _usage_error(exc)
         except click.Abort as exc:
             code = _aborted(exc)
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError):  # the reader stopped reading: run_console's
+                raise
+            code = _path_error(exc)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _path_error(exc: OSError) -> int:
+    """A path the system refuses (a name too long, a folder not readable ...) that no command
+    checked itself: one ``error:`` line naming it, exit 2, no traceback."""
+    where = exc.filename if exc.filename is not None else "<input>"
+    click.echo(f"error: {Problem(str(where), None, None, exc.strerror or str(exc))}", err=True)
+    return EXIT_INPUT
 
 
 def _aborted(exc: click.Abort) -> int:
@@ -519,7 +531,9 @@ def sweep(
     default="rbest",
     help="components chosen by rbest (AIC with penalty 6), aic or bic",
 )
-@click.option("--seed", type=int, default=20251130, help="random seed of the fit")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=20251130, help="random seed of the fit"
+)
 @click.option(
     "--mixture-draws",
     type=int,

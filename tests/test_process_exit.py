@@ -343,3 +343,36 @@ def test_sigint_to_a_study_ends_it_with_status_130(tmp_path):
     assert proc.returncode == 130, err.decode()
     assert err.decode().strip().splitlines()[-1] == "error: interrupted"
     assert "Traceback" not in err.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["rates", "{long}", "--outcome", "ORR"],
+        ["audit", "{long}"],
+        ["audit", "pooled", "{long}", "--printed", "8.8% (6.2-11.7%)"],
+        ["map", "{long}", "--outcome", "ORR"],
+        ["run", "{long}", "--out", "{tmp}/run"],
+        ["sweep", "{long}", "--analysis", "x"],
+        ["design", "--prior", "{long}", "--n", "10", "--criterion", "0.2:0.9"],
+    ],
+)
+def test_a_path_the_system_refuses_is_one_error_line_and_status_2(tmp_path, args):
+    """Found by the differential test of the command line: a file name longer than the file
+    system allows (ENAMETOOLONG from a loader's ``exists()``) ended in a traceback, exit 1."""
+    long = str(tmp_path / ("a" * 300 + ".csv"))
+    args = [a.format(long=long, tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {long}: File name too long"], result.stderr
+
+
+def test_a_negative_map_seed_is_a_usage_error():
+    result = CliRunner().invoke(
+        cli.app,
+        ["map", "examples/design/ankylosing_spondylitis_placebo.csv", "--outcome", "ASAS20"]
+        + ["--seed", "-1"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--seed" in result.stderr and "Traceback" not in result.output
