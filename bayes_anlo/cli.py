@@ -20,7 +20,10 @@ from bayes_anlo.cli_common import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
     EXIT_UNCONVERGED,
+    FLOAT,
+    INT,
     PATH,
+    IntRange,
     fail,
 )
 from bayes_anlo.errors import InputError, Problem
@@ -469,7 +472,7 @@ def audit_draft(text: Path, out: Path) -> None:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=2,
     help="workers of the local cluster (at least 1)",
 )
@@ -516,13 +519,13 @@ def sweep(
 @click.option("--model", default="logit_normal", help="logit_normal or beta_binomial")
 @click.option(
     "--robust-weight",
-    type=float,
+    type=FLOAT,
     default=0.2,
     help="weight of the robustifying component (0 to 1)",
 )
 @click.option(
     "--robust-mean",
-    type=float,
+    type=FLOAT,
     default=0.5,
     help="mean of the robustifying component Beta(2m, 2(1-m))",
 )
@@ -531,12 +534,10 @@ def sweep(
     default="rbest",
     help="components chosen by rbest (AIC with penalty 6), aic or bic",
 )
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=20251130, help="random seed of the fit"
-)
+@click.option("--seed", type=IntRange(min=0), default=20251130, help="random seed of the fit")
 @click.option(
     "--mixture-draws",
-    type=int,
+    type=INT,
     default=4000,
     help="predictive draws the mixture is fitted to (of 20,000; RBesT uses 4000): more "
     "fit the draws closer, take longer and may choose more components",
@@ -595,7 +596,7 @@ def map_prior_command(
     help="prior of the (treatment) rate: beta(a, b), mix(w, a, b; w, a, b ...), or a "
     "JSON file from `map --json` (append :robust for its robustified mixture)",
 )
-@click.option("--n", type=int, required=True, help="patients (treatment arm for two samples)")
+@click.option("--n", type=INT, required=True, help="patients (treatment arm for two samples)")
 @click.option(
     "--criterion",
     multiple=True,
@@ -604,14 +605,14 @@ def map_prior_command(
     "P(... < T) > C; repeat to require several",
 )
 @click.option("--control-prior", help="prior of the control rate: makes a two-sample design")
-@click.option("--n-control", type=int, help="control patients")
+@click.option("--n-control", type=INT, help="control patients")
 @click.option(
     "--rates",
     default="0.05:0.95:0.05",
     help="true rates for the operating characteristics: FROM:TO:STEP or a,b",
 )
 @click.option("--differences", help="two samples: true differences for the power curve")
-@click.option("--control-rate", type=float, help="two samples: control rate of the power curve")
+@click.option("--control-rate", type=FLOAT, help="two samples: control rate of the power curve")
 @click.option(
     "--interim",
     help="EVENTS/PATIENTS of the --n (treatment) patients seen at an interim: adds the "

@@ -20,8 +20,43 @@ EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
 #: 128 + SIGINT: a command ended by Ctrl-C.
 EXIT_INTERRUPTED = 130
 
-#: A path parameter (no existence check here: the loaders say what is wrong with a path).
-PATH = click.Path(path_type=Path)
+
+#: A path parameter (no existence check here: the loaders say what is wrong with a path). An
+#: empty value is refused: it would mean the working directory.
+class _Path(click.Path):
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+PATH = _Path(path_type=Path)
+
+
+class _AsciiNumber:
+    """A number in ASCII digits only, as the CSV loaders read them (``int()`` and ``float()``
+    would also take Arabic-Indic or full-width digits)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.isascii():
+            self.fail(f"{value!r} is not a number in ASCII digits.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class IntRange(_AsciiNumber, click.IntRange):
+    """``click.IntRange`` in ASCII digits."""
+
+
+class _Int(_AsciiNumber, click.types.IntParamType):
+    pass
+
+
+class _Float(_AsciiNumber, click.types.FloatParamType):
+    pass
+
+
+#: Integer and real parameters in ASCII digits.
+INT, FLOAT = _Int(), _Float()
 
 
 def fail(exc: InputError) -> NoReturn:

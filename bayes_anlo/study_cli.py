@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from bayes_anlo.cli_common import PATH, fail
+from bayes_anlo.cli_common import PATH, IntRange, fail
 from bayes_anlo.errors import InputError
 
 DEFAULT_CACHE = Path("runs") / "study_cache"
@@ -64,7 +64,7 @@ def runner_options(command):
             ),
             click.option(
                 "--workers",
-                type=click.IntRange(min=1),
+                type=IntRange(min=1),
                 default=1,
                 help="workers of the local cluster (at least 1)",
             ),
@@ -116,12 +116,10 @@ def _checked_out(out: Path) -> Path:
     "piecewise_exponential; default all",
 )
 @click.option("--method", multiple=True, help="exact or nuts (repeatable); default both")
-@click.option(
-    "--datasets", type=click.IntRange(min=1), default=200, help="simulated datasets per set-up"
-)
+@click.option("--datasets", type=IntRange(min=1), default=200, help="simulated datasets per set-up")
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=IntRange(min=0),
     default=20260403,
     help="dataset i draws from SeedSequence([seed, i])",
 )
@@ -182,17 +180,17 @@ def sbc_command(
 @study_app.command("coverage")
 @click.option(
     "--replicates",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     help="replicates per cell (default 200; --quick: 5)",
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=IntRange(min=0),
     default=20260401,
     help="replicate r of cell c draws from SeedSequence([seed, c, r])",
 )
 @click.option("--quick", is_flag=True, help="4 cells (k 3 and 10, rate 0.1, n 10-50) only")
-@click.option("--block", type=click.IntRange(min=1), default=25, help="replicates per task")
+@click.option("--block", type=IntRange(min=1), default=25, help="replicates per task")
 @runner_options
 def coverage_command(
     replicates: int | None,

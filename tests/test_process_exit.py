@@ -376,3 +376,27 @@ def test_a_negative_map_seed_is_a_usage_error():
     )
     assert result.exit_code == 2, result.output
     assert "--seed" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["design", "--prior", "beta(1, 1)", "--n", "٤٠", "--criterion", "0.2:0.9"], "--n"),
+        (["design", "--prior", "beta(1, 1)", "--n", "４０", "--criterion", "0.2:0.9"], "--n"),
+        (
+            ["map", "examples/design/ankylosing_spondylitis_placebo.csv", "--outcome", "ASAS20"]
+            + ["--robust-weight", "٠.٢"],
+            "--robust-weight",
+        ),
+        (["study", "sbc", "--datasets", "２", "--out", "{tmp}/sbc"], "--datasets"),
+        (["cache", "--cache-dir", ""], "--cache-dir"),
+        (["run", "", "--out", "{tmp}/run"], "SPEC"),
+    ],
+)
+def test_numbers_take_ascii_digits_and_paths_are_not_empty(tmp_path, args, option):
+    """As the CSV loaders do: Arabic-Indic or full-width digits are not read as numbers (click's
+    int() and float() would), and an empty path is not the working directory."""
+    result = CliRunner().invoke(cli.app, [a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: Invalid value for") and option in line, line

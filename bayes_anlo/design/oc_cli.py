@@ -32,7 +32,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from bayes_anlo.cli_common import PATH, fail
+from bayes_anlo.cli_common import INT, PATH, IntRange, fail
 from bayes_anlo.errors import InputError, ProblemCollector
 
 DEFAULT_CACHE = Path("runs") / "study_cache"
@@ -229,14 +229,14 @@ def _rule_oc(rule, prior, n, rates, control_prior, n_control, control_rates, set
     default="beta(1, 1)",
     help="--rule: prior of the (treatment) rate, as for `design --prior`",
 )
-@click.option("--n", type=int, help="--rule: patients (treatment arm)")
+@click.option("--n", type=INT, help="--rule: patients (treatment arm)")
 @click.option(
     "--rates",
     default="0.05:0.95:0.05",
     help="--rule: true (treatment) rates, FROM:TO:STEP or a,b,c",
 )
 @click.option("--control-prior", help="--rule: prior of the control rate (two samples)")
-@click.option("--n-control", type=int, help="--rule: control patients")
+@click.option("--n-control", type=INT, help="--rule: control patients")
 @click.option("--control-rates", help="--rule: true control rates (crossed with --rates)")
 @click.option(
     "--basket",
@@ -249,17 +249,17 @@ def _rule_oc(rule, prior, n, rates, control_prior, n_control, control_rates, set
     help="--basket: an EX component MU_MEAN:MU_SD:TAU_SCALE:WEIGHT (logit scale; repeatable)",
 )
 @click.option("--nex", help="--basket: the NEX prior MEAN:SD:WEIGHT (logit scale)")
-@click.option("--sims", type=int, default=10_000, help="trials per rate point or scenario")
-@click.option("--block", type=int, default=2_500, help="trials per runner task")
+@click.option("--sims", type=INT, default=10_000, help="trials per rate point or scenario")
+@click.option("--block", type=INT, default=2_500, help="trials per runner task")
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=20261130, help="root of the tasks' SeedSequence"
+    "--seed", type=IntRange(min=0), default=20261130, help="root of the tasks' SeedSequence"
 )
 @click.option(
     "--scheduler",
     help="'local' for a local Dask cluster or a scheduler address such as "
     "tcp://10.0.0.5:8786; default serial (a local cluster when --workers > 1)",
 )
-@click.option("--workers", type=int, default=1, help="workers of the local cluster")
+@click.option("--workers", type=INT, default=1, help="workers of the local cluster")
 @click.option(
     "--cache",
     type=PATH,
