@@ -89,7 +89,8 @@ def check_output_path(
     ``..``; the working directory, one of its ancestors, or an ancestor of a ``protect`` path (for a
     directory that could be replaced); a name longer than the file system allows; a parent that is a
     file, missing (for a file), read-only or not writable; an existing directory where a file is
-    wanted, or an existing file where a directory is wanted. Returns the absolute path.
+    wanted, or an existing file where a directory is wanted; an existing device, FIFO or socket
+    where a file is wanted (the atomic write would replace it). Returns the absolute path.
     """
     if kind not in ("file", "directory"):
         raise ValueError(f"kind must be 'file' or 'directory', not {kind!r}")
@@ -132,6 +133,12 @@ def check_output_path(
     if os.path.lexists(target):
         if kind == "file" and target.is_dir():
             raise _problem(raw, "is a folder; give a file name for the table")
+        if kind == "file" and target.exists() and not target.is_file():
+            # a file is written beside its target and renamed over it: that would replace a
+            # device such as /dev/null, a FIFO or a socket with a regular file
+            raise _problem(
+                raw, "is not a regular file (a device, FIFO or socket); give a file name"
+            )
         if kind == "directory" and not target.is_dir():
             raise _problem(raw, "exists and is not a directory")
     if kind == "file" and existing != parent:
@@ -188,6 +195,8 @@ def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
     """Write ``data`` to ``path`` through a temporary sibling renamed into place (no partial
     file)."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a device, FIFO or socket: never replace it
+        raise _problem(path, "is not a regular file (a device, FIFO or socket); give a file name")
     with disk_errors(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:

@@ -17,6 +17,7 @@ import os
 import pathlib
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -541,3 +542,25 @@ def test_run_directory_permissions_follow_the_umask(small_spec_path, tmp_path, u
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~umask
     assert (tmp_path / "out" / "report.html").stat().st_mode & 0o777 == 0o666 & ~umask
     assert (tmp_path / "out" / "tables").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_an_output_file_that_is_a_device_or_fifo_is_refused_not_replaced(tmp_path):
+    """Found by the differential test of the command line: ``audit FILE --out /dev/null`` passed
+    the output check, and the atomic write (a sibling renamed over the target) replaced the
+    /dev/null device with a regular file."""
+    from bayes_anlo.outputs import write_bytes_atomic
+
+    with pytest.raises(InputError, match="not a regular file"):
+        check_output_path("/dev/null")  # only checked: nothing is written
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        check_output_path(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        write_bytes_atomic(b"x", fifo)
+    paper = tmp_path / "paper.txt"
+    paper.write_text("Objective response rate was 20% (6/30).\n")
+    result = CliRunner().invoke(app, ["audit", "draft", str(paper), "--out", str(fifo)])
+    assert result.exit_code == 2, result.output
+    assert "not a regular file" in result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the FIFO
