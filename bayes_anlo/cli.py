@@ -729,6 +729,8 @@ def run_console() -> int:
         status = _report([f"error: {exc}"])
     except BrokenPipeError:  # the reader stopped reading (`| head`): nothing more to say
         status = 1
+    except OSError as exc:  # stderr itself cannot be written (a full disk under `2>`): the
+        status = _report([f"error: {exc}"])  # status says what the lines could not
     finally:
         sys.stdout = stdout
     return status

@@ -243,6 +243,14 @@ def test_with_stderr_on_the_full_disk_too_the_status_still_says_so():
     assert done.returncode == 2
 
 
+def test_bad_input_with_stderr_on_a_full_disk_is_still_status_2():
+    """Found by the differential test of the command line: the error line could not be written,
+    and that second error ended the process with 1, as if the command had flagged something."""
+    with open("/dev/full", "w") as full:
+        done = _console("rates", "/nonexistent.csv", "--outcome", "ORR", stderr=full)
+    assert done.returncode == 2
+
+
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc (Linux)")
 @pytest.mark.parametrize(
     "args",
