@@ -224,7 +224,7 @@ def cache(cache_dir: Path | None, clear: bool) -> None:
         return
     store = ResultCache.open(where, warn=lambda line: click.echo(f"warning: {line}", err=True))
     if store is None:
-        raise click.exceptions.Exit(2)
+        raise click.exceptions.Exit(EXIT_INPUT)
     if clear:
         click.echo(f"result cache: {where}: removed {store.clear()} entries")
         return

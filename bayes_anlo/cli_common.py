@@ -21,15 +21,16 @@ EXIT_FLAGGED, EXIT_INPUT, EXIT_UNCONVERGED = 1, 2, 3
 EXIT_INTERRUPTED = 130
 
 
-#: A path parameter (no existence check here: the loaders say what is wrong with a path). An
-#: empty value is refused: it would mean the working directory.
 class _Path(click.Path):
+    """``click.Path`` that refuses an empty value (it would mean the working directory)."""
+
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not value.strip():
             self.fail("an empty path.", param, ctx)
         return super().convert(value, param, ctx)
 
 
+#: A path parameter (no existence check here: the loaders say what is wrong with a path).
 PATH = _Path(path_type=Path)
 
 

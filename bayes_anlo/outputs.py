@@ -134,11 +134,7 @@ def check_output_path(
         if kind == "file" and target.is_dir():
             raise _problem(raw, "is a folder; give a file name for the table")
         if kind == "file" and target.exists() and not target.is_file():
-            # a file is written beside its target and renamed over it: that would replace a
-            # device such as /dev/null, a FIFO or a socket with a regular file
-            raise _problem(
-                raw, "is not a regular file (a device, FIFO or socket); give a file name"
-            )
+            raise _not_a_regular_file(raw)
         if kind == "directory" and not target.is_dir():
             raise _problem(raw, "exists and is not a directory")
     if kind == "file" and existing != parent:
@@ -191,12 +187,20 @@ def disk_errors(path: str | Path):
         ) from None
 
 
+def _not_a_regular_file(path) -> InputError:
+    """The refusal of an output that exists and is a device (/dev/null), a FIFO or a socket: a
+    file is written beside its target and renamed over it, which would replace the device with a
+    regular file (:func:`check_output_path` before any work, :func:`write_bytes_atomic` at the
+    write)."""
+    return _problem(path, "is not a regular file (a device, FIFO or socket); give a file name")
+
+
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:
     """Write ``data`` to ``path`` through a temporary sibling renamed into place (no partial
     file)."""
     path = Path(path)
-    if path.exists() and not path.is_file():  # a device, FIFO or socket: never replace it
-        raise _problem(path, "is not a regular file (a device, FIFO or socket); give a file name")
+    if path.exists() and not path.is_file():
+        raise _not_a_regular_file(path)
     with disk_errors(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
