@@ -47,7 +47,13 @@ from bayes_anlo.lazy_import import lazy_module
 from bayes_anlo.models.contract import DEFAULT_SAMPLER, Model
 from bayes_anlo.models.options import NoOptions
 from bayes_anlo.models.priors import Distribution, log_prior_dataset, prior_terms
-from bayes_anlo.models.sampling import SamplerSettings, derived_seed, quiet_pymc, run_attrs
+from bayes_anlo.models.sampling import (
+    SamplerSettings,
+    compile_settings,
+    derived_seed,
+    quiet_pymc,
+    run_attrs,
+)
 
 pm = lazy_module("pymc")
 
@@ -259,7 +265,7 @@ class BinaryModel(Model):
         with model, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*object mode.*")
             warnings.filterwarnings("ignore", category=UserWarning, module="pymc")
-            with quiet_pymc():
+            with quiet_pymc(), compile_settings():
                 pr = pm.sample_prior_predictive(draws=draws, random_seed=seed)
         prior_ds = pr["prior"].to_dataset()
         prior_ds = prior_ds.drop_vars([v for v in prior_ds.data_vars if v.startswith("prior_")])

@@ -16,8 +16,10 @@ to 14 containers (data and prior parameters). Packed, a model reads three or fou
 ``values`` are still given by container name; :class:`CompiledModel` packs them. The posterior is
 the unpacked model's: the same free variables in the same order and the same log density and
 gradient (tests/models/test_compile_cache.py). The gradient can differ from the unpacked graph's
-in the last bit (numba's fastmath orders the operations of another graph differently), so the
-draws for a seed agree with the unpacked model's within Monte Carlo error, not bit for bit.
+in the last bit (PyTensor's rewrites order the operations of another graph differently), so the
+draws for a seed agree with the unpacked model's within Monte Carlo error, not bit for bit. Every
+compilation runs under :func:`~bayes_anlo.models.sampling.compile_settings` (numba's fast-math
+off), so a model compiled afresh and one loaded from PyTensor's disk cache draw the same.
 
 Across processes: PyTensor caches the numba code of the graph's operations on disk
 (``config.numba__cache``, under ``config.base_compiledir``), which saves part of the work, but
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from bayes_anlo.models.sampling import SamplerSettings, show_progress
+from bayes_anlo.models.sampling import SamplerSettings, compile_settings, show_progress
 
 _COMPILED: dict[tuple, CompiledModel] = {}
 _COUNT = {"compilations": 0}
@@ -173,26 +175,11 @@ def packed_or_unchanged(model):
         return model, slots, values
 
 
-def keep_generated_source_in_the_compiledir() -> None:
-    """Point PyTensor's generated Python source at ``<base_compiledir>/generated_src`` unless
-    ``config.generated_src_dir`` is set already. Left unset, PyTensor writes the source of each
-    numba-compiled function to its own file in the system temporary directory and never removes
-    it (seven files per NUTS compilation, measured); in that folder the files are named by their
-    content, shared by the processes, and those unused for a week are pruned at exit."""
-    from pathlib import Path
-
-    from pytensor import config
-
-    if not config.generated_src_dir:
-        config.generated_src_dir = str(Path(config.base_compiledir) / "generated_src")
-
-
 def _compile(model) -> CompiledModel:
     import nutpie
 
-    keep_generated_source_in_the_compiledir()
     model, slots, vectors = packed_or_unchanged(model)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), compile_settings():
         warnings.filterwarnings("ignore", message=".*object mode.*")
         compiled = nutpie.compile_pymc_model(model)
     return CompiledModel(compiled, slots, vectors)

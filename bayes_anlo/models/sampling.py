@@ -11,7 +11,9 @@ record of what was run:
 
 Randomness is explicit: the posterior uses ``random_seed``, the posterior predictive uses a seed
 derived from it, so the same spec and seed give identical draws on the same machine with the same
-package versions (tested; also with empty compile caches). On another CPU the compiled log density
+package versions, whether the model was compiled afresh or loaded from PyTensor's on-disk cache
+(tested, with empty and with filled caches). That needs numba's fast-math off for the graphs the
+package compiles (:func:`compile_settings`). On another CPU the compiled log density
 can round differently in the last bits, and NUTS trajectories amplify that: draws then differ by
 Monte Carlo error, not by more (seen between two machines for the nested model: P(STS > bone)
 0.55 against 0.58, both within the reported MCSE). ``versions`` records the CPU for that reason.
@@ -167,7 +169,7 @@ def sample_model(
         (the study-level marginal likelihood and a replication scheme they document), which also
         saves compiling two more functions per fit.
     """
-    with model, quiet_pymc():
+    with model, quiet_pymc(), compile_settings():
         tree = pm.sample(
             draws=settings.draws,
             tune=settings.tune,
@@ -191,6 +193,39 @@ def sample_model(
             )
     tree.attrs.update(attrs)
     return tree
+
+
+@contextlib.contextmanager
+def compile_settings():
+    """PyTensor's configuration for every graph the package compiles (NUTS by nutpie or PyMC, the
+    log-likelihood, predictive draws), restored afterwards: numba's fast-math flags off.
+
+    With them on (PyTensor's default), LLVM may reorder and contract floating-point operations,
+    and code compiled afresh and code loaded from PyTensor's on-disk numba cache rounded
+    differently: a piecewise-exponential fit with published summaries drew other values for the
+    same seed on a machine's first run than on every later one (6 divergences against 2;
+    tests/models/test_reproducibility.py). Without them the rounding is IEEE's, the same either
+    way. PyTensor keys its cache by the flag, so entries compiled with fast-math are not reused.
+    """
+    from pytensor import config
+
+    keep_generated_source_in_the_compiledir()
+    with config.change_flags(numba__fastmath=False):
+        yield
+
+
+def keep_generated_source_in_the_compiledir() -> None:
+    """Point PyTensor's generated Python source at ``<base_compiledir>/generated_src`` unless
+    ``config.generated_src_dir`` is set already. Left unset, PyTensor writes the source of each
+    numba-compiled function to its own file in the system temporary directory and never removes
+    it (seven files per NUTS compilation, measured); in that folder the files are named by their
+    content, shared by the processes, and those unused for a week are pruned at exit."""
+    from pathlib import Path
+
+    from pytensor import config
+
+    if not config.generated_src_dir:
+        config.generated_src_dir = str(Path(config.base_compiledir) / "generated_src")
 
 
 def show_progress() -> bool:

@@ -55,6 +55,7 @@ from bayes_anlo.models.priors import (
     LogitNormalPriors,
     NestedBetaBinomialPriors,
 )
+from bayes_anlo.models.sampling import compile_settings
 
 #: Default number of (thinned) posterior draws ranked per dataset: ranks lie in 0..199.
 N_DRAWS = 199
@@ -461,7 +462,9 @@ def forward_sampler(key, builder, names: tuple[str, ...]):
         model = builder()
         observed = list(model.observed_RVs)
         data_names = [observed_data_name(model, rv) for rv in observed]
-        fn = compile_fn(inputs=[], outputs=[model[n] for n in names] + observed, random_seed=None)
+        with compile_settings():
+            outputs = [model[n] for n in names] + observed
+            fn = compile_fn(inputs=[], outputs=outputs, random_seed=None)
         rngs = [v for v in fn.get_shared() if isinstance(v.type, RandomGeneratorType)]
         _FORWARD[key] = (fn, rngs, tuple(names), data_names)
     fn, rngs, names, data_names = _FORWARD[key]

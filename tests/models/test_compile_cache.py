@@ -26,6 +26,7 @@ from bayes_anlo.models import (
     TwoArm,
 )
 from bayes_anlo.models.compile_cache import CompiledModel, Slot, pack_data, packed_or_unchanged
+from bayes_anlo.models.sampling import keep_generated_source_in_the_compiledir
 from bayes_anlo.survival.simulate import (
     PiecewiseExponentialTruth,
     paper_summaries,
@@ -221,5 +222,5 @@ def test_a_compilation_leaves_no_file_in_the_temporary_directory(tmp_path, monke
     assert generated, "the generated source went somewhere else"
 
     monkeypatch.setattr(config, "generated_src_dir", str(tmp_path / "mine"))
-    compile_cache.keep_generated_source_in_the_compiledir()
+    keep_generated_source_in_the_compiledir()
     assert config.generated_src_dir == str(tmp_path / "mine")  # a user's choice is kept

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from arviz_stats import mcse
 from scipy import stats
 from scipy.special import expit
 
@@ -22,6 +23,7 @@ from bayes_anlo.models.meta_regression import (
     prepare_regression,
     slope_table,
 )
+from bayes_anlo.models.sampling import SamplerSettings
 from tests.models._data import FAST_NUTS, make_binary
 
 #: Eight studies whose response rises with the year of publication (made up for the test).
@@ -37,7 +39,8 @@ def data(**columns):
 
 @pytest.fixture(scope="module")
 def fit():
-    return MetaRegression(moderators=["year"], sampler=FAST_NUTS).fit(data(), random_seed=7)
+    sampler = SamplerSettings(draws=1000, tune=1000, chains=4)
+    return MetaRegression(moderators=["year"], sampler=sampler).fit(data(), random_seed=7)
 
 
 def quadrature_posterior(x_std, points=(41, 41, 40)):
@@ -118,9 +121,12 @@ def test_nuts_slope_matches_the_quadrature_posterior(fit):
     x_std = fit["constant_data"]["x_std"].values[:, 0]
     ref = quadrature_posterior(x_std)
     draws = fit["posterior"]["slope_std"].values.ravel()
-    # 2 x 1000 NUTS draws: Monte Carlo SE of the mean about sd / sqrt(ESS ~ 1000)
-    mcse = ref["slope_std_sd"] / np.sqrt(800)
-    assert abs(draws.mean() - ref["slope_std_mean"]) < 4 * mcse
+    # the mean within 4 Monte Carlo SEs of the fit's own (Vehtari et al. 2021); the SD within 10%.
+    # The SD's own MCSE understates its spread here (tau's long tail): one chain's SD of the slope
+    # ranged 0.112-0.129 over four chains of seed 7 (4 x 10,000 draws: 0.126), and two chains of
+    # it gave 0.112, 11.5% below the quadrature. Four chains average that out.
+    se_mean = float(mcse(fit, var_names=["slope_std"], method="mean")["slope_std"].squeeze())
+    assert abs(draws.mean() - ref["slope_std_mean"]) < 4 * se_mean
     assert abs(draws.std() - ref["slope_std_sd"]) < 0.1 * ref["slope_std_sd"]
     table = slope_table(fit).set_index("moderator").loc["year"]
     assert table["prob_positive"] == pytest.approx(ref["prob_positive"], abs=0.02)
@@ -142,11 +148,11 @@ def test_tree_has_the_shared_groups_and_variables(fit):
     for name in ("pooled_rate", "predictive_rate", "study_rate", "slope", "slope_std", "tau"):
         assert name in post
     assert list(post["moderator"].values) == ["year"]
-    assert fit["log_likelihood"]["events"].shape == (2, 1000, len(N))
+    assert fit["log_likelihood"]["events"].shape == (4, 1000, len(N))
     assert set(fit["log_prior"].data_vars) == {"mu", "slope_std", "tau"}
     assert "moderators" in fit.attrs["options"]
     m, v = MetaRegression.replication_moments(fit)
-    assert m.shape == (2, 1000, len(N)) and np.all((m > 0) & (m < 1)) and np.all(v >= 0)
+    assert m.shape == (4, 1000, len(N)) and np.all((m > 0) & (m < 1)) and np.all(v >= 0)
 
 
 @pytest.mark.slow
