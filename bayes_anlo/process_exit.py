@@ -40,6 +40,11 @@ import sys
 import threading
 from typing import NoReturn
 
+#: How the console writes a character its output's encoding lacks: as an escape (``\u4e2d``), as
+#: Python writes stderr, instead of failing the command after its work is done (a study label or
+#: file name in Chinese on a terminal whose encoding is Latin-1 or ASCII).
+UNENCODABLE = "backslashreplace"
+
 #: Packages whose exit handlers matter (a Dask cluster closes its workers at exit).
 _NEEDS_ITS_EXIT = ("dask", "distributed")
 
@@ -105,13 +110,15 @@ def console_stdout(stream) -> GuardedStdout:
     text on a buffered writer, line-buffered, so a short write is completed or ends in an error
     (see the module docstring)."""
     if stream is None:
-        raw, encoding, errors = _ClosedOutput(), "utf-8", "strict"
+        raw, encoding = _ClosedOutput(), "utf-8"
     elif isinstance(getattr(stream, "buffer", None), io.RawIOBase):  # Python runs unbuffered
-        raw, encoding, errors = stream.buffer, stream.encoding, stream.errors
+        raw, encoding = stream.buffer, stream.encoding
     else:
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors=UNENCODABLE)
         return GuardedStdout(stream)
     text = io.TextIOWrapper(
-        io.BufferedWriter(raw), encoding=encoding, errors=errors, line_buffering=True
+        io.BufferedWriter(raw), encoding=encoding, errors=UNENCODABLE, line_buffering=True
     )
     return GuardedStdout(text)
 

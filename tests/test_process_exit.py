@@ -408,3 +408,28 @@ def test_numbers_take_ascii_digits_and_paths_are_not_empty(tmp_path, args, optio
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: Invalid value for") and option in line, line
+
+
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_a_name_the_output_encoding_lacks_is_escaped_not_a_crash(tmp_path, unbuffered):
+    """A file named in Chinese on a Latin-1 terminal: the table is printed, the name's
+    characters as escapes (as Python writes stderr). The output used to end in a
+    UnicodeEncodeError traceback after the work was done."""
+    source = tmp_path / "études_中文.csv"
+    source.write_bytes((ROOT / "examples" / "my_studies.csv").read_bytes())
+    env = {**ENV, "PYTHONIOENCODING": "latin-1"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "bayes_anlo.cli", "rates", str(source), "--outcome", "ORR"],
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode("latin-1")
+    assert b"Traceback" not in done.stderr
+    first = done.stdout.decode("latin-1").splitlines()[0]
+    assert first.endswith("tudes_\\u4e2d\\u6587.csv: ORR, k = 8 studies, 49/429 patients")
+    assert "\xe9tudes" in first  # é is Latin-1: written as itself
+    assert "\nBayes beta-binomial (exact)" in done.stdout.decode("latin-1")  # printed to the end
