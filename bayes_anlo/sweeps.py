@@ -112,10 +112,6 @@ def _two_arm_summary(post, arms) -> dict:
     }
 
 
-#: Seconds to wait for a Dask scheduler given by address before reporting it unreachable.
-SCHEDULER_TIMEOUT = 10
-
-
 def run_tasks(
     tasks: list[Task],
     scheduler: str | None = None,
@@ -124,9 +120,9 @@ def run_tasks(
 ) -> pd.DataFrame:
     """Run tasks serially (``scheduler=None``), on a local Dask cluster (``"local"``, ``n_workers``
     >= 1 processes) or on an existing cluster (its address, e.g. ``"tcp://10.0.0.5:8786"``; one
-    that does not answer within ``timeout`` seconds, default :data:`SCHEDULER_TIMEOUT`, is an
+    that does not answer within ``timeout`` seconds, default
+    :data:`bayes_anlo.runner.execute.SCHEDULER_TIMEOUT`, is an
     InputError). Rows come back in task order."""
-    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
     if int(n_workers) < 1:
         raise InputError(f"workers must be at least 1, not {n_workers}", file="command line")
     if scheduler is None:

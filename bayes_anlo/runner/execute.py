@@ -57,9 +57,11 @@ def call_task(fn: Callable[[FitTask], dict], task: FitTask) -> str:
 
 
 @contextlib.contextmanager
-def dask_client(scheduler: str, n_workers: int, timeout: float) -> Iterator:
+def dask_client(scheduler: str, n_workers: int, timeout: float | None = None) -> Iterator:
     """A Dask client: of a new local cluster (``"local"``: ``n_workers`` processes, one thread
-    each) or of the scheduler at an address (an InputError if it does not answer in time)."""
+    each) or of the scheduler at an address (an InputError if it does not answer within
+    ``timeout`` seconds, default :data:`SCHEDULER_TIMEOUT`)."""
+    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - optional dependency
@@ -117,7 +119,6 @@ def run(
     the code fingerprint of the cache keys to those modules and what they import from the package
     (:func:`~bayes_anlo.runner.cache.modules_fingerprint`); default: the whole package.
     """
-    timeout = SCHEDULER_TIMEOUT if timeout is None else timeout
     if int(n_workers) < 1:
         raise InputError(f"workers must be at least 1, not {n_workers}", file="command line")
     cache = None if cache_dir is None else ResultCache(cache_dir)

@@ -152,10 +152,12 @@ def test_sweep_cli_unreachable_scheduler_exits_2(spec_path, monkeypatch):
     from click.testing import CliRunner
 
     from bayes_anlo.cli import app
+    from bayes_anlo.runner import execute
 
-    monkeypatch.setattr(sweeps, "SCHEDULER_TIMEOUT", 1)
+    monkeypatch.setattr(execute, "SCHEDULER_TIMEOUT", 1)
     result = CliRunner().invoke(
         app, ["sweep", str(spec_path), "--analysis", "orr", "--scheduler", "tcp://127.0.0.1:9"]
     )
     assert result.exit_code == 2, result.output
     assert "error:" in result.output and "Traceback" not in result.output
+    assert "within 1 s" in result.output  # the one scheduler timeout of the package
