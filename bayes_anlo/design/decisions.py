@@ -72,7 +72,10 @@ def prob_difference(post_t: BetaMixture, post_c: BetaMixture, d: float) -> float
 
     ``sum_j v_j int_0^1 S_T(F_j^{-1}(u) + d) du`` over the control components ``j`` (weights
     ``v_j``, quantile functions ``F_j^{-1}``), with ``S_T`` the survival function of ``p_T``: a
-    bounded integrand on the unit interval, integrated adaptively (absolute error < 1e-10).
+    bounded integrand on the unit interval, integrated adaptively (absolute error < 1e-10). The
+    integrand has a kink where ``p_C + d`` leaves the unit interval (``S_T`` is 0 above 1 and 1
+    below 0); that point is given to the quadrature, which otherwise stalls on roundoff there
+    (an error near 1e-6 for concentrated posteriors).
     """
     total = 0.0
     for v, a, b in zip(post_c.weights, post_c.a, post_c.b, strict=True):
@@ -80,7 +83,12 @@ def prob_difference(post_t: BetaMixture, post_c: BetaMixture, d: float) -> float
         def integrand(u, a=a, b=b):
             return float(post_t.sf(special.betaincinv(a, b, u) + d))
 
-        value, _ = integrate.quad(integrand, 0.0, 1.0, limit=200, epsabs=1e-11, epsrel=1e-10)
+        edge = 1.0 - d if d > 0 else -d  # where p_C + d reaches 1 (or 0)
+        kink = float(special.betainc(a, b, edge)) if 0.0 < edge < 1.0 else None
+        points = [kink] if kink is not None and 0.0 < kink < 1.0 else None
+        value, _ = integrate.quad(
+            integrand, 0.0, 1.0, points=points, limit=200, epsabs=1e-11, epsrel=1e-10
+        )
         total += v * value
     return float(min(max(total, 0.0), 1.0))
 

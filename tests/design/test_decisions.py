@@ -4,6 +4,9 @@ ankylosing-spondylitis design (vignette "Getting started with RBesT (binary)", R
 inst/doc/introduction.html, sections "Operating Characteristics", "Data Scenarios", "Trial
 Analysis"), computed here from the MAP mixture the vignette prints."""
 
+import warnings
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -46,6 +49,43 @@ def test_prob_difference_against_monte_carlo():
         assert prob_difference(post_t, post_c, d) == pytest.approx(
             p, abs=4 * np.sqrt(p * (1 - p) / diff.size)
         )
+
+
+@pytest.mark.parametrize("d", [0.1, 0.5, -0.3, 0.0])
+def test_prob_difference_of_concentrated_posteriors_is_exact_to_1e10(d):
+    """Beta(5, 1) against Beta(1, 5): P(p_T - p_C > d) is the integral of a polynomial,
+    5 (1 - x)^4 (1 - (x + d)^5) over the x where 0 <= x + d <= 1 (plus P(p_C < -d) for d < 0),
+    computed here in exact rational arithmetic. The quadrature used to stall on roundoff at the
+    kink where p_C + d reaches 1 (error 8.8e-7 at d = 0.1, with an IntegrationWarning)."""
+    dd = Fraction(str(d))
+
+    def times(p, q):  # product of polynomials given by their coefficients, lowest power first
+        out = [Fraction(0)] * (len(p) + len(q) - 1)
+        for i, pi in enumerate(p):
+            for j, qj in enumerate(q):
+                out[i + j] += pi * qj
+        return out
+
+    density = [Fraction(5)]  # Beta(1, 5): 5 (1 - x)^4
+    shifted = [Fraction(1)]  # (x + dd)^5
+    for _ in range(4):
+        density = times(density, [1, -1])
+    for _ in range(5):
+        shifted = times(shifted, [dd, 1])
+    survival = [1 - shifted[0], *(-c for c in shifted[1:])]  # Beta(5, 1): 1 - (x + dd)^5
+    g = times(density, survival)
+    lower, upper = max(Fraction(0), -dd), min(Fraction(1), 1 - dd)
+
+    def antiderivative(x):
+        return sum(c * x ** (k + 1) / (k + 1) for k, c in enumerate(g))
+
+    exact = antiderivative(upper) - antiderivative(lower)
+    if dd < 0:
+        exact += 1 - (1 - lower) ** 5  # p_C < -d: then p_T - p_C > d whatever p_T is
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the quadrature converges: no IntegrationWarning
+        got = prob_difference(BetaMixture.beta(5, 1), BetaMixture.beta(1, 5), d)
+    assert got == pytest.approx(float(exact), abs=1e-10)
 
 
 def test_one_sample_success_set_and_oc_against_simulation():
