@@ -32,8 +32,31 @@ import matplotlib.font_manager
 import matplotlib.text
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
-#: rcParams under which every figure of the project is built and saved.
+#: rcParams under which every figure of the project is built and saved (with
+#: :func:`fallback_families`: see :func:`figure_rc`).
 LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
+#: Font families for the characters matplotlib's default font (DejaVu Sans) lacks, chiefly
+#: Chinese, Japanese and Korean study labels and titles, in the order they are tried: the Noto
+#: and Source Han families (Linux, and installable anywhere), WenQuanYi (Debian, Ubuntu), then
+#: the families of Windows and macOS. Only those installed are used (:func:`fallback_families`).
+FALLBACK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK KR",
+    "Noto Sans CJK TC",
+    "Source Han Sans SC",
+    "Source Han Sans",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "Yu Gothic",
+    "Malgun Gothic",
+    "PingFang SC",
+    "Hiragino Sans",
+    "Apple SD Gothic Neo",
+    "Arial Unicode MS",
+)
 #: zlib level of the PNGs written by :func:`save`: the same pixels as Pillow's default (6) in
 #: about two thirds of the encoding time, and files no larger for these figures.
 PNG_COMPRESS_LEVEL = 3
@@ -74,6 +97,23 @@ def make_literal(fig: matplotlib.figure.Figure) -> matplotlib.figure.Figure:
     return fig
 
 
+def fallback_families() -> list[str]:
+    """The installed families of :data:`FALLBACK_FAMILIES`, in its order (a family that is not
+    installed would only make matplotlib log "font family not found" for every text)."""
+    installed = {entry.name for entry in matplotlib.font_manager.fontManager.ttflist}
+    return [family for family in FALLBACK_FAMILIES if family in installed]
+
+
+def figure_rc(extra: dict | None = None) -> dict:
+    """The rcParams a figure is built and drawn under: :data:`LITERAL_TEXT`, and the session's
+    font families followed by :func:`fallback_families`, so that matplotlib draws each character
+    from the first of them that has it (a label in Chinese is drawn in a CJK font, not as empty
+    boxes; where no such font is installed the boxes remain)."""
+    families = list(matplotlib.rcParams["font.family"])
+    fallbacks = [family for family in fallback_families() if family not in families]
+    return {**LITERAL_TEXT, "font.family": families + fallbacks, **(extra or {})}
+
+
 def new_figure(
     *, figsize: tuple[float, float], dpi: float = 110, layout: str | None = None
 ) -> matplotlib.figure.Figure:
@@ -105,8 +145,9 @@ def wrapped(text: str, width_inches: float, fontsize: float, dpi: float = 110) -
     measures them (a figure title built from a long analysis title would otherwise run past the
     figure's edge and be cut): at spaces where it can, and inside a word only where one word is
     wider than the line (a long identifier, or CJK text, which has no spaces). ``dpi`` is the
-    figure's (the project's figures are drawn at 110)."""
-    props = matplotlib.font_manager.FontProperties(size=fontsize)
+    figure's (the project's figures are drawn at 110). Widths are those of the figure's fonts
+    (:func:`figure_rc`), wherever this is called from."""
+    props = matplotlib.font_manager.FontProperties(family=figure_rc()["font.family"], size=fontsize)
     limit = max(width_inches, 0.5)
 
     def fits(line: str) -> bool:
@@ -184,7 +225,7 @@ def literal_text(
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with matplotlib.rc_context(LITERAL_TEXT), warnings.catch_warnings():
+        with matplotlib.rc_context(figure_rc()), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
             fig = func(*args, **kwargs)
             return make_literal(fig)
@@ -206,7 +247,7 @@ def render(
     as (escaped) text and PDF fonts embedded as TrueType (:data:`PUBLICATION_RC`).
     """
     buffer = io.BytesIO()
-    rc = {**LITERAL_TEXT, **PUBLICATION_RC} if trim else LITERAL_TEXT
+    rc = figure_rc(PUBLICATION_RC if trim else None)
     with matplotlib.rc_context(rc), warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
         make_literal(fig)

@@ -96,7 +96,9 @@ def test_wrapped_breaks_at_spaces_only_when_needed():
     assert len(lines) > 1 and " ".join(lines) == text
     fig = canvas.new_figure(figsize=(4.0, 3.0), dpi=110)
     renderer = fig.canvas.get_renderer()
-    props = matplotlib.font_manager.FontProperties(size=10)
+    props = matplotlib.font_manager.FontProperties(
+        family=canvas.figure_rc()["font.family"], size=10
+    )
     for line in lines:  # as the figure's own renderer measures them, at its dpi
         width = renderer.get_text_width_height_descent(line, props, ismath=False)[0]
         assert width <= 3.0 * fig.dpi * 1.01
@@ -116,7 +118,9 @@ def test_a_word_wider_than_the_line_is_broken_between_characters(word):
     lines = canvas.wrapped(f"a {word} b", 2.0, 10).split("\n")
     assert lines[0] == "a" and lines[-1] == "b"
     assert "".join(lines[1:-1]) == word and len(lines) > 3
-    props = matplotlib.font_manager.FontProperties(size=10)
+    props = matplotlib.font_manager.FontProperties(
+        family=canvas.figure_rc()["font.family"], size=10
+    )
     renderer = canvas.new_figure(figsize=(4.0, 3.0), dpi=110).canvas.get_renderer()
     widths = [renderer.get_text_width_height_descent(x, props, ismath=False)[0] for x in lines]
     assert all(width <= 2.0 * 110 for width in widths)
