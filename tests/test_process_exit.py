@@ -433,3 +433,46 @@ def test_a_name_the_output_encoding_lacks_is_escaped_not_a_crash(tmp_path, unbuf
     assert first.endswith("tudes_\\u4e2d\\u6587.csv: ORR, k = 8 studies, 49/429 patients")
     assert "\xe9tudes" in first  # é is Latin-1: written as itself
     assert "\nBayes beta-binomial (exact)" in done.stdout.decode("latin-1")  # printed to the end
+
+
+def test_sigint_to_a_study_on_a_local_cluster_ends_every_process_quietly(tmp_path):
+    """A real Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while a local
+    Dask cluster computes: status 130 and the command's one line. Each worker used to print a
+    KeyboardInterrupt traceback of its own (ignoring the signal instead left a busy worker to be
+    killed 4 s later with a warning)."""
+    import re
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bayes_anlo.cli", "study", "sbc", "beta_binomial_exact"]
+        + ["--datasets", "3000", "--workers", "2", "--no-cache", "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        env={**ENV, "BAYES_ANLO_PROGRESS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    seen = []
+    for line in iter(proc.stderr.readline, b""):  # until the workers have finished a task
+        seen.append(line)
+        done = re.search(rb"\] (\d+)/3000", line)
+        if done and int(done.group(1)) > 0:
+            break
+    assert proc.poll() is None, b"".join(seen).decode()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    err = b"".join(seen).decode() + rest.decode()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "error: interrupted", err
+    for noise in ("Traceback", "KeyboardInterrupt", "WARNING", "distributed."):
+        assert noise not in err, err
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # no worker outlives the command
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a process of the study's group is still running")

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -26,6 +29,9 @@ from bayes_anlo.runner.tasks import FitTask, fit_summary
 
 #: Seconds to wait for a Dask scheduler given by address before reporting it unreachable.
 SCHEDULER_TIMEOUT = 10
+#: Module each worker process of a local cluster runs at start-up (its ``dask_setup``: the
+#: worker ignores Ctrl-C, which :func:`dask_client` handles for it).
+LOCAL_WORKER_PRELOAD = "bayes_anlo.runner.dask_plugin"
 #: Directory (under the worker's temporary directory) holding the per-worker compile directories
 #: when no ``compile_root`` is given.
 DEFAULT_COMPILE_ROOT = "bayes_anlo_pytensor"
@@ -56,6 +62,47 @@ def call_task(fn: Callable[[FitTask], dict], task: FitTask) -> str:
     return canonical_json(fn(task))
 
 
+#: Loggers muted once a Ctrl-C has ended a local cluster's workers: the nannies would report
+#: each lost worker and start another, the client the results it could not gather, and
+#: distributed's ``sync`` an error of its own in the callback that cancels an interrupted call.
+MUTED_AFTER_INTERRUPT = ("distributed", "tornado")
+
+
+@contextlib.contextmanager
+def interrupt_ends_workers(cluster) -> Iterator[None]:
+    """While a local cluster runs, Ctrl-C (SIGINT) first kills its workers, which ignore the
+    signal (:func:`bayes_anlo.runner.dask_plugin.dask_setup`), and mutes
+    :data:`MUTED_AFTER_INTERRUPT` until the cluster is closed, then raises KeyboardInterrupt as
+    Python does: the command ends with its own "interrupted" line, without waiting for running
+    tasks and without a traceback or warning from the cluster. Results already finished are in
+    the result cache. Outside the main thread (where Python does not handle signals) it does
+    nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    levels: dict[str, int] = {}
+
+    def on_interrupt(signum, frame):
+        if not levels:
+            for name in MUTED_AFTER_INTERRUPT:
+                levels[name] = logging.getLogger(name).level
+                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+            for nanny in list(cluster.workers.values()):
+                pid = getattr(nanny, "pid", None)
+                if pid:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str, n_workers: int, timeout: float | None = None) -> Iterator:
     """A Dask client: of a new local cluster (``"local"``: ``n_workers`` processes, one thread
@@ -71,7 +118,11 @@ def dask_client(scheduler: str, n_workers: int, timeout: float | None = None) ->
     if scheduler == "local":
         try:
             cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                preload=[LOCAL_WORKER_PRELOAD],
             )
         except (RuntimeError, OSError, TimeoutError) as exc:  # e.g. "Nanny failed to start."
             raise InputError(
@@ -81,7 +132,7 @@ def dask_client(scheduler: str, n_workers: int, timeout: float | None = None) ->
                 "are in the result cache and a rerun resumes",
                 file="command line",
             ) from None
-        with cluster, Client(cluster) as client:
+        with interrupt_ends_workers(cluster), cluster, Client(cluster) as client:
             yield client
         return
     try:
