@@ -62,45 +62,59 @@ def call_task(fn: Callable[[FitTask], dict], task: FitTask) -> str:
     return canonical_json(fn(task))
 
 
-#: Loggers muted once a Ctrl-C has ended a local cluster's workers: the nannies would report
-#: each lost worker and start another, the client the results it could not gather, and
-#: distributed's ``sync`` an error of its own in the callback that cancels an interrupted call.
-MUTED_AFTER_INTERRUPT = ("distributed", "tornado")
-
-
 @contextlib.contextmanager
 def interrupt_ends_workers(cluster) -> Iterator[None]:
     """While a local cluster runs, Ctrl-C (SIGINT) first kills its workers, which ignore the
-    signal (:func:`bayes_anlo.runner.dask_plugin.dask_setup`), and mutes
-    :data:`MUTED_AFTER_INTERRUPT` until the cluster is closed, then raises KeyboardInterrupt as
+    signal (:func:`bayes_anlo.runner.dask_plugin.dask_setup`), and turns logging off until the
+    cluster is closed (the nannies would report each lost worker and start another, the client
+    the results it could not gather, and distributed's ``sync`` an error of its own in the
+    callback that cancels an interrupted call), then raises KeyboardInterrupt as
     Python does: the command ends with its own "interrupted" line, without waiting for running
-    tasks and without a traceback or warning from the cluster. Results already finished are in
-    the result cache. Outside the main thread (where Python does not handle signals) it does
-    nothing."""
+    tasks and without a traceback or warning from the cluster. SIGTERM kills the workers the
+    same way, then has its usual effect (the process ends by the signal, or the handler that
+    was installed runs): workers left without their parent printed tracebacks. Results already
+    finished are in the result cache. Outside the main thread (where Python does not handle
+    signals) it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    levels: dict[str, int] = {}
+    logging_off_from: list[int] = []  # the process's logging.disable level before the signal
+
+    def end_workers() -> None:
+        if logging_off_from:
+            return
+        logging_off_from.append(logging.root.manager.disable)
+        logging.disable(logging.CRITICAL)
+        for nanny in list(cluster.workers.values()):
+            pid = getattr(nanny, "pid", None)
+            if pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
 
     def on_interrupt(signum, frame):
-        if not levels:
-            for name in MUTED_AFTER_INTERRUPT:
-                levels[name] = logging.getLogger(name).level
-                logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-            for nanny in list(cluster.workers.values()):
-                pid = getattr(nanny, "pid", None)
-                if pid:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
+        end_workers()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    def on_terminate(signum, frame):
+        end_workers()
+        if callable(previous[signal.SIGTERM]):
+            previous[signal.SIGTERM](signum, frame)
+        elif previous[signal.SIGTERM] in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
+    previous[signal.SIGTERM] = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGINT, on_interrupt)
+    if previous[signal.SIGTERM] != signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, on_terminate)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        for name, level in levels.items():
-            logging.getLogger(name).setLevel(level)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for level in logging_off_from:
+            logging.disable(level)
 
 
 @contextlib.contextmanager
