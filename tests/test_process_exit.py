@@ -442,40 +442,56 @@ def test_a_signal_to_a_study_on_a_local_cluster_ends_every_process_quietly(tmp_p
     command's one line; each worker used to print a KeyboardInterrupt traceback of its own
     (ignoring the signal instead left a busy worker to be killed 4 s later with a warning).
     SIGTERM: the command ends by the signal, as before, but its workers no longer outlive it
-    printing tracebacks about their lost connections."""
+    printing tracebacks about their lost connections.
+
+    stderr is a pseudo-terminal, as in a user's shell: the progress bar then redraws after every
+    finished task (to a pipe it writes a line per tenth, and the first tenth of 3000 datasets
+    took 13 s more to come)."""
+    import pty
     import re
     import signal
     import time
 
+    leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bayes_anlo.cli", "study", "sbc", "beta_binomial_exact"]
         + ["--datasets", "3000", "--workers", "2", "--no-cache", "--out", str(tmp_path / "out")],
         cwd=ROOT,
         env={**ENV, "BAYES_ANLO_PROGRESS": "1"},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=follower,
         start_new_session=True,
     )
-    seen = []
-    for line in iter(proc.stderr.readline, b""):  # until the workers have finished a task
-        seen.append(line)
-        done = re.search(rb"\] (\d+)/3000", line)
-        if done and int(done.group(1)) > 0:
-            break
-    assert proc.poll() is None, b"".join(seen).decode()
+    os.close(follower)
+
+    def read() -> bytes:
+        try:
+            return os.read(leader, 65536)
+        except OSError:  # EIO: every process holding the terminal has ended
+            return b""
+
+    err = b""
+    while not re.search(rb"\] [1-9]\d*/3000", err):  # until the workers have finished a task
+        chunk = read()
+        assert chunk, err.decode()
+        err += chunk
+    assert proc.poll() is None, err.decode()
     if signame == "SIGINT":
         os.killpg(proc.pid, signal.SIGINT)
     else:
         os.kill(proc.pid, signal.SIGTERM)
-    _, rest = proc.communicate(timeout=60)
-    err = b"".join(seen).decode() + rest.decode()
+    proc.communicate(timeout=60)
+    while chunk := read():
+        err += chunk
+    os.close(leader)
+    text = err.decode()
     if signame == "SIGINT":
-        assert proc.returncode == 130, err
-        assert err.strip().splitlines()[-1] == "error: interrupted", err
+        assert proc.returncode == 130, text
+        assert text.strip().splitlines()[-1] == "error: interrupted", text
     else:
-        assert proc.returncode == -signal.SIGTERM, err
+        assert proc.returncode == -signal.SIGTERM, text
     for noise in ("Traceback", "KeyboardInterrupt", "distributed.", " - WARNING - "):
-        assert noise not in err, err
+        assert noise not in text, text
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # no worker outlives the command
         try:

@@ -65,8 +65,10 @@ def call_task(fn: Callable[[FitTask], dict], task: FitTask) -> str:
 @contextlib.contextmanager
 def interrupt_ends_workers(cluster) -> Iterator[None]:
     """While a local cluster runs, Ctrl-C (SIGINT) first kills its workers, which ignore the
-    signal (:func:`bayes_anlo.runner.dask_plugin.dask_setup`), and turns logging off until the
-    cluster is closed (the nannies would report each lost worker and start another, the client
+    signal (:func:`bayes_anlo.runner.dask_plugin.dask_setup`), after telling their nannies to close
+    rather than start new workers (a new worker, started while the cluster closed, logged the
+    cancelled tasks and a heartbeat traceback of its own), and turns logging off until the
+    cluster is closed (the nannies would report each lost worker, the client
     the results it could not gather, and distributed's ``sync`` an error of its own in the
     callback that cancels an interrupted call), then raises KeyboardInterrupt as
     Python does: the command ends with its own "interrupted" line, without waiting for running
@@ -85,7 +87,11 @@ def interrupt_ends_workers(cluster) -> Iterator[None]:
             return
         logging_off_from.append(logging.root.manager.disable)
         logging.disable(logging.CRITICAL)
+        from distributed.core import Status
+
         for nanny in list(cluster.workers.values()):
+            if nanny.status == Status.running:  # close when its worker ends, not start another
+                nanny.status = Status.closing_gracefully
             pid = getattr(nanny, "pid", None)
             if pid:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
