@@ -37,7 +37,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from bayes_anlo.models.sampling import SamplerSettings, compile_settings, show_progress
+from bayes_anlo.models.sampling import (
+    SamplerSettings,
+    compile_settings,
+    interrupt_is_not_swallowed,
+    show_progress,
+)
 
 _COMPILED: dict[tuple, CompiledModel] = {}
 _COUNT = {"compilations": 0}
@@ -223,14 +228,15 @@ def sample_cached(
     seed = (
         pymc_equivalent_seed(random_seed, settings.chains) if nutpie_seed is None else nutpie_seed
     )
-    return nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.tune,
-        chains=settings.chains,
-        cores=min(settings.chains, 2) if cores is None else int(cores),
-        seed=int(seed),
-        target_accept=settings.target_accept,
-        save_warmup=False,
-        progress_bar=show_progress(),
-    )
+    with interrupt_is_not_swallowed():
+        return nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=min(settings.chains, 2) if cores is None else int(cores),
+            seed=int(seed),
+            target_accept=settings.target_accept,
+            save_warmup=False,
+            progress_bar=show_progress(),
+        )
