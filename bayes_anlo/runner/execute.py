@@ -73,8 +73,10 @@ def interrupt_ends_workers(cluster) -> Iterator[None]:
     callback that cancels an interrupted call), then raises KeyboardInterrupt as
     Python does: the command ends with its own "interrupted" line, without waiting for running
     tasks and without a traceback or warning from the cluster. SIGTERM kills the workers the
-    same way, then has its usual effect (the process ends by the signal, or the handler that
-    was installed runs): workers left without their parent printed tracebacks. Results already
+    same way, then has its usual effect: the handler that was installed runs, or, where there was
+    none, the cluster is closed as for Ctrl-C and the process then ends by the signal (workers
+    left without their parent printed tracebacks, and ending before the cluster was closed left
+    Python's resource_tracker to warn of leaked semaphores). Results already
     finished are in the result cache. Outside the main thread (where Python does not handle
     signals) it does nothing."""
     if threading.current_thread() is not threading.main_thread():
@@ -106,14 +108,15 @@ def interrupt_ends_workers(cluster) -> Iterator[None]:
         if callable(previous[signal.SIGTERM]):
             previous[signal.SIGTERM](signum, frame)
         elif previous[signal.SIGTERM] in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
+            terminated.append(signum)  # close the cluster first, then end by the signal
+            raise KeyboardInterrupt
 
     previous = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
     previous[signal.SIGTERM] = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, on_interrupt)
     if previous[signal.SIGTERM] != signal.SIG_IGN:
         signal.signal(signal.SIGTERM, on_terminate)
+    terminated: list[int] = []
     try:
         yield
     finally:
@@ -121,6 +124,9 @@ def interrupt_ends_workers(cluster) -> Iterator[None]:
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         for level in logging_off_from:
             logging.disable(level)
+        if terminated:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 @contextlib.contextmanager
