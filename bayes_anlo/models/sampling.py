@@ -199,13 +199,15 @@ def sample_model(
 
 @contextlib.contextmanager
 def interrupt_is_not_swallowed():
-    """Ctrl-C (SIGINT) during the block ends it with KeyboardInterrupt, as everywhere else.
+    """Ctrl-C (SIGINT) during the block ends it with KeyboardInterrupt, as everywhere else (for
+    ``pm.sample``; :func:`~bayes_anlo.models.compile_cache.sample_cached` polls nutpie itself).
 
     nutpie's blocking ``sample`` and PyMC's samplers and posterior predictive catch
     KeyboardInterrupt and return the draws made so far, which suits a notebook; in a command or
     a study the run went on with a truncated posterior (and a Ctrl-C during sampling was lost). The
     signal handler in force still runs (it stops the sampler); the interrupt is raised again once
-    the block returns. Only in the main thread, and only where SIGINT has a Python handler (not
+    the block returns, also in place of an error the sampler raised while handling it. Only in
+    the main thread, and only where SIGINT has a Python handler (not
     where it is ignored, as in a Dask worker)."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -223,6 +225,10 @@ def interrupt_is_not_swallowed():
     signal.signal(signal.SIGINT, remember)
     try:
         yield
+    except Exception:
+        if seen:  # the sampler's own error while it handled the interrupt
+            raise KeyboardInterrupt from None
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     if seen:

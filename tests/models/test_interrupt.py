@@ -44,6 +44,23 @@ def test_an_interrupt_a_block_swallowed_is_raised_when_it_ends(python_sigint_han
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_an_error_raised_while_handling_an_interrupt_is_the_interrupt(python_sigint_handler):
+    """nutpie, interrupted while it collected its results, raised "Sampler has no results to
+    take" from its own KeyboardInterrupt handler; the user pressed Ctrl-C, and that is what ends
+    the block."""
+    with pytest.raises(KeyboardInterrupt), interrupt_is_not_swallowed():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise ValueError("Sampler has no results to take") from None
+
+
+def test_an_error_without_an_interrupt_is_raised_as_it_is(python_sigint_handler):
+    with pytest.raises(ValueError, match="no results"), interrupt_is_not_swallowed():
+        raise ValueError("no results")
+
+
 def test_a_block_without_an_interrupt_returns_its_value(python_sigint_handler):
     with interrupt_is_not_swallowed():
         value = 3
