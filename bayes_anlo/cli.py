@@ -714,11 +714,14 @@ def run_console() -> int:
     os.environ["MPLBACKEND"] = (
         "Agg"  # files only: no window, whatever the environment offers (no import here)
     )
+    from bayes_anlo import interrupt
+
     stdout = sys.stdout
     sys.stdout = console_stdout(stdout)
     try:
         try:
-            app()
+            with interrupt.remembered():
+                app()
             status = 0
         except SystemExit as done:  # every command ends here (PlainErrorsGroup exits with it)
             status = exit_status(done.code)

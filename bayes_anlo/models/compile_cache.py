@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from bayes_anlo import interrupt
 from bayes_anlo.models.sampling import (
     SamplerSettings,
     compile_settings,
@@ -225,6 +226,7 @@ def sample_cached(
     import nutpie
 
     compiled = compiled_model(key, build).with_values(values)
+    interrupt.check()  # one that a compilation's finalizers dropped
     seed = (
         pymc_equivalent_seed(random_seed, settings.chains) if nutpie_seed is None else nutpie_seed
     )

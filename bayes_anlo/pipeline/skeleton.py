@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bayes_anlo import interrupt
 from bayes_anlo.models.contract import Model
 from bayes_anlo.models.sampling import SamplerSettings, derived_seed
 from bayes_anlo.report.result import AnalysisResult
@@ -77,12 +78,15 @@ def run_steps(steps: Steps, entry, *, seed: int, sampler: SamplerSettings, index
     )
     steps.prepare(a)
     steps.fit(a)
+    interrupt.check()
     a.result = steps.result(a)
     a.title = figure_title(a.entry.title, a.result.converged)
     steps.checks(a)
+    interrupt.check()
     steps.tables(a)
     steps.figures(a)
     a.result.headline = steps.headline(a)
+    interrupt.check()
     return a.result
 
 

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from bayes_anlo import interrupt
 from bayes_anlo.errors import InputError
 from bayes_anlo.runner.cache import ResultCache, canonical_json, modules_fingerprint, task_key
 from bayes_anlo.runner.tasks import FitTask, fit_summary
@@ -223,7 +224,9 @@ def run(
 
     if pending and scheduler is None:
         for key, task in pending.items():
+            interrupt.check()
             store(key, call_task(fn, task))
+        interrupt.check()
     elif pending:
         from dask.distributed import as_completed
 
