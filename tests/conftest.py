@@ -7,6 +7,7 @@ start-up cost. tests/report/test_figure_pool.py and tests/pipeline/test_run_figu
 workers explicitly; a serial ``pytest`` run keeps the default."""
 
 import os
+import signal
 
 import matplotlib
 import pytest
@@ -29,3 +30,12 @@ def empty_compile_cache(monkeypatch):
 
     monkeypatch.setattr(compile_cache, "_COMPILED", {})
     return compile_cache
+
+
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler (raise KeyboardInterrupt) for this test, whatever the test
+    runner set; the one before is back afterwards."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -329,53 +329,71 @@ def test_ctrl_c_in_any_command_is_status_130_with_one_line(monkeypatch):
     assert result.stderr.strip().splitlines() == ["error: interrupted"]
 
 
+class _OnTerminal:
+    """A command line in a new session with stderr on a pseudo-terminal, as in a user's shell:
+    the progress bar then redraws after every finished task (to a pipe it writes a line per
+    tenth of the tasks)."""
+
+    def __init__(self, *args: str):
+        import pty
+
+        self.leader, follower = pty.openpty()
+        self.proc = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env={**ENV, "BAYES_ANLO_PROGRESS": "1"},
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            start_new_session=True,
+        )
+        os.close(follower)
+        self.err = b""
+
+    def _read(self) -> bytes:
+        try:
+            return os.read(self.leader, 65536)
+        except OSError:  # EIO: every process holding the terminal has ended
+            return b""
+
+    def until(self, pattern: bytes) -> None:
+        """Read stderr until ``pattern`` (a regular expression) appears in it."""
+        import re
+
+        while not re.search(pattern, self.err):
+            chunk = self._read()
+            assert chunk, self.err.decode()
+            self.err += chunk
+
+    def rest(self, errors: str = "strict") -> str:
+        """All of stderr, once the command has ended."""
+        while chunk := self._read():
+            self.err += chunk
+        os.close(self.leader)
+        return self.err.decode(errors=errors)
+
+
 def test_sigint_to_a_study_ends_it_with_status_130(tmp_path):
     """A real Ctrl-C (SIGINT to the process group) while a serial study computes, once its first
     block has finished (stderr is a pseudo-terminal, so the progress bar shows every block). If
     the command is still running 60 s later, faulthandler's dump of its threads (on SIGABRT)
     is the failure message: where the interrupt was lost (seen twice in full local suite runs,
     the study computing on after the signal, never when the test runs alone)."""
-    import pty
-    import re
     import signal
 
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", "-m", "bayes_anlo.cli", "study", "coverage"]
-        + ["--quick", "--replicates", "400", "--no-cache", "--out", str(tmp_path / "out")],
-        cwd=ROOT,
-        env={**ENV, "BAYES_ANLO_PROGRESS": "1"},
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        start_new_session=True,
+    command = _OnTerminal(
+        *["-X", "faulthandler", "-m", "bayes_anlo.cli", "study", "coverage", "--quick"],
+        *["--replicates", "400", "--no-cache", "--out", str(tmp_path / "out")],
     )
-    os.close(follower)
-
-    def read() -> bytes:
-        try:
-            return os.read(leader, 65536)
-        except OSError:  # EIO: every process holding the terminal has ended
-            return b""
-
-    err = b""
-    while not re.search(rb"\] [1-9]\d*/64", err):  # until the first block has finished
-        chunk = read()
-        assert chunk, err.decode()
-        err += chunk
+    proc = command.proc
+    command.until(rb"\] [1-9]\d*/64")  # the first block has finished
     os.killpg(proc.pid, signal.SIGINT)
     try:
         out, _ = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
         proc.communicate()
-        while chunk := read():
-            err += chunk
-        os.close(leader)
-        pytest.fail("still running 60 s after SIGINT:\n" + err.decode(errors="replace"))
-    while chunk := read():
-        err += chunk
-    os.close(leader)
-    text = err.decode()
+        pytest.fail("still running 60 s after SIGINT:\n" + command.rest("replace"))
+    text = command.rest()
     assert out.startswith(b"coverage:"), out
     assert proc.returncode == 130, text
     assert text.strip().splitlines()[-1] == "error: interrupted", text
@@ -475,46 +493,23 @@ def test_a_signal_to_a_study_on_a_local_cluster_ends_every_process_quietly(tmp_p
     once left Python's resource_tracker to warn of leaked semaphores, every time).
 
     stderr is a pseudo-terminal, as in a user's shell: the progress bar then redraws after every
-    finished task (to a pipe it writes a line per tenth, and the first tenth of 3000 datasets
-    took 13 s more to come)."""
-    import pty
-    import re
+    finished task (to a pipe the first tenth of 3000 datasets took 13 s more to come)."""
     import signal
     import time
 
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bayes_anlo.cli", "study", "sbc", "beta_binomial_exact"]
-        + ["--datasets", "3000", "--workers", "2", "--no-cache", "--out", str(tmp_path / "out")],
-        cwd=ROOT,
-        env={**ENV, "BAYES_ANLO_PROGRESS": "1"},
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        start_new_session=True,
+    command = _OnTerminal(
+        *["-m", "bayes_anlo.cli", "study", "sbc", "beta_binomial_exact", "--datasets", "3000"],
+        *["--workers", "2", "--no-cache", "--out", str(tmp_path / "out")],
     )
-    os.close(follower)
-
-    def read() -> bytes:
-        try:
-            return os.read(leader, 65536)
-        except OSError:  # EIO: every process holding the terminal has ended
-            return b""
-
-    err = b""
-    while not re.search(rb"\] [1-9]\d*/3000", err):  # until the workers have finished a task
-        chunk = read()
-        assert chunk, err.decode()
-        err += chunk
-    assert proc.poll() is None, err.decode()
+    proc = command.proc
+    command.until(rb"\] [1-9]\d*/3000")  # the workers have finished a task
+    assert proc.poll() is None, command.err.decode()
     if signame == "SIGINT":
         os.killpg(proc.pid, signal.SIGINT)
     else:
         os.kill(proc.pid, signal.SIGTERM)
     proc.communicate(timeout=60)
-    while chunk := read():
-        err += chunk
-    os.close(leader)
-    text = err.decode()
+    text = command.rest()
     if signame == "SIGINT":
         assert proc.returncode == 130, text
         assert text.strip().splitlines()[-1] == "error: interrupted", text

@@ -38,12 +38,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_anlo import interrupt
-from bayes_anlo.models.sampling import (
-    SamplerSettings,
-    compile_settings,
-    interrupt_is_not_swallowed,
-    show_progress,
-)
+from bayes_anlo.models.sampling import SamplerSettings, compile_settings, show_progress
 
 _COMPILED: dict[tuple, CompiledModel] = {}
 _COUNT = {"compilations": 0}
@@ -230,7 +225,7 @@ def sample_cached(
     seed = (
         pymc_equivalent_seed(random_seed, settings.chains) if nutpie_seed is None else nutpie_seed
     )
-    with interrupt_is_not_swallowed():
+    with interrupt.not_swallowed():
         return nutpie.sample(
             compiled,
             draws=settings.draws,

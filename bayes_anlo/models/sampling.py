@@ -27,15 +27,14 @@ import json
 import logging
 import os
 import platform
-import signal
 import sys
-import threading
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bayes_anlo import interrupt
 from bayes_anlo.lazy_import import lazy_module
 
 if TYPE_CHECKING:  # annotations only: importing xarray costs a quarter of a second
@@ -171,7 +170,7 @@ def sample_model(
         (the study-level marginal likelihood and a replication scheme they document), which also
         saves compiling two more functions per fit.
     """
-    with model, quiet_pymc(), compile_settings(), interrupt_is_not_swallowed():
+    with model, quiet_pymc(), compile_settings(), interrupt.not_swallowed():
         tree = pm.sample(
             draws=settings.draws,
             tune=settings.tune,
@@ -195,44 +194,6 @@ def sample_model(
             )
     tree.attrs.update(attrs)
     return tree
-
-
-@contextlib.contextmanager
-def interrupt_is_not_swallowed():
-    """Ctrl-C (SIGINT) during the block ends it with KeyboardInterrupt, as everywhere else (for
-    ``pm.sample``; :func:`~bayes_anlo.models.compile_cache.sample_cached` polls nutpie itself).
-
-    nutpie's blocking ``sample`` and PyMC's samplers and posterior predictive catch
-    KeyboardInterrupt and return the draws made so far, which suits a notebook; in a command or
-    a study the run went on with a truncated posterior (and a Ctrl-C during sampling was lost). The
-    signal handler in force still runs (it stops the sampler); the interrupt is raised again once
-    the block returns, also in place of an error the sampler raised while handling it. Only in
-    the main thread, and only where SIGINT has a Python handler (not
-    where it is ignored, as in a Dask worker)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.getsignal(signal.SIGINT)
-    if not callable(previous):
-        yield
-        return
-    seen: list[int] = []
-
-    def remember(signum, frame):
-        seen.append(signum)
-        previous(signum, frame)
-
-    signal.signal(signal.SIGINT, remember)
-    try:
-        yield
-    except Exception:
-        if seen:  # the sampler's own error while it handled the interrupt
-            raise KeyboardInterrupt from None
-        raise
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if seen:
-        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -84,6 +84,7 @@ def interrupt_ends_workers(cluster) -> Iterator[None]:
         yield
         return
     logging_off_from: list[int] = []  # the process's logging.disable level before the signal
+    terminated: list[int] = []  # SIGTERM with no handler of the command's own: re-sent at the end
 
     def end_workers() -> None:
         if logging_off_from:
@@ -117,7 +118,6 @@ def interrupt_ends_workers(cluster) -> Iterator[None]:
     signal.signal(signal.SIGINT, on_interrupt)
     if previous[signal.SIGTERM] != signal.SIG_IGN:
         signal.signal(signal.SIGTERM, on_terminate)
-    terminated: list[int] = []
     try:
         yield
     finally:

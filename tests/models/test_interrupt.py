@@ -1,8 +1,7 @@
-"""Ctrl-C during sampling ends the fit (models/sampling.py: interrupt_is_not_swallowed).
+"""Ctrl-C during sampling ends the fit (bayes_anlo/interrupt.py: not_swallowed).
 
 nutpie's blocking ``sample`` and PyMC's samplers catch KeyboardInterrupt and return the draws made
-so far. A study or a run then went on with a truncated posterior: the serial ``study coverage``
-of tests/test_process_exit.py kept computing after a Ctrl-C that arrived while nutpie sampled."""
+so far. A study or a run then went on with a truncated posterior, and the Ctrl-C was lost."""
 
 from __future__ import annotations
 
@@ -13,17 +12,10 @@ import time
 
 import pytest
 
+from bayes_anlo.interrupt import not_swallowed
 from bayes_anlo.models import BetaBinomial, compile_cache
-from bayes_anlo.models.sampling import SamplerSettings, interrupt_is_not_swallowed
+from bayes_anlo.models.sampling import SamplerSettings
 from tests.models._data import make_binary
-
-
-@pytest.fixture
-def python_sigint_handler():
-    """Python's own SIGINT handler (raise KeyboardInterrupt), whatever the test runner set."""
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
 
 
 def _interrupt_after(seconds: float) -> threading.Timer:
@@ -34,7 +26,7 @@ def _interrupt_after(seconds: float) -> threading.Timer:
 
 def test_an_interrupt_a_block_swallowed_is_raised_when_it_ends(python_sigint_handler):
     swallowed = []
-    with pytest.raises(KeyboardInterrupt), interrupt_is_not_swallowed():
+    with pytest.raises(KeyboardInterrupt), not_swallowed():
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
@@ -48,7 +40,7 @@ def test_an_error_raised_while_handling_an_interrupt_is_the_interrupt(python_sig
     """nutpie, interrupted while it collected its results, raised "Sampler has no results to
     take" from its own KeyboardInterrupt handler; the user pressed Ctrl-C, and that is what ends
     the block."""
-    with pytest.raises(KeyboardInterrupt), interrupt_is_not_swallowed():
+    with pytest.raises(KeyboardInterrupt), not_swallowed():
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
@@ -57,12 +49,12 @@ def test_an_error_raised_while_handling_an_interrupt_is_the_interrupt(python_sig
 
 
 def test_an_error_without_an_interrupt_is_raised_as_it_is(python_sigint_handler):
-    with pytest.raises(ValueError, match="no results"), interrupt_is_not_swallowed():
+    with pytest.raises(ValueError, match="no results"), not_swallowed():
         raise ValueError("no results")
 
 
 def test_a_block_without_an_interrupt_returns_its_value(python_sigint_handler):
-    with interrupt_is_not_swallowed():
+    with not_swallowed():
         value = 3
     assert value == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -73,7 +65,7 @@ def test_an_ignored_sigint_stays_ignored():
     that would turn the terminal's Ctrl-C into an error in the worker."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with interrupt_is_not_swallowed():
+        with not_swallowed():
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.2)

@@ -29,13 +29,6 @@ def _tasks(n: int) -> list:
     return [FitTask(f"t{i}", {"test": "interrupt"}, {}, 1, {"i": i}) for i in range(n)]
 
 
-@pytest.fixture
-def python_sigint_handler():
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
 def _dropped_interrupt() -> None:
     """A SIGINT whose KeyboardInterrupt is lost, as in a weakref callback."""
     try:
