@@ -26,8 +26,12 @@ _LENGTH = 8  # bytes of the length prefix of each message
 
 
 def start(module: str) -> subprocess.Popen | None:
-    """``python -P -m module`` with pipes for stdin and stdout and this package on its path; None
-    if no process can be started here."""
+    """``python -P -m module`` with pipes for stdin and stdout and this package on its path, in a
+    process group of its own; None if no process can be started here.
+
+    Its own group: a Ctrl-C in the terminal reaches the run alone, which ends its helpers. In
+    the run's group, a helper still importing its stack (before :func:`serve` ignores SIGINT)
+    printed a KeyboardInterrupt traceback of its own."""
     package_root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     try:
@@ -36,6 +40,7 @@ def start(module: str) -> subprocess.Popen | None:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": path},
+            process_group=0,
         )
     except OSError:
         return None

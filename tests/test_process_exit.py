@@ -334,14 +334,14 @@ class _OnTerminal:
     the progress bar then redraws after every finished task (to a pipe it writes a line per
     tenth of the tasks)."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, env: dict | None = None):
         import pty
 
         self.leader, follower = pty.openpty()
         self.proc = subprocess.Popen(
             [sys.executable, *args],
             cwd=ROOT,
-            env={**ENV, "BAYES_ANLO_PROGRESS": "1"},
+            env={**ENV, "BAYES_ANLO_PROGRESS": "1", **(env or {})},
             stdout=subprocess.PIPE,
             stderr=follower,
             start_new_session=True,
@@ -370,6 +370,40 @@ class _OnTerminal:
             self.err += chunk
         os.close(self.leader)
         return self.err.decode(errors=errors)
+
+
+def test_ctrl_c_while_the_run_helpers_start_is_one_line_from_the_run_alone(tmp_path):
+    """Ctrl-C right after ``run`` started its helpers (figure workers, tree writer), while they
+    import their stack: each used to print a KeyboardInterrupt traceback of its own (they
+    ignore SIGINT only once they serve). They now run in process groups of their own
+    (child_process.start); the run ends them."""
+    import signal
+    import time
+
+    from tests.pipeline.conftest import CSV, SPEC
+
+    (tmp_path / "studies.csv").write_text(CSV)
+    (tmp_path / "spec.toml").write_text(SPEC)
+    command = _OnTerminal(
+        *[
+            "-m",
+            "bayes_anlo.cli",
+            "run",
+            str(tmp_path / "spec.toml"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env={"BAYES_ANLO_FIGURE_WORKERS": "1"},
+    )
+    command.until(rb"\[1/2\] orr")  # the helpers have just been started
+    time.sleep(0.5)  # they import their stack for a second or more
+    os.killpg(command.proc.pid, signal.SIGINT)
+    command.proc.communicate(timeout=60)
+    text = command.rest()
+    assert command.proc.returncode == 130, text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert "interrupted: nothing was written" in text.strip().splitlines()[-1], text
+    assert not (tmp_path / "out").exists()
 
 
 def test_sigint_to_a_study_ends_it_with_status_130(tmp_path):
