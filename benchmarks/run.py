@@ -14,6 +14,8 @@ prints one JSON line; this driver collects them and prints a table with the targ
    again), wall and CPU seconds, and the NUTS models the run compiled;
 2. ``exact`` vs ``nuts``: the beta-binomial on 16 studies by quadrature and by NUTS;
 3. ``refit``: a refit on new data reusing the compiled model, against a fresh build + compile;
+   ``compile``: CPU seconds of one NUTS compilation, the model packed as the compile cache does
+   (one data vector) and as built (each data container its own variable);
 4. ``survival``: piecewise-exponential collapse + fit for 1e3, 1e5, 1e6 patients, peak memory;
 5. ``brms``: the same logit-normal model in R brms (cold: compile + sample; warm: reuse), when
    ``Rscript`` with brms is installed (Debian ``r-cran-brms``); skipped with a message otherwise;
@@ -134,6 +136,36 @@ def case_refit(quick: bool) -> dict:
         model.fit(c, random_seed=3)
         reused = (time.perf_counter() - t) / 2
     return {"fresh_build_seconds": fresh, "reused_refit_seconds": reused}
+
+
+def case_compile(quick: bool) -> dict:
+    """CPU seconds of one nutpie compilation of a new structure, after the process's first
+    (which also pays numba's start-up), for the beta-binomial and the logit-normal on 6 to 10
+    studies: packed as the compile cache does (the containers read from one vector), and the
+    same models compiled as they are built (each ``pm.Data`` container its own shared variable)."""
+    import warnings
+
+    import nutpie
+
+    from bayes_anlo.models import BetaBinomial, LogitNormal
+    from bayes_anlo.models.compile_cache import pack_data
+    from bayes_anlo.models.sampling import compile_settings
+
+    sizes = range(6, 8) if quick else range(6, 11)
+    built = [fam().build(_studies(k)) for fam in (BetaBinomial, LogitNormal) for k in sizes]
+
+    def cpu_per_model(prepare) -> float:
+        with warnings.catch_warnings(), compile_settings():
+            warnings.simplefilter("ignore")
+            nutpie.compile_pymc_model(prepare(BetaBinomial().build(_studies(5))))  # start-up
+            t = time.process_time()
+            for model in built:
+                nutpie.compile_pymc_model(prepare(model))
+        return (time.process_time() - t) / len(built)
+
+    packed = cpu_per_model(lambda model: pack_data(model)[0])
+    unpacked = cpu_per_model(lambda model: model)
+    return {"packed_cpu_seconds": packed, "unpacked_cpu_seconds": unpacked, "models": len(built)}
 
 
 def case_survival(quick: bool, n_patients: int) -> dict:
@@ -359,6 +391,7 @@ CASES = {
     "exact": case_exact,
     "nuts": case_nuts,
     "refit": case_refit,
+    "compile": case_compile,
     "sbc": case_sbc,
     "run": case_run,
     "rates": case_rates,
@@ -461,7 +494,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="run,rates,figures,suite,exact,refit,survival,brms,sbc")
+    parser.add_argument(
+        "--only", default="run,rates,figures,suite,exact,refit,compile,survival,brms,sbc"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs of rates and of Rscript")
     parser.add_argument(
         "--run-repeat", type=int, default=5, help="cold and warm runs of the meta spec (medians)"
@@ -608,6 +643,18 @@ def main() -> int:
             row(
                 "(3) fresh / reused",
                 f"{rf['fresh_build_seconds'] / rf['reused_refit_seconds']:.1f}x",
+            )
+    if "compile" in only:
+        cp = spawn("compile", args.quick)
+        if "error" in cp:
+            row("(3) NUTS compilation", "error: " + cp["error"][-200:])
+        else:
+            models = f"{cp['models']} models"
+            row(f"(3) compile CPU per new model, packed ({models})", fmt(cp["packed_cpu_seconds"]))
+            row("(3) ... each container its own variable", fmt(cp["unpacked_cpu_seconds"]))
+            row(
+                "(3) unpacked / packed",
+                f"{cp['unpacked_cpu_seconds'] / cp['packed_cpu_seconds']:.1f}x",
             )
     if "survival" in only:
         sizes = [1_000, 100_000] + ([] if args.quick else [1_000_000])

@@ -6,14 +6,17 @@ arrays); its numbers (data, and the prior hyperparameters, which every builder d
 structure is compiled once and serves refits on new data, sensitivity refits under other prior
 parameters, sweeps and simulation studies.
 
-Before nutpie compiles a model, its ``pm.Data`` containers are packed into one shared vector per
-dtype (:func:`pack_data`; each container becomes a slice of its vector, reshaped, and the slices'
-bounds and the dims' lengths are read from one more vector, so the graph holds no size). nutpie's
-compiled logp and expand functions read every shared variable through a numba ``literal_unroll``
-over the variables, whose typing and lowering grow with their number: about 0.6 s of compilation
-per variable (a toy model: 2.9 s with one container, 8.3 s with ten), and the families declare 4
-to 14 containers (data and prior parameters). Packed, a model reads three or four vectors.
-``values`` are still given by container name; :class:`CompiledModel` packs them. The posterior is
+Before nutpie compiles a model, its ``pm.Data`` containers are packed into one shared float64
+vector (:func:`pack_data`; each container becomes a slice of it, reshaped and cast back to its
+dtype, and the slices' bounds and the dims' lengths are read from the head of the same vector, so
+the graph holds no size). nutpie's compiled logp and expand functions read every shared variable
+through a numba ``literal_unroll`` over the variables, whose typing and lowering grow with their
+number: about 0.6 s of compilation per variable (a toy model: 2.9 s with one container, 8.3 s
+with ten), and the families declare 4 to 14 containers (data and prior parameters). Packed, a
+model reads one variable: ``benchmarks/run.py --only compile`` measured 2.4 s of CPU per new
+beta-binomial or logit-normal model against 4.8 s unpacked (and about 3.5 s when the containers
+were packed into one vector per dtype and one more for the layout). ``values`` are still given
+by container name; :class:`CompiledModel` writes them into the vector. The posterior is
 the unpacked model's: the same free variables in the same order and the same log density and
 gradient (tests/models/test_compile_cache.py). The gradient can differ from the unpacked graph's
 in the last bit (PyTensor's rewrites order the operations of another graph differently), so the
@@ -42,6 +45,9 @@ from bayes_anlo.models.sampling import SamplerSettings, compile_settings, show_p
 
 _COMPILED: dict[tuple, CompiledModel] = {}
 _COUNT = {"compilations": 0}
+#: The name of the one shared vector a packed model reads (:func:`pack_data`).
+PACKED = "packed"
+_EXACT = 2**53  # integers up to this magnitude are exact in float64
 
 
 def compilations() -> int:
@@ -90,6 +96,8 @@ class CompiledModel:
                 raise ValueError(
                     f"data {name!r} has shape {array.shape}; the compiled model holds {slot.shape}"
                 )
+            if slot.dtype.kind in "iu" and array.size and np.abs(array).max() > _EXACT:
+                raise ValueError(f"data {name!r} holds integers too large to pack exactly")
             flat = vectors[slot.vector].reshape(-1)  # a view: the copies are contiguous
             flat[slot.start : slot.start + slot.size] = array.ravel()
         return self.nutpie_model.with_data(**vectors)
@@ -97,16 +105,19 @@ class CompiledModel:
 
 def pack_data(model):
     """``(packed_model, slots, vectors)``: a copy of ``model`` in which every ``pm.Data``
-    container is a slice (reshaped) of one shared vector per dtype, named ``packed_<dtype>``.
+    container is a slice (reshaped, and cast back to its dtype) of one shared float64 vector,
+    ``packed``; ``vectors`` is ``{"packed": its numbers}``.
 
-    Where each slice starts and ends, the shape of each container and the length of each dim
-    are read from one more vector, ``packed_layout``, not written into the graph as constants:
-    the graph stays the same for data of other sizes, so the numba code PyTensor caches on disk
-    for one size serves the next (a graph with constant sizes would be compiled again for every
-    new size). The free and observed variables keep their order, so the flat parameter vector
+    The vector begins with the layout: where each slice starts and ends, the shape of each
+    container and the length of each dim, read by the graph as numbers, not written into it as
+    constants. The graph stays the same for data of other sizes, so the numba code PyTensor
+    caches on disk for one size serves the next (a graph with constant sizes would be compiled
+    again for every new size). Integer data are exact in float64 up to 2**53 in magnitude;
+    larger ones, and data of other kinds than booleans and numbers, raise
+    ``NotImplementedError``, as does a model ``pymc.model.fgraph`` cannot copy (custom initial
+    values). The free and observed variables keep their order, so the flat parameter vector
     nutpie samples is laid out as the unpacked model's (the draws for a seed agree with it within
-    Monte Carlo error; see the module docstring). Raises ``NotImplementedError`` for a model
-    ``pymc.model.fgraph`` cannot copy (custom initial values)."""
+    Monte Carlo error; see the module docstring)."""
     import pytensor
     from pymc.model.fgraph import fgraph_from_model, model_from_fgraph
     from pytensor.compile import SharedVariable
@@ -120,46 +131,59 @@ def pack_data(model):
         for var in getattr(fgraph, "_dim_lengths", {}).values()
         if isinstance(var, SharedVariable) and var in fgraph.inputs and var.ndim == 0
     ]
-    layout_values: list[int] = []
-    layout = pytensor.shared(np.zeros(1, dtype=np.int64), name="packed_layout")
+    values = {name: np.asarray(shared_inputs[name].get_value()) for name in names}
+    for name, value in values.items():
+        _check_packable(name, value)
+    head = sum(_layout_entries(value) for value in values.values()) + len(dims)
+    layout: list[int] = []
+    packed = pytensor.shared(np.zeros(head, dtype=np.float64), name=PACKED)
 
     def entry(number: int):
-        layout_values.append(int(number))
-        return layout[len(layout_values) - 1]
+        layout.append(int(number))
+        return packed[len(layout) - 1].astype("int64")
 
-    by_dtype: dict[np.dtype, list[tuple[str, np.ndarray]]] = {}
-    for name in names:
-        value = np.asarray(shared_inputs[name].get_value())
-        by_dtype.setdefault(value.dtype, []).append((name, value))
     slots: dict[str, Slot] = {}
-    vectors: dict[str, np.ndarray] = {}
     replacements = []
-    for dtype, members in by_dtype.items():
-        vector_name = f"packed_{dtype.name}"
-        flat = np.concatenate([value.ravel() for _, value in members])
-        shared = pytensor.shared(flat, name=vector_name)
-        vectors[vector_name] = flat
-        start = 0
-        for name, value in members:
-            slot = Slot(vector_name, start, value.shape, dtype)
-            if value.ndim == 0:
-                piece = shared[entry(start)]
-            else:
-                piece = shared[entry(start) : entry(start + slot.size)]
-                if value.ndim > 1:
-                    piece = piece.reshape([entry(n) for n in value.shape], ndim=value.ndim)
-            replacements.append((shared_inputs[name], piece))
-            slots[name] = slot
-            start += slot.size
+    start = head
+    for name, value in values.items():
+        slot = Slot(PACKED, start, value.shape, value.dtype)
+        if value.ndim == 0:
+            piece = packed[entry(start)]
+        else:
+            piece = packed[entry(start) : entry(start + slot.size)]
+            if value.ndim > 1:
+                piece = piece.reshape([entry(n) for n in value.shape], ndim=value.ndim)
+        replacements.append((shared_inputs[name], piece.astype(value.dtype)))
+        slots[name] = slot
+        start += slot.size
     for var in dims:
         replacements.append((var, entry(var.get_value()).astype(var.dtype)))
-    vectors["packed_layout"] = np.asarray(layout_values, dtype=np.int64)
-    layout.set_value(vectors["packed_layout"])
+    assert len(layout) == head, (len(layout), head)
+    numbers = np.concatenate(
+        [np.asarray(layout, dtype=np.float64)]
+        + [value.ravel().astype(np.float64) for value in values.values()]
+    )
+    packed.set_value(numbers)
     fgraph.replace_all(replacements, import_missing=True)
-    packed = model_from_fgraph(fgraph, mutate_fgraph=True)
-    packed.free_RVs.sort(key=lambda rv: order.index(rv.name))
-    packed.observed_RVs.sort(key=lambda rv: order.index(rv.name))
-    return packed, slots, vectors
+    packed_model = model_from_fgraph(fgraph, mutate_fgraph=True)
+    packed_model.free_RVs.sort(key=lambda rv: order.index(rv.name))
+    packed_model.observed_RVs.sort(key=lambda rv: order.index(rv.name))
+    return packed_model, slots, {PACKED: numbers}
+
+
+def _layout_entries(value: np.ndarray) -> int:
+    """How many numbers of the layout :func:`pack_data` writes for one container: its start
+    (a scalar), or its start and end, and its shape when it has more than one dimension."""
+    if value.ndim == 0:
+        return 1
+    return 2 + (value.ndim if value.ndim > 1 else 0)
+
+
+def _check_packable(name: str, value: np.ndarray) -> None:
+    if value.dtype.kind not in "biuf":
+        raise NotImplementedError(f"data {name!r} of dtype {value.dtype} cannot be packed")
+    if value.dtype.kind in "iu" and value.size and np.abs(value).max() > _EXACT:
+        raise NotImplementedError(f"data {name!r} holds integers too large to pack exactly")
 
 
 def packed_or_unchanged(model):

@@ -1,4 +1,4 @@
-"""The compile cache packs a model's ``pm.Data`` containers into one shared vector per dtype before
+"""The compile cache packs a model's ``pm.Data`` containers into one shared float64 vector before
 nutpie compiles it (bayes_anlo/models/compile_cache.py). The packed graph must be the same
 posterior: same free variables in the same order, the same log density and gradient at any
 point, and every container's numbers where the graph reads them. Checked here for every family
@@ -25,7 +25,13 @@ from bayes_anlo.models import (
     PiecewiseExponential,
     TwoArm,
 )
-from bayes_anlo.models.compile_cache import CompiledModel, Slot, pack_data, packed_or_unchanged
+from bayes_anlo.models.compile_cache import (
+    PACKED,
+    CompiledModel,
+    Slot,
+    pack_data,
+    packed_or_unchanged,
+)
 from bayes_anlo.models.sampling import keep_generated_source_in_the_compiledir
 from bayes_anlo.survival.simulate import (
     PiecewiseExponentialTruth,
@@ -93,42 +99,86 @@ def test_free_variables_keep_their_order_and_transforms(built):
     assert [v.name for v in packed.observed_RVs] == [v.name for v in model.observed_RVs]
 
 
-def test_every_container_is_a_slice_of_one_vector_per_dtype(built):
+def test_every_container_is_a_slice_of_the_one_vector(built):
     model, packed, slots, vectors = built
     containers = {v.name: v.get_value() for v in model.data_vars if isinstance(v, SharedVariable)}
-    assert set(slots) == set(containers) and len(containers) > len(vectors) - 1
-    dtypes = {f"packed_{np.asarray(v).dtype.name}" for v in containers.values()}
-    assert set(vectors) == dtypes | {"packed_layout"}
+    assert set(slots) == set(containers) and set(vectors) == {PACKED}
+    numbers = vectors[PACKED]
+    assert numbers.dtype == np.float64
     # no container or dim is read on its own
-    assert {v.name for v in _shared_inputs(packed) if v.name} <= set(vectors)
+    assert [v.name for v in _shared_inputs(packed) if v.name] == [PACKED]
     for name, value in containers.items():
         slot = slots[name]
-        piece = vectors[slot.vector][slot.start : slot.start + slot.size]
+        assert slot.vector == PACKED and slot.dtype == np.asarray(value).dtype
+        piece = numbers[slot.start : slot.start + slot.size]
         np.testing.assert_array_equal(piece.reshape(slot.shape), value)
-    # the slots of one vector tile it without overlap
-    for vector in dtypes:
-        spans = sorted((s.start, s.start + s.size) for s in slots.values() if s.vector == vector)
-        assert spans[0][0] == 0 and spans[-1][1] == vectors[vector].size
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+    # after the layout, the slots tile the vector without overlap; each slot's bounds are in the
+    # layout
+    spans = sorted((s.start, s.start + s.size) for s in slots.values())
+    head = spans[0][0]
+    assert head > 0 and spans[-1][1] == numbers.size
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert {start for start, _ in spans} <= set(numbers[:head].astype(int))
+
+
+def test_the_packed_model_holds_its_containers_in_their_own_dtypes(built):
+    """Counts are cast back from the float64 vector: the packed model's data are the model's,
+    dtype included, so an integer observed variable stays an integer."""
+    model, packed, _, _ = built
+    for name in (v.name for v in model.observed_RVs):
+        original = model.rvs_to_values[model[name]]
+        copy = packed.rvs_to_values[packed[name]]
+        assert copy.dtype == original.dtype, name
+        np.testing.assert_array_equal(copy.eval(), original.eval())
+
+
+def test_integers_too_large_for_float64_are_not_packed():
+    import pymc as pm
+    import pytensor
+
+    with pm.Model() as model:  # pm.Data would wrap the count to int32 (PyMC's choice)
+        n = pytensor.shared(np.array([10, 2**53 + 1], dtype=np.int64), name="n")
+        model.register_data_var(n)
+        p = pm.Beta("p", 1.0, 1.0)
+        pm.Binomial("y", n=n, p=p, observed=np.array([1, 2]))
+    with pytest.raises(NotImplementedError, match="'n' holds integers too large"):
+        pack_data(model)
+    _, slots, vectors = packed_or_unchanged(model)
+    assert set(vectors) == {"n"}  # compiled as it is
+    packed_model, slots, vectors = pack_data(_binary_model([10, 20]))
+    compiled = CompiledModel(_Recorder(), slots, vectors)
+    with pytest.raises(ValueError, match="'n' holds integers too large"):
+        compiled.with_values({"n": [10, 2**60]})
+
+
+def _binary_model(n):
+    import pymc as pm
+
+    with pm.Model() as model:
+        size = pm.Data("n", np.asarray(n))
+        p = pm.Beta("p", 1.0, 1.0)
+        pm.Binomial("y", n=size, p=p, observed=np.ones(len(n), dtype=np.int64))
+    return model
 
 
 def test_data_of_another_size_give_the_same_graph():
-    """Sizes are read from ``packed_layout``, not written into the graph: the packed graphs of
-    data of two sizes are the same computation (so PyTensor's on-disk numba cache of one serves
-    the other); only the numbers of the vectors differ."""
+    """Sizes are read from the head of the packed vector, not written into the graph: the packed
+    graphs of data of two sizes are the same computation (so PyTensor's on-disk numba cache of
+    one serves the other); only the numbers of the vector differ."""
     family, _ = CASES["beta_binomial"]
     graphs, layouts = [], []
     for k in (6, 9):
-        packed, _, vectors = pack_data(family.build(make_binary([3] * k, [20] * k)))
+        packed, slots, vectors = pack_data(family.build(make_binary([3] * k, [20] * k)))
         graphs.append(packed)
-        layouts.append(vectors["packed_layout"])
+        head = min(slot.start for slot in slots.values())
+        layouts.append(vectors[PACKED][:head])
     small, large = graphs
     inputs = [[*m.value_vars] for m in graphs]
     shared = [_shared_inputs(m) for m in graphs]
     assert equal_computations(
         [small.logp()], [large.logp()], in_xs=inputs[0] + shared[0], in_ys=inputs[1] + shared[1]
     )
-    assert not np.array_equal(layouts[0], layouts[1])
+    assert layouts[0].shape == layouts[1].shape and not np.array_equal(layouts[0], layouts[1])
 
 
 def test_log_density_and_gradient_are_the_models_at_random_points(built):
@@ -154,22 +204,21 @@ class _Recorder:
 
 def test_values_are_written_into_their_slots_and_checked():
     slots = {
-        "n": Slot("packed_int64", 0, (3,), np.dtype("int64")),
-        "events_obs": Slot("packed_int64", 3, (3,), np.dtype("int64")),
-        "prior_mu": Slot("packed_float64", 0, (), np.dtype("float64")),
-        "cov": Slot("packed_float64", 1, (2, 2), np.dtype("float64")),
+        "n": Slot(PACKED, 2, (3,), np.dtype("int64")),
+        "events_obs": Slot(PACKED, 5, (3,), np.dtype("int64")),
+        "prior_mu": Slot(PACKED, 8, (), np.dtype("float64")),
+        "cov": Slot(PACKED, 9, (2, 2), np.dtype("float64")),
     }
-    built = {
-        "packed_int64": np.array([10, 20, 30, 1, 2, 3]),
-        "packed_float64": np.array([0.5, 1.0, 0.1, 0.1, 1.0]),
-    }
+    layout = [2.0, 5.0]  # the head (what the graph reads of it is pack_data's business)
+    built = {PACKED: np.array([*layout, 10, 20, 30, 1, 2, 3, 0.5, 1.0, 0.1, 0.1, 1.0])}
     compiled = CompiledModel(_Recorder(), slots, built)
     sent = compiled.with_values(
         {"events_obs": [4, 5, 6], "cov": [[2.0, 0.2], [0.2, 2.0]], "not_in_graph": [1.0]}
     )
-    np.testing.assert_array_equal(sent["packed_int64"], [10, 20, 30, 4, 5, 6])  # n as built
-    np.testing.assert_array_equal(sent["packed_float64"], [0.5, 2.0, 0.2, 0.2, 2.0])
-    np.testing.assert_array_equal(built["packed_int64"], [10, 20, 30, 1, 2, 3])  # not altered
+    np.testing.assert_array_equal(
+        sent[PACKED], [*layout, 10, 20, 30, 4, 5, 6, 0.5, 2.0, 0.2, 0.2, 2.0]
+    )  # n and prior_mu as built
+    np.testing.assert_array_equal(built[PACKED][2:8], [10, 20, 30, 1, 2, 3])  # not altered
     with pytest.raises(ValueError, match="'n' has shape \\(4,\\); the compiled model holds"):
         compiled.with_values({"n": [1, 2, 3, 4]})
 
