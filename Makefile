@@ -20,11 +20,16 @@ env: $(STAMP)
 reanalysis: $(STAMP)
 	$(VENV)/bin/bayes-anlo run models/sarcoma_meta_analysis.toml --out runs/sarcoma_meta --force
 
+# The suite starts some hundreds of interpreters (the console script, the run's helpers): each
+# reads the package's compiled bytecode, which Python writes by default. Where the environment
+# turns that off (PYTHONDONTWRITEBYTECODE, set on some CI machines), every one of them would
+# compile the package's sources again (a small `bayes-anlo run`: 3.6 s instead of 2.5 s; test
+# collection: 12 s instead of 6.5 s); the empty value turns it back on for the tests.
 test: $(STAMP)
-	$(PY) -m pytest -n 2
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n 2
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow -n 2
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -m slow -n 2
 
 notebooks: $(STAMP)
 	$(PY) scripts/execute_notebooks.py --write
