@@ -600,6 +600,12 @@ def main() -> int:
                 "target 3-4 min",
             )
             row("(9) ... measured on", st["conditions"])
+            before = st.get("previous")
+            if before:
+                row(
+                    f"(9) ... the measurement before ({before['tests']} tests, {before['date']})",
+                    fmt(before["seconds"]),
+                )
             ref = st.get("reference")
             if ref:
                 row(

@@ -6,8 +6,10 @@ processes already use every CPU, so figure workers (report/figure_pool.py) would
 start-up cost. tests/report/test_figure_pool.py and tests/pipeline/test_run_figures.py ask for
 workers explicitly; a serial ``pytest`` run keeps the default."""
 
+import json
 import os
 import signal
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -18,6 +20,26 @@ os.environ["BAYES_ANLO_NO_CACHE"] = "1"  # inherited by the CLI processes the te
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("BAYES_ANLO_FIGURE_WORKERS", "0")
+
+
+#: Seconds per test module in a recent full run (scripts/module_seconds.py writes it).
+MODULE_SECONDS = Path(__file__).with_name("module_seconds.json")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest modules first. Under ``make test`` (``pytest -n 2 --dist loadfile
+    --no-loadscope-reorder``) each module goes whole to the next free worker in this order, so the
+    run no longer ends on a long module that one worker started while the other had nothing left
+    (xdist's own order, by number of tests, put one-test modules of 10-20 s last). A module
+    missing from the record keeps its place after the recorded ones; the tests of a module keep
+    their order."""
+    seconds = json.loads(MODULE_SECONDS.read_text()) if MODULE_SECONDS.exists() else {}
+    root = Path(str(config.rootpath))
+
+    def module(item) -> str:
+        return Path(str(item.path)).relative_to(root).as_posix()
+
+    items.sort(key=lambda item: -seconds.get(module(item), 0.0))
 
 
 @pytest.fixture
