@@ -3,16 +3,19 @@ it reads (tests/module_seconds.json, written by scripts/module_seconds.py)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import module_seconds  # noqa: E402
+_SPEC = importlib.util.spec_from_file_location(
+    "module_seconds", ROOT / "scripts" / "module_seconds.py"
+)
+module_seconds = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(module_seconds)  # scripts/ is not a package; sys.path stays as it is
 
 
 def _item(path: str, name: str):

@@ -96,7 +96,7 @@ class CompiledModel:
                 raise ValueError(
                     f"data {name!r} has shape {array.shape}; the compiled model holds {slot.shape}"
                 )
-            if slot.dtype.kind in "iu" and array.size and np.abs(array).max() > _EXACT:
+            if not _exact_in_float64(array, slot.dtype):
                 raise ValueError(f"data {name!r} holds integers too large to pack exactly")
             flat = vectors[slot.vector].reshape(-1)  # a view: the copies are contiguous
             flat[slot.start : slot.start + slot.size] = array.ravel()
@@ -179,10 +179,17 @@ def _layout_entries(value: np.ndarray) -> int:
     return 2 + (value.ndim if value.ndim > 1 else 0)
 
 
+def _exact_in_float64(array: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether ``array``, bound for a container of ``dtype``, survives the float64 vector: any
+    number for a float or boolean container, integers up to 2**53 in magnitude for an integer
+    one."""
+    return dtype.kind not in "iu" or not array.size or np.abs(array).max() <= _EXACT
+
+
 def _check_packable(name: str, value: np.ndarray) -> None:
     if value.dtype.kind not in "biuf":
         raise NotImplementedError(f"data {name!r} of dtype {value.dtype} cannot be packed")
-    if value.dtype.kind in "iu" and value.size and np.abs(value).max() > _EXACT:
+    if not _exact_in_float64(value, value.dtype):
         raise NotImplementedError(f"data {name!r} holds integers too large to pack exactly")
 
 

@@ -145,7 +145,7 @@ def test_integers_too_large_for_float64_are_not_packed():
         pack_data(model)
     _, slots, vectors = packed_or_unchanged(model)
     assert set(vectors) == {"n"}  # compiled as it is
-    packed_model, slots, vectors = pack_data(_binary_model([10, 20]))
+    _, slots, vectors = pack_data(_binary_model([10, 20]))
     compiled = CompiledModel(_Recorder(), slots, vectors)
     with pytest.raises(ValueError, match="'n' holds integers too large"):
         compiled.with_values({"n": [10, 2**60]})
